@@ -1,0 +1,1 @@
+"""Storage backends: each one module behind the small :class:`Backend` protocol."""

@@ -1,0 +1,1 @@
+"""Content addressing: CIDs, UnixFS import, dag-pb, CAR, verification."""

@@ -1,0 +1,71 @@
+"""CIDs as values: parse once at the edge, normalize for keys, build from digests."""
+
+from __future__ import annotations
+
+import hashlib
+
+from multiformats import CID
+
+from ipfs_kit_py.errors import InvalidCIDError
+
+__all__ = [
+    "CAR_CODEC",
+    "CID",
+    "DAG_CBOR",
+    "DAG_PB",
+    "RAW",
+    "SHA2_256",
+    "cid_key",
+    "make_cid",
+    "parse_cid",
+    "sha256_cid",
+]
+
+DAG_PB = 0x70
+RAW = 0x55
+DAG_CBOR = 0x71
+CAR_CODEC = 0x0202
+SHA2_256 = 0x12
+_SHA256_PREFIX = bytes([SHA2_256, 32])
+
+
+def parse_cid(value: str | bytes | CID) -> CID:
+    """Return ``value`` as a CID, raising :class:`InvalidCIDError` if it is not one."""
+    if isinstance(value, CID):
+        return value
+    try:
+        if isinstance(value, str):
+            text = value.strip()
+            if not text:
+                raise ValueError("empty string")
+            return CID.decode(text)
+        if isinstance(value, bytes | bytearray | memoryview):
+            return CID.decode(bytes(value))
+    except Exception as exc:  # multiformats raises several unrelated error types
+        shown = value if isinstance(value, str) else bytes(value).hex()
+        raise InvalidCIDError(f"invalid CID {shown[:100]!r}: {exc}") from None
+    raise InvalidCIDError(f"invalid CID: expected str, bytes or CID, got {type(value).__name__}")
+
+
+def cid_key(cid: CID) -> str:
+    """Return the one normal string form of ``cid``: CIDv1, base32.
+
+    v0 and v1 forms of the same dag-pb node map to the same key, so every index and
+    object-store key uses this function.
+    """
+    if cid.version == 0:
+        cid = cid.set(version=1)
+    return str(cid.encode("base32"))
+
+
+def make_cid(codec: int, sha256_digest: bytes, version: int = 1) -> CID:
+    """Build a CID for ``codec`` from a raw sha2-256 digest (32 bytes)."""
+    multihash = _SHA256_PREFIX + sha256_digest
+    if version == 0:
+        return CID("base58btc", 0, "dag-pb", multihash)
+    return CID("base32", 1, codec, multihash)
+
+
+def sha256_cid(codec: int, data: bytes, version: int = 1) -> CID:
+    """Hash ``data`` with sha2-256 and return its CID for ``codec``."""
+    return make_cid(codec, hashlib.sha256(data).digest(), version)
