@@ -1,0 +1,1 @@
+"""The ``ipfs-kit`` command line: a thin shell over the facade."""

@@ -1,0 +1,80 @@
+"""Entry point of ``ipfs-kit``: builds the parser from each command module and dispatches.
+
+Each command module exposes ``register(subparsers)``, which adds its sub-commands and
+sets ``func`` on each: ``func(args) -> int`` (the exit code). Exit codes:
+
+    0  success
+    1  the operation failed (content not found, verification failed, backend error)
+    2  bad usage or bad input (invalid CID, missing path, unsafe name)
+    3  configuration missing or invalid
+    4  a backend could not be reached or refused our credentials
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from ipfs_kit_py import errors
+from ipfs_kit_py.cli.console import console, print_error
+
+COMMAND_MODULES = [
+    "ipfs_kit_py.cli.add",
+]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_BACKEND = 0, 1, 2, 3, 4
+
+
+def exit_code_for(exc: errors.IpfsKitError) -> int:
+    """Map an exception from the typed core to the documented exit code."""
+    if isinstance(exc, errors.InvalidInputError):
+        return EXIT_USAGE
+    if isinstance(exc, errors.ConfigurationError):
+        return EXIT_CONFIG
+    if isinstance(exc, errors.BackendUnavailableError | errors.AuthenticationError):
+        return EXIT_BACKEND
+    return EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the full ``ipfs-kit`` parser."""
+    parser = argparse.ArgumentParser(
+        prog="ipfs-kit",
+        description=(
+            "Content-addressed storage across memory, disk, kubo, S3 and Storacha. "
+            "Every CID is computed as kubo computes it, and every read is verified "
+            "against its CID."
+        ),
+        epilog=__doc__.split("Exit codes:", 1)[1].join(["exit codes:", ""]) if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``ipfs-kit`` with ``argv``; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except errors.IpfsKitError as exc:
+        print_error(exc, as_json=getattr(args, "json", False))
+        return exit_code_for(exc)
+    except KeyboardInterrupt:
+        console.print("interrupted", style="red")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
