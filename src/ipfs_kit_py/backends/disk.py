@@ -1,0 +1,224 @@
+"""DiskBackend: a byte-bounded, content-addressed file cache shared by processes.
+
+Layout under ``root``: ``objects/<fan>/<cid_key>`` with ``fan`` two characters from the
+digest end of the key (1,024 directories), and ``tmp/`` for writes in progress. Every
+write goes to a temp file, is fsynced, then ``os.replace``d into place, so a reader in
+any process sees either the whole object or nothing. Reads touch the file's mtime, which
+is the LRU clock for :meth:`DiskBackend.eviction_candidates`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.config import xdg_dir
+from ipfs_kit_py.content.cid import CID, cid_key
+from ipfs_kit_py.errors import ContentNotFoundError, InvalidInputError
+
+__all__ = ["DiskBackend", "DiskEntry", "Staging", "default_cache_dir"]
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+
+
+def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Return ``$XDG_CACHE_HOME/ipfs-kit``."""
+    return xdg_dir("CACHE", env)
+
+
+@dataclass(frozen=True, slots=True)
+class DiskEntry:
+    """One cached file: its key, size and last access (mtime)."""
+
+    key: str
+    size: int
+    accessed: float
+
+
+class Staging:
+    """A temp file being written; :meth:`commit` moves it into place atomically.
+
+    The final name is given at commit time, so content can be written before its CID
+    is known (the importer computes it while the bytes stream in).
+    """
+
+    def __init__(self, tmp_dir: Path) -> None:
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".part")
+        self.path = Path(name)
+        self.file: BinaryIO = os.fdopen(fd, "wb")
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> None:
+        self.file.write(data)
+        self.size += len(data)
+
+    def reopen(self) -> BinaryIO:
+        """Flush and open the staged bytes for reading (the handle survives commit)."""
+        self.file.flush()
+        return self.path.open("rb")
+
+    def commit(self, final: Path) -> Path:
+        """fsync and rename into ``final``; durable when this returns."""
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.path, final)
+        return final
+
+    def abort(self) -> None:
+        """Drop the temp file; safe after commit and safe twice."""
+        self.file.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()
+
+
+class DiskBackend:
+    """Whole objects as files, keyed by ``cid_key``; the Backend protocol plus staging."""
+
+    def __init__(
+        self, root: Path | str | None = None, capacity_bytes: int = 10 << 30, *, name: str = "disk"
+    ) -> None:
+        if capacity_bytes <= 0:
+            raise InvalidInputError(f"disk capacity must be positive, got {capacity_bytes}")
+        self.name = name
+        self.root = Path(root) if root is not None else default_cache_dir()
+        self.capacity = capacity_bytes
+        self.objects_dir = self.root / "objects"
+        self.tmp_dir = self.root / "tmp"
+        self._ensured = False
+
+    def __repr__(self) -> str:
+        return f"DiskBackend({str(self.root)!r}, capacity_bytes={self.capacity})"
+
+    def _ensure(self) -> None:
+        if not self._ensured:
+            self.objects_dir.mkdir(parents=True, exist_ok=True)
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
+            self._ensured = True
+
+    def path_for_key(self, key: str) -> Path:
+        """The one key -> path rule: ``objects/<key[-3:-1]>/<key>``."""
+        return self.objects_dir / key[-3:-1] / key
+
+    def path_for(self, cid: CID) -> Path:
+        return self.path_for_key(cid_key(cid))
+
+    # -- Backend protocol ---------------------------------------------------------------
+
+    def has(self, cid: CID) -> bool:
+        return self.path_for(cid).is_file()
+
+    def stat(self, cid: CID) -> StoredObject:
+        path = self.path_for(cid)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise ContentNotFoundError(f"{cid} is not in the disk tier") from None
+        return StoredObject(cid, size, str(path))
+
+    def get(self, cid: CID) -> Iterator[bytes]:
+        return _chunks(self.open(cid))
+
+    def open(self, cid: CID) -> BinaryIO:
+        """Open the cached file for reading and mark it recently used."""
+        path = self.path_for(cid)
+        try:
+            f = path.open("rb")
+        except FileNotFoundError:
+            raise ContentNotFoundError(f"{cid} is not in the disk tier") from None
+        with contextlib.suppress(OSError):
+            os.utime(f.fileno())
+        return f
+
+    def put(self, cid: CID, chunks: Iterable[bytes], size: int | None = None) -> StoredObject:
+        with self.stage() as staging:
+            for chunk in chunks:
+                staging.write(chunk)
+            path = self.commit(staging, cid)
+        return StoredObject(cid, staging.size, str(path))
+
+    def delete(self, cid: CID) -> None:
+        self.delete_key(cid_key(cid))
+
+    # -- staging and eviction -----------------------------------------------------------
+
+    def stage(self) -> Staging:
+        """Start an atomic write; :meth:`commit` it under a CID, or abort it."""
+        self._ensure()
+        return Staging(self.tmp_dir)
+
+    def commit(self, staging: Staging, cid: CID) -> Path:
+        """Move a finished staging file into place as ``cid``."""
+        return staging.commit(self.path_for(cid))
+
+    def delete_key(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path_for_key(key).unlink()
+
+    def entries(self) -> Iterator[DiskEntry]:
+        """Every cached object, by scanning the fan-out directories."""
+        if not self.objects_dir.is_dir():
+            return
+        for fan in os.scandir(self.objects_dir):
+            if not fan.is_dir():
+                continue
+            for entry in os.scandir(fan.path):
+                with contextlib.suppress(FileNotFoundError):
+                    st = entry.stat()
+                    yield DiskEntry(entry.name, st.st_size, st.st_mtime)
+
+    def used_bytes(self) -> int:
+        return sum(e.size for e in self.entries())
+
+    def eviction_plan(
+        self, incoming: int = 0, low_water: float = 0.9
+    ) -> tuple[list[DiskEntry], int]:
+        """Entries oldest-access first, and how many bytes to free so ``incoming`` fits.
+
+        Nothing to free while under capacity; once over, free down to ``low_water`` of
+        capacity so the next writes do not each pay a scan. The caller may refuse some
+        entries (kept content) and continue down the list.
+        """
+        entries = list(self.entries())
+        used = sum(e.size for e in entries)
+        if used + incoming <= self.capacity:
+            return [], 0
+        entries.sort(key=lambda e: e.accessed)
+        return entries, used + incoming - int(self.capacity * low_water)
+
+    def clean_tmp(self, older_than_s: float = 3600.0) -> int:
+        """Remove abandoned temp files (crashed writers); return how many."""
+        removed = 0
+        if not self.tmp_dir.is_dir():
+            return 0
+        cutoff = time.time() - older_than_s
+        for entry in os.scandir(self.tmp_dir):
+            with contextlib.suppress(FileNotFoundError):
+                if entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+        return removed
+
+
+def _chunks(f: BinaryIO) -> Iterator[bytes]:
+    with f:
+        while chunk := f.read(CHUNK):
+            yield chunk

@@ -1,0 +1,453 @@
+"""MetadataIndex: which backend holds which CID, and what we know about each CID.
+
+One SQLite file (WAL, ``busy_timeout``) shared by every process of one user, under
+``$XDG_DATA_HOME/ipfs-kit/index.sqlite3`` by default. Keys are always
+:func:`~ipfs_kit_py.content.cid.cid_key` strings. Schema changes are numbered migrations
+tracked in ``PRAGMA user_version``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ipfs_kit_py.config import xdg_dir
+from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
+from ipfs_kit_py.errors import ConfigurationError, InvalidInputError
+
+__all__ = ["MIGRATIONS", "ContentRecord", "Location", "MetadataIndex", "default_index_path"]
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: content and where it lives
+    """
+    CREATE TABLE content (
+        cid TEXT PRIMARY KEY,
+        size INTEGER,
+        kind TEXT NOT NULL DEFAULT 'file',
+        profile TEXT,
+        created REAL NOT NULL,
+        last_access REAL,
+        access_count INTEGER NOT NULL DEFAULT 0,
+        metadata TEXT NOT NULL DEFAULT '{}'
+    ) WITHOUT ROWID;
+    CREATE TABLE locations (
+        cid TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        locator TEXT NOT NULL,
+        stored_at REAL NOT NULL,
+        last_verified_at REAL,
+        pinned INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (cid, backend)
+    ) WITHOUT ROWID;
+    CREATE INDEX locations_backend ON locations (backend, cid);
+    """,
+    # 2: user tags, and copies found bad by verification
+    """
+    CREATE TABLE tags (
+        cid TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (cid, tag)
+    ) WITHOUT ROWID;
+    CREATE INDEX tags_tag ON tags (tag, cid);
+    ALTER TABLE locations ADD COLUMN bad INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX content_size ON content (size);
+    CREATE INDEX content_last_access ON content (last_access);
+    """,
+)
+
+
+def default_index_path(env: Mapping[str, str] | None = None) -> Path:
+    """Return ``$XDG_DATA_HOME/ipfs-kit/index.sqlite3``."""
+    return xdg_dir("DATA", env) / "index.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """One copy of a CID in one backend."""
+
+    cid: str
+    backend: str
+    locator: str
+    stored_at: float
+    last_verified_at: float | None = None
+    pinned: bool = False
+    bad: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ContentRecord:
+    """What the index knows about one CID."""
+
+    cid: str
+    size: int | None
+    kind: str
+    profile: str | None
+    created: float
+    last_access: float | None
+    access_count: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+
+
+def _key(cid: CID | str) -> str:
+    return cid_key(parse_cid(cid))
+
+
+class MetadataIndex:
+    """The SQLite index of content and locations; safe across threads and processes."""
+
+    def __init__(self, path: Path | str | None = None, *, busy_timeout_ms: int = 30_000) -> None:
+        self.path = Path(path) if path is not None else default_index_path()
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            str(self.path),
+            timeout=busy_timeout_ms / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._depth = 0
+        self.migrate()
+
+    def __repr__(self) -> str:
+        return f"MetadataIndex({str(self.path)!r})"
+
+    def __enter__(self) -> MetadataIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection; idempotent."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None  # type: ignore[assignment]
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self, target: int | None = None) -> None:
+        """Apply the numbered migrations up to ``target`` (default: all), each atomically."""
+        target = len(MIGRATIONS) if target is None else target
+        with self.transaction():
+            current = self.schema_version
+            if current > len(MIGRATIONS):
+                raise ConfigurationError(
+                    f"index {self.path} has schema {current}, newer than this version "
+                    f"of ipfs_kit_py understands ({len(MIGRATIONS)})"
+                )
+            for version in range(current, target):
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {version + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Hold the write lock (``BEGIN IMMEDIATE``) across processes; nested calls join it.
+
+        The tier manager commits files and records them inside one transaction, so the
+        index and the disk never disagree for another process.
+        """
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._db
+                finally:
+                    self._depth -= 1
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # -- content ----------------------------------------------------------------------
+
+    def upsert_content(
+        self,
+        cid: CID | str,
+        *,
+        size: int | None = None,
+        kind: str = "file",
+        profile: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Create or update the record of ``cid``; given fields overwrite stored ones."""
+        self.upsert_many([(cid, size, kind, profile, metadata)])
+
+    def upsert_many(
+        self,
+        rows: Iterable[tuple[CID | str, int | None, str, str | None, Mapping[str, Any] | None]],
+    ) -> None:
+        """Bulk :meth:`upsert_content` in one transaction: (cid, size, kind, profile, meta)."""
+        now = time.time()
+        params = [
+            (_key(c), s, k, p, json.dumps(dict(m or {})), now, 1 if m is not None else 0)
+            for c, s, k, p, m in rows
+        ]
+        with self.transaction() as db:
+            db.executemany(
+                """INSERT INTO content (cid, size, kind, profile, metadata, created)
+                   VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                   ON CONFLICT (cid) DO UPDATE SET
+                     size = coalesce(excluded.size, size), kind = excluded.kind,
+                     profile = coalesce(excluded.profile, profile),
+                     metadata = CASE WHEN ?7 THEN excluded.metadata ELSE metadata END""",
+                params,
+            )
+
+    def content(self, cid: CID | str) -> ContentRecord | None:
+        """Return the record of ``cid``, or None if the index never saw it."""
+        key = _key(cid)
+        rows = self._read(
+            "SELECT cid, size, kind, profile, created, last_access, access_count, metadata "
+            "FROM content WHERE cid = ?",
+            (key,),
+        )
+        if not rows:
+            return None
+        tags = tuple(r[0] for r in self._read("SELECT tag FROM tags WHERE cid = ?", (key,)))
+        c, size, kind, profile, created, last, count, meta = rows[0]
+        return ContentRecord(c, size, kind, profile, created, last, count, json.loads(meta), tags)
+
+    def record_access(self, accesses: Mapping[str, tuple[int, float]]) -> None:
+        """Add access counts and last-access times: ``{cid_key: (count, when)}``, in bulk."""
+        if not accesses:
+            return
+        params = [(n, when, key) for key, (n, when) in accesses.items()]
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE content SET access_count = access_count + ?, "
+                "last_access = max(coalesce(last_access, 0), ?) WHERE cid = ?",
+                params,
+            )
+
+    def tag(self, cid: CID | str, *tags: str) -> None:
+        """Attach user tags to ``cid``."""
+        key = _key(cid)
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO tags (cid, tag) VALUES (?, ?)", [(key, t) for t in tags]
+            )
+
+    def untag(self, cid: CID | str, *tags: str) -> None:
+        """Remove user tags from ``cid``."""
+        key = _key(cid)
+        with self.transaction() as db:
+            db.executemany("DELETE FROM tags WHERE cid = ? AND tag = ?", [(key, t) for t in tags])
+
+    # -- locations --------------------------------------------------------------------
+
+    def record(
+        self, cid: CID | str, backend: str, locator: str, *, pinned: bool | None = None
+    ) -> None:
+        """Record that ``backend`` durably holds ``cid`` at ``locator``."""
+        self.record_many([(cid, backend, locator)], pinned=pinned)
+
+    def record_many(
+        self, rows: Iterable[tuple[CID | str, str, str]], *, pinned: bool | None = None
+    ) -> None:
+        """Bulk :meth:`record` in one transaction; a new location clears its bad mark."""
+        now = time.time()
+        params = [
+            (_key(c), b, loc, now, int(bool(pinned)), pinned is not None) for c, b, loc in rows
+        ]
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO content (cid, created) VALUES (?, ?)",
+                [(p[0], now) for p in params],
+            )
+            db.executemany(
+                """INSERT INTO locations (cid, backend, locator, stored_at, pinned)
+                   VALUES (?1, ?2, ?3, ?4, ?5)
+                   ON CONFLICT (cid, backend) DO UPDATE SET
+                     locator = excluded.locator, stored_at = excluded.stored_at, bad = 0,
+                     pinned = CASE WHEN ?6 THEN excluded.pinned ELSE pinned END""",
+                params,
+            )
+
+    def forget(self, cid: CID | str, backend: str) -> bool:
+        """Forget the copy of ``cid`` in ``backend``; return True if there was one."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "DELETE FROM locations WHERE cid = ? AND backend = ?", (_key(cid), backend)
+            )
+            return cur.rowcount > 0
+
+    def forget_many(self, rows: Iterable[tuple[CID | str, str]]) -> None:
+        """Bulk :meth:`forget` in one transaction."""
+        with self.transaction() as db:
+            db.executemany(
+                "DELETE FROM locations WHERE cid = ? AND backend = ?",
+                [(_key(c), b) for c, b in rows],
+            )
+
+    def drop(self, cid: CID | str) -> None:
+        """Forget ``cid`` entirely: record, tags and locations."""
+        key = _key(cid)
+        with self.transaction() as db:
+            for table in ("locations", "tags", "content"):
+                db.execute(f"DELETE FROM {table} WHERE cid = ?", (key,))
+
+    def locations(self, cid: CID | str, *, include_bad: bool = False) -> list[Location]:
+        """Return the known copies of ``cid``, good ones only unless ``include_bad``."""
+        sql = (
+            "SELECT cid, backend, locator, stored_at, last_verified_at, pinned, bad "
+            "FROM locations WHERE cid = ?" + ("" if include_bad else " AND bad = 0")
+        )
+        return [_location(r) for r in self._read(sql, (_key(cid),))]
+
+    def set_pinned(self, cid: CID | str, pinned: bool, backend: str | None = None) -> None:
+        """Pin (keep) or unpin the copies of ``cid``, or only its copy in ``backend``."""
+        sql = "UPDATE locations SET pinned = ? WHERE cid = ?"
+        params: list[Any] = [int(pinned), _key(cid)]
+        if backend is not None:
+            sql += " AND backend = ?"
+            params.append(backend)
+        with self.transaction() as db:
+            db.execute(sql, params)
+
+    def mark_verified(self, cid: CID | str, backend: str, *, ok: bool) -> None:
+        """Stamp the copy in ``backend`` as verified now, or mark it bad."""
+        with self.transaction() as db:
+            if ok:
+                db.execute(
+                    "UPDATE locations SET last_verified_at = ?, bad = 0 "
+                    "WHERE cid = ? AND backend = ?",
+                    (time.time(), _key(cid), backend),
+                )
+            else:
+                db.execute(
+                    "UPDATE locations SET bad = 1 WHERE cid = ? AND backend = ?",
+                    (_key(cid), backend),
+                )
+
+    def is_last_kept_copy(self, cid: CID | str, backend: str) -> bool:
+        """True if ``cid`` is pinned somewhere and ``backend`` holds its only good copy."""
+        rows = self._read(
+            "SELECT backend, pinned FROM locations WHERE cid = ? AND bad = 0", (_key(cid),)
+        )
+        kept = any(pinned for _, pinned in rows)
+        others = [b for b, _ in rows if b != backend]
+        return kept and not others
+
+    # -- queries ----------------------------------------------------------------------
+
+    def query(
+        self,
+        *,
+        backend: str | None = None,
+        tag: str | None = None,
+        min_size: int | None = None,
+        max_size: int | None = None,
+        older_than: float | None = None,
+        accessed_before: float | None = None,
+        min_access_count: int | None = None,
+        limit: int | None = None,
+    ) -> list[ContentRecord]:
+        """Return content records matching every given filter, newest first.
+
+        ``older_than`` / ``accessed_before`` are Unix times.
+        """
+        where, params = _filters(
+            backend, tag, min_size, max_size, older_than, accessed_before, min_access_count
+        )
+        sql = (
+            "SELECT c.cid, c.size, c.kind, c.profile, c.created, c.last_access, "
+            "c.access_count, c.metadata FROM content c"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY c.created DESC"
+            + (f" LIMIT {int(limit)}" if limit is not None else "")
+        )
+        rows = self._read(sql, params)
+        tags = self._tags_for([r[0] for r in rows])
+        return [
+            ContentRecord(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                json.loads(r[7]),
+                tuple(tags.get(r[0], ())),
+            )
+            for r in rows
+        ]
+
+    def cids_in(self, backend: str) -> list[str]:
+        """Return every CID key the index places in ``backend``."""
+        return [r[0] for r in self._read("SELECT cid FROM locations WHERE backend = ?", (backend,))]
+
+    def count(self) -> int:
+        """Return the number of CIDs in the index."""
+        return int(self._read("SELECT count(*) FROM content")[0][0])
+
+    def _tags_for(self, keys: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for cid, tag in self._read(f"SELECT cid, tag FROM tags WHERE cid IN ({marks})", chunk):
+                out.setdefault(cid, []).append(tag)
+        return out
+
+
+def _location(row: tuple[Any, ...]) -> Location:
+    cid, backend, locator, stored, verified, pinned, bad = row
+    return Location(cid, backend, locator, stored, verified, bool(pinned), bool(bad))
+
+
+def _filters(
+    backend: str | None,
+    tag: str | None,
+    min_size: int | None,
+    max_size: int | None,
+    older_than: float | None,
+    accessed_before: float | None,
+    min_access_count: int | None,
+) -> tuple[list[str], list[Any]]:
+    checks: list[tuple[Any, str]] = [
+        (backend, "c.cid IN (SELECT cid FROM locations WHERE backend = ?)"),
+        (tag, "c.cid IN (SELECT cid FROM tags WHERE tag = ?)"),
+        (min_size, "c.size >= ?"),
+        (max_size, "c.size <= ?"),
+        (older_than, "c.created < ?"),
+        (accessed_before, "coalesce(c.last_access, 0) < ?"),
+        (min_access_count, "c.access_count >= ?"),
+    ]
+    for value, _ in checks:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            raise InvalidInputError(f"query filter must not be negative: {value}")
+    present = [(v, sql) for v, sql in checks if v is not None]
+    return [sql for _, sql in present], [v for v, _ in present]
