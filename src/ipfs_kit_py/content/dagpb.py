@@ -212,7 +212,7 @@ def decode_unixfs(buf: bytes) -> UnixFSData:
         else:
             values[number] = value
     try:
-        type_ = UnixFSType(values.get(1, -1))
+        type_ = UnixFSType(_int_or_none(values.get(1)))
     except ValueError:
         raise ContentMismatchError("malformed UnixFS data: missing or unknown type") from None
     data = values.get(2)

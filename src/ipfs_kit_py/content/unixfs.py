@@ -239,7 +239,7 @@ def import_file(
     if hasattr(source, "readinto"):
         return _import_stream(source, profile, on_block)  # type: ignore[arg-type]
     importer = FileImporter(profile, on_block)
-    for chunk in source:  # type: ignore[union-attr]
+    for chunk in source:
         importer.update(chunk)
     return importer.finish()
 
