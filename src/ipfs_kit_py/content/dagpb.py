@@ -211,8 +211,9 @@ def decode_unixfs(buf: bytes) -> UnixFSData:
             blocksizes.append(value)
         else:
             values[number] = value
+    raw_type = values.get(1)
     try:
-        type_ = UnixFSType(_int_or_none(values.get(1)))
+        type_ = UnixFSType(raw_type if isinstance(raw_type, int) else -1)
     except ValueError:
         raise ContentMismatchError("malformed UnixFS data: missing or unknown type") from None
     data = values.get(2)
