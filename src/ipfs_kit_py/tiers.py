@@ -1,0 +1,445 @@
+"""TieredCacheManager: one CID, many homes; every read verified, faster tiers warmed.
+
+Tiers are ordered fastest first: the in-process :class:`MemoryBackend` (ARC), the shared
+:class:`DiskBackend`, then any remote backends (kubo, S3, Storacha, gateways).
+
+Read path: memory, then the tiers the index says hold the CID, then the other tiers
+(probing). Bytes from outside the process are verified against the CID before they are
+returned or cached; a remote object streams into a disk temp file while it is verified
+and is committed (warming the disk tier) only on success. A tier that raises a backend
+error is skipped and backed off (circuit breaker); a copy that does not match its CID is
+refused and the next tier serves; a copy the index lists but the tier lacks is a miss
+that corrects the index.
+
+Promotion policy (:class:`TierPolicy`): remote hits warm the disk tier; an object enters
+memory on its ``promote_after``-th access in this process if it fits
+``max_object_bytes`` of the memory tier. The memory tier is per process and therefore
+never recorded in the shared index.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from ipfs_kit_py.backends.base import Backend, StoredObject
+from ipfs_kit_py.backends.disk import CHUNK, DiskBackend, Staging
+from ipfs_kit_py.backends.memory import MemoryBackend
+from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
+from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, FileImport, FileImporter, ImportProfile
+from ipfs_kit_py.content.verify import ContentVerifier
+from ipfs_kit_py.errors import (
+    BackendError,
+    ContentMismatchError,
+    ContentNotFoundError,
+    InvalidInputError,
+    LastCopyError,
+)
+from ipfs_kit_py.index import MetadataIndex
+
+__all__ = ["CircuitBreaker", "Fetched", "TierPolicy", "TieredCacheManager"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TierPolicy:
+    """Where writes go, when reads promote, and how failing tiers back off."""
+
+    put_to: tuple[str, ...] = ("memory", "disk")
+    promote_after: int = 2
+    warm_disk: bool = True
+    backoff_s: float = 5.0
+    max_backoff_s: float = 120.0
+    access_flush_every: int = 256
+
+
+class CircuitBreaker:
+    """Per-tier back-off: after a failure the tier is skipped, for longer each time."""
+
+    def __init__(self, base_s: float, max_s: float) -> None:
+        self.base_s, self.max_s = base_s, max_s
+        self._state: dict[str, tuple[float, float]] = {}  # name -> (open until, last delay)
+        self.reasons: dict[str, str] = {}
+
+    def is_open(self, name: str) -> bool:
+        until, _ = self._state.get(name, (0.0, 0.0))
+        return time.monotonic() < until
+
+    def trip(self, name: str, reason: str) -> None:
+        _, last = self._state.get(name, (0.0, 0.0))
+        delay = min(self.max_s, last * 2 if last else self.base_s)
+        self._state[name] = (time.monotonic() + delay, delay)
+        self.reasons[name] = reason
+        logger.warning("tier %s failed (%s); skipping it for %.0fs", name, reason, delay)
+
+    def reset(self, name: str) -> None:
+        if self._state.pop(name, None) is not None:
+            self.reasons.pop(name, None)
+            logger.info("tier %s is back", name)
+
+
+@dataclass
+class Fetched:
+    """A verified copy: an open file positioned at 0 (or bytes), and where it came from."""
+
+    tier: str
+    size: int
+    file: BinaryIO
+    data: bytes | None = field(default=None, repr=False)
+
+
+class TieredCacheManager:
+    """Reads and writes content across ordered tiers, with the index as the map."""
+
+    def __init__(
+        self,
+        tiers: Sequence[Backend],
+        index: MetadataIndex,
+        policy: TierPolicy | None = None,
+    ) -> None:
+        names = [t.name for t in tiers]
+        if len(set(names)) != len(names):
+            raise InvalidInputError(f"tier names must be unique: {names}")
+        self.tiers = list(tiers)
+        self.index = index
+        self.policy = policy or TierPolicy()
+        self.breaker = CircuitBreaker(self.policy.backoff_s, self.policy.max_backoff_s)
+        self.memory = next((t for t in tiers if isinstance(t, MemoryBackend)), None)
+        self.disk = next((t for t in tiers if isinstance(t, DiskBackend)), None)
+        self._accesses: dict[str, tuple[int, float]] = {}
+        self._hits: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"TieredCacheManager(tiers={[t.name for t in self.tiers]})"
+
+    def tier(self, name: str) -> Backend:
+        """Return the tier called ``name``."""
+        for t in self.tiers:
+            if t.name == name:
+                return t
+        raise InvalidInputError(f"no tier named {name!r}; tiers: {[t.name for t in self.tiers]}")
+
+    # -- read path --------------------------------------------------------------------
+
+    def get_bytes(self, cid: CID | str) -> bytes:
+        """Return the verified content of ``cid`` (memory hits skip everything else)."""
+        cid = parse_cid(cid)
+        key = cid_key(cid)
+        if self.memory is not None:
+            data = self.memory.lookup(key)
+            if data is not None:
+                self._note_access(key)
+                return data
+        fetched = self._fetch(cid, key, want_bytes=True)
+        fetched.file.close()
+        assert fetched.data is not None
+        return fetched.data
+
+    def open(self, cid: CID | str) -> BinaryIO:
+        """Return a readable file of the verified content of ``cid``."""
+        cid = parse_cid(cid)
+        key = cid_key(cid)
+        if self.memory is not None:
+            data = self.memory.lookup(key)
+            if data is not None:
+                self._note_access(key)
+                return io.BytesIO(data)
+        return self._fetch(cid, key, want_bytes=False).file
+
+    def get(self, cid: CID | str) -> Iterator[bytes]:
+        """Stream the verified content of ``cid`` (verified before the first chunk)."""
+        f = self.open(cid)
+
+        def chunks() -> Iterator[bytes]:
+            with f:
+                while chunk := f.read(CHUNK):
+                    yield chunk
+
+        return chunks()
+
+    def _candidates(self, key: str) -> tuple[list[Backend], set[str]]:
+        listed = {loc.backend for loc in self.index.locations(key)}
+        slow = [t for t in self.tiers if t is not self.memory]
+        ordered = [t for t in slow if t.name in listed] + [t for t in slow if t.name not in listed]
+        return ordered, listed
+
+    def _fetch(self, cid: CID, key: str, *, want_bytes: bool) -> Fetched:
+        candidates, listed = self._candidates(key)
+        profile = self._profile(key)
+        tried: list[str] = []
+        for tier in candidates:
+            if self.breaker.is_open(tier.name):
+                tried.append(f"{tier.name}: backed off ({self.breaker.reasons.get(tier.name)})")
+                continue
+            try:
+                fetched = self._read_verified(tier, cid, profile, want_bytes)
+            except ContentNotFoundError:
+                tried.append(f"{tier.name}: not found")
+                if tier.name in listed:
+                    self._correct_stale(tier, cid)
+                continue
+            except ContentMismatchError as exc:
+                tried.append(f"{tier.name}: mismatch")
+                self._refuse(tier, cid, exc)
+                continue
+            except (BackendError, OSError) as exc:
+                tried.append(f"{tier.name}: {type(exc).__name__}")
+                self.breaker.trip(tier.name, f"{type(exc).__name__}: {exc}")
+                continue
+            self.breaker.reset(tier.name)
+            if tier.name not in listed:
+                self._record_found(tier, cid)
+            self._after_hit(cid, key, fetched)
+            return fetched
+        raise ContentNotFoundError(f"{cid}: no tier holds a good copy ({'; '.join(tried)})")
+
+    def _profile(self, key: str) -> ImportProfile | None:
+        record = self.index.content(key)
+        return ImportProfile.parse(record.profile) if record and record.profile else None
+
+    def _read_verified(
+        self, tier: Backend, cid: CID, profile: ImportProfile | None, want_bytes: bool
+    ) -> Fetched:
+        if isinstance(tier, DiskBackend):
+            return _verify_file(tier.open(cid), cid, profile, tier.name, want_bytes)
+        warm = self.disk is not None and self.policy.warm_disk and not self._disk_down()
+        staging = self.disk.stage() if warm and self.disk else Staging(Path(tempfile.gettempdir()))
+        try:
+            verifier = ContentVerifier(cid, profile)
+            for chunk in tier.get(cid):
+                verifier.update(chunk)
+                staging.write(chunk)
+            verifier.finish()
+            f = staging.reopen()
+            if warm and self.disk is not None:
+                self._commit_disk(staging, cid)
+        finally:
+            staging.abort()
+        data = f.read() if want_bytes else None
+        if want_bytes:
+            f.seek(0)
+        return Fetched(tier.name, verifier.size, f, data)
+
+    def _disk_down(self) -> bool:
+        return self.disk is not None and self.breaker.is_open(self.disk.name)
+
+    def _commit_disk(self, staging: Staging, cid: CID) -> None:
+        assert self.disk is not None
+        self._make_room(staging.size)
+        with self.index.transaction():
+            path = self.disk.commit(staging, cid)
+            self.index.record(cid, self.disk.name, str(path))
+
+    def _after_hit(self, cid: CID, key: str, fetched: Fetched) -> None:
+        self._note_access(key)
+        if self.memory is None or fetched.size > self.memory.max_object_bytes:
+            return
+        with self._lock:
+            hits = self._hits[key] = self._hits.get(key, 0) + 1
+        if hits >= self.policy.promote_after:
+            data = fetched.data
+            if data is None:
+                data = fetched.file.read()
+                fetched.file.seek(0)
+            self.memory.insert(key, data)
+
+    def _correct_stale(self, tier: Backend, cid: CID) -> None:
+        # Re-check inside the write lock: another process may have just stored it again.
+        with self.index.transaction():
+            if not (isinstance(tier, DiskBackend) and tier.has(cid)):
+                self.index.forget(cid, tier.name)
+                logger.info("index listed %s in %s but it is gone; forgotten", cid, tier.name)
+
+    def _record_found(self, tier: Backend, cid: CID) -> None:
+        """A probe found ``cid`` in a tier the index did not list: record it."""
+        if not isinstance(tier, DiskBackend):
+            self.index.record(cid, tier.name, tier.stat(cid).locator)
+            return
+        with self.index.transaction():  # the file may have been evicted since the read
+            if tier.has(cid):
+                self.index.record(cid, tier.name, tier.stat(cid).locator)
+
+    def _refuse(self, tier: Backend, cid: CID, exc: ContentMismatchError) -> None:
+        logger.warning("refused the copy of %s in %s: %s", cid, tier.name, exc)
+        if isinstance(tier, DiskBackend):
+            with self.index.transaction():
+                tier.delete(cid)  # a cache copy that is wrong is only harmful
+                self.index.forget(cid, tier.name)
+        else:
+            self.index.mark_verified(cid, tier.name, ok=False)
+
+    # -- access statistics ------------------------------------------------------------
+
+    def _note_access(self, key: str) -> None:
+        with self._lock:
+            n, _ = self._accesses.get(key, (0, 0.0))
+            self._accesses[key] = (n + 1, time.time())
+            full = len(self._accesses) >= self.policy.access_flush_every
+        if full:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write buffered access statistics to the index in one transaction."""
+        with self._lock:
+            pending, self._accesses = self._accesses, {}
+        self.index.record_access(pending)
+
+    # -- write path -------------------------------------------------------------------
+
+    def add(
+        self,
+        chunks: Iterable[bytes],
+        *,
+        profile: ImportProfile = KUBO_DEFAULT,
+        to: Sequence[str] | None = None,
+        pinned: bool = False,
+        kind: str = "file",
+    ) -> FileImport:
+        """Import a byte stream, computing its CID while spooling it, then store it."""
+        importer = FileImporter(profile)
+        with self._spool() as staging:
+            for chunk in chunks:
+                importer.update(chunk)
+                staging.write(chunk)
+            result = importer.finish()
+            self.index.upsert_content(
+                result.cid, size=result.size, kind=kind, profile=profile.key()
+            )
+            self._store(result.cid, staging, to, pinned)
+        return result
+
+    def put(
+        self,
+        cid: CID | str,
+        chunks: Iterable[bytes],
+        *,
+        profile: ImportProfile | None = None,
+        to: Sequence[str] | None = None,
+        pinned: bool = False,
+    ) -> list[StoredObject]:
+        """Store content whose CID is known; it is verified before it is stored anywhere."""
+        cid = parse_cid(cid)
+        verifier = ContentVerifier(cid, profile)
+        with self._spool() as staging:
+            for chunk in chunks:
+                verifier.update(chunk)
+                staging.write(chunk)
+            verifier.finish()
+            size = verifier.size
+            key = profile.key() if profile else None
+            self.index.upsert_content(cid, size=size, profile=key)
+            return self._store(cid, staging, to, pinned)
+
+    def _spool(self) -> Staging:
+        if self.disk is not None and not self._disk_down():
+            return self.disk.stage()
+        return Staging(Path(tempfile.gettempdir()))
+
+    def _store(
+        self, cid: CID, staging: Staging, to: Sequence[str] | None, pinned: bool
+    ) -> list[StoredObject]:
+        targets = [self.tier(name) for name in (to or self.policy.put_to)]
+        stored: list[StoredObject] = []
+        with staging.reopen() as source:
+            for tier in targets:
+                if tier is self.disk:
+                    continue
+                source.seek(0)
+                if tier is self.memory:
+                    if self.memory.insert(cid_key(cid), source.read()):
+                        stored.append(self.memory.stat(cid))
+                    continue
+                obj = tier.put(cid, _read_chunks(source), staging.size)
+                self.index.record(cid, tier.name, obj.locator, pinned=pinned)
+                stored.append(obj)
+            if self.disk is not None and self.disk in targets:
+                self._make_room(staging.size)
+                with self.index.transaction():
+                    path = self.disk.commit(staging, cid)
+                    self.index.record(cid, self.disk.name, str(path), pinned=pinned)
+                stored.append(StoredObject(cid, staging.size, str(path)))
+        return stored
+
+    def _make_room(self, incoming: int) -> None:
+        """Evict least recently used disk objects, never the last copy of kept content."""
+        assert self.disk is not None
+        entries, to_free = self.disk.eviction_plan(incoming)
+        freed = 0
+        with self.index.transaction():
+            for entry in entries:
+                if freed >= to_free:
+                    break
+                if self.index.is_last_kept_copy(entry.key, self.disk.name):
+                    continue
+                self.disk.delete_key(entry.key)
+                self.index.forget(entry.key, self.disk.name)
+                freed += entry.size
+        if freed < to_free:
+            logger.warning("disk tier over capacity: %d bytes are kept content", to_free - freed)
+
+    # -- remove and whereis -----------------------------------------------------------
+
+    def whereis(self, cid: CID | str) -> list[str]:
+        """Names of the tiers holding ``cid``: memory (this process) plus the index."""
+        cid = parse_cid(cid)
+        names = [self.memory.name] if self.memory and self.memory.has(cid) else []
+        listed = {loc.backend for loc in self.index.locations(cid)}
+        return names + [t.name for t in self.tiers if t.name in listed]
+
+    def remove(self, cid: CID | str, from_: Sequence[str], *, force: bool = False) -> list[str]:
+        """Delete ``cid`` from the named tiers; refuse to drop the last copy of kept content."""
+        cid = parse_cid(cid)
+        tiers = [self.tier(name) for name in from_]
+        durable = {loc.backend for loc in self.index.locations(cid)}
+        kept = any(loc.pinned for loc in self.index.locations(cid))
+        left = durable - {t.name for t in tiers}
+        if kept and not left and durable and not force:
+            raise LastCopyError(f"{cid} is pinned and {sorted(durable)} hold its last copies")
+        removed = []
+        for tier in tiers:
+            with self.index.transaction():
+                tier.delete(cid)
+                self.index.forget(cid, tier.name)
+            removed.append(tier.name)
+        return removed
+
+    def close(self) -> None:
+        """Flush access statistics; the tiers and index are closed by their owner."""
+        self.flush()
+
+
+def _verify_file(
+    f: BinaryIO, cid: CID, profile: ImportProfile | None, name: str, want_bytes: bool
+) -> Fetched:
+    """Verify an open file in one pass; keep its bytes if asked, else rewind it."""
+    verifier = ContentVerifier(cid, profile)
+    data: bytes | None = None
+    try:
+        if want_bytes:
+            data = f.read()
+            view = memoryview(data)
+            for start in range(0, len(data), CHUNK):
+                verifier.update(view[start : start + CHUNK])
+        else:
+            while chunk := f.read(CHUNK):
+                verifier.update(chunk)
+        verifier.finish()
+    except BaseException:
+        f.close()
+        raise
+    f.seek(0)
+    return Fetched(name, verifier.size, f, data)
+
+
+def _read_chunks(f: BinaryIO) -> Iterator[bytes]:
+    while chunk := f.read(CHUNK):
+        yield chunk
