@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+
+from ipfs_kit_py.content.cid import RAW, cid_key, parse_cid, sha256_cid
+from ipfs_kit_py.errors import InvalidCIDError
+
+HELLO_V0 = "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN"
+HELLO_V1 = "bafybeiffndsajwhk3lwjewwdxqntmjm4b5wxaaanokonsggenkbw6slwk4"
+
+
+def test_v0_and_v1_of_one_node_share_one_key() -> None:
+    assert cid_key(parse_cid(HELLO_V0)) == HELLO_V1
+    assert cid_key(parse_cid(HELLO_V1)) == HELLO_V1
+
+
+def test_parse_accepts_bytes_and_cid_objects() -> None:
+    cid = parse_cid(HELLO_V1)
+    assert parse_cid(bytes(cid)) == cid
+    assert parse_cid(cid) is cid
+
+
+def test_raw_cid_of_empty_bytes() -> None:
+    assert (
+        str(sha256_cid(RAW, b"")) == "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+    )
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "   ", "bogus", "Qm123", HELLO_V0[:-1], "bafy" + "a" * 10, "zzzz", b"\x01\x02"]
+)
+def test_invalid_cids_raise_a_typed_error(bad: str | bytes) -> None:
+    with pytest.raises(InvalidCIDError, match="invalid CID"):
+        parse_cid(bad)
+
+
+def test_wrong_type_is_refused() -> None:
+    with pytest.raises(InvalidCIDError):
+        parse_cid(42)  # type: ignore[arg-type]
