@@ -209,8 +209,8 @@ class TieredCacheManager:
     def _read_verified(
         self, tier: Backend, cid: CID, profile: ImportProfile | None, want_bytes: bool
     ) -> Fetched:
-        if isinstance(tier, DiskBackend):
-            return _verify_file(tier.open(cid), cid, profile, tier.name, want_bytes)
+        if self.disk is not None and tier is self.disk:
+            return _verify_file(self.disk.open(cid), cid, profile, tier.name, want_bytes)
         warm = self.disk is not None and self.policy.warm_disk and not self._disk_down()
         staging = self.disk.stage() if warm and self.disk else Staging(Path(tempfile.gettempdir()))
         try:
@@ -255,13 +255,13 @@ class TieredCacheManager:
     def _correct_stale(self, tier: Backend, cid: CID) -> None:
         # Re-check inside the write lock: another process may have just stored it again.
         with self.index.transaction():
-            if not (isinstance(tier, DiskBackend) and tier.has(cid)):
+            if not (tier is self.disk and tier.has(cid)):
                 self.index.forget(cid, tier.name)
                 logger.info("index listed %s in %s but it is gone; forgotten", cid, tier.name)
 
     def _record_found(self, tier: Backend, cid: CID) -> None:
         """A probe found ``cid`` in a tier the index did not list: record it."""
-        if not isinstance(tier, DiskBackend):
+        if not tier is self.disk:
             self.index.record(cid, tier.name, tier.stat(cid).locator)
             return
         with self.index.transaction():  # the file may have been evicted since the read
@@ -270,7 +270,7 @@ class TieredCacheManager:
 
     def _refuse(self, tier: Backend, cid: CID, exc: ContentMismatchError) -> None:
         logger.warning("refused the copy of %s in %s: %s", cid, tier.name, exc)
-        if isinstance(tier, DiskBackend):
+        if tier is self.disk:
             with self.index.transaction():
                 tier.delete(cid)  # a cache copy that is wrong is only harmful
                 self.index.forget(cid, tier.name)

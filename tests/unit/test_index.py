@@ -1,0 +1,153 @@
+"""MetadataIndex: schema and migrations, locations, queries, bulk operations."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from ipfs_kit_py.content.cid import RAW, cid_key, sha256_cid
+from ipfs_kit_py.errors import ConfigurationError, InvalidCIDError, InvalidInputError
+from ipfs_kit_py.index import MIGRATIONS, MetadataIndex
+
+
+def cid_of(n: int) -> str:
+    return cid_key(sha256_cid(RAW, f"object {n}".encode()))
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> MetadataIndex:
+    with MetadataIndex(tmp_path / "index.sqlite3") as idx:
+        yield idx
+
+
+def test_new_index_is_at_latest_schema_with_wal(index: MetadataIndex) -> None:
+    assert index.schema_version == len(MIGRATIONS)
+    mode = sqlite3.connect(index.path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_migration_from_v1_keeps_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    db.execute(
+        "INSERT INTO locations (cid, backend, locator, stored_at) VALUES (?, 'disk', '/x', 1)",
+        (cid_of(1),),
+    )
+    db.close()
+    with MetadataIndex(path) as idx:
+        assert idx.schema_version == len(MIGRATIONS)
+        [loc] = idx.locations(cid_of(1))
+        assert (loc.backend, loc.locator, loc.bad) == ("disk", "/x", False)
+        idx.tag(cid_of(1), "kept")
+        assert idx.query(tag="kept") == []  # no content row in v1 data: tags need one
+        idx.upsert_content(cid_of(1), size=3)
+        assert [r.cid for r in idx.query(tag="kept")] == [cid_of(1)]
+
+
+def test_index_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    sqlite3.connect(path).execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(ConfigurationError, match="newer"):
+        MetadataIndex(path)
+
+
+def test_record_locations_and_forget(index: MetadataIndex) -> None:
+    cid = sha256_cid(RAW, b"abc")
+    index.record(cid, "disk", "/cache/x")
+    index.record(str(cid), "s3", "bucket/key", pinned=True)
+    assert {(loc.backend, loc.pinned) for loc in index.locations(cid)} == {
+        ("disk", False),
+        ("s3", True),
+    }
+    assert index.forget(cid, "disk") is True
+    assert index.forget(cid, "disk") is False
+    assert [loc.backend for loc in index.locations(cid_key(cid))] == ["s3"]
+
+
+def test_v0_and_v1_forms_share_one_entry(index: MetadataIndex) -> None:
+    from ipfs_kit_py.content.cid import make_cid
+
+    digest = bytes(range(32))
+    index.record(make_cid(0x70, digest, version=0), "disk", "/a")
+    assert len(index.locations(make_cid(0x70, digest, version=1))) == 1
+
+
+def test_invalid_cid_is_rejected(index: MetadataIndex) -> None:
+    with pytest.raises(InvalidCIDError):
+        index.record("not-a-cid", "disk", "/a")
+
+
+def test_last_kept_copy(index: MetadataIndex) -> None:
+    cid = cid_of(2)
+    index.record(cid, "disk", "/a")
+    assert not index.is_last_kept_copy(cid, "disk")  # not pinned
+    index.set_pinned(cid, True)
+    assert index.is_last_kept_copy(cid, "disk")
+    index.record(cid, "s3", "b/k")
+    assert not index.is_last_kept_copy(cid, "disk")
+    index.mark_verified(cid, "s3", ok=False)
+    assert index.is_last_kept_copy(cid, "disk")  # a bad copy is not a copy
+    assert [loc.backend for loc in index.locations(cid, include_bad=True)] == ["disk", "s3"]
+
+
+def test_mark_verified_stamps_time(index: MetadataIndex) -> None:
+    cid = cid_of(3)
+    index.record(cid, "disk", "/a")
+    before = time.time()
+    index.mark_verified(cid, "disk", ok=True)
+    [loc] = index.locations(cid)
+    assert loc.last_verified_at is not None and loc.last_verified_at >= before
+
+
+def test_queries_filter_by_backend_tag_size_access(index: MetadataIndex) -> None:
+    index.upsert_many([(cid_of(n), n * 100, "file", None, {"n": n}) for n in range(10)])
+    index.record_many([(cid_of(n), "disk", f"/d/{n}") for n in range(0, 10, 2)])
+    index.tag(cid_of(3), "photos")
+    index.record_access({cid_of(5): (4, time.time())})
+    assert {r.cid for r in index.query(backend="disk")} == {cid_of(n) for n in range(0, 10, 2)}
+    assert [r.cid for r in index.query(tag="photos")] == [cid_of(3)]
+    assert {r.size for r in index.query(min_size=300, max_size=500)} == {300, 400, 500}
+    [hot] = index.query(min_access_count=2)
+    assert (hot.cid, hot.access_count, hot.metadata) == (cid_of(5), 4, {"n": 5})
+    assert len(index.query(accessed_before=time.time() + 1)) == 10
+    assert len(index.query(limit=3)) == 3
+    with pytest.raises(InvalidInputError):
+        index.query(min_size=-1)
+
+
+def test_upsert_keeps_fields_not_given(index: MetadataIndex) -> None:
+    cid = cid_of(4)
+    index.upsert_content(cid, size=10, profile="p", metadata={"a": 1})
+    index.upsert_content(cid, kind="dir")
+    record = index.content(cid)
+    assert record is not None
+    assert (record.size, record.kind, record.profile, record.metadata) == (10, "dir", "p", {"a": 1})
+
+
+def test_bulk_record_with_one_bad_row_writes_nothing(index: MetadataIndex) -> None:
+    rows = [(cid_of(n), "disk", f"/d/{n}") for n in range(500)]
+    with pytest.raises(InvalidCIDError):
+        index.record_many([*rows, ("garbage", "disk", "/x")])
+    assert index.count() == 0  # nothing half-written
+    index.record_many(rows)
+    assert len(index.cids_in("disk")) == 500
+
+
+def test_transaction_rolls_back_on_error(index: MetadataIndex) -> None:
+    with pytest.raises(RuntimeError), index.transaction():
+        index.record(cid_of(1), "disk", "/a")
+        raise RuntimeError("boom")
+    assert index.locations(cid_of(1)) == []
+
+
+def test_drop_and_close_idempotent(index: MetadataIndex) -> None:
+    index.record(cid_of(1), "disk", "/a")
+    index.tag(cid_of(1), "t")
+    index.drop(cid_of(1))
+    assert index.content(cid_of(1)) is None and index.locations(cid_of(1)) == []
+    index.close()
+    index.close()
