@@ -261,7 +261,7 @@ class TieredCacheManager:
 
     def _record_found(self, tier: Backend, cid: CID) -> None:
         """A probe found ``cid`` in a tier the index did not list: record it."""
-        if not tier is self.disk:
+        if tier is not self.disk:
             self.index.record(cid, tier.name, tier.stat(cid).locator)
             return
         with self.index.transaction():  # the file may have been evicted since the read
