@@ -37,3 +37,14 @@ def test_invalid_cids_raise_a_typed_error(bad: str | bytes) -> None:
 def test_wrong_type_is_refused() -> None:
     with pytest.raises(InvalidCIDError):
         parse_cid(42)  # type: ignore[arg-type]
+
+
+def test_cid_key_matches_multiformats_base32_for_many_kinds() -> None:
+    import hashlib
+
+    from ipfs_kit_py.content.cid import DAG_CBOR, DAG_PB, make_cid
+
+    for i in range(50):
+        digest = hashlib.sha256(bytes([i])).digest()
+        for cid in (make_cid(RAW, digest), make_cid(DAG_PB, digest, 0), make_cid(DAG_CBOR, digest)):
+            assert cid_key(cid) == str(cid.set(version=1).encode("base32"))

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from ipfs_kit_py.content.cid import CID, cid_key
+from ipfs_kit_py.content.cid import CID, cid_bytes_key
 from ipfs_kit_py.errors import ContentNotFoundError
 
 __all__ = ["TempBlockStore"]
@@ -25,11 +25,11 @@ class TempBlockStore:
         os.unlink(name)  # nothing to clean up even if the process dies
         self._fd = fd
         self._end = 0
-        self._index: dict[str, tuple[int, int]] = {}
+        self._index: dict[bytes, tuple[int, int]] = {}
 
     def put(self, cid: CID, data: bytes) -> None:
         """Store ``data`` under ``cid`` (a second put of the same CID is ignored)."""
-        key = cid_key(cid)
+        key = cid_bytes_key(cid)
         if key in self._index:
             return
         os.pwrite(self._fd, data, self._end)
@@ -37,12 +37,12 @@ class TempBlockStore:
         self._end += len(data)
 
     def has(self, cid: CID) -> bool:
-        return cid_key(cid) in self._index
+        return cid_bytes_key(cid) in self._index
 
     def get(self, cid: CID) -> bytes:
         """Return the bytes of ``cid``; raise :class:`ContentNotFoundError` if absent."""
         try:
-            offset, length = self._index[cid_key(cid)]
+            offset, length = self._index[cid_bytes_key(cid)]
         except KeyError:
             raise ContentNotFoundError(f"block {cid} is missing from the DAG") from None
         return os.pread(self._fd, length, offset)

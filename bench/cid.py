@@ -1,0 +1,112 @@
+"""CID throughput: us vs hashlib.sha256 (the physical limit) vs Debian's ipfs_cid.
+
+Run: .venv/bin/python -m bench.cid [--size-mb 256] [--rss-size-mb 1024]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.common import BenchRun, Measurement
+from ipfs_kit_py.content.unixfs import KUBO_CID_V1, KUBO_DEFAULT, STORACHA, import_file
+
+_RSS_PROBE = """
+import resource, sys
+from ipfs_kit_py.content.unixfs import import_file, ImportProfile
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+cid = import_file(sys.argv[1], ImportProfile.parse(sys.argv[2])).cid
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before, after, cid)
+"""
+
+
+def make_file(path: Path, size: int) -> None:
+    """Write ``size`` pseudo-random bytes (fast: one random MiB repeated with a counter)."""
+    block = os.urandom(1024 * 1024)
+    with path.open("wb") as f:
+        for i in range(size // len(block)):
+            f.write(i.to_bytes(8, "little") + block[8:])
+        f.write(block[: size % len(block)])
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1024 * 1024):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def ipfs_cid(path: Path) -> str:
+    out = subprocess.run(["ipfs_cid", str(path)], capture_output=True, check=True, text=True)
+    return str(json.loads(out.stdout)["CIDv0"])
+
+
+def rss_growth(path: Path, profile_key: str) -> tuple[int, str]:
+    """Peak RSS growth (KiB) of importing ``path`` in a fresh interpreter."""
+    out = subprocess.run(
+        [sys.executable, "-c", _RSS_PROBE, str(path), profile_key],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout.split()
+    return int(out[1]) - int(out[0]), out[2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size-mb", type=int, default=256)
+    parser.add_argument("--rss-size-mb", type=int, default=1024)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    size = args.size_mb * 1024 * 1024
+    work = Path(tempfile.mkdtemp(prefix="bench-cid-"))
+    try:
+        path = work / "data.bin"
+        make_file(path, size)
+        sha256_file(path)  # warm the page cache
+        run = BenchRun("cid")
+        case = f"cid-{args.size_mb}MB"
+        run.time(case, "hashlib.sha256", lambda: sha256_file(path), repeat=args.repeat, nbytes=size)
+        ours = {}
+        for label, profile in [("kubo", KUBO_DEFAULT), ("v1", KUBO_CID_V1), ("storacha", STORACHA)]:
+            ours[label] = import_file(path, profile).cid
+            run.time(
+                case,
+                f"ipfs_kit {label}",
+                lambda p=profile: import_file(path, p),  # type: ignore[misc]
+                repeat=args.repeat,
+                nbytes=size,
+            )
+        if shutil.which("ipfs_cid"):
+            assert ipfs_cid(path) == str(ours["kubo"]), "ipfs_cid disagrees with us"
+            run.time(case, "ipfs_cid", lambda: ipfs_cid(path), repeat=args.repeat, nbytes=size)
+        rss_path = work / "rss.bin"
+        make_file(rss_path, args.rss_size_mb * 1024 * 1024)
+        for label, profile in [("kubo", KUBO_DEFAULT), ("v1", KUBO_CID_V1)]:
+            growth_kib, _ = rss_growth(rss_path, profile.key())
+            run.add(
+                Measurement(
+                    f"peak-rss-growth-{args.rss_size_mb}MB",
+                    f"ipfs_kit {label}",
+                    [1.0],
+                    notes=f"{growth_kib / 1024:.1f} MiB",
+                )
+            )
+            print(f"peak RSS growth importing {args.rss_size_mb} MB ({label}): "
+                  f"{growth_kib / 1024:.1f} MiB")
+        run.report({case: "hashlib.sha256"})
+    finally:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
