@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# kubo (the reference IPFS node), built from the Go module proxy at a pinned version.
+# `go install github.com/ipfs/kubo/cmd/ipfs@v` is refused (kubo's go.mod has exclude
+# directives), so a tiny wrapper module requires kubo and builds its cmd/ipfs.
+# The binary is cached at ~/.cache/ipfs-kit-build/kubo-<version>/ipfs; tests find it there
+# (or through IPFS_KIT_KUBO_BIN). The Go build cache is kept between runs.
+set -euo pipefail
+KUBO_VERSION=${KUBO_VERSION:-v0.43.1}
+GO_LIBP2P_VERSION=${GO_LIBP2P_VERSION:-v0.50.0}
+CACHE=${IPFS_KIT_BUILD_CACHE:-$HOME/.cache/ipfs-kit-build}
+DEST="$CACHE/kubo-$KUBO_VERSION"
+BIN="$DEST/ipfs"
+
+if [ ! -x "$BIN" ]; then
+  if ! command -v go >/dev/null 2>&1; then
+    if [ -x /usr/local/go/bin/go ]; then
+      export PATH="/usr/local/go/bin:$PATH"
+    else
+      SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq golang-go >/dev/null
+    fi
+  fi
+  # An older go fetches the toolchain kubo's go.mod asks for from the module proxy.
+  export GOTOOLCHAIN=auto GOFLAGS=-mod=mod
+  work="$DEST.build"
+  rm -rf "$work"
+  mkdir -p "$work"
+  start=$(date +%s)
+  (
+    cd "$work"
+    go mod init ipfs-kit-kubo-build >/dev/null 2>&1
+    # Replace directives bind only kubo's own build. kubo v0.43.1 replaces go-libp2p with a
+    # pre-release fork the module proxy does not serve; go-libp2p v0.50.0 is the release
+    # with the same quic-go / webtransport-go requirements, so require it instead.
+    go get "github.com/ipfs/kubo@$KUBO_VERSION" "github.com/libp2p/go-libp2p@$GO_LIBP2P_VERSION"
+    go build -trimpath -o ipfs github.com/ipfs/kubo/cmd/ipfs
+  )
+  mkdir -p "$DEST"
+  mv "$work/ipfs" "$BIN.tmp"
+  mv "$BIN.tmp" "$BIN"
+  rm -rf "$work"
+  echo "kubo: built $KUBO_VERSION in $(( $(date +%s) - start ))s" >&2
+fi
+"$BIN" version >/dev/null
+echo "kubo: $BIN"

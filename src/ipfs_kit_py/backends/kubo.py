@@ -1,0 +1,355 @@
+"""KuboBackend: content kept (pinned) by a kubo IPFS node, reached over its RPC API.
+
+The node is found from, in order: an explicit URL or multiaddr, the config file's
+``[kubo]`` section, ``$IPFS_API_URL``, the ``api`` file of ``$IPFS_PATH`` (``~/.ipfs``),
+then ``http://127.0.0.1:5001``. The backend "holds" a CID when the node pins it;
+``delete`` unpins. Reads are local to the node by default (``offline``), so a CID it lacks
+answers not-found at once instead of searching the network.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import logging
+import os
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.backends.kubo_multipart import Part, path_parts
+from ipfs_kit_py.backends.kubo_rpc import AddOptions, KuboClient
+from ipfs_kit_py.config import Secret, load_config_file, resolve
+from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
+from ipfs_kit_py.content.unixfs import KUBO_CID_V1, KUBO_DEFAULT, ImportProfile
+from ipfs_kit_py.content.verify import verify_stream
+from ipfs_kit_py.errors import (
+    BackendError,
+    ConfigurationError,
+    ContentMismatchError,
+    ContentNotFoundError,
+    InputPathError,
+    InvalidInputError,
+    UnsafePathError,
+)
+
+__all__ = ["DEFAULT_API_URL", "KuboBackend", "KuboConfig", "locate_api", "multiaddr_to_url"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "http://127.0.0.1:5001"
+
+
+def multiaddr_to_url(addr: str) -> str:
+    """``/ip4/127.0.0.1/tcp/5001`` (or /ip6, /dns*, optional /http|/https) -> an http URL."""
+    parts = addr.strip().strip("/").split("/")
+    if len(parts) < 4 or parts[2] != "tcp":
+        raise ConfigurationError(f"unsupported API multiaddr {addr!r}: expected /ip4/HOST/tcp/PORT")
+    proto, host, _, port = parts[:4]
+    if proto not in ("ip4", "ip6", "dns", "dns4", "dns6") or not port.isdigit():
+        raise ConfigurationError(f"unsupported API multiaddr {addr!r}")
+    scheme = "https" if parts[4:5] == ["https"] else "http"
+    if proto == "ip6":
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}"
+
+
+def _normalize_url(value: str) -> str:
+    value = value.strip()
+    if value.startswith("/"):
+        return multiaddr_to_url(value)
+    if not value.startswith(("http://", "https://")):
+        raise ConfigurationError(f"kubo API address {value!r} is neither a URL nor a multiaddr")
+    return value.rstrip("/")
+
+
+def locate_api(explicit: str | None, *, ipfs_path: str | None) -> str:
+    """The API URL: ``explicit`` (URL or multiaddr), else ``<ipfs_path>/api``, else default."""
+    if explicit:
+        return _normalize_url(explicit)
+    repo = Path(ipfs_path).expanduser() if ipfs_path else Path.home() / ".ipfs"
+    try:
+        return _normalize_url((repo / "api").read_text())
+    except FileNotFoundError:
+        return DEFAULT_API_URL
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {repo / 'api'}: {exc.strerror}") from None
+
+
+def _number(name: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            f"kubo {name} must be a number of seconds, got {value!r}"
+        ) from None
+    if number <= 0:
+        raise ConfigurationError(f"kubo {name} must be positive, got {value!r}")
+    return number
+
+
+def _flag(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"kubo {name} must be true or false, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class KuboConfig:
+    """Where the kubo node is and how to talk to it.
+
+    ``auth`` is an ``API.Authorizations`` AuthSecret (``basic:user:pass``,
+    ``bearer:token``). ``timeout`` bounds each network wait; ``lookup_timeout`` bounds
+    kubo's own search for content; ``offline`` keeps reads local to the node.
+    """
+
+    api_url: str = DEFAULT_API_URL
+    auth: Secret | None = field(default=None)
+    timeout: float = 60.0
+    connect_timeout: float = 5.0
+    lookup_timeout: float = 10.0
+    offline: bool = True
+
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        *,
+        file: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> KuboConfig:
+        """Build from explicit ``args`` > config file section ``[kubo]`` > environment.
+
+        Environment: ``IPFS_API_URL``, ``IPFS_PATH`` (its ``api`` file), ``IPFS_API_AUTH``,
+        ``IPFS_KIT_KUBO_TIMEOUT``. ``file`` defaults to the loaded config file.
+        """
+        args = args or {}
+        env = os.environ if env is None else env
+        section = (load_config_file() if file is None else file).get("kubo") or {}
+
+        def get(key: str, *names: str, default: Any = None) -> Any:
+            return resolve(
+                key, args=args, section=section, env=env, env_names=names, default=default
+            )
+
+        ipfs_path = get("ipfs_path", "IPFS_PATH")
+        api_url = locate_api(get("api_url", "IPFS_API_URL"), ipfs_path=ipfs_path)
+        auth = get("auth", "IPFS_API_AUTH")
+        return cls(
+            api_url=api_url,
+            auth=auth if isinstance(auth, Secret) or auth is None else Secret(str(auth)),
+            timeout=_number("timeout", get("timeout", "IPFS_KIT_KUBO_TIMEOUT", default=60.0)),
+            connect_timeout=_number("connect_timeout", get("connect_timeout", default=5.0)),
+            lookup_timeout=_number("lookup_timeout", get("lookup_timeout", default=10.0)),
+            offline=_flag("offline", get("offline", default=True)),
+        )
+
+
+class _IterStream(io.RawIOBase):
+    """A read-only file over an iterator of byte chunks (for ``tarfile``'s stream mode)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = memoryview(chunk)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+def add_options(profile: ImportProfile, **kwargs: bool) -> AddOptions:
+    """``ipfs add`` options that import with ``profile``."""
+    return AddOptions(
+        cid_version=profile.cid_version,
+        raw_leaves=profile.raw_leaves,
+        chunker=f"size-{profile.chunk_size}",
+        max_file_links=profile.max_links,
+        **kwargs,
+    )
+
+
+class KuboBackend:
+    """The Backend protocol over a kubo node: put adds and pins, delete unpins.
+
+    Reads stream what the node returns, unverified (the tier layer verifies);
+    :meth:`cat_verified` verifies on its own.
+    """
+
+    name = "ipfs"
+
+    def __init__(self, client: KuboClient, *, offline: bool = True) -> None:
+        self.client = client
+        self.offline = offline
+
+    @classmethod
+    def from_config(cls, config: KuboConfig) -> KuboBackend:
+        """A backend for ``config``; no network until the first call."""
+        client = KuboClient(
+            config.api_url,
+            auth=config.auth,
+            timeout=config.timeout,
+            connect_timeout=config.connect_timeout,
+            lookup_timeout=config.lookup_timeout,
+        )
+        return cls(client, offline=config.offline)
+
+    def __repr__(self) -> str:
+        return f"KuboBackend({self.client!r})"
+
+    def __enter__(self) -> KuboBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections to the node; idempotent."""
+        self.client.close()
+
+    # -- the Backend protocol -------------------------------------------------------------
+
+    def has(self, cid: CID) -> bool:
+        """True if the node pins ``cid`` (recursively, directly or as part of a pinned DAG)."""
+        try:
+            return bool(self.client.pin_ls(cid, pin_type="all"))
+        except ContentNotFoundError:
+            return False
+
+    def stat(self, cid: CID) -> StoredObject:
+        """Size (file bytes, or block bytes) of the pinned ``cid``."""
+        if not self.has(cid):
+            raise ContentNotFoundError(f"IPFS node at {self.client.url} does not pin {cid}")
+        info = self.client.files_stat(cid, offline=self.offline)
+        return StoredObject(cid, int(info["Size"]), f"/ipfs/{cid}")
+
+    def get(self, cid: CID) -> Iterator[bytes]:
+        """Stream the file bytes of ``cid``; not-found raises here, not on first read."""
+        stream = self.client.cat(cid, offline=self.offline)
+        first = next(stream, None)
+        if first is None:
+            return iter(())
+        return itertools.chain([first], stream)
+
+    def put(
+        self,
+        cid: CID,
+        chunks: Iterable[bytes],
+        size: int | None = None,
+        *,
+        profile: ImportProfile | None = None,
+    ) -> StoredObject:
+        """Add and pin ``chunks`` as ``cid``.
+
+        A raw CID is stored as one block. A dag-pb CID is imported with ``profile``
+        (default: kubo's for v0, kubo's ``--cid-version=1`` for v1); a different root
+        is unpinned and raises :class:`ContentMismatchError`.
+        """
+        if cid.codec.code == RAW:
+            got = self.client.block_put(b"".join(chunks), codec="raw", pin=True)
+        elif cid.codec.code == DAG_PB:
+            profile = profile or (KUBO_DEFAULT if cid.version == 0 else KUBO_CID_V1)
+            part = Part(cid_key(cid), body=chunks)
+            got = self.client.add([part], add_options(profile))[-1].cid
+        else:
+            raise InvalidInputError(
+                f"kubo backend puts UnixFS files and raw blocks, not {cid.codec.name}; "
+                "use import_car"
+            )
+        if cid_key(got) != cid_key(cid):
+            self.delete(got)
+            raise ContentMismatchError(
+                f"content put as {cid} was imported by kubo as {got}", cid=str(cid), actual=str(got)
+            )
+        return StoredObject(cid, self._size(cid, size), f"/ipfs/{cid}")
+
+    def _size(self, cid: CID, size: int | None) -> int:
+        if size is not None:
+            return size
+        return int(self.client.files_stat(cid, offline=True)["Size"])
+
+    def delete(self, cid: CID) -> None:
+        """Unpin ``cid`` (the node may garbage-collect it later); absent is fine."""
+        try:
+            self.client.pin_rm(cid)
+        except ContentNotFoundError:
+            logger.debug("%s was not pinned on %s", cid, self.client.url)
+
+    # -- beyond the protocol --------------------------------------------------------------
+
+    def cat_verified(self, cid: CID, profile: ImportProfile | None = None) -> Iterator[bytes]:
+        """Stream ``cid``'s bytes, raising ContentMismatchError after the last chunk if wrong."""
+        return verify_stream(cid, self.get(cid), profile)
+
+    def add_path(
+        self,
+        path: Path,
+        *,
+        profile: ImportProfile = KUBO_DEFAULT,
+        hidden: bool = False,
+        pin: bool = True,
+        only_hash: bool = False,
+        wrap_with_directory: bool = False,
+    ) -> CID:
+        """Add a file or directory tree (streamed) and return the root CID."""
+        options = add_options(
+            profile, pin=pin, only_hash=only_hash, wrap_with_directory=wrap_with_directory
+        )
+        return self.client.add(path_parts(path, hidden=hidden), options)[-1].cid
+
+    def export_car(self, cid: CID) -> Iterator[bytes]:
+        """Stream the DAG under ``cid`` as a CAR (``dag export``)."""
+        return self.client.dag_export(cid, offline=self.offline)
+
+    def import_car(self, car: Iterable[bytes], *, pin: bool = True) -> list[CID]:
+        """Import a streamed CAR (``dag import``); return its roots, pinned if ``pin``."""
+        return self.client.dag_import(car, pin_roots=pin)
+
+    def get_to_path(self, cid: CID, dest: Path) -> Path:
+        """Write the file or directory ``cid`` to ``dest``: all of it, or nothing.
+
+        The tar stream from ``get`` is unpacked into a temporary sibling of ``dest``
+        and renamed into place only when complete.
+        """
+        if dest.exists() or dest.is_symlink():
+            raise InputPathError(f"refusing to overwrite {dest}")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+        try:
+            self._extract(cid, staging)
+            entries = list(staging.iterdir())
+            if len(entries) != 1:
+                raise InvalidInputError(f"get {cid} gave {len(entries)} top-level entries")
+            os.replace(entries[0], dest)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return dest
+
+    def _extract(self, cid: CID, staging: Path) -> None:
+        stream = io.BufferedReader(_IterStream(self.client.get_tar(cid, offline=self.offline)))
+        try:
+            with tarfile.open(fileobj=stream, mode="r|") as archive:
+                archive.extractall(staging, filter="data")
+        except tarfile.FilterError as exc:
+            raise UnsafePathError(f"get {cid}: unsafe entry in the archive: {exc}") from None
+        except tarfile.TarError as exc:
+            raise BackendError(f"get {cid}: broken archive from {self.client.url}: {exc}") from None

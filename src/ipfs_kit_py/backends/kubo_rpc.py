@@ -1,0 +1,391 @@
+"""A client for kubo's RPC API (``POST /api/v0/<command>``) over httpx.
+
+Uploads and downloads stream; every call has a timeout; kubo's error JSON
+(``{"Message": ..., "Code": ..., "Type": "error"}``) becomes an exception from
+:mod:`ipfs_kit_py.errors` that carries kubo's message. A stream kubo ends early (it reports
+such errors in an HTTP trailer, which httpx does not expose) is caught where a length is
+known (``cat``) and otherwise by verifying the bytes against their CID.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import httpx
+
+from ipfs_kit_py.backends.kubo_multipart import Part, encode_multipart, new_boundary
+from ipfs_kit_py.config import Secret
+from ipfs_kit_py.content.cid import CID, parse_cid
+from ipfs_kit_py.errors import (
+    AuthenticationError,
+    BackendError,
+    BackendUnavailableError,
+    ContentNotFoundError,
+    InvalidInputError,
+)
+
+__all__ = ["AddOptions", "AddedEntry", "KuboClient", "authorization_header"]
+
+logger = logging.getLogger(__name__)
+
+Params = dict[str, str]
+
+# Substrings of kubo's messages for content the node does not have (offline, or after the
+# lookup timeout), and for unpinning what is not pinned.
+_NOT_FOUND = (
+    "not found",
+    "could not find",
+    "not pinned",
+    "no link named",
+    "context deadline exceeded",
+)
+
+
+def authorization_header(secret: Secret) -> str:
+    """The ``Authorization`` value for a kubo ``API.Authorizations`` AuthSecret.
+
+    ``basic:user:pass`` and ``basic:<base64>`` give Basic auth; ``bearer:token`` and a
+    value without a known prefix give a Bearer token, as kubo reads them.
+    """
+    kind, _, value = secret.value.partition(":")
+    if kind == "basic":
+        if ":" in value:
+            value = base64.b64encode(value.encode()).decode()
+        return f"Basic {value}"
+    if kind == "bearer":
+        return f"Bearer {value}"
+    return f"Bearer {secret.value}"
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+@dataclass(frozen=True, slots=True)
+class AddOptions:
+    """Options of ``ipfs add``; ``None`` leaves kubo's configured default."""
+
+    cid_version: int | None = None
+    raw_leaves: bool | None = None
+    chunker: str | None = None
+    max_file_links: int | None = None
+    pin: bool = True
+    only_hash: bool = False
+    wrap_with_directory: bool = False
+
+    def params(self) -> Params:
+        params = {
+            "pin": _flag(self.pin),
+            "only-hash": _flag(self.only_hash),
+            "wrap-with-directory": _flag(self.wrap_with_directory),
+            "progress": "false",
+        }
+        if self.cid_version is not None:
+            params["cid-version"] = str(self.cid_version)
+        if self.raw_leaves is not None:
+            params["raw-leaves"] = _flag(self.raw_leaves)
+        if self.chunker is not None:
+            params["chunker"] = self.chunker
+        if self.max_file_links is not None:
+            params["max-file-links"] = str(self.max_file_links)
+        return params
+
+
+@dataclass(frozen=True, slots=True)
+class AddedEntry:
+    """One line of ``add`` output: the entry's path in the upload, its CID and DAG size."""
+
+    name: str
+    cid: CID
+    size: int
+
+
+class KuboClient:
+    """A connection to one kubo node's RPC API.
+
+    Cheap to construct (the HTTP client is made on first use). A context manager;
+    :meth:`close` is idempotent. ``timeout`` bounds every network wait (connect, each
+    read, each write); ``lookup_timeout`` is passed to kubo as its own ``timeout`` for
+    commands that may search for content.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        auth: Secret | None = None,
+        timeout: float = 60.0,
+        connect_timeout: float = 5.0,
+        lookup_timeout: float = 10.0,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self._auth = auth
+        self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
+        self.lookup_timeout = lookup_timeout
+        self._client: httpx.Client | None = None
+
+    def __repr__(self) -> str:
+        return f"KuboClient({self.url!r}, auth={'***' if self._auth else None})"
+
+    def __enter__(self) -> KuboClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP connections; safe to call twice."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _http(self) -> httpx.Client:
+        if self._client is None:
+            headers = {}
+            if self._auth:
+                headers["Authorization"] = authorization_header(self._auth)
+            self._client = httpx.Client(
+                base_url=f"{self.url}/api/v0/", headers=headers, timeout=self._timeout
+            )
+        return self._client
+
+    @contextlib.contextmanager
+    def _transport_errors(self, command: str) -> Iterator[None]:
+        """Turn httpx's network errors into :class:`BackendUnavailableError`."""
+        try:
+            yield
+        except httpx.ConnectError as exc:
+            raise BackendUnavailableError(f"no IPFS node at {self.url}: {exc}") from None
+        except httpx.TimeoutException:
+            raise BackendUnavailableError(
+                f"IPFS node at {self.url} did not answer {command} in time"
+            ) from None
+        except httpx.TransportError as exc:
+            raise BackendUnavailableError(
+                f"connection to IPFS node at {self.url} failed during {command}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+
+    @contextlib.contextmanager
+    def _stream(
+        self,
+        command: str,
+        params: Params,
+        parts: Iterable[Part] | None = None,
+    ) -> Iterator[httpx.Response]:
+        """POST ``command`` and yield the streaming response once its status is OK."""
+        headers = {}
+        content = None
+        if parts is not None:
+            boundary = new_boundary()
+            headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+            content = encode_multipart(parts, boundary)
+        http = self._http()
+        with self._transport_errors(command):
+            request = http.build_request(
+                "POST", command, params=params, headers=headers, content=content
+            )
+            response = http.send(request, stream=True)
+        try:
+            if response.status_code != 200:
+                with self._transport_errors(command):
+                    response.read()
+                self._raise_for(command, response)
+            yield response
+        finally:
+            response.close()
+
+    def _raise_for(self, command: str, response: httpx.Response) -> NoReturn:
+        status = response.status_code
+        message, from_kubo = _error_message(response)
+        where = f"IPFS node at {self.url}"
+        if status in (401, 403):
+            raise AuthenticationError(f"{where} refused {command}: {message}")
+        if status == 404 and not from_kubo:
+            raise BackendError(f"{where} has no RPC command {command}: {message}")
+        if any(marker in message.lower() for marker in _NOT_FOUND):
+            raise ContentNotFoundError(f"{where}: {message}")
+        if status == 400:
+            raise InvalidInputError(f"{where} rejected {command}: {message}")
+        raise BackendError(f"{where} failed {command}: {message}")
+
+    def _json(self, command: str, params: Params | None = None) -> Any:
+        with self._stream(command, params or {}) as response, self._transport_errors(command):
+            return json.loads(response.read())
+
+    def _lines(
+        self, command: str, params: Params, parts: Iterable[Part] | None = None
+    ) -> Iterator[Any]:
+        """Stream a newline-delimited JSON answer, one decoded object per line."""
+        with self._stream(command, params, parts) as response, self._transport_errors(command):
+            for line in response.iter_lines():
+                if line.strip():
+                    yield _check_line(json.loads(line), command, self.url)
+
+    def _bytes(self, command: str, params: Params) -> Iterator[bytes]:
+        with self._stream(command, params) as response, self._transport_errors(command):
+            yield from response.iter_raw()
+
+    def _lookup(self, cid: CID, offline: bool) -> Params:
+        """Arguments for a command that reads content: bounded, optionally local only."""
+        params = {"arg": str(cid), "timeout": f"{self.lookup_timeout}s"}
+        if offline:
+            params["offline"] = "true"
+        return params
+
+    # -- node -----------------------------------------------------------------------------
+
+    def id(self) -> dict[str, Any]:
+        """``id``: the node's peer ID, addresses and agent version."""
+        return dict(self._json("id"))
+
+    def version(self) -> dict[str, Any]:
+        """``version``: kubo's version, commit, Go version."""
+        return dict(self._json("version"))
+
+    def repo_stat(self) -> dict[str, Any]:
+        """``repo/stat``: repo size, object count, storage max."""
+        return dict(self._json("repo/stat"))
+
+    # -- files ----------------------------------------------------------------------------
+
+    def add(self, parts: Iterable[Part], options: AddOptions | None = None) -> list[AddedEntry]:
+        """``add`` streamed multipart ``parts``; entries in kubo's order, the root last."""
+        params = (options or AddOptions()).params()
+        entries = [
+            AddedEntry(line["Name"], parse_cid(line["Hash"]), int(line.get("Size") or 0))
+            for line in self._lines("add", params, parts)
+            if "Hash" in line
+        ]
+        if not entries:
+            raise BackendError(f"IPFS node at {self.url} added nothing")
+        return entries
+
+    def cat(
+        self, cid: CID, *, offset: int = 0, length: int | None = None, offline: bool = False
+    ) -> Iterator[bytes]:
+        """``cat``: stream a file's bytes; raise if the stream ends short of its length."""
+        params = self._lookup(cid, offline)
+        if offset:
+            params["offset"] = str(offset)
+        if length is not None:
+            params["length"] = str(length)
+        with self._stream("cat", params) as response, self._transport_errors("cat"):
+            expected = response.headers.get("X-Content-Length")
+            received = 0
+            for chunk in response.iter_raw():
+                received += len(chunk)
+                yield chunk
+        if expected is not None and received != int(expected):
+            raise BackendError(
+                f"IPFS node at {self.url} ended cat of {cid} after {received} of {expected} bytes"
+            )
+
+    def get_tar(self, cid: CID, *, offline: bool = False) -> Iterator[bytes]:
+        """``get``: stream the file or directory ``cid`` as a tar archive."""
+        return self._bytes("get", self._lookup(cid, offline))
+
+    # -- blocks and DAGs ------------------------------------------------------------------
+
+    def block_get(self, cid: CID, *, offline: bool = False) -> bytes:
+        """``block/get``: the raw bytes of one block (blocks are at most a few MiB)."""
+        return b"".join(self._bytes("block/get", self._lookup(cid, offline)))
+
+    def block_put(self, data: bytes, *, codec: str = "raw", pin: bool = False) -> CID:
+        """``block/put``: store one block (sha2-256) and return its CID."""
+        params = {"cid-codec": codec, "mhtype": "sha2-256", "pin": _flag(pin)}
+        lines = list(self._lines("block/put", params, [Part("block", body=[data])]))
+        return parse_cid(lines[-1]["Key"])
+
+    def block_stat(self, cid: CID, *, offline: bool = False) -> int:
+        """``block/stat``: the size of one block."""
+        answer = self._json("block/stat", self._lookup(cid, offline))
+        return int(answer["Size"])
+
+    def files_stat(self, cid: CID, *, offline: bool = False) -> dict[str, Any]:
+        """``files/stat`` of ``/ipfs/<cid>``: Type, Size (file bytes), CumulativeSize."""
+        params = self._lookup(cid, offline)
+        params["arg"] = f"/ipfs/{cid}"
+        return dict(self._json("files/stat", params))
+
+    def dag_export(self, cid: CID, *, offline: bool = False) -> Iterator[bytes]:
+        """``dag/export``: stream the DAG under ``cid`` as a CAR."""
+        return self._bytes("dag/export", self._lookup(cid, offline))
+
+    def dag_import(self, car: Iterable[bytes], *, pin_roots: bool = True) -> list[CID]:
+        """``dag/import`` of a streamed CAR; return its roots (pinned if ``pin_roots``)."""
+        params = {"pin-roots": _flag(pin_roots), "stats": "false"}
+        roots = []
+        for line in self._lines("dag/import", params, [Part("car", body=car)]):
+            root = line.get("Root")
+            if root is None:
+                continue
+            if root.get("PinErrorMsg"):
+                raise ContentNotFoundError(
+                    f"IPFS node at {self.url} could not pin CAR root {root['Cid']['/']}: "
+                    f"{root['PinErrorMsg']}"
+                )
+            roots.append(parse_cid(root["Cid"]["/"]))
+        return roots
+
+    # -- pins and routing -----------------------------------------------------------------
+
+    def pin_add(self, cid: CID, *, recursive: bool = True, offline: bool = False) -> None:
+        """``pin/add``: pin ``cid`` (and, recursively, its DAG)."""
+        params = self._lookup(cid, offline)
+        params["recursive"] = _flag(recursive)
+        self._json("pin/add", params)
+
+    def pin_rm(self, cid: CID) -> None:
+        """``pin/rm``: unpin ``cid``; raises ContentNotFoundError if it is not pinned."""
+        self._json("pin/rm", {"arg": str(cid)})
+
+    def pin_ls(self, cid: CID | None = None, *, pin_type: str = "recursive") -> dict[str, str]:
+        """``pin/ls``: pinned CIDs (as kubo prints them) -> pin type."""
+        params = {"type": pin_type, "stream": "true"}
+        if cid is not None:
+            params["arg"] = str(cid)
+        return {line["Cid"]: line["Type"] for line in self._lines("pin/ls", params)}
+
+    def findprovs(self, cid: CID, *, num_providers: int = 20) -> list[str]:
+        """``routing/findprovs``: peer IDs of providers found within ``lookup_timeout``."""
+        params = {
+            "arg": str(cid),
+            "num-providers": str(num_providers),
+            "timeout": f"{self.lookup_timeout}s",
+        }
+        providers: list[str] = []
+        for event in self._lines("routing/findprovs", params):
+            if event.get("Type") == 4:  # routing.Provider
+                providers.extend(r["ID"] for r in event.get("Responses") or [])
+        return providers
+
+
+def _error_message(response: httpx.Response) -> tuple[str, bool]:
+    """kubo's error message and whether it came as kubo's error JSON."""
+    text = response.text.strip()
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text[:500] or f"HTTP {response.status_code}", False
+    if isinstance(body, dict) and "Message" in body:
+        return str(body["Message"]), True
+    return text[:500], False
+
+
+def _check_line(line: Any, command: str, url: str) -> Any:
+    """An error object in a stream of answers (kubo's late errors) raises."""
+    if isinstance(line, dict) and line.get("Type") == "error" and "Message" in line:
+        message = str(line["Message"])
+        if any(marker in message.lower() for marker in _NOT_FOUND):
+            raise ContentNotFoundError(f"IPFS node at {url}: {message}")
+        raise BackendError(f"IPFS node at {url} failed {command}: {message}")
+    return line
