@@ -167,14 +167,20 @@ class TieredCacheManager:
         return chunks()
 
     def _candidates(self, key: str) -> tuple[list[Backend], set[str]]:
-        listed = {loc.backend for loc in self.index.locations(key)}
-        slow = [t for t in self.tiers if t is not self.memory]
+        """Tiers to try: those the index lists (in tier order), then the rest, probing.
+
+        A copy the index marks bad is not tried again until it is repaired.
+        """
+        locations = self.index.locations(key, include_bad=True)
+        listed = {loc.backend for loc in locations if not loc.bad}
+        bad = {loc.backend for loc in locations if loc.bad}
+        slow = [t for t in self.tiers if t is not self.memory and t.name not in bad]
         ordered = [t for t in slow if t.name in listed] + [t for t in slow if t.name not in listed]
         return ordered, listed
 
     def _fetch(self, cid: CID, key: str, *, want_bytes: bool) -> Fetched:
         candidates, listed = self._candidates(key)
-        profile = self._profile(key)
+        profile = self.profile_of(key)
         tried: list[str] = []
         for tier in candidates:
             if self.breaker.is_open(tier.name):
@@ -202,8 +208,9 @@ class TieredCacheManager:
             return fetched
         raise ContentNotFoundError(f"{cid}: no tier holds a good copy ({'; '.join(tried)})")
 
-    def _profile(self, key: str) -> ImportProfile | None:
-        record = self.index.content(key)
+    def profile_of(self, cid: CID | str) -> ImportProfile | None:
+        """The import profile recorded for ``cid``, or None (verification then guesses)."""
+        record = self.index.content(cid)
         return ImportProfile.parse(record.profile) if record and record.profile else None
 
     def _read_verified(

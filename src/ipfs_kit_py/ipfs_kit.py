@@ -1,0 +1,444 @@
+"""The ``ipfs_kit`` facade: config -> backends -> tiers -> index, typed and dict faces.
+
+Construction only reads configuration: no network, no server, no file opened. The
+index and the tiers are built on first use; :meth:`ipfs_kit.close` is idempotent.
+
+Typed methods (``add``, ``cat``, ``get``, ``whereis``, ``replicate``, ...) return values
+and raise from :mod:`ipfs_kit_py.errors`. The seed's dict methods (``ipfs_add``,
+``ipfs_cat``, ...) are the same calls wrapped by :func:`~ipfs_kit_py.results.dict_result`
+and always return a dict; ``ipfs_cat`` puts the bytes under ``"data"``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import io
+import logging
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ipfs_kit_py import replication
+from ipfs_kit_py.backends.base import Backend
+from ipfs_kit_py.backends.disk import CHUNK, DiskBackend, default_cache_dir
+from ipfs_kit_py.backends.memory import MemoryBackend
+from ipfs_kit_py.config import Secret, config_file_path, load_config_file, resolve
+from ipfs_kit_py.content.cid import CID, RAW, parse_cid, sha256_cid
+from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, ImportProfile
+from ipfs_kit_py.errors import (
+    ConfigurationError,
+    InputPathError,
+    IpfsKitError,
+    NotConfiguredError,
+)
+from ipfs_kit_py.index import MetadataIndex, default_index_path
+from ipfs_kit_py.results import dict_result
+from ipfs_kit_py.tiers import TieredCacheManager, TierPolicy
+
+__all__ = ["AddResult", "KitConfig", "TierStatus", "ipfs_kit"]
+
+logger = logging.getLogger(__name__)
+
+Source = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO | Iterable[bytes]
+_PROBE_CID = sha256_cid(RAW, b"ipfs-kit reachability probe")
+
+
+DEFAULT_MEMORY_BYTES = 256 << 20
+DEFAULT_DISK_BYTES = 10 << 30
+DEFAULT_PUT_TO = ("memory", "disk")
+DEFAULT_PROMOTE_AFTER = 2
+
+
+@dataclass(frozen=True, slots=True)
+class KitConfig:
+    """Where the local tiers and the index live, and the write policy."""
+
+    cache_dir: Path
+    index_path: Path
+    memory_bytes: int = DEFAULT_MEMORY_BYTES
+    disk_bytes: int = DEFAULT_DISK_BYTES
+    put_to: tuple[str, ...] = DEFAULT_PUT_TO
+    promote_after: int = DEFAULT_PROMOTE_AFTER
+
+    @classmethod
+    def from_sources(
+        cls, args: Mapping[str, Any], file: Mapping[str, Any], env: Mapping[str, str]
+    ) -> KitConfig:
+        """Build from arguments > config file (``[cache]``, ``[index]``, ``[tiers]``) > env."""
+        cache, index, tiers = (dict(file.get(s) or {}) for s in ("cache", "index", "tiers"))
+        get = functools.partial(resolve, args=args, env=env)
+        put_to = get("put_to", section=tiers, env_names=["IPFS_KIT_PUT_TO"], default=None)
+        if isinstance(put_to, str):
+            put_to = [p.strip() for p in put_to.split(",") if p.strip()]
+        try:
+            return cls(
+                cache_dir=Path(
+                    get("cache_dir", section=cache, env_names=["IPFS_KIT_CACHE_DIR"])
+                    or default_cache_dir(env)
+                ),
+                index_path=Path(
+                    get("index_path", section=index, env_names=["IPFS_KIT_INDEX"])
+                    or default_index_path(env)
+                ),
+                memory_bytes=int(
+                    get("memory_bytes", section=cache, env_names=["IPFS_KIT_MEMORY_BYTES"])
+                    or DEFAULT_MEMORY_BYTES
+                ),
+                disk_bytes=int(
+                    get("disk_bytes", section=cache, env_names=["IPFS_KIT_DISK_BYTES"])
+                    or DEFAULT_DISK_BYTES
+                ),
+                put_to=tuple(put_to) if put_to else DEFAULT_PUT_TO,
+                promote_after=int(get("promote_after", section=tiers) or DEFAULT_PROMOTE_AFTER),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(f"invalid cache/index configuration: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    """What :meth:`ipfs_kit.add` stored: the CID, its size, and the tiers holding it."""
+
+    cid: CID
+    size: int
+    stored: tuple[str, ...]
+    profile: str
+
+
+@dataclass(frozen=True, slots=True)
+class TierStatus:
+    """One configured (or unconfigured) backend, and whether it answers."""
+
+    name: str
+    kind: str
+    configured: bool
+    reachable: bool
+    reason: str = ""
+
+
+class _Unconfigured:
+    """Stands in for a kit whose backend has no configuration: every call says so."""
+
+    def __init__(self, name: str, hint: str) -> None:
+        self._name, self._hint = name, hint
+
+    def __repr__(self) -> str:
+        return f"<{self._name} (not configured)>"
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+
+        @dict_result
+        def not_configured(*args: Any, **kwargs: Any) -> None:
+            raise NotConfiguredError(f"{self._name} is not configured: {self._hint}")
+
+        return not_configured
+
+
+_KIT_HINTS = {
+    "s3_kit": ("ipfs_kit_py.s3_kit", "S3Kit", "s3", "set [s3] in the config file or AWS_* env"),
+    "storacha_kit": (
+        "ipfs_kit_py.storacha_kit",
+        "StorachaKit",
+        "storacha",
+        "set [storacha] in the config file or STORACHA_KEY / STORACHA_PROOF",
+    ),
+}
+
+_OVERRIDES = {"cache_dir", "index_path", "memory_bytes", "disk_bytes", "put_to", "promote_after"}
+_SECTIONS = {"s3", "storacha", "kubo", "gateway"}
+
+
+class ipfs_kit:
+    """One CID, many homes: add, read (verified), place and check content across tiers."""
+
+    def __init__(
+        self, config: Mapping[str, Any] | str | os.PathLike[str] | None = None, **overrides: Any
+    ) -> None:
+        unknown = set(overrides) - _OVERRIDES - _SECTIONS - {"metadata"}
+        if unknown:
+            raise ConfigurationError(f"unknown ipfs_kit options: {sorted(unknown)}")
+        env = dict(os.environ)
+        if config is None or isinstance(config, str | os.PathLike):
+            path = Path(config) if config is not None else config_file_path(env)
+            file_config = load_config_file(path)
+        else:
+            file_config = dict(config)
+        self.metadata: dict[str, Any] = dict(overrides.pop("metadata", None) or {})
+        self._env = env
+        self._file = file_config
+        self._sections = {s: dict(overrides.get(s) or {}) for s in _SECTIONS}
+        self.config = KitConfig.from_sources(
+            {k: v for k, v in overrides.items() if k in _OVERRIDES}, file_config, env
+        )
+        self.s3_kit: Any = self._build_kit("s3_kit")
+        self.storacha_kit: Any = self._build_kit("storacha_kit")
+        self._index: MetadataIndex | None = None
+        self._tiers: TieredCacheManager | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"ipfs_kit(cache_dir={str(self.config.cache_dir)!r})"
+
+    def __enter__(self) -> ipfs_kit:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Flush statistics and close the index and backend clients; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._tiers is not None:
+            self._tiers.close()
+            for tier in self._tiers.tiers:
+                closer = getattr(tier, "close", None)
+                if callable(closer):
+                    closer()
+        if self._index is not None:
+            self._index.close()
+        for kit in (self.s3_kit, self.storacha_kit):
+            closer = getattr(kit, "close", None)
+            if callable(closer) and not isinstance(kit, _Unconfigured):
+                closer()
+
+    # -- wiring -----------------------------------------------------------------------
+
+    def _build_kit(self, attr: str) -> Any:
+        module_name, cls_name, section, hint = _KIT_HINTS[attr]
+        try:
+            cls = getattr(importlib.import_module(module_name), cls_name)
+        except ImportError:
+            return _Unconfigured(section, hint)
+        args = self._sections[section]
+        file_section = dict(self._file.get(section) or {})
+        try:
+            return cls.from_sources(args, file_section, self._env)
+        except NotConfiguredError as exc:
+            return _Unconfigured(section, str(exc))
+
+    @property
+    def index(self) -> MetadataIndex:
+        """The metadata index (opened on first use)."""
+        self._check_open()
+        if self._index is None:
+            self._index = MetadataIndex(self.config.index_path)
+        return self._index
+
+    @property
+    def tiers(self) -> TieredCacheManager:
+        """The tier manager (built on first use)."""
+        self._check_open()
+        if self._tiers is None:
+            cfg = self.config
+            tiers: list[Backend] = [
+                MemoryBackend(cfg.memory_bytes),
+                DiskBackend(cfg.cache_dir, cfg.disk_bytes),
+                *self._remote_backends(),
+            ]
+            policy = TierPolicy(put_to=cfg.put_to, promote_after=cfg.promote_after)
+            self._tiers = TieredCacheManager(tiers, self.index, policy)
+        return self._tiers
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConfigurationError("this ipfs_kit is closed")
+
+    def _remote_backends(self) -> list[Backend]:
+        """Remote tiers in order: kubo, S3, Storacha, gateways (those configured)."""
+        backends: list[Backend] = []
+        for kit in (self.s3_kit, self.storacha_kit):
+            backend = getattr(kit, "backend", None) if not isinstance(kit, _Unconfigured) else None
+            if isinstance(backend, Backend):
+                backends.append(backend)
+        return backends
+
+    # -- typed content API ------------------------------------------------------------
+
+    def add(
+        self,
+        source: Source,
+        *,
+        to: Sequence[str] | None = None,
+        profile: ImportProfile = KUBO_DEFAULT,
+        pin: bool = False,
+        tags: Sequence[str] = (),
+    ) -> AddResult:
+        """Import ``source`` (path, bytes, binary file or byte iterable); store it in ``to``."""
+        chunks, close = _open_source(source)
+        try:
+            result = self.tiers.add(chunks, profile=profile, to=to, pinned=pin)
+        finally:
+            close()
+        if tags:
+            self.index.tag(result.cid, *tags)
+        stored = tuple(self.tiers.whereis(result.cid))
+        return AddResult(result.cid, result.size, stored, profile.key())
+
+    def cat(self, cid: CID | str) -> bytes:
+        """Return the whole content of ``cid``, verified."""
+        return self.tiers.get_bytes(cid)
+
+    def get(self, cid: CID | str) -> Iterator[bytes]:
+        """Stream the content of ``cid``, verified before the first chunk."""
+        return self.tiers.get(cid)
+
+    def open(self, cid: CID | str) -> BinaryIO:
+        """Return a readable file of the verified content of ``cid``."""
+        return self.tiers.open(cid)
+
+    def get_to_path(self, cid: CID | str, path: str | os.PathLike[str]) -> Path:
+        """Write the verified content of ``cid`` to ``path`` atomically; return the path."""
+        target = Path(path)
+        if target.is_dir():
+            target = target / str(parse_cid(cid))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out, self.open(cid) as src:
+                while chunk := src.read(CHUNK):
+                    out.write(chunk)
+            os.replace(tmp, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        return target
+
+    def whereis(self, cid: CID | str) -> list[str]:
+        """Names of the tiers holding ``cid``."""
+        return self.tiers.whereis(cid)
+
+    def replicate(
+        self, cid: CID | str, to: Sequence[str] = (), *, min_copies: int | None = None
+    ) -> replication.ReplicationReport:
+        """Copy ``cid`` into ``to`` (and as many more tiers as ``min_copies`` needs)."""
+        policy = None if min_copies is None else replication.ReplicationPolicy(min_copies)
+        return replication.replicate(self.tiers, cid, to, policy)
+
+    def verify(self, cid: CID | str) -> replication.CopyCheck:
+        """Re-read every known copy of ``cid``; mark the bad ones."""
+        return replication.verify(self.tiers, cid)
+
+    def verify_all(self) -> list[replication.CopyCheck]:
+        """:meth:`verify` every CID in the index."""
+        return [self.verify(record.cid) for record in self.index.query()]
+
+    def repair(self, cid: CID | str) -> replication.ReplicationReport:
+        """Replace bad or missing copies of ``cid`` from a good one."""
+        return replication.repair(self.tiers, cid)
+
+    def remove(self, cid: CID | str, from_: Sequence[str], *, force: bool = False) -> list[str]:
+        """Delete ``cid`` from the named tiers (never the last copy of pinned content)."""
+        return self.tiers.remove(cid, from_, force=force)
+
+    def backends(self) -> list[TierStatus]:
+        """Every tier, reachable or not and why; plus the backends left unconfigured."""
+        statuses = [_probe(tier) for tier in self.tiers.tiers]
+        for kit in (self.s3_kit, self.storacha_kit):
+            if isinstance(kit, _Unconfigured):
+                statuses.append(TierStatus(kit._name, "remote", False, False, kit._hint))
+        return statuses
+
+    def config_summary(self) -> dict[str, Any]:
+        """The effective configuration, secrets masked."""
+        summary: dict[str, Any] = {
+            "config_file": str(config_file_path(self._env)),
+            "cache_dir": str(self.config.cache_dir),
+            "index_path": str(self.config.index_path),
+            "memory_bytes": self.config.memory_bytes,
+            "disk_bytes": self.config.disk_bytes,
+            "put_to": list(self.config.put_to),
+        }
+        for name in sorted(_SECTIONS):
+            merged = {**dict(self._file.get(name) or {}), **self._sections[name]}
+            if merged:
+                summary[name] = {k: _mask(k, v) for k, v in merged.items()}
+        return summary
+
+    # -- the seed's dict face ---------------------------------------------------------
+
+    @dict_result
+    def ipfs_add(self, source: Source, **kwargs: Any) -> dict[str, Any]:
+        """Dict face of :meth:`add`: ``{"success", "cid", "size", "stored", "profile"}``."""
+        r = self.add(source, **kwargs)
+        return {"cid": str(r.cid), "size": r.size, "stored": list(r.stored), "profile": r.profile}
+
+    @dict_result
+    def ipfs_cat(self, cid: CID | str) -> dict[str, Any]:
+        """Dict face of :meth:`cat`: the bytes are under ``"data"``."""
+        data = self.cat(cid)
+        return {"cid": str(parse_cid(cid)), "data": data, "size": len(data)}
+
+    @dict_result
+    def ipfs_get(self, cid: CID | str, path: str | os.PathLike[str]) -> dict[str, Any]:
+        """Dict face of :meth:`get_to_path`."""
+        return {"cid": str(parse_cid(cid)), "path": str(self.get_to_path(cid, path))}
+
+    @dict_result
+    def ipfs_whereis(self, cid: CID | str) -> dict[str, Any]:
+        return {"cid": str(parse_cid(cid)), "backends": self.whereis(cid)}
+
+    @dict_result
+    def ipfs_replicate(self, cid: CID | str, to: Sequence[str] = ()) -> Any:
+        return self.replicate(cid, to)
+
+    @dict_result
+    def ipfs_verify(self, cid: CID | str) -> Any:
+        return self.verify(cid)
+
+    @dict_result
+    def ipfs_repair(self, cid: CID | str) -> Any:
+        return self.repair(cid)
+
+    @dict_result
+    def ipfs_remove(self, cid: CID | str, from_: Sequence[str]) -> dict[str, Any]:
+        return {"cid": str(parse_cid(cid)), "removed": self.remove(cid, from_)}
+
+
+def _open_source(source: Source) -> tuple[Iterable[bytes], Any]:
+    """Return (chunks, close) for any accepted source; paths must be regular files."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return [bytes(source)], lambda: None
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if path.is_dir():
+            raise InputPathError(f"{path} is a directory; tiers store files (add its files)")
+        try:
+            f = path.open("rb")
+        except OSError as exc:
+            raise InputPathError(f"cannot read {path}: {exc.strerror or exc}") from None
+        return _file_chunks(f), f.close
+    if isinstance(source, io.IOBase) or hasattr(source, "read"):
+        return _file_chunks(source), lambda: None  # type: ignore[arg-type]
+    return source, lambda: None
+
+
+def _file_chunks(f: BinaryIO) -> Iterator[bytes]:
+    while chunk := f.read(CHUNK):
+        yield chunk
+
+
+def _probe(tier: Backend) -> TierStatus:
+    kind = type(tier).__name__
+    try:
+        tier.has(_PROBE_CID)
+    except IpfsKitError as exc:
+        return TierStatus(tier.name, kind, True, False, f"{type(exc).__name__}: {exc}")
+    except OSError as exc:
+        return TierStatus(tier.name, kind, True, False, f"{type(exc).__name__}: {exc}")
+    return TierStatus(tier.name, kind, True, True)
+
+
+def _mask(key: str, value: Any) -> Any:
+    secretish = any(w in key.lower() for w in ("secret", "key", "token", "proof", "password"))
+    if isinstance(value, Secret) or (secretish and value):
+        return "***"
+    return value

@@ -1,0 +1,195 @@
+"""Replication: how many copies where, and replicate / verify / repair to get there.
+
+A :class:`ReplicationPolicy` says ``min_copies`` (durable copies: every tier but the
+per-process memory tier) and ``required`` backends. :class:`PolicySet` picks the policy
+of a CID: a default, strengthened by the policy of each of its tags. Every operation
+plans first (what is missing where) and then transfers, like dvc's ``plan``/``transfer``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ipfs_kit_py.backends.memory import MemoryBackend
+from ipfs_kit_py.content.cid import CID, parse_cid
+from ipfs_kit_py.content.verify import ContentVerifier
+from ipfs_kit_py.errors import (
+    BackendError,
+    ContentMismatchError,
+    ContentNotFoundError,
+    InvalidInputError,
+)
+from ipfs_kit_py.tiers import TieredCacheManager
+
+__all__ = [
+    "CopyCheck",
+    "PolicySet",
+    "ReplicationPlan",
+    "ReplicationPolicy",
+    "ReplicationReport",
+    "plan_replication",
+    "repair",
+    "replicate",
+    "verify",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicationPolicy:
+    """At least ``min_copies`` durable copies, including one in each ``required`` backend."""
+
+    min_copies: int = 1
+    required: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.min_copies < 0:
+            raise InvalidInputError(f"min_copies must be >= 0, got {self.min_copies}")
+
+    def merge(self, other: ReplicationPolicy) -> ReplicationPolicy:
+        """The stricter of both: more copies, and every required backend of each."""
+        required = tuple(dict.fromkeys(self.required + other.required))
+        return ReplicationPolicy(max(self.min_copies, other.min_copies), required)
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """A default policy plus per-tag policies (``{"keep": ReplicationPolicy(2)}``)."""
+
+    default: ReplicationPolicy = ReplicationPolicy()
+    by_tag: Mapping[str, ReplicationPolicy] = field(default_factory=dict)
+
+    def policy_for(self, tags: Sequence[str]) -> ReplicationPolicy:
+        policy = self.default
+        for tag in tags:
+            if tag in self.by_tag:
+                policy = policy.merge(self.by_tag[tag])
+        return policy
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicationPlan:
+    """What :func:`replicate` will do for one CID."""
+
+    cid: str
+    have: tuple[str, ...]
+    targets: tuple[str, ...]
+    shortfall: int  # copies still missing after the targets, if no tier is left
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicationReport:
+    """What a replicate or repair did."""
+
+    cid: str
+    copied: tuple[str, ...]
+    already: tuple[str, ...]
+    failed: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class CopyCheck:
+    """The result of re-reading every known copy of one CID."""
+
+    cid: str
+    good: tuple[str, ...]
+    bad: tuple[str, ...]
+    missing: tuple[str, ...]
+    unreachable: Mapping[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.bad and not self.missing
+
+
+def _durable_names(tiers: TieredCacheManager) -> list[str]:
+    return [t.name for t in tiers.tiers if not isinstance(t, MemoryBackend)]
+
+
+def plan_replication(
+    tiers: TieredCacheManager,
+    cid: CID | str,
+    to: Sequence[str] = (),
+    policy: ReplicationPolicy | None = None,
+) -> ReplicationPlan:
+    """Plan the copies needed: every tier in ``to``, then the policy's requirements."""
+    cid = parse_cid(cid)
+    durable = _durable_names(tiers)
+    for name in to:
+        tiers.tier(name)  # raises on an unknown tier
+    have = [loc.backend for loc in tiers.index.locations(cid) if loc.backend in durable]
+    if policy is None:
+        record = tiers.index.content(cid)
+        policy = PolicySet().policy_for(record.tags if record else ())
+    wanted = list(dict.fromkeys([*to, *policy.required]))
+    targets = [name for name in wanted if name not in have]
+    spare = [n for n in durable if n not in have and n not in targets]
+    while len(have) + len(targets) < policy.min_copies and spare:
+        targets.append(spare.pop(0))
+    shortfall = max(0, policy.min_copies - len(have) - len(targets))
+    return ReplicationPlan(str(cid), tuple(have), tuple(targets), shortfall)
+
+
+def replicate(
+    tiers: TieredCacheManager,
+    cid: CID | str,
+    to: Sequence[str] = (),
+    policy: ReplicationPolicy | None = None,
+) -> ReplicationReport:
+    """Copy ``cid`` (read and verified once) into the planned tiers; record each copy."""
+    plan = plan_replication(tiers, cid, to, policy)
+    failed: dict[str, str] = {}
+    copied: list[str] = []
+    for target in plan.targets:
+        try:
+            tiers.put(
+                plan.cid, tiers.get(plan.cid), profile=tiers.profile_of(plan.cid), to=[target]
+            )
+        except (BackendError, OSError) as exc:
+            failed[target] = f"{type(exc).__name__}: {exc}"
+            logger.warning("replicating %s to %s failed: %s", plan.cid, target, exc)
+        else:
+            copied.append(target)
+    return ReplicationReport(plan.cid, tuple(copied), plan.have, failed)
+
+
+def verify(tiers: TieredCacheManager, cid: CID | str) -> CopyCheck:
+    """Re-read every copy the index lists; stamp the good, mark the bad, forget the gone."""
+    cid = parse_cid(cid)
+    profile = tiers.profile_of(cid)
+    good: list[str] = []
+    bad: list[str] = []
+    missing: list[str] = []
+    unreachable: dict[str, str] = {}
+    for loc in tiers.index.locations(cid, include_bad=True):
+        try:
+            tier = tiers.tier(loc.backend)
+            verifier = ContentVerifier(cid, profile)
+            for chunk in tier.get(cid):
+                verifier.update(chunk)
+            verifier.finish()
+        except ContentMismatchError:
+            bad.append(loc.backend)
+            tiers.index.mark_verified(cid, loc.backend, ok=False)
+        except ContentNotFoundError:
+            missing.append(loc.backend)
+            tiers.index.forget(cid, loc.backend)
+        except (BackendError, OSError, InvalidInputError) as exc:
+            unreachable[loc.backend] = f"{type(exc).__name__}: {exc}"
+        else:
+            good.append(loc.backend)
+            tiers.index.mark_verified(cid, loc.backend, ok=True)
+    return CopyCheck(str(cid), tuple(good), tuple(bad), tuple(missing), unreachable)
+
+
+def repair(
+    tiers: TieredCacheManager, cid: CID | str, policy: ReplicationPolicy | None = None
+) -> ReplicationReport:
+    """Verify ``cid``, then rewrite bad and missing copies from a good one."""
+    check = verify(tiers, cid)
+    if not check.good:
+        raise ContentNotFoundError(f"{cid}: no good copy left to repair from")
+    return replicate(tiers, cid, to=[*check.bad, *check.missing], policy=policy)

@@ -1,0 +1,122 @@
+"""The ipfs_kit facade over real memory + disk tiers: typed face, dict face, config."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ipfs_kit_py.content.unixfs import STORACHA, import_file
+from ipfs_kit_py.errors import ConfigurationError, ContentNotFoundError, InputPathError
+from ipfs_kit_py.ipfs_kit import ipfs_kit
+
+
+@pytest.fixture
+def kit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ipfs_kit]:
+    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "missing.toml"))
+    with ipfs_kit(cache_dir=tmp_path / "cache", index_path=tmp_path / "index.sqlite3") as k:
+        yield k
+
+
+def test_construction_is_cheap_and_repeatable(tmp_path: Path) -> None:
+    kits = [ipfs_kit({}, cache_dir=tmp_path / "c", index_path=tmp_path / "i.db") for _ in range(20)]
+    assert not (tmp_path / "i.db").exists()  # nothing opened until first use
+    assert all(hasattr(k, "s3_kit") and hasattr(k, "storacha_kit") for k in kits)
+    for k in kits:
+        k.close()
+        k.close()
+
+
+def test_add_each_source_kind_gives_the_kubo_cid(kit: ipfs_kit, tmp_path: Path) -> None:
+    data = b"hello tiers\n" * 5000
+    expected = import_file([data]).cid
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    for source in (data, str(path), path, io.BytesIO(data), iter([data[:7], data[7:]])):
+        result = kit.add(source)
+        assert result.cid == expected and result.size == len(data)
+    assert result.stored == ("memory", "disk")
+
+
+def test_add_with_profile_and_read_back(kit: ipfs_kit, tmp_path: Path) -> None:
+    data = bytes(range(256)) * 9000
+    result = kit.add(data, profile=STORACHA, to=["disk"], tags=["photos"])
+    assert str(result.cid).startswith("bafy")
+    assert kit.cat(result.cid) == data
+    assert b"".join(kit.get(str(result.cid))) == data
+    out = kit.get_to_path(result.cid, tmp_path / "out" / "copy.bin")
+    assert out.read_bytes() == data
+    assert [r.cid for r in kit.index.query(tag="photos")] == [kit.index.content(result.cid).cid]
+
+
+def test_bad_inputs_raise_typed_errors(kit: ipfs_kit, tmp_path: Path) -> None:
+    with pytest.raises(InputPathError):
+        kit.add(tmp_path / "nope")
+    with pytest.raises(InputPathError):
+        kit.add(tmp_path)
+    with pytest.raises(ContentNotFoundError):
+        kit.cat(import_file([b"never added"]).cid)
+    with pytest.raises(ConfigurationError):
+        ipfs_kit({}, no_such_option=1)
+
+
+def test_dict_face(kit: ipfs_kit, tmp_path: Path) -> None:
+    added = kit.ipfs_add(b"dict face")
+    assert added["success"] is True and added["cid"].startswith("Qm")
+    cat = kit.ipfs_cat(added["cid"])
+    assert cat == {"success": True, "cid": added["cid"], "data": b"dict face", "size": 9}
+    missing = kit.ipfs_cat("not a cid")
+    assert missing["success"] is False and missing["error_type"] == "InvalidCIDError"
+    where = kit.ipfs_whereis(added["cid"])
+    assert where["backends"] == ["memory", "disk"]
+    got = kit.ipfs_get(added["cid"], tmp_path)
+    assert Path(got["path"]).read_bytes() == b"dict face"
+
+
+def test_unconfigured_kits_answer_not_configured(kit: ipfs_kit) -> None:
+    for sub in (kit.s3_kit, kit.storacha_kit):
+        if type(sub).__name__ != "_Unconfigured":
+            continue
+        answer = sub.list_buckets()
+        assert answer["success"] is False
+        assert answer["error_type"] == "NotConfiguredError"
+        assert "not configured" in answer["error"]
+
+
+def test_config_file_then_env_then_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "[cache]\nmemory_bytes = 1048576\ndisk_dir_unused = 1\n"
+        '[tiers]\nput_to = ["disk"]\n'
+        '[s3]\nsecret_access_key = "hunter2"\nbucket = "b"\n'
+    )
+    monkeypatch.setenv("IPFS_KIT_CONFIG", str(config))
+    monkeypatch.setenv("IPFS_KIT_MEMORY_BYTES", "2048")
+    monkeypatch.setenv("IPFS_KIT_DISK_BYTES", "4096")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    with ipfs_kit(memory_bytes=None) as kit:
+        assert kit.config.memory_bytes == 1048576  # file beats env
+        assert kit.config.disk_bytes == 4096  # env beats default
+        assert kit.config.put_to == ("disk",)
+        assert kit.config.cache_dir == tmp_path / "xdg-cache" / "ipfs-kit"
+        summary = kit.config_summary()
+        assert summary["s3"] == {"secret_access_key": "***", "bucket": "b"}
+        assert "hunter2" not in repr(summary)
+    with ipfs_kit(memory_bytes=77) as kit:
+        assert kit.config.memory_bytes == 77  # argument beats file
+
+
+def test_backends_lists_local_tiers_reachable(kit: ipfs_kit) -> None:
+    statuses = {s.name: s for s in kit.backends()}
+    assert statuses["memory"].reachable and statuses["disk"].reachable
+
+
+def test_closed_kit_refuses_work(tmp_path: Path) -> None:
+    kit = ipfs_kit({}, cache_dir=tmp_path / "c", index_path=tmp_path / "i.db")
+    kit.close()
+    with pytest.raises(ConfigurationError, match="closed"):
+        kit.cat("QmdPbxCpnX3xVEZPvayrETS7ACntzeBmD5mdgftsdGkmTJ")
