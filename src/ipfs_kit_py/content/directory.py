@@ -1,0 +1,270 @@
+"""UnixFS directories: a local tree -> the same DAG and CIDs as ``ipfs add -r``.
+
+Entries are read in byte order of their names (Go's ``os.ReadDir``), hidden names
+(``.x``) are skipped unless asked for, symlinks become UnixFS Symlink nodes holding the
+target (unless dereferenced), files are streamed through :func:`import_file`. A directory
+node is dag-pb with UnixFS Directory data and its links sorted by name, each link's
+Tsize the child's cumulative DAG size; it becomes a HAMT shard by kubo's rules
+(:class:`ShardingPolicy`). The tree is walked with an explicit stack, so depth is not
+limited by Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from ipfs_kit_py.content.cid import CID, DAG_PB, make_cid
+from ipfs_kit_py.content.dagpb import PBLink, UnixFSType, encode_node, encode_unixfs
+from ipfs_kit_py.content.hamt import KUBO_SHARDING, Shard, ShardingPolicy, build_shard, shard_order
+from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, Block, ImportProfile, import_file
+from ipfs_kit_py.errors import InputPathError
+
+__all__ = ["DirectoryImport", "EntryCallback", "import_directory"]
+
+EntryCallback = Callable[[str, CID, int], None]
+BlockSink = Callable[[Block], None]
+
+_EMPTY_DIR_DATA = encode_unixfs(UnixFSType.DIRECTORY)
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryImport:
+    """The result of importing a directory tree."""
+
+    cid: CID
+    size: int  # bytes of file content and symlink targets in the tree
+    dag_size: int  # bytes of all blocks: what a parent directory link records as Tsize
+
+
+@dataclass(slots=True)
+class _Dir:
+    """A directory being imported: its entries so far, then its result."""
+
+    fs_path: str
+    name: str
+    rel_path: str
+    names: Iterator[str]
+    identity: tuple[int, int]
+    links: list[PBLink] = field(default_factory=list)
+    size: int = 0
+    subdirs: dict[str, _Dir] = field(default_factory=dict)
+    sharded: bool = False
+    result: DirectoryImport | None = None
+
+
+def import_directory(
+    path: str | os.PathLike[str],
+    profile: ImportProfile = KUBO_DEFAULT,
+    *,
+    hidden: bool = False,
+    dereference_symlinks: bool = False,
+    sharding: ShardingPolicy = KUBO_SHARDING,
+    on_block: BlockSink | None = None,
+    on_entry: EntryCallback | None = None,
+) -> DirectoryImport:
+    """Import the directory at ``path`` as ``ipfs add -r`` does; return its root.
+
+    ``on_block`` receives every block, children before parents. ``on_entry(path, cid,
+    size)`` is called in the order of kubo's ``added <cid> <path>`` lines: every file and
+    symlink as it is imported, then the directories, each after its contents, the root
+    last; paths start with the root directory's name and use ``/``.
+
+    Raises :class:`InputPathError` if ``path`` is not a directory, an entry cannot be
+    read, is not a file, directory or symlink, has a name that is not UTF-8, or (when
+    dereferencing) a symlink dangles or loops.
+    """
+    walker = _Walker(profile, hidden, dereference_symlinks, sharding, on_block, on_entry)
+    root = walker.walk(os.fspath(path))
+    if on_entry is not None:
+        for directory in _post_order(root):
+            assert directory.result is not None
+            on_entry(directory.rel_path, directory.result.cid, directory.result.size)
+    assert root.result is not None
+    return root.result
+
+
+class _Walker:
+    def __init__(
+        self,
+        profile: ImportProfile,
+        hidden: bool,
+        dereference: bool,
+        sharding: ShardingPolicy,
+        on_block: BlockSink | None,
+        on_entry: EntryCallback | None,
+    ) -> None:
+        self.profile = profile
+        self.hidden = hidden
+        self.dereference = dereference
+        self.sharding = sharding
+        self.on_block = on_block
+        self.on_entry = on_entry
+
+    def walk(self, path: str) -> _Dir:
+        """Import the tree under ``path``; return its root record."""
+        info = _lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            if not self.dereference:
+                raise InputPathError(f"{path} is a symlink; dereference it to import its target")
+            info = _stat_target(path)
+        if not stat.S_ISDIR(info.st_mode):
+            raise InputPathError(f"{path} is not a directory")
+        root_name = os.path.basename(os.path.abspath(path))
+        root = self._open(path, root_name, root_name, info)
+        stack = [root]
+        while stack:
+            current = stack[-1]
+            entry = next(current.names, None)
+            if entry is None:
+                stack.pop()
+                self._finish(current)
+                if stack:
+                    self._link(stack[-1], current)
+                continue
+            child = self._entry(current, entry, stack)
+            if child is not None:
+                stack.append(child)
+        return root
+
+    def _open(self, fs_path: str, name: str, rel_path: str, info: os.stat_result) -> _Dir:
+        names = sorted(_list(fs_path), key=os.fsencode)
+        if not self.hidden:
+            names = [n for n in names if not n.startswith(".")]
+        return _Dir(fs_path, name, rel_path, iter(names), (info.st_dev, info.st_ino))
+
+    def _entry(self, parent: _Dir, name: str, stack: list[_Dir]) -> _Dir | None:
+        """Import one entry of ``parent``; return a new directory to descend into."""
+        _check_utf8(name, parent.fs_path)
+        fs_path = os.path.join(parent.fs_path, name)
+        rel_path = f"{parent.rel_path}/{name}"
+        info = _lstat(fs_path)
+        if stat.S_ISLNK(info.st_mode):
+            if not self.dereference:
+                self._symlink(parent, name, fs_path, rel_path)
+                return None
+            info = _stat_target(fs_path)
+        if stat.S_ISDIR(info.st_mode):
+            if any(d.identity == (info.st_dev, info.st_ino) for d in stack):
+                raise InputPathError(
+                    f"symlink loop: {fs_path} leads back to an enclosing directory"
+                )
+            return self._open(fs_path, name, rel_path, info)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputPathError(f"{fs_path} is not a regular file, directory or symlink")
+        imported = import_file(fs_path, self.profile, self.on_block)
+        self._add(parent, name, imported.cid, imported.dag_size, imported.size, rel_path)
+        return None
+
+    def _symlink(self, parent: _Dir, name: str, fs_path: str, rel_path: str) -> None:
+        try:
+            target = os.fsencode(os.readlink(fs_path))
+        except OSError as exc:
+            raise InputPathError(f"cannot read symlink {fs_path}: {exc.strerror}") from None
+        data = encode_node(encode_unixfs(UnixFSType.SYMLINK, data=target))
+        cid = self._emit(data)
+        self._add(parent, name, cid, len(data), len(target), rel_path)
+
+    def _add(self, parent: _Dir, name: str, cid: CID, tsize: int, size: int, rel: str) -> None:
+        parent.links.append(PBLink(cid, name, tsize))
+        parent.size += size
+        if self.on_entry is not None:
+            self.on_entry(rel, cid, size)
+
+    def _link(self, parent: _Dir, child: _Dir) -> None:
+        assert child.result is not None
+        parent.links.append(PBLink(child.result.cid, child.name, child.result.dag_size))
+        parent.size += child.result.size
+        parent.subdirs[child.name] = child
+
+    def _finish(self, directory: _Dir) -> None:
+        """Encode ``directory`` as a basic node or a HAMT and record its result."""
+        links = directory.links
+        basic: list[bytes] = []
+
+        def basic_node() -> bytes:
+            if not basic:
+                basic.append(encode_node(_EMPTY_DIR_DATA, links))
+            return basic[0]
+
+        if self.sharding.should_shard(links, lambda: len(basic_node())):
+            entries = [(link.name or "", link) for link in links]
+            shard = build_shard(
+                entries,
+                fanout=self.sharding.fanout,
+                cid_version=self.profile.cid_version,
+                emit=self._emit_shard,
+            )
+            cid, dag_size = shard.cid, shard.dag_size
+            directory.sharded = True
+        else:
+            data = basic_node()
+            cid = self._emit(data)
+            dag_size = len(data) + sum(link.tsize or 0 for link in links)
+        directory.result = DirectoryImport(cid, directory.size, dag_size)
+        directory.links = []  # the parent keeps one link; free the rest
+
+    def _emit(self, data: bytes) -> CID:
+        cid = make_cid(DAG_PB, hashlib.sha256(data).digest(), self.profile.cid_version)
+        if self.on_block is not None:
+            self.on_block(Block(cid, data))
+        return cid
+
+    def _emit_shard(self, shard: Shard) -> None:
+        if self.on_block is not None:
+            self.on_block(Block(shard.cid, shard.data))
+
+
+def _post_order(root: _Dir) -> Iterator[_Dir]:
+    """Directories each after its subdirectories, in the order the parent lists them."""
+    stack: list[tuple[_Dir, Iterator[str]]] = [(root, _listing(root))]
+    while stack:
+        directory, names = stack[-1]
+        name = next(names, None)
+        if name is None:
+            stack.pop()
+            yield directory
+        else:
+            child = directory.subdirs[name]
+            stack.append((child, _listing(child)))
+
+
+def _listing(directory: _Dir) -> Iterator[str]:
+    names = list(directory.subdirs)  # already in byte order of names
+    return iter(shard_order(names) if directory.sharded else names)
+
+
+def _list(path: str) -> list[str]:
+    try:
+        with os.scandir(path) as entries:
+            return [entry.name for entry in entries]
+    except OSError as exc:
+        raise InputPathError(f"cannot list {path}: {exc.strerror or exc}") from None
+
+
+def _lstat(path: str) -> os.stat_result:
+    try:
+        return os.lstat(path)
+    except OSError as exc:
+        raise InputPathError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _stat_target(path: str) -> os.stat_result:
+    try:
+        return os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputPathError(f"symlink loop at {path}") from None
+        raise InputPathError(f"cannot follow symlink {path}: {exc.strerror or exc}") from None
+
+
+def _check_utf8(name: str, directory: str) -> None:
+    try:
+        name.encode()
+    except UnicodeEncodeError:
+        shown = os.fsencode(name)
+        raise InputPathError(f"name {shown!r} in {directory} is not valid UTF-8") from None
