@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -203,11 +203,16 @@ class S3Client:
         etag = str(result.get("e_tag") or "").strip('"')
         return ObjectInfo(bucket, key, total[0], etag, None, dict(metadata or {}))
 
-    def iter_bytes(self, bucket: str, key: str) -> Iterator[bytes]:
-        """Stream the bytes of ``s3://bucket/key`` (one request, chunks of a few MiB)."""
+    def open(self, bucket: str, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
+        """Start reading ``s3://bucket/key``: its description and its bytes as a stream."""
         validate_key(key)
         result = self._call("download", bucket, key, obstore.get, self.store(bucket), key)
-        return self._stream(result.stream(min_chunk_size=STREAM_CHUNK), bucket, key)
+        info = _info(bucket, key, result.meta, result.attributes)
+        return info, self._stream(result.stream(min_chunk_size=STREAM_CHUNK), bucket, key)
+
+    def iter_bytes(self, bucket: str, key: str) -> Iterator[bytes]:
+        """Stream the bytes of ``s3://bucket/key`` (one request, chunks of a few MiB)."""
+        return self.open(bucket, key)[1]
 
     def _stream(self, stream: Iterable[Any], bucket: str, key: str) -> Iterator[bytes]:
         iterator = iter(stream)
@@ -226,12 +231,13 @@ class S3Client:
         key: str,
         dest: str | Path,
         *,
-        sink: ByteSink | None = None,
+        sink_for: Callable[[ObjectInfo], ByteSink | None] | None = None,
         subscribers: Subscribers = (),
     ) -> ObjectInfo:
         """Download ``s3://bucket/key`` to ``dest`` with parallel ranged requests.
 
-        ``dest`` appears only when complete (and accepted by ``sink``, a verifier).
+        ``sink_for(info)`` may return a verifier fed the bytes in order; ``dest`` appears
+        only when complete and accepted by it.
         """
         dest = Path(dest)
         if dest.is_dir():
@@ -239,6 +245,7 @@ class S3Client:
         if not dest.parent.is_dir():
             raise InvalidInputError(f"download target directory {dest.parent} does not exist")
         info = self.head(bucket, key)
+        sink = sink_for(info) if sink_for is not None else None
         store = self.store(bucket)
 
         def fetch(start: int, end: int) -> Iterator[bytes]:

@@ -1,0 +1,159 @@
+"""The S3 backend: content addressed by CID in any S3-compatible bucket.
+
+One rule maps a CID to its key (:func:`object_key`): ``<prefix><cid_key(cid)>``, so the
+v0 and v1 forms of the same content share one object. The object's metadata carries the
+CID and, when known, the import profile that made it; reads by CID are verified against
+the CID before the bytes are handed over (streams raise after the last chunk, downloads
+never leave an unverified file).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.backends.s3_client import ObjectInfo, S3Client, UploadSource
+from ipfs_kit_py.backends.s3_config import DEFAULT_KEY_PREFIX, S3Config
+from ipfs_kit_py.backends.s3_transfer import Subscribers, TransferSubscriber
+from ipfs_kit_py.content.cid import CID, cid_key
+from ipfs_kit_py.content.unixfs import ImportProfile
+from ipfs_kit_py.content.verify import ContentVerifier, verify_stream
+
+__all__ = [
+    "CID_METADATA",
+    "PROFILE_METADATA",
+    "S3Backend",
+    "S3Config",
+    "TransferSubscriber",
+    "object_key",
+]
+
+logger = logging.getLogger(__name__)
+
+CID_METADATA = "cid"
+PROFILE_METADATA = "import-profile"
+
+
+def object_key(cid: CID, prefix: str = DEFAULT_KEY_PREFIX) -> str:
+    """The one CID -> S3 key rule: ``<prefix><CIDv1 base32>``."""
+    return f"{prefix}{cid_key(cid)}"
+
+
+def content_metadata(cid: CID, profile: ImportProfile | None = None) -> dict[str, str]:
+    """The object metadata recorded for content ``cid``."""
+    metadata = {CID_METADATA: str(cid)}
+    if profile is not None:
+        metadata[PROFILE_METADATA] = profile.key()
+    return metadata
+
+
+def verifier_for(cid: CID, metadata: Mapping[str, str]) -> ContentVerifier:
+    """A verifier for ``cid`` using the import profile recorded in ``metadata``, if any."""
+    recorded = metadata.get(PROFILE_METADATA)
+    return ContentVerifier(cid, ImportProfile.parse(recorded) if recorded else None)
+
+
+class S3Backend:
+    """Content by CID in one bucket (``config.bucket``), keys under ``config.key_prefix``."""
+
+    name = "s3"
+
+    def __init__(self, config: S3Config, client: S3Client | None = None) -> None:
+        self.config = config
+        self.client = client if client is not None else S3Client(config)
+
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> S3Backend:
+        """Build from explicit args > config file [s3] section > environment; no I/O."""
+        return cls(S3Config.from_sources(args, section, env))
+
+    def __repr__(self) -> str:
+        return f"S3Backend(bucket={self.config.bucket!r}, endpoint={self.config.endpoint_url!r})"
+
+    def __enter__(self) -> S3Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.client.close()
+
+    @property
+    def bucket(self) -> str:
+        return self.config.require_bucket()
+
+    def key_for(self, cid: CID) -> str:
+        return object_key(cid, self.config.key_prefix)
+
+    def locator(self, cid: CID) -> str:
+        return f"s3://{self.bucket}/{self.key_for(cid)}"
+
+    def has(self, cid: CID) -> bool:
+        """True if the bucket holds an object for ``cid``."""
+        return self.client.exists(self.bucket, self.key_for(cid))
+
+    def stat(self, cid: CID) -> StoredObject:
+        """Describe the stored copy of ``cid``; ContentNotFoundError if absent."""
+        info = self.client.head(self.bucket, self.key_for(cid))
+        return StoredObject(cid, info.size, self.locator(cid))
+
+    def get(self, cid: CID) -> Iterator[bytes]:
+        """Stream the content of ``cid``, verified: raises ContentMismatchError at the end."""
+        info, chunks = self.client.open(self.bucket, self.key_for(cid))
+        recorded = info.metadata.get(PROFILE_METADATA)
+        profile = ImportProfile.parse(recorded) if recorded else None
+        return verify_stream(cid, chunks, profile)
+
+    def read(self, cid: CID) -> bytes:
+        """Return the whole content of ``cid`` once verified (for small content)."""
+        return b"".join(self.get(cid))
+
+    def put(
+        self,
+        cid: CID,
+        chunks: Iterable[bytes] | UploadSource,
+        size: int | None = None,
+        *,
+        profile: ImportProfile | None = None,
+        subscribers: Subscribers = (),
+    ) -> StoredObject:
+        """Store ``chunks`` (or a path, bytes or binary file) as the content of ``cid``."""
+        info = self.client.put(
+            self.bucket,
+            self.key_for(cid),
+            chunks,
+            metadata=content_metadata(cid, profile),
+            size=size,
+            subscribers=subscribers,
+        )
+        return StoredObject(cid, info.size, self.locator(cid))
+
+    def download(
+        self, cid: CID, dest: str | Path, *, subscribers: Subscribers = ()
+    ) -> StoredObject:
+        """Download ``cid`` to ``dest`` in parallel; ``dest`` appears only once verified."""
+        info = self.client.download(
+            self.bucket,
+            self.key_for(cid),
+            dest,
+            sink_for=lambda found: verifier_for(cid, found.metadata),
+            subscribers=subscribers,
+        )
+        return StoredObject(cid, info.size, self.locator(cid))
+
+    def delete(self, cid: CID) -> None:
+        """Remove ``cid``; removing an absent CID is not an error."""
+        self.client.delete(self.bucket, self.key_for(cid))
+
+    def list(self) -> Iterator[ObjectInfo]:
+        """Every object under the key prefix."""
+        return self.client.list(self.bucket, self.config.key_prefix)
