@@ -354,7 +354,7 @@ class TieredCacheManager:
     def _store(
         self, cid: CID, staging: Staging, to: Sequence[str] | None, pinned: bool
     ) -> list[StoredObject]:
-        targets = [self.tier(name) for name in (to or self.policy.put_to)]
+        targets = [self.tier(name) for name in (self.policy.put_to if to is None else to)]
         stored: list[StoredObject] = []
         with staging.reopen() as source:
             for tier in targets:
