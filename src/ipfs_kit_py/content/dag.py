@@ -1,0 +1,167 @@
+"""Reading UnixFS DAGs block by block: files as byte streams, directories as entries.
+
+Every block is checked against its CID as it is read (:func:`verified_getter`); file
+nodes are checked for consistent sizes (each child's size is the ``blocksizes`` entry
+its parent declares, and ``filesize`` is data plus children), so a reader gets exactly
+the bytes the root promises or an error. Walks use explicit stacks, not recursion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, parse_cid
+from ipfs_kit_py.content.dagpb import PBLink, UnixFSData, UnixFSType, decode_node, decode_unixfs
+from ipfs_kit_py.content.hamt import iter_shard
+from ipfs_kit_py.content.verify import verify_block
+from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError
+
+__all__ = [
+    "BlockGetter",
+    "UnixFSNode",
+    "iter_directory",
+    "load_node",
+    "read_file",
+    "verified_getter",
+]
+
+BlockGetter = Callable[[CID], bytes]
+_IDENTITY = 0x00
+_FILE_TYPES = (UnixFSType.FILE, UnixFSType.RAW)
+
+
+def verified_getter(get_block: BlockGetter) -> BlockGetter:
+    """Wrap ``get_block`` so that every block is verified against its CID.
+
+    Identity CIDs are answered from the CID itself; a ``KeyError`` from ``get_block``
+    becomes :class:`ContentNotFoundError`.
+    """
+
+    def get(cid: CID) -> bytes:
+        if cid.hashfun.code == _IDENTITY:
+            return bytes(cid.raw_digest)
+        try:
+            data = get_block(cid)
+        except KeyError:
+            raise ContentNotFoundError(f"block {cid} is missing from the DAG") from None
+        verify_block(cid, data)
+        return data
+
+    return get
+
+
+@dataclass(frozen=True, slots=True)
+class UnixFSNode:
+    """One decoded UnixFS node: a raw leaf (``unixfs`` is None) or a dag-pb node."""
+
+    cid: CID
+    unixfs: UnixFSData | None
+    links: list[PBLink] = field(default_factory=list)
+    raw: bytes = b""
+
+    @property
+    def kind(self) -> str:
+        """``file``, ``directory`` (basic or HAMT) or ``symlink``."""
+        if self.unixfs is None or self.unixfs.type in _FILE_TYPES:
+            return "file"
+        if self.unixfs.type in (UnixFSType.DIRECTORY, UnixFSType.HAMT_SHARD):
+            return "directory"
+        if self.unixfs.type == UnixFSType.SYMLINK:
+            return "symlink"
+        raise ContentMismatchError(f"{self.cid} is UnixFS {self.unixfs.type.name}, unsupported")
+
+
+def load_node(cid: CID, get: BlockGetter) -> UnixFSNode:
+    """Fetch and decode the block ``cid``; raise :class:`ContentMismatchError` if it is
+    not UnixFS (raw or dag-pb with UnixFS data)."""
+    data = get(cid)
+    code = cid.codec.code
+    if code == RAW:
+        return UnixFSNode(cid, None, raw=data)
+    if code != DAG_PB:
+        raise ContentMismatchError(f"{cid} is {cid.codec.name}, not a UnixFS block")
+    node = decode_node(data)
+    if node.data is None:
+        raise ContentMismatchError(f"dag-pb node {cid} has no UnixFS data")
+    return UnixFSNode(cid, decode_unixfs(node.data), node.links)
+
+
+def read_file(root: CID | str, get_block: BlockGetter) -> Iterator[bytes]:
+    """Yield the bytes of the UnixFS file ``root``, verifying every block.
+
+    Raises :class:`ContentNotFoundError` for a missing block and
+    :class:`ContentMismatchError` for a block that does not match its CID, a node that
+    is not part of a file, or sizes that do not add up.
+    """
+    return read_verified_file(parse_cid(root), verified_getter(get_block))
+
+
+def read_verified_file(root: CID, get: BlockGetter) -> Iterator[bytes]:
+    """:func:`read_file` over a getter that already verifies blocks."""
+    stack: list[tuple[CID, int | None]] = [(root, None)]
+    while stack:
+        cid, expected = stack.pop()
+        node = load_node(cid, get)
+        if node.unixfs is None:
+            _check_size(cid, len(node.raw), expected)
+            if node.raw:
+                yield node.raw
+            continue
+        data, children = _file_parts(node)
+        _check_size(cid, len(data) + sum(size for _, size in children), expected)
+        if data:
+            yield data
+        stack.extend((child, size) for child, size in reversed(children))
+
+
+def _file_parts(node: UnixFSNode) -> tuple[bytes, list[tuple[CID, int]]]:
+    """A file node's inline data and its children with their declared sizes."""
+    unixfs = node.unixfs
+    if unixfs is None or unixfs.type not in _FILE_TYPES:
+        kind = unixfs.type.name if unixfs else "raw"
+        raise ContentMismatchError(f"{node.cid} is UnixFS {kind}, not part of a file")
+    if len(unixfs.blocksizes) != len(node.links):
+        raise ContentMismatchError(
+            f"file node {node.cid} has {len(node.links)} links "
+            f"but {len(unixfs.blocksizes)} block sizes"
+        )
+    data = unixfs.data or b""
+    total = len(data) + sum(unixfs.blocksizes)
+    if unixfs.filesize is not None and unixfs.filesize != total:
+        raise ContentMismatchError(
+            f"file node {node.cid} declares {unixfs.filesize} bytes but holds {total}"
+        )
+    return data, [
+        (link.cid, size) for link, size in zip(node.links, unixfs.blocksizes, strict=True)
+    ]
+
+
+def _check_size(cid: CID, actual: int, expected: int | None) -> None:
+    if expected is not None and actual != expected:
+        raise ContentMismatchError(
+            f"file block {cid} holds {actual} bytes but its parent says {expected}"
+        )
+
+
+def iter_directory(node: UnixFSNode, get: BlockGetter) -> Iterator[tuple[str, PBLink]]:
+    """Yield ``(name, link)`` for each entry of a basic or HAMT directory node.
+
+    Names are returned as stored (decoded with ``surrogateescape``); checking them is
+    the caller's job.
+    """
+    unixfs = node.unixfs
+    if unixfs is not None and unixfs.type == UnixFSType.DIRECTORY:
+        for link in node.links:
+            yield link.name or "", link
+        return
+    if unixfs is None or unixfs.type != UnixFSType.HAMT_SHARD:
+        raise ContentMismatchError(f"{node.cid} is not a directory")
+
+    def load(cid: CID) -> tuple[UnixFSData, list[PBLink]]:
+        child = load_node(cid, get)
+        if child.unixfs is None:
+            raise ContentMismatchError(f"HAMT sub-shard {cid} is a raw block")
+        return child.unixfs, child.links
+
+    yield from iter_shard(unixfs, node.links, load)
