@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import urllib.error
@@ -10,8 +11,11 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 
 from tests.servers.process import ServerProcess, ServerStartError, free_port, start_server
 
@@ -62,6 +66,17 @@ class SeaweedS3:
     def stop(self) -> None:
         self.process.stop()
 
+    def restart(self) -> None:
+        """Start the stopped or killed server again on the same data and ports."""
+        self.process.stop()
+        self.process = start_server(
+            self.process.name,
+            list(self.process.popen.args),  # type: ignore[arg-type]
+            ready=lambda: _ready(self.endpoint_url),
+            log_dir=self.process.log_path.parent,
+            timeout=60,
+        )
+
     def kill(self) -> None:
         self.process.kill()
 
@@ -94,16 +109,22 @@ def _ready(url: str) -> bool:
         return False
 
 
-def _bucket_ready(url: str, bucket: str) -> bool:
-    """True once the pre-created bucket exists (anonymous HEAD: 403, not 404)."""
-    request = urllib.request.Request(f"{url}/{bucket}", method="HEAD")
+def _buckets_ready(url: str, buckets: tuple[str, ...]) -> bool:
+    """True once every pre-created bucket answers a signed HEAD."""
+    client = boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        region_name=REGION,
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=2),
+    )
     try:
-        with urllib.request.urlopen(request, timeout=1):
-            return True
-    except urllib.error.HTTPError as exc:
-        return exc.code == 403
-    except OSError:
+        for bucket in buckets:
+            client.head_bucket(Bucket=bucket)
+    except Exception:
         return False
+    return True
 
 
 def start_seaweedfs(
@@ -140,11 +161,34 @@ def start_seaweedfs(
     process = start_server(
         name,
         argv,
-        ready=lambda: _ready(url) and all(_bucket_ready(url, b) for b in buckets),
+        ready=lambda: _ready(url) and _buckets_ready(url, buckets),
         log_dir=base_dir,
         timeout=timeout,
     )
     return SeaweedS3(process=process, endpoint_url=url, data_dir=data_dir)
+
+
+def boto_client(server: SeaweedS3, secret: str | None = None) -> Any:
+    """A plain boto3 client for ``server``, for acting behind the library's back."""
+    return boto3.client(
+        "s3",
+        endpoint_url=server.endpoint_url,
+        aws_access_key_id=server.access_key,
+        aws_secret_access_key=secret or server.secret_key,
+        region_name=server.region,
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+def make_file(path: Path, size: int) -> Path:
+    """Write ``size`` random bytes to ``path`` in 1 MiB pieces."""
+    with path.open("wb") as f:
+        remaining = size
+        while remaining:
+            piece = min(remaining, 1 << 20)
+            f.write(os.urandom(piece))
+            remaining -= piece
+    return path
 
 
 def _identities() -> dict[str, object]:

@@ -32,7 +32,12 @@ from ipfs_kit_py.backends.s3_transfer import (
     open_source,
     read_file_chunks,
 )
-from ipfs_kit_py.errors import BucketNotFoundError, ContentNotFoundError, InvalidInputError
+from ipfs_kit_py.errors import (
+    BucketNotFoundError,
+    ContentNotFoundError,
+    InputPathError,
+    InvalidInputError,
+)
 
 if TYPE_CHECKING:
     from obstore import GetOptions
@@ -112,10 +117,21 @@ class S3Client:
                 )
             return self._pool
 
-    def _call(self, action: str, bucket: str, key: str, func: Any, *args: Any, **kw: Any) -> Any:
+    def _call(
+        self,
+        action: str,
+        bucket: str,
+        key: str,
+        func: Any,
+        *args: Any,
+        source: _SourceGuard | None = None,
+        **kw: Any,
+    ) -> Any:
         try:
             return func(*args, **kw)
         except Exception as exc:
+            if source is not None and source.error is not None:
+                raise source.failure() from None
             error = translate_error(exc, action, bucket, key)
             if isinstance(error, ContentNotFoundError) and not self.bucket_exists(bucket):
                 raise BucketNotFoundError(f"S3 bucket {bucket!r} does not exist") from None
@@ -181,11 +197,13 @@ class S3Client:
             total[0] += n
             notifier.progress(n)
 
-        with (
-            notifying(key, subscribers, size if size is not None else _size_of(source)) as notifier,
-            _ChunkSource(source) as chunks,
-        ):
-            first, rest = _peek(count_chunks(chunks, add), self.config.part_size)
+        expected = size if size is not None else _size_of(source)
+        with notifying(key, subscribers, expected) as notifier, _ChunkSource(source) as chunks:
+            guarded = _SourceGuard(count_chunks(chunks, add))
+            try:
+                first, rest = _peek(guarded, self.config.part_size)
+            except Exception:
+                raise guarded.failure() from None
             result = self._call(
                 "upload",
                 bucket,
@@ -198,6 +216,7 @@ class S3Client:
                 use_multipart=rest is not None,
                 chunk_size=self.config.part_size,
                 max_concurrency=self.config.max_concurrency,
+                source=guarded,
             )
         self._known_buckets.add(bucket)
         etag = str(result.get("e_tag") or "").strip('"')
@@ -360,6 +379,33 @@ def _info(bucket: str, key: str, meta: Mapping[str, Any], attrs: Mapping[str, An
         last_modified=meta.get("last_modified"),
         metadata=metadata,
     )
+
+
+class _SourceGuard:
+    """Iterates an upload source, remembering a failure of the source itself."""
+
+    def __init__(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
+        self._chunks = iter(chunks)
+        self.error: BaseException | None = None
+
+    def __iter__(self) -> Iterator[bytes | bytearray | memoryview]:
+        return self
+
+    def __next__(self) -> bytes | bytearray | memoryview:
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            raise
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+    def failure(self) -> BaseException:
+        """The source's own error; OS errors become InputPathError."""
+        error = self.error
+        if isinstance(error, OSError):
+            return InputPathError(f"reading the upload source failed: {error}")
+        return error if error is not None else RuntimeError("upload source failed")
 
 
 def _peek(
