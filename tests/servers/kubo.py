@@ -111,6 +111,7 @@ def start_kubo(
 ) -> KuboNode:
     """Init a repo under ``base_dir`` (test profile) and start ``ipfs daemon --offline``."""
     binary = kubo_binary()
+    base_dir.mkdir(parents=True, exist_ok=True)
     repo = base_dir / "repo"
     env = {"IPFS_PATH": str(repo)}
     init = subprocess.run(

@@ -213,6 +213,10 @@ class KuboClient:
             raise BackendError(f"{where} has no RPC command {command}: {message}")
         if any(marker in message.lower() for marker in _NOT_FOUND):
             raise ContentNotFoundError(f"{where}: {message}")
+        if "online mode" in message:
+            raise BackendUnavailableError(
+                f"{where} is offline, {command} needs it online: {message}"
+            )
         if status == 400:
             raise InvalidInputError(f"{where} rejected {command}: {message}")
         raise BackendError(f"{where} failed {command}: {message}")
