@@ -253,13 +253,30 @@ class ipfs_kit:
             raise ConfigurationError("this ipfs_kit is closed")
 
     def _remote_backends(self) -> list[Backend]:
-        """Remote tiers in order: kubo, S3, Storacha, gateways (those configured)."""
+        """Remote tiers in order: kubo, S3, Storacha (those configured); no I/O here."""
         backends: list[Backend] = []
+        kubo = self._kubo_backend()
+        if kubo is not None:
+            backends.append(kubo)
         for kit in (self.s3_kit, self.storacha_kit):
-            backend = getattr(kit, "backend", None) if not isinstance(kit, _Unconfigured) else None
-            if isinstance(backend, Backend):
+            backend = getattr(kit, "backend", None)
+            if isinstance(backend, Backend) and _is_configured(backend):
                 backends.append(backend)
         return backends
+
+    def _kubo_backend(self) -> Backend | None:
+        """kubo joins the tiers only when asked for: ``[kubo]``, ``kubo=`` or IPFS_API_URL."""
+        args = self._sections["kubo"]
+        section = dict(self._file.get("kubo") or {})
+        if not (args or section or self._env.get("IPFS_API_URL") or self._env.get("IPFS_PATH")):
+            return None
+        try:
+            kubo = importlib.import_module("ipfs_kit_py.backends.kubo")
+        except ImportError:
+            return None
+        config = kubo.KuboConfig.from_sources(args, file={"kubo": section}, env=self._env)
+        backend: Backend = kubo.KuboBackend.from_config(config)
+        return backend
 
     # -- typed content API ------------------------------------------------------------
 
@@ -435,6 +452,15 @@ def _probe(tier: Backend) -> TierStatus:
     except OSError as exc:
         return TierStatus(tier.name, kind, True, False, f"{type(exc).__name__}: {exc}")
     return TierStatus(tier.name, kind, True, True)
+
+
+def _is_configured(backend: Backend) -> bool:
+    """A backend whose config says it lacks credentials or a bucket is left out."""
+    config = getattr(backend, "config", None)
+    if config is None:
+        return True
+    has_bucket = getattr(config, "bucket", True) is not None
+    return bool(getattr(config, "configured", True)) and has_bucket
 
 
 def _mask(key: str, value: Any) -> Any:

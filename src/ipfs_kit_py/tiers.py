@@ -19,15 +19,18 @@ never recorded in the shared index.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import os
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from ipfs_kit_py.backends.base import Backend, StoredObject
 from ipfs_kit_py.backends.disk import CHUNK, DiskBackend, Staging
@@ -44,9 +47,22 @@ from ipfs_kit_py.errors import (
 )
 from ipfs_kit_py.index import MetadataIndex
 
-__all__ = ["CircuitBreaker", "Fetched", "TierPolicy", "TieredCacheManager"]
+__all__ = ["CircuitBreaker", "Fetched", "TierPolicy", "TieredCacheManager", "VerifiedDownloader"]
 
 logger = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class VerifiedDownloader(Protocol):
+    """A backend that can fetch ``cid`` into a file itself (e.g. parallel ranged GETs).
+
+    ``download`` must verify the bytes against ``cid`` (with :mod:`content.verify`) and
+    create ``dest`` only once they match, raising :class:`ContentMismatchError` if not.
+    """
+
+    name: str
+
+    def download(self, cid: CID, dest: Path) -> StoredObject: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +235,8 @@ class TieredCacheManager:
         if self.disk is not None and tier is self.disk:
             return _verify_file(self.disk.open(cid), cid, profile, tier.name, want_bytes)
         warm = self.disk is not None and self.policy.warm_disk and not self._disk_down()
+        if warm and isinstance(tier, VerifiedDownloader):
+            return self._download_to_disk(tier, cid, want_bytes)
         staging = self.disk.stage() if warm and self.disk else Staging(Path(tempfile.gettempdir()))
         try:
             verifier = ContentVerifier(cid, profile)
@@ -235,6 +253,28 @@ class TieredCacheManager:
         if want_bytes:
             f.seek(0)
         return Fetched(tier.name, verifier.size, f, data)
+
+    def _download_to_disk(self, tier: VerifiedDownloader, cid: CID, want_bytes: bool) -> Fetched:
+        """Let the backend download (in parallel) and verify into a disk temp file."""
+        assert self.disk is not None
+        self.disk.stage().abort()  # creates the tmp directory
+        tmp = self.disk.tmp_dir / f"{uuid.uuid4().hex}.download"
+        try:
+            tier.download(cid, tmp)
+            f = tmp.open("rb")
+            size = os.fstat(f.fileno()).st_size
+            self._make_room(size)
+            with self.index.transaction():
+                path = self.disk.path_for(cid)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, path)
+                self.index.record(cid, self.disk.name, str(path))
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        data = f.read() if want_bytes else None
+        f.seek(0)
+        return Fetched(tier.name, size, f, data)
 
     def _disk_down(self) -> bool:
         return self.disk is not None and self.breaker.is_open(self.disk.name)
