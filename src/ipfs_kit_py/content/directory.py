@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 from ipfs_kit_py.content.cid import CID, DAG_PB, make_cid
 from ipfs_kit_py.content.dagpb import PBLink, UnixFSType, encode_node, encode_unixfs
 from ipfs_kit_py.content.hamt import KUBO_SHARDING, Shard, ShardingPolicy, build_shard, shard_order
-from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, Block, ImportProfile, import_file
+from ipfs_kit_py.content.unixfs import (
+    KUBO_DEFAULT,
+    Block,
+    FileImport,
+    FileImporter,
+    ImportProfile,
+    import_file,
+)
 from ipfs_kit_py.errors import InputPathError
 
 __all__ = ["DirectoryImport", "EntryCallback", "import_directory"]
@@ -30,6 +37,7 @@ EntryCallback = Callable[[str, CID, int], None]
 BlockSink = Callable[[Block], None]
 
 _EMPTY_DIR_DATA = encode_unixfs(UnixFSType.DIRECTORY)
+_THREADED_IMPORT_SIZE = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,9 +164,23 @@ class _Walker:
             return self._open(fs_path, name, rel_path, info)
         if not stat.S_ISREG(info.st_mode):
             raise InputPathError(f"{fs_path} is not a regular file, directory or symlink")
-        imported = import_file(fs_path, self.profile, self.on_block)
+        imported = self._file(fs_path, info.st_size)
         self._add(parent, name, imported.cid, imported.dag_size, imported.size, rel_path)
         return None
+
+    def _file(self, fs_path: str, size: int) -> FileImport:
+        # Large files go through import_file's threaded hashing; small ones (most
+        # entries of most trees) are cheaper read directly, a chunk at a time.
+        if size >= _THREADED_IMPORT_SIZE:
+            return import_file(fs_path, self.profile, self.on_block)
+        importer = FileImporter(self.profile, self.on_block)
+        try:
+            with open(fs_path, "rb") as f:
+                while chunk := f.read(self.profile.chunk_size):
+                    importer.update(chunk)
+        except OSError as exc:
+            raise InputPathError(f"cannot read {fs_path}: {exc.strerror or exc}") from None
+        return importer.finish()
 
     def _symlink(self, parent: _Dir, name: str, fs_path: str, rel_path: str) -> None:
         try:
