@@ -359,9 +359,17 @@ class ipfs_kit:
     def backends(self) -> list[TierStatus]:
         """Every tier, reachable or not and why; plus the backends left unconfigured."""
         statuses = [_probe(tier) for tier in self.tiers.tiers]
-        for kit in (self.s3_kit, self.storacha_kit):
-            if isinstance(kit, _Unconfigured):
-                statuses.append(TierStatus(kit._name, "remote", False, False, kit._hint))
+        present = {tier.name for tier in self.tiers.tiers}
+        if "ipfs" not in present:
+            hint = "set [kubo] api_url in the config file or IPFS_API_URL"
+            statuses.append(TierStatus("ipfs", "KuboBackend", False, False, hint))
+        for attr, (_, _, section, hint) in _KIT_HINTS.items():
+            kit = getattr(self, attr)
+            if section not in present:
+                kind = "remote" if isinstance(kit, _Unconfigured) else type(kit).__name__
+                statuses.append(
+                    TierStatus(section, kind, False, False, _why_unconfigured(kit, hint))
+                )
         return statuses
 
     def config_summary(self) -> dict[str, Any]:
@@ -452,6 +460,21 @@ def _probe(tier: Backend) -> TierStatus:
     except OSError as exc:
         return TierStatus(tier.name, kind, True, False, f"{type(exc).__name__}: {exc}")
     return TierStatus(tier.name, kind, True, True)
+
+
+def _why_unconfigured(kit: Any, hint: str) -> str:
+    """The kit's own explanation of what is missing, else ``hint``."""
+    if isinstance(kit, _Unconfigured):
+        return kit._hint
+    config = getattr(kit, "config", None)
+    try:
+        for check in ("require", "require_bucket"):
+            method = getattr(config, check, None)
+            if callable(method):
+                method()
+    except NotConfiguredError as exc:
+        return str(exc)
+    return hint
 
 
 def _is_configured(backend: Backend) -> bool:
