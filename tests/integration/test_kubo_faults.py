@@ -70,6 +70,19 @@ def test_missing_cid_is_not_found_in_bounded_time(kubo: KuboNode, offline: bool)
         backend.client.block_get(MISSING, offline=offline)
 
 
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("offline", [True, False])
+def test_missing_cid_on_an_online_node_is_bounded(kubo_online: KuboNode, offline: bool) -> None:
+    # Online, kubo would ask bitswap for the block forever; offline answers at once and
+    # otherwise kubo's own timeout (lookup_timeout) ends the search.
+    backend = kubo_online.backend(offline=offline, lookup_timeout=2)
+    with pytest.raises(ContentNotFoundError, match=r"not found|deadline"):
+        backend.get(MISSING)
+    with pytest.raises(ContentNotFoundError):
+        backend.client.block_stat(MISSING, offline=offline)
+    assert not backend.has(MISSING)
+
+
 def test_kubo_error_responses_carry_kubos_message(kubo: KuboNode) -> None:
     client = kubo.backend().client
     with pytest.raises(BackendError, match="unrecognized chunker option: bogus-7"):

@@ -107,9 +107,18 @@ def _ready(api_url: str, auth: str | None) -> bool:
 
 
 def start_kubo(
-    base_dir: Path, *, name: str = "kubo", auth: str | None = None, timeout: float = 60
+    base_dir: Path,
+    *,
+    name: str = "kubo",
+    auth: str | None = None,
+    online: bool = False,
+    timeout: float = 60,
 ) -> KuboNode:
-    """Init a repo under ``base_dir`` (test profile) and start ``ipfs daemon --offline``."""
+    """Init a repo under ``base_dir`` (test profile) and start ``ipfs daemon --offline``.
+
+    ``online=True`` starts it without ``--offline`` (still no bootstrap peers, no routing):
+    a CID it lacks is then searched for until kubo's ``timeout``.
+    """
     binary = kubo_binary()
     base_dir.mkdir(parents=True, exist_ok=True)
     repo = base_dir / "repo"
@@ -127,7 +136,7 @@ def start_kubo(
     api_url = f"http://127.0.0.1:{api_port}"
     process = start_server(
         name,
-        [binary, "daemon", "--offline"],
+        [binary, "daemon", *([] if online else ["--offline"])],
         ready=lambda: _ready(api_url, auth),
         log_dir=base_dir,
         env=env,
@@ -150,6 +159,16 @@ def kubo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KuboNode]:
 def kubo_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KuboNode]:
     """A kubo daemon whose RPC API requires ``API.Authorizations`` (basic auth)."""
     node = start_kubo(tmp_path_factory.mktemp("kubo-auth"), name="kubo-auth", auth=AUTH_SECRET)
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="session")
+def kubo_online(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KuboNode]:
+    """A kubo daemon in online mode with no peers: lookups of absent CIDs would hang."""
+    node = start_kubo(tmp_path_factory.mktemp("kubo-online"), name="kubo-online", online=True)
     try:
         yield node
     finally:
