@@ -47,9 +47,26 @@ from ipfs_kit_py.errors import (
 )
 from ipfs_kit_py.index import MetadataIndex
 
-__all__ = ["CircuitBreaker", "Fetched", "TierPolicy", "TieredCacheManager", "VerifiedDownloader"]
+__all__ = [
+    "CircuitBreaker",
+    "Fetched",
+    "TierPolicy",
+    "TieredCacheManager",
+    "TransferSubscriber",
+    "VerifiedDownloader",
+]
 
 logger = logging.getLogger(__name__)
+
+
+class TransferSubscriber(Protocol):
+    """Progress hooks for reads from remote tiers (the CLI's progress bars plug in here)."""
+
+    def on_start(self, key: str, total: int | None) -> None: ...
+
+    def on_progress(self, key: str, nbytes: int) -> None: ...
+
+    def on_done(self, key: str, error: BaseException | None) -> None: ...
 
 
 @runtime_checkable
@@ -62,7 +79,9 @@ class VerifiedDownloader(Protocol):
 
     name: str
 
-    def download(self, cid: CID, dest: Path) -> StoredObject: ...
+    def download(
+        self, cid: CID, dest: Path, *, subscribers: Sequence[TransferSubscriber] = ()
+    ) -> StoredObject: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +152,7 @@ class TieredCacheManager:
         self._accesses: dict[str, tuple[int, float]] = {}
         self._hits: dict[str, int] = {}
         self._lock = threading.Lock()
+        self.subscribers: list[TransferSubscriber] = []
 
     def __repr__(self) -> str:
         return f"TieredCacheManager(tiers={[t.name for t in self.tiers]})"
@@ -238,12 +258,15 @@ class TieredCacheManager:
         if warm and isinstance(tier, VerifiedDownloader):
             return self._download_to_disk(tier, cid, want_bytes)
         staging = self.disk.stage() if warm and self.disk else Staging(Path(tempfile.gettempdir()))
+        events = _Events(str(cid), self.subscribers)
         try:
             verifier = ContentVerifier(cid, profile)
-            for chunk in tier.get(cid):
-                verifier.update(chunk)
-                staging.write(chunk)
-            verifier.finish()
+            with events:
+                for chunk in tier.get(cid):
+                    verifier.update(chunk)
+                    staging.write(chunk)
+                    events.progress(len(chunk))
+                verifier.finish()
             f = staging.reopen()
             if warm and self.disk is not None:
                 self._commit_disk(staging, cid)
@@ -260,7 +283,7 @@ class TieredCacheManager:
         self.disk.stage().abort()  # creates the tmp directory
         tmp = self.disk.tmp_dir / f"{uuid.uuid4().hex}.download"
         try:
-            tier.download(cid, tmp)
+            tier.download(cid, tmp, subscribers=self.subscribers)
             f = tmp.open("rb")
             size = os.fstat(f.fileno()).st_size
             self._make_room(size)
@@ -462,6 +485,26 @@ class TieredCacheManager:
     def close(self) -> None:
         """Flush access statistics; the tiers and index are closed by their owner."""
         self.flush()
+
+
+class _Events:
+    """Fans one remote read out to the subscribers: start, progress, done."""
+
+    def __init__(self, key: str, subscribers: Sequence[TransferSubscriber]) -> None:
+        self.key, self.subscribers = key, tuple(subscribers)
+
+    def __enter__(self) -> _Events:
+        for s in self.subscribers:
+            s.on_start(self.key, None)
+        return self
+
+    def progress(self, nbytes: int) -> None:
+        for s in self.subscribers:
+            s.on_progress(self.key, nbytes)
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        for s in self.subscribers:
+            s.on_done(self.key, exc)
 
 
 def _verify_file(
