@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeAlias
 
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TransferSpeedColumn
 from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TransferSpeedColumn
 from rich.table import Table
 
 from ipfs_kit_py.cli.console import console, err_console, print_json
@@ -151,7 +151,8 @@ def cmd_ls(args: argparse.Namespace, kit: ipfs_kit) -> int:
     if args.json:
         print_json({"success": True, "count": len(records), "content": _plain(records)})
         return 0
-    table = Table("size", "kind", "accesses", "tags", "CID", box=None)
+    table = Table("size", "kind", "accesses", "tags", box=None)
+    table.add_column("CID", no_wrap=True, min_width=max((len(r.cid) for r in records), default=3))
     for r in records:
         tags = escape(",".join(r.tags))
         table.add_row(str(r.size or ""), r.kind, str(r.access_count), tags, r.cid)
