@@ -151,12 +151,9 @@ def cmd_ls(args: argparse.Namespace, kit: ipfs_kit) -> int:
     if args.json:
         print_json({"success": True, "count": len(records), "content": _plain(records)})
         return 0
-    table = Table("size", "kind", "accesses", "tags", box=None)
-    table.add_column("CID", no_wrap=True, min_width=max((len(r.cid) for r in records), default=3))
     for r in records:
-        tags = escape(",".join(r.tags))
-        table.add_row(str(r.size or ""), r.kind, str(r.access_count), tags, r.cid)
-    console.print(table)
+        line = f"{r.cid}  {r.size if r.size is not None else '-':>10}  {r.kind:<4}  "
+        console.print(line + f"{r.access_count:>5}  {','.join(r.tags)}", markup=False)
     return 0
 
 
