@@ -104,7 +104,7 @@ def _done(args: argparse.Namespace, payload: dict[str, Any], text: str, ok: bool
     if args.json:
         print_json({"success": ok, **_plain(payload)})
     else:
-        console.print(text, markup=False)
+        console.print(text, markup=False, soft_wrap=True)
     return 0 if ok else 1
 
 
@@ -153,7 +153,9 @@ def cmd_ls(args: argparse.Namespace, kit: ipfs_kit) -> int:
         return 0
     for r in records:
         line = f"{r.cid}  {r.size if r.size is not None else '-':>10}  {r.kind:<4}  "
-        console.print(line + f"{r.access_count:>5}  {','.join(r.tags)}", markup=False)
+        console.print(
+            line + f"{r.access_count:>5}  {','.join(r.tags)}", markup=False, soft_wrap=True
+        )
     return 0
 
 
@@ -202,7 +204,7 @@ def cmd_config_show(args: argparse.Namespace, kit: ipfs_kit) -> int:
         print_json({"success": True, "config": summary})
         return 0
     for key, value in summary.items():
-        console.print(f"{key} = {value}", markup=False)
+        console.print(f"{key} = {value}", markup=False, soft_wrap=True)
     return 0
 
 
