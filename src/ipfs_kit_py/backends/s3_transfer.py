@@ -20,6 +20,7 @@ from ipfs_kit_py.errors import InputPathError
 
 __all__ = [
     "ByteSink",
+    "ProgressSubscriber",
     "Subscribers",
     "TransferSubscriber",
     "count_chunks",
@@ -45,7 +46,17 @@ class TransferSubscriber:
         """The transfer ended, successfully when ``error`` is None."""
 
 
-Subscribers = Sequence[TransferSubscriber]
+class ProgressSubscriber(Protocol):
+    """What a transfer calls: any object with these three methods (e.g. a CLI bar)."""
+
+    def on_start(self, key: str, total: int | None) -> None: ...
+
+    def on_progress(self, key: str, nbytes: int) -> None: ...
+
+    def on_done(self, key: str, error: BaseException | None) -> None: ...
+
+
+Subscribers = Sequence[ProgressSubscriber]
 
 
 class ByteSink(Protocol):

@@ -24,6 +24,7 @@ from ipfs_kit_py.cli.console import console, print_error
 COMMAND_MODULES = [
     "ipfs_kit_py.cli.add",
     "ipfs_kit_py.cli.content",
+    "ipfs_kit_py.cli.s3",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_BACKEND = 0, 1, 2, 3, 4
