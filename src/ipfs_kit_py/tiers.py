@@ -167,7 +167,15 @@ class TieredCacheManager:
     # -- read path --------------------------------------------------------------------
 
     def get_bytes(self, cid: CID | str) -> bytes:
-        """Return the verified content of ``cid`` (memory hits skip everything else)."""
+        """Return the verified content of ``cid`` (memory hits skip everything else).
+
+        Given the normal key string (``cid_key``), a memory hit costs no CID parsing.
+        """
+        if self.memory is not None and isinstance(cid, str):
+            data = self.memory.lookup(cid, count_miss=False)
+            if data is not None:
+                self._note_access(cid)
+                return data
         cid = parse_cid(cid)
         key = cid_key(cid)
         if self.memory is not None:

@@ -151,3 +151,32 @@ def test_drop_and_close_idempotent(index: MetadataIndex) -> None:
     assert index.content(cid_of(1)) is None and index.locations(cid_of(1)) == []
     index.close()
     index.close()
+
+
+def test_key_fast_path_matches_cid_key() -> None:
+    import os
+
+    from ipfs_kit_py.content.cid import CAR_CODEC, DAG_CBOR, make_cid, parse_cid
+    from ipfs_kit_py.content.unixfs import STORACHA, import_file
+    from ipfs_kit_py.index import _canonical_key, _key
+
+    cids = [
+        sha256_cid(RAW, b"x"),
+        sha256_cid(DAG_CBOR, b"y"),
+        make_cid(CAR_CODEC, bytes(32)),
+        import_file([b"v0 file"]).cid,
+        import_file([os.urandom(300_000)], STORACHA).cid,
+    ]
+    for cid in cids:
+        key = cid_key(cid)
+        assert _canonical_key(key) == key
+        assert _key(str(cid)) == key == _key(cid)
+    key = cid_key(cids[0])
+    for wrong in (key.upper(), key[:-1], key + "a", "Qm" + key[2:], key.replace("b", "c", 1)):
+        assert _canonical_key(wrong) is None
+    for n in range(50):
+        k = cid_key(sha256_cid(RAW, n.to_bytes(4, "little")))
+        for last in "abcdefghijklmnopqrstuvwxyz234567":
+            mutated = k[:-1] + last
+            if _canonical_key(mutated) is not None:
+                assert cid_key(parse_cid(mutated)) == mutated

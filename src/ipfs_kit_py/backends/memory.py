@@ -105,7 +105,7 @@ class MemoryBackend:
 
     # -- ARC ----------------------------------------------------------------------------
 
-    def lookup(self, key: str) -> bytes | None:
+    def lookup(self, key: str, *, count_miss: bool = True) -> bytes | None:
         """Return the bytes cached under ``key`` and record the hit (T1 -> T2)."""
         with self._lock:
             data = self._t1.pop(key, None)
@@ -120,7 +120,7 @@ class MemoryBackend:
                 self._t2.move_to_end(key)
                 self._hits += 1
                 return data
-            self._misses += 1
+            self._misses += count_miss
             return None
 
     def peek(self, key: str) -> bytes | None:
