@@ -244,3 +244,26 @@ def test_on_block_receives_blocks(sample: Path) -> None:
     blocks: list[Block] = []
     import_directory(sample, KUBO_CID_V1, on_block=blocks.append)
     assert all(block.cid.version == 1 for block in blocks)
+
+
+def test_empty_dirs_false_matches_kubo(tmp_path: Path) -> None:
+    root = tmp_path / "ed"
+    for name in ("e1", "onlyhidden", "nest/inner", "full"):
+        (root / name).mkdir(parents=True)
+    (root / "onlyhidden" / ".h").touch()
+    (root / "full" / "f").write_bytes(b"x\n")
+    lines: list[str] = []
+    result = import_directory(
+        root, empty_dirs=False, on_entry=lambda p, c, s: lines.append(f"added {c} {p}")
+    )
+    # kubo 0.43.1: ipfs add -r --only-hash --empty-dirs=false ed ("nest" is kept: it
+    # had an entry when kubo looked, even though that entry is itself left out)
+    assert lines == [
+        "added QmUNXr47Bja3aHUMfhXX5mMWTFJKuoUGETcA48vHG7dhag ed/full/f",
+        "added QmaSeHG7fsngtcNsHqXBf7nA6gWr1DzJJkTs1hQgX9yrFu ed/full",
+        "added QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn ed/nest",
+        "added QmdahKtB1b3nNRSak36mQuC4z5gwWuAV3ejUyQDQutbYHP ed",
+    ]
+    hidden = import_directory(root, empty_dirs=False, hidden=True)
+    assert str(hidden.cid) == "QmXr2D2msggWKgFYEwkAoBvjRdhnHjHYf6QwBsMdVWuKuM"
+    assert result.cid != hidden.cid

@@ -56,6 +56,7 @@ class _Dir:
     fs_path: str
     name: str
     rel_path: str
+    entries: int
     names: Iterator[str]
     identity: tuple[int, int]
     links: list[PBLink] = field(default_factory=list)
@@ -70,12 +71,19 @@ def import_directory(
     profile: ImportProfile = KUBO_DEFAULT,
     *,
     hidden: bool = False,
+    empty_dirs: bool = True,
     dereference_symlinks: bool = False,
     sharding: ShardingPolicy = KUBO_SHARDING,
     on_block: BlockSink | None = None,
     on_entry: EntryCallback | None = None,
 ) -> DirectoryImport:
     """Import the directory at ``path`` as ``ipfs add -r`` does; return its root.
+
+    ``hidden`` is ``--hidden``; ``empty_dirs=False`` is ``--empty-dirs=false`` (a
+    directory with no visible entries is left out, the root never); ``dereference_symlinks``
+    is ``--dereference-symlinks``; ``sharding`` holds the ``Import.UnixFSHAMTDirectory*``
+    and ``--max-directory-links`` / ``--max-hamt-fanout`` settings. (kubo's
+    ``--only-hash`` ignores the last two for the root directory; a real add applies them.)
 
     ``on_block`` receives every block, children before parents. ``on_entry(path, cid,
     size)`` is called in the order of kubo's ``added <cid> <path>`` lines: every file and
@@ -86,7 +94,8 @@ def import_directory(
     read, is not a file, directory or symlink, has a name that is not UTF-8, or (when
     dereferencing) a symlink dangles or loops.
     """
-    walker = _Walker(profile, hidden, dereference_symlinks, sharding, on_block, on_entry)
+    options = _Options(hidden, empty_dirs, dereference_symlinks, sharding)
+    walker = _Walker(profile, options, on_block, on_entry)
     root = walker.walk(os.fspath(path))
     if on_entry is not None:
         for directory in _post_order(root):
@@ -96,20 +105,27 @@ def import_directory(
     return root.result
 
 
+@dataclass(frozen=True, slots=True)
+class _Options:
+    hidden: bool
+    empty_dirs: bool
+    dereference: bool
+    sharding: ShardingPolicy
+
+
 class _Walker:
     def __init__(
         self,
         profile: ImportProfile,
-        hidden: bool,
-        dereference: bool,
-        sharding: ShardingPolicy,
+        options: _Options,
         on_block: BlockSink | None,
         on_entry: EntryCallback | None,
     ) -> None:
         self.profile = profile
-        self.hidden = hidden
-        self.dereference = dereference
-        self.sharding = sharding
+        self.hidden = options.hidden
+        self.empty_dirs = options.empty_dirs
+        self.dereference = options.dereference
+        self.sharding = options.sharding
         self.on_block = on_block
         self.on_entry = on_entry
 
@@ -143,7 +159,8 @@ class _Walker:
         names = sorted(_list(fs_path), key=os.fsencode)
         if not self.hidden:
             names = [n for n in names if not n.startswith(".")]
-        return _Dir(fs_path, name, rel_path, iter(names), (info.st_dev, info.st_ino))
+        identity = (info.st_dev, info.st_ino)
+        return _Dir(fs_path, name, rel_path, len(names), iter(names), identity)
 
     def _entry(self, parent: _Dir, name: str, stack: list[_Dir]) -> _Dir | None:
         """Import one entry of ``parent``; return a new directory to descend into."""
@@ -161,7 +178,8 @@ class _Walker:
                 raise InputPathError(
                     f"symlink loop: {fs_path} leads back to an enclosing directory"
                 )
-            return self._open(fs_path, name, rel_path, info)
+            child = self._open(fs_path, name, rel_path, info)
+            return child if child.entries or self.empty_dirs else None
         if not stat.S_ISREG(info.st_mode):
             raise InputPathError(f"{fs_path} is not a regular file, directory or symlink")
         imported = self._file(fs_path, info.st_size)
