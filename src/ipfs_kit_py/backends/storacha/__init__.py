@@ -1,0 +1,1 @@
+"""Storacha: a native ucanto client (UCAN 0.9.1, agent messages, blob uploads)."""

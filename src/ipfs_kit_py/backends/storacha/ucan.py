@@ -1,0 +1,174 @@
+"""UCAN 0.9.1 as dag-ucan writes it: dag-cbor blocks, signed over the JWT form."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dag_cbor
+
+from ipfs_kit_py.backends.storacha.did import Signer, Verifier, b64url, decode_did, encode_did
+from ipfs_kit_py.content.cid import CID, DAG_CBOR, sha256_cid
+from ipfs_kit_py.errors import AuthenticationError, ProtocolError
+
+__all__ = ["UCAN", "Capability", "dag_json", "issue", "link_str"]
+
+VERSION = "0.9.1"
+_HEADER = {"alg": "EdDSA", "typ": "JWT", "ucv": VERSION}
+
+Capability = dict[str, Any]  # {"with": str, "can": str, "nb"?: {...}}
+
+
+def link_str(cid: CID) -> str:
+    """The string form dag-json and JS use: base58btc for v0, base32 for v1."""
+    return str(cid.encode("base58btc" if cid.version == 0 else "base32"))
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, CID):
+        return {"/": link_str(value)}
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"/": {"bytes": base64.b64encode(bytes(value)).rstrip(b"=").decode()}}
+    if isinstance(value, Mapping):
+        return {k: _json_value(value[k]) for k in sorted(value, key=lambda k: k.encode())}
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, float):
+        raise ProtocolError("floats are not supported in UCAN payloads")
+    return value
+
+
+def dag_json(value: Any) -> bytes:
+    """Encode ``value`` as canonical dag-json (sorted keys, compact, links and bytes tagged)."""
+    return json.dumps(_json_value(value), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass(frozen=True)
+class UCAN:
+    """One UCAN 0.9.1: its fields, signature, block bytes and CID."""
+
+    iss: str
+    aud: str
+    att: list[Capability]
+    exp: int | None
+    prf: list[CID] = field(default_factory=list)
+    fct: list[Any] = field(default_factory=list)
+    nnc: str | None = None
+    nbf: int | None = None
+    s: bytes = b""
+
+    def signing_input(self) -> bytes:
+        """The bytes that are signed: ``b64url(header) + "." + b64url(payload)``."""
+        payload: dict[str, Any] = {
+            "iss": self.iss,
+            "aud": self.aud,
+            "att": self.att,
+            "exp": self.exp,
+            "prf": [link_str(p) for p in self.prf],
+        }
+        if self.fct:
+            payload["fct"] = self.fct
+        if self.nnc:
+            payload["nnc"] = self.nnc
+        if self.nbf:
+            payload["nbf"] = self.nbf
+        return f"{b64url(dag_json(_HEADER))}.{b64url(dag_json(payload))}".encode()
+
+    def to_ipld(self) -> dict[str, Any]:
+        """The dag-cbor data model of the block."""
+        data: dict[str, Any] = {
+            "v": VERSION,
+            "iss": encode_did(self.iss),
+            "aud": encode_did(self.aud),
+            "att": self.att,
+            "exp": self.exp,
+            "prf": list(self.prf),
+            "s": self.s,
+        }
+        if self.fct:
+            data["fct"] = self.fct
+        if self.nnc is not None:
+            data["nnc"] = self.nnc
+        if self.nbf is not None:
+            data["nbf"] = self.nbf
+        return data
+
+    def encode(self) -> bytes:
+        """The dag-cbor block bytes."""
+        return bytes(dag_cbor.encode(self.to_ipld()))
+
+    @property
+    def cid(self) -> CID:
+        return sha256_cid(DAG_CBOR, self.encode())
+
+    @classmethod
+    def decode(cls, data: bytes) -> UCAN:
+        """Decode a dag-cbor UCAN block; raise :class:`ProtocolError` if it is not one."""
+        try:
+            raw = dag_cbor.decode(data)
+        except Exception as exc:
+            raise ProtocolError(f"UCAN block is not dag-cbor: {exc}") from None
+        return cls.from_ipld(raw)
+
+    @classmethod
+    def from_ipld(cls, raw: Any) -> UCAN:
+        """Build from the decoded data model."""
+        if not isinstance(raw, dict) or raw.get("v") != VERSION:
+            raise ProtocolError("block is not a UCAN 0.9.1")
+        try:
+            return cls(
+                iss=decode_did(raw["iss"]),
+                aud=decode_did(raw["aud"]),
+                att=list(raw["att"]),
+                exp=raw.get("exp"),
+                prf=list(raw.get("prf", [])),
+                fct=list(raw.get("fct", [])),
+                nnc=raw.get("nnc"),
+                nbf=raw.get("nbf"),
+                s=bytes(raw["s"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ProtocolError(f"malformed UCAN: {exc}") from None
+
+    def verify_signature(self, verifier: Verifier) -> None:
+        """Raise :class:`AuthenticationError` unless ``verifier`` signed this UCAN."""
+        verifier.verify(self.signing_input(), self.s)
+
+    def check_time(self, now: float | None = None) -> None:
+        """Raise :class:`AuthenticationError` if expired or not yet valid."""
+        now = time.time() if now is None else now
+        if self.exp is not None and self.exp < now:
+            raise AuthenticationError(f"UCAN {self.cid} expired at {self.exp}")
+        if self.nbf is not None and self.nbf > now:
+            raise AuthenticationError(f"UCAN {self.cid} is not valid before {self.nbf}")
+
+
+def issue(
+    signer: Signer,
+    audience: str,
+    capabilities: Sequence[Capability],
+    *,
+    expiration: int | None = None,
+    lifetime: int = 30,
+    proofs: Sequence[CID] = (),
+    facts: Sequence[Any] = (),
+    nonce: str | None = None,
+    not_before: int | None = None,
+) -> UCAN:
+    """Build and sign a UCAN; ``expiration`` defaults to now + ``lifetime`` seconds."""
+    exp = expiration if expiration is not None else int(time.time()) + lifetime
+    unsigned = UCAN(
+        iss=signer.did,
+        aud=audience,
+        att=[dict(c) for c in capabilities],
+        exp=exp,
+        prf=list(proofs),
+        fct=list(facts),
+        nnc=nonce,
+        nbf=not_before,
+    )
+    return UCAN(**{**unsigned.__dict__, "s": signer.sign(unsigned.signing_input())})
