@@ -74,7 +74,7 @@ def extract_car(
     raises.
     """
     target_path = os.fspath(target)
-    parent = _parent_dir(target_path)
+    parent = _check_target(target_path)
     reader = CarReader(car_stream)
     if root is not None:
         root_cid = parse_cid(root)
@@ -90,9 +90,7 @@ def extract_car(
 
 
 def _extract(root: CID, get: BlockGetter, target: str) -> None:
-    parent = _parent_dir(target)
-    if os.path.lexists(target):
-        raise InputPathError(f"{target} already exists")
+    parent = _check_target(target)
     entries = list(_plan(root, get))
     try:
         staging = tempfile.mkdtemp(prefix=".ipfs-kit-extract-", dir=parent)
@@ -110,16 +108,19 @@ def _extract(root: CID, get: BlockGetter, target: str) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _parent_dir(target: str) -> str:
+def _check_target(target: str) -> str:
+    """Raise unless ``target`` is new and its directory exists; return that directory."""
     parent = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(parent):
         raise InputPathError(f"the directory to extract into does not exist: {parent}")
+    if os.path.lexists(target):
+        raise InputPathError(f"{target} already exists")
     return parent
 
 
 def _plan(root: CID, get: BlockGetter) -> Iterator[_Entry]:
-    """Yield the entries of the tree, each directory before its contents, after checking
-    every name and symlink; raise before anything has been written."""
+    """Yield the entries of the tree, each directory before its contents, checking every
+    name and symlink target; the caller takes them all before writing anything."""
     stack: list[tuple[tuple[str, ...], CID]] = [((), root)]
     while stack:
         parts, cid = stack.pop()
@@ -130,10 +131,9 @@ def _plan(root: CID, get: BlockGetter) -> Iterator[_Entry]:
             target = node.unixfs.data or b""
             _check_symlink(parts, target)
             yield _Entry(parts, kind, cid, target)
-        elif kind == "file":
-            yield _Entry(parts, kind, cid)
-        else:
-            yield _Entry(parts, kind, cid)
+            continue
+        yield _Entry(parts, kind, cid)
+        if kind == "directory":
             children = _children(node, get)
             stack.extend(((*parts, name), child) for name, child in reversed(children))
 
