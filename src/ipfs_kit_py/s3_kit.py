@@ -25,10 +25,10 @@ from ipfs_kit_py.backends.s3 import (
     object_key,
     verifier_for,
 )
-from ipfs_kit_py.backends.s3_client import ObjectInfo, S3Client, UploadSource
+from ipfs_kit_py.backends.s3_client import ObjectInfo, S3Client
 from ipfs_kit_py.backends.s3_config import S3Config
 from ipfs_kit_py.backends.s3_errors import validate_bucket, validate_key
-from ipfs_kit_py.backends.s3_transfer import Subscribers
+from ipfs_kit_py.backends.s3_transfer import Subscribers, UploadSource
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.content.verify import verify_stream
@@ -207,6 +207,26 @@ class S3Kit:
         for chunk in chunks:
             stream.write(chunk)
         return {**_fields(info, cid=str(found) if found else None), "verified": found is not None}
+
+    @dict_result
+    def upload_objects(
+        self, objects: Mapping[str, bytes], bucket: str | None = None
+    ) -> dict[str, Any]:
+        """Upload many small objects (key -> bytes) concurrently, one PUT each."""
+        bucket = self._target(bucket)[0]
+        infos = self.client.put_many(bucket, objects.items())
+        return {
+            "bucket": bucket,
+            "objects": [{"key": i.key, "size": i.size, "etag": i.etag} for i in infos],
+            "count": len(infos),
+        }
+
+    @dict_result
+    def download_objects(self, keys: Iterable[str], bucket: str | None = None) -> dict[str, Any]:
+        """Read many small objects concurrently: ``{"data": {key: bytes}}``."""
+        bucket = self._target(bucket)[0]
+        found = self.client.get_many(bucket, keys)
+        return {"bucket": bucket, "data": {info.key: data for info, data in found}}
 
     # -- inspection and deletion ----------------------------------------------------------
 

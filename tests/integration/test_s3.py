@@ -308,3 +308,35 @@ def test_cid_type_is_used(backend: S3Backend) -> None:
     assert isinstance(cid, CID)
     stored = backend.put(cid, iter([b"typed"]))
     assert stored.locator == f"s3://{backend.bucket}/{backend.key_for(cid)}"
+
+
+def test_many_small_objects(kit: S3Kit, backend: S3Backend, seaweedfs: SeaweedS3) -> None:
+    prefix = unique("many")
+    objects = {f"{prefix}/{i}": bytes([i]) * 1000 for i in range(50)}
+    r = kit.upload_objects(objects, bucket=seaweedfs.bucket)
+    assert r["success"] and r["count"] == 50
+    r = kit.download_objects(list(objects), bucket=seaweedfs.bucket)
+    assert r["success"] and r["data"] == objects
+    bad = kit.upload_objects({"ok/key": b"1", "bad//key": b"2"}, bucket=seaweedfs.bucket)
+    assert bad["error_type"] == "InvalidInputError"
+    assert kit.exists(bucket=seaweedfs.bucket, key="ok/key")["exists"] is False
+
+    blocks = [bytes([i]) * 2000 for i in range(20)]
+    cids = [sha256_cid(RAW, b) for b in blocks]
+    stored = backend.put_many(zip(cids, blocks, strict=True))
+    assert [s.cid for s in stored] == cids
+    assert backend.get_many(cids) == blocks
+
+
+def test_get_many_refuses_corrupted_block(backend: S3Backend, seaweedfs: SeaweedS3) -> None:
+    blocks = [b"first block", b"second block"]
+    cids = [sha256_cid(RAW, b) for b in blocks]
+    backend.put_many(zip(cids, blocks, strict=True))
+    boto_client(seaweedfs).put_object(
+        Bucket=seaweedfs.bucket,
+        Key=backend.key_for(cids[1]),
+        Body=b"not the second block",
+        Metadata={"cid": str(cids[1])},
+    )
+    with pytest.raises(ContentMismatchError):
+        backend.get_many(cids)

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ipfs_kit_py.backends.base import StoredObject
-from ipfs_kit_py.backends.s3_client import ObjectInfo, S3Client, UploadSource
+from ipfs_kit_py.backends.s3_client import ObjectInfo, S3Client
 from ipfs_kit_py.backends.s3_config import DEFAULT_KEY_PREFIX, S3Config
-from ipfs_kit_py.backends.s3_transfer import Subscribers, TransferSubscriber
+from ipfs_kit_py.backends.s3_transfer import Subscribers, TransferSubscriber, UploadSource
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.content.verify import ContentVerifier, verify_stream
@@ -149,6 +149,33 @@ class S3Backend:
             subscribers=subscribers,
         )
         return StoredObject(cid, info.size, self.locator(cid))
+
+    def put_many(
+        self, items: Iterable[tuple[CID, bytes]], *, profile: ImportProfile | None = None
+    ) -> list[StoredObject]:
+        """Store many small contents concurrently (one PUT each, connections reused)."""
+        by_key: dict[str, CID] = {}
+        pairs: list[tuple[str, bytes]] = []
+        for cid, data in items:
+            key = self.key_for(cid)
+            by_key[key] = cid
+            pairs.append((key, data))
+        infos = self.client.put_many(
+            self.bucket, pairs, metadata_for=lambda key: content_metadata(by_key[key], profile)
+        )
+        return [StoredObject(by_key[i.key], i.size, self.locator(by_key[i.key])) for i in infos]
+
+    def get_many(self, cids: Iterable[CID]) -> list[bytes]:
+        """Read many small contents concurrently, each verified against its CID."""
+        wanted = list(cids)
+        found = self.client.get_many(self.bucket, [self.key_for(cid) for cid in wanted])
+        results: list[bytes] = []
+        for cid, (info, data) in zip(wanted, found, strict=True):
+            verifier = verifier_for(cid, info.metadata)
+            verifier.update(data)
+            verifier.finish()
+            results.append(data)
+        return results
 
     def delete(self, cid: CID) -> None:
         """Remove ``cid``; removing an absent CID is not an error."""

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import obstore
 from obstore.store import S3Store
@@ -25,17 +25,19 @@ from ipfs_kit_py.backends.s3_config import S3Config
 from ipfs_kit_py.backends.s3_errors import translate_error, validate_bucket, validate_key
 from ipfs_kit_py.backends.s3_transfer import (
     ByteSink,
+    ChunkSource,
+    SourceGuard,
     Subscribers,
+    UploadSource,
     count_chunks,
     download_ranges,
     notifying,
-    open_source,
-    read_file_chunks,
+    peek_first_part,
+    source_size,
 )
 from ipfs_kit_py.errors import (
     BucketNotFoundError,
     ContentNotFoundError,
-    InputPathError,
     InvalidInputError,
 )
 
@@ -43,12 +45,10 @@ if TYPE_CHECKING:
     from obstore import GetOptions
     from obstore.store import S3Credential
 
-__all__ = ["ObjectInfo", "S3Client", "UploadSource"]
+__all__ = ["ObjectInfo", "S3Client"]
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-UploadSource = str | Path | bytes | bytearray | memoryview | BinaryIO | Iterable[bytes]
 STREAM_CHUNK = 4 * 1024 * 1024
 _META_HEADERS = {"Content-Type", "Content-Encoding", "Content-Disposition", "Cache-Control"}
 
@@ -78,6 +78,7 @@ class S3Client:
         self._known_buckets: set[str] = set()
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        self._batch_pool: ThreadPoolExecutor | None = None
 
     def __repr__(self) -> str:
         return f"S3Client(endpoint={self.config.endpoint_url!r}, region={self.config.region!r})"
@@ -91,10 +92,12 @@ class S3Client:
     def close(self) -> None:
         """Release the thread pool and connections."""
         with self._lock:
-            pool, self._pool = self._pool, None
+            pools = (self._pool, self._batch_pool)
+            self._pool = self._batch_pool = None
             self._stores.clear()
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        for pool in pools:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     # -- engine plumbing ----------------------------------------------------------------
 
@@ -117,6 +120,15 @@ class S3Client:
                 )
             return self._pool
 
+    @property
+    def batch_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._batch_pool is None:
+                self._batch_pool = ThreadPoolExecutor(
+                    self.config.batch_concurrency, thread_name_prefix="s3-batch"
+                )
+            return self._batch_pool
+
     def _call(
         self,
         action: str,
@@ -124,7 +136,7 @@ class S3Client:
         key: str,
         func: Any,
         *args: Any,
-        source: _SourceGuard | None = None,
+        source: SourceGuard | None = None,
         **kw: Any,
     ) -> Any:
         try:
@@ -197,11 +209,11 @@ class S3Client:
             total[0] += n
             notifier.progress(n)
 
-        expected = size if size is not None else _size_of(source)
-        with notifying(key, subscribers, expected) as notifier, _ChunkSource(source) as chunks:
-            guarded = _SourceGuard(count_chunks(chunks, add))
+        expected = size if size is not None else source_size(source)
+        with notifying(key, subscribers, expected) as notifier, ChunkSource(source) as chunks:
+            guarded = SourceGuard(count_chunks(chunks, add))
             try:
-                first, rest = _peek(guarded, self.config.part_size)
+                first, rest = peek_first_part(guarded, self.config.part_size)
             except Exception:
                 raise guarded.failure() from None
             result = self._call(
@@ -221,6 +233,54 @@ class S3Client:
         self._known_buckets.add(bucket)
         etag = str(result.get("e_tag") or "").strip('"')
         return ObjectInfo(bucket, key, total[0], etag, None, dict(metadata or {}))
+
+    def put_many(
+        self,
+        bucket: str,
+        items: Iterable[tuple[str, bytes]],
+        *,
+        metadata_for: Callable[[str], Mapping[str, str]] | None = None,
+    ) -> list[ObjectInfo]:
+        """Upload many small objects concurrently over reused connections, one PUT each.
+
+        Every key is checked before the first request.
+        """
+        pending = [(validate_key(key), bytes(data)) for key, data in items]
+        store = self.store(bucket)
+
+        def one(item: tuple[str, bytes]) -> ObjectInfo:
+            key, data = item
+            metadata = dict(metadata_for(key)) if metadata_for is not None else {}
+            result = self._call(
+                "upload",
+                bucket,
+                key,
+                obstore.put,
+                store,
+                key,
+                data,
+                attributes=_attributes(metadata),
+                use_multipart=False,
+            )
+            etag = str(result.get("e_tag") or "").strip('"')
+            return ObjectInfo(bucket, key, len(data), etag, None, metadata)
+
+        return list(self.batch_pool.map(one, pending))
+
+    def get_many(self, bucket: str, keys: Iterable[str]) -> list[tuple[ObjectInfo, bytes]]:
+        """Read many small objects concurrently; results in the order of ``keys``."""
+        wanted = [validate_key(key) for key in keys]
+        store = self.store(bucket)
+
+        def one(key: str) -> tuple[ObjectInfo, bytes]:
+            result = self._call("download", bucket, key, obstore.get, store, key)
+            try:
+                data = bytes(result.bytes())
+            except Exception as exc:
+                raise translate_error(exc, "download", bucket, key) from None
+            return _info(bucket, key, result.meta, result.attributes), data
+
+        return list(self.batch_pool.map(one, wanted))
 
     def open(self, bucket: str, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
         """Start reading ``s3://bucket/key``: its description and its bytes as a stream."""
@@ -379,79 +439,3 @@ def _info(bucket: str, key: str, meta: Mapping[str, Any], attrs: Mapping[str, An
         last_modified=meta.get("last_modified"),
         metadata=metadata,
     )
-
-
-class _SourceGuard:
-    """Iterates an upload source, remembering a failure of the source itself."""
-
-    def __init__(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
-        self._chunks = iter(chunks)
-        self.error: BaseException | None = None
-
-    def __iter__(self) -> Iterator[bytes | bytearray | memoryview]:
-        return self
-
-    def __next__(self) -> bytes | bytearray | memoryview:
-        try:
-            return next(self._chunks)
-        except StopIteration:
-            raise
-        except BaseException as exc:
-            self.error = exc
-            raise
-
-    def failure(self) -> BaseException:
-        """The source's own error; OS errors become InputPathError."""
-        error = self.error
-        if isinstance(error, OSError):
-            return InputPathError(f"reading the upload source failed: {error}")
-        return error if error is not None else RuntimeError("upload source failed")
-
-
-def _peek(
-    chunks: Iterable[bytes | bytearray | memoryview], limit: int
-) -> tuple[bytes, Iterator[bytes | bytearray | memoryview] | None]:
-    """Read up to ``limit`` bytes: all of a small source (None after it) or a first part."""
-    iterator = iter(chunks)
-    buffer = bytearray()
-    for chunk in iterator:
-        buffer += chunk
-        if len(buffer) >= limit:
-            return bytes(buffer), iterator
-    return bytes(buffer), None
-
-
-def _size_of(source: UploadSource) -> int | None:
-    if isinstance(source, bytes | bytearray | memoryview):
-        return len(source)
-    if isinstance(source, str | Path):
-        try:
-            return Path(source).stat().st_size
-        except OSError:
-            return None
-    return None
-
-
-class _ChunkSource:
-    """Context manager giving ``source`` as byte chunks; closes files it opened."""
-
-    def __init__(self, source: UploadSource) -> None:
-        self.source = source
-        self._opened: BinaryIO | None = None
-
-    def __enter__(self) -> Iterable[bytes | bytearray | memoryview]:
-        src = self.source
-        if isinstance(src, bytes | bytearray | memoryview):
-            return [src]
-        if isinstance(src, str | Path):
-            self._opened = open_source(src)
-            return read_file_chunks(self._opened, STREAM_CHUNK)
-        if hasattr(src, "read"):
-            return read_file_chunks(src, STREAM_CHUNK)  # type: ignore[arg-type]
-        if isinstance(src, Iterable):
-            return src
-        raise InvalidInputError(f"cannot upload a {type(src).__name__}")
-
-    def __exit__(self, *exc: object) -> None:
-        if self._opened is not None:
-            self._opened.close()

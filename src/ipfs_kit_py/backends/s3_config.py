@@ -45,6 +45,7 @@ class S3Config:
     key_prefix: str = DEFAULT_KEY_PREFIX
     part_size: int = 16 * MiB
     max_concurrency: int = 8
+    batch_concurrency: int = 32
     connect_timeout: float = 5.0
     request_timeout: float = 120.0
     max_retries: int = 5
@@ -53,8 +54,9 @@ class S3Config:
     def __post_init__(self) -> None:
         if self.part_size < 5 * MiB:
             raise ConfigurationError("S3 part_size must be at least 5 MiB (the S3 minimum)")
-        if not 1 <= self.max_concurrency <= 256:
-            raise ConfigurationError("S3 max_concurrency must be between 1 and 256")
+        for name in ("max_concurrency", "batch_concurrency"):
+            if not 1 <= getattr(self, name) <= 256:
+                raise ConfigurationError(f"S3 {name} must be between 1 and 256")
         if self.key_prefix.startswith("/") or "//" in self.key_prefix:
             raise ConfigurationError(f"S3 key_prefix {self.key_prefix!r} must be a relative path")
 
@@ -75,6 +77,7 @@ class S3Config:
         for name, kind in (
             ("part_size", int),
             ("max_concurrency", int),
+            ("batch_concurrency", int),
             ("connect_timeout", float),
             ("request_timeout", float),
             ("max_retries", int),

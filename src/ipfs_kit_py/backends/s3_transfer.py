@@ -16,16 +16,21 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from ipfs_kit_py.errors import InputPathError
+from ipfs_kit_py.errors import InputPathError, InvalidInputError
 
 __all__ = [
     "ByteSink",
+    "ChunkSource",
     "ProgressSubscriber",
+    "SourceGuard",
     "Subscribers",
     "TransferSubscriber",
+    "UploadSource",
     "count_chunks",
     "download_ranges",
+    "peek_first_part",
     "read_file_chunks",
+    "source_size",
 ]
 
 logger = logging.getLogger(__name__)
@@ -209,3 +214,82 @@ def _wait_all(futures: Sequence[Future[None]]) -> None:
         if not future.cancelled():
             with contextlib.suppress(BaseException):
                 future.result()
+
+
+UploadSource = str | Path | bytes | bytearray | memoryview | BinaryIO | Iterable[bytes]
+
+
+class SourceGuard:
+    """Iterates an upload source, remembering a failure of the source itself."""
+
+    def __init__(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
+        self._chunks = iter(chunks)
+        self.error: BaseException | None = None
+
+    def __iter__(self) -> Iterator[bytes | bytearray | memoryview]:
+        return self
+
+    def __next__(self) -> bytes | bytearray | memoryview:
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            raise
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+    def failure(self) -> BaseException:
+        """The source's own error; OS errors become InputPathError."""
+        error = self.error
+        if isinstance(error, OSError):
+            return InputPathError(f"reading the upload source failed: {error}")
+        return error if error is not None else RuntimeError("upload source failed")
+
+
+def peek_first_part(
+    chunks: Iterable[bytes | bytearray | memoryview], limit: int
+) -> tuple[bytes, Iterator[bytes | bytearray | memoryview] | None]:
+    """Read up to ``limit`` bytes: all of a small source (None after it) or a first part."""
+    iterator = iter(chunks)
+    buffer = bytearray()
+    for chunk in iterator:
+        buffer += chunk
+        if len(buffer) >= limit:
+            return bytes(buffer), iterator
+    return bytes(buffer), None
+
+
+def source_size(source: UploadSource) -> int | None:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return len(source)
+    if isinstance(source, str | Path):
+        try:
+            return Path(source).stat().st_size
+        except OSError:
+            return None
+    return None
+
+
+class ChunkSource:
+    """Context manager giving ``source`` as byte chunks; closes files it opened."""
+
+    def __init__(self, source: UploadSource) -> None:
+        self.source = source
+        self._opened: BinaryIO | None = None
+
+    def __enter__(self) -> Iterable[bytes | bytearray | memoryview]:
+        src = self.source
+        if isinstance(src, bytes | bytearray | memoryview):
+            return [src]
+        if isinstance(src, str | Path):
+            self._opened = open_source(src)
+            return read_file_chunks(self._opened, READ_CHUNK)
+        if hasattr(src, "read"):
+            return read_file_chunks(src, READ_CHUNK)  # type: ignore[arg-type]
+        if isinstance(src, Iterable):
+            return src
+        raise InvalidInputError(f"cannot upload a {type(src).__name__}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._opened is not None:
+            self._opened.close()
