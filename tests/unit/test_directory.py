@@ -215,16 +215,30 @@ def test_non_utf8_name_is_rejected(tmp_path: Path) -> None:
         import_directory(tmp_path)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads everything")
-def test_unreadable_entry_raises(tmp_path: Path) -> None:
-    secret = tmp_path / "secret"
-    secret.mkdir()
-    secret.chmod(0)
-    try:
-        with pytest.raises(InputPathError):
-            import_directory(tmp_path)
-    finally:
-        secret.chmod(0o755)
+def test_unreadable_entries_raise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Permission bits do not stop root, so the refusals are simulated at the OS call.
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "file").write_bytes(b"x")
+    real_scandir, real_open = os.scandir, open
+
+    def refusing_scandir(path: str) -> object:
+        if str(path).endswith("sub"):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing_scandir)
+    with pytest.raises(InputPathError, match="Permission denied"):
+        import_directory(tmp_path)
+    monkeypatch.setattr(os, "scandir", real_scandir)
+
+    def refusing_open(path: str, *args: object) -> object:
+        if str(path).endswith("file"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args)  # type: ignore[call-overload]
+
+    monkeypatch.setattr("builtins.open", refusing_open)
+    with pytest.raises(InputPathError, match="Permission denied"):
+        import_directory(tmp_path)
 
 
 def test_deep_tree_does_not_recurse(tmp_path: Path) -> None:
