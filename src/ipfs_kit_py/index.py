@@ -65,6 +65,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX content_size ON content (size);
     CREATE INDEX content_last_access ON content (last_access);
     """,
+    # 3: identity of a verified local file (inode:size:mtime_ns), to skip re-hashing it
+    """
+    ALTER TABLE locations ADD COLUMN stamp TEXT;
+    """,
 )
 
 
@@ -84,6 +88,7 @@ class Location:
     last_verified_at: float | None = None
     pinned: bool = False
     bad: bool = False
+    stamp: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,18 +311,32 @@ class MetadataIndex:
     # -- locations --------------------------------------------------------------------
 
     def record(
-        self, cid: CID | str, backend: str, locator: str, *, pinned: bool | None = None
+        self,
+        cid: CID | str,
+        backend: str,
+        locator: str,
+        *,
+        pinned: bool | None = None,
+        stamp: str | None = None,
     ) -> None:
         """Record that ``backend`` durably holds ``cid`` at ``locator``."""
-        self.record_many([(cid, backend, locator)], pinned=pinned)
+        self.record_many([(cid, backend, locator, stamp)], pinned=pinned)
 
     def record_many(
-        self, rows: Iterable[tuple[CID | str, str, str]], *, pinned: bool | None = None
+        self,
+        rows: Iterable[tuple[CID | str, str, str] | tuple[CID | str, str, str, str | None]],
+        *,
+        pinned: bool | None = None,
     ) -> None:
-        """Bulk :meth:`record` in one transaction; a new location clears its bad mark."""
+        """Bulk :meth:`record` in one transaction: ``(cid, backend, locator[, stamp])``.
+
+        A new record clears the bad mark; ``pinned=None`` keeps the pin state.
+        """
         now = time.time()
+        keep_pin = pinned is not None
         params = [
-            (_key(c), b, loc, now, int(bool(pinned)), pinned is not None) for c, b, loc in rows
+            (_key(r[0]), r[1], r[2], now, int(bool(pinned)), keep_pin, r[3] if len(r) > 3 else None)
+            for r in rows
         ]
         with self.transaction() as db:
             db.executemany(
@@ -325,12 +344,21 @@ class MetadataIndex:
                 [(p[0], now) for p in params],
             )
             db.executemany(
-                """INSERT INTO locations (cid, backend, locator, stored_at, pinned)
-                   VALUES (?1, ?2, ?3, ?4, ?5)
+                """INSERT INTO locations (cid, backend, locator, stored_at, pinned, stamp)
+                   VALUES (?1, ?2, ?3, ?4, ?5, ?7)
                    ON CONFLICT (cid, backend) DO UPDATE SET
                      locator = excluded.locator, stored_at = excluded.stored_at, bad = 0,
+                     stamp = excluded.stamp,
                      pinned = CASE WHEN ?6 THEN excluded.pinned ELSE pinned END""",
                 params,
+            )
+
+    def set_stamp(self, cid: CID | str, backend: str, stamp: str | None) -> None:
+        """Remember the file identity of a copy just verified (None forgets it)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE locations SET stamp = ? WHERE cid = ? AND backend = ?",
+                (stamp, _key(cid), backend),
             )
 
     def forget(self, cid: CID | str, backend: str) -> bool:
@@ -359,7 +387,7 @@ class MetadataIndex:
     def locations(self, cid: CID | str, *, include_bad: bool = False) -> list[Location]:
         """Return the known copies of ``cid``, good ones only unless ``include_bad``."""
         sql = (
-            "SELECT cid, backend, locator, stored_at, last_verified_at, pinned, bad "
+            "SELECT cid, backend, locator, stored_at, last_verified_at, pinned, bad, stamp "
             "FROM locations WHERE cid = ?" + ("" if include_bad else " AND bad = 0")
         )
         return [_location(r) for r in self._read(sql, (_key(cid),))]
@@ -462,8 +490,8 @@ class MetadataIndex:
 
 
 def _location(row: tuple[Any, ...]) -> Location:
-    cid, backend, locator, stored, verified, pinned, bad = row
-    return Location(cid, backend, locator, stored, verified, bool(pinned), bool(bad))
+    cid, backend, locator, stored, verified, pinned, bad, stamp = row
+    return Location(cid, backend, locator, stored, verified, bool(pinned), bool(bad), stamp)
 
 
 def _filters(

@@ -9,7 +9,9 @@ returned or cached; a remote object streams into a disk temp file while it is ve
 and is committed (warming the disk tier) only on success. A tier that raises a backend
 error is skipped and backed off (circuit breaker); a copy that does not match its CID is
 refused and the next tier serves; a copy the index lists but the tier lacks is a miss
-that corrects the index.
+that corrects the index. A disk copy is re-hashed on read unless its stamp (inode, size,
+mtime) still matches the one recorded when it was written or last verified: any rewrite
+of the file is caught, silent bit rot only by ``verify`` (or ``trust_disk_stamps=False``).
 
 Promotion policy (:class:`TierPolicy`): remote hits warm the disk tier; an object enters
 memory on its ``promote_after``-th access in this process if it fits
@@ -94,6 +96,7 @@ class TierPolicy:
     backoff_s: float = 5.0
     max_backoff_s: float = 120.0
     access_flush_every: int = 256
+    trust_disk_stamps: bool = True
 
 
 class CircuitBreaker:
@@ -210,13 +213,13 @@ class TieredCacheManager:
 
         return chunks()
 
-    def _candidates(self, key: str) -> tuple[list[Backend], set[str]]:
+    def _candidates(self, key: str) -> tuple[list[Backend], dict[str, str | None]]:
         """Tiers to try: those the index lists (in tier order), then the rest, probing.
 
         A copy the index marks bad is not tried again until it is repaired.
         """
         locations = self.index.locations(key, include_bad=True)
-        listed = {loc.backend for loc in locations if not loc.bad}
+        listed = {loc.backend: loc.stamp for loc in locations if not loc.bad}
         bad = {loc.backend for loc in locations if loc.bad}
         slow = [t for t in self.tiers if t is not self.memory and t.name not in bad]
         ordered = [t for t in slow if t.name in listed] + [t for t in slow if t.name not in listed]
@@ -231,7 +234,7 @@ class TieredCacheManager:
                 tried.append(f"{tier.name}: backed off ({self.breaker.reasons.get(tier.name)})")
                 continue
             try:
-                fetched = self._read_verified(tier, cid, profile, want_bytes)
+                fetched = self._read_verified(tier, cid, profile, want_bytes, listed.get(tier.name))
             except ContentNotFoundError:
                 tried.append(f"{tier.name}: not found")
                 if tier.name in listed:
@@ -258,10 +261,15 @@ class TieredCacheManager:
         return ImportProfile.parse(record.profile) if record and record.profile else None
 
     def _read_verified(
-        self, tier: Backend, cid: CID, profile: ImportProfile | None, want_bytes: bool
+        self,
+        tier: Backend,
+        cid: CID,
+        profile: ImportProfile | None,
+        want_bytes: bool,
+        stamp: str | None = None,
     ) -> Fetched:
         if self.disk is not None and tier is self.disk:
-            return _verify_file(self.disk.open(cid), cid, profile, tier.name, want_bytes)
+            return self._read_disk(cid, profile, want_bytes, stamp)
         warm = self.disk is not None and self.policy.warm_disk and not self._disk_down()
         if warm and isinstance(tier, VerifiedDownloader):
             return self._download_to_disk(tier, cid, want_bytes)
@@ -285,6 +293,21 @@ class TieredCacheManager:
             f.seek(0)
         return Fetched(tier.name, verifier.size, f, data)
 
+    def _read_disk(
+        self, cid: CID, profile: ImportProfile | None, want_bytes: bool, stamp: str | None
+    ) -> Fetched:
+        """Read the disk copy; re-hash it unless its stamp shows it is the file verified."""
+        assert self.disk is not None
+        f = self.disk.open(cid)
+        current = self.disk.stamp(f)
+        if self.policy.trust_disk_stamps and stamp is not None and stamp == current:
+            data = f.read() if want_bytes else None
+            f.seek(0)
+            return Fetched(self.disk.name, os.fstat(f.fileno()).st_size, f, data)
+        fetched = _verify_file(f, cid, profile, self.disk.name, want_bytes)
+        self.index.set_stamp(cid, self.disk.name, current)
+        return fetched
+
     def _download_to_disk(self, tier: VerifiedDownloader, cid: CID, want_bytes: bool) -> Fetched:
         """Let the backend download (in parallel) and verify into a disk temp file."""
         assert self.disk is not None
@@ -299,7 +322,7 @@ class TieredCacheManager:
                 path = self.disk.path_for(cid)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp, path)
-                self.index.record(cid, self.disk.name, str(path))
+                self.index.record(cid, self.disk.name, str(path), stamp=self.disk.stamp(path))
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
@@ -315,7 +338,7 @@ class TieredCacheManager:
         self._make_room(staging.size)
         with self.index.transaction():
             path = self.disk.commit(staging, cid)
-            self.index.record(cid, self.disk.name, str(path))
+            self.index.record(cid, self.disk.name, str(path), stamp=self.disk.stamp(path))
 
     def _after_hit(self, cid: CID, key: str, fetched: Fetched) -> None:
         self._note_access(key)
@@ -344,7 +367,7 @@ class TieredCacheManager:
             return
         with self.index.transaction():  # the file may have been evicted since the read
             if tier.has(cid):
-                self.index.record(cid, tier.name, tier.stat(cid).locator)
+                self.index.record(cid, tier.name, tier.stat(cid).locator)  # stamped on next read
 
     def _refuse(self, tier: Backend, cid: CID, exc: ContentMismatchError) -> None:
         logger.warning("refused the copy of %s in %s: %s", cid, tier.name, exc)
@@ -443,7 +466,8 @@ class TieredCacheManager:
                 self._make_room(staging.size)
                 with self.index.transaction():
                     path = self.disk.commit(staging, cid)
-                    self.index.record(cid, self.disk.name, str(path), pinned=pinned)
+                    stamp = self.disk.stamp(path)
+                    self.index.record(cid, self.disk.name, str(path), pinned=pinned, stamp=stamp)
                 stored.append(StoredObject(cid, staging.size, str(path)))
         return stored
 

@@ -72,13 +72,20 @@ def test_eviction_plan_is_lru_and_only_over_capacity(tmp_path: Path) -> None:
     assert disk.used_bytes() == 800
 
 
-def test_open_touches_mtime(tmp_path: Path) -> None:
+def test_open_sets_atime_and_keeps_the_stamp(tmp_path: Path) -> None:
     disk = DiskBackend(tmp_path)
     cid = sha256_cid(RAW, b"x")
     disk.put(cid, [b"x"])
-    os.utime(disk.path_for(cid), (1, 1))
+    path = disk.path_for(cid)
+    os.utime(path, (1, 1))
+    stamp = DiskBackend.stamp(path)
     disk.open(cid).close()
-    assert disk.path_for(cid).stat().st_mtime > 1
+    assert path.stat().st_atime > 1 and path.stat().st_mtime == 1
+    assert DiskBackend.stamp(path) == stamp
+    [entry] = disk.entries()
+    assert entry.accessed > 1
+    path.write_bytes(b"y")
+    assert DiskBackend.stamp(path) != stamp
 
 
 def test_clean_tmp_and_default_dir(tmp_path: Path) -> None:

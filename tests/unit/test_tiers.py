@@ -186,3 +186,23 @@ def test_access_statistics_are_flushed_in_bulk(tiers: TieredCacheManager) -> Non
     tiers.close()
     record = tiers.index.content(cid)
     assert record is not None and record.access_count == 3 and record.last_access
+
+
+def test_disk_stamp_skips_rehash_until_the_file_changes(
+    tmp_path: Path, index: MetadataIndex
+) -> None:
+    disk = DiskBackend(tmp_path / "cache")
+    trusting = TieredCacheManager([disk], index, TierPolicy(put_to=("disk",)))
+    data = payload(9)
+    cid = trusting.add([data]).cid
+    path = disk.path_for(cid)
+    [loc] = index.locations(cid)
+    assert loc.stamp == DiskBackend.stamp(path)
+    st = path.stat()
+    path.write_bytes(b"Z" + data[1:])  # same size; then hide the rewrite's mtime
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert trusting.get_bytes(cid) != data  # a stamp cannot see silent rot...
+    strict = TieredCacheManager([disk], index, TierPolicy(trust_disk_stamps=False))
+    with pytest.raises(ContentNotFoundError, match="disk: mismatch"):
+        strict.get_bytes(cid)  # ...a re-hash does, and drops the copy
+    assert not path.exists()

@@ -3,8 +3,10 @@
 Layout under ``root``: ``objects/<fan>/<cid_key>`` with ``fan`` two characters from the
 digest end of the key (1,024 directories), and ``tmp/`` for writes in progress. Every
 write goes to a temp file, is fsynced, then ``os.replace``d into place, so a reader in
-any process sees either the whole object or nothing. Reads touch the file's mtime, which
-is the LRU clock for :meth:`DiskBackend.eviction_candidates`.
+any process sees either the whole object or nothing. Reads set the file's atime explicitly (so
+``noatime`` mounts do not matter), which is the LRU clock for
+:meth:`DiskBackend.eviction_plan`; the mtime stays the write time, so a file's
+:meth:`DiskBackend.stamp` changes only when it is rewritten.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
 
 @dataclass(frozen=True, slots=True)
 class DiskEntry:
-    """One cached file: its key, size and last access (mtime)."""
+    """One cached file: its key, size and last access (atime, or mtime if later)."""
 
     key: str
     size: int
@@ -145,8 +147,15 @@ class DiskBackend:
         except FileNotFoundError:
             raise ContentNotFoundError(f"{cid} is not in the disk tier") from None
         with contextlib.suppress(OSError):
-            os.utime(f.fileno())
+            st = os.fstat(f.fileno())  # atime is the LRU clock; mtime stays the write time
+            os.utime(f.fileno(), ns=(time.time_ns(), st.st_mtime_ns))
         return f
+
+    @staticmethod
+    def stamp(f: BinaryIO | Path) -> str:
+        """Identity of one written file: inode, size, mtime (ns); a rewrite changes it."""
+        st = os.fstat(f.fileno()) if not isinstance(f, Path) else f.stat()
+        return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
 
     def put(self, cid: CID, chunks: Iterable[bytes], size: int | None = None) -> StoredObject:
         with self.stage() as staging:
@@ -183,7 +192,7 @@ class DiskBackend:
             for entry in os.scandir(fan.path):
                 with contextlib.suppress(FileNotFoundError):
                     st = entry.stat()
-                    yield DiskEntry(entry.name, st.st_size, st.st_mtime)
+                    yield DiskEntry(entry.name, st.st_size, max(st.st_atime, st.st_mtime))
 
     def used_bytes(self) -> int:
         return sum(e.size for e in self.entries())
