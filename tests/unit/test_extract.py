@@ -106,9 +106,9 @@ def test_extract_car_of_a_sharded_directory(tmp_path: Path, out: Path) -> None:
         (source / f"file-{i}").write_bytes(str(i).encode())
     dag = Dag()
     policy = ShardingPolicy(threshold=1000)
-    root = import_directory(source, sharding=policy, on_block=dag.add).cid
-    assert extract_car(dag.car(root), out / "copy") == root
-    assert import_directory(out / "copy", sharding=policy).cid == root
+    root = import_directory(source, KUBO_CID_V1, sharding=policy, on_block=dag.add).cid
+    assert str(extract_car(dag.car(root), out / "copy")) == str(root)  # base32, as kubo
+    assert import_directory(out / "copy", KUBO_CID_V1, sharding=policy).cid == root
     assert (out / "copy" / "file-299").read_bytes() == b"299"
 
 
