@@ -225,8 +225,12 @@ def _run(
     except subprocess.TimeoutExpired as exc:
         raise StorachaCLIError(f"{argv[0]} {argv[1:]} timed out after {timeout}s") from exc
     if done.returncode != 0:
+        shown = [
+            "***" if previous in ("--key", "--proof") else arg
+            for previous, arg in zip(["", *argv], argv, strict=False)
+        ]
         raise StorachaCLIError(
-            f"{Path(argv[0]).name} {list(argv[1:])} exited {done.returncode}:\n"
+            f"{Path(argv[0]).name} {shown[1:]} exited {done.returncode}:\n"
             f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
         )
     return done

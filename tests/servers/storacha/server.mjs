@@ -30,12 +30,21 @@ const CODECS = { [dagPB.code]: dagPB, [dagCBOR.code]: dagCBOR, [raw.code]: raw }
 // node's default timeouts. This http module keeps them on loopback, lifts the limits that
 // broke large uploads (see `relaxLimits`), and answers a PUT without content-length with
 // 411 as S3 does (the storage node sizes its buffer from that header and would fail).
+// The storage node also calls `response.destroy()` right after `response.end(blob)`, which
+// cut every GET of a blob over a few MB short ("other side closed" after ~4 MB): here a
+// destroy after end waits until the body has been handed to the socket.
 const loopbackHttp = {
   ...http,
   createServer: (handler) => {
     const server = relaxLimits(http.createServer((req, res) => {
       if (req.method === 'PUT' && req.headers['content-length'] === undefined) {
         return send(res, 411, 'content-length required\n')
+      }
+      const destroy = res.destroy.bind(res)
+      res.destroy = (err) => {
+        if (err || !res.writableEnded || res.writableFinished) return destroy(err)
+        res.once('finish', () => destroy())
+        return res
       }
       return handler(req, res)
     }))
@@ -257,14 +266,26 @@ async function route (context, locator, info, req, res) {
   if (req.method === 'GET' && path.startsWith('/ipfs/')) return serveIpfs(locator, req, res, url)
   if (req.method === 'POST' && path === '/test/provision') {
     const { space, account } = JSON.parse(new TextDecoder().decode(await readBody(req)))
-    const cause = CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode(`${space}:${account}`)))
-    const put = await context.provisionsStorage.put({ provider: info.did, customer: account, consumer: space, cause })
-    if (put.error) return sendJSON(res, 409, put.error)
+    // Like provider/add: a space has one provider and customer; repeating it is a no-op.
+    const existing = await context.provisionsStorage.getConsumer(info.did, space)
+    if (existing.ok && existing.ok.customer !== account) {
+      return sendJSON(res, 409, { name: 'ConsumerExists', message: `${space} is provisioned for ${existing.ok.customer}` })
+    }
+    if (!existing.ok) {
+      const cause = CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode(`${space}:${account}`)))
+      const put = await context.provisionsStorage.put({ provider: info.did, customer: account, consumer: space, cause })
+      if (put.error) return sendJSON(res, 409, put.error)
+    }
     await context.plansStorage.initialize(account, 'test', info.did) // CustomerExists is fine
     return sendJSON(res, 200, { space, account, provider: info.did })
   }
   if (req.method === 'GET' && path.startsWith('/test/blob/')) {
-    const digest = Digest.decode(base58btc.decode(path.slice('/test/blob/'.length)))
+    let digest // base58btc without the multibase prefix, as the storage nodes key blobs
+    try {
+      digest = Digest.decode(base58btc.baseDecode(path.slice('/test/blob/'.length)))
+    } catch {
+      return send(res, 400, 'expected a base58btc multihash\n')
+    }
     const found = await context.blobRetriever.stream(digest)
     if (found.error) return send(res, 404, 'blob not found\n')
     return send(res, 200, Buffer.from(await new Response(found.ok).arrayBuffer()))
