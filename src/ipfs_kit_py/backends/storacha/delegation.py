@@ -6,9 +6,9 @@ import io
 import time
 from dataclasses import dataclass, field
 
-import dag_cbor
 from multiformats import multibase
 
+from ipfs_kit_py.backends.storacha import _cbor as dag_cbor
 from ipfs_kit_py.backends.storacha.did import verifier_for
 from ipfs_kit_py.backends.storacha.ucan import UCAN
 from ipfs_kit_py.content.car import CarReader, encode_car_block, encode_car_header

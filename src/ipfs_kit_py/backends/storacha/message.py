@@ -7,8 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import dag_cbor
-
+from ipfs_kit_py.backends.storacha import _cbor as dag_cbor
 from ipfs_kit_py.backends.storacha.did import Signer, Verifier
 from ipfs_kit_py.backends.storacha.ucan import UCAN, link_str
 from ipfs_kit_py.content.car import CarReader, encode_car_block, encode_car_header

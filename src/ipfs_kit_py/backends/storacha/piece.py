@@ -39,7 +39,7 @@ def register_piece_multihash() -> None:
         multihash.raw.register(_NAME, _no_hashfun, None)
 
 
-def _no_hashfun(data: bytes) -> bytes:
+def _no_hashfun(data: bytes | bytearray | memoryview, size: int | None = None) -> bytes:
     raise NotImplementedError("use PieceHasher to compute piece digests")
 
 

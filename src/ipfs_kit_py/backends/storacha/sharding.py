@@ -14,8 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import dag_cbor
-
+from ipfs_kit_py.backends.storacha import _cbor as dag_cbor
 from ipfs_kit_py.content.car import encode_car_block, encode_car_header
 from ipfs_kit_py.content.cid import CAR_CODEC, CID, DAG_CBOR, make_cid, sha256_cid
 from ipfs_kit_py.content.unixfs import Block

@@ -9,8 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import dag_cbor
-
+from ipfs_kit_py.backends.storacha import _cbor as dag_cbor
 from ipfs_kit_py.backends.storacha.did import Signer, Verifier, b64url, decode_did, encode_did
 from ipfs_kit_py.content.cid import CID, DAG_CBOR, sha256_cid
 from ipfs_kit_py.errors import AuthenticationError, ProtocolError

@@ -1,0 +1,328 @@
+"""StorachaClient: signs invocations, posts agent messages, checks receipts, polls receipts."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from ipfs_kit_py.backends.storacha.config import StorachaConfig
+from ipfs_kit_py.backends.storacha.delegation import Delegation, parse_proof
+from ipfs_kit_py.backends.storacha.did import Signer, Verifier, did_key_public_key, verifier_for
+from ipfs_kit_py.backends.storacha.message import AgentMessage, Invocation, Receipt, encode_request
+from ipfs_kit_py.backends.storacha.piece import register_piece_multihash
+from ipfs_kit_py.backends.storacha.ucan import issue, link_str
+from ipfs_kit_py.content.cid import CID, DAG_CBOR
+from ipfs_kit_py.errors import (
+    AuthenticationError,
+    BackendError,
+    BackendUnavailableError,
+    InvalidInputError,
+    ProtocolError,
+)
+
+__all__ = ["StorachaClient"]
+
+logger = logging.getLogger(__name__)
+
+CAR_TYPE = "application/vnd.ipld.car"
+USER_AGENT = "ipfs_kit_py (python; storacha)"
+_AUTH_ERRORS = {
+    "Unauthorized",
+    "InvalidAudience",
+    "Expired",
+    "NotValidBefore",
+    "InvalidSignature",
+    "UnavailableProof",
+    "InvalidClaim",
+    "SpaceUnknown",
+    "InsufficientStorage",
+}
+
+
+class StorachaClient:
+    """A ucanto client for the Storacha upload service; a context manager."""
+
+    def __init__(self, config: StorachaConfig, http: httpx.Client | None = None) -> None:
+        self.config = config
+        self._own_http = http is None
+        self._http = http or httpx.Client(
+            timeout=httpx.Timeout(config.timeout, connect=10.0),
+            follow_redirects=True,
+            headers={"user-agent": USER_AGENT},
+        )
+        self._signer: Signer | None = None
+        self._proofs: list[Delegation] | None = None
+        self._space = config.space
+        self._service_verifier: Verifier | None = None
+        register_piece_multihash()
+
+    def __enter__(self) -> StorachaClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP client if we own it; idempotent."""
+        if self._own_http:
+            self._http.close()
+
+    @property
+    def http(self) -> httpx.Client:
+        return self._http
+
+    # -- credentials -------------------------------------------------------------
+
+    @property
+    def signer(self) -> Signer:
+        """The agent key (parsed on first use)."""
+        if self._signer is None:
+            key, _ = self.config.require_credentials()
+            self._signer = Signer.parse(key)
+        return self._signer
+
+    @property
+    def proofs(self) -> list[Delegation]:
+        """The delegations from the configured proof, checked against the agent key."""
+        if self._proofs is None:
+            _, proof = self.config.require_credentials()
+            parsed = [parse_proof(p) for p in proof.replace(",", " ").split()]
+            for delegation in parsed:
+                delegation.check(self.signer.did)
+            self._proofs = parsed
+        return self._proofs
+
+    def spaces(self) -> list[str]:
+        """The space DIDs our proofs reach."""
+        found: list[str] = []
+        for delegation in self.proofs:
+            found += [s for s in delegation.spaces() if s not in found]
+        return found
+
+    @property
+    def space(self) -> str:
+        """The selected space: configured, chosen with :meth:`select_space`, or the first."""
+        spaces = self.spaces()
+        if self._space is None:
+            if not spaces:
+                raise AuthenticationError("the proof grants no space (no did:key resource)")
+            self._space = spaces[0]
+        elif self._space not in spaces:
+            raise AuthenticationError(f"the proof does not grant access to space {self._space}")
+        return self._space
+
+    def select_space(self, did: str) -> str:
+        """Select the space used by later calls; it must be one our proofs reach."""
+        if did not in self.spaces():
+            raise InvalidInputError(f"space {did} is not reachable with these credentials")
+        self._space = did
+        return did
+
+    def proofs_for(self, space: str) -> list[Delegation]:
+        """The delegations granting something on ``space``."""
+        chosen = [d for d in self.proofs if space in d.spaces()]
+        if not chosen:
+            raise AuthenticationError(f"the proof does not grant access to space {space}")
+        return chosen
+
+    # -- invocations -------------------------------------------------------------
+
+    def invocation(
+        self,
+        can: str,
+        with_: str,
+        nb: Mapping[str, Any] | None = None,
+        *,
+        proofs: Sequence[Delegation] = (),
+        facts: Sequence[Any] = (),
+        attached: Mapping[CID, bytes] | None = None,
+        nonce: bool = False,
+        expiration: int | None = None,
+        lifetime: int = 30,
+    ) -> Invocation:
+        """Build and sign one invocation for the service."""
+        cap: dict[str, Any] = {"with": with_, "can": can, "nb": dict(nb or {})}
+        blocks: dict[CID, bytes] = {}
+        for delegation in proofs:
+            blocks.update(delegation.blocks)
+        blocks.update(attached or {})
+        ucan = issue(
+            self.signer,
+            self.config.service_did,
+            [cap],
+            expiration=expiration,
+            lifetime=lifetime,
+            proofs=[d.cid for d in proofs],
+            facts=facts,
+            nonce=secrets.token_hex(8) if nonce else None,
+        )
+        return Invocation(ucan, blocks)
+
+    def invoke(
+        self, can: str, with_: str, nb: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> tuple[Receipt, AgentMessage]:
+        """Invoke ``can`` on ``with_``; return its verified receipt and the response message."""
+        if "proofs" not in kwargs and with_ != self.signer.did:
+            kwargs["proofs"] = self.proofs_for(with_)
+        inv = self.invocation(can, with_, nb, **kwargs)
+        message = self.execute([inv])
+        receipt = message.receipt_for(inv.cid)
+        self.verify_receipt(receipt)
+        return receipt, message
+
+    def invoke_ok(
+        self, can: str, with_: str, nb: Mapping[str, Any] | None = None, **kw: Any
+    ) -> Any:
+        """Invoke and return ``out.ok``; raise a typed error for ``out.error``."""
+        receipt, _ = self.invoke(can, with_, nb, **kw)
+        raise_for_receipt(receipt, can)
+        return receipt.ok
+
+    def execute(self, invocations: Sequence[Invocation]) -> AgentMessage:
+        """POST an agent message; return the decoded response message."""
+        body = encode_request(invocations)
+        headers = {"content-type": CAR_TYPE, "accept": CAR_TYPE}
+        url = self.config.service_url + "/"
+        response = self._request("POST", url, content=body, headers=headers)
+        if response.status_code in (401, 403):
+            raise AuthenticationError(
+                f"Storacha service refused the request: {response.status_code}"
+            )
+        if response.status_code != 200:
+            raise BackendError(
+                f"Storacha service answered {response.status_code}: {response.text[:200]}"
+            )
+        return AgentMessage.decode(response.content)
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self._http.request(method, url, **kwargs)
+        except httpx.TransportError as exc:
+            raise BackendUnavailableError(
+                f"cannot reach {url}: {type(exc).__name__}: {exc}"
+            ) from None
+
+    # -- receipts ----------------------------------------------------------------
+
+    def service_verifier(self) -> Verifier:
+        """The service's key: configured, or resolved from did.json or /version."""
+        if self._service_verifier is None:
+            did = self.config.service_did
+            key = self.config.service_key
+            if did.startswith("did:key:"):
+                key = did
+            if key is None:
+                key = self._resolve_service_key()
+            self._service_verifier = Verifier(did_key_public_key(key), did)
+        return self._service_verifier
+
+    def _resolve_service_key(self) -> str:
+        base = self.config.service_url
+        response = self._request("GET", base + "/.well-known/did.json")
+        if response.status_code == 200:
+            try:
+                doc = response.json()
+                if doc.get("id") == self.config.service_did:
+                    for method in doc.get("verificationMethod", []):
+                        mb = method.get("publicKeyMultibase")
+                        if mb:
+                            return "did:key:" + str(mb)
+            except ValueError:
+                pass
+        response = self._request("GET", base + "/version")
+        if response.status_code == 200:
+            try:
+                info = response.json()
+            except ValueError:
+                info = {}
+            if info.get("did") == self.config.service_did and info.get("publicKey"):
+                return str(info["publicKey"])
+        raise ProtocolError(f"cannot resolve the key of {self.config.service_did} at {base}")
+
+    def verify_receipt(self, receipt: Receipt) -> None:
+        """Check the receipt's signature: a did:key issuer directly, the service by its key."""
+        issuer = receipt.issuer or self.config.service_did
+        if issuer.startswith("did:key:"):
+            verifier = verifier_for(issuer)
+        elif issuer == self.config.service_did:
+            verifier = self.service_verifier()
+        else:
+            raise ProtocolError(f"receipt {receipt.cid} is issued by unknown {issuer}")
+        try:
+            receipt.verify(verifier)
+        except AuthenticationError:
+            raise ProtocolError(f"receipt {receipt.cid} has an invalid signature") from None
+
+    def get_receipt(self, task: CID) -> Receipt | None:
+        """Fetch the receipt of ``task`` from the receipts endpoint; None if not there yet."""
+        url = self.config.receipts_endpoint + link_str(task)
+        response = self._request("GET", url)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise BackendError(f"receipt endpoint answered {response.status_code}")
+        message = AgentMessage.decode(response.content)
+        receipt = self._find_receipt(message, task)
+        if receipt is not None:
+            self.verify_receipt(receipt)
+        return receipt
+
+    @staticmethod
+    def _find_receipt(message: AgentMessage, task: CID) -> Receipt | None:
+        if link_str(task) in message.report:
+            return message.receipt_for(task)
+        for receipt in message.receipts():
+            if receipt.ran == task:
+                return receipt
+        for receipt in concluded_receipts(message):  # carried inside a ucan/conclude
+            if receipt.ran == task:
+                return receipt
+        return None
+
+    def poll_receipt(self, task: CID, timeout: float | None = None) -> Receipt:
+        """Poll until the receipt of ``task`` exists; raise BackendError on timeout."""
+        deadline = time.monotonic() + (timeout or self.config.receipt_timeout)
+        delay = 0.05
+        while True:
+            receipt = self.get_receipt(task)
+            if receipt is not None:
+                return receipt
+            if time.monotonic() > deadline:
+                raise BackendError(f"no receipt for task {task} within the timeout")
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+def raise_for_receipt(receipt: Receipt, what: str) -> None:
+    """Raise a typed error if ``receipt`` reports a failure."""
+    if receipt.error is None:
+        return
+    err = receipt.error
+    name = err.get("name", "") if isinstance(err, dict) else ""
+    message = f"{what} failed: {receipt.error_text()}"
+    if name in _AUTH_ERRORS or "Unauthorized" in name:
+        raise AuthenticationError(message)
+    raise BackendError(message)
+
+
+def concluded_receipts(message: AgentMessage, tasks: Sequence[CID] | None = None) -> list[Receipt]:
+    """Receipts attached to the ``ucan/conclude`` invocations in ``message`` (or ``tasks``)."""
+    found: list[Receipt] = []
+    for cid in message.blocks if tasks is None else tasks:
+        if cid.codec.code != DAG_CBOR:
+            continue
+        try:
+            ucan = message.invocation(cid)
+        except ProtocolError:
+            continue
+        if ucan is None or not ucan.att or ucan.att[0].get("can") != "ucan/conclude":
+            continue
+        rcid = (ucan.att[0].get("nb") or {}).get("receipt")
+        if isinstance(rcid, CID) and rcid in message.blocks:
+            found.append(Receipt.decode(rcid, message.blocks[rcid]))
+    return found

@@ -1,0 +1,247 @@
+"""The upload flow: UnixFS -> CAR shards -> blob/add, PUT, conclude, accept -> index -> upload/add.
+
+Encoding runs on the caller's thread and writes shards to temp files; a worker thread
+stores each closed shard (and offers its piece CID) while the next one is encoded, so
+memory holds no shard and at most two shard files exist at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ipfs_kit_py.backends.storacha.client import (
+    StorachaClient,
+    concluded_receipts,
+    raise_for_receipt,
+)
+from ipfs_kit_py.backends.storacha.did import Signer
+from ipfs_kit_py.backends.storacha.message import AgentMessage, Receipt, issue_receipt
+from ipfs_kit_py.backends.storacha.piece import PieceHasher
+from ipfs_kit_py.backends.storacha.sharding import Shard, ShardWriter, encode_dag_index
+from ipfs_kit_py.backends.storacha.ucan import UCAN
+from ipfs_kit_py.content.cid import CID, RAW
+from ipfs_kit_py.content.unixfs import STORACHA, Block, import_file
+from ipfs_kit_py.errors import BackendError, ProtocolError
+
+__all__ = ["UploadResult", "Uploader"]
+
+logger = logging.getLogger(__name__)
+
+BlockSource = Callable[[Callable[[Block], None]], CID]  # feeds blocks, returns the root
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What an upload stored: the root, its shards (CAR CIDs), its index, the byte count."""
+
+    root: CID
+    shards: list[CID]
+    index: CID
+    size: int
+    pieces: list[CID] = field(default_factory=list)
+
+
+@dataclass
+class _BlobEffects:
+    allocate: Receipt | None
+    put_task: UCAN
+    put_cid: CID
+    put_done: bool
+    accept_cid: CID
+    accept: Receipt | None
+
+
+class Uploader:
+    """Stores DAGs in one space through a :class:`StorachaClient`."""
+
+    def __init__(self, client: StorachaClient, space: str) -> None:
+        self.client = client
+        self.space = space
+        self.config = client.config
+
+    # -- public flows --------------------------------------------------------------
+
+    def upload_file(self, source: str | os.PathLike[str] | Iterable[bytes]) -> UploadResult:
+        """Upload a file (path or byte chunks) with the Storacha UnixFS profile."""
+        return self.upload_dag(lambda sink: import_file(source, STORACHA, on_block=sink).cid)
+
+    def upload_dag(self, produce: BlockSource) -> UploadResult:
+        """Shard the blocks ``produce`` emits, store every shard, index, and register."""
+        with tempfile.TemporaryDirectory(prefix="storacha-shards-") as tmp:
+            pipeline = _ShardPipeline(self)
+            writer = ShardWriter(Path(tmp), self.config.shard_size, pipeline.submit)
+            try:
+                root = produce(writer.add)
+                shards = writer.finish(root)
+            except BaseException:
+                writer.abort()
+                pipeline.cancel()
+                raise
+            pieces = pipeline.join()
+        index_cid, index_car = encode_dag_index(root, shards)
+        self.add_blob(_sha256_multihash(index_cid), len(index_car), lambda: iter([index_car]))
+        self.client.invoke_ok("space/index/add", self.space, {"index": index_cid})
+        shard_cids = [s.cid for s in shards]
+        self.client.invoke_ok("upload/add", self.space, {"root": root, "shards": shard_cids})
+        size = sum(s.size for s in shards)
+        logger.info("uploaded %s in %d shard(s) to %s", root, len(shards), self.space)
+        return UploadResult(root, shard_cids, index_cid, size, pieces)
+
+    # -- one blob ------------------------------------------------------------------
+
+    def add_blob(self, digest: bytes, size: int, body: Callable[[], Iterator[bytes]]) -> None:
+        """space/blob/add, PUT when needed, conclude the http/put, await blob/accept."""
+        receipt, message = self.client.invoke(
+            "space/blob/add", self.space, {"blob": {"digest": digest, "size": size}}
+        )
+        raise_for_receipt(receipt, "space/blob/add")
+        fx = _blob_effects(receipt, message)
+        if fx.allocate is not None:
+            raise_for_receipt(fx.allocate, "blob/allocate")
+        address = (fx.allocate.ok or {}).get("address") if fx.allocate is not None else None
+        if not fx.put_done:
+            if address:
+                self._put(address, size, body)
+            self._conclude_put(fx)
+        accept = fx.accept if fx.accept is not None and fx.accept.ok is not None else None
+        if accept is None:
+            accept = self.client.poll_receipt(fx.accept_cid)
+        raise_for_receipt(accept, "blob/accept")
+
+    def _put(self, address: dict[str, Any], size: int, body: Callable[[], Iterator[bytes]]) -> None:
+        headers = {str(k): str(v) for k, v in (address.get("headers") or {}).items()}
+        headers["content-length"] = str(size)
+        url = str(address["url"])
+        response = self.client._request("PUT", url, content=body(), headers=headers)
+        if response.status_code >= 300:
+            raise BackendError(f"blob PUT answered {response.status_code}: {response.text[:200]}")
+
+    def _conclude_put(self, fx: _BlobEffects) -> None:
+        facts = fx.put_task.fct[0] if fx.put_task.fct else {}
+        keys = facts.get("keys") if isinstance(facts, dict) else None
+        if not isinstance(keys, dict) or keys.get("id") not in (keys.get("keys") or {}):
+            raise ProtocolError("http/put task carries no signing key in its facts")
+        derived = Signer.from_archive(bytes(keys["keys"][keys["id"]]))
+        rcid, rblock = issue_receipt(derived, fx.put_cid, {})
+        agent = self.client.signer.did
+        self.client.invoke_ok(
+            "ucan/conclude",
+            agent,
+            {"receipt": rcid},
+            proofs=[],
+            facts=[{"0": rcid}],
+            attached={rcid: rblock},
+            expiration=None,
+        )
+
+    def offer_piece(self, shard_digest: bytes, piece: CID) -> None:
+        """filecoin/offer a shard's piece CID for aggregation into deals."""
+        content = CID("base32", 1, RAW, shard_digest)
+        self.client.invoke_ok(
+            "filecoin/offer",
+            self.client.signer.did,
+            {"content": content, "piece": piece},
+            proofs=self.client.proofs_for(self.space),
+        )
+
+
+class _ShardPipeline:
+    """A worker thread storing shards in order while the encoder makes the next one."""
+
+    def __init__(self, uploader: Uploader) -> None:
+        self.uploader = uploader
+        self._queue: queue.Queue[Shard | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._pieces: list[CID] = []
+        self._piece_pool = ThreadPoolExecutor(1, thread_name_prefix="storacha-piece")
+        self._thread = threading.Thread(target=self._run, name="storacha-upload", daemon=True)
+        self._thread.start()
+
+    def submit(self, shard: Shard) -> None:
+        while True:
+            if self._error is not None:
+                raise self._error
+            try:
+                self._queue.put(shard, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _run(self) -> None:
+        while (shard := self._queue.get()) is not None:
+            if self._error is not None:
+                shard.release()
+                continue
+            try:
+                self._store(shard)
+            except BaseException as exc:
+                self._error = exc
+            finally:
+                shard.release()
+
+    def _store(self, shard: Shard) -> None:
+        piece: Future[CID] | None = None
+        if self.uploader.config.filecoin_offer:
+            piece = self._piece_pool.submit(_piece_of, shard)
+        self.uploader.add_blob(shard.digest, shard.size, shard.chunks)
+        if piece is not None:
+            cid = piece.result()
+            self.uploader.offer_piece(shard.digest, cid)
+            self._pieces.append(cid)
+
+    def join(self) -> list[CID]:
+        self._queue.put(None)
+        self._thread.join()
+        self._piece_pool.shutdown()
+        if self._error is not None:
+            raise self._error
+        return self._pieces
+
+    def cancel(self) -> None:
+        self._error = self._error or BackendError("upload cancelled")
+        self._queue.put(None)
+        self._thread.join()
+        self._piece_pool.shutdown()
+
+
+def _piece_of(shard: Shard) -> CID:
+    hasher = PieceHasher()
+    for chunk in shard.chunks():
+        hasher.update(chunk)
+    return hasher.cid()
+
+
+def _sha256_multihash(cid: CID) -> bytes:
+    return bytes(cid.digest)
+
+
+def _blob_effects(receipt: Receipt, message: AgentMessage) -> _BlobEffects:
+    tasks: dict[str, tuple[CID, UCAN]] = {}
+    for cid in receipt.fork:
+        ucan = message.invocation(cid)
+        if ucan is not None and ucan.att:
+            tasks.setdefault(str(ucan.att[0].get("can")), (cid, ucan))
+    needed = ("blob/allocate", "http/put", "blob/accept")
+    if any(n not in tasks for n in needed):
+        raise ProtocolError(f"space/blob/add receipt lacks effects: {sorted(tasks)}")
+    concluded = {r.ran: r for r in concluded_receipts(message, receipt.fork)}
+    put_cid, put_task = tasks["http/put"]
+    put = concluded.get(put_cid)
+    accept_cid = tasks["blob/accept"][0]
+    return _BlobEffects(
+        allocate=concluded.get(tasks["blob/allocate"][0]),
+        put_task=put_task,
+        put_cid=put_cid,
+        put_done=put is not None and put.ok is not None,
+        accept_cid=accept_cid,
+        accept=concluded.get(accept_cid),
+    )
