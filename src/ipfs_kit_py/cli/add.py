@@ -131,10 +131,11 @@ def _store(args: argparse.Namespace, profile: ImportProfile) -> int:
     source: Any = sys.stdin.buffer if args.path == "-" else Path(args.path)
     if isinstance(source, Path) and source.is_dir() and not args.recursive:
         raise InputPathError(f"{source} is a directory, use the '-r' flag to add directories")
+    options: dict[str, Any] = {"hidden": True} if args.hidden else {}
     with ipfs_kit() as kit:
-        result = kit.add(source, to=to, profile=profile, hidden=args.hidden)
+        result = kit.add(source, to=to, profile=profile, **options)
     name = str(result.cid) if args.path == "-" else Path(args.path).name
-    _print_entries(args, [(str(result.cid), name)], profile, stored=list(result.stored_in))
+    _print_entries(args, [(str(result.cid), name)], profile, stored=list(result.stored))
     return 0
 
 
