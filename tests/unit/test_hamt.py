@@ -23,12 +23,13 @@ from ipfs_kit_py.content.dagpb import (
 from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.hamt import (
     KUBO_SHARDING,
+    UNIXFS_V1_2025_SHARDING,
     ShardingPolicy,
     build_shard,
     hamt_hash,
     shard_order,
 )
-from ipfs_kit_py.content.unixfs import KUBO_CID_V1
+from ipfs_kit_py.content.unixfs import KUBO_CID_V1, STORACHA
 from ipfs_kit_py.errors import ContentMismatchError, InvalidInputError
 
 EMPTY_FILE = "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"  # 34 CID bytes
@@ -202,3 +203,34 @@ def test_sharding_policy_validation_and_estimate() -> None:
     assert ShardingPolicy(100, "block").should_shard([], lambda: 101)
     assert not ShardingPolicy(100, "block").should_shard([], lambda: 100)
     assert not ShardingPolicy(estimation="disabled").should_shard(links * 2, lambda: 10**9)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected", "kind"),
+    [
+        ("", "bafybeievvptlvfzlak4mdt2er2mq3qrft4aw4bnlar4fftpanxaucibocq", UnixFSType.DIRECTORY),
+        ("x", "bafybeiad2uq5ixhhravx2b3v4xcsfbnceenfobwx4i6wzdrvzrmtua24ea", UnixFSType.HAMT_SHARD),
+    ],
+)
+def test_block_estimation_boundary_matches_kubo_unixfs_v1_2025(
+    tmp_path: Path, extra: str, expected: str, kind: UnixFSType
+) -> None:
+    # 1028 empty files with 209-byte names: each link encodes to 255 bytes, so the basic
+    # node is 1028 * 255 + 4 = 262144 bytes, one more with the longer name.
+    # kubo 0.43.1, `ipfs init --profile=test,unixfs-v1-2025`, `ipfs add -r --only-hash`.
+    root = tmp_path / "k"
+    root.mkdir()
+    for i in range(1028):
+        (root / f"{i:04d}{'b' * 205}{extra if i == 0 else ''}").touch()
+    blocks: dict[bytes, bytes] = {}
+    result = import_directory(
+        root,
+        STORACHA,
+        sharding=UNIXFS_V1_2025_SHARDING,
+        on_block=lambda b: blocks.setdefault(bytes(b.cid), b.data),
+    )
+    assert str(result.cid) == expected
+    node = blocks[bytes(result.cid)]
+    assert decode_unixfs(decode_node(node).data or b"").type == kind
+    if kind == UnixFSType.DIRECTORY:
+        assert len(node) == 262144
