@@ -156,6 +156,7 @@ class TieredCacheManager:
         self._hits: dict[str, int] = {}
         self._lock = threading.Lock()
         self.subscribers: list[TransferSubscriber] = []
+        self._keys: dict[CID, str] = {}
 
     def __repr__(self) -> str:
         return f"TieredCacheManager(tiers={[t.name for t in self.tiers]})"
@@ -170,37 +171,45 @@ class TieredCacheManager:
     # -- read path --------------------------------------------------------------------
 
     def get_bytes(self, cid: CID | str) -> bytes:
-        """Return the verified content of ``cid`` (memory hits skip everything else).
-
-        Given the normal key string (``cid_key``), a memory hit costs no CID parsing.
-        """
-        if self.memory is not None and isinstance(cid, str):
-            data = self.memory.lookup(cid, count_miss=False)
-            if data is not None:
-                self._note_access(cid)
-                return data
+        """Return the verified content of ``cid`` (memory hits skip everything else)."""
+        data = self._memory_hit(cid)
+        if data is not None:
+            return data
         cid = parse_cid(cid)
-        key = cid_key(cid)
-        if self.memory is not None:
-            data = self.memory.lookup(key)
-            if data is not None:
-                self._note_access(key)
-                return data
-        fetched = self._fetch(cid, key, want_bytes=True)
+        fetched = self._fetch(cid, self._key_of(cid), want_bytes=True)
         fetched.file.close()
         assert fetched.data is not None
         return fetched.data
 
     def open(self, cid: CID | str) -> BinaryIO:
         """Return a readable file of the verified content of ``cid``."""
+        data = self._memory_hit(cid)
+        if data is not None:
+            return io.BytesIO(data)
         cid = parse_cid(cid)
-        key = cid_key(cid)
-        if self.memory is not None:
+        return self._fetch(cid, self._key_of(cid), want_bytes=False).file
+
+    def _memory_hit(self, cid: CID | str) -> bytes | None:
+        """The memory tier's copy, looked up without parsing a key string or a known CID."""
+        if self.memory is None:
+            return None
+        key = cid if isinstance(cid, str) else self._key_of(cid)
+        data = self.memory.lookup(key, count_miss=False)
+        if data is None and isinstance(cid, str):
+            key = self._key_of(parse_cid(cid))  # e.g. a CIDv0 string
             data = self.memory.lookup(key)
-            if data is not None:
-                self._note_access(key)
-                return io.BytesIO(data)
-        return self._fetch(cid, key, want_bytes=False).file
+        if data is not None:
+            self._note_access(key)
+        return data
+
+    def _key_of(self, cid: CID) -> str:
+        """``cid_key`` with a bounded cache (computing a key costs ~10-30 us)."""
+        key = self._keys.get(cid)
+        if key is None:
+            if len(self._keys) >= 65536:
+                self._keys.clear()
+            key = self._keys[cid] = cid_key(cid)
+        return key
 
     def get(self, cid: CID | str) -> Iterator[bytes]:
         """Stream the verified content of ``cid`` (verified before the first chunk)."""
