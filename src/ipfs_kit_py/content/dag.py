@@ -31,11 +31,12 @@ _IDENTITY = 0x00
 _FILE_TYPES = (UnixFSType.FILE, UnixFSType.RAW)
 
 
-def verified_getter(get_block: BlockGetter) -> BlockGetter:
+def verified_getter(get_block: BlockGetter, *, verify: bool = True) -> BlockGetter:
     """Wrap ``get_block`` so that every block is verified against its CID.
 
-    Identity CIDs are answered from the CID itself; a ``KeyError`` from ``get_block``
-    becomes :class:`ContentNotFoundError`.
+    Identity CIDs (kubo's ``--inline``) are answered from the CID itself; a
+    ``KeyError`` from ``get_block`` becomes :class:`ContentNotFoundError`.
+    ``verify=False`` is for a source whose blocks were verified on the way in.
     """
 
     def get(cid: CID) -> bytes:
@@ -45,7 +46,8 @@ def verified_getter(get_block: BlockGetter) -> BlockGetter:
             data = get_block(cid)
         except KeyError:
             raise ContentNotFoundError(f"block {cid} is missing from the DAG") from None
-        verify_block(cid, data)
+        if verify:
+            verify_block(cid, data)
         return data
 
     return get

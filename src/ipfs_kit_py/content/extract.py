@@ -87,7 +87,7 @@ def extract_car(
     with TempBlockStore(parent) as store:
         for block in reader:  # verified by the reader
             store.put(block.cid, block.data)
-        _extract(root_cid, store.get, target_path)
+        _extract(root_cid, verified_getter(store.get, verify=False), target_path)
     return root_cid
 
 
