@@ -132,3 +132,20 @@ def test_daemon_killed_mid_get_leaves_no_partial_file(
     with pytest.raises(BackendUnavailableError):
         backend.get_to_path(parse_cid(big_cid), out_dir / "big.bin")
     assert list(out_dir.iterdir()) == []
+
+
+def test_block_missing_mid_stream_is_not_found(kubo: KuboNode) -> None:
+    # kubo starts answering, meets the missing leaf, and reports it in its HTTP trailer.
+    backend = kubo.backend()
+    data = os.urandom(3 * 262144)
+    cid = backend.client.add([Part("partial", body=[data])])[-1].cid
+    leaves = kubo.cli_text("refs", str(cid)).split()
+    backend.delete(cid)
+    kubo.cli("block", "rm", leaves[-1])
+    received = bytearray()
+    with pytest.raises(ContentNotFoundError, match="mid-stream"):
+        for chunk in backend.get(cid):
+            received += chunk
+    assert bytes(received) == data[: 2 * 262144]
+    with pytest.raises(ContentNotFoundError, match="mid-stream"):
+        b"".join(backend.export_car(cid))

@@ -2,9 +2,9 @@
 
 Uploads and downloads stream; every call has a timeout; kubo's error JSON
 (``{"Message": ..., "Code": ..., "Type": "error"}``) becomes an exception from
-:mod:`ipfs_kit_py.errors` that carries kubo's message. A stream kubo ends early (it reports
-such errors in an HTTP trailer, which httpx does not expose) is caught where a length is
-known (``cat``) and otherwise by verifying the bytes against their CID.
+:mod:`ipfs_kit_py.errors` that carries kubo's message. An error kubo meets after it began
+streaming comes in the ``X-Stream-Error`` trailer, which the transport
+(:mod:`kubo_transport`) reads and this client raises.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import httpx
 
 from ipfs_kit_py.backends.kubo_multipart import Part, encode_multipart, new_boundary
+from ipfs_kit_py.backends.kubo_transport import HTTPClientTransport, StreamError
 from ipfs_kit_py.config import Secret
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.errors import (
@@ -44,6 +45,7 @@ _NOT_FOUND = (
     "not pinned",
     "no link named",
     "context deadline exceeded",
+    "failed to fetch all nodes",
 )
 
 
@@ -153,7 +155,10 @@ class KuboClient:
             if self._auth:
                 headers["Authorization"] = authorization_header(self._auth)
             self._client = httpx.Client(
-                base_url=f"{self.url}/api/v0/", headers=headers, timeout=self._timeout
+                base_url=f"{self.url}/api/v0/",
+                headers=headers,
+                timeout=self._timeout,
+                transport=HTTPClientTransport(),
             )
         return self._client
 
@@ -168,6 +173,11 @@ class KuboClient:
             raise BackendUnavailableError(
                 f"IPFS node at {self.url} did not answer {command} in time"
             ) from None
+        except StreamError as exc:
+            message = f"IPFS node at {self.url} failed {command} mid-stream: {exc}"
+            if any(marker in str(exc).lower() for marker in _NOT_FOUND):
+                raise ContentNotFoundError(message) from None
+            raise BackendError(message) from None
         except httpx.TransportError as exc:
             raise BackendUnavailableError(
                 f"connection to IPFS node at {self.url} failed during {command}: "

@@ -1,0 +1,125 @@
+"""kubo RPC throughput: our KuboBackend vs the kubo CLI, against the same daemon.
+
+Cases: ``add`` of one file (``ipfs add FILE`` vs ``KuboBackend.add_path``; the repo is
+garbage-collected, untimed, before every run so each add writes every block) and ``cat``
+of it (``ipfs cat > /dev/null`` vs draining ``KuboBackend.get``).
+
+Run: .venv/bin/python -m bench.kubo [--size-mb 256] [--repeat 3] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.servers.kubo import KuboNode, start_kubo
+
+from bench.common import BenchRun, Measurement
+from ipfs_kit_py.backends.kubo import KuboBackend
+from ipfs_kit_py.content.cid import parse_cid
+
+
+def make_file(path: Path, size: int) -> None:
+    """``size`` random bytes (no repeated chunks, so kubo deduplicates nothing)."""
+    with path.open("wb") as f:
+        left = size
+        while left:
+            n = min(left, 1 << 20)
+            f.write(os.urandom(n))
+            left -= n
+
+
+def timed(func: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
+
+
+def drain(backend: KuboBackend, cid: str) -> int:
+    return sum(len(chunk) for chunk in backend.get(parse_cid(cid)))
+
+
+def cli_cat(node: KuboNode, cid: str) -> None:
+    with open(os.devnull, "wb") as null:
+        subprocess.run(
+            [node.binary, "cat", cid],
+            stdout=null,
+            check=True,
+            env={**os.environ, "IPFS_PATH": str(node.repo)},
+        )
+
+
+def bench_add(run: BenchRun, node: KuboNode, backend: KuboBackend, path: Path, repeat: int) -> str:
+    """Interleave the two contenders; gc before each run so every block is new."""
+    size = path.stat().st_size
+    times: dict[str, list[float]] = {"kubo CLI": [], "ipfs_kit": []}
+    cids = set()
+    for _ in range(repeat):
+        for name in times:
+            node.cli("repo", "gc")
+            if name == "kubo CLI":
+                seconds = timed(lambda: cids.add(node.cli_text("add", "-Q", str(path))))
+            else:
+                seconds = timed(lambda: cids.add(str(backend.add_path(path))))
+            times[name].append(seconds)
+    assert len(cids) == 1, cids
+    for name, seconds in times.items():
+        run.add(Measurement("add", name, seconds, nbytes=size))
+    return cids.pop()
+
+
+def bench_cat(
+    run: BenchRun, node: KuboNode, backend: KuboBackend, cid: str, size: int, repeat: int
+) -> None:
+    assert drain(backend, cid) == size
+    run.time("cat", "kubo CLI", lambda: cli_cat(node, cid), repeat=repeat, nbytes=size)
+    run.time("cat", "ipfs_kit", lambda: drain(backend, cid), repeat=repeat, nbytes=size)
+
+
+def profile_ours(backend: KuboBackend, path: Path, cid: str) -> None:
+    """Print pyinstrument profiles of our add and cat."""
+    from pyinstrument import Profiler
+
+    for label, func in (
+        ("add", lambda: backend.add_path(path)),
+        ("cat", lambda: drain(backend, cid)),
+    ):
+        profiler = Profiler()
+        profiler.start()
+        func()
+        profiler.stop()
+        print(f"--- profile: {label}")
+        print(profiler.output_text(unicode=False, color=False))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=256)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="profile our side (pyinstrument)")
+    args = parser.parse_args()
+    size = args.size_mb * 1024 * 1024
+    with tempfile.TemporaryDirectory(prefix="bench-kubo-") as tmp:
+        base = Path(tmp)
+        path = base / "data.bin"
+        make_file(path, size)
+        node = start_kubo(base / "kubo", name="bench-kubo")
+        try:
+            with node.backend() as backend:
+                run = BenchRun("kubo")
+                cid = bench_add(run, node, backend, path, args.repeat)
+                bench_cat(run, node, backend, cid, size, args.repeat)
+                if args.profile:
+                    profile_ours(backend, path, cid)
+                run.report({"add": "kubo CLI", "cat": "kubo CLI"})
+        finally:
+            node.stop()
+
+
+if __name__ == "__main__":
+    main()
