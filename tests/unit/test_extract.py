@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from ipfs_kit_py.content.blockstore import TempBlockStore
 from ipfs_kit_py.content.car import write_car
 from ipfs_kit_py.content.cid import CID, DAG_CBOR, DAG_PB, RAW, sha256_cid
 from ipfs_kit_py.content.dag import read_file
-from ipfs_kit_py.content.dagpb import PBLink, UnixFSType, encode_node, encode_unixfs
+from ipfs_kit_py.content.dagpb import PBLink, UnixFSType, decode_node, encode_node, encode_unixfs
 from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.extract import extract, extract_car
 from ipfs_kit_py.content.hamt import ShardingPolicy
@@ -277,3 +278,17 @@ def test_identity_cids_are_read_from_the_cid(out: Path) -> None:
     extract(root, dag.get, out / "a")
     assert extract_car(dag.car(root), out / "b") == root
     assert (out / "a" / "tiny").read_bytes() == (out / "b" / "tiny").read_bytes() == b"tiny!"
+
+
+def test_a_block_store_is_a_block_source(tmp_path: Path, out: Path) -> None:
+    source = _tree(tmp_path / "src")
+    with TempBlockStore() as store:
+        root = import_directory(source, on_block=lambda b: store.put(b.cid, b.data)).cid
+        extract(root, store, out / "t")
+        assert b"".join(read_file(root_file(store, root), store)) == b"abc"
+    assert import_directory(out / "t").cid == root
+
+
+def root_file(store: TempBlockStore, root: CID) -> CID:
+    """The CID of ``a.txt`` in the tree ``root``."""
+    return next(link.cid for link in decode_node(store.get(root)).links if link.name == "a.txt")

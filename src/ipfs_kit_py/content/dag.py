@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, parse_cid
 from ipfs_kit_py.content.dagpb import PBLink, UnixFSData, UnixFSType, decode_node, decode_unixfs
@@ -19,6 +20,8 @@ from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError
 
 __all__ = [
     "BlockGetter",
+    "BlockSource",
+    "BlockStore",
     "UnixFSNode",
     "iter_directory",
     "load_node",
@@ -27,17 +30,29 @@ __all__ = [
 ]
 
 BlockGetter = Callable[[CID], bytes]
+
+
+class BlockStore(Protocol):
+    """Anything with ``get(cid) -> bytes``, such as :class:`TempBlockStore`."""
+
+    def get(self, cid: CID) -> bytes: ...
+
+
+BlockSource = BlockGetter | BlockStore
 _IDENTITY = 0x00
 _FILE_TYPES = (UnixFSType.FILE, UnixFSType.RAW)
 
 
-def verified_getter(get_block: BlockGetter, *, verify: bool = True) -> BlockGetter:
-    """Wrap ``get_block`` so that every block is verified against its CID.
+def verified_getter(source: BlockSource, *, verify: bool = True) -> BlockGetter:
+    """Wrap a block source (a ``get_block(cid)`` callable or a store with ``get``) so
+    that every block is verified against its CID.
 
     Identity CIDs (kubo's ``--inline``) are answered from the CID itself; a
     ``KeyError`` from ``get_block`` becomes :class:`ContentNotFoundError`.
     ``verify=False`` is for a source whose blocks were verified on the way in.
     """
+
+    get_block = source if callable(source) else source.get
 
     def get(cid: CID) -> bytes:
         if cid.hashfun.code == _IDENTITY:
@@ -89,7 +104,7 @@ def load_node(cid: CID, get: BlockGetter) -> UnixFSNode:
     return UnixFSNode(cid, decode_unixfs(node.data), node.links)
 
 
-def read_file(root: CID | str, get_block: BlockGetter) -> Iterator[bytes]:
+def read_file(root: CID | str, get_block: BlockSource) -> Iterator[bytes]:
     """Yield the bytes of the UnixFS file ``root``, verifying every block.
 
     Raises :class:`ContentNotFoundError` for a missing block and

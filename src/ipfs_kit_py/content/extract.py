@@ -28,6 +28,7 @@ from ipfs_kit_py.content.car import CarReader
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.dag import (
     BlockGetter,
+    BlockSource,
     UnixFSNode,
     iter_directory,
     load_node,
@@ -51,16 +52,17 @@ class _Entry:
     target: bytes = b""
 
 
-def extract(root: CID | str, get_block: BlockGetter, target: str | os.PathLike[str]) -> None:
+def extract(root: CID | str, blocks: BlockSource, target: str | os.PathLike[str]) -> None:
     """Write the UnixFS file, directory or tree ``root`` to the new path ``target``.
 
-    Every block from ``get_block`` is verified. Raises :class:`UnsafePathError` for a
+    ``blocks`` is a ``get_block(cid)`` callable or a store with ``get`` (such as a
+    :class:`TempBlockStore`); every block from it is verified. Raises :class:`UnsafePathError` for a
     name or symlink that would escape ``target``, :class:`ContentNotFoundError` for a
     missing block, :class:`ContentMismatchError` for corrupt content, and
     :class:`InputPathError` if ``target`` exists or cannot be written; in every case
     nothing is left at ``target``.
     """
-    _extract(parse_cid(root), verified_getter(get_block), os.fspath(target))
+    _extract(parse_cid(root), verified_getter(blocks), os.fspath(target))
 
 
 def extract_car(
