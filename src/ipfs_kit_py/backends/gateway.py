@@ -1,0 +1,216 @@
+"""A read-only backend over a trustless IPFS HTTP gateway, verified block by block.
+
+``?format=car`` responses are read as a stream: every block is checked against its CID
+as it arrives and the UnixFS DAG is walked from the requested root, so a missing,
+extra-rooted or tampered block is an error and only verified bytes are yielded.
+``?format=raw`` answers one block, checked against the CID's digest.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+
+from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.content.car import CarReader
+from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
+from ipfs_kit_py.content.dagpb import UnixFSType, decode_node, decode_unixfs
+from ipfs_kit_py.content.unixfs import Block
+from ipfs_kit_py.content.verify import verify_block
+from ipfs_kit_py.errors import (
+    BackendError,
+    BackendUnavailableError,
+    ContentMismatchError,
+    ContentNotFoundError,
+    InputPathError,
+    InvalidInputError,
+)
+
+__all__ = ["GatewayBackend"]
+
+logger = logging.getLogger(__name__)
+
+CAR_ACCEPT = "application/vnd.ipld.car; version=1; order=dfs; dups=y"
+RAW_ACCEPT = "application/vnd.ipld.raw"
+_IDENTITY = 0x00
+
+
+class _ResponseStream(io.RawIOBase):
+    """A readable file over an httpx streaming response."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._buffer:
+            try:
+                self._buffer = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(target), len(self._buffer))
+        target[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
+
+
+class GatewayBackend:
+    """Read content by CID from a trustless gateway; a context manager."""
+
+    name = "gateway"
+
+    def __init__(
+        self, base_url: str, *, http: httpx.Client | None = None, timeout: float = 120.0
+    ) -> None:
+        base = base_url.rstrip("/")
+        self.base_url = base if base.endswith("/ipfs") else base + "/ipfs"
+        self._own_http = http is None
+        self._http = http or httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=10.0), follow_redirects=True
+        )
+
+    def __enter__(self) -> GatewayBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP client if we own it; idempotent."""
+        if self._own_http:
+            self._http.close()
+
+    # -- Backend protocol ----------------------------------------------------------
+
+    def has(self, cid: CID) -> bool:
+        """True if the gateway serves the root block of ``cid``."""
+        try:
+            self.get_block(cid)
+        except ContentNotFoundError:
+            return False
+        return True
+
+    def stat(self, cid: CID) -> StoredObject:
+        """Size of the content from its root block (raw length or UnixFS filesize)."""
+        data = self.get_block(cid)
+        size = len(data)
+        if cid.codec.code == DAG_PB:
+            node = decode_node(data)
+            unixfs = decode_unixfs(node.data or b"")
+            size = unixfs.filesize if unixfs.filesize is not None else len(unixfs.data or b"")
+        return StoredObject(cid, size, f"{self.base_url}/{cid_key(cid)}")
+
+    def get(self, cid: CID) -> Iterator[bytes]:
+        """Stream the file bytes of ``cid`` from a verified CAR."""
+        return self.iter_file(cid)
+
+    def put(self, cid: CID, chunks: Iterable[bytes], size: int | None = None) -> StoredObject:
+        raise BackendError("the gateway backend is read-only")
+
+    def delete(self, cid: CID) -> None:
+        raise BackendError("the gateway backend is read-only")
+
+    # -- reads -----------------------------------------------------------------------
+
+    def get_block(self, cid: CID) -> bytes:
+        """Fetch one block with ``?format=raw`` and verify it against ``cid``."""
+        if cid.hashfun.code == _IDENTITY:
+            return bytes(cid.raw_digest)
+        url = f"{self.base_url}/{cid_key(cid)}?format=raw"
+        try:
+            response = self._http.get(url, headers={"accept": RAW_ACCEPT})
+        except httpx.TransportError as exc:
+            raise BackendUnavailableError(f"cannot reach gateway {self.base_url}: {exc}") from None
+        _check_status(response, cid)
+        verify_block(cid, response.content)
+        return response.content
+
+    def iter_file(self, cid: CID) -> Iterator[bytes]:
+        """Yield the UnixFS file bytes of ``cid``; each block verified before use."""
+        url = f"{self.base_url}/{cid_key(cid)}?format=car&dag-scope=all"
+        try:
+            with self._http.stream("GET", url, headers={"accept": CAR_ACCEPT}) as response:
+                if response.status_code != 200:
+                    response.read()
+                _check_status(response, cid)
+                stream = io.BufferedReader(_ResponseStream(response.iter_bytes()), 1 << 20)
+                yield from _walk_car(cid, stream)
+        except httpx.TransportError as exc:
+            raise BackendUnavailableError(f"cannot reach gateway {self.base_url}: {exc}") from None
+
+    def fetch_to_path(self, cid: CID, path: str | os.PathLike[str], *, raw: bool = False) -> int:
+        """Write the verified content of ``cid`` to ``path`` (temp file + rename)."""
+        target = Path(path)
+        if target.is_dir():
+            raise InputPathError(f"{target} is a directory")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        written = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                chunks = [self.get_block(cid)] if raw else self.iter_file(cid)
+                for chunk in chunks:
+                    out.write(chunk)
+                    written += len(chunk)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return written
+
+
+def _check_status(response: httpx.Response, cid: CID) -> None:
+    if response.status_code == 404 or response.status_code == 410:
+        raise ContentNotFoundError(f"gateway does not have {cid}")
+    if response.status_code >= 500:
+        raise BackendUnavailableError(f"gateway answered {response.status_code} for {cid}")
+    if response.status_code != 200:
+        raise BackendError(f"gateway answered {response.status_code} for {cid}")
+
+
+def _walk_car(root: CID, stream: BinaryIO) -> Iterator[bytes]:
+    """Walk the UnixFS file DAG of ``root`` over a verified CAR stream, yielding leaf bytes.
+
+    Blocks normally arrive in DFS order and are used at once; out-of-order blocks are
+    kept until needed. A needed block that never arrives is an error.
+    """
+    blocks = iter(CarReader(stream, verify=True))
+    pending: dict[CID, bytes] = {}
+    todo = [root]
+    while todo:
+        cid = todo.pop()
+        data = _next_needed(cid, blocks, pending)
+        if cid.codec.code == RAW:
+            yield data
+            continue
+        if cid.codec.code != DAG_PB:
+            raise InvalidInputError(f"{cid} is not a UnixFS file (codec {cid.codec.name})")
+        node = decode_node(data)
+        unixfs = decode_unixfs(node.data or b"")
+        if unixfs.type not in (UnixFSType.FILE, UnixFSType.RAW):
+            raise InvalidInputError(f"{cid} is a UnixFS {unixfs.type.name.lower()}, not a file")
+        if unixfs.data:
+            yield unixfs.data
+        todo.extend(link.cid for link in reversed(node.links))
+
+
+def _next_needed(cid: CID, blocks: Iterator[Block], pending: dict[CID, bytes]) -> bytes:
+    if cid.hashfun.code == _IDENTITY:
+        return bytes(cid.raw_digest)
+    if cid in pending:
+        return pending.pop(cid)
+    for block in blocks:
+        if block.cid == cid:
+            return block.data
+        pending[block.cid] = block.data
+    raise ContentMismatchError(f"the gateway's CAR lacks block {cid}", cid=str(cid))

@@ -1,0 +1,203 @@
+"""StorachaBackend: the Backend protocol over a Storacha space, plus its management calls.
+
+Writes go through the native ucanto client (:mod:`.upload`); reads come back through a
+trustless gateway (:class:`~ipfs_kit_py.backends.gateway.GatewayBackend`), verified.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.backends.gateway import GatewayBackend
+from ipfs_kit_py.backends.storacha.client import StorachaClient
+from ipfs_kit_py.backends.storacha.config import StorachaConfig
+from ipfs_kit_py.backends.storacha.upload import Uploader, UploadResult
+from ipfs_kit_py.content.cid import CID, parse_cid
+from ipfs_kit_py.content.unixfs import STORACHA, ImportProfile, import_file
+from ipfs_kit_py.content.verify import candidate_profiles
+from ipfs_kit_py.errors import BackendError, ContentMismatchError, ContentNotFoundError
+
+__all__ = ["StorachaBackend", "StorachaConfig", "UploadPage"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UploadPage:
+    """One page of ``upload/list``: records and the cursor for the next page."""
+
+    uploads: list[dict[str, Any]]
+    cursor: str | None
+    size: int
+
+
+class StorachaBackend:
+    """Content in one Storacha space; a context manager. No network until first use."""
+
+    name = "storacha"
+
+    def __init__(self, config: StorachaConfig, http: httpx.Client | None = None) -> None:
+        self.config = config
+        self.client = StorachaClient(config, http)
+        self.gateway = GatewayBackend(config.gateway_url, http=self.client.http)
+
+    def __enter__(self) -> StorachaBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close connections; idempotent."""
+        self.client.close()
+
+    @property
+    def space(self) -> str:
+        return self.client.space
+
+    def uploader(self) -> Uploader:
+        return Uploader(self.client, self.space)
+
+    # -- uploads ---------------------------------------------------------------------
+
+    def upload_file(self, source: str | os.PathLike[str] | Iterable[bytes]) -> UploadResult:
+        """Upload a file (path or byte chunks) with the Storacha UnixFS profile."""
+        return self.uploader().upload_file(source)
+
+    def upload_directory(
+        self, path: str | os.PathLike[str], *, hidden: bool = False
+    ) -> UploadResult:
+        """Upload a directory tree as one UnixFS DAG."""
+        from ipfs_kit_py.content.directory import import_directory
+
+        return self.uploader().upload_dag(
+            lambda sink: import_directory(path, STORACHA, hidden=hidden, on_block=sink).cid
+        )
+
+    def list_uploads(self, cursor: str | None = None, size: int | None = None) -> UploadPage:
+        """One page of the space's uploads, newest first."""
+        nb: dict[str, Any] = {}
+        if cursor:
+            nb["cursor"] = cursor
+        if size:
+            nb["size"] = int(size)
+        ok = self.client.invoke_ok("upload/list", self.space, nb, nonce=True)
+        results = [dict(r) for r in ok.get("results", [])]
+        next_cursor = ok.get("cursor") if len(results) and ok.get("cursor") != cursor else None
+        return UploadPage(results, next_cursor, int(ok.get("size", len(results))))
+
+    def iter_uploads(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """Every upload record, following cursors."""
+        cursor: str | None = None
+        while True:
+            page = self.list_uploads(cursor, page_size)
+            yield from page.uploads
+            if page.cursor is None or len(page.uploads) < page_size:
+                return
+            cursor = page.cursor
+
+    def find_upload(self, root: CID) -> dict[str, Any] | None:
+        """The upload record of ``root``, or None."""
+        for record in self.iter_uploads():
+            if record.get("root") == root:
+                return record
+        return None
+
+    def remove_upload(self, root: CID, *, blobs: bool = False) -> dict[str, Any]:
+        """upload/remove ``root``; with ``blobs``, also space/blob/remove each shard."""
+        ok = self.client.invoke_ok("upload/remove", self.space, {"root": root}, nonce=True)
+        record = dict(ok) if isinstance(ok, dict) else {}
+        if not record:
+            raise ContentNotFoundError(f"no upload {root} in space {self.space}")
+        removed: list[CID] = []
+        if blobs:
+            for shard in record.get("shards", []):
+                self.client.invoke_ok(
+                    "space/blob/remove", self.space, {"digest": bytes(shard.digest)}, nonce=True
+                )
+                removed.append(shard)
+        record["removed_shards"] = removed
+        return record
+
+    # -- spaces ----------------------------------------------------------------------
+
+    def space_info(self, space: str | None = None) -> dict[str, Any]:
+        """space/info of ``space`` (default: the selected one)."""
+        space = space or self.space
+        ok = self.client.invoke_ok("space/info", space, {}, nonce=True)
+        return dict(ok) if isinstance(ok, dict) else {"did": space}
+
+    def usage(self, space: str | None = None) -> dict[str, Any]:
+        """usage/report for the current month (bytes stored per provider)."""
+        space = space or self.space
+        now = dt.datetime.now(dt.UTC)
+        start = int(now.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp())
+        nb = {"period": {"from": start, "to": int(now.timestamp()) + 1}}
+        ok = self.client.invoke_ok("usage/report", space, nb, nonce=True)
+        return dict(ok) if isinstance(ok, dict) else {}
+
+    # -- Backend protocol --------------------------------------------------------------
+
+    def has(self, cid: CID) -> bool:
+        """True if the space lists an upload with root ``cid``."""
+        return self.find_upload(parse_cid(cid)) is not None
+
+    def stat(self, cid: CID) -> StoredObject:
+        """Describe the upload of ``cid`` (size from its root block via the gateway)."""
+        cid = parse_cid(cid)
+        if self.find_upload(cid) is None:
+            raise ContentNotFoundError(f"no upload {cid} in space {self.space}")
+        size = self.gateway.stat(cid).size
+        return StoredObject(cid, size, self.space)
+
+    def get(self, cid: CID) -> Iterator[bytes]:
+        """Stream the file bytes of ``cid`` through the gateway, verified block by block."""
+        return self.gateway.get(parse_cid(cid))
+
+    def put(self, cid: CID, chunks: Iterable[bytes], size: int | None = None) -> StoredObject:
+        """Upload ``chunks`` with the import profile that reproduces ``cid``."""
+        cid = parse_cid(cid)
+        with tempfile.TemporaryDirectory(prefix="storacha-put-") as tmp:
+            path = Path(tmp) / "content"
+            with path.open("wb") as f:
+                for chunk in chunks:
+                    f.write(chunk)
+            profile = _profile_for(cid, path)
+            result = self.uploader().upload_dag(
+                lambda sink: import_file(path, profile, on_block=sink).cid
+            )
+        if result.root != cid:
+            raise BackendError(f"uploaded root {result.root} differs from {cid}")
+        return StoredObject(cid, path_size(result), self.space)
+
+    def delete(self, cid: CID) -> None:
+        """Remove the upload of ``cid`` and its shard blobs; absent is not an error."""
+        try:
+            self.remove_upload(parse_cid(cid), blobs=True)
+        except ContentNotFoundError:
+            return
+
+
+def path_size(result: UploadResult) -> int:
+    """Bytes of CAR shards stored by an upload."""
+    return result.size
+
+
+def _profile_for(cid: CID, path: Path) -> ImportProfile:
+    profiles = [STORACHA, *[p for p in candidate_profiles(cid) if p != STORACHA]]
+    if cid.version == 0:
+        profiles = candidate_profiles(cid)
+    for profile in profiles:
+        if import_file(path, profile).cid == cid:
+            return profile
+    raise ContentMismatchError(f"the bytes given for {cid} do not import to that CID", cid=str(cid))
