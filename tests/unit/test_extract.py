@@ -285,10 +285,9 @@ def test_a_block_store_is_a_block_source(tmp_path: Path, out: Path) -> None:
     with TempBlockStore() as store:
         root = import_directory(source, on_block=lambda b: store.put(b.cid, b.data)).cid
         extract(root, store, out / "t")
-        assert b"".join(read_file(root_file(store, root), store)) == b"abc"
+        assert b"".join(read_file(_child(store, root, "a.txt"), store)) == b"abc"
     assert import_directory(out / "t").cid == root
 
 
-def root_file(store: TempBlockStore, root: CID) -> CID:
-    """The CID of ``a.txt`` in the tree ``root``."""
-    return next(link.cid for link in decode_node(store.get(root)).links if link.name == "a.txt")
+def _child(store: TempBlockStore, directory: CID, name: str) -> CID:
+    return next(link.cid for link in decode_node(store.get(directory)).links if link.name == name)
