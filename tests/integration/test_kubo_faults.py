@@ -45,6 +45,9 @@ def test_auth_failure(kubo_auth: KuboNode, secret: str | None) -> None:
     with pytest.raises(AuthenticationError, match="refused id") as info:
         backend.client.id()
     assert "test-password" not in str(info.value)
+    # refused before kubo reads the upload: the answer still arrives, not a broken pipe
+    with pytest.raises(AuthenticationError, match="refused add"):
+        backend.client.add([Part("big", body=[os.urandom(1 << 20)] * 16)])
 
 
 def test_auth_success_and_cli_with_auth(kubo_auth: KuboNode) -> None:
