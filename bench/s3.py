@@ -97,8 +97,10 @@ def boto(server: SeaweedS3, **config: Any) -> Any:
 
 def rclone_env(server: SeaweedS3) -> dict[str, str]:
     prefix = "RCLONE_CONFIG_BENCH_"
+    # rclone's AWS SDK refuses a custom CA bundle with its own transport; http needs none
+    inherited = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
     return {
-        **os.environ,
+        **inherited,
         prefix + "TYPE": "s3",
         prefix + "PROVIDER": "Other",
         prefix + "ACCESS_KEY_ID": ACCESS_KEY,

@@ -294,14 +294,7 @@ class S3Client:
         return self.open(bucket, key)[1]
 
     def _stream(self, stream: Iterable[Any], bucket: str, key: str) -> Iterator[bytes]:
-        iterator = iter(stream)
-        while True:
-            try:
-                chunk = next(iterator)
-            except StopIteration:
-                return
-            except Exception as exc:
-                raise translate_error(exc, "download", bucket, key) from None
+        for chunk in _translated(stream, bucket, key):
             yield bytes(chunk)
 
     def download(
@@ -327,10 +320,12 @@ class S3Client:
         sink = sink_for(info) if sink_for is not None else None
         store = self.store(bucket)
 
-        def fetch(start: int, end: int) -> Iterator[bytes]:
+        def fetch(start: int, end: int) -> Iterator[memoryview]:
             options: GetOptions = {"range": (start, end), "if_match": f'"{info.etag}"'}
             result = self._call("download", bucket, key, obstore.get, store, key, options=options)
-            return self._stream(result.stream(min_chunk_size=STREAM_CHUNK), bucket, key)
+            # the engine's buffers go straight to pwrite: no copy on the way to disk
+            chunks = _translated(result.stream(min_chunk_size=STREAM_CHUNK), bucket, key)
+            return (memoryview(chunk) for chunk in chunks)
 
         with notifying(key, subscribers, info.size) as notifier:
             download_ranges(
@@ -372,6 +367,19 @@ class S3Client:
             for meta in batch:
                 if str(meta["path"]).startswith(prefix):
                     yield _info(bucket, str(meta["path"]), meta, {})
+
+
+def _translated(stream: Iterable[Any], bucket: str, key: str) -> Iterator[Any]:
+    """Iterate an engine stream, translating its errors."""
+    iterator = iter(stream)
+    while True:
+        try:
+            chunk = next(iterator)
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise translate_error(exc, "download", bucket, key) from None
+        yield chunk
 
 
 def _make_store(config: S3Config, bucket: str) -> S3Store:

@@ -43,7 +43,7 @@ class S3Config:
     endpoint_url: str | None = None
     bucket: str | None = None
     key_prefix: str = DEFAULT_KEY_PREFIX
-    part_size: int = 16 * MiB
+    part_size: int = 8 * MiB
     max_concurrency: int = 8
     batch_concurrency: int = 32
     connect_timeout: float = 5.0
