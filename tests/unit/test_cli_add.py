@@ -86,3 +86,23 @@ def test_json_errors_are_json(capsys: pytest.CaptureFixture[str], tmp_path: Path
         "error": f"no such file: {tmp_path / 'nope'}",
         "error_type": "InputPathError",
     }
+
+
+def test_recursive_add_prints_what_kubo_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # expected lines are kubo 0.43.1's `ipfs add -r -n dt` for this tree
+    root = tmp_path / "dt"
+    (root / "sub" / "empty").mkdir(parents=True)
+    (root / "a.txt").write_bytes(b"a\n")
+    (root / "sub" / "b").write_bytes(b"b\n")
+    (root / ".hid").write_bytes(b"h\n")
+    code, out, _ = run(["add", "-r", "-n", str(root)], capsys)
+    assert code == 0
+    assert out.splitlines() == [
+        "added Qmbvkmk9LFsGneteXk3G7YLqtLVME566ho6ibaQZZVHaC9 dt/a.txt",
+        "added QmR9pC5uCF3UExca8RSrCVL8eKv7nHMpATzbEQkAHpXmVM dt/sub/b",
+        "added QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn dt/sub/empty",
+        "added QmasAzQKkaCWrc8ipoP6FKhWTYp9sZHqjewCoeT5xQskxz dt/sub",
+        "added QmXJ6VZ3eUWBijeRhxwVRfitg7knYQGdZX1iDqq2MGzjNz dt",
+    ]

@@ -102,15 +102,9 @@ def _hash_directory(path: Path, profile: ImportProfile, hidden: bool) -> list[tu
     from ipfs_kit_py.content.directory import import_directory
 
     entries: list[tuple[str, str]] = []
-    root_name = path.resolve().name
-
-    def on_entry(relative: str, cid: object, size: int) -> None:
-        name = f"{root_name}/{relative}" if relative not in ("", ".") else root_name
-        entries.append((str(cid), name))
-
-    result = import_directory(path, profile, hidden=hidden, on_entry=on_entry)
-    if not entries or entries[-1][0] != str(result.cid):
-        entries.append((str(result.cid), root_name))
+    import_directory(
+        path, profile, hidden=hidden, on_entry=lambda name, cid, _: entries.append((str(cid), name))
+    )
     return entries
 
 
