@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -159,3 +161,34 @@ def test_findprovs_needs_an_online_node(backend: KuboBackend) -> None:
     cid = parse_cid("bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy")
     with pytest.raises(BackendUnavailableError, match="online mode"):
         backend.client.findprovs(cid, num_providers=1)
+
+
+_RSS_PROBE = """
+import resource, sys
+from pathlib import Path
+from ipfs_kit_py.backends.kubo import KuboBackend, KuboConfig
+backend = KuboBackend.from_config(KuboConfig(api_url=sys.argv[1]))
+backend.client.version()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+cid = backend.add_path(Path(sys.argv[2]), pin=False)
+n = sum(len(c) for c in backend.get(cid))
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(after - before, n)
+"""
+
+
+def test_add_and_cat_stream_in_bounded_memory(kubo: KuboNode, tmp_path: Path) -> None:
+    size = 96 * 1024 * 1024
+    path = tmp_path / "big.bin"
+    with path.open("wb") as f:
+        for _ in range(size >> 20):
+            f.write(os.urandom(1 << 20))
+    out = subprocess.run(
+        [sys.executable, "-c", _RSS_PROBE, kubo.api_url, str(path)],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout.split()
+    growth_kib, received = int(out[0]), int(out[1])
+    assert received == size
+    assert growth_kib < 24 * 1024, f"RSS grew {growth_kib} KiB while streaming {size} bytes"
