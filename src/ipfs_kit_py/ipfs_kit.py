@@ -17,6 +17,7 @@ import importlib
 import io
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,13 +29,17 @@ from ipfs_kit_py.backends.base import Backend
 from ipfs_kit_py.backends.disk import CHUNK, DiskBackend, default_cache_dir
 from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.config import Secret, config_file_path, load_config_file, resolve
-from ipfs_kit_py.content.cid import CID, RAW, parse_cid, sha256_cid
-from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, ImportProfile
+from ipfs_kit_py.content.cid import CID, RAW, cid_key, parse_cid, sha256_cid
+from ipfs_kit_py.content.directory import import_directory
+from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, FileImport, ImportProfile
 from ipfs_kit_py.errors import (
     ConfigurationError,
+    ContentMismatchError,
     InputPathError,
+    InvalidInputError,
     IpfsKitError,
     NotConfiguredError,
+    UnsafePathError,
 )
 from ipfs_kit_py.index import MetadataIndex, default_index_path
 from ipfs_kit_py.results import dict_result
@@ -259,8 +264,10 @@ class ipfs_kit:
         if kubo is not None:
             backends.append(kubo)
         for kit in (self.s3_kit, self.storacha_kit):
-            backend = getattr(kit, "backend", None)
-            if isinstance(backend, Backend) and _is_configured(backend):
+            if isinstance(kit, _Unconfigured) or not _is_configured(kit):
+                continue
+            backend = kit.backend  # only touched once configured: it may check credentials
+            if isinstance(backend, Backend):
                 backends.append(backend)
         return backends
 
@@ -288,20 +295,30 @@ class ipfs_kit:
         profile: ImportProfile = KUBO_DEFAULT,
         pin: bool = False,
         tags: Sequence[str] = (),
+        hidden: bool = False,
     ) -> AddResult:
-        """Import ``source`` (path, bytes, binary file or byte iterable); store it in ``to``."""
-        chunks, close = _open_source(source)
-        try:
-            result = self.tiers.add(chunks, profile=profile, to=to, pinned=pin)
-        finally:
-            close()
+        """Import ``source`` (path, bytes, binary file or byte iterable); store it in ``to``.
+
+        A directory gets the CID of ``ipfs add -r`` (``hidden``: include dot-files); each
+        of its files is stored under its own CID and the tree is kept in the index.
+        """
+        if isinstance(source, str | os.PathLike) and Path(source).is_dir():
+            result = _add_directory(self.tiers, Path(source), to, profile, pin, hidden)
+        else:
+            chunks, close = _open_source(source)
+            try:
+                result = self.tiers.add(chunks, profile=profile, to=to, pinned=pin)
+            finally:
+                close()
         if tags:
             self.index.tag(result.cid, *tags)
-        stored = tuple(self.tiers.whereis(result.cid))
+        stored = tuple(self.whereis(result.cid))
         return AddResult(result.cid, result.size, stored, profile.key())
 
     def cat(self, cid: CID | str) -> bytes:
         """Return the whole content of ``cid``, verified."""
+        if _tree_of(self.index, cid) is not None:
+            raise InvalidInputError(f"{cid} is a directory: use get_to_path")
         return self.tiers.get_bytes(cid)
 
     def get(self, cid: CID | str) -> Iterator[bytes]:
@@ -313,10 +330,16 @@ class ipfs_kit:
         return self.tiers.open(cid)
 
     def get_to_path(self, cid: CID | str, path: str | os.PathLike[str]) -> Path:
-        """Write the verified content of ``cid`` to ``path`` atomically; return the path."""
+        """Write the verified content of ``cid`` to ``path`` atomically; return the path.
+
+        A directory CID is rebuilt from its files and checked against its CID.
+        """
         target = Path(path)
         if target.is_dir():
             target = target / str(parse_cid(cid))
+        tree = _tree_of(self.index, cid)
+        if tree is not None:
+            return _materialize(self.tiers, parse_cid(cid), tree, target)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
         try:
@@ -330,8 +353,13 @@ class ipfs_kit:
         return target
 
     def whereis(self, cid: CID | str) -> list[str]:
-        """Names of the tiers holding ``cid``."""
-        return self.tiers.whereis(cid)
+        """Names of the tiers holding ``cid`` (for a directory: holding all its files)."""
+        tree = _tree_of(self.index, cid)
+        if tree is None:
+            return self.tiers.whereis(cid)
+        holders = [set(self.tiers.whereis(file_cid)) for file_cid in tree.files.values()]
+        common = set.intersection(*holders) if holders else set()
+        return [t.name for t in self.tiers.tiers if t.name in common]
 
     def replicate(
         self, cid: CID | str, to: Sequence[str] = (), *, min_copies: int | None = None
@@ -428,14 +456,94 @@ class ipfs_kit:
         return {"cid": str(parse_cid(cid)), "removed": self.remove(cid, from_)}
 
 
+@dataclass(frozen=True, slots=True)
+class _Tree:
+    """A stored directory: relative file path -> file CID, and its (sub)directories."""
+
+    files: dict[str, str]
+    dirs: list[str]
+    profile: ImportProfile
+    hidden: bool
+
+
+def _add_directory(
+    tiers: TieredCacheManager,
+    root: Path,
+    to: Sequence[str] | None,
+    profile: ImportProfile,
+    pin: bool,
+    hidden: bool,
+) -> FileImport:
+    """Import a tree as ``ipfs add -r``; store each file under its CID; record the tree."""
+    files: dict[str, str] = {}
+    dirs: list[str] = []
+
+    def on_entry(rel: str, cid: CID, size: int) -> None:
+        inner = rel.split("/", 1)[1] if "/" in rel else ""
+        fs_path = root / inner if inner else root
+        if fs_path.is_symlink():
+            raise InputPathError(f"{fs_path}: symlinks inside directories cannot be stored yet")
+        if fs_path.is_dir():
+            if inner:
+                dirs.append(inner)
+            return
+        with fs_path.open("rb") as f:
+            stored = tiers.add(_file_chunks(f), profile=profile, to=to, pinned=pin)
+        if stored.cid != cid:
+            raise ContentMismatchError(f"{fs_path} changed while it was added", cid=str(cid))
+        files[inner] = str(cid)
+
+    result = import_directory(root, profile, hidden=hidden, on_entry=on_entry)
+    meta = {"files": files, "dirs": dirs, "hidden": hidden}
+    tiers.index.upsert_content(
+        result.cid, size=result.size, kind="dir", profile=profile.key(), metadata=meta
+    )
+    return FileImport(result.cid, result.size, result.dag_size)
+
+
+def _tree_of(index: MetadataIndex, cid: CID | str) -> _Tree | None:
+    record = index.content(cid)
+    if record is None or record.kind != "dir" or record.profile is None:
+        return None
+    meta = record.metadata
+    profile = ImportProfile.parse(record.profile)
+    return _Tree(
+        dict(meta.get("files", {})), list(meta.get("dirs", [])), profile, bool(meta.get("hidden"))
+    )
+
+
+def _materialize(tiers: TieredCacheManager, cid: CID, tree: _Tree, target: Path) -> Path:
+    """Rebuild a stored tree next to ``target``, check its CID, then rename it into place."""
+    if target.exists():
+        raise InputPathError(f"{target} already exists")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        for inner in [*tree.dirs, *tree.files]:
+            if Path(inner).is_absolute() or ".." in Path(inner).parts:
+                raise UnsafePathError(f"index entry {inner!r} of {cid} escapes its directory")
+        for inner in tree.dirs:
+            (staging / inner).mkdir(parents=True, exist_ok=True)
+        for inner, file_cid in tree.files.items():
+            (staging / inner).parent.mkdir(parents=True, exist_ok=True)
+            with (staging / inner).open("wb") as out:
+                for chunk in tiers.get(file_cid):
+                    out.write(chunk)
+        rebuilt = import_directory(staging, tree.profile, hidden=tree.hidden).cid
+        if cid_key(rebuilt) != cid_key(cid):
+            raise ContentMismatchError(f"rebuilt tree is {rebuilt}, not {cid}", cid=str(cid))
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
 def _open_source(source: Source) -> tuple[Iterable[bytes], Any]:
     """Return (chunks, close) for any accepted source; paths must be regular files."""
     if isinstance(source, bytes | bytearray | memoryview):
         return [bytes(source)], lambda: None
     if isinstance(source, str | os.PathLike):
         path = Path(source)
-        if path.is_dir():
-            raise InputPathError(f"{path} is a directory; tiers store files (add its files)")
         try:
             f = path.open("rb")
         except OSError as exc:
@@ -468,7 +576,7 @@ def _why_unconfigured(kit: Any, hint: str) -> str:
         return kit._hint
     config = getattr(kit, "config", None)
     try:
-        for check in ("require", "require_bucket"):
+        for check in ("require", "require_bucket", "require_credentials"):
             method = getattr(config, check, None)
             if callable(method):
                 method()
@@ -477,9 +585,9 @@ def _why_unconfigured(kit: Any, hint: str) -> str:
     return hint
 
 
-def _is_configured(backend: Backend) -> bool:
-    """A backend whose config says it lacks credentials or a bucket is left out."""
-    config = getattr(backend, "config", None)
+def _is_configured(kit: Any) -> bool:
+    """A kit whose config says it lacks credentials (or a bucket) is left out."""
+    config = getattr(kit, "config", None)
     if config is None:
         return True
     has_bucket = getattr(config, "bucket", True) is not None

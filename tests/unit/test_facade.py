@@ -54,8 +54,6 @@ def test_add_with_profile_and_read_back(kit: ipfs_kit, tmp_path: Path) -> None:
 def test_bad_inputs_raise_typed_errors(kit: ipfs_kit, tmp_path: Path) -> None:
     with pytest.raises(InputPathError):
         kit.add(tmp_path / "nope")
-    with pytest.raises(InputPathError):
-        kit.add(tmp_path)
     with pytest.raises(ContentNotFoundError):
         kit.cat(import_file([b"never added"]).cid)
     with pytest.raises(ConfigurationError):
@@ -120,3 +118,45 @@ def test_closed_kit_refuses_work(tmp_path: Path) -> None:
     kit.close()
     with pytest.raises(ConfigurationError, match="closed"):
         kit.cat("QmdPbxCpnX3xVEZPvayrETS7ACntzeBmD5mdgftsdGkmTJ")
+
+
+def test_directory_add_get_whereis(kit: ipfs_kit, tmp_path: Path) -> None:
+    from ipfs_kit_py.content.directory import import_directory
+    from ipfs_kit_py.errors import InvalidInputError
+
+    tree = tmp_path / "tree"
+    (tree / "sub" / "empty").mkdir(parents=True)
+    (tree / "a.txt").write_bytes(b"alpha" * 1000)
+    (tree / "sub" / "b.bin").write_bytes(bytes(range(256)) * 2000)
+    (tree / ".hidden").write_bytes(b"skipped")
+    added = kit.add(tree, to=["disk"])
+    assert added.cid == import_directory(tree).cid
+    assert kit.whereis(added.cid) == ["disk"]
+    out = kit.get_to_path(added.cid, tmp_path / "copy")
+    assert (out / "a.txt").read_bytes() == b"alpha" * 1000
+    assert (out / "sub" / "b.bin").read_bytes() == bytes(range(256)) * 2000
+    assert (out / "sub" / "empty").is_dir() and not (out / ".hidden").exists()
+    assert import_directory(out).cid == added.cid
+    with pytest.raises(InvalidInputError):
+        kit.cat(added.cid)
+    inside = kit.get_to_path(added.cid, tmp_path / "copy")  # a directory: goes inside
+    assert inside == out / str(added.cid) and (inside / "a.txt").exists()
+    (tmp_path / "a-file").write_bytes(b"")
+    with pytest.raises(InputPathError):
+        kit.get_to_path(added.cid, tmp_path / "a-file")  # never replaces what is there
+
+
+def test_directory_with_tampered_index_is_refused(kit: ipfs_kit, tmp_path: Path) -> None:
+    from ipfs_kit_py.errors import UnsafePathError
+
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / "f").write_bytes(b"f")
+    cid = kit.add(tree).cid
+    record = kit.index.content(cid)
+    assert record is not None
+    files = {"../escape": next(iter(record.metadata["files"].values()))}
+    kit.index.upsert_content(cid, kind="dir", metadata={**record.metadata, "files": files})
+    with pytest.raises(UnsafePathError):
+        kit.get_to_path(cid, tmp_path / "out")
+    assert not (tmp_path / "escape").exists() and not (tmp_path / "out").exists()
