@@ -7,21 +7,34 @@
 set -euo pipefail
 KUBO_VERSION=${KUBO_VERSION:-v0.43.1}
 GO_LIBP2P_VERSION=${GO_LIBP2P_VERSION:-v0.50.0}
+GO_TOOLCHAIN=1.26.8
 CACHE=${IPFS_KIT_BUILD_CACHE:-$HOME/.cache/ipfs-kit-build}
 DEST="$CACHE/kubo-$KUBO_VERSION"
 BIN="$DEST/ipfs"
 
-if [ ! -x "$BIN" ]; then
-  if ! command -v go >/dev/null 2>&1; then
-    if [ -x /usr/local/go/bin/go ]; then
-      export PATH="/usr/local/go/bin:$PATH"
-    else
-      SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-      $SUDO apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq golang-go >/dev/null
-    fi
+# Go >= 1.21 fetches the toolchain kubo's go.mod asks for by itself (GOTOOLCHAIN=auto).
+# Without such a go, take the toolchain module from the Go module proxy.
+ensure_go() {
+  [ -x /usr/local/go/bin/go ] && export PATH="/usr/local/go/bin:$PATH"
+  if command -v go >/dev/null 2>&1 \
+    && go env GOVERSION | awk -F'[go.]' '{exit !($3 > 1 || ($3 == 1 && $4 >= 21))}'; then
+    return
   fi
-  # An older go fetches the toolchain kubo's go.mod asks for from the module proxy.
+  local dir="$CACHE/go-$GO_TOOLCHAIN"
+  if [ ! -x "$dir/bin/go" ]; then
+    local zip="$CACHE/go-$GO_TOOLCHAIN.zip" tmp="$dir.unpack"
+    mkdir -p "$CACHE"
+    curl -fsSL -o "$zip" \
+      "https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-go$GO_TOOLCHAIN.linux-amd64.zip"
+    rm -rf "$tmp" && python3 -m zipfile -e "$zip" "$tmp"
+    rm -rf "$dir" && mv "$tmp"/golang.org/toolchain@* "$dir" && rm -rf "$tmp" "$zip"
+    chmod -R u+x "$dir/bin" "$dir/pkg/tool"
+  fi
+  export PATH="$dir/bin:$PATH"
+}
+
+if [ ! -x "$BIN" ]; then
+  ensure_go
   export GOTOOLCHAIN=auto GOFLAGS=-mod=mod
   work="$DEST.build"
   rm -rf "$work"
