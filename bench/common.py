@@ -80,7 +80,7 @@ class BenchRun:
 
     def table(self, baselines: dict[str, str]) -> str:
         """Render a text table; ``baselines`` maps case -> the contender ratios refer to."""
-        rows = [("case", "contender", "best s", "median s", "MB/s", "ops/s", "ratio")]
+        rows = [("case", "contender", "best s", "median s", "MB/s", "ops/s", "ratio", "notes")]
         for m in self.measurements:
             base = baselines.get(m.case)
             ratio = f"{self.ratio(m.case, m.contender, base):.2f}x" if base else ""
@@ -93,6 +93,7 @@ class BenchRun:
                     f"{m.mb_per_s:.1f}" if m.nbytes else "",
                     f"{m.ops_per_s:.0f}" if m.ops else "",
                     ratio,
+                    m.notes,
                 )
             )
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
