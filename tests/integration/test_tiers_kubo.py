@@ -1,0 +1,35 @@
+"""Tiers with a real kubo node: the "ipfs" tier, its CIDs, and fallback to it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.servers.kubo import KuboNode
+
+from ipfs_kit_py.ipfs_kit import ipfs_kit
+
+
+@pytest.fixture
+def kit(kubo: KuboNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ipfs_kit]:
+    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
+    with ipfs_kit(
+        cache_dir=tmp_path / "cache",
+        index_path=tmp_path / "index.sqlite3",
+        kubo={"api_url": kubo.api_url},
+    ) as k:
+        yield k
+
+
+def test_kubo_tier_holds_the_same_cid_and_serves_reads(kit: ipfs_kit, kubo: KuboNode) -> None:
+    assert [t.name for t in kit.tiers.tiers] == ["memory", "disk", "ipfs"]
+    data = os.urandom(700_000)
+    added = kit.add(data, to=["ipfs"])
+    assert kubo.cli("cat", str(added.cid)).stdout == data  # kubo agrees on the CID
+    assert kit.whereis(added.cid) == ["ipfs"]
+    assert kit.cat(added.cid) == data
+    assert kit.whereis(added.cid) == ["disk", "ipfs"]
+    statuses = {s.name: s for s in kit.backends()}
+    assert statuses["ipfs"].configured and statuses["ipfs"].reachable
