@@ -13,6 +13,7 @@ import base64
 import contextlib
 import json
 import logging
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -131,6 +132,7 @@ class KuboClient:
         self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
         self.lookup_timeout = lookup_timeout
         self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"KuboClient({self.url!r}, auth={'***' if self._auth else None})"
@@ -143,24 +145,26 @@ class KuboClient:
 
     def close(self) -> None:
         """Close the HTTP connections; safe to call twice."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     # -- plumbing -------------------------------------------------------------------------
 
     def _http(self) -> httpx.Client:
-        if self._client is None:
-            headers = {}
-            if self._auth:
-                headers["Authorization"] = authorization_header(self._auth)
-            self._client = httpx.Client(
-                base_url=f"{self.url}/api/v0/",
-                headers=headers,
-                timeout=self._timeout,
-                transport=HTTPClientTransport(),
-            )
-        return self._client
+        with self._lock:
+            if self._client is None:
+                headers = {}
+                if self._auth:
+                    headers["Authorization"] = authorization_header(self._auth)
+                self._client = httpx.Client(
+                    base_url=f"{self.url}/api/v0/",
+                    headers=headers,
+                    timeout=self._timeout,
+                    transport=HTTPClientTransport(),
+                )
+            return self._client
 
     @contextlib.contextmanager
     def _transport_errors(self, command: str) -> Iterator[None]:
@@ -216,6 +220,7 @@ class KuboClient:
     def _raise_for(self, command: str, response: httpx.Response) -> NoReturn:
         status = response.status_code
         message, from_kubo = _error_message(response)
+        logger.debug("kubo %s at %s: HTTP %d: %s", command, self.url, status, message)
         where = f"IPFS node at {self.url}"
         if status in (401, 403):
             raise AuthenticationError(f"{where} refused {command}: {message}")
