@@ -42,6 +42,7 @@ from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, FileImport, FileImporter, I
 from ipfs_kit_py.content.verify import ContentVerifier
 from ipfs_kit_py.errors import (
     BackendError,
+    ConfigurationError,
     ContentMismatchError,
     ContentNotFoundError,
     InvalidInputError,
@@ -253,7 +254,7 @@ class TieredCacheManager:
                 tried.append(f"{tier.name}: mismatch")
                 self._refuse(tier, cid, exc)
                 continue
-            except (BackendError, OSError) as exc:
+            except (BackendError, ConfigurationError, OSError) as exc:
                 tried.append(f"{tier.name}: {type(exc).__name__}")
                 self.breaker.trip(tier.name, f"{type(exc).__name__}: {exc}")
                 continue
