@@ -8,12 +8,14 @@ memory holds no shard and at most two shard files exist at once.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import queue
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,14 +157,20 @@ class Uploader:
 
 
 class _ShardPipeline:
-    """A worker thread storing shards in order while the encoder makes the next one."""
+    """A worker thread storing shards in order while the encoder makes the next one.
+
+    Piece CIDs (a pure-Python sha256 tree, GIL-bound) are computed in a separate
+    process for large shards so they run on another core; each shard's temp file is
+    kept until its piece is known, at most ``_PIECE_BACKLOG`` shards behind.
+    """
 
     def __init__(self, uploader: Uploader) -> None:
         self.uploader = uploader
         self._queue: queue.Queue[Shard | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._pieces: list[CID] = []
-        self._piece_pool = ThreadPoolExecutor(1, thread_name_prefix="storacha-piece")
+        self._pending: deque[tuple[Shard, Future[CID]]] = deque()
+        self._pool: Executor | None = None
         self._thread = threading.Thread(target=self._run, name="storacha-upload", daemon=True)
         self._thread.start()
 
@@ -185,32 +193,75 @@ class _ShardPipeline:
                 self._store(shard)
             except BaseException as exc:
                 self._error = exc
-            finally:
+                shard.release()
+        try:
+            if self._error is None:
+                self._drain(0)
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            for shard, _ in self._pending:
                 shard.release()
 
     def _store(self, shard: Shard) -> None:
-        piece: Future[CID] | None = None
-        if self.uploader.config.filecoin_offer:
-            piece = self._piece_pool.submit(_piece_of, shard)
+        if not self.uploader.config.filecoin_offer:
+            self.uploader.add_blob(shard.digest, shard.size, shard.chunks)
+            shard.release()
+            return
+        self._pending.append((shard, self._piece_executor(shard).submit(_piece_of, shard)))
         self.uploader.add_blob(shard.digest, shard.size, shard.chunks)
-        if piece is not None:
-            cid = piece.result()
-            self.uploader.offer_piece(shard.digest, cid)
-            self._pieces.append(cid)
+        self._drain(_PIECE_BACKLOG)
 
-    def join(self) -> list[CID]:
+    def _piece_executor(self, shard: Shard) -> Executor:
+        if shard.size < _PROCESS_MIN_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+            return _INLINE
+        if self._pool is None:
+            # fork, not spawn: spawn re-runs an unguarded __main__ of the calling program.
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+        return self._pool
+
+    def _drain(self, keep: int) -> None:
+        while len(self._pending) > keep:
+            shard, future = self._pending.popleft()
+            try:
+                piece = future.result()
+            finally:
+                shard.release()
+            self.uploader.offer_piece(shard.digest, piece)
+            self._pieces.append(piece)
+
+    def _shutdown(self) -> None:
         self._queue.put(None)
         self._thread.join()
-        self._piece_pool.shutdown()
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+    def join(self) -> list[CID]:
+        self._shutdown()
         if self._error is not None:
             raise self._error
         return self._pieces
 
     def cancel(self) -> None:
         self._error = self._error or BackendError("upload cancelled")
-        self._queue.put(None)
-        self._thread.join()
-        self._piece_pool.shutdown()
+        self._shutdown()
+
+
+class _InlineExecutor(Executor):
+    """Runs the call at once (small shards are not worth a process)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+_INLINE = _InlineExecutor()
+_PIECE_BACKLOG = 1
+_PROCESS_MIN_BYTES = 16 * 1024 * 1024
 
 
 def _piece_of(shard: Shard) -> CID:
