@@ -249,7 +249,10 @@ class ipfs_kit:
                 DiskBackend(cfg.cache_dir, cfg.disk_bytes),
                 *self._remote_backends(),
             ]
-            policy = TierPolicy(put_to=cfg.put_to, promote_after=cfg.promote_after)
+            read_only = tuple(t.name for t in tiers if t.name.startswith("gateway"))
+            policy = TierPolicy(
+                put_to=cfg.put_to, promote_after=cfg.promote_after, read_only=read_only
+            )
             self._tiers = TieredCacheManager(tiers, self.index, policy)
         return self._tiers
 
@@ -258,7 +261,7 @@ class ipfs_kit:
             raise ConfigurationError("this ipfs_kit is closed")
 
     def _remote_backends(self) -> list[Backend]:
-        """Remote tiers in order: kubo, S3, Storacha (those configured); no I/O here."""
+        """Remote tiers in order: kubo, S3, Storacha, gateways (if configured); no I/O."""
         backends: list[Backend] = []
         kubo = self._kubo_backend()
         if kubo is not None:
@@ -269,6 +272,29 @@ class ipfs_kit:
             backend = kit.backend  # only touched once configured: it may check credentials
             if isinstance(backend, Backend):
                 backends.append(backend)
+        return backends + self._gateway_backends()
+
+    def _gateway_backends(self) -> list[Backend]:
+        """Read-only trustless gateways: ``[gateway] urls``, ``gateway=``, IPFS_KIT_GATEWAYS."""
+        section = dict(self._file.get("gateway") or {})
+        urls = resolve(
+            "urls",
+            args=self._sections["gateway"],
+            section=section,
+            env=self._env,
+            env_names=["IPFS_KIT_GATEWAYS"],
+            default=[],
+        )
+        if isinstance(urls, str):
+            urls = [u.strip() for u in urls.split(",") if u.strip()]
+        if not urls:
+            return []
+        gateway = importlib.import_module("ipfs_kit_py.backends.gateway")
+        backends: list[Backend] = []
+        for n, url in enumerate(urls):
+            backend = gateway.GatewayBackend(str(url))
+            backend.name = "gateway" if n == 0 else f"gateway{n + 1}"
+            backends.append(backend)
         return backends
 
     def _kubo_backend(self) -> Backend | None:

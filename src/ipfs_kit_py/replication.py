@@ -106,7 +106,11 @@ class CopyCheck:
 
 
 def _durable_names(tiers: TieredCacheManager) -> list[str]:
-    return [t.name for t in tiers.tiers if not isinstance(t, MemoryBackend)]
+    """Tiers that count as homes: not the per-process memory tier, not read-only ones."""
+    read_only = set(tiers.policy.read_only)
+    return [
+        t.name for t in tiers.tiers if not isinstance(t, MemoryBackend) and t.name not in read_only
+    ]
 
 
 def plan_replication(

@@ -98,6 +98,7 @@ class TierPolicy:
     max_backoff_s: float = 120.0
     access_flush_every: int = 256
     trust_disk_stamps: bool = True
+    read_only: tuple[str, ...] = ()  # tiers that serve reads but take no copies (gateways)
 
 
 class CircuitBreaker:

@@ -33,3 +33,26 @@ def test_kubo_tier_holds_the_same_cid_and_serves_reads(kit: ipfs_kit, kubo: Kubo
     assert kit.whereis(added.cid) == ["disk", "ipfs"]
     statuses = {s.name: s for s in kit.backends()}
     assert statuses["ipfs"].configured and statuses["ipfs"].reachable
+
+
+def test_gateway_tier_finds_content_the_index_never_saw(
+    kubo: KuboNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.servers.process import free_port
+
+    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
+    data = os.urandom(600_000)
+    source = tmp_path / "f.bin"
+    source.write_bytes(data)
+    cid = kubo.cli_text("add", "-Q", "--cid-version=1", str(source))
+    dead = f"http://127.0.0.1:{free_port()}"
+    with ipfs_kit(
+        cache_dir=tmp_path / "cache",
+        index_path=tmp_path / "index.sqlite3",
+        gateway={"urls": [dead, kubo.gateway_url]},
+    ) as kit:
+        assert [t.name for t in kit.tiers.tiers] == ["memory", "disk", "gateway", "gateway2"]
+        assert kit.cat(cid) == data  # the dead gateway is skipped, the live one verified
+        assert kit.tiers.breaker.is_open("gateway")
+        assert kit.whereis(cid) == ["disk", "gateway2"]
+        assert kit.replicate(cid, min_copies=2).copied == ()  # gateways take no copies
