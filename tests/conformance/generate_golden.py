@@ -169,6 +169,15 @@ def generate_files(tmp: Path) -> dict[str, Any]:
             if kubo != result["cid"]:
                 sys.exit(f"ipfs_cid {kubo} != JS importer {result['cid']} for {name}")
             case["peers"].append("ipfs_cid")
+        chunk, raw, version, width = PROFILES[profile]
+        chunks = -(-Path(job["path"]).stat().st_size // chunk)
+        if width == 174 or chunks <= width:  # kubo's width is fixed at 174
+            kubo = peers.Kubo(tmp / "kubo-repo").add(
+                *peers.kubo_flags(chunk, raw, version), "-Q", job["path"]
+            )
+            if kubo != [result["cid"]]:
+                sys.exit(f"kubo {kubo} != JS importer {result['cid']} for {name} {profile}")
+            case["peers"].append("kubo")
         cases.append(case)
     storacha_jobs = [
         {"path": str(tmp / "files" / name)}
@@ -241,8 +250,15 @@ def generate_directories(tmp: Path) -> dict[str, Any]:
         for tree, profile, hidden in DIR_CASES
     ]
     cases = []
+    kubo = peers.Kubo(tmp / "kubo-repo")
     for (tree, profile, hidden), result in zip(DIR_CASES, peers.js_import(jobs), strict=True):
-        entries = [[e["cid"], e["path"]] for e in result["entries"]]
+        flags = ["-r", *(["--cid-version=1"] if profile == "kubo-v1" else [])]
+        lines = kubo.add(*flags, *(["--hidden"] if hidden else []), str(paths[tree]))
+        entries = [line.split(" ", 2)[1:] for line in lines]
+        if entries[-1] != [result["cid"], tree] or sorted(entries) != sorted(
+            [e["cid"], e["path"]] for e in result["entries"]
+        ):
+            sys.exit(f"kubo and the JS importer differ on {tree} {profile} hidden={hidden}")
         case = {
             "tree": tree,
             "profile": profile,
@@ -256,8 +272,9 @@ def generate_directories(tmp: Path) -> dict[str, Any]:
         cases.append(case)
     return {
         "description": (
-            "`ipfs add -r` of a directory (its own name is the root) by ipfs-unixfs-importer "
-            "with kubo's profile; entries are every file and directory, children before parents"
+            "`ipfs add -r` of a directory (its own name is the root): kubo's `added <cid> <path>` "
+            "lines in kubo's order (files, then directories children first, the root last), "
+            "and the same CIDs from ipfs-unixfs-importer with kubo's profile"
         ),
         "profiles": {name: profile_fields(name) for name in ("kubo", "kubo-v1")},
         "trees": TREES,
@@ -323,7 +340,7 @@ def generate_car(tmp: Path) -> dict[str, Any]:
     }
 
 
-def peer_versions() -> dict[str, str]:
+def peer_versions(tmp: Path) -> dict[str, str]:
     lock = json.loads((peers.JS_DIR / "package-lock.json").read_text())["packages"]
     names = ["ipfs-unixfs-importer", "@ipld/car", "@storacha/upload-client", "@ipld/unixfs"]
     versions = {n: lock[f"node_modules/{n}"]["version"] for n in names}
@@ -331,12 +348,12 @@ def peer_versions() -> dict[str, str]:
         ["dpkg-query", "-W", "-f=${Version}", "ipfs-cid"], capture_output=True, text=True
     )
     versions["ipfs-cid (Debian)"] = deb.stdout.strip() or "unknown"
+    versions["kubo"] = peers.Kubo(tmp / "kubo-repo").version()
     return versions
 
 
 def main() -> None:
     GOLDEN.mkdir(exist_ok=True)
-    versions = peer_versions()
     generators = {
         "files": generate_files,
         "storacha": generate_storacha,
@@ -345,6 +362,7 @@ def main() -> None:
     }
     only = sys.argv[1:] or list(generators)
     with tempfile.TemporaryDirectory() as tmp:
+        versions = peer_versions(Path(tmp))
         for name in only:
             doc = {"generated_by": "tests/conformance/generate_golden.py", "peers": versions}
             doc.update(generators[name](Path(tmp)))

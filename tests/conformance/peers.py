@@ -1,5 +1,7 @@
 """Run the reference implementations that our CIDs and CARs are compared with.
 
+- kubo itself (``scripts/install/30-kubo.sh``): ``ipfs add --only-hash`` in a throwaway
+  offline repo; the only peer that prints kubo's exact ``added`` lines.
 - ``ipfs_cid`` (Debian ``ipfs-cid``): kubo's default import of one file.
 - ``js/import.mjs``: ipfs-unixfs-importer with kubo's profiles (files and directories).
 - ``js/storacha.mjs``: @storacha/upload-client's encoder and CAR sharding.
@@ -13,15 +15,19 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tests.servers.process import ServerStartError
+
 JS_DIR = Path(__file__).parent / "js"
 NODE_INSTALL = "scripts/install/45-conformance-node.sh"
 DEBIAN_INSTALL = "scripts/install/10-debian.sh"
+KUBO_INSTALL = "scripts/install/30-kubo.sh"
 
 
 class PeerMissingError(RuntimeError):
@@ -48,6 +54,50 @@ def ipfs_cid(path: Path) -> str:
         raise PeerMissingError(f"ipfs_cid not found: install Debian ipfs-cid ({DEBIAN_INSTALL})")
     out = json.loads(_run([exe, str(path)]))
     return str(out["CIDv0"])
+
+
+class Kubo:
+    """kubo's CLI with its own offline repo under ``repo`` (no daemon: ``add -n`` only)."""
+
+    def __init__(self, repo: Path) -> None:
+        from tests.servers.kubo import kubo_binary
+
+        try:
+            self.binary = kubo_binary()
+        except ServerStartError as exc:
+            raise PeerMissingError(f"{exc} ({KUBO_INSTALL})") from None
+        self.env = {**os.environ, "IPFS_PATH": str(repo)}
+        if not (repo / "config").exists():
+            proc = subprocess.run(
+                [self.binary, "init", "--profile=test"], env=self.env, capture_output=True
+            )
+            if proc.returncode != 0:
+                raise PeerFailedError(f"ipfs init failed: {proc.stderr.decode(errors='replace')}")
+
+    def version(self) -> str:
+        """kubo's version number."""
+        out = subprocess.run([self.binary, "version", "--number"], capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def add(self, *args: str, cwd: Path | None = None) -> list[str]:
+        """Run ``ipfs add --only-hash ARGS``; return its output lines."""
+        argv = [self.binary, "add", "--only-hash", "--offline", *args]
+        proc = subprocess.run(argv, env=self.env, capture_output=True, timeout=600, cwd=cwd)
+        if proc.returncode != 0:
+            raise PeerFailedError(
+                f"{' '.join(argv)} exited {proc.returncode}:\n"
+                f"{proc.stderr.decode(errors='replace')}"
+            )
+        return proc.stdout.decode().splitlines()
+
+
+def kubo_flags(chunk_size: int, raw_leaves: bool, cid_version: int) -> list[str]:
+    """``ipfs add`` flags for an import profile (kubo cannot set the tree width)."""
+    return [
+        f"--chunker=size-{chunk_size}",
+        f"--raw-leaves={'true' if raw_leaves else 'false'}",
+        f"--cid-version={cid_version}",
+    ]
 
 
 def node_script(name: str, jobs: Sequence[Any], timeout: float = 600) -> list[dict[str, Any]]:
@@ -93,13 +143,3 @@ def car_write(out: Path, roots: Sequence[str], blocks: Sequence[tuple[str, bytes
 def car_read(path: Path) -> dict[str, Any]:
     """Read a CAR with @ipld/car: ``{"roots": [cid], "blocks": [[cid, hash_ok, length]]}``."""
     return node_script("car.mjs", [{"op": "read", "path": str(path)}])[0]
-
-
-def profile_job(profile: Any) -> dict[str, Any] | str:
-    """The JS importer's profile for one of our ``ImportProfile`` values."""
-    return {
-        "chunkSize": profile.chunk_size,
-        "rawLeaves": profile.raw_leaves,
-        "cidVersion": profile.cid_version,
-        "maxChildrenPerNode": profile.max_links,
-    }
