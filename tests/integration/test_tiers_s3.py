@@ -14,6 +14,7 @@ from ipfs_kit_py.backends.disk import DiskBackend
 from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.backends.s3 import S3Backend
 from ipfs_kit_py.backends.s3_config import S3Config
+from ipfs_kit_py.errors import ContentNotFoundError
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.ipfs_kit import ipfs_kit
 from ipfs_kit_py.tiers import TieredCacheManager, TierPolicy
@@ -108,3 +109,17 @@ def test_eviction_keeps_the_last_copy_and_refetches_from_s3(
         data = tiers.get_bytes(evicted[0])
         assert len(data) == 200_000 and tiers.whereis(evicted[0]) == ["disk", "s3"]
         assert disk.has(only_local)
+
+
+def test_emptied_bucket_is_a_miss_that_corrects_the_index(
+    seaweedfs: SeaweedS3, kit: ipfs_kit
+) -> None:
+    data = os.urandom(200_000)
+    cid = kit.add(data, to=["s3"]).cid
+    s3 = kit.tiers.tier("s3")
+    assert isinstance(s3, S3Backend)
+    boto_client(seaweedfs).delete_object(Bucket=seaweedfs.bucket, Key=s3.key_for(cid))
+    with pytest.raises(ContentNotFoundError, match="s3: not found"):
+        kit.cat(cid)
+    assert kit.whereis(cid) == []
+    assert not kit.tiers.breaker.is_open("s3")  # a miss is not a failure
