@@ -76,3 +76,17 @@ def test_config_show_masks_secrets(
     monkeypatch.setenv("IPFS_KIT_CONFIG", str(config))
     code, out = run(capsys, "config", "show")
     assert code == 0 and "hunter2" not in out and "***" in out
+
+
+def test_progress_bars_subscriber_shows_and_clears() -> None:
+    from ipfs_kit_py.cli.content import ProgressBars
+
+    bars = ProgressBars(delay_s=0)
+    bars.on_start("bafy-key", 100)
+    bars.on_progress("bafy-key", 40)
+    bars.on_progress("bafy-key", 60)
+    [task] = bars.progress.tasks
+    assert task.completed == 100 and task.total == 100
+    bars.on_done("bafy-key", None)
+    assert bars.progress.tasks == []
+    bars.stop()

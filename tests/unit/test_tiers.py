@@ -206,3 +206,24 @@ def test_disk_stamp_skips_rehash_until_the_file_changes(
     with pytest.raises(ContentNotFoundError, match="disk: mismatch"):
         strict.get_bytes(cid)  # ...a re-hash does, and drops the copy
     assert not path.exists()
+
+
+def test_remote_reads_report_progress_to_subscribers(tiers: TieredCacheManager) -> None:
+    events: list[tuple[str, object]] = []
+
+    class Recorder:
+        def on_start(self, key: str, total: int | None) -> None:
+            events.append(("start", key))
+
+        def on_progress(self, key: str, nbytes: int) -> None:
+            events.append(("progress", nbytes))
+
+        def on_done(self, key: str, error: BaseException | None) -> None:
+            events.append(("done", error))
+
+    data = os.urandom(3 << 20)
+    cid = tiers.add([data], to=["archive"]).cid
+    tiers.subscribers.append(Recorder())
+    assert tiers.get_bytes(cid) == data
+    assert events[0] == ("start", str(cid)) and events[-1] == ("done", None)
+    assert sum(n for kind, n in events if kind == "progress") == len(data)
