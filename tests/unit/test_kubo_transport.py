@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ipfs_kit_py.backends.kubo_transport import _decode_chunked
+from ipfs_kit_py.backends.kubo_transport import _coalesce, _decode_chunked
 
 
 class Reader:
@@ -81,3 +81,11 @@ def test_bad_framing_raises() -> None:
         decode(b"zz\r\nabc\r\n0\r\n\r\n", 4096)
     with pytest.raises(http.client.IncompleteRead):
         decode(b"3\r\nabcXY0\r\n\r\n", 4096)
+
+
+def test_coalesce_joins_small_pieces_and_passes_big_ones() -> None:
+    pieces = [b"a" * 10, b"b" * 10, b"C" * 100, b"d" * 5, b"e" * 22, b"f"]
+    out = list(_coalesce(pieces, min_size=25))
+    assert out == [b"a" * 10 + b"b" * 10, b"C" * 100, b"d" * 5 + b"e" * 22, b"f"]
+    assert b"".join(out) == b"".join(pieces)
+    assert list(_coalesce([], min_size=25)) == []

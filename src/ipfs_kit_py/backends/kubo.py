@@ -269,7 +269,7 @@ class KuboBackend:
         elif cid.codec.code == DAG_PB:
             profile = profile or (KUBO_DEFAULT if cid.version == 0 else KUBO_CID_V1)
             part = Part(cid_key(cid), body=chunks)
-            got = self.client.add([part], add_options(profile))[-1].cid
+            got = self.client.add_root([part], add_options(profile)).cid
         else:
             raise InvalidInputError(
                 f"kubo backend puts UnixFS files and raw blocks, not {cid.codec.name}; "
@@ -314,7 +314,7 @@ class KuboBackend:
         options = add_options(
             profile, pin=pin, only_hash=only_hash, wrap_with_directory=wrap_with_directory
         )
-        return self.client.add(path_parts(path, hidden=hidden), options)[-1].cid
+        return self.client.add_root(path_parts(path, hidden=hidden), options).cid
 
     def export_car(self, cid: CID) -> Iterator[bytes]:
         """Stream the DAG under ``cid`` as a CAR (``dag export``)."""

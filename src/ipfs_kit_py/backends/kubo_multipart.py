@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,27 +76,39 @@ def path_parts(path: Path, *, name: str | None = None, hidden: bool = False) -> 
     """Parts for a file, a symlink or a directory tree (sorted, parents first).
 
     ``hidden=False`` skips entries whose name starts with a dot, as ``ipfs add -r`` does.
+    The tree is walked with an explicit stack, so its depth is not limited by recursion.
     """
-    name = path.name if name is None else name
-    if path.is_symlink():
-        yield Part(name, SYMLINK, [os.fsencode(os.readlink(path))])
-    elif path.is_dir():
-        yield Part(name, DIRECTORY)
-        yield from _directory_parts(path, name, hidden)
-    elif path.is_file():
-        yield Part(name, FILE, iter_file(path))
-    elif not path.exists():
-        raise InputPathError(f"no such file or directory: {path}")
-    else:
-        raise InputPathError(f"not a regular file, directory or symlink: {path}")
+    stack = [(os.fspath(path), path.name if name is None else name)]
+    while stack:
+        fs_path, upload_name = stack.pop()
+        mode = _lstat(fs_path).st_mode
+        if stat.S_ISLNK(mode):
+            yield Part(upload_name, SYMLINK, [os.fsencode(os.readlink(fs_path))])
+        elif stat.S_ISDIR(mode):
+            yield Part(upload_name, DIRECTORY)
+            children = [
+                (os.path.join(fs_path, child), f"{upload_name}/{child}")
+                for child in _listing(fs_path)
+                if hidden or not child.startswith(".")
+            ]
+            stack.extend(reversed(children))
+        elif stat.S_ISREG(mode):
+            yield Part(upload_name, FILE, iter_file(Path(fs_path)))
+        else:
+            raise InputPathError(f"not a regular file, directory or symlink: {fs_path}")
 
 
-def _directory_parts(path: Path, name: str, hidden: bool) -> Iterator[Part]:
+def _lstat(fs_path: str) -> os.stat_result:
     try:
-        entries = sorted(os.scandir(path), key=lambda e: e.name)
+        return os.lstat(fs_path)
+    except FileNotFoundError:
+        raise InputPathError(f"no such file or directory: {fs_path}") from None
     except OSError as exc:
-        raise InputPathError(f"cannot list {path}: {exc.strerror}") from None
-    for entry in entries:
-        if not hidden and entry.name.startswith("."):
-            continue
-        yield from path_parts(Path(entry.path), name=f"{name}/{entry.name}", hidden=hidden)
+        raise InputPathError(f"cannot read {fs_path}: {exc.strerror}") from None
+
+
+def _listing(fs_path: str) -> list[str]:
+    try:
+        return sorted(os.listdir(fs_path))
+    except OSError as exc:
+        raise InputPathError(f"cannot list {fs_path}: {exc.strerror}") from None

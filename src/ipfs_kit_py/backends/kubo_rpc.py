@@ -10,6 +10,7 @@ streaming comes in the ``X-Stream-Error`` trailer, which the transport
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import json
 import logging
@@ -278,15 +279,22 @@ class KuboClient:
 
     def add(self, parts: Iterable[Part], options: AddOptions | None = None) -> list[AddedEntry]:
         """``add`` streamed multipart ``parts``; entries in kubo's order, the root last."""
+        return [_entry(line) for line in self._added(parts, options)]
+
+    def add_root(self, parts: Iterable[Part], options: AddOptions | None = None) -> AddedEntry:
+        """``add`` like :meth:`add`, returning only the root (one CID parsed, not one per file)."""
+        (last,) = collections.deque(self._added(parts, options), maxlen=1)
+        return _entry(last)
+
+    def _added(self, parts: Iterable[Part], options: AddOptions | None) -> Iterator[Any]:
         params = (options or AddOptions()).params()
-        entries = [
-            AddedEntry(line["Name"], parse_cid(line["Hash"]), int(line.get("Size") or 0))
-            for line in self._lines("add", params, parts)
-            if "Hash" in line
-        ]
-        if not entries:
+        found = False
+        for line in self._lines("add", params, parts):
+            if "Hash" in line:
+                found = True
+                yield line
+        if not found:
             raise BackendError(f"IPFS node at {self.url} added nothing")
-        return entries
 
     def cat(
         self, cid: CID, *, offset: int = 0, length: int | None = None, offline: bool = False
@@ -386,6 +394,10 @@ class KuboClient:
             if event.get("Type") == 4:  # routing.Provider
                 providers.extend(r["ID"] for r in event.get("Responses") or [])
         return providers
+
+
+def _entry(line: Any) -> AddedEntry:
+    return AddedEntry(line["Name"], parse_cid(line["Hash"]), int(line.get("Size") or 0))
 
 
 def _error_message(response: httpx.Response) -> tuple[str, bool]:

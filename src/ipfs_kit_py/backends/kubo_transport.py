@@ -13,7 +13,7 @@ import contextlib
 import http.client
 import select
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -21,6 +21,7 @@ import httpx
 __all__ = ["HTTPClientTransport", "StreamError"]
 
 READ_SIZE = 1 << 20
+SEND_SIZE = 256 * 1024
 _Key = tuple[str, str, int]
 
 
@@ -213,9 +214,8 @@ class HTTPClientTransport(httpx.BaseTransport):
         conn.endheaders()
         chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
         assert isinstance(request.stream, httpx.SyncByteStream)
-        for chunk in request.stream:
-            if chunk:
-                conn.send(b"%X\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
+        for chunk in _coalesce(request.stream):
+            conn.send(b"%X\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
         if chunked:
             conn.send(b"0\r\n\r\n")
 
@@ -248,6 +248,24 @@ class HTTPClientTransport(httpx.BaseTransport):
         for pool in pools.values():
             for conn in pool:
                 conn.close()
+
+
+def _coalesce(pieces: Iterable[bytes], min_size: int = SEND_SIZE) -> Iterator[bytes]:
+    """Join small pieces (multipart headers, small files) so each send moves enough bytes."""
+    pending = bytearray()
+    for piece in pieces:
+        if len(piece) >= min_size:
+            if pending:
+                yield bytes(pending)
+                pending.clear()
+            yield piece
+            continue
+        pending += piece
+        if len(pending) >= min_size:
+            yield bytes(pending)
+            pending.clear()
+    if pending:
+        yield bytes(pending)
 
 
 def _is_alive(conn: http.client.HTTPConnection) -> bool:
