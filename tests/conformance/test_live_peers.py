@@ -1,9 +1,10 @@
 """Our CIDs and CARs against live reference implementations, on a randomized corpus.
 
-Peers: Debian ``ipfs_cid`` (kubo's default import), ipfs-unixfs-importer, the Storacha
-client's encoder and @ipld/car (tests/conformance/js, installed by
-scripts/install/45-conformance-node.sh). The corpus is drawn from a seed that every
-assertion message prints; ``CONFORMANCE_SEED=<seed> pytest tests/conformance`` replays it.
+Peers: kubo's own ``ipfs add --only-hash`` (scripts/install/30-kubo.sh), Debian
+``ipfs_cid`` (kubo's default import), ipfs-unixfs-importer, the Storacha client's encoder
+and @ipld/car (tests/conformance/js, installed by scripts/install/45-conformance-node.sh).
+The corpus is drawn from a seed that every assertion message prints;
+``CONFORMANCE_SEED=<seed> pytest tests/conformance`` replays it.
 A missing peer fails the test, it never skips.
 """
 
@@ -132,6 +133,16 @@ def big_file(tmp_path_factory: pytest.TempPathFactory, corpus: Corpus) -> Path:
     return write_file(file_spec, tmp_path_factory.mktemp("big") / "100MB.bin")
 
 
+@pytest.fixture(scope="session")
+def kubo(tmp_path_factory: pytest.TempPathFactory) -> peers.Kubo:
+    return peer(peers.Kubo, tmp_path_factory.mktemp("kubo") / "repo")
+
+
+def kubo_cid(kubo: peers.Kubo, path: Path, p: ImportProfile) -> str:
+    lines = kubo.add(*peers.kubo_flags(p.chunk_size, p.raw_leaves, p.cid_version), "-Q", str(path))
+    return lines[0]
+
+
 def js_profile(p: ImportProfile) -> dict[str, Any]:
     return {
         "chunkSize": p.chunk_size,
@@ -173,47 +184,63 @@ def js_files(corpus: Corpus) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 @pytest.mark.parametrize("name", CORPUS_FILES)
-def test_file_kubo_default_matches_ipfs_cid_and_js(
-    name: str, corpus: Corpus, js_files: dict[tuple[str, str], dict[str, Any]]
+def test_file_kubo_default_matches_kubo_ipfs_cid_and_js(
+    name: str, corpus: Corpus, kubo: peers.Kubo, js_files: dict[tuple[str, str], dict[str, Any]]
 ) -> None:
     path = corpus.files[name]
     ours = import_file(path, KUBO_DEFAULT)
     got = {"ours": str(ours.cid), "ipfs_cid": peer(peers.ipfs_cid, path)}
     got["js"] = js_files[(name, "kubo")]["cid"]
+    got["kubo"] = kubo_cid(kubo, path, KUBO_DEFAULT)
     assert len(set(got.values())) == 1, corpus.tag(f"{name} ({path.stat().st_size} B): {got}")
     assert ours.dag_size == js_files[(name, "kubo")]["tsize"], corpus.tag(f"{name} dag size")
 
 
 @pytest.mark.parametrize("profile", ["kubo-v1", "raw-leaves-v0"])
 @pytest.mark.parametrize("name", CORPUS_FILES)
-def test_file_other_profiles_match_js(
-    name: str, profile: str, corpus: Corpus, js_files: dict[tuple[str, str], dict[str, Any]]
+def test_file_other_profiles_match_kubo_and_js(
+    name: str,
+    profile: str,
+    corpus: Corpus,
+    kubo: peers.Kubo,
+    js_files: dict[tuple[str, str], dict[str, Any]],
 ) -> None:
     ours = import_file(corpus.files[name], FILE_PROFILES[profile])
     js = js_files[(name, profile)]
-    assert (str(ours.cid), ours.dag_size) == (js["cid"], js["tsize"]), corpus.tag(
-        f"{name} ({ours.size} B) with {profile}"
+    theirs = kubo_cid(kubo, corpus.files[name], FILE_PROFILES[profile])
+    got = (str(ours.cid), theirs, ours.dag_size)
+    assert got == (js["cid"], js["cid"], js["tsize"]), corpus.tag(
+        f"{name} ({ours.size} B) with {profile}: (ours, kubo, dag size) vs JS"
     )
 
 
 @pytest.mark.parametrize("raw", [False, True], ids=["pb-leaves-v0", "raw-leaves-v1"])
 @pytest.mark.parametrize("name", ["small-174", "small-175", "small-174sq", "small-174sq-plus"])
 def test_small_chunks_cross_depth_boundaries(
-    name: str, raw: bool, corpus: Corpus, js_files: dict[tuple[str, str], dict[str, Any]]
+    name: str,
+    raw: bool,
+    corpus: Corpus,
+    kubo: peers.Kubo,
+    js_files: dict[tuple[str, str], dict[str, Any]],
 ) -> None:
     profile = ImportProfile(chunk_size=corpus.small_chunk, raw_leaves=raw, cid_version=int(raw))
     ours = import_file(corpus.files[name], profile)
     js = js_files[(name, "small-v1" if raw else "small")]
-    assert (str(ours.cid), ours.dag_size) == (js["cid"], js["tsize"]), corpus.tag(
+    theirs = kubo_cid(kubo, corpus.files[name], profile)
+    got = (str(ours.cid), theirs, ours.dag_size)
+    assert got == (js["cid"], js["cid"], js["tsize"]), corpus.tag(
         f"{name} ({ours.size} B, chunk {corpus.small_chunk}, raw leaves {raw})"
     )
 
 
 @pytest.mark.slow
-def test_100mb_file_matches_ipfs_cid_and_js(big_file: Path, corpus: Corpus) -> None:
+def test_100mb_file_matches_kubo_ipfs_cid_and_js(
+    big_file: Path, corpus: Corpus, kubo: peers.Kubo
+) -> None:
     ours = import_file(big_file, KUBO_DEFAULT)
     js = peer(peers.js_import, [{"path": str(big_file), "profile": "kubo"}])[0]
     got = {"ours": str(ours.cid), "ipfs_cid": peer(peers.ipfs_cid, big_file), "js": js["cid"]}
+    got["kubo"] = kubo_cid(kubo, big_file, KUBO_DEFAULT)
     assert len(set(got.values())) == 1, corpus.tag(f"100 MB file {big_file}: {got}")
 
 
@@ -229,20 +256,26 @@ def js_trees(corpus: Corpus) -> dict[tuple[str, str, bool], dict[str, Any]]:
 
 @pytest.mark.parametrize(("profile", "hidden"), DIR_VARIANTS)
 @pytest.mark.parametrize("tree", ["empty", "nested", "unicode-root"])
-def test_directory_matches_js(
+def test_directory_matches_kubo_and_js(
     tree: str,
     profile: str,
     hidden: bool,
     corpus: Corpus,
+    kubo: peers.Kubo,
     js_trees: dict[tuple[str, str, bool], dict[str, Any]],
 ) -> None:
     from ipfs_kit_py.content.directory import import_directory
 
     ours = import_directory(corpus.trees[tree], FILE_PROFILES[profile], hidden=hidden)
     js = js_trees[(tree, profile, hidden)]
-    assert (str(ours.cid), ours.dag_size) == (js["cid"], js["tsize"]), corpus.tag(
-        f"directory {corpus.trees[tree]} with {profile}, hidden={hidden}"
+    theirs = kubo.add(*kubo_dir_flags(profile, hidden), "-Q", str(corpus.trees[tree]))
+    assert (str(ours.cid), theirs, ours.dag_size) == (js["cid"], [js["cid"]], js["tsize"]), (
+        corpus.tag(f"directory {corpus.trees[tree]} with {profile}, hidden={hidden}")
     )
+
+
+def kubo_dir_flags(profile: str, hidden: bool) -> list[str]:
+    return ["-r", *CLI_FLAGS[profile], *(["--hidden"] if hidden else [])]
 
 
 def cli_add(*args: str) -> list[str]:
@@ -265,47 +298,44 @@ CLI_FLAGS = {
 
 @pytest.mark.parametrize("profile", list(CLI_FLAGS))
 @pytest.mark.parametrize("name", ["empty", "one-byte", "chunk-plus-1", "random-multi-chunk"])
-def test_cli_add_file_prints_the_peers_cid(
-    name: str, profile: str, corpus: Corpus, js_files: dict[tuple[str, str], dict[str, Any]]
+def test_cli_add_file_prints_what_kubo_prints(
+    name: str, profile: str, corpus: Corpus, kubo: peers.Kubo
 ) -> None:
-    path = corpus.files[name]
-    want = js_files[(name, profile)]["cid"]
+    path = str(corpus.files[name])
     flags = CLI_FLAGS[profile]
-    got = {
-        "default": cli_add(*flags, str(path)),
-        "-q": cli_add(*flags, "-q", str(path)),
-        "-Q": cli_add(*flags, "-Q", str(path)),
-    }
-    expected = {"default": [f"added {want} {name}"], "-q": [want], "-Q": [want]}
-    assert got == expected, corpus.tag(f"ipfs-kit add -n {' '.join(flags)} {path}")
+    modes: list[list[str]] = [[], ["-q"], ["-Q"]]
+    got = [cli_add(*flags, *mode, path) for mode in modes]
+    want = [kubo.add(*flags, *mode, path) for mode in modes]
+    assert got == want, corpus.tag(f"ipfs-kit add -n {' '.join(flags)} [|-q|-Q] {path}")
 
 
-def test_cli_add_with_chunker(
-    corpus: Corpus, js_files: dict[tuple[str, str], dict[str, Any]]
-) -> None:
-    path = corpus.files["small-175"]
+def test_cli_add_with_chunker(corpus: Corpus, kubo: peers.Kubo) -> None:
+    path = str(corpus.files["small-175"])
     chunker = f"--chunker=size-{corpus.small_chunk}"
-    got = [cli_add(chunker, "-Q", str(path)), cli_add(chunker, "--cid-version=1", "-Q", str(path))]
-    want = [[js_files[("small-175", "small")]["cid"]], [js_files[("small-175", "small-v1")]["cid"]]]
-    assert got == want, corpus.tag(f"ipfs-kit add -n {chunker} {path}")
+    variants = [[chunker], [chunker, "--cid-version=1"], [chunker, "--raw-leaves=false"]]
+    got = [cli_add(*flags, path) for flags in variants]
+    want = [kubo.add(*flags, path) for flags in variants]
+    assert got == want, corpus.tag(f"ipfs-kit add -n {chunker} [...] {path}")
 
 
 @pytest.mark.parametrize(("profile", "hidden"), DIR_VARIANTS)
-def test_cli_add_recursive_prints_kubo_lines(
+@pytest.mark.parametrize("tree", ["nested", "unicode-root"])
+def test_cli_add_recursive_prints_what_kubo_prints(
+    tree: str,
     profile: str,
     hidden: bool,
     corpus: Corpus,
+    kubo: peers.Kubo,
     js_trees: dict[tuple[str, str, bool], dict[str, Any]],
 ) -> None:
-    path = corpus.trees["nested"]
-    js = js_trees[("nested", profile, hidden)]
-    flags = [*CLI_FLAGS[profile], "-r", *(["--hidden"] if hidden else [])]
-    lines = cli_add(*flags, str(path))
-    want = [f"added {e['cid']} {e['path']}" for e in js["entries"]]
-    where = corpus.tag(f"ipfs-kit add -n {' '.join(flags)} {path}")
-    assert sorted(lines) == sorted(want), where
-    assert lines[-1] == f"added {js['cid']} {path.name}", where
-    assert cli_add(*flags, "-Q", str(path)) == [js["cid"]], where
+    path = str(corpus.trees[tree])
+    flags = kubo_dir_flags(profile, hidden)
+    got = [cli_add(*flags, path), cli_add(*flags, "-q", path)]
+    want = [kubo.add(*flags, path), kubo.add(*flags, "-q", path)]
+    js = js_trees[(tree, profile, hidden)]
+    where = corpus.tag(f"ipfs-kit add -n {' '.join(flags)} [|-q] {path}")
+    assert got == want, where
+    assert sorted(want[0]) == sorted(f"added {e['cid']} {e['path']}" for e in js["entries"])
 
 
 def imported_blocks(path: Path, profile: ImportProfile) -> tuple[str, list[Block]]:
