@@ -340,3 +340,25 @@ def test_get_many_refuses_corrupted_block(backend: S3Backend, seaweedfs: Seaweed
     )
     with pytest.raises(ContentMismatchError):
         backend.get_many(cids)
+
+
+def test_credentials_from_an_aws_profile(
+    seaweedfs: SeaweedS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    credentials = tmp_path / "credentials"
+    credentials.write_text(
+        "[ipfs-kit-test]\n"
+        f"aws_access_key_id = {seaweedfs.access_key}\n"
+        f"aws_secret_access_key = {seaweedfs.secret_key}\n"
+    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "absent-config"))
+    env = {
+        "AWS_PROFILE": "ipfs-kit-test",
+        "S3_ENDPOINT_URL": seaweedfs.endpoint_url,
+        "IPFS_KIT_S3_BUCKET": seaweedfs.bucket,
+    }
+    with S3Kit.from_sources({}, {}, env) as kit:
+        key = f"{unique('profile')}/x"
+        assert kit.upload_bytes(b"via profile", key=key)["success"]
+        assert kit.download_bytes(key=key)["data"] == b"via profile"

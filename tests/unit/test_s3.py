@@ -287,3 +287,9 @@ def test_sink_rejection_leaves_nothing(tmp_path: Path) -> None:
             sink=Reject(),
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_backend_satisfies_the_protocol() -> None:
+    from ipfs_kit_py.backends.base import Backend
+
+    assert isinstance(S3Backend(S3Config(bucket="b-bucket")), Backend)
