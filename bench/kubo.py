@@ -1,10 +1,11 @@
 """kubo RPC throughput: our KuboBackend vs the kubo CLI, against the same daemon.
 
 Cases: ``add`` of one file (``ipfs add FILE`` vs ``KuboBackend.add_path``; the repo is
-garbage-collected, untimed, before every run so each add writes every block) and ``cat``
-of it (``ipfs cat > /dev/null`` vs draining ``KuboBackend.get``).
+garbage-collected, untimed, before every run so each add writes every block), ``cat``
+of it (``ipfs cat > /dev/null`` vs draining ``KuboBackend.get``), and ``add -r`` of a
+directory of small files (per-entry overhead of the multipart upload).
 
-Run: .venv/bin/python -m bench.kubo [--size-mb 256] [--repeat 3] [--profile]
+Run: .venv/bin/python -m bench.kubo [--size-mb 256] [--repeat 3] [--tree-files 5000] [--profile]
 """
 
 from __future__ import annotations
@@ -54,22 +55,39 @@ def cli_cat(node: KuboNode, cid: str) -> None:
         )
 
 
-def bench_add(run: BenchRun, node: KuboNode, backend: KuboBackend, path: Path, repeat: int) -> str:
+def make_tree(path: Path, files: int) -> int:
+    """A directory of ``files`` small files; returns their total size."""
+    path.mkdir()
+    for i in range(files):
+        (path / f"file-{i:06d}.txt").write_bytes(os.urandom(100 + i % 900))
+    return sum(p.stat().st_size for p in path.iterdir())
+
+
+def bench_add(
+    run: BenchRun,
+    node: KuboNode,
+    backend: KuboBackend,
+    path: Path,
+    repeat: int,
+    *,
+    case: str = "add",
+    nbytes: int = 0,
+) -> str:
     """Interleave the two contenders; gc before each run so every block is new."""
-    size = path.stat().st_size
+    flags = ["-r"] if path.is_dir() else []
     times: dict[str, list[float]] = {"kubo CLI": [], "ipfs_kit": []}
     cids = set()
     for _ in range(repeat):
         for name in times:
             node.cli("repo", "gc")
             if name == "kubo CLI":
-                seconds = timed(lambda: cids.add(node.cli_text("add", "-Q", str(path))))
+                seconds = timed(lambda: cids.add(node.cli_text("add", "-Q", *flags, str(path))))
             else:
                 seconds = timed(lambda: cids.add(str(backend.add_path(path))))
             times[name].append(seconds)
     assert len(cids) == 1, cids
     for name, seconds in times.items():
-        run.add(Measurement("add", name, seconds, nbytes=size))
+        run.add(Measurement(case, name, seconds, nbytes=nbytes or path.stat().st_size))
     return cids.pop()
 
 
@@ -101,6 +119,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=256)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--tree-files", type=int, default=5000)
     parser.add_argument("--profile", action="store_true", help="profile our side (pyinstrument)")
     args = parser.parse_args()
     size = args.size_mb * 1024 * 1024
@@ -114,9 +133,13 @@ def main() -> None:
                 run = BenchRun("kubo")
                 cid = bench_add(run, node, backend, path, args.repeat)
                 bench_cat(run, node, backend, cid, size, args.repeat)
+                tree = base / "tree"
+                tree_bytes = make_tree(tree, args.tree_files)
+                case = f"add tree of {args.tree_files} files"
+                bench_add(run, node, backend, tree, args.repeat, case=case, nbytes=tree_bytes)
                 if args.profile:
                     profile_ours(backend, path, cid)
-                run.report({"add": "kubo CLI", "cat": "kubo CLI"})
+                run.report({m.case: "kubo CLI" for m in run.measurements})
         finally:
             node.stop()
 
