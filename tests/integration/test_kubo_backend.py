@@ -73,13 +73,19 @@ def test_put_raw_block(backend: KuboBackend) -> None:
     backend.delete(cid)
 
 
-def test_put_of_wrong_bytes_is_a_mismatch_and_leaves_no_pin(backend: KuboBackend) -> None:
+def test_put_of_wrong_bytes_is_a_mismatch_and_pins_nothing(backend: KuboBackend) -> None:
     cid = import_file([b"the right bytes"]).cid
+    wrong = import_file([b"the wrong bytes"]).cid
     with pytest.raises(ContentMismatchError, match="imported by kubo as"):
         backend.put(cid, [b"the wrong bytes"])
-    wrong = import_file([b"the wrong bytes"]).cid
     assert not backend.has(wrong)
     assert not backend.has(cid)
+    # a pin someone else made on the wrong content survives the failed put
+    backend.put(wrong, [b"the wrong bytes"])
+    with pytest.raises(ContentMismatchError):
+        backend.put(cid, [b"the wrong bytes"])
+    assert backend.has(wrong)
+    backend.delete(wrong)
 
 
 def test_cat_verified_and_ranges(backend: KuboBackend) -> None:

@@ -258,28 +258,29 @@ class KuboBackend:
         *,
         profile: ImportProfile | None = None,
     ) -> StoredObject:
-        """Add and pin ``chunks`` as ``cid``.
+        """Add ``chunks`` as ``cid`` and pin it once kubo's root is ``cid``.
 
         A raw CID is stored as one block. A dag-pb CID is imported with ``profile``
-        (default: kubo's for v0, kubo's ``--cid-version=1`` for v1); a different root
-        is unpinned and raises :class:`ContentMismatchError`.
+        (default: kubo's for v0, kubo's ``--cid-version=1`` for v1). A different root
+        raises :class:`ContentMismatchError` and pins nothing (its blocks stay
+        unpinned, for kubo's garbage collector).
         """
         if cid.codec.code == RAW:
-            got = self.client.block_put(b"".join(chunks), codec="raw", pin=True)
+            got = self.client.block_put(b"".join(chunks), codec="raw", pin=False)
         elif cid.codec.code == DAG_PB:
             profile = profile or (KUBO_DEFAULT if cid.version == 0 else KUBO_CID_V1)
             part = Part(cid_key(cid), body=chunks)
-            got = self.client.add_root([part], add_options(profile)).cid
+            got = self.client.add_root([part], add_options(profile, pin=False)).cid
         else:
             raise InvalidInputError(
                 f"kubo backend puts UnixFS files and raw blocks, not {cid.codec.name}; "
                 "use import_car"
             )
         if cid_key(got) != cid_key(cid):
-            self.delete(got)
             raise ContentMismatchError(
                 f"content put as {cid} was imported by kubo as {got}", cid=str(cid), actual=str(got)
             )
+        self.client.pin_add(cid, offline=True)
         return StoredObject(cid, self._size(cid, size), f"/ipfs/{cid}")
 
     def _size(self, cid: CID, size: int | None) -> int:
