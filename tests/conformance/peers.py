@@ -27,7 +27,6 @@ from tests.servers.process import ServerStartError
 JS_DIR = Path(__file__).parent / "js"
 NODE_INSTALL = "scripts/install/45-conformance-node.sh"
 DEBIAN_INSTALL = "scripts/install/10-debian.sh"
-KUBO_INSTALL = "scripts/install/30-kubo.sh"
 
 
 class PeerMissingError(RuntimeError):
@@ -65,7 +64,7 @@ class Kubo:
         try:
             self.binary = kubo_binary()
         except ServerStartError as exc:
-            raise PeerMissingError(f"{exc} ({KUBO_INSTALL})") from None
+            raise PeerMissingError(str(exc)) from None
         self.env = {**os.environ, "IPFS_PATH": str(repo)}
         if not (repo / "config").exists():
             proc = subprocess.run(
@@ -79,10 +78,10 @@ class Kubo:
         out = subprocess.run([self.binary, "version", "--number"], capture_output=True, text=True)
         return out.stdout.strip()
 
-    def add(self, *args: str, cwd: Path | None = None) -> list[str]:
+    def add(self, *args: str, stdin: bytes | None = None) -> list[str]:
         """Run ``ipfs add --only-hash ARGS``; return its output lines."""
         argv = [self.binary, "add", "--only-hash", "--offline", *args]
-        proc = subprocess.run(argv, env=self.env, capture_output=True, timeout=600, cwd=cwd)
+        proc = subprocess.run(argv, env=self.env, capture_output=True, timeout=600, input=stdin)
         if proc.returncode != 0:
             raise PeerFailedError(
                 f"{' '.join(argv)} exited {proc.returncode}:\n"

@@ -278,15 +278,16 @@ def kubo_dir_flags(profile: str, hidden: bool) -> list[str]:
     return ["-r", *CLI_FLAGS[profile], *(["--hidden"] if hidden else [])]
 
 
-def cli_add(*args: str) -> list[str]:
+def cli_add(*args: str, stdin: bytes | None = None) -> list[str]:
     proc = subprocess.run(
         [sys.executable, "-m", "ipfs_kit_py.cli.main", "add", "--only-hash", *args],
         capture_output=True,
-        text=True,
+        input=stdin,
         timeout=600,
     )
-    assert proc.returncode == 0, f"ipfs-kit add --only-hash {' '.join(args)}: {proc.stderr}"
-    return proc.stdout.splitlines()
+    err = proc.stderr.decode(errors="replace")
+    assert proc.returncode == 0, f"ipfs-kit add --only-hash {' '.join(args)}: {err}"
+    return proc.stdout.decode().splitlines()
 
 
 CLI_FLAGS = {
@@ -414,3 +415,34 @@ def test_storacha_encoding_matches_the_client(corpus: Corpus, tmp_path: Path) ->
                 f"{theirs[first] if first is not None else '-'}"
             )
     assert not mismatches, corpus.tag("\n".join(mismatches))
+
+
+@pytest.mark.parametrize("profile", ["kubo", "kubo-v1"])
+def test_cli_add_stdin_and_recursive_file(profile: str, corpus: Corpus, kubo: peers.Kubo) -> None:
+    path = corpus.files["random-multi-chunk"]
+    flags = CLI_FLAGS[profile]
+    data = path.read_bytes()
+    got = [cli_add(*flags, "-", stdin=data), cli_add(*flags, "-r", str(path))]
+    want = [kubo.add(*flags, stdin=data), kubo.add(*flags, "-r", str(path))]
+    assert got == want, corpus.tag(f"ipfs-kit add -n {' '.join(flags)} [- < file | -r file]")
+
+
+@pytest.fixture(scope="session")
+def tree_with_symlinks(corpus: Corpus) -> Path:
+    root = corpus.root / "symlinks" / "links"
+    write_tree({"target.txt": spec(random.Random(corpus.seed + 3), 1234), "d": {}}, root)
+    (root / "to-file").symlink_to("target.txt")
+    (root / "to-dir").symlink_to("d")
+    (root / "dangling").symlink_to("no-such-target")
+    (root / "d" / "up").symlink_to("../target.txt")
+    return root
+
+
+@pytest.mark.parametrize("profile", ["kubo", "kubo-v1"])
+def test_cli_add_directory_with_symlinks(
+    profile: str, corpus: Corpus, kubo: peers.Kubo, tree_with_symlinks: Path
+) -> None:
+    flags = kubo_dir_flags(profile, hidden=False)
+    got = cli_add(*flags, str(tree_with_symlinks))
+    want = kubo.add(*flags, str(tree_with_symlinks))
+    assert got == want, corpus.tag(f"ipfs-kit add -n {' '.join(flags)} {tree_with_symlinks}")
