@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.servers.seaweedfs import SeaweedS3, make_file
@@ -27,7 +28,7 @@ def s3_env(seaweedfs: SeaweedS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     return tmp_path
 
 
-def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, object]]:
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
     code = main(["s3", *argv, "--json"])
     out = capsys.readouterr().out.strip().splitlines()
     return code, json.loads(out[-1])
@@ -43,7 +44,7 @@ def test_cli_put_ls_head_get_exists_rm(s3_env: Path, capsys: pytest.CaptureFixtu
     assert code == 0 and r["success"] and r["size"] == 70_000 and r["cid"] == str(cid)
 
     code, r = run_json(capsys, "ls", prefix)
-    assert code == 0 and [o["key"] for o in r["objects"]] == [key]  # type: ignore[union-attr]
+    assert code == 0 and [o["key"] for o in r["objects"]] == [key]
 
     code, r = run_json(capsys, "head", key)
     assert code == 0 and r["cid"] == str(cid) and r["size"] == 70_000

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import http.client
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -87,25 +87,25 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def proxy_factory(seaweedfs: SeaweedS3) -> Iterator[type]:
+def start_proxy(seaweedfs: SeaweedS3) -> Iterator[Callable[[int], ThrottlingProxy]]:
     started: list[ThrottlingProxy] = []
 
-    class Factory:
-        @staticmethod
-        def start(fail_first: int) -> ThrottlingProxy:
-            proxy = ThrottlingProxy(seaweedfs.endpoint_url, fail_first)
-            threading.Thread(target=proxy.serve_forever, daemon=True).start()
-            started.append(proxy)
-            return proxy
+    def start(fail_first: int) -> ThrottlingProxy:
+        proxy = ThrottlingProxy(seaweedfs.endpoint_url, fail_first)
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        started.append(proxy)
+        return proxy
 
-    yield Factory
+    yield start
     for proxy in started:
         proxy.shutdown()
         proxy.server_close()
 
 
-def test_throttled_requests_are_retried(seaweedfs: SeaweedS3, proxy_factory: type) -> None:
-    proxy = proxy_factory.start(fail_first=2)
+def test_throttled_requests_are_retried(
+    seaweedfs: SeaweedS3, start_proxy: Callable[[int], ThrottlingProxy]
+) -> None:
+    proxy = start_proxy(2)
     kit = S3Kit.from_sources(seaweedfs.s3_args(endpoint_url=proxy.url))
     r = kit.upload_bytes(b"after two 503s", key="retry/ok")
     assert r["success"], r
@@ -115,9 +115,9 @@ def test_throttled_requests_are_retried(seaweedfs: SeaweedS3, proxy_factory: typ
 
 
 def test_persistent_throttling_gives_up_as_unavailable(
-    seaweedfs: SeaweedS3, proxy_factory: type
+    seaweedfs: SeaweedS3, start_proxy: Callable[[int], ThrottlingProxy]
 ) -> None:
-    proxy = proxy_factory.start(fail_first=10**9)
+    proxy = start_proxy(10**9)
     kit = S3Kit.from_sources(
         seaweedfs.s3_args(endpoint_url=proxy.url, max_retries=2, retry_timeout=5)
     )
