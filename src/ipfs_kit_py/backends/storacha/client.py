@@ -21,6 +21,7 @@ from ipfs_kit_py.errors import (
     AuthenticationError,
     BackendError,
     BackendUnavailableError,
+    ContentNotFoundError,
     InvalidInputError,
     ProtocolError,
 )
@@ -307,6 +308,8 @@ def raise_for_receipt(receipt: Receipt, what: str) -> None:
     message = f"{what} failed: {receipt.error_text()}"
     if name in _AUTH_ERRORS or "Unauthorized" in name:
         raise AuthenticationError(message)
+    if name.endswith("NotFound"):
+        raise ContentNotFoundError(message)
     raise BackendError(message)
 
 

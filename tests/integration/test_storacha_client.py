@@ -1,0 +1,185 @@
+"""The native Storacha client against the local service (upload-api's test context)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.servers.storacha import StorachaService, StorachaTestCredentials, run_cli
+
+from ipfs_kit_py.backends.storacha.backend import StorachaBackend
+from ipfs_kit_py.backends.storacha.config import StorachaConfig
+from ipfs_kit_py.config import Secret
+from ipfs_kit_py.content.cid import cid_key, parse_cid
+from ipfs_kit_py.storacha_kit import StorachaKit
+
+PROBE = b"storacha-python-probe-"
+GOLDEN = {  # @storacha/client 2.1.4: root and shard CIDs of the probe input
+    100: (
+        "bafkreierpjygodpr3vyayx23vgpasnf7d3gpgbstorpjru4fcblho6qqde",
+        "bagbaieraomjsl3fqc5foz5yvoy4eaknp63d36ehcivaak6ybask3ncb7xjuq",
+    ),
+    2_621_440: (
+        "bafybeibhmwvkmxhp4dfm76egsabq5op46wgg4dljjtdys6eqbqnnv3ntq4",
+        "bagbaierairpueyzaa36wsgwsa2jcevnv4rg2lilww6rgunveseoylkbqhi7a",
+    ),
+}
+
+
+def probe(n: int) -> bytes:
+    return (PROBE * (n // len(PROBE) + 1))[:n]
+
+
+def config_for(
+    service: StorachaService, creds: StorachaTestCredentials, **overrides: object
+) -> StorachaConfig:
+    base = StorachaConfig(
+        key=Secret(creds.key),
+        proof=Secret(creds.proof),
+        service_url=service.url,
+        service_did=service.did,
+        gateway_url=service.gateway_url,
+        receipt_timeout=60.0,
+    )
+    return StorachaConfig(**{**base.__dict__, **overrides})
+
+
+@pytest.fixture
+def backend(
+    storacha_service: StorachaService, storacha_credentials: StorachaTestCredentials
+) -> Iterator[StorachaBackend]:
+    with StorachaBackend(config_for(storacha_service, storacha_credentials)) as b:
+        yield b
+
+
+def read_back(backend: StorachaBackend, root: str) -> bytes:
+    return b"".join(backend.get(parse_cid(root)))
+
+
+@pytest.mark.parametrize("n", [0, 100, 2_621_440])
+def test_upload_list_read_back(backend: StorachaBackend, n: int) -> None:
+    data = probe(n)
+    result = backend.upload_file([data])
+    root = cid_key(result.root)
+    if n in GOLDEN:
+        assert (root, [cid_key(s) for s in result.shards]) == (GOLDEN[n][0], [GOLDEN[n][1]])
+    assert len(result.pieces) == len(result.shards) == 1
+    record = backend.find_upload(result.root)
+    assert record is not None and record["shards"] == result.shards
+    assert read_back(backend, root) == data
+    assert backend.stat(result.root).size == n
+
+
+def test_multi_shard_upload_and_remove(
+    storacha_service: StorachaService, storacha_credentials: StorachaTestCredentials
+) -> None:
+    data = random.Random(7).randbytes(6_000_000)
+    config = config_for(storacha_service, storacha_credentials, shard_size=2_200_000)
+    with StorachaBackend(config) as backend:
+        result = backend.upload_file([data[i : i + 65536] for i in range(0, len(data), 65536)])
+        assert len(result.shards) == 3  # two 1 MiB leaves per shard, the root in the last
+        assert read_back(backend, cid_key(result.root)) == data
+        removed = backend.remove_upload(result.root, blobs=True)
+        assert removed["removed_shards"] == result.shards
+        assert backend.find_upload(result.root) is None
+        assert not backend.has(result.root)
+
+
+def random_chunks(total: int, seed: int, digest: list[bytes]) -> Iterator[bytes]:
+    rng, h = random.Random(seed), hashlib.sha256()
+    for _ in range(total // (1 << 20)):
+        chunk = rng.randbytes(1 << 20)
+        h.update(chunk)
+        yield chunk
+    digest.append(h.digest())
+
+
+@pytest.mark.slow
+def test_300mb_upload_reads_back_verified(backend: StorachaBackend) -> None:
+    digest: list[bytes] = []
+    result = backend.upload_file(random_chunks(300 << 20, 3, digest))
+    assert len(result.shards) == 3  # 133,169,152-byte default shards
+    h = hashlib.sha256()
+    for chunk in backend.get(result.root):
+        h.update(chunk)
+    assert h.digest() == digest[0]
+    backend.remove_upload(result.root, blobs=True)
+
+
+def test_kit_dict_face(
+    storacha_service: StorachaService,
+    storacha_credentials: StorachaTestCredentials,
+    tmp_path: Path,
+) -> None:
+    env = {
+        "STORACHA_KEY": storacha_credentials.key,
+        "STORACHA_PROOF": storacha_credentials.proof,
+        "STORACHA_SERVICE_URL": storacha_service.url,
+        "STORACHA_SERVICE_DID": storacha_service.did,
+        "STORACHA_GATEWAY_URL": storacha_service.gateway_url,
+    }
+    source = tmp_path / "my_dataset.zip"
+    source.write_bytes(probe(2_621_440))
+    with StorachaKit.from_sources({}, {}, env) as kit:
+        up = kit.upload_file(source)
+        assert up["success"] and up["cid"] == GOLDEN[2_621_440][0], up
+        assert up["space"] == storacha_credentials.space_did and up["size"] == 2_621_440
+        spaces = kit.list_spaces()
+        assert spaces["spaces"] == [storacha_credentials.space_did]
+        assert kit.select_space(storacha_credentials.space_did)["success"]
+        info = kit.space_info()
+        assert info["success"], info
+        assert info["info"]["did"] == storacha_credentials.space_did
+        page = kit.list_uploads(size=1)
+        assert page["success"] and page["count"] == 1
+        roots = {u["root"] for u in page["uploads"]}
+        while page["cursor"]:
+            page = kit.list_uploads(cursor=page["cursor"], size=1)
+            roots |= {u["root"] for u in page["uploads"]}
+        assert up["cid"] in roots
+        out = tmp_path / "out" / "copy.zip"
+        got = kit.retrieve(up["cid"], out)
+        assert got["success"] and out.read_bytes() == source.read_bytes()
+        small = kit.upload_bytes(probe(100))
+        assert small["cid"] == GOLDEN[100][0]
+        raw = kit.retrieve(small["cid"], tmp_path / "raw.bin", raw=True)
+        assert raw["success"] and (tmp_path / "raw.bin").read_bytes() == probe(100)
+        gone = kit.remove_upload(up["cid"])
+        assert gone["success"], gone
+        assert kit.remove_upload(up["cid"])["error_type"] == "ContentNotFoundError"
+
+
+def test_directory_upload(backend: StorachaBackend, tmp_path: Path) -> None:
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "a.txt").write_bytes(b"alpha")
+    (tmp_path / "d" / "sub" / "b.bin").write_bytes(probe(3_000_000))
+    result = backend.upload_directory(tmp_path / "d")
+    assert result.root.codec.name == "dag-pb"
+    assert backend.find_upload(result.root) is not None
+
+
+# -- interop with the official CLI -----------------------------------------------------
+
+
+def test_cli_lists_what_python_uploaded(
+    backend: StorachaBackend, storacha_credentials: StorachaTestCredentials
+) -> None:
+    result = backend.upload_file([probe(12345)])
+    listed = run_cli(["ls", "--shards"], storacha_credentials.cli_env).stdout
+    assert cid_key(result.root) in listed
+    assert cid_key(result.shards[0]) in listed
+
+
+def test_cli_up_of_the_same_file_gives_the_same_root(
+    backend: StorachaBackend, storacha_credentials: StorachaTestCredentials, tmp_path: Path
+) -> None:
+    path = tmp_path / "same.bin"
+    path.write_bytes(random.Random(11).randbytes(3_500_000))
+    ours = backend.upload_file(path)
+    out = run_cli(["up", str(path), "--no-wrap", "--json"], storacha_credentials.cli_env).stdout
+    theirs = json.loads(out.strip().splitlines()[-1])
+    assert theirs["root"]["/"] == cid_key(ours.root)
