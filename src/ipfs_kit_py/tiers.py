@@ -474,13 +474,29 @@ class TieredCacheManager:
                 self.index.record(cid, tier.name, obj.locator, pinned=pinned)
                 stored.append(obj)
             if self.disk is not None and self.disk in targets:
-                self._make_room(staging.size)
-                with self.index.transaction():
-                    path = self.disk.commit(staging, cid)
-                    stamp = self.disk.stamp(path)
-                    self.index.record(cid, self.disk.name, str(path), pinned=pinned, stamp=stamp)
-                stored.append(StoredObject(cid, staging.size, str(path)))
+                stored.append(self._store_on_disk(cid, staging, source, pinned))
         return stored
+
+    def _store_on_disk(
+        self, cid: CID, staging: Staging, source: BinaryIO, pinned: bool
+    ) -> StoredObject:
+        """Commit the spooled bytes into the disk tier and record them, in one transaction."""
+        assert self.disk is not None
+        self._make_room(staging.size)
+        local = staging
+        if staging.path.parent != self.disk.tmp_dir:  # spooled elsewhere: copy in first
+            local = self.disk.stage()
+            source.seek(0)
+            for chunk in _read_chunks(source):
+                local.write(chunk)
+        try:
+            with self.index.transaction():
+                path = self.disk.commit(local, cid)
+                stamp = self.disk.stamp(path)
+                self.index.record(cid, self.disk.name, str(path), pinned=pinned, stamp=stamp)
+        finally:
+            local.abort()
+        return StoredObject(cid, staging.size, str(path))
 
     def _make_room(self, incoming: int) -> None:
         """Evict least recently used disk objects, never the last copy of kept content."""

@@ -227,3 +227,16 @@ def test_remote_reads_report_progress_to_subscribers(tiers: TieredCacheManager) 
     assert tiers.get_bytes(cid) == data
     assert events[0] == ("start", str(cid)) and events[-1] == ("done", None)
     assert sum(n for kind, n in events if kind == "progress") == len(data)
+
+
+def test_add_while_disk_is_backed_off_spools_elsewhere_and_still_commits(
+    tiers: TieredCacheManager,
+) -> None:
+    tiers.breaker.trip("disk", "test: pretend the disk failed a moment ago")
+    data = payload(10)
+    cid = tiers.add([data], to=["disk", "archive"]).cid
+    disk = tiers.tier("disk")
+    assert isinstance(disk, DiskBackend)
+    assert disk.path_for(cid).read_bytes() == data
+    assert list(disk.tmp_dir.iterdir()) == []
+    assert tiers.whereis(cid) == ["disk", "archive"]
