@@ -362,3 +362,37 @@ def test_credentials_from_an_aws_profile(
         key = f"{unique('profile')}/x"
         assert kit.upload_bytes(b"via profile", key=key)["success"]
         assert kit.download_bytes(key=key)["data"] == b"via profile"
+
+
+_RSS_PROBE = """
+import json, resource, sys
+from ipfs_kit_py.backends.s3_client import S3Client
+from ipfs_kit_py.backends.s3_config import S3Config
+args, path, bucket = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+client = S3Client(S3Config.from_sources(args))
+client.put(bucket, "rss/warm", b"x")
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+client.put(bucket, "rss/big", path)
+client.download(bucket, "rss/big", path + ".out")
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024)
+"""
+
+
+@pytest.mark.slow
+def test_memory_does_not_grow_with_object_size(seaweedfs: SeaweedS3, tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    size = 100 * MiB
+    src = make_file(tmp_path / "big.bin", size)
+    args = seaweedfs.s3_args(part_size=8 * MiB, max_concurrency=4)
+    out = subprocess.run(
+        [sys.executable, "-c", _RSS_PROBE, json.dumps(args), str(src), seaweedfs.bucket],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    growth = int(out.stdout.strip())
+    assert growth < size // 2, f"peak RSS grew by {growth / MiB:.0f} MiB for a 100 MiB object"
+    assert (tmp_path / "big.bin.out").stat().st_size == size

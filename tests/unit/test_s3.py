@@ -16,6 +16,7 @@ from ipfs_kit_py.config import Secret
 from ipfs_kit_py.content.cid import RAW, parse_cid, sha256_cid
 from ipfs_kit_py.errors import (
     AuthenticationError,
+    BackendError,
     BackendUnavailableError,
     BucketNotFoundError,
     ContentMismatchError,
@@ -212,6 +213,7 @@ ERROR_BODY = (
         (ERROR_BODY.format(status=503, code="SlowDown"), BackendUnavailableError),
         (ERROR_BODY.format(status=500, code="InternalError"), BackendUnavailableError),
         ("Generic S3 error: HTTP error: error sending request", BackendUnavailableError),
+        (ERROR_BODY.format(status=412, code="PreconditionFailed"), BackendError),
     ],
 )
 def test_error_translation(message: str, expected: type[Exception]) -> None:

@@ -232,6 +232,7 @@ class S3Client:
             )
         self._known_buckets.add(bucket)
         etag = str(result.get("e_tag") or "").strip('"')
+        logger.debug("uploaded s3://%s/%s (%d bytes)", bucket, key, total[0])
         return ObjectInfo(bucket, key, total[0], etag, None, dict(metadata or {}))
 
     def put_many(
@@ -337,6 +338,7 @@ class S3Client:
                 sink=sink,
                 on_bytes=notifier.progress if subscribers else None,
             )
+        logger.debug("downloaded s3://%s/%s (%d bytes) to %s", bucket, key, info.size, dest)
         return info
 
     def delete(self, bucket: str, key: str) -> None:

@@ -89,6 +89,8 @@ def translate_error(exc: BaseException, action: str, bucket: str, key: str = "")
         return AuthenticationError(
             f"S3 refused {action} {where} ({detail}): check the access key, secret and permissions"
         )
+    if status == 412 or code == "PreconditionFailed" or type(exc).__name__ == "PreconditionError":
+        return BackendError(f"{where} changed while it was being read (ETag mismatch); retry")
     if isinstance(exc, FileNotFoundError) or code == "NoSuchKey" or status == 404:
         return ContentNotFoundError(f"{where} not found")
     if status >= 500 or code in ("SlowDown", "ServiceUnavailable", "InternalError"):
