@@ -183,3 +183,37 @@ def test_cli_up_of_the_same_file_gives_the_same_root(
     out = run_cli(["up", str(path), "--no-wrap", "--json"], storacha_credentials.cli_env).stdout
     theirs = json.loads(out.strip().splitlines()[-1])
     assert theirs["root"]["/"] == cid_key(ours.root)
+
+
+def test_cli_commands(
+    storacha_service: StorachaService,
+    storacha_credentials: StorachaTestCredentials,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from ipfs_kit_py.cli.main import main
+
+    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("STORACHA_KEY", storacha_credentials.key)
+    monkeypatch.setenv("STORACHA_PROOF", storacha_credentials.proof)
+    flags = ["--service-url", storacha_service.url, "--service-did", storacha_service.did]
+    flags += ["--gateway-url", storacha_service.gateway_url, "--json"]
+    source = tmp_path / "cli.bin"
+    source.write_bytes(probe(100))
+
+    def run(*argv: str) -> dict[str, object]:
+        capsys.readouterr()
+        assert main(["storacha", *flags, *argv]) == 0
+        return dict(json.loads(capsys.readouterr().out))
+
+    up = run("up", str(source))
+    assert up["cid"] == GOLDEN[100][0]
+    listed = run("ls", "--size", "1000")
+    assert up["cid"] in [u["root"] for u in listed["uploads"]]  # type: ignore[attr-defined]
+    got = run("get", str(up["cid"]), "-o", str(tmp_path / "back.bin"))
+    assert got["size"] == 100 and (tmp_path / "back.bin").read_bytes() == probe(100)
+    assert run("spaces")["spaces"] == [storacha_credentials.space_did]
+    assert run("rm", str(up["cid"]))["cid"] == up["cid"]
+    monkeypatch.delenv("STORACHA_KEY")
+    assert main(["storacha", *flags, "ls"]) == 3  # not configured

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "ipfs_kit_py.cli.add",
     "ipfs_kit_py.cli.content",
     "ipfs_kit_py.cli.s3",
+    "ipfs_kit_py.cli.storacha",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_BACKEND = 0, 1, 2, 3, 4
