@@ -134,7 +134,21 @@ def start_seaweedfs(
     name: str = "seaweedfs",
     timeout: float = 60.0,
 ) -> SeaweedS3:
-    """Start ``weed mini`` under ``base_dir`` with known credentials and ``buckets``."""
+    """Start ``weed mini`` under ``base_dir`` with known credentials and ``buckets``.
+
+    A port taken between choosing and binding it makes weed exit; that is retried with
+    fresh ports (three attempts), anything else fails at once.
+    """
+    for attempt in range(3):
+        try:
+            return _start_once(base_dir, buckets, name, timeout)
+        except ServerStartError as exc:
+            if attempt == 2 or "address already in use" not in str(exc):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_once(base_dir: Path, buckets: tuple[str, ...], name: str, timeout: float) -> SeaweedS3:
     data_dir = base_dir / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     identities = base_dir / "identities.json"
