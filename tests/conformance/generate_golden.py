@@ -80,6 +80,9 @@ STORACHA_CASES: list[tuple[str, FileSpec, dict[str, int]]] = [
     # uploadFile() writes a file smaller than the shard size as one CAR, even when the
     # CAR itself comes out larger than the shard size
     ("random-just-under-2MiB-shards-2MiB", shake("st2m", 2 * MIB - 1), {"shardSize": 2 * MIB}),
+    # chunks larger than the 64 KiB reads of the input stream, as with the default profile
+    # past 1024 chunks: the encoder's block order here is what a >1 GiB upload shows
+    ("random-5MiB-chunk-256KiB-width-4", shake("st5w4", 5 * MIB), {"chunkSize": C, "width": 4}),
     (
         "random-60KB-chunk-1000-width-4-shards-10000",
         shake("st60", 60_000),
@@ -214,6 +217,9 @@ def generate_storacha(tmp: Path) -> dict[str, Any]:
                 "root": result["root"],
                 "shards": result["shards"],
                 "block_count": len(result["blocks"]),
+                "block_order_sha256": hashlib.sha256(
+                    "\n".join(result["blocks"]).encode()
+                ).hexdigest(),
             }
         )
     by_name = {c["input"]: c for c in cases}
@@ -234,8 +240,10 @@ def generate_storacha(tmp: Path) -> dict[str, Any]:
     return {
         "description": (
             "@storacha/upload-client 1.4.2 encoding (uploadFile without the network): root CID, "
-            "CAR shard CIDs (CAR codec, sha2-256 of the shard bytes) in upload order; options "
-            "are its shardSize and, where given, a custom chunk size and balanced width"
+            "CAR shard CIDs (CAR codec, sha2-256 of the shard bytes) in upload order, and the "
+            "sha256 of the de-duplicated block CIDs in the order they are sharded, joined by "
+            "newlines; options are its shardSize and, where given, a custom chunk size and "
+            "balanced width"
         ),
         "default_shard_size": 133_169_152,
         "inputs": inputs,
