@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import tempfile
 import time
@@ -35,10 +36,38 @@ def make_file(path: Path, size: int) -> None:
             left -= n
 
 
-def timed(func: Callable[[], object]) -> float:
-    start = time.perf_counter()
+def timed(func: Callable[[], object]) -> tuple[float, float]:
+    """Wall seconds and client CPU seconds (this process + child processes) of ``func``."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu, start = time.process_time(), time.perf_counter()
     func()
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    return wall, time.process_time() - cpu + child_cpu
+
+
+def measure(
+    run: BenchRun,
+    case: str,
+    contenders: dict[str, Callable[[], object]],
+    repeat: int,
+    nbytes: int,
+    before: Callable[[], object] = lambda: None,
+) -> None:
+    """Interleave the contenders ``repeat`` times (``before`` each run, untimed); note
+    each one's best client CPU time."""
+    walls: dict[str, list[float]] = {name: [] for name in contenders}
+    cpus: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(repeat):
+        for name, func in contenders.items():
+            before()
+            wall, cpu = timed(func)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+    for name in contenders:
+        notes = f"client CPU {min(cpus[name]):.2f} s"
+        run.add(Measurement(case, name, walls[name], nbytes=nbytes, notes=notes))
 
 
 def drain(backend: KuboBackend, cid: str) -> int:
@@ -73,21 +102,22 @@ def bench_add(
     case: str = "add",
     nbytes: int = 0,
 ) -> str:
-    """Interleave the two contenders; gc before each run so every block is new."""
+    """Add ``path`` with both; the repo is garbage-collected (untimed) before every run."""
     flags = ["-r"] if path.is_dir() else []
-    times: dict[str, list[float]] = {"kubo CLI": [], "ipfs_kit": []}
-    cids = set()
-    for _ in range(repeat):
-        for name in times:
-            node.cli("repo", "gc")
-            if name == "kubo CLI":
-                seconds = timed(lambda: cids.add(node.cli_text("add", "-Q", *flags, str(path))))
-            else:
-                seconds = timed(lambda: cids.add(str(backend.add_path(path))))
-            times[name].append(seconds)
+    cids: set[str] = set()
+
+    def cli() -> None:
+        cids.add(node.cli_text("add", "-Q", *flags, str(path)))
+
+    def ours() -> None:
+        cids.add(str(backend.add_path(path)))
+
+    def gc() -> None:
+        node.cli("repo", "gc")
+
+    contenders = {"kubo CLI": cli, "ipfs_kit": ours}
+    measure(run, case, contenders, repeat, nbytes or path.stat().st_size, before=gc)
     assert len(cids) == 1, cids
-    for name, seconds in times.items():
-        run.add(Measurement(case, name, seconds, nbytes=nbytes or path.stat().st_size))
     return cids.pop()
 
 
@@ -95,8 +125,8 @@ def bench_cat(
     run: BenchRun, node: KuboNode, backend: KuboBackend, cid: str, size: int, repeat: int
 ) -> None:
     assert drain(backend, cid) == size
-    run.time("cat", "kubo CLI", lambda: cli_cat(node, cid), repeat=repeat, nbytes=size)
-    run.time("cat", "ipfs_kit", lambda: drain(backend, cid), repeat=repeat, nbytes=size)
+    contenders = {"kubo CLI": lambda: cli_cat(node, cid), "ipfs_kit": lambda: drain(backend, cid)}
+    measure(run, "cat", contenders, repeat, size)
 
 
 def profile_ours(backend: KuboBackend, path: Path, cid: str) -> None:
