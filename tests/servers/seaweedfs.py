@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -50,6 +51,7 @@ class SeaweedS3:
     secret_key: str = SECRET_KEY
     region: str = REGION
     bucket: str = BUCKET
+    ports: tuple[int, ...] = ()
 
     def s3_args(self, **overrides: object) -> dict[str, object]:
         """Explicit S3 config arguments (as ``S3Config.from_sources`` takes) for this server."""
@@ -65,6 +67,14 @@ class SeaweedS3:
 
     def stop(self) -> None:
         self.process.stop()
+        self.remove_sockets()
+
+    def remove_sockets(self) -> None:
+        """Remove the unix sockets weed leaves in /tmp, named after our ports."""
+        for port in self.ports:
+            for leftover in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-{port}.sock"):
+                if leftover.is_socket():
+                    leftover.unlink(missing_ok=True)
 
     def restart(self) -> None:
         """Start the stopped or killed server again on the same data and ports."""
@@ -153,7 +163,8 @@ def _start_once(base_dir: Path, buckets: tuple[str, ...], name: str, timeout: fl
     data_dir.mkdir(parents=True, exist_ok=True)
     identities = base_dir / "identities.json"
     identities.write_text(json.dumps(_identities()))
-    s3_port = _free_port()
+    ports = {flag: _free_port() for flag in ("s3.port", *_PORT_FLAGS)}
+    s3_port = ports["s3.port"]
     argv = [
         weed_binary(),
         "mini",
@@ -165,11 +176,10 @@ def _start_once(base_dir: Path, buckets: tuple[str, ...], name: str, timeout: fl
         "-webdav=false",
         "-master.telemetry=false",
         "-s3.autoCreateBucket=false",
-        f"-s3.port={s3_port}",
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
         f"-bucket={','.join(buckets)}",
-        *[f"-{flag}={_free_port()}" for flag in _PORT_FLAGS],
+        *[f"-{flag}={port}" for flag, port in ports.items()],
     ]
     url = f"http://127.0.0.1:{s3_port}"
     process = start_server(
@@ -179,7 +189,7 @@ def _start_once(base_dir: Path, buckets: tuple[str, ...], name: str, timeout: fl
         log_dir=base_dir,
         timeout=timeout,
     )
-    return SeaweedS3(process=process, endpoint_url=url, data_dir=data_dir)
+    return SeaweedS3(process, url, data_dir, ports=tuple(ports.values()))
 
 
 def boto_client(server: SeaweedS3, secret: str | None = None) -> Any:
