@@ -152,3 +152,9 @@ def test_block_missing_mid_stream_is_not_found(kubo: KuboNode) -> None:
     assert bytes(received) == data[: 2 * 262144]
     with pytest.raises(ContentNotFoundError, match="mid-stream"):
         b"".join(backend.export_car(cid))
+
+
+@pytest.mark.timeout(60)
+def test_findprovs_on_an_online_node_without_routing_finds_nobody(kubo_online: KuboNode) -> None:
+    backend = kubo_online.backend(lookup_timeout=2)
+    assert backend.client.findprovs(MISSING, num_providers=1) == []
