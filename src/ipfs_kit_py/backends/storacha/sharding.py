@@ -2,8 +2,9 @@
 
 Blocks arrive in the encoder's order; duplicates are dropped; a shard is closed when the
 next block would push it past ``shard_size``. Only the last shard's header carries the
-root, so a shard's body is kept apart from its header and the last one's sha256 is
-taken once more at the end. Memory holds one block at a time, never a shard.
+root, so a shard's body is kept apart from its header, and its sha256 is taken when
+first asked for (by the upload worker, off the encoder's thread), from the temp file.
+Memory holds one block at a time, never a shard.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from ipfs_kit_py.backends.storacha import _cbor as dag_cbor
 from ipfs_kit_py.content.car import encode_car_block, encode_car_header
 from ipfs_kit_py.content.cid import CAR_CODEC, CID, DAG_CBOR, make_cid, sha256_cid
+from ipfs_kit_py.content.dagpb import encode_varint
 from ipfs_kit_py.content.unixfs import Block
 from ipfs_kit_py.errors import InvalidInputError
 
@@ -36,9 +38,16 @@ class Shard:
     path: Path
     start: int
     end: int
-    sha256: bytes
     slices: list[tuple[bytes, int, int]] = field(repr=False)  # multihash, offset, length
     owns_file: bool = True
+    _sha256: bytes | None = field(default=None, repr=False)
+
+    @property
+    def sha256(self) -> bytes:
+        """sha256 of the shard's bytes (computed from the temp file on first use)."""
+        if self._sha256 is None:
+            self._sha256 = _rehash(self.header, self.path, self.start, self.end)
+        return self._sha256
 
     @property
     def size(self) -> int:
@@ -95,7 +104,6 @@ class ShardWriter:
         self._path = self.directory / f"shard-{self._count:05d}.car"
         self._count += 1
         self._file = self._path.open("wb")
-        self._hash = hashlib.sha256(_NO_ROOTS)
         self._length = 0
         self._blocks: list[tuple[bytes, int, int]] = []  # multihash, data offset, data length
         self._starts: list[int] = []  # body offset of each block's frame
@@ -106,24 +114,25 @@ class ShardWriter:
         if key in self._seen:
             return
         self._seen.add(key)
-        framed = encode_car_block(block.cid, block.data)
-        if len(_NO_ROOTS) + len(framed) > self.shard_size:
+        cid = bytes(block.cid)
+        head = encode_varint(len(cid) + len(block.data)) + cid
+        framed = len(head) + len(block.data)
+        if len(_NO_ROOTS) + framed > self.shard_size:
             raise InvalidInputError(
                 f"block {block.cid} does not fit in a {self.shard_size} B shard"
             )
-        if self._blocks and len(_NO_ROOTS) + self._length + len(framed) > self.shard_size:
-            self._emit(self._close(_NO_ROOTS, self._hash.digest()))
-        head = len(framed) - len(block.data)
-        self._blocks.append((bytes(block.cid.digest), self._length + head, len(block.data)))
+        if self._blocks and len(_NO_ROOTS) + self._length + framed > self.shard_size:
+            self._emit(self._close(_NO_ROOTS))
+        self._blocks.append((bytes(block.cid.digest), self._length + len(head), len(block.data)))
         self._starts.append(self._length)
-        self._file.write(framed)
-        self._hash.update(framed)
-        self._length += len(framed)
+        self._file.write(head)
+        self._file.write(block.data)
+        self._length += framed
 
-    def _close(self, header: bytes, sha: bytes) -> Shard:
+    def _close(self, header: bytes) -> Shard:
         self._file.close()
         slices = [(mh, off + len(header), n) for mh, off, n in self._blocks]
-        return Shard(header, self._path, 0, self._length, sha, slices)
+        return Shard(header, self._path, 0, self._length, slices)
 
     def _emit(self, shard: Shard) -> None:
         self.shards.append(shard)
@@ -136,7 +145,7 @@ class ShardWriter:
         header = encode_car_header([root])
         self._file.close()
         if len(header) + self._length <= self.shard_size:
-            last = self._close(header, _rehash(header, self._path, 0, self._length))
+            last = self._close(header)
             self.shards.append(last)
             if self.on_shard is not None:
                 self.on_shard(last)
@@ -155,12 +164,10 @@ class ShardWriter:
         else:
             raise InvalidInputError("the last block does not fit in a shard with the root header")
         path, blocks = self._path, self._blocks
-        first = Shard(_NO_ROOTS, path, 0, cut, _rehash(_NO_ROOTS, path, 0, cut), [], False)
-        first.slices = [(mh, o + len(_NO_ROOTS), n) for mh, o, n in blocks if o < cut]
-        second = Shard(
-            header, path, cut, self._length, _rehash(header, path, cut, self._length), []
-        )
-        second.slices = [(mh, o - cut + len(header), n) for mh, o, n in blocks if o >= cut]
+        first_slices = [(mh, o + len(_NO_ROOTS), n) for mh, o, n in blocks if o < cut]
+        second_slices = [(mh, o - cut + len(header), n) for mh, o, n in blocks if o >= cut]
+        first = Shard(_NO_ROOTS, path, 0, cut, first_slices, owns_file=False)
+        second = Shard(header, path, cut, self._length, second_slices)
         for shard in (first, second):
             self.shards.append(shard)
             if self.on_shard is not None:

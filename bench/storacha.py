@@ -1,0 +1,175 @@
+"""Storacha: our native client vs the official @storacha/client, on the local service.
+
+    .venv/bin/python -m bench.storacha [--sizes 20,256] [--repeat 1]
+
+Cases: ``upload N MB`` end to end (encode, shard, PUT, receipts, index, upload/add,
+filecoin/offer) for us and for ``@storacha/client`` ``uploadFile`` (its own timer, so
+Node start-up is excluded); ``encode N MB``: our client-side encoding (UnixFS, CAR
+shards, DAG index, piece CIDs) against one hashlib sha256 pass over the same bytes.
+Every run uploads fresh random bytes, so no upload is deduplicated by the service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import multiprocessing
+import os
+import tempfile
+import time
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+from tests.servers.storacha import (
+    StorachaService,
+    StorachaTestCredentials,
+    js_upload,
+    make_credentials,
+    running_storacha_service,
+)
+
+from bench.common import BenchRun, Measurement
+from ipfs_kit_py.backends.storacha.backend import StorachaBackend
+from ipfs_kit_py.backends.storacha.config import StorachaConfig
+from ipfs_kit_py.backends.storacha.sharding import Shard, ShardWriter, encode_dag_index
+from ipfs_kit_py.backends.storacha.upload import _piece_of
+from ipfs_kit_py.config import Secret
+from ipfs_kit_py.content.unixfs import STORACHA, import_file
+
+MB = 1_000_000
+
+
+def fresh_file(directory: Path, size: int) -> Path:
+    """Random bytes in a new file (written in 8 MiB pieces, outside any timing)."""
+    path = directory / f"data-{time.monotonic_ns()}.bin"
+    with path.open("wb") as f:
+        left = size
+        while left:
+            n = min(left, 8 << 20)
+            f.write(os.urandom(n))
+            left -= n
+    return path
+
+
+def encode(path: Path, directory: Path, *, piece: bool) -> None:
+    """Everything the client computes locally before any network call."""
+    futures: list[Future[object]] = []
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) if piece else None
+    hasher = ThreadPoolExecutor(1)  # the upload worker hashes each closed shard, as here
+
+    def on_shard(shard: Shard) -> None:
+        if pool is not None:
+            futures.append(pool.submit(_piece_of, shard))
+        futures.append(hasher.submit(lambda: shard.sha256))
+
+    writer = ShardWriter(directory, on_shard=on_shard)
+    root = import_file(path, STORACHA, on_block=writer.add).cid
+    shards = writer.finish(root)
+    for future in futures:
+        future.result()
+    encode_dag_index(root, shards)
+    for future in futures:
+        future.result()
+    hasher.shutdown()
+    if pool is not None:
+        pool.shutdown()
+    for shard in shards:
+        shard.release()
+
+
+def sha256_file(path: Path) -> None:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(8 << 20):
+            h.update(chunk)
+
+
+def timed_ours(
+    run: BenchRun, case: str, name: str, config: StorachaConfig, tmp: Path, size: int, repeat: int
+) -> None:
+    seconds = []
+    for _ in range(repeat):
+        path = fresh_file(tmp, size)
+        with StorachaBackend(config) as backend:
+            start = time.perf_counter()
+            backend.upload_file(path)
+            seconds.append(time.perf_counter() - start)
+        path.unlink()
+    run.add(Measurement(case, name, seconds, nbytes=size))
+
+
+def timed_js(
+    run: BenchRun,
+    case: str,
+    service: StorachaService,
+    creds: StorachaTestCredentials,
+    tmp: Path,
+    size: int,
+    repeat: int,
+) -> None:
+    seconds, notes = [], ""
+    for _ in range(repeat):
+        path = fresh_file(tmp, size)
+        try:
+            seconds.append(float(js_upload(service, creds, path)["seconds"]))
+        except Exception as exc:  # the peer failing is a result to report, not a crash
+            notes = f"failed: {str(exc).splitlines()[0][:120]}"
+        path.unlink()
+    if seconds:
+        run.add(Measurement(case, "@storacha/client uploadFile", seconds, nbytes=size, notes=notes))
+    else:
+        print(f"{case}: @storacha/client {notes}")
+
+
+def bench_encode(run: BenchRun, tmp: Path, size: int, repeat: int) -> str:
+    """Time our local encoding against one sha256 pass of the same file; return the case."""
+    case = f"encode {size // MB} MB"
+    path = fresh_file(tmp, size)
+    run.time(
+        case, "hashlib sha256", functools.partial(sha256_file, path), repeat=repeat, nbytes=size
+    )
+    for name, piece in (("ipfs_kit encode + piece", True), ("ipfs_kit encode (no piece)", False)):
+        job = functools.partial(encode, path, tmp, piece=piece)
+        run.time(case, name, job, repeat=repeat, nbytes=size)
+    path.unlink()
+    return case
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="20,256", help="sizes in MB, comma-separated")
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    run = BenchRun("storacha")
+    baselines: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-storacha-") as tmp_name:
+        tmp = Path(tmp_name)
+        with running_storacha_service(tmp / "service") as service:
+            creds = make_credentials(service, tmp / "cli")
+            config = StorachaConfig(
+                key=Secret(creds.key),
+                proof=Secret(creds.proof),
+                service_url=service.url,
+                service_did=service.did,
+                gateway_url=service.gateway_url,
+            )
+            no_offer = StorachaConfig(**{**config.__dict__, "filecoin_offer": False})
+            for mb in (int(s) for s in args.sizes.split(",")):
+                size, case = mb * MB, f"upload {mb} MB"
+                timed_js(run, case, service, creds, tmp, size, args.repeat)
+                timed_ours(
+                    run, case, "ipfs_kit (with filecoin/offer)", config, tmp, size, args.repeat
+                )
+                timed_ours(
+                    run, case, "ipfs_kit (no filecoin/offer)", no_offer, tmp, size, args.repeat
+                )
+                if any(m.case == case and m.contender.startswith("@") for m in run.measurements):
+                    baselines[case] = "@storacha/client uploadFile"
+        for mb in (int(s) for s in args.sizes.split(",")):
+            baselines[bench_encode(run, tmp, mb * MB, args.repeat)] = "hashlib sha256"
+    run.report(baselines)
+
+
+if __name__ == "__main__":
+    main()
