@@ -217,3 +217,20 @@ def test_cli_commands(
     assert run("rm", str(up["cid"]))["cid"] == up["cid"]
     monkeypatch.delenv("STORACHA_KEY")
     assert main(["storacha", *flags, "ls"]) == 3  # not configured
+
+
+def test_backend_protocol_keeps_a_kubo_cid(backend: StorachaBackend) -> None:
+    from ipfs_kit_py.backends.base import Backend
+    from ipfs_kit_py.content.unixfs import import_file
+
+    assert isinstance(backend, Backend) and backend.name == "storacha"
+    data = probe(700_000)
+    cid = import_file([data]).cid  # kubo's default profile: CIDv0, 256 KiB dag-pb leaves
+    assert cid.version == 0
+    assert backend.put(cid, [data[:1000], data[1000:]]).size == len(data)
+    assert backend.has(cid)
+    assert backend.stat(cid).size == len(data)
+    assert b"".join(backend.get(cid)) == data
+    backend.delete(cid)
+    assert not backend.has(cid)
+    backend.delete(cid)  # absent is not an error

@@ -176,9 +176,10 @@ class StorachaBackend:
             result = self.uploader().upload_dag(
                 lambda sink: import_file(path, profile, on_block=sink).cid
             )
+            stored = path.stat().st_size
         if result.root != cid:
             raise BackendError(f"uploaded root {result.root} differs from {cid}")
-        return StoredObject(cid, path_size(result), self.space)
+        return StoredObject(cid, stored, self.space)
 
     def delete(self, cid: CID) -> None:
         """Remove the upload of ``cid`` and its shard blobs; absent is not an error."""
@@ -186,11 +187,6 @@ class StorachaBackend:
             self.remove_upload(parse_cid(cid), blobs=True)
         except ContentNotFoundError:
             return
-
-
-def path_size(result: UploadResult) -> int:
-    """Bytes of CAR shards stored by an upload."""
-    return result.size
 
 
 def _profile_for(cid: CID, path: Path) -> ImportProfile:

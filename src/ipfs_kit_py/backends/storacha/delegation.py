@@ -6,7 +6,7 @@ import io
 import time
 from dataclasses import dataclass, field
 
-from multiformats import multibase
+from multiformats import multibase, varint
 
 from ipfs_kit_py.backends.storacha import _cbor as dag_cbor
 from ipfs_kit_py.backends.storacha.did import verifier_for
@@ -95,8 +95,6 @@ class Delegation:
 
 
 def _varint(n: int) -> bytes:
-    from multiformats import varint
-
     return bytes(varint.encode(n))
 
 

@@ -11,7 +11,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 from multiformats import multibase, varint
 
 from ipfs_kit_py.errors import AuthenticationError, ConfigurationError, ProtocolError
@@ -129,8 +134,6 @@ class Signer:
     def generate(cls) -> Signer:
         """Return a fresh random key."""
         key = Ed25519PrivateKey.generate()
-        from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
-
         return cls(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
 
     @classmethod
