@@ -111,3 +111,12 @@ def test_export_of_an_incomplete_dag_names_the_missing_block() -> None:
             store.put(b.cid, b.data)
         with pytest.raises(ContentNotFoundError, match=str(blocks[0].cid)):
             export_dag(io.BytesIO(), root.cid, store.get)
+
+
+def test_v1_cids_read_from_a_car_print_in_base32() -> None:
+    blocks: list[Block] = []
+    profile = ImportProfile(chunk_size=100, raw_leaves=True, cid_version=1, max_links=3)
+    result = import_file([b"z" * 1000], profile, blocks.append)
+    reader = CarReader(io.BytesIO(_car(blocks)))
+    assert [str(r) for r in reader.roots] == [str(result.cid)]
+    assert all(str(b.cid).startswith("baf") for b in reader)

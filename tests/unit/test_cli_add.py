@@ -106,3 +106,23 @@ def test_recursive_add_prints_what_kubo_prints(
         "added QmasAzQKkaCWrc8ipoP6FKhWTYp9sZHqjewCoeT5xQskxz dt/sub",
         "added QmXJ6VZ3eUWBijeRhxwVRfitg7knYQGdZX1iDqq2MGzjNz dt",
     ]
+
+
+@pytest.mark.parametrize(
+    ("flags", "prefix"),
+    [
+        (["--raw-leaves"], "bafk"),
+        (["--raw-leaves=true"], "bafk"),
+        (["--raw-leaves=false"], "Qm"),
+        (["--no-raw-leaves"], "Qm"),
+        ([], "Qm"),
+    ],
+)
+def test_raw_leaves_flag_spellings_do_not_swallow_the_path(
+    flags: list[str], prefix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "one"
+    f.write_bytes(b"1")  # one chunk: the root is the leaf, so its CID shows the leaf kind
+    code, out, _ = run(["add", "-n", "-Q", *flags, str(f)], capsys)
+    assert code == 0
+    assert out.strip().startswith(prefix)

@@ -54,3 +54,10 @@ def test_malformed_nodes_raise_a_typed_error(bad: bytes) -> None:
 def test_unknown_unixfs_type_is_refused() -> None:
     with pytest.raises(ContentMismatchError, match="type"):
         decode_unixfs(b"\x08\x09")
+
+
+def test_decoded_link_cids_print_in_base32() -> None:
+    child = sha256_cid(RAW, b"a")
+    node = decode_node(encode_node(None, [PBLink(child, "a", 1)]))
+    assert str(node.links[0].cid) == str(child)
+    assert str(child).startswith("bafk")

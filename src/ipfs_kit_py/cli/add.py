@@ -40,11 +40,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--cid-version", type=int, choices=(0, 1), default=None)
     p.add_argument(
         "--raw-leaves",
-        nargs="?",
-        const="true",
+        action=argparse.BooleanOptionalAction,
         default=None,
-        choices=("true", "false"),
-        help="raw blocks for leaves (default: true with --cid-version=1, as in kubo)",
+        help="raw blocks for leaves (default: on with --cid-version=1, as in kubo; "
+        "kubo's --raw-leaves=false also works)",
     )
     p.add_argument("--chunker", default=None, help="size-N (bytes per chunk, N <= 1048576)")
     p.add_argument(
@@ -77,7 +76,7 @@ def profile_from_args(args: argparse.Namespace) -> ImportProfile:
     if args.cid_version is not None:
         changes["cid_version"] = args.cid_version
     if args.raw_leaves is not None:
-        changes["raw_leaves"] = args.raw_leaves == "true"
+        changes["raw_leaves"] = args.raw_leaves
     elif args.cid_version == 1:
         changes["raw_leaves"] = True
     if args.chunker is not None:

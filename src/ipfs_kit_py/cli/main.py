@@ -28,6 +28,8 @@ COMMAND_MODULES = [
     "ipfs_kit_py.cli.storacha",
 ]
 
+BOOLEAN_FLAGS = {"--raw-leaves"}  # BooleanOptionalAction options kubo spells --flag=false
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_BACKEND = 0, 1, 2, 3, 4
 
 
@@ -61,10 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def kubo_style_booleans(argv: Sequence[str]) -> list[str]:
+    """Accept kubo's ``--flag=true|false`` spelling for our ``--flag/--no-flag`` options."""
+    out = []
+    for token in argv:
+        name, _, value = token.partition("=")
+        if name in BOOLEAN_FLAGS and value.lower() in ("true", "false"):
+            token = name if value.lower() == "true" else "--no-" + name[2:]
+        out.append(token)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``ipfs-kit`` with ``argv``; return the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(kubo_style_booleans(sys.argv[1:] if argv is None else argv))
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:

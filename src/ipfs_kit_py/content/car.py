@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 import dag_cbor
 
-from ipfs_kit_py.content.cid import CID, DAG_PB
+from ipfs_kit_py.content.cid import CID, DAG_PB, base32, decode_cid_bytes
 from ipfs_kit_py.content.dagpb import decode_node, encode_varint
 from ipfs_kit_py.content.unixfs import Block
 from ipfs_kit_py.content.verify import verify_block
@@ -123,7 +123,7 @@ class CarReader:
         roots = header.get("roots", [])
         if not isinstance(roots, list) or not all(isinstance(r, CID) for r in roots):
             raise CARFormatError("CAR header roots must be a list of CIDs")
-        return [r for r in roots if isinstance(r, CID)]
+        return [base32(r) for r in roots if isinstance(r, CID)]
 
     def _enter_v2_payload(self) -> None:
         fixed = self._read_exact_raw(40)
@@ -201,7 +201,7 @@ def _split_cid(section: bytes) -> tuple[CID, int]:
     if end > len(section):
         raise CARFormatError("CAR section is shorter than its CID")
     try:
-        return CID.decode(section[:end]), end
+        return decode_cid_bytes(section[:end]), end
     except Exception as exc:
         raise CARFormatError(f"malformed CID in CAR section: {exc}") from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 
@@ -20,8 +21,10 @@ __all__ = [
     "DAG_PB",
     "RAW",
     "SHA2_256",
+    "base32",
     "cid_bytes_key",
     "cid_key",
+    "decode_cid_bytes",
     "make_cid",
     "parse_cid",
     "sha256_cid",
@@ -46,7 +49,7 @@ def parse_cid(value: str | bytes | CID) -> CID:
                 raise ValueError("empty string")
             return CID.decode(text)
         if isinstance(value, bytes | bytearray | memoryview):
-            return CID.decode(bytes(value))
+            return decode_cid_bytes(bytes(value))
     except Exception as exc:  # multiformats raises several unrelated error types
         shown = value if isinstance(value, str) else bytes(value).hex()
         raise InvalidCIDError(f"invalid CID {shown[:100]!r}: {exc}") from None
@@ -93,6 +96,39 @@ def make_cid(codec: int, sha256_digest: bytes, version: int = 1) -> CID:
     new_instance = CID._new_instance
     cid: CID = new_instance(CID, base, version, multicodec, hashfun, _SHA256_PREFIX + sha256_digest)
     return cid
+
+
+def decode_cid_bytes(data: bytes) -> CID:
+    """Decode a binary CID (as found in blocks and CARs); v1 CIDs print in base32.
+
+    sha2-256 CIDs (nearly all) take the fast path of :func:`make_cid`.
+    """
+    if len(data) == 34 and data[:2] == _SHA256_PREFIX:
+        return make_cid(DAG_PB, data[2:], 0)
+    if len(data) > 35 and data[0] == 1 and data[-34:-32] == _SHA256_PREFIX:
+        codec = _small_varint(data[1:-34])
+        if codec is not None:
+            with contextlib.suppress(Exception):
+                return make_cid(codec, data[-32:], 1)
+    return base32(CID.decode(data))
+
+
+def _small_varint(buf: bytes) -> int | None:
+    """Decode ``buf`` if it is exactly one varint, else None."""
+    value = shift = 0
+    for index, byte in enumerate(buf):
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value if index == len(buf) - 1 else None
+        shift += 7
+    return None
+
+
+def base32(cid: CID) -> CID:
+    """``cid`` printing in base32 if it is a v1 CID (v0 has only base58btc)."""
+    if cid.version == 0 or cid.base.name == "base32":
+        return cid
+    return cid.set(base="base32")
 
 
 def sha256_cid(codec: int, data: bytes, version: int = 1) -> CID:

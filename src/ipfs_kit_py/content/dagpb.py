@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from ipfs_kit_py.content.cid import CID
+from ipfs_kit_py.content.cid import CID, decode_cid_bytes
 from ipfs_kit_py.errors import ContentMismatchError
 
 __all__ = [
@@ -171,7 +171,7 @@ def _decode_link(buf: bytes) -> PBLink:
     while not reader.done():
         number, value = reader.field()
         if number == 1 and isinstance(value, bytes):
-            cid = CID.decode(value)
+            cid = decode_cid_bytes(value)
         elif number == 2 and isinstance(value, bytes):
             name = value.decode("utf-8", errors="surrogateescape")
         elif number == 3 and isinstance(value, int):
