@@ -164,6 +164,8 @@ class KuboClient:
                     headers=headers,
                     timeout=self._timeout,
                     transport=HTTPClientTransport(),
+                    # every request goes through our transport, never an env proxy's
+                    trust_env=False,
                 )
             return self._client
 
