@@ -102,7 +102,7 @@ def _configure(repo: Path, api_port: int, gateway_port: int, auth: str | None) -
 
 def _ready(api_url: str, auth: str | None) -> bool:
     headers = {"Authorization": authorization_header(Secret(auth))} if auth else {}
-    response = httpx.post(f"{api_url}/api/v0/id", headers=headers, timeout=2)
+    response = httpx.post(f"{api_url}/api/v0/id", headers=headers, timeout=2, trust_env=False)
     return response.status_code == 200
 
 
