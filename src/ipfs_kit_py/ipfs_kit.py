@@ -35,6 +35,7 @@ from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, FileImport, ImportProfile
 from ipfs_kit_py.errors import (
     ConfigurationError,
     ContentMismatchError,
+    ContentNotFoundError,
     InputPathError,
     InvalidInputError,
     IpfsKitError,
@@ -157,7 +158,7 @@ _KIT_HINTS = {
 }
 
 _OVERRIDES = {"cache_dir", "index_path", "memory_bytes", "disk_bytes", "put_to", "promote_after"}
-_SECTIONS = {"s3", "storacha", "kubo", "gateway"}
+_SECTIONS = {"s3", "storacha", "kubo", "gateway", "replication"}
 
 
 class ipfs_kit:
@@ -182,6 +183,11 @@ class ipfs_kit:
         self.config = KitConfig.from_sources(
             {k: v for k, v in overrides.items() if k in _OVERRIDES}, file_config, env
         )
+        replication_section = {
+            **(file_config.get("replication") or {}),
+            **self._sections["replication"],
+        }
+        self.policies = replication.PolicySet.from_config(replication_section)
         self.s3_kit: Any = self._build_kit("s3_kit")
         self.storacha_kit: Any = self._build_kit("storacha_kit")
         self._index: MetadataIndex | None = None
@@ -392,7 +398,7 @@ class ipfs_kit:
     ) -> replication.ReplicationReport:
         """Copy ``cid`` into ``to`` (and as many more tiers as ``min_copies`` needs)."""
         policy = None if min_copies is None else replication.ReplicationPolicy(min_copies)
-        return replication.replicate(self.tiers, cid, to, policy)
+        return replication.replicate(self.tiers, cid, to, policy, self.policies)
 
     def verify(self, cid: CID | str) -> replication.CopyCheck:
         """Re-read every known copy of ``cid``; mark the bad ones."""
@@ -404,7 +410,21 @@ class ipfs_kit:
 
     def repair(self, cid: CID | str) -> replication.ReplicationReport:
         """Replace bad or missing copies of ``cid`` from a good one."""
-        return replication.repair(self.tiers, cid)
+        return replication.repair(self.tiers, cid, policies=self.policies)
+
+    def keep(
+        self, cid: CID | str, *, min_copies: int | None = None, required: Sequence[str] = ()
+    ) -> None:
+        """Pin ``cid`` (eviction and ``remove`` keep its last copy); set its own policy."""
+        record = self.index.content(cid)
+        if record is None:
+            raise ContentNotFoundError(f"{cid} is not in the index: add it first")
+        self.index.set_pinned(cid, True)
+        if min_copies is not None or required:
+            own = {"min_copies": min_copies or 1, "required": list(required)}
+            self.index.upsert_content(
+                cid, kind=record.kind, metadata={**record.metadata, "replication": own}
+            )
 
     def remove(self, cid: CID | str, from_: Sequence[str], *, force: bool = False) -> list[str]:
         """Delete ``cid`` from the named tiers (never the last copy of pinned content)."""

@@ -2,7 +2,8 @@
 
 A :class:`ReplicationPolicy` says ``min_copies`` (durable copies: every tier but the
 per-process memory tier) and ``required`` backends. :class:`PolicySet` picks the policy
-of a CID: a default, strengthened by the policy of each of its tags. Every operation
+of a CID: a default, strengthened by the policy of each of its tags and by its own
+(``metadata["replication"]`` in the index, set by ``ipfs_kit.keep``). Every operation
 plans first (what is missing where) and then transfers, like dvc's ``plan``/``transfer``.
 """
 
@@ -11,12 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.verify import ContentVerifier
 from ipfs_kit_py.errors import (
     BackendError,
+    ConfigurationError,
     ContentMismatchError,
     ContentNotFoundError,
     InvalidInputError,
@@ -62,12 +65,33 @@ class PolicySet:
     default: ReplicationPolicy = ReplicationPolicy()
     by_tag: Mapping[str, ReplicationPolicy] = field(default_factory=dict)
 
-    def policy_for(self, tags: Sequence[str]) -> ReplicationPolicy:
+    def policy_for(
+        self, tags: Sequence[str], own: Mapping[str, Any] | None = None
+    ) -> ReplicationPolicy:
+        """The default, merged with each tag's policy and the CID's own (``own``)."""
         policy = self.default
         for tag in tags:
             if tag in self.by_tag:
                 policy = policy.merge(self.by_tag[tag])
-        return policy
+        return policy.merge(_policy(own)) if own else policy
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> PolicySet:
+        """From a ``[replication]`` section: ``min_copies``, ``required``, ``[tags.<tag>]``."""
+        tags = section.get("tags") or {}
+        if not isinstance(tags, Mapping):
+            raise ConfigurationError("[replication] tags must be a table of tag policies")
+        return cls(_policy(section), {str(t): _policy(p) for t, p in tags.items()})
+
+
+def _policy(values: Mapping[str, Any]) -> ReplicationPolicy:
+    try:
+        required = values.get("required") or ()
+        if isinstance(required, str):
+            required = [required]
+        return ReplicationPolicy(int(values.get("min_copies", 1)), tuple(str(r) for r in required))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ConfigurationError(f"invalid replication policy {values!r}: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +142,13 @@ def plan_replication(
     cid: CID | str,
     to: Sequence[str] = (),
     policy: ReplicationPolicy | None = None,
+    policies: PolicySet | None = None,
 ) -> ReplicationPlan:
-    """Plan the copies needed: every tier in ``to``, then the policy's requirements."""
+    """Plan the copies needed: every tier in ``to``, then the policy's requirements.
+
+    Without an explicit ``policy`` the CID's comes from ``policies`` (its tags and its
+    own ``metadata["replication"]``).
+    """
     cid = parse_cid(cid)
     durable = _durable_names(tiers)
     for name in to:
@@ -127,7 +156,8 @@ def plan_replication(
     have = [loc.backend for loc in tiers.index.locations(cid) if loc.backend in durable]
     if policy is None:
         record = tiers.index.content(cid)
-        policy = PolicySet().policy_for(record.tags if record else ())
+        own = record.metadata.get("replication") if record else None
+        policy = (policies or PolicySet()).policy_for(record.tags if record else (), own)
     wanted = list(dict.fromkeys([*to, *policy.required]))
     targets = [name for name in wanted if name not in have]
     spare = [n for n in durable if n not in have and n not in targets]
@@ -142,9 +172,10 @@ def replicate(
     cid: CID | str,
     to: Sequence[str] = (),
     policy: ReplicationPolicy | None = None,
+    policies: PolicySet | None = None,
 ) -> ReplicationReport:
     """Copy ``cid`` (read and verified once) into the planned tiers; record each copy."""
-    plan = plan_replication(tiers, cid, to, policy)
+    plan = plan_replication(tiers, cid, to, policy, policies)
     failed: dict[str, str] = {}
     copied: list[str] = []
     for target in plan.targets:
@@ -161,7 +192,7 @@ def replicate(
 
 
 def verify(tiers: TieredCacheManager, cid: CID | str) -> CopyCheck:
-    """Re-read every copy the index lists; stamp the good, mark the bad, forget the gone."""
+    """Re-read every copy the index lists; stamp the good ones, mark bad and missing ones."""
     cid = parse_cid(cid)
     profile = tiers.profile_of(cid)
     good: list[str] = []
@@ -179,8 +210,8 @@ def verify(tiers: TieredCacheManager, cid: CID | str) -> CopyCheck:
             bad.append(loc.backend)
             tiers.index.mark_verified(cid, loc.backend, ok=False)
         except ContentNotFoundError:
-            missing.append(loc.backend)
-            tiers.index.forget(cid, loc.backend)
+            missing.append(loc.backend)  # kept, marked bad: repair knows to restore it
+            tiers.index.mark_verified(cid, loc.backend, ok=False)
         except (BackendError, OSError, InvalidInputError) as exc:
             unreachable[loc.backend] = f"{type(exc).__name__}: {exc}"
         else:
@@ -190,10 +221,13 @@ def verify(tiers: TieredCacheManager, cid: CID | str) -> CopyCheck:
 
 
 def repair(
-    tiers: TieredCacheManager, cid: CID | str, policy: ReplicationPolicy | None = None
+    tiers: TieredCacheManager,
+    cid: CID | str,
+    policy: ReplicationPolicy | None = None,
+    policies: PolicySet | None = None,
 ) -> ReplicationReport:
     """Verify ``cid``, then rewrite bad and missing copies from a good one."""
     check = verify(tiers, cid)
     if not check.good:
         raise ContentNotFoundError(f"{cid}: no good copy left to repair from")
-    return replicate(tiers, cid, to=[*check.bad, *check.missing], policy=policy)
+    return replicate(tiers, cid, [*check.bad, *check.missing], policy, policies)

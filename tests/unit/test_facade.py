@@ -160,3 +160,25 @@ def test_directory_with_tampered_index_is_refused(kit: ipfs_kit, tmp_path: Path)
     with pytest.raises(UnsafePathError):
         kit.get_to_path(cid, tmp_path / "out")
     assert not (tmp_path / "escape").exists() and not (tmp_path / "out").exists()
+
+
+def test_keep_pins_and_records_a_policy(kit: ipfs_kit) -> None:
+    from ipfs_kit_py.errors import LastCopyError
+
+    cid = kit.add(b"keep me", to=["disk"]).cid
+    kit.keep(cid, min_copies=2)
+    record = kit.index.content(cid)
+    assert record is not None and record.metadata["replication"]["min_copies"] == 2
+    with pytest.raises(LastCopyError):
+        kit.remove(cid, from_=["disk"])
+    report = kit.replicate(cid)  # no second durable tier configured: nothing to copy to
+    assert report.copied == () and report.already == ("disk",)
+    with pytest.raises(ContentNotFoundError):
+        kit.keep(import_file([b"unknown"]).cid)
+
+
+def test_replication_section_is_read(tmp_path: Path) -> None:
+    config = {"replication": {"min_copies": 2, "tags": {"x": {"required": ["s3"]}}}}
+    with ipfs_kit(config, cache_dir=tmp_path / "c", index_path=tmp_path / "i.db") as kit:
+        assert kit.policies.default.min_copies == 2
+        assert kit.policies.by_tag["x"].required == ("s3",)

@@ -77,11 +77,15 @@ def test_verify_marks_bad_and_forgets_missing_and_repair_restores(
     check = verify(tiers, cid)
     assert (check.good, check.bad, check.missing, check.ok) == (("disk",), ("a",), ("b",), False)
     assert {loc.backend for loc in tiers.index.locations(cid)} == {"disk"}
-    report = repair(tiers, cid)  # b is forgotten now: only the bad copy is rewritten
-    assert report.copied == ("a",)
-    report = repair(tiers, cid, policy=ReplicationPolicy(min_copies=3))
-    assert report.copied == ("b",)
+    assert {loc.backend for loc in tiers.index.locations(cid, include_bad=True)} == {
+        "disk",
+        "a",
+        "b",
+    }
+    report = repair(tiers, cid)
+    assert set(report.copied) == {"a", "b"}
     assert set(verify(tiers, cid).good) == {"disk", "a", "b"}
+    assert b"".join(disk(tiers, "b").get(cid)) == data
 
 
 def test_repair_without_a_good_copy_fails(tiers: TieredCacheManager) -> None:
@@ -89,3 +93,20 @@ def test_repair_without_a_good_copy_fails(tiers: TieredCacheManager) -> None:
     disk(tiers, "a").path_for(cid).write_bytes(b"broken")
     with pytest.raises(ContentNotFoundError):
         repair(tiers, cid)
+
+
+def test_policies_from_config_tags_and_the_cids_own(tiers: TieredCacheManager) -> None:
+    from ipfs_kit_py.errors import ConfigurationError
+
+    policies = PolicySet.from_config(
+        {"min_copies": 1, "tags": {"important": {"min_copies": 2, "required": "b"}}}
+    )
+    assert policies.by_tag["important"] == ReplicationPolicy(2, ("b",))
+    cid = tiers.add([b"tagged"], to=["disk"]).cid
+    tiers.index.tag(cid, "important")
+    assert replicate(tiers, cid, policies=policies).copied == ("b",)
+    own = tiers.add([b"own policy"], to=["disk"]).cid
+    tiers.index.upsert_content(own, metadata={"replication": {"min_copies": 3}})
+    assert set(replicate(tiers, own, policies=policies).copied) == {"a", "b"}
+    with pytest.raises(ConfigurationError):
+        PolicySet.from_config({"min_copies": "many"})
