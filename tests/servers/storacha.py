@@ -84,7 +84,10 @@ class StorachaService:
             response.read()
 
     def stored_blob(self, multihash_b58: str) -> bytes | None:
-        """The bytes a storage node holds for a blob (base58btc multihash), or None."""
+        """The bytes a storage node holds for a blob, or None.
+
+        ``multihash_b58`` is the blob's base58btc multihash, with or without the "z".
+        """
         try:
             with urllib.request.urlopen(f"{self.url}/test/blob/{multihash_b58}", timeout=60) as r:
                 return bytes(r.read())

@@ -9,6 +9,7 @@
 // POST /test/provision {space, account}, GET /test/blob/{base58btc multihash}.
 import http from 'node:http'
 import { writeFileSync } from 'node:fs'
+import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
 import * as Context from '@storacha/upload-api/test/context'
 import { Message, parseLink } from '@ucanto/core'
@@ -117,7 +118,23 @@ const send = (res, status, body, headers = {}) => {
 const sendJSON = (res, status, value) =>
   send(res, status, JSON.stringify(value), { 'content-type': 'application/json' })
 
-// --- trustless retrieval ------------------------------------------------------------
+// --- blobs and trustless retrieval ------------------------------------------------------------
+
+// The storage-node URL of a blob, from its location commitment (as the upload-api's own
+// BlobRetriever finds it; node:http instead of fetch reads a shard ~20x faster).
+async function locateBlob (context, digest) {
+  const query = await context.indexingService.queryClaims({ hashes: [digest] })
+  for (const [, claim] of query.ok?.claims ?? []) {
+    if (claim.type === 'assert/location') return claim.location[0]
+  }
+  const read = await context.claimsService.read(digest)
+  for (const claim of read.ok ?? []) {
+    if (claim.type === 'assert/location') return claim.location[0]
+  }
+  return undefined
+}
+
+const httpGet = (url) => new Promise((resolve, reject) => http.get(url, resolve).on('error', reject))
 
 // Where each block lives: base58btc multihash -> {shard digest, offset, length} of its
 // bytes. Filled on demand by indexing the shards of uploads from the upload table.
@@ -132,9 +149,10 @@ class BlockLocator {
   async readShard (digest) {
     const key = base58btc.encode(digest.bytes)
     if (this.cached.key === key) return this.cached.bytes
-    const found = await this.context.blobRetriever.stream(digest)
-    if (found.error) return undefined
-    const bytes = new Uint8Array(await new Response(found.ok).arrayBuffer())
+    const url = await locateBlob(this.context, digest)
+    const response = url && await httpGet(url)
+    if (!response || response.statusCode !== 200) return undefined
+    const bytes = new Uint8Array(Buffer.concat(await response.toArray()))
     this.cached = { key, bytes }
     return bytes
   }
@@ -152,17 +170,21 @@ class BlockLocator {
     this.indexedShards.add(key)
   }
 
+  // Shards to index, one at a time, until the block turns up. An upload's root block is
+  // written last, so its shards are tried last-first; a DAG walk then indexes the others
+  // in order as it reaches them, and reads each shard about once.
+  * candidateShards (cid) {
+    const items = this.context.uploadTable.items
+    for (const item of items) if (item.root.equals(cid)) yield * [...(item.shards ?? [])].reverse()
+    for (const item of items) yield * item.shards ?? []
+  }
+
   /** The block bytes for `cid`, verified against it, or undefined. */
   async get (cid) {
     const key = base58btc.encode(cid.multihash.bytes)
-    if (!this.blocks.has(key)) {
-      // Index the shards of uploads rooted at this CID first, then every other shard.
-      const items = this.context.uploadTable.items
-      const ordered = [...items.filter((i) => i.root.equals(cid)), ...items]
-      for (const item of ordered) {
-        for (const shard of item.shards ?? []) await this.indexShard(shard)
-        if (this.blocks.has(key)) break
-      }
+    for (const shard of this.candidateShards(cid)) {
+      if (this.blocks.has(key)) break
+      await this.indexShard(shard) // a no-op for shards already indexed
     }
     const where = this.blocks.get(key)
     if (!where) return undefined
@@ -280,15 +302,18 @@ async function route (context, locator, info, req, res) {
     return sendJSON(res, 200, { space, account, provider: info.did })
   }
   if (req.method === 'GET' && path.startsWith('/test/blob/')) {
-    let digest // base58btc without the multibase prefix, as the storage nodes key blobs
+    const key = path.slice('/test/blob/'.length) // with the multibase 'z' (as the nodes) or not
+    let digest
     try {
-      digest = Digest.decode(base58btc.baseDecode(path.slice('/test/blob/'.length)))
+      digest = Digest.decode(key.startsWith('z') ? base58btc.decode(key) : base58btc.baseDecode(key))
     } catch {
       return send(res, 400, 'expected a base58btc multihash\n')
     }
-    const found = await context.blobRetriever.stream(digest)
-    if (found.error) return send(res, 404, 'blob not found\n')
-    return send(res, 200, Buffer.from(await new Response(found.ok).arrayBuffer()))
+    const url = await locateBlob(context, digest)
+    const blob = url && await httpGet(url)
+    if (!blob || blob.statusCode !== 200) return send(res, 404, 'blob not found\n')
+    res.writeHead(200, { 'content-type': 'application/octet-stream' })
+    return pipeline(blob, res)
   }
   return send(res, 404, 'not found\n')
 }
