@@ -49,7 +49,11 @@ __all__ = ["ObjectInfo", "S3Client"]
 
 logger = logging.getLogger(__name__)
 
-STREAM_CHUNK = 4 * 1024 * 1024
+# The engine coalesces network reads into chunks of at least this size. Large chunks
+# are fresh allocations each time (page faults: measured 2-3x the kernel time of the
+# whole download at 4 MiB), so streams use 1 MiB and downloads to disk 256 KiB.
+STREAM_CHUNK = 1024 * 1024
+DOWNLOAD_CHUNK = 256 * 1024
 _META_HEADERS = {"Content-Type", "Content-Encoding", "Content-Disposition", "Cache-Control"}
 
 
@@ -325,7 +329,7 @@ class S3Client:
             options: GetOptions = {"range": (start, end), "if_match": f'"{info.etag}"'}
             result = self._call("download", bucket, key, obstore.get, store, key, options=options)
             # the engine's buffers go straight to pwrite: no copy on the way to disk
-            chunks = _translated(result.stream(min_chunk_size=STREAM_CHUNK), bucket, key)
+            chunks = _translated(result.stream(min_chunk_size=DOWNLOAD_CHUNK), bucket, key)
             return (memoryview(chunk) for chunk in chunks)
 
         with notifying(key, subscribers, info.size) as notifier:
