@@ -405,8 +405,9 @@ class ipfs_kit:
         return replication.verify(self.tiers, cid)
 
     def verify_all(self) -> list[replication.CopyCheck]:
-        """:meth:`verify` every CID in the index."""
-        return [self.verify(record.cid) for record in self.index.query()]
+        """:meth:`verify` every stored CID in the index (directories: through their files)."""
+        stored = [r.cid for r in self.index.query() if r.kind != "dir"]
+        return [self.verify(c) for c in stored if self.index.locations(c, include_bad=True)]
 
     def repair(self, cid: CID | str) -> replication.ReplicationReport:
         """Replace bad or missing copies of ``cid`` from a good one."""

@@ -126,7 +126,8 @@ class CopyCheck:
 
     @property
     def ok(self) -> bool:
-        return not self.bad and not self.missing
+        """At least one good copy, and none bad or missing."""
+        return bool(self.good) and not self.bad and not self.missing
 
 
 def _durable_names(tiers: TieredCacheManager) -> list[str]:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from ipfs_kit_py.backends.disk import DiskBackend
 from ipfs_kit_py.cli.main import main
+from ipfs_kit_py.content.cid import cid_key, parse_cid
 from ipfs_kit_py.ipfs_kit import ipfs_kit
 
 
@@ -90,3 +92,24 @@ def test_progress_bars_subscriber_shows_and_clears() -> None:
     bars.on_done("bafy-key", None)
     assert bars.progress.tasks == []
     bars.stop()
+
+
+def test_verify_all_reports_a_corrupt_copy(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with ipfs_kit() as kit:
+        good = cid_key(kit.add(b"good bytes", to=["disk"]).cid)
+        gone = str(kit.add(b"removed bytes", to=["disk"]).cid)
+        kit.remove(gone, from_=["disk"])
+        tree = home / "tree"
+        tree.mkdir()
+        (tree / "f").write_bytes(b"in a tree")
+        kit.add(tree, to=["disk"])
+    code, out = run(capsys, "verify", "--all", "--json")
+    checks = json.loads(out)["checks"]
+    assert code == 0 and good in {c["cid"] for c in checks} and len(checks) == 2
+    with ipfs_kit() as kit:
+        disk = kit.tiers.tier("disk")
+        assert isinstance(disk, DiskBackend)
+        disk.path_for(parse_cid(good)).write_bytes(b"rotten")
+    code, out = run(capsys, "verify", "--all", "--json")
+    bad = [c for c in json.loads(out)["checks"] if c["bad"]]
+    assert code == 1 and [c["bad"] for c in bad] == [["disk"]]
