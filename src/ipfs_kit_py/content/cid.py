@@ -47,13 +47,40 @@ def parse_cid(value: str | bytes | CID) -> CID:
             text = value.strip()
             if not text:
                 raise ValueError("empty string")
-            return CID.decode(text)
+            return _decode_common_text(text) or CID.decode(text)
         if isinstance(value, bytes | bytearray | memoryview):
             return decode_cid_bytes(bytes(value))
     except Exception as exc:  # multiformats raises several unrelated error types
         shown = value if isinstance(value, str) else bytes(value).hex()
         raise InvalidCIDError(f"invalid CID {shown[:100]!r}: {exc}") from None
     raise InvalidCIDError(f"invalid CID: expected str, bytes or CID, got {type(value).__name__}")
+
+
+_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_BASE58_INDEX = {c: i for i, c in enumerate(_BASE58)}
+
+
+def _decode_common_text(text: str) -> CID | None:
+    """Fast path for the two forms nearly every CID takes (``Qm…`` v0, ``b…`` base32 v1).
+
+    Returns None for anything else, or anything not canonical, so that multiformats'
+    full decoder (and its error messages) handles it.
+    """
+    try:
+        if len(text) == 46 and text.startswith("Qm"):
+            number = 0
+            for char in text:
+                number = number * 58 + _BASE58_INDEX[char]
+            raw = number.to_bytes(34, "big")
+            return make_cid(DAG_PB, raw[2:], 0) if raw[:2] == _SHA256_PREFIX else None
+        if text.startswith("b") and text == text.lower():
+            body = text[1:].upper()
+            raw = base64.b32decode(body + "=" * (-len(body) % 8))
+            cid = decode_cid_bytes(raw)
+            return cid if cid.version == 1 and cid_key(cid) == text else None
+    except (KeyError, ValueError, OverflowError, InvalidCIDError):
+        return None
+    return None
 
 
 def cid_key(cid: CID) -> str:

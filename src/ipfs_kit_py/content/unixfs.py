@@ -17,6 +17,7 @@ from typing import BinaryIO
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, make_cid
 from ipfs_kit_py.content.dagpb import PBLink, UnixFSType, encode_node, encode_unixfs
 from ipfs_kit_py.content.hashing import iter_leaf_digests, pb_leaf_frame
+from ipfs_kit_py.content.layout import DeferredLayout, EagerLayout, Layout
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
 
 __all__ = [
@@ -32,16 +33,22 @@ __all__ = [
 ]
 
 MAX_CHUNK_SIZE = 1024 * 1024  # kubo refuses larger chunks; Storacha uses exactly this
+LAYOUTS = frozenset({"eager", "deferred"})
 
 
 @dataclass(frozen=True, slots=True)
 class ImportProfile:
-    """How bytes become blocks: chunk size, leaf kind, CID version, tree width."""
+    """How bytes become blocks: chunk size, leaf kind, CID version, tree width.
+
+    ``layout`` changes only the order blocks are emitted in, never a CID: ``"eager"``
+    as kubo, ``"deferred"`` as ``@ipld/unixfs`` (the Storacha client); see ``layout.py``.
+    """
 
     chunk_size: int = 262144
     raw_leaves: bool = False
     cid_version: int = 0
     max_links: int = 174
+    layout: str = "eager"
 
     def __post_init__(self) -> None:
         if not 1 <= self.chunk_size <= MAX_CHUNK_SIZE:
@@ -52,27 +59,33 @@ class ImportProfile:
             raise InvalidInputError(f"CID version must be 0 or 1, got {self.cid_version}")
         if self.max_links < 2:
             raise InvalidInputError(f"max links must be at least 2, got {self.max_links}")
+        if self.layout not in LAYOUTS:
+            raise InvalidInputError(f"layout must be one of {sorted(LAYOUTS)}, got {self.layout!r}")
 
     def key(self) -> str:
         """A stable string form, stored in the index: ``size-262144,pb,v0,w174``."""
         leaves = "raw" if self.raw_leaves else "pb"
-        return f"size-{self.chunk_size},{leaves},v{self.cid_version},w{self.max_links}"
+        key = f"size-{self.chunk_size},{leaves},v{self.cid_version},w{self.max_links}"
+        return key if self.layout == "eager" else f"{key},{self.layout}"
 
     @classmethod
     def parse(cls, key: str) -> ImportProfile:
         """Inverse of :meth:`key`."""
         try:
-            size, leaves, version, width = key.split(",")
-            if not size.startswith("size-") or leaves not in ("raw", "pb"):
+            size, leaves, version, width, *rest = key.split(",")
+            if not size.startswith("size-") or leaves not in ("raw", "pb") or len(rest) > 1:
                 raise ValueError(key)
-            return cls(int(size[5:]), leaves == "raw", int(version[1:]), int(width[1:]))
+            layout = rest[0] if rest else "eager"
+            return cls(int(size[5:]), leaves == "raw", int(version[1:]), int(width[1:]), layout)
         except ValueError:
             raise InvalidInputError(f"invalid import profile {key!r}") from None
 
 
 KUBO_DEFAULT = ImportProfile()
 KUBO_CID_V1 = ImportProfile(raw_leaves=True, cid_version=1)
-STORACHA = ImportProfile(chunk_size=MAX_CHUNK_SIZE, raw_leaves=True, cid_version=1, max_links=1024)
+STORACHA = ImportProfile(
+    chunk_size=MAX_CHUNK_SIZE, raw_leaves=True, cid_version=1, max_links=1024, layout="deferred"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,15 +118,16 @@ BlockSink = Callable[[Block], None]
 class FileImporter:
     """Push bytes in with :meth:`update`, get the root with :meth:`finish`.
 
-    ``on_block`` receives every block as it is made: leaves first, each parent right
-    after its last child, the root last (the order the Storacha client shards in).
+    ``on_block`` receives every block as it is made, children before parents, the root
+    last, in the order the profile's layout makes them (``layout.py``).
     """
 
     def __init__(self, profile: ImportProfile = KUBO_DEFAULT, on_block: BlockSink | None = None):
         self.profile = profile
         self.on_block = on_block
         self._pending = bytearray()
-        self._levels: list[list[_Node]] = [[]]
+        layout = DeferredLayout if profile.layout == "deferred" else EagerLayout
+        self._layout: Layout[_Node] = layout(profile.max_links, self._make_parent)
         self._leaf_count = 0
         self._size = 0
         self._finished = False
@@ -139,7 +153,8 @@ class FileImporter:
         """Add one full chunk as a leaf; ``digest`` (of the leaf block) may be precomputed."""
         self._leaf_count += 1
         self._size += len(chunk)
-        self._push(0, self._make_leaf(chunk, digest))
+        self._layout.begin_leaf(self._size, final=len(chunk) < self.profile.chunk_size)
+        self._layout.add_leaf(self._make_leaf(chunk, digest))
 
     def finish(self) -> FileImport:
         """Flush the last chunk and the tree; return the root."""
@@ -149,7 +164,7 @@ class FileImporter:
         if self._pending or self._leaf_count == 0:
             self.add_leaf(bytes(self._pending))
             self._pending.clear()
-        root = self._collapse()
+        root = self._layout.finish(self._leaf_count)
         return FileImport(root.cid, self._size, root.tsize)
 
     def _make_leaf(self, chunk: bytes | memoryview, digest: bytes | None) -> _Node:
@@ -168,34 +183,6 @@ class FileImporter:
         if data is not None and self.on_block is not None:
             self.on_block(Block(cid, data))
         return _Node(cid, n, len(prefix) + n + len(suffix))
-
-    def _push(self, level: int, node: _Node) -> None:
-        if level == len(self._levels):
-            self._levels.append([])
-        children = self._levels[level]
-        children.append(node)
-        if len(children) == self.profile.max_links:
-            self._levels[level] = []
-            self._push(level + 1, self._make_parent(children))
-
-    def _collapse(self) -> _Node:
-        # Same shape as the JS importer's balanced layout and go-unixfs's: full nodes
-        # left, the rightmost path partial; a lone leaf is its own root.
-        if self._leaf_count == 1:
-            return self._levels[0][0]
-        level = 0
-        while level < len(self._levels):
-            children = self._levels[level]
-            higher = any(self._levels[level + 1 :])
-            if len(children) == 1 and not higher:
-                return children[0]
-            if children:
-                self._levels[level] = []
-                if level + 1 == len(self._levels):
-                    self._levels.append([])
-                self._levels[level + 1].append(self._make_parent(children))
-            level += 1
-        raise AssertionError("unreachable: the tree always has a root")
 
     def _make_parent(self, children: list[_Node]) -> _Node:
         filesize = sum(c.filesize for c in children)

@@ -25,6 +25,7 @@ __all__ = ["ContentVerifier", "candidate_profiles", "verify_block", "verify_stre
 
 _IDENTITY = 0x00
 KUBO_V1_PB_LEAVES = ImportProfile(cid_version=1)
+KUBO_V0_RAW_LEAVES = ImportProfile(raw_leaves=True)  # `ipfs add --raw-leaves`
 
 
 def _hasher(cid: CID) -> hashlib._Hash | None:
@@ -55,7 +56,7 @@ def verify_block(cid: CID, data: bytes | memoryview) -> None:
 def candidate_profiles(cid: CID) -> list[ImportProfile]:
     """The import profiles that could have made the dag-pb file root ``cid``."""
     if cid.version == 0:
-        return [KUBO_DEFAULT]
+        return [KUBO_DEFAULT, KUBO_V0_RAW_LEAVES]
     return [KUBO_CID_V1, STORACHA, KUBO_V1_PB_LEAVES]
 
 
