@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -240,3 +241,27 @@ def test_add_while_disk_is_backed_off_spools_elsewhere_and_still_commits(
     assert disk.path_for(cid).read_bytes() == data
     assert list(disk.tmp_dir.iterdir()) == []
     assert tiers.whereis(cid) == ["disk", "archive"]
+
+
+def test_threads_share_one_manager(tmp_path: Path, index: MetadataIndex) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    disk = DiskBackend(tmp_path / "cache", capacity_bytes=400_000)
+    tiers = TieredCacheManager([MemoryBackend(200_000), disk], index)
+    items = [payload(n, 20_000) for n in range(30)]
+    cids = [import_file([item]).cid for item in items]
+
+    def work(seed: int) -> None:
+        for step in range(60):
+            n = (seed * 7 + step * 13) % len(items)
+            if step % 3 == 0:
+                tiers.add([items[n]])
+            elif step % 3 == 1:
+                with contextlib.suppress(ContentNotFoundError):  # removed by another thread
+                    assert tiers.get_bytes(cids[n]) == items[n]
+            else:
+                tiers.remove(cids[n], ["disk"])
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(work, range(8)))
+    assert set(index.cids_in("disk")) == {e.key for e in disk.entries()}
