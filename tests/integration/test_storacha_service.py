@@ -68,9 +68,10 @@ def js_uploads(
     }
 
 
-def http_get(url: str) -> tuple[int, str, bytes]:
+def http_get(url: str, accept: str | None = None) -> tuple[int, str, bytes]:
+    request = urllib.request.Request(url, headers={"accept": accept} if accept else {})
     try:
-        with urllib.request.urlopen(url, timeout=120) as response:
+        with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, response.headers.get("content-type", ""), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.headers.get("content-type", ""), exc.read()
@@ -171,6 +172,9 @@ def test_raw_retrieval_returns_one_block(
     assert big_root.codec.name == "dag-pb"
     assert_block_matches(big_root, body)
     assert len(body) < 1024  # the dag-pb root alone, not the file
+    by_accept = http_get(f"{storacha_service.gateway_url}/{small_root}", "application/vnd.ipld.raw")
+    assert by_accept[:2] == (200, "application/vnd.ipld.raw")
+    assert by_accept[2] == probe_bytes(100)
 
 
 def test_unknown_cid_is_404(storacha_service: StorachaService) -> None:
@@ -179,6 +183,7 @@ def test_unknown_cid_is_404(storacha_service: StorachaService) -> None:
         status, _, _ = http_get(f"{storacha_service.gateway_url}/{unknown}?format={fmt}")
         assert status == 404
     assert http_get(f"{storacha_service.receipts_url}{unknown}")[0] == 404
+    assert http_get(f"{storacha_service.gateway_url}/not-a-cid?format=raw")[0] == 400
 
 
 def test_multi_shard_upload_retrieves_across_shards(

@@ -118,7 +118,7 @@ const send = (res, status, body, headers = {}) => {
 const sendJSON = (res, status, value) =>
   send(res, status, JSON.stringify(value), { 'content-type': 'application/json' })
 
-// --- blobs and trustless retrieval ------------------------------------------------------------
+// --- blobs and trustless retrieval ---------------------------------------------------
 
 // The storage-node URL of a blob, from its location commitment (as the upload-api's own
 // BlobRetriever finds it; node:http instead of fetch reads a shard ~20x faster).
@@ -220,15 +220,17 @@ function * linksOf (value) {
 }
 
 async function serveIpfs (locator, req, res, url) {
+  const [text, ...rest] = url.pathname.slice('/ipfs/'.length).split('/')
+  if (rest.some(Boolean)) return send(res, 400, 'paths under a CID are not supported\n')
   let cid
   try {
-    cid = CID.parse(url.pathname.slice('/ipfs/'.length).split('/')[0])
+    cid = CID.parse(text)
   } catch {
     return send(res, 400, 'invalid CID\n')
   }
   const accept = req.headers.accept ?? ''
   const format = url.searchParams.get('format') ??
-    (accept.includes('application/vnd.ipld.car') ? 'car' : accept.includes('application/vnd.ipld.raw') ? 'raw' : '')
+    ['car', 'raw'].find((f) => accept.includes(`application/vnd.ipld.${f}`))
   const rootBytes = await locator.get(cid)
   if (!rootBytes) return send(res, 404, `not found: ${cid}\n`)
   if (format === 'raw') {
@@ -245,11 +247,29 @@ async function serveIpfs (locator, req, res, url) {
   try {
     for await (const block of walkDag(locator, cid)) await writer.put(block)
   } catch (err) {
-    console.error(err) // headers are out: end the body early so the client sees a short CAR
+    // The 200 is out: cut the chunked body off, so no client takes a short CAR for whole.
+    console.error(err)
+    return res.destroy()
   }
   await writer.close()
   await pump
   res.end()
+}
+
+// Like provider/add, but without the account's proofs: a space gets one provider and
+// customer; repeating the same provision is a no-op. Returns an error or undefined.
+async function provision (context, provider, space, account) {
+  const existing = await context.provisionsStorage.getConsumer(provider, space)
+  if (existing.ok && existing.ok.customer !== account) {
+    return { name: 'ConsumerExists', message: `${space} is provisioned for ${existing.ok.customer}` }
+  }
+  if (!existing.ok) {
+    const seed = new TextEncoder().encode(`${space}:${account}`)
+    const cause = CID.createV1(raw.code, await sha256.digest(seed))
+    const put = await context.provisionsStorage.put({ provider, customer: account, consumer: space, cause })
+    if (put.error) return put.error
+  }
+  await context.plansStorage.initialize(account, 'test', provider) // CustomerExists is fine
 }
 
 // --- the service --------------------------------------------------------------------
@@ -270,7 +290,8 @@ async function route (context, locator, info, req, res) {
     return send(res, 200, body, headers)
   }
   if (req.method === 'GET' && path === '/version') {
-    return sendJSON(res, 200, { name: 'ipfs-kit-storacha-test-service', version: '2.8.4', did: info.did, publicKey: info.didKey })
+    const { did, didKey: publicKey } = info
+    return sendJSON(res, 200, { name: 'ipfs-kit-storacha-test-service', version: '2.8.4', did, publicKey })
   }
   if (req.method === 'GET' && path === '/.well-known/did.json') {
     const key = `${info.did}#key`
@@ -288,18 +309,8 @@ async function route (context, locator, info, req, res) {
   if (req.method === 'GET' && path.startsWith('/ipfs/')) return serveIpfs(locator, req, res, url)
   if (req.method === 'POST' && path === '/test/provision') {
     const { space, account } = JSON.parse(new TextDecoder().decode(await readBody(req)))
-    // Like provider/add: a space has one provider and customer; repeating it is a no-op.
-    const existing = await context.provisionsStorage.getConsumer(info.did, space)
-    if (existing.ok && existing.ok.customer !== account) {
-      return sendJSON(res, 409, { name: 'ConsumerExists', message: `${space} is provisioned for ${existing.ok.customer}` })
-    }
-    if (!existing.ok) {
-      const cause = CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode(`${space}:${account}`)))
-      const put = await context.provisionsStorage.put({ provider: info.did, customer: account, consumer: space, cause })
-      if (put.error) return sendJSON(res, 409, put.error)
-    }
-    await context.plansStorage.initialize(account, 'test', info.did) // CustomerExists is fine
-    return sendJSON(res, 200, { space, account, provider: info.did })
+    const failed = await provision(context, info.did, space, account)
+    return failed ? sendJSON(res, 409, failed) : sendJSON(res, 200, { space, account, provider: info.did })
   }
   if (req.method === 'GET' && path.startsWith('/test/blob/')) {
     const key = path.slice('/test/blob/'.length) // with the multibase 'z' (as the nodes) or not
