@@ -330,9 +330,7 @@ class TieredCacheManager:
             size = os.fstat(f.fileno()).st_size
             self._make_room(size)
             with self.index.transaction():
-                path = self.disk.path_for(cid)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, path)
+                path = self.disk.adopt(tmp, cid)
                 self.index.record(cid, self.disk.name, str(path), stamp=self.disk.stamp(path))
         finally:
             with contextlib.suppress(FileNotFoundError):

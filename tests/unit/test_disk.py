@@ -95,3 +95,23 @@ def test_clean_tmp_and_default_dir(tmp_path: Path) -> None:
     os.utime(staging.path, (1, 1))
     assert disk.clean_tmp() == 1
     assert default_cache_dir({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "ipfs-kit"
+
+
+def test_usage_estimate_avoids_scans_until_full_or_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ipfs_kit_py.backends import disk as disk_module
+
+    disk = DiskBackend(tmp_path, capacity_bytes=1000)
+    assert disk.eviction_plan(0) == ([], 0)  # first call scans: empty
+    mine = sha256_cid(RAW, b"mine")
+    disk.put(mine, [bytes(300)])
+    other = DiskBackend(tmp_path, capacity_bytes=1000)  # another process, same directory
+    other.put(sha256_cid(RAW, b"other"), [bytes(600)])
+    assert disk.eviction_plan(50) == ([], 0)  # estimate (300) has room: no scan
+    entries, to_free = disk.eviction_plan(800)  # estimate says full: rescan sees 900
+    assert to_free == 900 + 800 - 900 and len(entries) == 2
+    disk.delete(mine)
+    monkeypatch.setattr(disk_module, "RESCAN_S", 0.0)
+    other.put(sha256_cid(RAW, b"third"), [bytes(350)])  # unseen by the estimate (600)
+    assert disk.eviction_plan(100)[1] == 950 + 100 - 900  # stale estimate: rescanned

@@ -31,6 +31,7 @@ __all__ = ["DiskBackend", "DiskEntry", "Staging", "default_cache_dir"]
 logger = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
+RESCAN_S = 60.0
 
 
 def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -106,6 +107,10 @@ class DiskBackend:
         self.objects_dir = self.root / "objects"
         self.tmp_dir = self.root / "tmp"
         self._ensured = False
+        # Usage estimate: our own writes and deletes adjust it; a rescan (at most every
+        # RESCAN_S, or whenever it says "full") picks up what other processes did.
+        self._used: int | None = None
+        self._scanned_at = 0.0
 
     def __repr__(self) -> str:
         return f"DiskBackend({str(self.root)!r}, capacity_bytes={self.capacity})"
@@ -176,11 +181,29 @@ class DiskBackend:
 
     def commit(self, staging: Staging, cid: CID) -> Path:
         """Move a finished staging file into place as ``cid``."""
-        return staging.commit(self.path_for(cid))
+        path = staging.commit(self.path_for(cid))
+        self._account(staging.size)
+        return path
+
+    def adopt(self, tmp: Path, cid: CID) -> Path:
+        """Move a complete file from :attr:`tmp_dir` (e.g. a download) into place as ``cid``."""
+        final = self.path_for(cid)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        size = tmp.stat().st_size
+        os.replace(tmp, final)
+        self._account(size)
+        return final
 
     def delete_key(self, key: str) -> None:
+        path = self.path_for_key(key)
         with contextlib.suppress(FileNotFoundError):
-            self.path_for_key(key).unlink()
+            size = path.stat().st_size
+            path.unlink()
+            self._account(-size)
+
+    def _account(self, delta: int) -> None:
+        if self._used is not None:
+            self._used = max(0, self._used + delta)
 
     def entries(self) -> Iterator[DiskEntry]:
         """Every cached object, by scanning the fan-out directories."""
@@ -195,6 +218,7 @@ class DiskBackend:
                     yield DiskEntry(entry.name, st.st_size, max(st.st_atime, st.st_mtime))
 
     def used_bytes(self) -> int:
+        """Bytes of all cached objects, by a full scan."""
         return sum(e.size for e in self.entries())
 
     def eviction_plan(
@@ -206,8 +230,12 @@ class DiskBackend:
         capacity so the next writes do not each pay a scan. The caller may refuse some
         entries (kept content) and continue down the list.
         """
+        fresh = time.monotonic() - self._scanned_at < RESCAN_S
+        if self._used is not None and fresh and self._used + incoming <= self.capacity:
+            return [], 0  # no scan while the estimate says there is room
         entries = list(self.entries())
-        used = sum(e.size for e in entries)
+        used = self._used = sum(e.size for e in entries)
+        self._scanned_at = time.monotonic()
         if used + incoming <= self.capacity:
             return [], 0
         entries.sort(key=lambda e: e.accessed)
