@@ -37,6 +37,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("-n", "--only-hash", action="store_true", help="only compute the CID")
     p.add_argument("-r", "--recursive", action="store_true", help="add a directory")
     p.add_argument("-H", "--hidden", action="store_true", help="include dot-files (with -r)")
+    add_profile_arguments(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="print only CIDs")
+    p.add_argument("-Q", "--quieter", action="store_true", help="print only the final CID")
+    p.add_argument("--to", default=None, help="comma-separated tiers to store in")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def add_profile_arguments(p: argparse.ArgumentParser) -> None:
+    """The import flags kubo's ``ipfs add`` takes, shared by every command that imports."""
     p.add_argument("--cid-version", type=int, choices=(0, 1), default=None)
     p.add_argument(
         "--raw-leaves",
@@ -52,11 +62,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="kubo",
         help="base import profile: kubo's defaults, or the Storacha client's",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="print only CIDs")
-    p.add_argument("-Q", "--quieter", action="store_true", help="print only the final CID")
-    p.add_argument("--to", default=None, help="comma-separated tiers to store in")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run)
 
 
 def parse_chunker(spec: str) -> int:

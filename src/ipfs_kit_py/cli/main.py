@@ -23,6 +23,7 @@ from ipfs_kit_py.cli.console import console, print_error
 
 COMMAND_MODULES = [
     "ipfs_kit_py.cli.add",
+    "ipfs_kit_py.cli.car",
     "ipfs_kit_py.cli.content",
     "ipfs_kit_py.cli.s3",
     "ipfs_kit_py.cli.storacha",

@@ -82,8 +82,6 @@ def extract_car(
         root_cid = parse_cid(root)
     elif len(reader.roots) == 1:
         root_cid = reader.roots[0]
-        if root_cid.version == 1:  # CIDs decoded from bytes print as base58; kubo uses base32
-            root_cid = root_cid.set(base="base32")
     else:
         raise InvalidInputError(f"the CAR has {len(reader.roots)} roots; name the one to extract")
     with TempBlockStore(parent) as store:
