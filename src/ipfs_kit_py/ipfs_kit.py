@@ -250,11 +250,9 @@ class ipfs_kit:
         self._check_open()
         if self._tiers is None:
             cfg = self.config
-            tiers: list[Backend] = [
-                MemoryBackend(cfg.memory_bytes),
-                DiskBackend(cfg.cache_dir, cfg.disk_bytes),
-                *self._remote_backends(),
-            ]
+            disk = DiskBackend(cfg.cache_dir, cfg.disk_bytes)
+            disk.clean_tmp()  # temp files of writers that crashed over an hour ago
+            tiers: list[Backend] = [MemoryBackend(cfg.memory_bytes), disk, *self._remote_backends()]
             read_only = tuple(t.name for t in tiers if t.name.startswith("gateway"))
             policy = TierPolicy(
                 put_to=cfg.put_to, promote_after=cfg.promote_after, read_only=read_only
