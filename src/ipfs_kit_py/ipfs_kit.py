@@ -640,7 +640,13 @@ def _is_configured(kit: Any) -> bool:
 
 
 def _mask(key: str, value: Any) -> Any:
-    secretish = any(w in key.lower() for w in ("secret", "key", "token", "proof", "password"))
+    """Hide credentials: Secret values, and values under names that hold credentials."""
+    name = key.lower()
+    secretish = name in _SECRET_NAMES or any(w in name for w in _SECRET_WORDS)
     if isinstance(value, Secret) or (secretish and value):
         return "***"
     return value
+
+
+_SECRET_NAMES = frozenset({"key", "proof", "auth", "access_key_id"})
+_SECRET_WORDS = ("secret", "token", "password", "private")

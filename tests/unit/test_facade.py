@@ -90,7 +90,8 @@ def test_config_file_then_env_then_defaults(
     config.write_text(
         "[cache]\nmemory_bytes = 1048576\ndisk_dir_unused = 1\n"
         '[tiers]\nput_to = ["disk"]\n'
-        '[s3]\nsecret_access_key = "hunter2"\nbucket = "b"\n'
+        '[s3]\nsecret_access_key = "hunter2"\nbucket = "b"\nkey_prefix = "ipfs/"\n'
+        '[storacha]\nkey = "MgPrivate"\nproof = "mProof"\n'
     )
     monkeypatch.setenv("IPFS_KIT_CONFIG", str(config))
     monkeypatch.setenv("IPFS_KIT_MEMORY_BYTES", "2048")
@@ -102,8 +103,9 @@ def test_config_file_then_env_then_defaults(
         assert kit.config.put_to == ("disk",)
         assert kit.config.cache_dir == tmp_path / "xdg-cache" / "ipfs-kit"
         summary = kit.config_summary()
-        assert summary["s3"] == {"secret_access_key": "***", "bucket": "b"}
-        assert "hunter2" not in repr(summary)
+        assert summary["s3"] == {"secret_access_key": "***", "bucket": "b", "key_prefix": "ipfs/"}
+        assert summary["storacha"] == {"key": "***", "proof": "***"}
+        assert "hunter2" not in repr(summary) and "MgPrivate" not in repr(summary)
     with ipfs_kit(memory_bytes=77) as kit:
         assert kit.config.memory_bytes == 77  # argument beats file
 
