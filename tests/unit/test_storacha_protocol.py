@@ -178,3 +178,14 @@ def test_piece_hasher_streams_in_any_chunking() -> None:
     for start in range(0, len(data), 777_777):
         hasher.update(data[start : start + 777_777])
     assert str(hasher.cid()) == PIECES[("probe", 2621440)]
+
+
+def test_links_print_as_js_does() -> None:
+    from ipfs_kit_py.backends.storacha.ucan import dag_json, link_str
+    from ipfs_kit_py.content.cid import parse_cid
+
+    v0 = parse_cid("QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN")
+    assert link_str(v0) == "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN"
+    assert (
+        dag_json({"root": v0}) == b'{"root":{"/":"QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN"}}'
+    )

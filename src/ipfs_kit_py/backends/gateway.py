@@ -185,7 +185,7 @@ def _walk_car(root: CID, stream: BinaryIO) -> Iterator[bytes]:
     kept until needed. A needed block that never arrives is an error.
     """
     blocks = iter(CarReader(stream, verify=True))
-    pending: dict[CID, bytes] = {}
+    pending: dict[tuple[int, bytes], bytes] = {}
     todo = [root]
     while todo:
         cid = todo.pop()
@@ -204,13 +204,22 @@ def _walk_car(root: CID, stream: BinaryIO) -> Iterator[bytes]:
         todo.extend(link.cid for link in reversed(node.links))
 
 
-def _next_needed(cid: CID, blocks: Iterator[Block], pending: dict[CID, bytes]) -> bytes:
+def _same_block(cid: CID) -> tuple[int, bytes]:
+    """Identity of a block whatever the CID version: (codec, multihash)."""
+    return cid.codec.code, bytes(cid.digest)
+
+
+def _next_needed(
+    cid: CID, blocks: Iterator[Block], pending: dict[tuple[int, bytes], bytes]
+) -> bytes:
     if cid.hashfun.code == _IDENTITY:
         return bytes(cid.raw_digest)
-    if cid in pending:
-        return pending.pop(cid)
+    key = _same_block(cid)
+    if key in pending:
+        return pending.pop(key)
     for block in blocks:
-        if block.cid == cid:
+        got = _same_block(block.cid)
+        if got == key:
             return block.data
-        pending[block.cid] = block.data
+        pending[got] = block.data
     raise ContentMismatchError(f"the gateway's CAR lacks block {cid}", cid=str(cid))

@@ -24,7 +24,7 @@ Capability = dict[str, Any]  # {"with": str, "can": str, "nb"?: {...}}
 
 def link_str(cid: CID) -> str:
     """The string form dag-json and JS use: base58btc for v0, base32 for v1."""
-    return str(cid.encode("base58btc" if cid.version == 0 else "base32"))
+    return str(cid.encode() if cid.version == 0 else cid.encode("base32"))
 
 
 def _json_value(value: Any) -> Any:
