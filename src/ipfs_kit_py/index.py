@@ -283,6 +283,11 @@ class MetadataIndex:
         c, size, kind, profile, created, last, count, meta = rows[0]
         return ContentRecord(c, size, kind, profile, created, last, count, json.loads(meta), tags)
 
+    def profile(self, cid: CID | str) -> str | None:
+        """The import profile key recorded for ``cid`` (one indexed lookup)."""
+        rows = self._read("SELECT profile FROM content WHERE cid = ?", (_key(cid),))
+        return rows[0][0] if rows else None
+
     def record_access(self, accesses: Mapping[str, tuple[int, float]]) -> None:
         """Add access counts and last-access times: ``{cid_key: (count, when)}``, in bulk."""
         if not accesses:

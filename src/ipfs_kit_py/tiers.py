@@ -268,8 +268,8 @@ class TieredCacheManager:
 
     def profile_of(self, cid: CID | str) -> ImportProfile | None:
         """The import profile recorded for ``cid``, or None (verification then guesses)."""
-        record = self.index.content(cid)
-        return ImportProfile.parse(record.profile) if record and record.profile else None
+        key = self.index.profile(cid)
+        return ImportProfile.parse(key) if key else None
 
     def _read_verified(
         self,

@@ -180,3 +180,9 @@ def test_key_fast_path_matches_cid_key() -> None:
             mutated = k[:-1] + last
             if _canonical_key(mutated) is not None:
                 assert cid_key(parse_cid(mutated)) == mutated
+
+
+def test_profile_lookup(index: MetadataIndex) -> None:
+    index.upsert_content(cid_of(7), profile="size-262144,pb,v0,w174")
+    assert index.profile(cid_of(7)) == "size-262144,pb,v0,w174"
+    assert index.profile(cid_of(8)) is None
