@@ -44,7 +44,7 @@ def test_gateway_tier_finds_content_the_index_never_saw(
     data = os.urandom(600_000)
     source = tmp_path / "f.bin"
     source.write_bytes(data)
-    cid = kubo.cli_text("add", "-Q", "--cid-version=1", str(source))
+    cid = kubo.cli_text("add", "-Q", str(source))  # CIDv0, as kubo adds by default
     dead = f"http://127.0.0.1:{free_port()}"
     with ipfs_kit(
         cache_dir=tmp_path / "cache",
