@@ -73,3 +73,13 @@ def test_cli_errors_map_to_exit_codes(
     code, r = run_json(capsys, "ls")
     assert code == 3 and str(r["error"]).startswith("S3 not configured")
     assert not (s3_env / "x.bin").exists()
+
+
+def test_cli_bucket_option_before_or_after_the_command(
+    s3_env: Path, seaweedfs: SeaweedS3, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["s3", "--bucket", "no-such-bucket-here", "ls", "--json"]) == 1
+    assert "BucketNotFoundError" in capsys.readouterr().out
+    assert main(["s3", "ls", "--bucket", "no-such-bucket-here", "--json"]) == 1
+    assert "BucketNotFoundError" in capsys.readouterr().out
+    assert main(["s3", "--bucket", "no-such-bucket-here", "ls", "--bucket", seaweedfs.bucket]) == 0

@@ -63,6 +63,9 @@ def register(subparsers: SubParsers) -> None:
 def _command(sub: SubParsers, name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=text, description=text)
     parser.add_argument("--json", action="store_true", help="print one JSON result")
+    # also accepted after the sub-command; SUPPRESS keeps a value given before it
+    parser.add_argument("--bucket", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    parser.add_argument("--endpoint-url", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     parser.set_defaults(func=lambda args: _run(args, handler))
     return parser
 
