@@ -182,7 +182,7 @@ class S3Kit:
     ) -> dict[str, Any]:
         """Return the object's bytes under ``"data"`` (verified when a CID is known)."""
         bucket, key = self._target(bucket, _required_key(key))
-        info, chunks = self.client.open(bucket, key)
+        info, chunks = self.client.open_parallel(bucket, key)
         found = parse_cid(cid) if cid is not None else _recorded_cid(info)
         if found is not None:
             chunks = verify_stream(found, chunks, _recorded_profile(info))
@@ -200,7 +200,7 @@ class S3Kit:
     ) -> dict[str, Any]:
         """Write the object into a binary file object; raises at the end on a CID mismatch."""
         bucket, key = self._target(bucket, _required_key(key))
-        info, chunks = self.client.open(bucket, key)
+        info, chunks = self.client.open_parallel(bucket, key)
         found = parse_cid(cid) if cid is not None else _recorded_cid(info)
         if found is not None:
             chunks = verify_stream(found, chunks, _recorded_profile(info))

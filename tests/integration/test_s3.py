@@ -396,3 +396,28 @@ def test_memory_does_not_grow_with_object_size(seaweedfs: SeaweedS3, tmp_path: P
     growth = int(out.stdout.strip())
     assert growth < size // 2, f"peak RSS grew by {growth / MiB:.0f} MiB for a 100 MiB object"
     assert (tmp_path / "big.bin.out").stat().st_size == size
+
+
+def test_stream_of_a_large_object_comes_in_order_from_parallel_ranges(
+    seaweedfs: SeaweedS3, tmp_path: Path
+) -> None:
+    config = S3Config.from_sources(
+        seaweedfs.s3_args(key_prefix=f"{unique('par')}/", part_size=5 * MiB, max_concurrency=2)
+    )
+    src = make_file(tmp_path / "p.bin", 17 * MiB + 3)
+    cid = import_file(src).cid
+    with S3Backend(config) as backend:
+        backend.put(cid, src)
+        assert b"".join(backend.get(cid)) == src.read_bytes()
+        partial = backend.get(cid)
+        assert len(next(partial)) > 0
+        partial.close()  # a consumer that stops early cancels the remaining parts
+
+        tampered = bytearray(src.read_bytes())
+        tampered[-1] ^= 1
+        key = backend.key_for(cid)
+        boto_client(seaweedfs).put_object(
+            Bucket=seaweedfs.bucket, Key=key, Body=bytes(tampered), Metadata={"cid": str(cid)}
+        )
+        with pytest.raises(ContentMismatchError):
+            b"".join(backend.get(cid))

@@ -108,7 +108,7 @@ class S3Backend:
 
     def get(self, cid: CID) -> Iterator[bytes]:
         """Stream the content of ``cid``, verified: raises ContentMismatchError at the end."""
-        info, chunks = self.client.open(self.bucket, self.key_for(cid))
+        info, chunks = self.client.open_parallel(self.bucket, self.key_for(cid))
         recorded = info.metadata.get(PROFILE_METADATA)
         profile = ImportProfile.parse(recorded) if recorded else None
         return verify_stream(cid, chunks, profile)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -293,6 +294,42 @@ class S3Client:
         result = self._call("download", bucket, key, obstore.get, self.store(bucket), key)
         info = _info(bucket, key, result.meta, result.attributes)
         return info, self._stream(result.stream(min_chunk_size=STREAM_CHUNK), bucket, key)
+
+    def open_parallel(self, bucket: str, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
+        """Like :meth:`open`, but a large object comes as parallel ranged GETs, in order.
+
+        At most ``max_concurrency`` parts are in memory; a small object is one GET.
+        """
+        info = self.head(bucket, key)
+        if info.size <= self.config.part_size:
+            return self.open(bucket, key)
+        return info, self._ranges_in_order(info)
+
+    def _ranges_in_order(self, info: ObjectInfo) -> Iterator[bytes]:
+        bucket, key, part = info.bucket, info.key, self.config.part_size
+        store = self.store(bucket)
+
+        def fetch(start: int) -> list[bytes]:
+            end = min(info.size, start + part)
+            options: GetOptions = {"range": (start, end), "if_match": f'"{info.etag}"'}
+            result = self._call("download", bucket, key, obstore.get, store, key, options=options)
+            return list(self._stream(result.stream(min_chunk_size=STREAM_CHUNK), bucket, key))
+
+        starts = iter(range(0, info.size, part))
+        pending: deque[Future[list[bytes]]] = deque(
+            self.pool.submit(fetch, start)
+            for start in itertools.islice(starts, self.config.max_concurrency)
+        )
+        try:
+            while pending:
+                chunks = pending.popleft().result()
+                following = next(starts, None)
+                if following is not None:
+                    pending.append(self.pool.submit(fetch, following))
+                yield from chunks
+        finally:
+            for future in pending:
+                future.cancel()
 
     def iter_bytes(self, bucket: str, key: str) -> Iterator[bytes]:
         """Stream the bytes of ``s3://bucket/key`` (one request, chunks of a few MiB)."""
