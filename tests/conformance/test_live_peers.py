@@ -397,7 +397,7 @@ def test_storacha_encoding_matches_the_client(corpus: Corpus, tmp_path: Path) ->
     for job, path, js in zip(jobs, paths, results, strict=True):
         profile = STORACHA
         if "chunkSize" in job:
-            profile = ImportProfile(job["chunkSize"], True, 1, job["width"])
+            profile = ImportProfile(job["chunkSize"], True, 1, job["width"], layout="deferred")
         shard_dir = tmp_path / f"shards-{path.name}"
         shard_dir.mkdir()
         shard_size = job.get("shardSize", SHARD_SIZE)
