@@ -33,7 +33,7 @@ from bench.common import BenchRun, Measurement
 from ipfs_kit_py.backends.storacha.backend import StorachaBackend
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.sharding import Shard, ShardWriter, encode_dag_index
-from ipfs_kit_py.backends.storacha.upload import _piece_of
+from ipfs_kit_py.backends.storacha.upload import piece_in_parallel
 from ipfs_kit_py.config import Secret
 from ipfs_kit_py.content.unixfs import STORACHA, import_file
 
@@ -55,12 +55,12 @@ def fresh_file(directory: Path, size: int) -> Path:
 def encode(path: Path, directory: Path, *, piece: bool) -> None:
     """Everything the client computes locally before any network call."""
     futures: list[Future[object]] = []
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) if piece else None
-    hasher = ThreadPoolExecutor(1)  # the upload worker hashes each closed shard, as here
+    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) if piece else None
+    hasher = ThreadPoolExecutor(2)  # as the upload pipeline: shard hash and piece combiner
 
     def on_shard(shard: Shard) -> None:
         if pool is not None:
-            futures.append(pool.submit(_piece_of, shard))
+            futures.append(hasher.submit(piece_in_parallel, shard, pool))
         futures.append(hasher.submit(lambda: shard.sha256))
 
     writer = ShardWriter(directory, on_shard=on_shard)

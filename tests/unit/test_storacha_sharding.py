@@ -118,3 +118,18 @@ def test_config_precedence_and_masking() -> None:
     assert config.service_url == "http://e" and config.receipts_endpoint == "http://e/receipt/"
     assert "Marg" not in repr(config) and "mfile" not in repr(config)
     assert StorachaConfig.from_sources({}, {}, {}).service_did == "did:web:up.storacha.network"
+
+
+def test_piece_in_parallel_equals_streaming(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ipfs_kit_py.backends.storacha.piece import piece_cid
+    from ipfs_kit_py.backends.storacha.upload import piece_in_parallel
+
+    _, shards = shard(probe(3_500_000), tmp_path)
+    whole = b"".join(shards[0].chunks())
+    assert shards[0].read(5, 100) == whole[5:105]
+    assert shards[0].read(len(whole) - 10, 100) == whole[-10:]
+    with ThreadPoolExecutor(2) as pool:
+        for parts in (1, 2, 3):
+            assert piece_in_parallel(shards[0], pool, parts) == piece_cid(whole)

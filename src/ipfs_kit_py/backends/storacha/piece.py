@@ -13,13 +13,21 @@ import threading
 
 from multiformats import CID, multicodec, multihash, varint
 
-__all__ = ["PIECE_MULTIHASH", "PieceHasher", "piece_cid", "register_piece_multihash"]
+__all__ = [
+    "BATCH_BYTES",
+    "PIECE_MULTIHASH",
+    "PieceHasher",
+    "batch_root",
+    "piece_cid",
+    "register_piece_multihash",
+]
 
 PIECE_MULTIHASH = 0x1011
 _NAME = "fr32-sha2-256-trunc254-padded-binary-tree"
 _QUAD_IN, _QUAD_OUT = 127, 128
 _BATCH_QUADS = 8192  # 1,040,384 input bytes -> a subtree of 2^15 leaves
 _BATCH_HEIGHT = 15
+BATCH_BYTES = _BATCH_QUADS * _QUAD_IN  # payload bytes under one independent subtree
 _MASK6 = bytes(b & 0x3F for b in range(256))
 _SHR = {s: bytes(b >> s for b in range(256)) for s in (2, 4, 6)}
 _SHL = {s: bytes((b << s) & 0xFF for b in range(256)) for s in (2, 4, 6)}
@@ -79,6 +87,13 @@ def _zero_nodes(height: int) -> list[bytes]:
     return zeros
 
 
+def batch_root(chunk: bytes) -> bytes:
+    """The subtree root of one aligned ``BATCH_BYTES`` payload slice (for parallel work)."""
+    if len(chunk) != BATCH_BYTES:
+        raise ValueError(f"a batch is {BATCH_BYTES} bytes, got {len(chunk)}")
+    return PieceHasher._subtree(chunk, _BATCH_HEIGHT)
+
+
 class PieceHasher:
     """Streaming piece-CID computation: ``update`` bytes, then ``cid()``."""
 
@@ -86,6 +101,17 @@ class PieceHasher:
         self._pending = bytearray()
         self._roots: list[bytes] = []  # one node per full batch, at _BATCH_HEIGHT
         self._size = 0
+
+    @classmethod
+    def from_parts(cls, roots: list[bytes], tail: bytes) -> PieceHasher:
+        """Resume from batch roots computed elsewhere (in order) and the last partial batch."""
+        if len(tail) >= BATCH_BYTES:
+            raise ValueError("the tail must be shorter than one batch")
+        hasher = cls()
+        hasher._roots = list(roots)
+        hasher._pending = bytearray(tail)
+        hasher._size = len(roots) * BATCH_BYTES + len(tail)
+        return hasher
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
         """Feed the next payload bytes."""

@@ -75,6 +75,17 @@ class Shard:
                 left -= len(data)
                 yield data
 
+    def read(self, offset: int, length: int) -> bytes:
+        """Read ``length`` shard bytes at ``offset`` (header included in the numbering)."""
+        out = self.header[offset : offset + length]
+        body_offset = max(0, offset - len(self.header))
+        left = min(length - len(out), self.end - self.start - body_offset)
+        if left > 0:
+            with self.path.open("rb") as f:
+                f.seek(self.start + body_offset)
+                out += f.read(left)
+        return out
+
     def release(self) -> None:
         """Delete the temp file once the shard is stored."""
         if self.owns_file:

@@ -7,6 +7,7 @@ memory holds no shard and at most two shard files exist at once.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import os
@@ -15,7 +16,7 @@ import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from ipfs_kit_py.backends.storacha.client import (
 )
 from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.backends.storacha.message import AgentMessage, Receipt, issue_receipt
-from ipfs_kit_py.backends.storacha.piece import PieceHasher
+from ipfs_kit_py.backends.storacha.piece import BATCH_BYTES, PieceHasher, batch_root
 from ipfs_kit_py.backends.storacha.sharding import Shard, ShardWriter, encode_dag_index
 from ipfs_kit_py.backends.storacha.ucan import UCAN
 from ipfs_kit_py.content.cid import CID, RAW
@@ -171,6 +172,7 @@ class _ShardPipeline:
         self._pieces: list[CID] = []
         self._pending: deque[tuple[Shard, Future[CID]]] = deque()
         self._pool: Executor | None = None
+        self._combiner: Executor = _INLINE
         self._thread = threading.Thread(target=self._run, name="storacha-upload", daemon=True)
         self._thread.start()
 
@@ -208,17 +210,19 @@ class _ShardPipeline:
             self.uploader.add_blob(shard.digest, shard.size, shard.chunks)
             shard.release()
             return
-        self._pending.append((shard, self._piece_executor(shard).submit(_piece_of, shard)))
+        self._pending.append((shard, self._piece_future(shard)))
         self.uploader.add_blob(shard.digest, shard.size, shard.chunks)
         self._drain(_PIECE_BACKLOG)
 
-    def _piece_executor(self, shard: Shard) -> Executor:
+    def _piece_future(self, shard: Shard) -> Future[CID]:
         if shard.size < _PROCESS_MIN_BYTES or "fork" not in multiprocessing.get_all_start_methods():
-            return _INLINE
+            return _INLINE.submit(_piece_of, shard)
         if self._pool is None:
             # fork, not spawn: spawn re-runs an unguarded __main__ of the calling program.
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-        return self._pool
+            context = multiprocessing.get_context("fork")
+            self._pool = ProcessPoolExecutor(_PIECE_PROCESSES, mp_context=context)
+            self._combiner = ThreadPoolExecutor(1, thread_name_prefix="storacha-piece")
+        return self._combiner.submit(piece_in_parallel, shard, self._pool)
 
     def _drain(self, keep: int) -> None:
         while len(self._pending) > keep:
@@ -234,6 +238,7 @@ class _ShardPipeline:
         self._queue.put(None)
         self._thread.join()
         if self._pool is not None:
+            self._combiner.shutdown(cancel_futures=True)
             self._pool.shutdown(cancel_futures=True)
 
     def join(self) -> list[CID]:
@@ -262,6 +267,7 @@ class _InlineExecutor(Executor):
 _INLINE = _InlineExecutor()
 _PIECE_BACKLOG = 1
 _PROCESS_MIN_BYTES = 16 * 1024 * 1024
+_PIECE_PROCESSES = 2
 
 
 def _piece_of(shard: Shard) -> CID:
@@ -269,6 +275,20 @@ def _piece_of(shard: Shard) -> CID:
     for chunk in shard.chunks():
         hasher.update(chunk)
     return hasher.cid()
+
+
+def _batch_roots(shard: Shard, first: int, last: int) -> list[bytes]:
+    return [batch_root(shard.read(i * BATCH_BYTES, BATCH_BYTES)) for i in range(first, last)]
+
+
+def piece_in_parallel(shard: Shard, pool: Executor, parts: int = _PIECE_PROCESSES) -> CID:
+    """The shard's piece CID, its independent subtrees split over ``pool``'s processes."""
+    batches = shard.size // BATCH_BYTES
+    cuts = [batches * i // parts for i in range(parts + 1)]
+    futures = [pool.submit(_batch_roots, shard, a, b) for a, b in itertools.pairwise(cuts) if b > a]
+    tail = shard.read(batches * BATCH_BYTES, shard.size - batches * BATCH_BYTES)
+    roots = [root for future in futures for root in future.result()]
+    return PieceHasher.from_parts(roots, tail).cid()
 
 
 def _sha256_multihash(cid: CID) -> bytes:
