@@ -134,7 +134,10 @@ async function locateBlob (context, digest) {
   return undefined
 }
 
-const httpGet = (url) => new Promise((resolve, reject) => http.get(url, resolve).on('error', reject))
+// A fresh connection each time: the storage node closes its socket after every answer,
+// so a pooled keep-alive socket (Node 20's default agent) may already be dead.
+const httpGet = (url) =>
+  new Promise((resolve, reject) => http.get(url, { agent: false }, resolve).on('error', reject))
 
 // Where each block lives: base58btc multihash -> {shard digest, offset, length} of its
 // bytes. Filled on demand by indexing the shards of uploads from the upload table.
