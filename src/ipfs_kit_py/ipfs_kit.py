@@ -167,7 +167,7 @@ class ipfs_kit:
     def __init__(
         self, config: Mapping[str, Any] | str | os.PathLike[str] | None = None, **overrides: Any
     ) -> None:
-        unknown = set(overrides) - _OVERRIDES - _SECTIONS - {"metadata"}
+        unknown = set(overrides) - _OVERRIDES - _SECTIONS - {"metadata", "resources"}
         if unknown:
             raise ConfigurationError(f"unknown ipfs_kit options: {sorted(unknown)}")
         env = dict(os.environ)
@@ -176,7 +176,9 @@ class ipfs_kit:
             file_config = load_config_file(path)
         else:
             file_config = dict(config)
+        # the seed's ipfs_kit(resources=..., metadata=...) keywords: kept for the caller
         self.metadata: dict[str, Any] = dict(overrides.pop("metadata", None) or {})
+        self.resources: dict[str, Any] = dict(overrides.pop("resources", None) or {})
         self._env = env
         self._file = file_config
         self._sections = {s: dict(overrides.get(s) or {}) for s in _SECTIONS}

@@ -184,3 +184,15 @@ def test_replication_section_is_read(tmp_path: Path) -> None:
     with ipfs_kit(config, cache_dir=tmp_path / "c", index_path=tmp_path / "i.db") as kit:
         assert kit.policies.default.min_copies == 2
         assert kit.policies.by_tag["x"].required == ("s3",)
+
+
+def test_seed_constructor_keywords_are_accepted(tmp_path: Path) -> None:
+    kit = ipfs_kit(
+        {"cache": {"cache_dir": str(tmp_path / "c")}, "index": {"index_path": str(tmp_path / "i")}},
+        resources={"memory": "1GB"},
+        metadata={"role": "leecher"},
+    )
+    assert kit.resources == {"memory": "1GB"}
+    assert kit.metadata == {"role": "leecher"}
+    with pytest.raises(ConfigurationError, match="unknown ipfs_kit options"):
+        ipfs_kit(nonsense=1)
