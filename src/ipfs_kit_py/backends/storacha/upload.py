@@ -108,9 +108,10 @@ class Uploader:
         )
         raise_for_receipt(receipt, "space/blob/add")
         fx = _blob_effects(receipt, message)
-        if fx.allocate is not None:
-            raise_for_receipt(fx.allocate, "blob/allocate")
-        address = (fx.allocate.ok or {}).get("address") if fx.allocate is not None else None
+        if fx.allocate is None:
+            raise ProtocolError("space/blob/add receipt carries no blob/allocate receipt")
+        raise_for_receipt(fx.allocate, "blob/allocate")
+        address = (fx.allocate.ok or {}).get("address")
         if not fx.put_done:
             if address:
                 self._put(address, size, body)
