@@ -234,3 +234,24 @@ def test_backend_protocol_keeps_a_kubo_cid(backend: StorachaBackend) -> None:
     backend.delete(cid)
     assert not backend.has(cid)
     backend.delete(cid)  # absent is not an error
+
+
+def test_seed_facade_upload_file(
+    storacha_service: StorachaService,
+    storacha_credentials: StorachaTestCredentials,
+    tmp_path: Path,
+) -> None:
+    from ipfs_kit_py.ipfs_kit import ipfs_kit
+
+    section = {
+        "key": storacha_credentials.key,
+        "proof": storacha_credentials.proof,
+        "service_url": storacha_service.url,
+        "service_did": storacha_service.did,
+        "gateway_url": storacha_service.gateway_url,
+    }
+    source = tmp_path / "my_dataset.zip"
+    source.write_bytes(probe(100))
+    with ipfs_kit({}, storacha=section, cache_dir=str(tmp_path / "cache")) as kit:
+        r = kit.storacha_kit.upload_file(str(source))
+        assert r["success"] and r["cid"] == GOLDEN[100][0], r
