@@ -134,6 +134,17 @@ class StorachaKit:
         return {"space": self.backend.client.select_space(did)}
 
     @dict_result
+    def create_space(self) -> dict[str, Any]:
+        """Make a new space locally and delegate it to our agent (then provision it).
+
+        Returns the space DID, its private key (``space_key``: keep it secret, it is the
+        space's root credential) and the ``proof`` delegating it to our agent, which is
+        added to this kit's proofs. Provision the space with an account before uploading.
+        """
+        space, delegation = self.backend.client.create_space()
+        return {"space": space.did, "space_key": space.format(), "proof": delegation.format()}
+
+    @dict_result
     def space_info(self, space: str | None = None) -> dict[str, Any]:
         """space/info (providers) of a space."""
         return {

@@ -255,3 +255,26 @@ def test_seed_facade_upload_file(
     with ipfs_kit({}, storacha=section, cache_dir=str(tmp_path / "cache")) as kit:
         r = kit.storacha_kit.upload_file(str(source))
         assert r["success"] and r["cid"] == GOLDEN[100][0], r
+
+
+def test_create_space_provision_and_upload(
+    storacha_service: StorachaService, storacha_credentials: StorachaTestCredentials
+) -> None:
+    env = {
+        "STORACHA_KEY": storacha_credentials.key,
+        "STORACHA_PROOF": storacha_credentials.proof,
+        "STORACHA_SERVICE_URL": storacha_service.url,
+        "STORACHA_SERVICE_DID": storacha_service.did,
+        "STORACHA_GATEWAY_URL": storacha_service.gateway_url,
+    }
+    with StorachaKit.from_sources({}, {}, env) as kit:
+        made = kit.create_space()
+        assert made["success"] and made["space_key"].startswith("Mg")
+        assert made["proof"].startswith("m") and made["space"] in kit.list_spaces()["spaces"]
+        assert kit.select_space(made["space"])["success"]
+        refused = kit.upload_bytes(b"before provisioning")
+        assert refused["error_type"] == "AuthenticationError", refused
+        storacha_service.provision(made["space"], storacha_credentials.account)
+        up = kit.upload_bytes(probe(100))
+        assert up["success"] and up["space"] == made["space"], up
+        assert kit.cat(up["cid"])["data"] == probe(100)

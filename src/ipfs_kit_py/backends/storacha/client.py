@@ -32,6 +32,18 @@ logger = logging.getLogger(__name__)
 
 CAR_TYPE = "application/vnd.ipld.car"
 USER_AGENT = "ipfs_kit_py (python; storacha)"
+# What the JS client delegates from a new space to its agent (no expiry).
+SPACE_ABILITIES = (
+    "assert/*",
+    "space/*",
+    "blob/*",
+    "index/*",
+    "store/*",
+    "upload/*",
+    "access/*",
+    "filecoin/*",
+    "usage/*",
+)
 _AUTH_ERRORS = {
     "Unauthorized",
     "InvalidAudience",
@@ -124,6 +136,20 @@ class StorachaClient:
         self._space = did
         return did
 
+    def create_space(self) -> tuple[Signer, Delegation]:
+        """Make a space locally: a new Ed25519 key delegating every space ability to us.
+
+        The space still has to be provisioned by an account (``storacha`` CLI or console)
+        before the service accepts uploads to it. The returned key is the space's root
+        credential: store it safely.
+        """
+        space = Signer.generate()
+        caps = [{"with": space.did, "can": can} for can in SPACE_ABILITIES]
+        ucan = issue(space, self.signer.did, caps, lifetime=None)
+        delegation = Delegation(ucan, {ucan.cid: ucan.encode()})
+        self._proofs = [*self.proofs, delegation]
+        return space, delegation
+
     def proofs_for(self, space: str) -> list[Delegation]:
         """The delegations granting something on ``space``."""
         chosen = [d for d in self.proofs if space in d.spaces()]
@@ -144,7 +170,7 @@ class StorachaClient:
         attached: Mapping[CID, bytes] | None = None,
         nonce: bool = False,
         expiration: int | None = None,
-        lifetime: int = 30,
+        lifetime: int | None = 30,
     ) -> Invocation:
         """Build and sign one invocation for the service."""
         cap: dict[str, Any] = {"with": with_, "can": can, "nb": dict(nb or {})}

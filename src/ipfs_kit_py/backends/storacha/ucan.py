@@ -152,14 +152,19 @@ def issue(
     capabilities: Sequence[Capability],
     *,
     expiration: int | None = None,
-    lifetime: int = 30,
+    lifetime: int | None = 30,
     proofs: Sequence[CID] = (),
     facts: Sequence[Any] = (),
     nonce: str | None = None,
     not_before: int | None = None,
 ) -> UCAN:
-    """Build and sign a UCAN; ``expiration`` defaults to now + ``lifetime`` seconds."""
-    exp = expiration if expiration is not None else int(time.time()) + lifetime
+    """Build and sign a UCAN; ``expiration`` defaults to now + ``lifetime`` seconds.
+
+    With neither (``lifetime=None``) the UCAN never expires (``exp`` null, JS Infinity).
+    """
+    exp = expiration
+    if exp is None and lifetime is not None:
+        exp = int(time.time()) + lifetime
     unsigned = UCAN(
         iss=signer.did,
         aud=audience,

@@ -144,7 +144,7 @@ class Uploader:
             proofs=[],
             facts=[{"0": rcid}],
             attached={rcid: rblock},
-            expiration=None,
+            lifetime=None,  # as the JS client: the conclude never expires
         )
 
     def offer_piece(self, shard_digest: bytes, piece: CID) -> None:
