@@ -468,7 +468,8 @@ class TieredCacheManager:
                     if self.memory.insert(cid_key(cid), source.read()):
                         stored.append(self.memory.stat(cid))
                     continue
-                obj = tier.put(cid, _read_chunks(source), staging.size)
+                profile = self.profile_of(cid)
+                obj = tier.put(cid, _read_chunks(source), staging.size, profile=profile)
                 self.index.record(cid, tier.name, obj.locator, pinned=pinned)
                 stored.append(obj)
             if self.disk is not None and self.disk in targets:

@@ -56,3 +56,18 @@ def test_gateway_tier_finds_content_the_index_never_saw(
         assert kit.tiers.breaker.is_open("gateway")
         assert kit.whereis(cid) == ["disk", "gateway2"]
         assert kit.replicate(cid, min_copies=2).copied == ()  # gateways take no copies
+
+
+@pytest.mark.parametrize("profile_name", ["STORACHA", "KUBO_CID_V1", "KUBO_DEFAULT"])
+def test_replicating_to_kubo_keeps_the_cid_of_any_profile(
+    kit: ipfs_kit, kubo: KuboNode, profile_name: str
+) -> None:
+    from ipfs_kit_py.content import unixfs
+
+    profile = getattr(unixfs, profile_name)
+    data = os.urandom(3 * 1024 * 1024 + 5)  # several chunks: a dag-pb root in every profile
+    added = kit.add(data, to=["disk"], profile=profile)
+    report = kit.replicate(added.cid, to=["ipfs"])
+    assert report.copied == ("ipfs",), report.failed
+    assert kubo.cli("cat", str(added.cid)).stdout == data
+    assert kit.whereis(added.cid) == ["disk", "ipfs"]

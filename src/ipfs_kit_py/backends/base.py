@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from ipfs_kit_py.content.cid import CID
+from ipfs_kit_py.content.unixfs import ImportProfile
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +47,19 @@ class Backend(Protocol):
         """Stream the stored bytes of ``cid`` in chunks."""
         ...
 
-    def put(self, cid: CID, chunks: Iterable[bytes], size: int | None = None) -> StoredObject:
-        """Store ``chunks`` as the content of ``cid``; durable when this returns."""
+    def put(
+        self,
+        cid: CID,
+        chunks: Iterable[bytes],
+        size: int | None = None,
+        *,
+        profile: ImportProfile | None = None,
+    ) -> StoredObject:
+        """Store ``chunks`` as the content of ``cid``; durable when this returns.
+
+        ``profile`` is how ``cid`` was imported, for backends that rebuild the DAG
+        themselves (kubo, Storacha); None means: guess from the CID.
+        """
         ...
 
     def delete(self, cid: CID) -> None:

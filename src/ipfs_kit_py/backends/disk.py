@@ -24,6 +24,7 @@ from typing import BinaryIO
 from ipfs_kit_py.backends.base import StoredObject
 from ipfs_kit_py.config import xdg_dir
 from ipfs_kit_py.content.cid import CID, cid_key
+from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.errors import ContentNotFoundError, InvalidInputError
 
 __all__ = ["DiskBackend", "DiskEntry", "Staging", "default_cache_dir"]
@@ -162,7 +163,14 @@ class DiskBackend:
         st = os.fstat(f.fileno()) if not isinstance(f, Path) else f.stat()
         return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
 
-    def put(self, cid: CID, chunks: Iterable[bytes], size: int | None = None) -> StoredObject:
+    def put(
+        self,
+        cid: CID,
+        chunks: Iterable[bytes],
+        size: int | None = None,
+        *,
+        profile: ImportProfile | None = None,
+    ) -> StoredObject:
         with self.stage() as staging:
             for chunk in chunks:
                 staging.write(chunk)

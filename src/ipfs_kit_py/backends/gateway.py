@@ -22,7 +22,7 @@ from ipfs_kit_py.backends.base import StoredObject
 from ipfs_kit_py.content.car import CarReader
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
 from ipfs_kit_py.content.dagpb import UnixFSType, decode_node, decode_unixfs
-from ipfs_kit_py.content.unixfs import Block
+from ipfs_kit_py.content.unixfs import Block, ImportProfile
 from ipfs_kit_py.content.verify import verify_block
 from ipfs_kit_py.errors import (
     BackendError,
@@ -114,7 +114,14 @@ class GatewayBackend:
         """Stream the file bytes of ``cid`` from a verified CAR."""
         return self.iter_file(cid)
 
-    def put(self, cid: CID, chunks: Iterable[bytes], size: int | None = None) -> StoredObject:
+    def put(
+        self,
+        cid: CID,
+        chunks: Iterable[bytes],
+        size: int | None = None,
+        *,
+        profile: ImportProfile | None = None,
+    ) -> StoredObject:
         raise BackendError("the gateway backend is read-only")
 
     def delete(self, cid: CID) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from ipfs_kit_py.backends.base import StoredObject
 from ipfs_kit_py.content.cid import CID, cid_key
+from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.errors import ContentNotFoundError, InvalidInputError
 
 __all__ = ["ArcStats", "MemoryBackend"]
@@ -90,7 +91,14 @@ class MemoryBackend:
         view = memoryview(data)
         return (bytes(view[i : i + _CHUNK]) for i in range(0, max(len(data), 1), _CHUNK))
 
-    def put(self, cid: CID, chunks: Iterable[bytes], size: int | None = None) -> StoredObject:
+    def put(
+        self,
+        cid: CID,
+        chunks: Iterable[bytes],
+        size: int | None = None,
+        *,
+        profile: ImportProfile | None = None,
+    ) -> StoredObject:
         data = b"".join(chunks)
         self.insert(cid_key(cid), data)
         return StoredObject(cid, len(data), f"memory:{cid_key(cid)}")

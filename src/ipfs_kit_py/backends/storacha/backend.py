@@ -164,7 +164,14 @@ class StorachaBackend:
         """Stream the file bytes of ``cid`` through the gateway, verified block by block."""
         return self.gateway.get(parse_cid(cid))
 
-    def put(self, cid: CID, chunks: Iterable[bytes], size: int | None = None) -> StoredObject:
+    def put(
+        self,
+        cid: CID,
+        chunks: Iterable[bytes],
+        size: int | None = None,
+        *,
+        profile: ImportProfile | None = None,
+    ) -> StoredObject:
         """Upload ``chunks`` with the import profile that reproduces ``cid``."""
         cid = parse_cid(cid)
         with tempfile.TemporaryDirectory(prefix="storacha-put-") as tmp:
@@ -172,7 +179,7 @@ class StorachaBackend:
             with path.open("wb") as f:
                 for chunk in chunks:
                     f.write(chunk)
-            profile = _profile_for(cid, path)
+            profile = profile or _profile_for(cid, path)
             result = self.uploader().upload_dag(
                 lambda sink: import_file(path, profile, on_block=sink).cid
             )
