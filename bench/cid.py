@@ -8,14 +8,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import BenchRun, Measurement
+from bench.common import BenchRun, Measurement, make_file
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1, KUBO_DEFAULT, STORACHA, import_file
 
 _RSS_PROBE = """
@@ -28,15 +27,6 @@ before = hwm()
 cid = import_file(sys.argv[1], ImportProfile.parse(sys.argv[2])).cid
 print(before, hwm(), cid)
 """
-
-
-def make_file(path: Path, size: int) -> None:
-    """Write ``size`` pseudo-random bytes (fast: one random MiB repeated with a counter)."""
-    block = os.urandom(1024 * 1024)
-    with path.open("wb") as f:
-        for i in range(size // len(block)):
-            f.write(i.to_bytes(8, "little") + block[8:])
-        f.write(block[: size % len(block)])
 
 
 def sha256_file(path: Path) -> str:

@@ -125,3 +125,12 @@ class BenchRun:
         path.write_text(json.dumps(payload, indent=2))
         print(f"wrote {path}")
         return path
+
+
+def make_file(path: Path, size: int) -> None:
+    """Write ``size`` pseudo-random bytes (fast: one random MiB varied by a counter)."""
+    block = os.urandom(1 << 20)
+    with path.open("wb") as f:
+        for i in range(size // len(block)):
+            f.write(i.to_bytes(8, "little") + block[8:])
+        f.write(block[: size % len(block)])

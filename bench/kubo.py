@@ -19,21 +19,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.random_files import write_random_file
 from tests.servers.kubo import KuboNode, start_kubo
+from tests.servers.process import running
 
 from bench.common import BenchRun, Measurement
 from ipfs_kit_py.backends.kubo import KuboBackend
 from ipfs_kit_py.content.cid import parse_cid
-
-
-def make_file(path: Path, size: int) -> None:
-    """``size`` random bytes (no repeated chunks, so kubo deduplicates nothing)."""
-    with path.open("wb") as f:
-        left = size
-        while left:
-            n = min(left, 1 << 20)
-            f.write(os.urandom(n))
-            left -= n
 
 
 def timed(func: Callable[[], object]) -> tuple[float, float]:
@@ -156,22 +148,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-kubo-") as tmp:
         base = Path(tmp)
         path = base / "data.bin"
-        make_file(path, size)
-        node = start_kubo(base / "kubo", name="bench-kubo")
-        try:
-            with node.backend() as backend:
-                run = BenchRun("kubo")
-                cid = bench_add(run, node, backend, path, args.repeat)
-                bench_cat(run, node, backend, cid, size, args.repeat)
-                tree = base / "tree"
-                tree_bytes = make_tree(tree, args.tree_files)
-                case = f"add tree of {args.tree_files} files"
-                bench_add(run, node, backend, tree, args.repeat, case=case, nbytes=tree_bytes)
-                if args.profile:
-                    profile_ours(backend, path, cid)
-                run.report({m.case: "kubo CLI" for m in run.measurements})
-        finally:
-            node.stop()
+        write_random_file(path, size)  # no repeated chunks: kubo deduplicates nothing
+        with (
+            running(start_kubo(base / "kubo", name="bench-kubo")) as node,
+            node.backend() as backend,
+        ):
+            run = BenchRun("kubo")
+            cid = bench_add(run, node, backend, path, args.repeat)
+            bench_cat(run, node, backend, cid, size, args.repeat)
+            tree = base / "tree"
+            tree_bytes = make_tree(tree, args.tree_files)
+            case = f"add tree of {args.tree_files} files"
+            bench_add(run, node, backend, tree, args.repeat, case=case, nbytes=tree_bytes)
+            if args.profile:
+                profile_ours(backend, path, cid)
+            run.report({m.case: "kubo CLI" for m in run.measurements})
 
 
 if __name__ == "__main__":

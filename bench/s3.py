@@ -32,9 +32,10 @@ import obstore
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from obstore.store import S3Store
+from tests.servers.process import running
 from tests.servers.seaweedfs import ACCESS_KEY, REGION, SECRET_KEY, SeaweedS3, start_seaweedfs
 
-from bench.common import BenchRun, Measurement
+from bench.common import BenchRun, Measurement, make_file
 from ipfs_kit_py.backends.s3 import S3Backend
 from ipfs_kit_py.backends.s3_client import S3Client
 from ipfs_kit_py.backends.s3_config import S3Config
@@ -43,15 +44,6 @@ from ipfs_kit_py.content.unixfs import KUBO_CID_V1, import_file
 BUCKET = "bench-bucket"
 MiB = 1024 * 1024
 Op = Callable[[str], object]  # run once with a fresh round tag
-
-
-def make_file(path: Path, size: int) -> None:
-    """Random bytes (one random MiB varied by a counter; incompressible enough)."""
-    block = os.urandom(MiB)
-    with path.open("wb") as f:
-        for i in range(size // MiB):
-            f.write(i.to_bytes(8, "little") + block[8:])
-        f.write(block[: size % MiB])
 
 
 def sha256_file(path: Path) -> str:
@@ -348,8 +340,8 @@ def main() -> None:
     size = args.size_mb * MiB
     with tempfile.TemporaryDirectory(prefix="bench-s3-") as tmp_name:
         tmp = Path(tmp_name)
-        server = start_seaweedfs(tmp / "seaweedfs", buckets=(BUCKET,), name="bench-seaweedfs")
-        try:
+        seaweedfs = start_seaweedfs(tmp / "seaweedfs", buckets=(BUCKET,), name="bench-seaweedfs")
+        with running(seaweedfs) as server:
             run = BenchRun("s3")
             meter = Meter(server.process.pid)
             src, out = tmp / "src.bin", tmp / "out"
@@ -374,8 +366,6 @@ def main() -> None:
             run.report(baselines)
             for m in run.measurements:
                 print(f"{m.case:22} {m.contender:24} {m.notes}")
-        finally:
-            server.stop()
 
 
 if __name__ == "__main__":

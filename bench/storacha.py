@@ -15,18 +15,19 @@ import argparse
 import functools
 import hashlib
 import multiprocessing
-import os
 import tempfile
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
+from tests.random_files import write_random_file
+from tests.servers.process import running
 from tests.servers.storacha import (
     StorachaService,
     StorachaTestCredentials,
     js_upload,
     make_credentials,
-    running_storacha_service,
+    start_storacha_service,
 )
 
 from bench.common import BenchRun, Measurement
@@ -43,13 +44,7 @@ MB = 1_000_000
 def fresh_file(directory: Path, size: int) -> Path:
     """Random bytes in a new file (written in 8 MiB pieces, outside any timing)."""
     path = directory / f"data-{time.monotonic_ns()}.bin"
-    with path.open("wb") as f:
-        left = size
-        while left:
-            n = min(left, 8 << 20)
-            f.write(os.urandom(n))
-            left -= n
-    return path
+    return write_random_file(path, size, piece=8 << 20)
 
 
 def encode(path: Path, directory: Path, *, piece: bool) -> None:
@@ -145,7 +140,7 @@ def main() -> None:
     baselines: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="bench-storacha-") as tmp_name:
         tmp = Path(tmp_name)
-        with running_storacha_service(tmp / "service") as service:
+        with running(start_storacha_service(tmp / "service")) as service:
             creds = make_credentials(service, tmp / "cli")
             config = StorachaConfig(
                 key=Secret(creds.key),

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.common import BenchRun, Measurement
+from bench.common import BenchRun, Measurement, make_file
 from ipfs_kit_py.backends.disk import DiskBackend
 from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.content.cid import RAW, cid_key, make_cid
@@ -28,13 +28,6 @@ from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.tiers import TieredCacheManager, TierPolicy
 
 MB = 1_000_000
-
-
-def random_file(path: Path, size: int) -> None:
-    block = os.urandom(1 << 20)
-    with path.open("wb") as f:
-        for i in range(size // len(block) + 1):
-            f.write((i.to_bytes(8, "little") + block[8:])[: max(0, size - i * len(block))])
 
 
 def interleaved(
@@ -72,7 +65,7 @@ def bench_memory(run: BenchRun, base: Path, ops: int) -> None:
 
 def bench_disk(run: BenchRun, base: Path, size: int) -> None:
     source = base / "disk-object.bin"
-    random_file(source, size)
+    make_file(source, size)
     with MetadataIndex(base / "disk-index.sqlite3") as index:
         disk = DiskBackend(base / "cache", 4 * size)
         tiers = TieredCacheManager([disk], index, TierPolicy(put_to=("disk",)))
@@ -132,15 +125,15 @@ def bench_index(run: BenchRun, base: Path, n: int) -> None:
 
 
 def bench_s3(run: BenchRun, base: Path, size: int) -> None:
+    from tests.servers.process import running
     from tests.servers.seaweedfs import boto_client, start_seaweedfs
 
     from ipfs_kit_py.backends.s3 import S3Backend
     from ipfs_kit_py.backends.s3_config import S3Config
 
-    server = start_seaweedfs(base / "seaweedfs")
-    try:
+    with running(start_seaweedfs(base / "seaweedfs")) as server:
         source = base / "s3-object.bin"
-        random_file(source, size)
+        make_file(source, size)
         s3 = S3Backend(S3Config.from_sources(server.s3_args()))
         index = MetadataIndex(base / "s3-index.sqlite3")
         disk = DiskBackend(base / "s3-cache", 4 * size)
@@ -164,8 +157,6 @@ def bench_s3(run: BenchRun, base: Path, size: int) -> None:
         interleaved(run, f"S3 fallback get ({size // MB} MB)", contenders, rounds=5, nbytes=size)
         s3.close()
         index.close()
-    finally:
-        server.stop()
 
 
 def main() -> None:

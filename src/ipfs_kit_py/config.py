@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from ipfs_kit_py.errors import ConfigurationError
 
-__all__ = ["Secret", "config_file_path", "load_config_file", "resolve", "xdg_dir"]
+__all__ = [
+    "Configured",
+    "Secret",
+    "SourcedConfig",
+    "config_file_path",
+    "from_config_file",
+    "load_config_file",
+    "resolve",
+    "xdg_dir",
+]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +91,46 @@ def resolve(
         if env.get(name):
             return env[name]
     return default
+
+
+def from_config_file(
+    build: Callable[[Mapping[str, Any], Mapping[str, Any], Mapping[str, str]], T],
+    section: str,
+    args: Mapping[str, Any],
+) -> T:
+    """``build(args, [section] of the default config file, os.environ)``."""
+    return build(args, load_config_file().get(section) or {}, os.environ)
+
+
+class SourcedConfig(Protocol):
+    """A frozen config class that resolves itself from args > config-file section > env."""
+
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Any: ...
+
+
+class Configured:
+    """Base of a class built from one config object: gives it ``from_sources``.
+
+    Subclasses set ``config_class`` and take the config as their first argument.
+    """
+
+    config_class: ClassVar[type[SourcedConfig]]
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Self:
+        """Build from explicit ``args`` > config file ``section`` > ``env``; no I/O."""
+        return cls(cls.config_class.from_sources(args, section, env))

@@ -6,11 +6,12 @@ import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, Self
 
+from ipfs_kit_py.config import Configured
 from ipfs_kit_py.errors import IpfsKitError
 
-__all__ = ["Result", "dict_result"]
+__all__ = ["DictKit", "Result", "dict_result"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,3 +53,16 @@ def dict_result(func: Callable[P, object]) -> Callable[P, Result]:
         return {"success": True, **_as_fields(value)}
 
     return wrapper
+
+
+class DictKit(Configured):
+    """Base of the seed's dict-returning kits: built from one config; a context manager."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release connections and threads; idempotent."""

@@ -33,39 +33,26 @@ from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.content.verify import verify_stream
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
-from ipfs_kit_py.results import Result, dict_result
+from ipfs_kit_py.results import DictKit, Result, dict_result
 
 __all__ = ["S3Kit"]
 
 logger = logging.getLogger(__name__)
 
 
-class S3Kit:
+class S3Kit(DictKit):
     """Upload, download, list, inspect and delete S3 objects; results as dicts."""
+
+    config_class = S3Config
+    config: S3Config
 
     def __init__(self, config: S3Config) -> None:
         self.config = config
         self.client = S3Client(config)
         self.backend = S3Backend(config, self.client)
 
-    @classmethod
-    def from_sources(
-        cls,
-        args: Mapping[str, Any] | None = None,
-        section: Mapping[str, Any] | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> S3Kit:
-        """Build from explicit ``args`` > config file ``[s3]`` ``section`` > ``env``; no I/O."""
-        return cls(S3Config.from_sources(args, section, env))
-
     def __repr__(self) -> str:
         return f"S3Kit(bucket={self.config.bucket!r}, endpoint={self.config.endpoint_url!r})"
-
-    def __enter__(self) -> S3Kit:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Release connections and threads (idempotent)."""
@@ -181,11 +168,7 @@ class S3Kit:
         self, bucket: str | None = None, key: str | None = None, *, cid: str | CID | None = None
     ) -> dict[str, Any]:
         """Return the object's bytes under ``"data"`` (verified when a CID is known)."""
-        bucket, key = self._target(bucket, _required_key(key))
-        info, chunks = self.client.open_parallel(bucket, key)
-        found = parse_cid(cid) if cid is not None else _recorded_cid(info)
-        if found is not None:
-            chunks = verify_stream(found, chunks, _recorded_profile(info))
+        info, found, chunks = self._open_verified(bucket, key, cid)
         data = b"".join(chunks)
         return {**_fields(info, cid=str(found) if found else None), "data": data}
 
@@ -199,14 +182,21 @@ class S3Kit:
         cid: str | CID | None = None,
     ) -> dict[str, Any]:
         """Write the object into a binary file object; raises at the end on a CID mismatch."""
+        info, found, chunks = self._open_verified(bucket, key, cid)
+        for chunk in chunks:
+            stream.write(chunk)
+        return {**_fields(info, cid=str(found) if found else None), "verified": found is not None}
+
+    def _open_verified(
+        self, bucket: str | None, key: str | None, cid: str | CID | None
+    ) -> tuple[ObjectInfo, CID | None, Iterator[bytes]]:
+        """Stream an object (parallel ranges), verified against ``cid`` or its recorded CID."""
         bucket, key = self._target(bucket, _required_key(key))
         info, chunks = self.client.open_parallel(bucket, key)
         found = parse_cid(cid) if cid is not None else _recorded_cid(info)
         if found is not None:
             chunks = verify_stream(found, chunks, _recorded_profile(info))
-        for chunk in chunks:
-            stream.write(chunk)
-        return {**_fields(info, cid=str(found) if found else None), "verified": found is not None}
+        return info, found, chunks
 
     @dict_result
     def upload_objects(

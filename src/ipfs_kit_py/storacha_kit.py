@@ -13,9 +13,10 @@ from typing import Any
 from ipfs_kit_py.backends.storacha.backend import StorachaBackend
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.upload import UploadResult
+from ipfs_kit_py.config import from_config_file
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
-from ipfs_kit_py.results import dict_result
+from ipfs_kit_py.results import DictKit, dict_result
 
 __all__ = ["StorachaKit", "storacha_kit"]
 
@@ -44,22 +45,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class StorachaKit:
+class StorachaKit(DictKit):
     """Upload, list, remove and retrieve content in a Storacha space; a context manager."""
+
+    config_class = StorachaConfig
+    config: StorachaConfig
 
     def __init__(self, config: StorachaConfig | None = None) -> None:
         self.config = config or StorachaConfig.from_sources()
         self._backend: StorachaBackend | None = None
-
-    @classmethod
-    def from_sources(
-        cls,
-        args: Mapping[str, Any] | None = None,
-        section: Mapping[str, Any] | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> StorachaKit:
-        """Build from overrides > the [storacha] config section > environment (no network)."""
-        return cls(StorachaConfig.from_sources(args, section, os.environ if env is None else env))
 
     @property
     def backend(self) -> StorachaBackend:
@@ -68,12 +62,6 @@ class StorachaKit:
             self.config.require_credentials()
             self._backend = StorachaBackend(self.config)
         return self._backend
-
-    def __enter__(self) -> StorachaKit:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close connections; idempotent."""
@@ -176,7 +164,4 @@ class StorachaKit:
 
 def storacha_kit(**overrides: Any) -> StorachaKit:
     """The seed's constructor name: a kit from overrides, the config file and environment."""
-    from ipfs_kit_py.config import load_config_file
-
-    section = load_config_file().get("storacha", {})
-    return StorachaKit.from_sources(overrides, section, os.environ)
+    return from_config_file(StorachaKit.from_sources, "storacha", overrides)

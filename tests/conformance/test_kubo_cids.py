@@ -20,6 +20,7 @@ from ipfs_kit_py.backends.kubo_rpc import AddOptions
 from ipfs_kit_py.content.dagpb import UnixFSType, decode_node, decode_unixfs
 from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.unixfs import STORACHA, Block, ImportProfile, import_file
+from tests.random_files import write_random_file
 from tests.servers.kubo import KuboNode
 
 SEED = int(os.environ.get("IPFS_KIT_TEST_SEED") or random.SystemRandom().randrange(1 << 30))
@@ -34,20 +35,11 @@ FLAG_PROFILES = {
 }
 
 
-def _write(path: Path, size: int, rng: random.Random) -> None:
-    with path.open("wb") as f:
-        left = size
-        while left:
-            n = min(left, 1 << 20)
-            f.write(rng.randbytes(n))
-            left -= n
-
-
 def _corpus(root: Path, chunk: int, sizes: list[int]) -> Path:
     rng = random.Random(SEED + chunk)
     root.mkdir()
     for size in sizes:
-        _write(root / f"{size:09d}.bin", size, rng)
+        write_random_file(root / f"{size:09d}.bin", size, randbytes=rng.randbytes)
     return root
 
 
@@ -100,7 +92,7 @@ def test_file_cids_default_chunks(
 
 def test_storacha_profile_matches_kubo_with_its_options(kubo: KuboNode, tmp_path: Path) -> None:
     path = tmp_path / "s.bin"
-    _write(path, 3 * 1024 * 1024 + 5, random.Random(SEED))
+    write_random_file(path, 3 * 1024 * 1024 + 5, randbytes=random.Random(SEED).randbytes)
     flags = ["--cid-version=1", "--chunker=size-1048576", "--max-file-links=1024"]
     assert str(import_file(path, STORACHA).cid) == kubo_added(kubo, path, *flags)["s.bin"]
 

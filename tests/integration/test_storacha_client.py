@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.conformance.storacha_probe import GOLDEN, probe
 from tests.servers.storacha import StorachaService, StorachaTestCredentials, run_cli
 
 from ipfs_kit_py.backends.storacha.backend import StorachaBackend
@@ -17,21 +18,16 @@ from ipfs_kit_py.config import Secret
 from ipfs_kit_py.content.cid import cid_key, parse_cid
 from ipfs_kit_py.storacha_kit import StorachaKit
 
-PROBE = b"storacha-python-probe-"
-GOLDEN = {  # @storacha/client 2.1.4: root and shard CIDs of the probe input
-    100: (
-        "bafkreierpjygodpr3vyayx23vgpasnf7d3gpgbstorpjru4fcblho6qqde",
-        "bagbaieraomjsl3fqc5foz5yvoy4eaknp63d36ehcivaak6ybask3ncb7xjuq",
-    ),
-    2_621_440: (
-        "bafybeibhmwvkmxhp4dfm76egsabq5op46wgg4dljjtdys6eqbqnnv3ntq4",
-        "bagbaierairpueyzaa36wsgwsa2jcevnv4rg2lilww6rgunveseoylkbqhi7a",
-    ),
-}
 
-
-def probe(n: int) -> bytes:
-    return (PROBE * (n // len(PROBE) + 1))[:n]
+def storacha_env(service: StorachaService, creds: StorachaTestCredentials) -> dict[str, str]:
+    """The STORACHA_* environment that points a kit at ``service`` with ``creds``."""
+    return {
+        "STORACHA_KEY": creds.key,
+        "STORACHA_PROOF": creds.proof,
+        "STORACHA_SERVICE_URL": service.url,
+        "STORACHA_SERVICE_DID": service.did,
+        "STORACHA_GATEWAY_URL": service.gateway_url,
+    }
 
 
 def config_for(
@@ -115,13 +111,7 @@ def test_kit_dict_face(
     storacha_credentials: StorachaTestCredentials,
     tmp_path: Path,
 ) -> None:
-    env = {
-        "STORACHA_KEY": storacha_credentials.key,
-        "STORACHA_PROOF": storacha_credentials.proof,
-        "STORACHA_SERVICE_URL": storacha_service.url,
-        "STORACHA_SERVICE_DID": storacha_service.did,
-        "STORACHA_GATEWAY_URL": storacha_service.gateway_url,
-    }
+    env = storacha_env(storacha_service, storacha_credentials)
     source = tmp_path / "my_dataset.zip"
     source.write_bytes(probe(2_621_440))
     with StorachaKit.from_sources({}, {}, env) as kit:
@@ -260,13 +250,7 @@ def test_seed_facade_upload_file(
 def test_create_space_provision_and_upload(
     storacha_service: StorachaService, storacha_credentials: StorachaTestCredentials
 ) -> None:
-    env = {
-        "STORACHA_KEY": storacha_credentials.key,
-        "STORACHA_PROOF": storacha_credentials.proof,
-        "STORACHA_SERVICE_URL": storacha_service.url,
-        "STORACHA_SERVICE_DID": storacha_service.did,
-        "STORACHA_GATEWAY_URL": storacha_service.gateway_url,
-    }
+    env = storacha_env(storacha_service, storacha_credentials)
     with StorachaKit.from_sources({}, {}, env) as kit:
         made = kit.create_space()
         assert made["success"] and made["space_key"].startswith("Mg")

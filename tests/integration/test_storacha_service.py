@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import dag_cbor
 import pytest
 from multiformats import CID, multibase, multihash, varint
+from tests.conformance.storacha_probe import GOLDEN, probe
 from tests.servers.storacha import (
     StorachaService,
     StorachaTestCredentials,
@@ -27,22 +28,7 @@ from tests.servers.storacha import (
     run_cli,
 )
 
-PROBE = b"storacha-python-probe-"
-GOLDEN = {
-    100: (
-        "bafkreierpjygodpr3vyayx23vgpasnf7d3gpgbstorpjru4fcblho6qqde",
-        "bagbaieraomjsl3fqc5foz5yvoy4eaknp63d36ehcivaak6ybask3ncb7xjuq",
-    ),
-    2_621_440: (
-        "bafybeibhmwvkmxhp4dfm76egsabq5op46wgg4dljjtdys6eqbqnnv3ntq4",
-        "bagbaierairpueyzaa36wsgwsa2jcevnv4rg2lilww6rgunveseoylkbqhi7a",
-    ),
-}
 MIB = 1024 * 1024
-
-
-def probe_bytes(size: int) -> bytes:
-    return (PROBE * (size // len(PROBE) + 1))[:size]
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +37,7 @@ def probe_files(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
     files = {}
     for size in GOLDEN:
         files[size] = base / f"probe-{size}"
-        files[size].write_bytes(probe_bytes(size))
+        files[size].write_bytes(probe(size))
     return files
 
 
@@ -157,7 +143,7 @@ def test_car_retrieval_verifies_and_rebuilds_the_file(
         assert_block_matches(cid, block)
     leaves = [block for cid, block in blocks if cid.codec.name == "raw"]
     assert [len(leaf) for leaf in leaves] == [MIB, MIB, MIB // 2]
-    assert b"".join(leaves) == probe_bytes(2_621_440)  # depth-first order = file order
+    assert b"".join(leaves) == probe(2_621_440)  # depth-first order = file order
 
 
 def test_raw_retrieval_returns_one_block(
@@ -165,7 +151,7 @@ def test_raw_retrieval_returns_one_block(
 ) -> None:
     small_root, _ = GOLDEN[100]
     status, content_type, body = http_get(f"{storacha_service.gateway_url}/{small_root}?format=raw")
-    assert (status, content_type, body) == (200, "application/vnd.ipld.raw", probe_bytes(100))
+    assert (status, content_type, body) == (200, "application/vnd.ipld.raw", probe(100))
     big_root = CID.decode(GOLDEN[2_621_440][0])
     status, _, body = http_get(f"{storacha_service.gateway_url}/{big_root}?format=raw")
     assert status == 200
@@ -174,7 +160,7 @@ def test_raw_retrieval_returns_one_block(
     assert len(body) < 1024  # the dag-pb root alone, not the file
     by_accept = http_get(f"{storacha_service.gateway_url}/{small_root}", "application/vnd.ipld.raw")
     assert by_accept[:2] == (200, "application/vnd.ipld.raw")
-    assert by_accept[2] == probe_bytes(100)
+    assert by_accept[2] == probe(100)
 
 
 def test_unknown_cid_is_404(storacha_service: StorachaService) -> None:

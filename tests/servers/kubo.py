@@ -21,7 +21,13 @@ import pytest
 from ipfs_kit_py.backends.kubo import KuboBackend, KuboConfig
 from ipfs_kit_py.backends.kubo_rpc import authorization_header
 from ipfs_kit_py.config import Secret
-from tests.servers.process import ServerProcess, ServerStartError, free_port, start_server
+from tests.servers.process import (
+    ServerProcess,
+    ServerStartError,
+    free_port,
+    running,
+    start_server,
+)
 
 KUBO_VERSION = "v0.43.1"
 AUTH_SECRET = "basic:ipfs-kit:test-password-0123"
@@ -148,38 +154,30 @@ def start_kubo(
 @pytest.fixture(scope="session")
 def kubo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KuboNode]:
     """One kubo daemon shared by the whole session."""
-    node = start_kubo(tmp_path_factory.mktemp("kubo"))
-    try:
+    with running(start_kubo(tmp_path_factory.mktemp("kubo"))) as node:
         yield node
-    finally:
-        node.stop()
 
 
 @pytest.fixture(scope="session")
 def kubo_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KuboNode]:
     """A kubo daemon whose RPC API requires ``API.Authorizations`` (basic auth)."""
-    node = start_kubo(tmp_path_factory.mktemp("kubo-auth"), name="kubo-auth", auth=AUTH_SECRET)
-    try:
+    with running(
+        start_kubo(tmp_path_factory.mktemp("kubo-auth"), name="kubo-auth", auth=AUTH_SECRET)
+    ) as node:
         yield node
-    finally:
-        node.stop()
 
 
 @pytest.fixture(scope="session")
 def kubo_online(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KuboNode]:
     """A kubo daemon in online mode with no peers: lookups of absent CIDs would hang."""
-    node = start_kubo(tmp_path_factory.mktemp("kubo-online"), name="kubo-online", online=True)
-    try:
+    with running(
+        start_kubo(tmp_path_factory.mktemp("kubo-online"), name="kubo-online", online=True)
+    ) as node:
         yield node
-    finally:
-        node.stop()
 
 
 @pytest.fixture
 def kubo_private(tmp_path: Path) -> Iterator[KuboNode]:
     """A kubo daemon of its own, for tests that kill it."""
-    node = start_kubo(tmp_path / "kubo", name="kubo-private")
-    try:
+    with running(start_kubo(tmp_path / "kubo", name="kubo-private")) as node:
         yield node
-    finally:
-        node.stop()

@@ -7,9 +7,11 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 
 def free_port() -> int:
@@ -17,6 +19,22 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Stoppable)
+
+
+@contextmanager
+def running(server: S) -> Iterator[S]:
+    """Yield a started ``server`` and stop it by PID afterwards, whatever happens."""
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 class ServerStartError(RuntimeError):

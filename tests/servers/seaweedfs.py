@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -18,7 +17,14 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tests.servers.process import ServerProcess, ServerStartError, free_port, start_server
+from tests.random_files import write_random_file
+from tests.servers.process import (
+    ServerProcess,
+    ServerStartError,
+    free_port,
+    running,
+    start_server,
+)
 
 ACCESS_KEY = "ipfs-kit-test-key"
 SECRET_KEY = "ipfs-kit-test-secret-0123456789"
@@ -206,13 +212,7 @@ def boto_client(server: SeaweedS3, secret: str | None = None) -> Any:
 
 def make_file(path: Path, size: int) -> Path:
     """Write ``size`` random bytes to ``path`` in 1 MiB pieces."""
-    with path.open("wb") as f:
-        remaining = size
-        while remaining:
-            piece = min(remaining, 1 << 20)
-            f.write(os.urandom(piece))
-            remaining -= piece
-    return path
+    return write_random_file(path, size)
 
 
 def _identities() -> dict[str, object]:
@@ -230,18 +230,12 @@ def _identities() -> dict[str, object]:
 @pytest.fixture(scope="session")
 def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
     """One SeaweedFS S3 server shared by the whole session."""
-    server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
-    try:
+    with running(start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def seaweedfs_private(tmp_path: Path) -> Iterator[SeaweedS3]:
     """A SeaweedFS server of its own, for tests that kill it."""
-    server = start_seaweedfs(tmp_path / "seaweedfs", name="seaweedfs-private")
-    try:
+    with running(start_seaweedfs(tmp_path / "seaweedfs", name="seaweedfs-private")) as server:
         yield server
-    finally:
-        server.stop()

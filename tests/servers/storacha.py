@@ -17,14 +17,13 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.servers.process import ServerProcess, ServerStartError, start_server
+from tests.servers.process import ServerProcess, ServerStartError, running, start_server
 
 STORACHA_DIR = Path(__file__).resolve().parent / "storacha"
 SERVER_SCRIPT = STORACHA_DIR / "server.mjs"
@@ -193,16 +192,6 @@ def start_storacha_service(
     )
 
 
-@contextmanager
-def running_storacha_service(work_dir: Path) -> Iterator[StorachaService]:
-    """A started service, stopped by PID on exit (for benchmarks and scripts)."""
-    service = start_storacha_service(work_dir)
-    try:
-        yield service
-    finally:
-        service.stop()
-
-
 def run_cli(
     args: Sequence[str], env: Mapping[str, str], *, timeout: float = 300.0
 ) -> subprocess.CompletedProcess[str]:
@@ -327,7 +316,7 @@ def js_upload(
 @pytest.fixture(scope="session")
 def storacha_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StorachaService]:
     """The local Storacha service for the whole session, stopped by PID at the end."""
-    with running_storacha_service(tmp_path_factory.mktemp("storacha")) as service:
+    with running(start_storacha_service(tmp_path_factory.mktemp("storacha"))) as service:
         yield service
 
 

@@ -24,6 +24,7 @@ from ipfs_kit_py.backends.storacha.message import (
 from ipfs_kit_py.backends.storacha.piece import PieceHasher, piece_cid
 from ipfs_kit_py.backends.storacha.ucan import UCAN, issue
 from ipfs_kit_py.errors import AuthenticationError, ConfigurationError
+from tests.conformance.storacha_probe import probe
 
 AGENT = Signer(bytes(range(32)))
 SPACE = Signer(bytes(range(32, 64)))
@@ -151,7 +152,6 @@ def test_request_carries_proof_blocks() -> None:
 
 # Piece CIDs computed by fr32-sha2-256-trunc254-padded-binary-tree-multihash 3.3.0 (the
 # hasher @storacha/client uses) for the probe input cut to each length, and for zeros.
-PROBE = b"storacha-python-probe-"
 PIECES = {
     ("zero", 0): "bafkzcibcp4bdomn3tgwgrh3g532zopskstnbrd2n3sxfqbze7rxt7vqn7veigmy",
     ("zero", 127): "bafkzcibcaabdomn3tgwgrh3g532zopskstnbrd2n3sxfqbze7rxt7vqn7veigmy",
@@ -164,7 +164,7 @@ PIECES = {
 
 
 def _input(kind: str, n: int) -> bytes:
-    return bytes(n) if kind == "zero" else (PROBE * (n // len(PROBE) + 1))[:n]
+    return bytes(n) if kind == "zero" else probe(n)
 
 
 @pytest.mark.parametrize(("kind", "n"), list(PIECES))

@@ -16,23 +16,7 @@ from ipfs_kit_py.content.cid import RAW, parse_cid, sha256_cid
 from ipfs_kit_py.content.unixfs import STORACHA, Block, import_file
 from ipfs_kit_py.errors import NotConfiguredError
 from ipfs_kit_py.storacha_kit import StorachaKit
-
-PROBE = b"storacha-python-probe-"
-# @storacha/client 2.1.4 uploadFile of the probe input cut to each length.
-GOLDEN = {
-    100: (
-        "bafkreierpjygodpr3vyayx23vgpasnf7d3gpgbstorpjru4fcblho6qqde",
-        "bagbaieraomjsl3fqc5foz5yvoy4eaknp63d36ehcivaak6ybask3ncb7xjuq",
-    ),
-    2_621_440: (
-        "bafybeibhmwvkmxhp4dfm76egsabq5op46wgg4dljjtdys6eqbqnnv3ntq4",
-        "bagbaierairpueyzaa36wsgwsa2jcevnv4rg2lilww6rgunveseoylkbqhi7a",
-    ),
-}
-
-
-def probe(n: int) -> bytes:
-    return (PROBE * (n // len(PROBE) + 1))[:n]
+from tests.conformance.storacha_probe import GOLDEN, probe
 
 
 def shard(data: bytes, tmp_path: Path, shard_size: int = SHARD_SIZE) -> tuple[str, list[Shard]]:

@@ -18,11 +18,7 @@ from ipfs_kit_py.content.unixfs import (
     import_file,
 )
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
-
-
-def probe(n: int) -> bytes:
-    unit = b"storacha-python-probe-"
-    return (unit * (n // len(unit) + 1))[:n]
+from tests.conformance.storacha_probe import probe
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from ipfs_kit_py.backends.base import StoredObject
 from ipfs_kit_py.backends.s3_client import ObjectInfo, S3Client
 from ipfs_kit_py.backends.s3_config import DEFAULT_KEY_PREFIX, S3Config
 from ipfs_kit_py.backends.s3_transfer import Subscribers, TransferSubscriber, UploadSource
+from ipfs_kit_py.config import Configured
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.content.verify import ContentVerifier, verify_stream
@@ -56,24 +56,16 @@ def verifier_for(cid: CID, metadata: Mapping[str, str]) -> ContentVerifier:
     return ContentVerifier(cid, ImportProfile.parse(recorded) if recorded else None)
 
 
-class S3Backend:
+class S3Backend(Configured):
     """Content by CID in one bucket (``config.bucket``), keys under ``config.key_prefix``."""
 
     name = "s3"
+    config_class = S3Config
+    config: S3Config
 
     def __init__(self, config: S3Config, client: S3Client | None = None) -> None:
         self.config = config
         self.client = client if client is not None else S3Client(config)
-
-    @classmethod
-    def from_sources(
-        cls,
-        args: Mapping[str, Any] | None = None,
-        section: Mapping[str, Any] | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> S3Backend:
-        """Build from explicit args > config file [s3] section > environment; no I/O."""
-        return cls(S3Config.from_sources(args, section, env))
 
     def __repr__(self) -> str:
         return f"S3Backend(bucket={self.config.bucket!r}, endpoint={self.config.endpoint_url!r})"

@@ -7,7 +7,6 @@ propagate to ``cli.main``, which prints them and maps them to exit codes.
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -20,7 +19,7 @@ from ipfs_kit_py.backends.s3_config import S3Config
 from ipfs_kit_py.backends.s3_errors import validate_bucket, validate_key
 from ipfs_kit_py.backends.s3_transfer import ProgressSubscriber
 from ipfs_kit_py.cli.console import console, err_console, print_json
-from ipfs_kit_py.config import load_config_file
+from ipfs_kit_py.config import from_config_file
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
 
@@ -72,8 +71,7 @@ def _command(sub: SubParsers, name: str, handler: Handler, text: str) -> argpars
 
 def _run(args: argparse.Namespace, handler: Handler) -> int:
     overrides = {"bucket": args.bucket, "endpoint_url": args.endpoint_url}
-    section = load_config_file().get("s3") or {}
-    config = S3Config.from_sources(overrides, section, os.environ).require()
+    config = from_config_file(S3Config.from_sources, "s3", overrides).require()
     with S3Client(config) as client:
         return handler(args, client, config)
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
 from ipfs_kit_py.backends.storacha.backend import StorachaBackend
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.cli.console import console, print_json
-from ipfs_kit_py.config import load_config_file
+from ipfs_kit_py.config import from_config_file
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
 from ipfs_kit_py.errors import InputPathError
 
@@ -89,8 +88,7 @@ def backend_from_args(args: argparse.Namespace) -> StorachaBackend:
     }
     if getattr(args, "no_filecoin_offer", False):
         overrides["filecoin_offer"] = False
-    section = load_config_file().get("storacha", {})
-    return StorachaBackend(StorachaConfig.from_sources(overrides, section, os.environ))
+    return StorachaBackend(from_config_file(StorachaConfig.from_sources, "storacha", overrides))
 
 
 def _show(args: argparse.Namespace, value: dict[str, Any], text: str) -> int:
