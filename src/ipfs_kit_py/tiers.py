@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from ipfs_kit_py.backends.base import Backend, StoredObject
-from ipfs_kit_py.backends.disk import CHUNK, DiskBackend, Staging
+from ipfs_kit_py.backends.disk import CHUNK, DiskBackend, Staging, read_chunks
 from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, FileImport, FileImporter, ImportProfile
@@ -469,7 +469,7 @@ class TieredCacheManager:
                         stored.append(self.memory.stat(cid))
                     continue
                 profile = self.profile_of(cid)
-                obj = tier.put(cid, _read_chunks(source), staging.size, profile=profile)
+                obj = tier.put(cid, read_chunks(source), staging.size, profile=profile)
                 self.index.record(cid, tier.name, obj.locator, pinned=pinned)
                 stored.append(obj)
             if self.disk is not None and self.disk in targets:
@@ -486,7 +486,7 @@ class TieredCacheManager:
         if staging.path.parent != self.disk.tmp_dir:  # spooled elsewhere: copy in first
             local = self.disk.stage()
             source.seek(0)
-            for chunk in _read_chunks(source):
+            for chunk in read_chunks(source):
                 local.write(chunk)
         try:
             with self.index.transaction():
@@ -586,8 +586,3 @@ def _verify_file(
         raise
     f.seek(0)
     return Fetched(name, verifier.size, f, data)
-
-
-def _read_chunks(f: BinaryIO) -> Iterator[bytes]:
-    while chunk := f.read(CHUNK):
-        yield chunk

@@ -75,7 +75,7 @@ def test_dict_face(kit: ipfs_kit, tmp_path: Path) -> None:
 
 def test_unconfigured_kits_answer_not_configured(kit: ipfs_kit) -> None:
     for sub in (kit.s3_kit, kit.storacha_kit):
-        if type(sub).__name__ != "_Unconfigured":
+        if type(sub).__name__ != "UnconfiguredKit":
             continue
         answer = sub.list_buckets()
         assert answer["success"] is False
