@@ -30,9 +30,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import BinaryIO
 
 from ipfs_kit_py.backends.base import Backend, StoredObject
 from ipfs_kit_py.backends.disk import CHUNK, DiskBackend, Staging, read_chunks
@@ -49,6 +48,14 @@ from ipfs_kit_py.errors import (
     LastCopyError,
 )
 from ipfs_kit_py.index import MetadataIndex
+from ipfs_kit_py.tier_policy import CircuitBreaker, TierPolicy
+from ipfs_kit_py.verified_read import (
+    Fetched,
+    TransferEvents,
+    TransferSubscriber,
+    VerifiedDownloader,
+    verify_file,
+)
 
 __all__ = [
     "CircuitBreaker",
@@ -60,80 +67,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-class TransferSubscriber(Protocol):
-    """Progress hooks for reads from remote tiers (the CLI's progress bars plug in here)."""
-
-    def on_start(self, key: str, total: int | None) -> None: ...
-
-    def on_progress(self, key: str, nbytes: int) -> None: ...
-
-    def on_done(self, key: str, error: BaseException | None) -> None: ...
-
-
-@runtime_checkable
-class VerifiedDownloader(Protocol):
-    """A backend that can fetch ``cid`` into a file itself (e.g. parallel ranged GETs).
-
-    ``download`` must verify the bytes against ``cid`` (with :mod:`content.verify`) and
-    create ``dest`` only once they match, raising :class:`ContentMismatchError` if not.
-    """
-
-    name: str
-
-    def download(
-        self, cid: CID, dest: Path, *, subscribers: Sequence[TransferSubscriber] = ()
-    ) -> StoredObject: ...
-
-
-@dataclass(frozen=True, slots=True)
-class TierPolicy:
-    """Where writes go, when reads promote, and how failing tiers back off."""
-
-    put_to: tuple[str, ...] = ("memory", "disk")
-    promote_after: int = 2
-    warm_disk: bool = True
-    backoff_s: float = 5.0
-    max_backoff_s: float = 120.0
-    access_flush_every: int = 256
-    trust_disk_stamps: bool = True
-    read_only: tuple[str, ...] = ()  # tiers that serve reads but take no copies (gateways)
-
-
-class CircuitBreaker:
-    """Per-tier back-off: after a failure the tier is skipped, for longer each time."""
-
-    def __init__(self, base_s: float, max_s: float) -> None:
-        self.base_s, self.max_s = base_s, max_s
-        self._state: dict[str, tuple[float, float]] = {}  # name -> (open until, last delay)
-        self.reasons: dict[str, str] = {}
-
-    def is_open(self, name: str) -> bool:
-        until, _ = self._state.get(name, (0.0, 0.0))
-        return time.monotonic() < until
-
-    def trip(self, name: str, reason: str) -> None:
-        _, last = self._state.get(name, (0.0, 0.0))
-        delay = min(self.max_s, last * 2 if last else self.base_s)
-        self._state[name] = (time.monotonic() + delay, delay)
-        self.reasons[name] = reason
-        logger.warning("tier %s failed (%s); skipping it for %.0fs", name, reason, delay)
-
-    def reset(self, name: str) -> None:
-        if self._state.pop(name, None) is not None:
-            self.reasons.pop(name, None)
-            logger.info("tier %s is back", name)
-
-
-@dataclass
-class Fetched:
-    """A verified copy: an open file positioned at 0 (or bytes), and where it came from."""
-
-    tier: str
-    size: int
-    file: BinaryIO
-    data: bytes | None = field(default=None, repr=False)
 
 
 class TieredCacheManager:
@@ -285,7 +218,7 @@ class TieredCacheManager:
         if warm and isinstance(tier, VerifiedDownloader):
             return self._download_to_disk(tier, cid, want_bytes)
         staging = self.disk.stage() if warm and self.disk else Staging(Path(tempfile.gettempdir()))
-        events = _Events(str(cid), self.subscribers)
+        events = TransferEvents(str(cid), self.subscribers)
         try:
             verifier = ContentVerifier(cid, profile)
             with events:
@@ -315,7 +248,7 @@ class TieredCacheManager:
             data = f.read() if want_bytes else None
             f.seek(0)
             return Fetched(self.disk.name, os.fstat(f.fileno()).st_size, f, data)
-        fetched = _verify_file(f, cid, profile, self.disk.name, want_bytes)
+        fetched = verify_file(f, cid, profile, self.disk.name, want_bytes)
         self.index.set_stamp(cid, self.disk.name, current)
         return fetched
 
@@ -543,46 +476,3 @@ class TieredCacheManager:
     def close(self) -> None:
         """Flush access statistics; the tiers and index are closed by their owner."""
         self.flush()
-
-
-class _Events:
-    """Fans one remote read out to the subscribers: start, progress, done."""
-
-    def __init__(self, key: str, subscribers: Sequence[TransferSubscriber]) -> None:
-        self.key, self.subscribers = key, tuple(subscribers)
-
-    def __enter__(self) -> _Events:
-        for s in self.subscribers:
-            s.on_start(self.key, None)
-        return self
-
-    def progress(self, nbytes: int) -> None:
-        for s in self.subscribers:
-            s.on_progress(self.key, nbytes)
-
-    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        for s in self.subscribers:
-            s.on_done(self.key, exc)
-
-
-def _verify_file(
-    f: BinaryIO, cid: CID, profile: ImportProfile | None, name: str, want_bytes: bool
-) -> Fetched:
-    """Verify an open file in one pass; keep its bytes if asked, else rewind it."""
-    verifier = ContentVerifier(cid, profile)
-    data: bytes | None = None
-    try:
-        if want_bytes:
-            data = f.read()
-            view = memoryview(data)
-            for start in range(0, len(data), CHUNK):
-                verifier.update(view[start : start + CHUNK])
-        else:
-            while chunk := f.read(CHUNK):
-                verifier.update(chunk)
-        verifier.finish()
-    except BaseException:
-        f.close()
-        raise
-    f.seek(0)
-    return Fetched(name, verifier.size, f, data)

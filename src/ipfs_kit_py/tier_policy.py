@@ -1,0 +1,51 @@
+"""How the tier manager behaves: where writes go, when reads promote, how failing tiers back off."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+__all__ = ["CircuitBreaker", "TierPolicy"]
+
+# the breaker reports on tiers: its messages stay under the tier manager's logger
+logger = logging.getLogger("ipfs_kit_py.tiers")
+
+
+@dataclass(frozen=True, slots=True)
+class TierPolicy:
+    """Where writes go, when reads promote, and how failing tiers back off."""
+
+    put_to: tuple[str, ...] = ("memory", "disk")
+    promote_after: int = 2
+    warm_disk: bool = True
+    backoff_s: float = 5.0
+    max_backoff_s: float = 120.0
+    access_flush_every: int = 256
+    trust_disk_stamps: bool = True
+    read_only: tuple[str, ...] = ()  # tiers that serve reads but take no copies (gateways)
+
+
+class CircuitBreaker:
+    """Per-tier back-off: after a failure the tier is skipped, for longer each time."""
+
+    def __init__(self, base_s: float, max_s: float) -> None:
+        self.base_s, self.max_s = base_s, max_s
+        self._state: dict[str, tuple[float, float]] = {}  # name -> (open until, last delay)
+        self.reasons: dict[str, str] = {}
+
+    def is_open(self, name: str) -> bool:
+        until, _ = self._state.get(name, (0.0, 0.0))
+        return time.monotonic() < until
+
+    def trip(self, name: str, reason: str) -> None:
+        _, last = self._state.get(name, (0.0, 0.0))
+        delay = min(self.max_s, last * 2 if last else self.base_s)
+        self._state[name] = (time.monotonic() + delay, delay)
+        self.reasons[name] = reason
+        logger.warning("tier %s failed (%s); skipping it for %.0fs", name, reason, delay)
+
+    def reset(self, name: str) -> None:
+        if self._state.pop(name, None) is not None:
+            self.reasons.pop(name, None)
+            logger.info("tier %s is back", name)
