@@ -2,15 +2,19 @@
 blocks come out. Both make the same tree (and so the same root CID); the order matters
 to whoever shards the blocks into CARs, as the Storacha client does.
 
-- :class:`EagerLayout` (go-unixfs, the JS ``ipfs-unixfs-importer``): a parent is made as
-  soon as a row is full.
+- :class:`EagerLayout` (go-unixfs, the JS ``ipfs-unixfs-importer``): a parent is made and
+  emitted as soon as a row is full.
 - :class:`DeferredLayout` (``@ipld/unixfs``, used by the Storacha client): a row is
   grouped only once it holds *more* than ``width`` items, at the end of each 64 KiB
-  input read, and everything left is grouped bottom-up at close.
+  input read, and everything left is grouped bottom-up at close. Within one read, blocks
+  come out as that library's task queue finishes them: the read's leaves, then the new
+  parents whose children were all done before the read, then each parent as soon as
+  its last child is out.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
@@ -21,7 +25,7 @@ JS_READ_SIZE = 65536  # the Storacha client feeds its UnixFS writer 64 KiB reads
 
 
 class Layout(Protocol[N]):
-    """Groups leaves into parents; ``make_parent`` builds (and emits) one parent."""
+    """Groups leaves into parents with ``make_parent``; hands parents to ``emit``."""
 
     def begin_leaf(self, end_offset: int, final: bool) -> None:
         """Called before a leaf ending at ``end_offset`` is made (and emitted)."""
@@ -33,11 +37,14 @@ class Layout(Protocol[N]):
 
 
 class EagerLayout(Generic[N]):
-    """Make a parent the moment a row reaches ``width`` children."""
+    """Make (and emit) a parent the moment a row reaches ``width`` children."""
 
-    def __init__(self, width: int, make_parent: Callable[[list[N]], N]) -> None:
+    def __init__(
+        self, width: int, make_parent: Callable[[list[N]], N], emit: Callable[[N], None]
+    ) -> None:
         self.width = width
         self.make_parent = make_parent
+        self.emit = emit
         self.rows: list[list[N]] = [[]]
 
     def begin_leaf(self, end_offset: int, final: bool) -> None:
@@ -46,6 +53,11 @@ class EagerLayout(Generic[N]):
     def add_leaf(self, leaf: N) -> None:
         self._push(0, leaf)
 
+    def _parent(self, children: list[N]) -> N:
+        parent = self.make_parent(children)
+        self.emit(parent)
+        return parent
+
     def _push(self, level: int, node: N) -> None:
         if level == len(self.rows):
             self.rows.append([])
@@ -53,7 +65,7 @@ class EagerLayout(Generic[N]):
         row.append(node)
         if len(row) == self.width:
             self.rows[level] = []
-            self._push(level + 1, self.make_parent(row))
+            self._push(level + 1, self._parent(row))
 
     def finish(self, leaf_count: int) -> N:
         if leaf_count == 1:
@@ -67,30 +79,69 @@ class EagerLayout(Generic[N]):
                 self.rows[level] = []
                 if level + 1 == len(self.rows):
                     self.rows.append([])
-                self.rows[level + 1].append(self.make_parent(row))
+                self.rows[level + 1].append(self._parent(row))
             level += 1
         raise AssertionError("unreachable: a non-empty tree always has a root")
 
 
-class DeferredLayout(Generic[N]):
-    """``@ipld/unixfs``'s balanced layout, including when it groups (see module doc)."""
+class _Item(Generic[N]):
+    """A tree entry and what @ipld/unixfs's queue knows of it."""
 
-    def __init__(self, width: int, make_parent: Callable[[list[N]], N]) -> None:
+    __slots__ = ("done", "node", "parent", "waiting")
+
+    def __init__(self, node: N) -> None:
+        self.node = node
+        self.parent: _Item[N] | None = None
+        self.waiting = 0  # children not yet done when this parent was made
+        self.done = False
+
+
+class DeferredLayout(Generic[N]):
+    """``@ipld/unixfs``'s balanced layout and its emission order (see module doc)."""
+
+    def __init__(
+        self, width: int, make_parent: Callable[[list[N]], N], emit: Callable[[N], None]
+    ) -> None:
         self.width = width
         self.make_parent = make_parent
-        self.rows: list[list[N]] = [[]]
+        self.emit = emit
+        self.rows: list[list[_Item[N]]] = [[]]
         self._read: int | None = None  # the input read that completed the last leaf
+        self._leaves: list[_Item[N]] = []  # made in the current read (already emitted)
+        self._parents: list[_Item[N]] = []  # made at the end of the current read
 
     def begin_leaf(self, end_offset: int, final: bool) -> None:
-        # Grouping happens at the end of each read, before the next read's leaves.
-        # A partial last chunk is cut at close, in a read of its own.
+        # A partial last chunk is cut at close, in the same step as the close.
         read = -1 if final else (end_offset - 1) // JS_READ_SIZE
         if self._read is not None and read != self._read:
             self._group(close=False)
+            self._drain()
         self._read = read
 
     def add_leaf(self, leaf: N) -> None:
-        self.rows[0].append(leaf)
+        item = _Item(leaf)
+        self.rows[0].append(item)
+        self._leaves.append(item)
+
+    def finish(self, leaf_count: int) -> N:
+        if leaf_count == 1:
+            return self.rows[0][0].node
+        self._group(close=False)
+        if self._read != -1:  # the last read ended on a chunk boundary: close on its own
+            self._drain()
+        self._group(close=True)
+        top = self.rows[-1]
+        root = top[0] if len(top) == 1 else self._parent(top)
+        self._drain()
+        return root.node
+
+    def _parent(self, children: list[_Item[N]]) -> _Item[N]:
+        item = _Item(self.make_parent([c.node for c in children]))
+        for child in children:
+            child.parent = item
+        item.waiting = sum(not c.done for c in children)
+        self._parents.append(item)
+        return item
 
     def _group(self, close: bool) -> None:
         depth = 0
@@ -104,13 +155,22 @@ class DeferredLayout(Generic[N]):
                 if not higher:
                     self.rows.append([])
                     higher = True
-                self.rows[depth + 1].append(self.make_parent(row[: self.width]))
+                self.rows[depth + 1].append(self._parent(row[: self.width]))
             depth += 1
 
-    def finish(self, leaf_count: int) -> N:
-        if leaf_count == 1:
-            return self.rows[0][0]
-        self._group(close=False)
-        self._group(close=True)
-        top = self.rows[-1]
-        return top[0] if len(top) == 1 else self.make_parent(top)
+    def _drain(self) -> None:
+        """Emit this step's parents in the order the JS task queue finishes them."""
+        queue = deque(self._leaves)
+        queue.extend(p for p in self._parents if p.waiting == 0)
+        leaves = {id(item) for item in self._leaves}
+        while queue:
+            item = queue.popleft()
+            if id(item) not in leaves:
+                self.emit(item.node)
+            item.done = True
+            parent = item.parent
+            if parent is not None and parent.waiting > 0:
+                parent.waiting -= 1
+                if parent.waiting == 0:
+                    queue.append(parent)
+        self._leaves, self._parents = [], []

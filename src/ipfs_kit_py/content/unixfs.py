@@ -105,11 +105,12 @@ class FileImport:
     dag_size: int  # bytes of all blocks: what a parent directory link records as Tsize
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Node:
     cid: CID
     filesize: int
     tsize: int
+    block: bytes | None = None  # a parent's bytes, until the layout emits them
 
 
 BlockSink = Callable[[Block], None]
@@ -127,7 +128,7 @@ class FileImporter:
         self.on_block = on_block
         self._pending = bytearray()
         layout = DeferredLayout if profile.layout == "deferred" else EagerLayout
-        self._layout: Layout[_Node] = layout(profile.max_links, self._make_parent)
+        self._layout: Layout[_Node] = layout(profile.max_links, self._make_parent, self._emit_node)
         self._leaf_count = 0
         self._size = 0
         self._finished = False
@@ -191,12 +192,12 @@ class FileImporter:
         )
         data = encode_node(unixfs, [PBLink(c.cid, "", c.tsize) for c in children])
         cid = make_cid(DAG_PB, hashlib.sha256(data).digest(), self.profile.cid_version)
-        self._emit(cid, data)
-        return _Node(cid, filesize, len(data) + sum(c.tsize for c in children))
+        block = data if self.on_block is not None else None
+        return _Node(cid, filesize, len(data) + sum(c.tsize for c in children), block)
 
-    def _emit(self, cid: CID, data: bytes) -> None:
-        if self.on_block is not None:
-            self.on_block(Block(cid, data))
+    def _emit_node(self, node: _Node) -> None:
+        if self.on_block is not None and node.block is not None:
+            self.on_block(Block(node.cid, node.block))
 
 
 Source = str | os.PathLike[str] | BinaryIO | Iterable[bytes]
