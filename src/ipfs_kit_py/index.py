@@ -16,93 +16,28 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ipfs_kit_py.config import xdg_dir
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
 from ipfs_kit_py.errors import ConfigurationError, InvalidInputError
+from ipfs_kit_py.index_schema import (
+    MIGRATIONS,
+    ContentRecord,
+    Location,
+    apply_migrations,
+    location_from_row,
+)
 
 __all__ = ["MIGRATIONS", "ContentRecord", "Location", "MetadataIndex", "default_index_path"]
 
 logger = logging.getLogger(__name__)
 
-MIGRATIONS: tuple[str, ...] = (
-    # 1: content and where it lives
-    """
-    CREATE TABLE content (
-        cid TEXT PRIMARY KEY,
-        size INTEGER,
-        kind TEXT NOT NULL DEFAULT 'file',
-        profile TEXT,
-        created REAL NOT NULL,
-        last_access REAL,
-        access_count INTEGER NOT NULL DEFAULT 0,
-        metadata TEXT NOT NULL DEFAULT '{}'
-    ) WITHOUT ROWID;
-    CREATE TABLE locations (
-        cid TEXT NOT NULL,
-        backend TEXT NOT NULL,
-        locator TEXT NOT NULL,
-        stored_at REAL NOT NULL,
-        last_verified_at REAL,
-        pinned INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (cid, backend)
-    ) WITHOUT ROWID;
-    CREATE INDEX locations_backend ON locations (backend, cid);
-    """,
-    # 2: user tags, and copies found bad by verification
-    """
-    CREATE TABLE tags (
-        cid TEXT NOT NULL,
-        tag TEXT NOT NULL,
-        PRIMARY KEY (cid, tag)
-    ) WITHOUT ROWID;
-    CREATE INDEX tags_tag ON tags (tag, cid);
-    ALTER TABLE locations ADD COLUMN bad INTEGER NOT NULL DEFAULT 0;
-    CREATE INDEX content_size ON content (size);
-    CREATE INDEX content_last_access ON content (last_access);
-    """,
-    # 3: identity of a verified local file (inode:size:mtime_ns), to skip re-hashing it
-    """
-    ALTER TABLE locations ADD COLUMN stamp TEXT;
-    """,
-)
-
 
 def default_index_path(env: Mapping[str, str] | None = None) -> Path:
     """Return ``$XDG_DATA_HOME/ipfs-kit/index.sqlite3``."""
     return xdg_dir("DATA", env) / "index.sqlite3"
-
-
-@dataclass(frozen=True, slots=True)
-class Location:
-    """One copy of a CID in one backend."""
-
-    cid: str
-    backend: str
-    locator: str
-    stored_at: float
-    last_verified_at: float | None = None
-    pinned: bool = False
-    bad: bool = False
-    stamp: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ContentRecord:
-    """What the index knows about one CID."""
-
-    cid: str
-    size: int | None
-    kind: str
-    profile: str | None
-    created: float
-    last_access: float | None
-    access_count: int
-    metadata: dict[str, Any] = field(default_factory=dict)
-    tags: tuple[str, ...] = ()
 
 
 _B32 = "abcdefghijklmnopqrstuvwxyz234567"
@@ -197,11 +132,7 @@ class MetadataIndex:
                     f"index {self.path} has schema {current}, newer than this version "
                     f"of ipfs_kit_py understands ({len(MIGRATIONS)})"
                 )
-            for version in range(current, target):
-                for statement in MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {version + 1}")
+            apply_migrations(self._db, current, target)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -396,7 +327,7 @@ class MetadataIndex:
             "SELECT cid, backend, locator, stored_at, last_verified_at, pinned, bad, stamp "
             "FROM locations WHERE cid = ?" + ("" if include_bad else " AND bad = 0")
         )
-        return [_location(r) for r in self._read(sql, (_key(cid),))]
+        return [location_from_row(r) for r in self._read(sql, (_key(cid),))]
 
     def set_pinned(self, cid: CID | str, pinned: bool, backend: str | None = None) -> None:
         """Pin (keep) or unpin the copies of ``cid``, or only its copy in ``backend``."""
@@ -493,11 +424,6 @@ class MetadataIndex:
             for cid, tag in self._read(f"SELECT cid, tag FROM tags WHERE cid IN ({marks})", chunk):
                 out.setdefault(cid, []).append(tag)
         return out
-
-
-def _location(row: tuple[Any, ...]) -> Location:
-    cid, backend, locator, stored, verified, pinned, bad, stamp = row
-    return Location(cid, backend, locator, stored, verified, bool(pinned), bool(bad), stamp)
 
 
 def _filters(

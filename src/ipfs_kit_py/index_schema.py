@@ -1,0 +1,98 @@
+"""The metadata index's tables, as numbered migrations, and the records read from them.
+
+The schema version is SQLite's ``PRAGMA user_version``: migration ``n`` (counting from
+one) brings a database from version ``n - 1`` to ``n``. Add a migration; never edit one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["MIGRATIONS", "ContentRecord", "Location", "apply_migrations", "location_from_row"]
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: content and where it lives
+    """
+    CREATE TABLE content (
+        cid TEXT PRIMARY KEY,
+        size INTEGER,
+        kind TEXT NOT NULL DEFAULT 'file',
+        profile TEXT,
+        created REAL NOT NULL,
+        last_access REAL,
+        access_count INTEGER NOT NULL DEFAULT 0,
+        metadata TEXT NOT NULL DEFAULT '{}'
+    ) WITHOUT ROWID;
+    CREATE TABLE locations (
+        cid TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        locator TEXT NOT NULL,
+        stored_at REAL NOT NULL,
+        last_verified_at REAL,
+        pinned INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (cid, backend)
+    ) WITHOUT ROWID;
+    CREATE INDEX locations_backend ON locations (backend, cid);
+    """,
+    # 2: user tags, and copies found bad by verification
+    """
+    CREATE TABLE tags (
+        cid TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (cid, tag)
+    ) WITHOUT ROWID;
+    CREATE INDEX tags_tag ON tags (tag, cid);
+    ALTER TABLE locations ADD COLUMN bad INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX content_size ON content (size);
+    CREATE INDEX content_last_access ON content (last_access);
+    """,
+    # 3: identity of a verified local file (inode:size:mtime_ns), to skip re-hashing it
+    """
+    ALTER TABLE locations ADD COLUMN stamp TEXT;
+    """,
+)
+
+
+def apply_migrations(db: sqlite3.Connection, current: int, target: int) -> None:
+    """Run migrations ``current + 1`` .. ``target`` on ``db`` (inside the caller's transaction)."""
+    for version in range(current, target):
+        for statement in MIGRATIONS[version].split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {version + 1}")
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """One copy of a CID in one backend."""
+
+    cid: str
+    backend: str
+    locator: str
+    stored_at: float
+    last_verified_at: float | None = None
+    pinned: bool = False
+    bad: bool = False
+    stamp: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContentRecord:
+    """What the index knows about one CID."""
+
+    cid: str
+    size: int | None
+    kind: str
+    profile: str | None
+    created: float
+    last_access: float | None
+    access_count: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+
+
+def location_from_row(row: tuple[Any, ...]) -> Location:
+    cid, backend, locator, stored, verified, pinned, bad, stamp = row
+    return Location(cid, backend, locator, stored, verified, bool(pinned), bool(bad), stamp)
