@@ -29,6 +29,29 @@ COMMAND_MODULES = [
     "ipfs_kit_py.cli.storacha",
 ]
 
+EPILOG = """\
+examples:
+  ipfs-kit add photo.jpg                  # store in the default tiers (memory + disk)
+  ipfs-kit add -n -r ./dataset            # only the CID, exactly as `ipfs add -n -r`
+  ipfs-kit cat CID > out                  # from the fastest tier holding it, verified
+  ipfs-kit add --to disk,s3 photo.jpg     # write-through to S3 as well
+  ipfs-kit whereis CID                    # every tier the index knows holds it
+  ipfs-kit replicate CID --to s3,storacha # fill in copies; `verify --all` checks them
+  ipfs-kit backends                       # which tiers are configured and reachable
+
+configuration: arguments > the TOML file at $IPFS_KIT_CONFIG or
+$XDG_CONFIG_HOME/ipfs-kit/config.toml > environment (AWS_*, S3_ENDPOINT_URL,
+IPFS_KIT_S3_BUCKET, IPFS_API_URL, STORACHA_KEY, STORACHA_PROOF, ...);
+`ipfs-kit config show` prints what is in force, secrets masked. `COMMAND --help` for each.
+
+exit codes:
+  0  success
+  1  the operation failed (content not found, verification failed, backend error)
+  2  bad usage or bad input (invalid CID, missing path, unsafe name)
+  3  configuration missing or invalid
+  4  a backend could not be reached or refused our credentials
+"""
+
 BOOLEAN_FLAGS = {"--raw-leaves"}  # BooleanOptionalAction options kubo spells --flag=false
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_BACKEND = 0, 1, 2, 3, 4
@@ -54,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Every CID is computed as kubo computes it, and every read is verified "
             "against its CID."
         ),
-        epilog=__doc__.split("Exit codes:", 1)[1].join(["exit codes:", ""]) if __doc__ else None,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
