@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.backends.base import ProgressSubscriber, StoredObject
 from ipfs_kit_py.backends.disk import CHUNK
 from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.content.unixfs import ImportProfile
@@ -26,14 +26,8 @@ __all__ = [
 ]
 
 
-class TransferSubscriber(Protocol):
-    """Progress hooks for reads from remote tiers (the CLI's progress bars plug in here)."""
-
-    def on_start(self, key: str, total: int | None) -> None: ...
-
-    def on_progress(self, key: str, nbytes: int) -> None: ...
-
-    def on_done(self, key: str, error: BaseException | None) -> None: ...
+# progress hooks for reads from remote tiers (the CLI's progress bars plug in here)
+TransferSubscriber = ProgressSubscriber
 
 
 @runtime_checkable

@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from ipfs_kit_py.backends.base import ProgressSubscriber
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
 
 __all__ = [
@@ -49,16 +50,6 @@ class TransferSubscriber:
 
     def on_done(self, key: str, error: BaseException | None) -> None:
         """The transfer ended, successfully when ``error`` is None."""
-
-
-class ProgressSubscriber(Protocol):
-    """What a transfer calls: any object with these three methods (e.g. a CLI bar)."""
-
-    def on_start(self, key: str, total: int | None) -> None: ...
-
-    def on_progress(self, key: str, nbytes: int) -> None: ...
-
-    def on_done(self, key: str, error: BaseException | None) -> None: ...
 
 
 Subscribers = Sequence[ProgressSubscriber]
