@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The project's virtualenv (.venv) with the package (editable) and its dev extra.
+# The C toolchain for the optional native extension (ipfs_kit_py._piece) is installed first
+# (10-debian.sh --build-deps); without it pip still succeeds and piece.py uses pure Python.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-python3}
 "$PY" -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 required"'
+PYTHON="$PY" bash scripts/install/10-debian.sh --build-deps \
+  || echo "python: C toolchain not installed; the piece CID falls back to pure Python" >&2
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[dev]'
-echo "python: $(.venv/bin/python --version) in .venv"
+native=$(.venv/bin/python -c 'import ipfs_kit_py._piece' 2>/dev/null && echo yes || echo no)
+echo "python: $(.venv/bin/python --version) in .venv (native piece extension: $native)"

@@ -1,13 +1,27 @@
 #!/usr/bin/env bash
-# Debian packages the tests and benchmarks use: ipfs-cid (ipfs_cid, a CID conformance peer)
-# and rclone (an S3 client benchmarked side by side).
+# Debian packages: the C toolchain for the optional native piece-CID extension
+# (ipfs_kit_py._piece: gcc, libssl-dev, and python3-dev if the interpreter has no headers),
+# ipfs-cid (ipfs_cid, a CID conformance peer) and rclone (an S3 client benchmarked side by
+# side). `10-debian.sh --build-deps` installs the toolchain only: 00-python.sh runs it
+# before `pip install -e` so the extension gets built on a fresh machine.
 set -euo pipefail
+PY=${PYTHON:-python3}
 need=()
-command -v ipfs_cid >/dev/null 2>&1 || need+=(ipfs-cid)
-command -v rclone >/dev/null 2>&1 || need+=(rclone)
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
+dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
+include=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null || true)
+[ -f "$include/Python.h" ] || need+=(python3-dev)
+if [ "${1:-}" != "--build-deps" ]; then
+  command -v ipfs_cid >/dev/null 2>&1 || need+=(ipfs-cid)
+  command -v rclone >/dev/null 2>&1 || need+=(rclone)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-echo "debian: ipfs_cid=$(command -v ipfs_cid) rclone=$(command -v rclone)"
+if [ "${1:-}" = "--build-deps" ]; then
+  echo "debian: gcc=$(command -v gcc) libssl-dev=$(dpkg-query -W -f='${Version}' libssl-dev)"
+else
+  echo "debian: ipfs_cid=$(command -v ipfs_cid) rclone=$(command -v rclone) gcc=$(command -v gcc)"
+fi

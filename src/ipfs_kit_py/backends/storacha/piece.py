@@ -2,19 +2,29 @@
 
 The piece multihash (0x1011) digest is ``uvarint(padding) + height + root``, where
 ``padding`` is the count of zero bytes added to the payload before fr32 expansion and
-``height`` is log2 of the tree's 32-byte leaf count. fr32 expansion is done column-wise
-with bytes.translate and big-int ORs, so the cost is the tree's sha256 calls.
+``height`` is log2 of the tree's 32-byte leaf count.
+
+The tree is hashed by the C extension ``ipfs_kit_py._piece`` (OpenSSL sha256, GIL released)
+when it was built, else in pure Python: fr32 expansion column-wise with bytes.translate
+and big-int ORs, then one hashlib call per node. Both produce the same digests; the tree
+of a large buffer splits at batch boundaries over threads with the native code.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
+import itertools
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol, cast
 
 from multiformats import CID, multicodec, multihash, varint
 
 __all__ = [
     "BATCH_BYTES",
+    "NATIVE",
     "PIECE_MULTIHASH",
     "PieceHasher",
     "batch_root",
@@ -22,6 +32,7 @@ __all__ = [
     "register_piece_multihash",
 ]
 
+Buffer = bytes | bytearray | memoryview
 PIECE_MULTIHASH = 0x1011
 _NAME = "fr32-sha2-256-trunc254-padded-binary-tree"
 _QUAD_IN, _QUAD_OUT = 127, 128
@@ -32,6 +43,42 @@ _MASK6 = bytes(b & 0x3F for b in range(256))
 _SHR = {s: bytes(b >> s for b in range(256)) for s in (2, 4, 6)}
 _SHL = {s: bytes((b << s) & 0xFF for b in range(256)) for s in (2, 4, 6)}
 _lock = threading.Lock()
+
+
+class _Tree(Protocol):
+    """A piece tree being fed: the native ``_piece.Hasher`` or ``_PureTree``."""
+
+    @property
+    def size(self) -> int: ...
+
+    def update(self, data: Buffer, /) -> None: ...
+
+    def add_root(self, node: Buffer, /) -> None:
+        """Append the root of one full batch computed elsewhere (batch-aligned only)."""
+
+    def root(self, height: int, /) -> bytes:
+        """The root of the zero-padded tree of 2**height leaves over the bytes fed."""
+
+
+class _NativeModule(Protocol):
+    """What ``ipfs_kit_py._piece`` (src/ipfs_kit_py/_native/piece.c) provides."""
+
+    BATCH_BYTES: int
+    Hasher: Callable[[], _Tree]
+
+    def batch_roots(self, data: Buffer, /) -> bytes: ...
+
+
+def _load_native() -> _NativeModule | None:
+    try:
+        module = cast(_NativeModule, importlib.import_module("ipfs_kit_py._piece"))
+    except ImportError:
+        return None
+    return module if module.BATCH_BYTES == BATCH_BYTES else None
+
+
+_native = _load_native()
+NATIVE = _native is not None  # the C extension is built and used
 
 
 def register_piece_multihash() -> None:
@@ -87,72 +134,39 @@ def _zero_nodes(height: int) -> list[bytes]:
     return zeros
 
 
-def batch_root(chunk: bytes) -> bytes:
-    """The subtree root of one aligned ``BATCH_BYTES`` payload slice (for parallel work)."""
-    if len(chunk) != BATCH_BYTES:
-        raise ValueError(f"a batch is {BATCH_BYTES} bytes, got {len(chunk)}")
-    return PieceHasher._subtree(chunk, _BATCH_HEIGHT)
-
-
-class PieceHasher:
-    """Streaming piece-CID computation: ``update`` bytes, then ``cid()``."""
+class _PureTree:
+    """The piece tree in Python: a list of batch roots and the pending partial batch."""
 
     def __init__(self) -> None:
         self._pending = bytearray()
         self._roots: list[bytes] = []  # one node per full batch, at _BATCH_HEIGHT
-        self._size = 0
+        self.size = 0
 
-    @classmethod
-    def from_parts(cls, roots: list[bytes], tail: bytes) -> PieceHasher:
-        """Resume from batch roots computed elsewhere (in order) and the last partial batch."""
-        if len(tail) >= BATCH_BYTES:
-            raise ValueError("the tail must be shorter than one batch")
-        hasher = cls()
-        hasher._roots = list(roots)
-        hasher._pending = bytearray(tail)
-        hasher._size = len(roots) * BATCH_BYTES + len(tail)
-        return hasher
-
-    def update(self, data: bytes | bytearray | memoryview) -> None:
-        """Feed the next payload bytes."""
-        self._size += len(data)
+    def update(self, data: Buffer, /) -> None:
+        self.size += len(data)
         self._pending += data
-        batch = _BATCH_QUADS * _QUAD_IN
-        while len(self._pending) >= batch:
-            chunk = bytes(self._pending[:batch])
-            del self._pending[:batch]
-            self._roots.append(self._subtree(chunk, _BATCH_HEIGHT))
+        while len(self._pending) >= BATCH_BYTES:
+            chunk = bytes(self._pending[:BATCH_BYTES])
+            del self._pending[:BATCH_BYTES]
+            self._roots.append(_pure_subtree(chunk, _BATCH_HEIGHT))
 
-    @staticmethod
-    def _subtree(chunk: bytes, height: int) -> bytes:
-        nodes: bytes | bytearray = fr32_pad(chunk)
-        for _ in range(height - 1):  # the fr32 output already is level 0 (32-byte leaves)
-            nodes = _reduce_level(nodes)
-        return bytes(_reduce_level(nodes))
+    def add_root(self, node: Buffer, /) -> None:
+        if self._pending or len(node) != 32:
+            raise ValueError("add_root needs a batch-aligned tree and a 32-byte node")
+        self._roots.append(bytes(node))
+        self.size += BATCH_BYTES
 
-    def digest(self) -> bytes:
-        """Return the multihash digest: uvarint(padding) + height + root."""
-        quads = max(1, -(-self._size // _QUAD_IN))
-        leaves = 1 << max(2, (quads * 4 - 1).bit_length())
-        height = leaves.bit_length() - 1
-        padding = leaves * 32 * _QUAD_IN // _QUAD_OUT - self._size
+    def root(self, height: int, /) -> bytes:
         zeros = _zero_nodes(height)
         tail = bytes(self._pending) + bytes(-len(self._pending) % _QUAD_IN)
         if not tail and not self._roots:
             tail = bytes(_QUAD_IN)  # an empty payload is one quad of zero padding
-        level_nodes = bytearray(fr32_pad(tail)) if tail else bytearray()
-        return (
-            bytes(varint.encode(padding)) + bytes([height]) + self._root(level_nodes, zeros, height)
-        )
-
-    def _root(self, nodes: bytearray, zeros: list[bytes], height: int) -> bytes:
+        nodes = fr32_pad(tail)
         level = 0
         top = min(height, _BATCH_HEIGHT) if self._roots else height
-        while level < top:
+        while level < top and nodes:
             if len(nodes) % 64:
                 nodes += zeros[level]
-            if not nodes:
-                break
             nodes = _reduce_level(nodes)
             level += 1
         if self._roots:
@@ -165,6 +179,70 @@ class PieceHasher:
             level += 1
         return bytes(nodes[:32])
 
+
+def _pure_subtree(chunk: bytes, height: int) -> bytes:
+    nodes: bytes | bytearray = fr32_pad(chunk)
+    for _ in range(height - 1):  # the fr32 output already is level 0 (32-byte leaves)
+        nodes = _reduce_level(nodes)
+    return bytes(_reduce_level(nodes))
+
+
+def _use_native(native: bool | None) -> _NativeModule | None:
+    if native and _native is None:
+        raise RuntimeError("the native piece extension (ipfs_kit_py._piece) is not built")
+    return _native if native is not False else None
+
+
+def batch_root(chunk: Buffer, *, native: bool | None = None) -> bytes:
+    """The subtree root of one aligned ``BATCH_BYTES`` payload slice (for parallel work)."""
+    if len(chunk) != BATCH_BYTES:
+        raise ValueError(f"a batch is {BATCH_BYTES} bytes, got {len(chunk)}")
+    impl = _use_native(native)
+    return impl.batch_roots(chunk) if impl else _pure_subtree(bytes(chunk), _BATCH_HEIGHT)
+
+
+class PieceHasher:
+    """Streaming piece-CID computation: ``update`` bytes, then ``cid()``.
+
+    ``native`` picks the implementation: None (default) the C extension when built, else
+    Python; True requires the extension; False forces Python.
+    """
+
+    def __init__(self, *, native: bool | None = None) -> None:
+        impl = _use_native(native)
+        self._tree: _Tree = impl.Hasher() if impl else _PureTree()
+
+    @classmethod
+    def from_parts(
+        cls, roots: list[bytes], tail: Buffer, *, native: bool | None = None
+    ) -> PieceHasher:
+        """Resume from batch roots computed elsewhere (in order) and the last partial batch."""
+        if len(tail) >= BATCH_BYTES:
+            raise ValueError("the tail must be shorter than one batch")
+        hasher = cls(native=native)
+        for root in roots:
+            hasher._tree.add_root(root)
+        hasher._tree.update(tail)
+        return hasher
+
+    @property
+    def size(self) -> int:
+        """Payload bytes fed so far."""
+        return self._tree.size
+
+    def update(self, data: Buffer) -> None:
+        """Feed the next payload bytes."""
+        self._tree.update(data)
+
+    def digest(self) -> bytes:
+        """Return the multihash digest: uvarint(padding) + height + root."""
+        size = self._tree.size
+        quads = max(1, -(-size // _QUAD_IN))
+        leaves = 1 << max(2, (quads * 4 - 1).bit_length())
+        height = leaves.bit_length() - 1
+        padding = leaves * 32 * _QUAD_IN // _QUAD_OUT - size
+        return bytes(varint.encode(padding)) + bytes([height]) + self._tree.root(height)
+
     def cid(self) -> CID:
         """Return the piece CID (v1, raw codec, multihash 0x1011)."""
         register_piece_multihash()
@@ -173,8 +251,26 @@ class PieceHasher:
         return CID("base32", 1, "raw", mh)
 
 
-def piece_cid(data: bytes) -> CID:
-    """Return the piece CID of ``data``."""
-    hasher = PieceHasher()
-    hasher.update(data)
-    return hasher.cid()
+def piece_cid(data: Buffer, *, threads: int = 1, native: bool | None = None) -> CID:
+    """Return the piece CID of ``data``.
+
+    With the native code and ``threads`` > 1, the full batches are split into ``threads``
+    contiguous runs hashed at once (the extension releases the GIL); Python ignores it.
+    """
+    hasher = PieceHasher(native=native)
+    impl = _use_native(native)
+    view = memoryview(data).cast("B")
+    batches = len(view) // BATCH_BYTES
+    if impl is None or threads < 2 or batches < 2:
+        hasher.update(view)
+        return hasher.cid()
+    runs = min(threads, batches)
+    cuts = [batches * i // runs * BATCH_BYTES for i in range(runs + 1)]
+    parts = [view[a:b] for a, b in itertools.pairwise(cuts)]
+    with ThreadPoolExecutor(runs - 1, thread_name_prefix="piece") as pool:
+        futures = [pool.submit(impl.batch_roots, part) for part in parts[1:]]
+        roots = impl.batch_roots(parts[0]) + b"".join(f.result() for f in futures)
+    tail = view[cuts[-1] :]
+    return PieceHasher.from_parts(
+        [roots[i : i + 32] for i in range(0, len(roots), 32)], tail, native=True
+    ).cid()
