@@ -47,7 +47,7 @@ class S3Kit(DictKit):
     config: S3Config
 
     def __init__(self, config: S3Config) -> None:
-        self.config = config
+        super().__init__(config)
         self.client = S3Client(config)
         self.backend = S3Backend(config, self.client)
 

@@ -52,7 +52,7 @@ class StorachaKit(DictKit):
     config: StorachaConfig
 
     def __init__(self, config: StorachaConfig | None = None) -> None:
-        self.config = config or StorachaConfig.from_sources()
+        super().__init__(config or StorachaConfig.from_sources())
         self._backend: StorachaBackend | None = None
 
     @property

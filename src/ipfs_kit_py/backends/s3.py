@@ -64,7 +64,7 @@ class S3Backend(Configured):
     config: S3Config
 
     def __init__(self, config: S3Config, client: S3Client | None = None) -> None:
-        self.config = config
+        super().__init__(config)
         self.client = client if client is not None else S3Client(config)
 
     def __repr__(self) -> str:
