@@ -127,3 +127,13 @@ def test_native_rejects_bad_input() -> None:
     with pytest.raises(BufferError):
         tree.update(memoryview(bytes(300))[::2])  # not contiguous
     assert native.Hasher().root(5) == PieceHasher(native=False)._tree.root(5)  # all zeros
+
+
+@needs_native
+def test_hashers_in_parallel_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    datas = [_data(3 * BATCH_BYTES + i, i) for i in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda d: piece_cid(d, native=True), datas))
+    assert got == [piece_cid(d, native=False) for d in datas]
