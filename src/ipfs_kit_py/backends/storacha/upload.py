@@ -28,7 +28,7 @@ from ipfs_kit_py.backends.storacha.client import (
 )
 from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.backends.storacha.message import AgentMessage, Receipt, issue_receipt
-from ipfs_kit_py.backends.storacha.piece import BATCH_BYTES, PieceHasher, batch_root
+from ipfs_kit_py.backends.storacha.piece import BATCH_BYTES, NATIVE, PieceHasher, batch_root
 from ipfs_kit_py.backends.storacha.sharding import Shard, ShardWriter, encode_dag_index
 from ipfs_kit_py.backends.storacha.ucan import UCAN
 from ipfs_kit_py.content.cid import CID, RAW
@@ -161,9 +161,10 @@ class Uploader:
 class _ShardPipeline:
     """A worker thread storing shards in order while the encoder makes the next one.
 
-    Piece CIDs (a pure-Python sha256 tree, GIL-bound) are computed in a separate
-    process for large shards so they run on another core; each shard's temp file is
-    kept until its piece is known, at most ``_PIECE_BACKLOG`` shards behind.
+    Piece CIDs of large shards are computed on two workers while the next shard is
+    stored: threads over the native tree, processes over the pure-Python fallback;
+    each shard's temp file is kept until its piece is known, at most
+    ``_PIECE_BACKLOG`` shards behind.
     """
 
     def __init__(self, uploader: Uploader) -> None:
@@ -216,12 +217,16 @@ class _ShardPipeline:
         self._drain(_PIECE_BACKLOG)
 
     def _piece_future(self, shard: Shard) -> Future[CID]:
-        if shard.size < _PROCESS_MIN_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+        can_fork = "fork" in multiprocessing.get_all_start_methods()
+        if shard.size < _PROCESS_MIN_BYTES or not (NATIVE or can_fork):
             return _INLINE.submit(_piece_of, shard)
         if self._pool is None:
-            # fork, not spawn: spawn re-runs an unguarded __main__ of the calling program.
-            context = multiprocessing.get_context("fork")
-            self._pool = ProcessPoolExecutor(_PIECE_PROCESSES, mp_context=context)
+            if NATIVE:  # the C tree releases the GIL: threads use both cores
+                self._pool = ThreadPoolExecutor(_PIECE_PROCESSES, thread_name_prefix="piece")
+            else:  # pure Python holds the GIL: processes (fork, not spawn, which
+                # would re-run an unguarded __main__ of the calling program)
+                context = multiprocessing.get_context("fork")
+                self._pool = ProcessPoolExecutor(_PIECE_PROCESSES, mp_context=context)
             self._combiner = ThreadPoolExecutor(1, thread_name_prefix="storacha-piece")
         return self._combiner.submit(piece_in_parallel, shard, self._pool)
 
