@@ -36,8 +36,8 @@ class Layout(Protocol[N]):
     def finish(self, leaf_count: int) -> N: ...
 
 
-class EagerLayout(Generic[N]):
-    """Make (and emit) a parent the moment a row reaches ``width`` children."""
+class _Builder(Generic[N]):
+    """What both layouts are given: the row width and how to make and emit a parent."""
 
     def __init__(
         self, width: int, make_parent: Callable[[list[N]], N], emit: Callable[[N], None]
@@ -45,6 +45,15 @@ class EagerLayout(Generic[N]):
         self.width = width
         self.make_parent = make_parent
         self.emit = emit
+
+
+class EagerLayout(_Builder[N]):
+    """Make (and emit) a parent the moment a row reaches ``width`` children."""
+
+    def __init__(
+        self, width: int, make_parent: Callable[[list[N]], N], emit: Callable[[N], None]
+    ) -> None:
+        super().__init__(width, make_parent, emit)
         self.rows: list[list[N]] = [[]]
 
     def begin_leaf(self, end_offset: int, final: bool) -> None:
@@ -96,15 +105,13 @@ class _Item(Generic[N]):
         self.done = False
 
 
-class DeferredLayout(Generic[N]):
+class DeferredLayout(_Builder[N]):
     """``@ipld/unixfs``'s balanced layout and its emission order (see module doc)."""
 
     def __init__(
         self, width: int, make_parent: Callable[[list[N]], N], emit: Callable[[N], None]
     ) -> None:
-        self.width = width
-        self.make_parent = make_parent
-        self.emit = emit
+        super().__init__(width, make_parent, emit)
         self.rows: list[list[_Item[N]]] = [[]]
         self._read: int | None = None  # the input read that completed the last leaf
         self._leaves: list[_Item[N]] = []  # made in the current read (already emitted)
