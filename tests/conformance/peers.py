@@ -5,6 +5,7 @@
 - ``ipfs_cid`` (Debian ``ipfs-cid``): kubo's default import of one file.
 - ``js/import.mjs``: ipfs-unixfs-importer with kubo's profiles (files and directories).
 - ``js/storacha.mjs``: @storacha/upload-client's encoder and CAR sharding.
+- ``js/storacha_dir.mjs``: the same for a directory, as ``uploadDirectory`` encodes it.
 - ``js/car.mjs``: @ipld/car's CarWriter and reader.
 
 A peer that is not installed raises :class:`PeerMissingError`, which tests turn into a
@@ -125,6 +126,13 @@ def storacha_encode(jobs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Encode files as @storacha/client does: ``{"path", "shardSize"?, "chunkSize"?,
     "width"?}`` -> ``{"root", "shards": [{"cid", "size"}], "blocks": [cid, ...]}``."""
     return node_script("storacha.mjs", jobs)
+
+
+def storacha_encode_directory(jobs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Encode trees as @storacha/client's uploadDirectory does (files listed as ``storacha
+    up DIR`` lists them): ``{"dir", "hidden"?, "shardSize"?}`` -> ``{"root", "files",
+    "shards": [{"cid", "size"}], "blocks": [cid, ...], "links": [{"name", "cid"}]}``."""
+    return node_script("storacha_dir.mjs", jobs)
 
 
 def car_write(out: Path, roots: Sequence[str], blocks: Sequence[tuple[str, bytes]]) -> bytes:

@@ -143,13 +143,21 @@ def test_kit_dict_face(
         assert kit.remove_upload(up["cid"])["error_type"] == "ContentNotFoundError"
 
 
-def test_directory_upload(backend: StorachaBackend, tmp_path: Path) -> None:
+def test_directory_upload(
+    backend: StorachaBackend, storacha_credentials: StorachaTestCredentials, tmp_path: Path
+) -> None:
     (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "empty").mkdir()
     (tmp_path / "d" / "a.txt").write_bytes(b"alpha")
+    (tmp_path / "d" / ".hidden").write_bytes(b"skipped")
     (tmp_path / "d" / "sub" / "b.bin").write_bytes(probe(3_000_000))
     result = backend.upload_directory(tmp_path / "d")
     assert result.root.codec.name == "dag-pb"
     assert backend.find_upload(result.root) is not None
+    # the official CLI's `storacha up DIR` gives the same root
+    out = run_cli(["up", str(tmp_path / "d"), "--json"], storacha_credentials.cli_env).stdout
+    theirs = json.loads(out.strip().splitlines()[-1])
+    assert theirs["root"]["/"] == cid_key(result.root)
 
 
 # -- interop with the official CLI -----------------------------------------------------

@@ -77,11 +77,11 @@ class StorachaBackend:
     def upload_directory(
         self, path: str | os.PathLike[str], *, hidden: bool = False
     ) -> UploadResult:
-        """Upload a directory tree as one UnixFS DAG."""
-        from ipfs_kit_py.content.directory import import_directory
+        """Upload a directory tree as one UnixFS DAG, the root CID ``storacha up`` gives."""
+        from ipfs_kit_py.content.storacha_directory import import_directory_storacha
 
         return self.uploader().upload_dag(
-            lambda sink: import_directory(path, STORACHA, hidden=hidden, on_block=sink).cid
+            lambda sink: import_directory_storacha(path, STORACHA, hidden=hidden, on_block=sink).cid
         )
 
     def list_uploads(self, cursor: str | None = None, size: int | None = None) -> UploadPage:
