@@ -270,3 +270,22 @@ def test_create_space_provision_and_upload(
         up = kit.upload_bytes(probe(100))
         assert up["success"] and up["space"] == made["space"], up
         assert kit.cat(up["cid"])["data"] == probe(100)
+
+
+def test_content_under_the_shard_size_is_one_car_like_the_js_client(
+    storacha_service: StorachaService, storacha_credentials: StorachaTestCredentials, tmp_path: Path
+) -> None:
+    # 2 MiB - 1 bytes with 2 MiB shards: the blocks' framing makes a CAR a little over
+    # 2 MiB; @storacha/upload-client still writes one CAR, and so must we.
+    from tests.servers.storacha import js_upload
+
+    shard_size = 2 * 1024 * 1024
+    path = tmp_path / "just-under"
+    path.write_bytes(random.Random(11).randbytes(shard_size - 1))
+    config = config_for(storacha_service, storacha_credentials, shard_size=shard_size)
+    with StorachaBackend(config) as backend:
+        ours = backend.upload_file(path)
+    theirs = js_upload(storacha_service, storacha_credentials, path, shard_size=shard_size)
+    assert len(ours.shards) == 1
+    assert cid_key(ours.root) == cid_key(parse_cid(theirs["root"]))
+    assert [cid_key(s) for s in ours.shards] == [cid_key(parse_cid(s)) for s in theirs["shards"]]

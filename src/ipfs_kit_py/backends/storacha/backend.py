@@ -78,10 +78,14 @@ class StorachaBackend:
         self, path: str | os.PathLike[str], *, hidden: bool = False
     ) -> UploadResult:
         """Upload a directory tree as one UnixFS DAG, the root CID ``storacha up`` gives."""
-        from ipfs_kit_py.content.storacha_directory import import_directory_storacha
+        from ipfs_kit_py.content.storacha_directory import import_directory_storacha, list_files
 
+        size = sum(os.stat(fs_path).st_size for _, fs_path in list_files(path, hidden=hidden))
         return self.uploader().upload_dag(
-            lambda sink: import_directory_storacha(path, STORACHA, hidden=hidden, on_block=sink).cid
+            lambda sink: (
+                import_directory_storacha(path, STORACHA, hidden=hidden, on_block=sink).cid
+            ),
+            input_size=size,
         )
 
     def list_uploads(self, cursor: str | None = None, size: int | None = None) -> UploadPage:

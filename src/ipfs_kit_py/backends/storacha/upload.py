@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import sys
 import tempfile
 import threading
 from collections import deque
@@ -75,13 +76,23 @@ class Uploader:
 
     def upload_file(self, source: str | os.PathLike[str] | Iterable[bytes]) -> UploadResult:
         """Upload a file (path or byte chunks) with the Storacha UnixFS profile."""
-        return self.upload_dag(lambda sink: import_file(source, STORACHA, on_block=sink).cid)
+        size = os.stat(source).st_size if isinstance(source, str | os.PathLike) else None
+        return self.upload_dag(
+            lambda sink: import_file(source, STORACHA, on_block=sink).cid, input_size=size
+        )
 
-    def upload_dag(self, produce: BlockSource) -> UploadResult:
-        """Shard the blocks ``produce`` emits, store every shard, index, and register."""
+    def upload_dag(self, produce: BlockSource, input_size: int | None = None) -> UploadResult:
+        """Shard the blocks ``produce`` emits, store every shard, index, and register.
+
+        As ``@storacha/upload-client`` does, content of fewer than ``shard_size`` input
+        bytes (``input_size``, when known) goes into one CAR, even if its blocks' framing
+        makes that CAR a little larger than ``shard_size``.
+        """
+        one_car = input_size is not None and input_size < self.config.shard_size
+        shard_size = sys.maxsize if one_car else self.config.shard_size
         with tempfile.TemporaryDirectory(prefix="storacha-shards-") as tmp:
             pipeline = _ShardPipeline(self)
-            writer = ShardWriter(Path(tmp), self.config.shard_size, pipeline.submit)
+            writer = ShardWriter(Path(tmp), shard_size, pipeline.submit)
             try:
                 root = produce(writer.add)
                 shards = writer.finish(root)
