@@ -29,6 +29,7 @@ from ipfs_kit_py.index_schema import (
     apply_migrations,
     location_from_row,
 )
+from ipfs_kit_py.resource import Closeable
 
 __all__ = ["MIGRATIONS", "ContentRecord", "Location", "MetadataIndex", "default_index_path"]
 
@@ -81,7 +82,7 @@ def _canonical_key(text: str) -> str | None:
     return None if _B32.index(text[-1]) & ((1 << spare) - 1) else text
 
 
-class MetadataIndex:
+class MetadataIndex(Closeable):
     """The SQLite index of content and locations; safe across threads and processes."""
 
     def __init__(self, path: Path | str | None = None, *, busy_timeout_ms: int = 30_000) -> None:
@@ -104,12 +105,6 @@ class MetadataIndex:
 
     def __repr__(self) -> str:
         return f"MetadataIndex({str(self.path)!r})"
-
-    def __enter__(self) -> MetadataIndex:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the connection; idempotent."""

@@ -44,6 +44,7 @@ from ipfs_kit_py.kit_wiring import (
     UnconfiguredKit,
     tier_statuses,
 )
+from ipfs_kit_py.resource import Closeable
 from ipfs_kit_py.results import dict_result
 from ipfs_kit_py.tiers import TieredCacheManager, TierPolicy
 
@@ -67,7 +68,7 @@ class AddResult:
 _OVERRIDES = {"cache_dir", "index_path", "memory_bytes", "disk_bytes", "put_to", "promote_after"}
 
 
-class ipfs_kit:
+class ipfs_kit(Closeable):
     """One CID, many homes: add, read (verified), place and check content across tiers."""
 
     def __init__(
@@ -99,12 +100,6 @@ class ipfs_kit:
 
     def __repr__(self) -> str:
         return f"ipfs_kit(cache_dir={str(self.config.cache_dir)!r})"
-
-    def __enter__(self) -> ipfs_kit:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Flush statistics and close the index and backend clients; idempotent."""

@@ -6,10 +6,11 @@ import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, ParamSpec, Self
+from typing import Any, ParamSpec
 
 from ipfs_kit_py.config import Configured
 from ipfs_kit_py.errors import IpfsKitError
+from ipfs_kit_py.resource import Closeable
 
 __all__ = ["DictKit", "Result", "dict_result"]
 
@@ -55,14 +56,8 @@ def dict_result(func: Callable[P, object]) -> Callable[P, Result]:
     return wrapper
 
 
-class DictKit(Configured):
+class DictKit(Configured, Closeable):
     """Base of the seed's dict-returning kits: built from one config; a context manager."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Release connections and threads; idempotent."""

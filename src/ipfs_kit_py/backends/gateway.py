@@ -32,6 +32,7 @@ from ipfs_kit_py.errors import (
     InputPathError,
     InvalidInputError,
 )
+from ipfs_kit_py.resource import Closeable
 
 __all__ = ["GatewayBackend"]
 
@@ -64,7 +65,7 @@ class _ResponseStream(io.RawIOBase):
         return n
 
 
-class GatewayBackend:
+class GatewayBackend(Closeable):
     """Read content by CID from a trustless gateway; a context manager."""
 
     name = "gateway"
@@ -78,12 +79,6 @@ class GatewayBackend:
         self._http = http or httpx.Client(
             timeout=httpx.Timeout(timeout, connect=10.0), follow_redirects=True
         )
-
-    def __enter__(self) -> GatewayBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the HTTP client if we own it; idempotent."""

@@ -37,6 +37,7 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
     UnsafePathError,
 )
+from ipfs_kit_py.resource import Closeable
 
 __all__ = ["DEFAULT_API_URL", "KuboBackend", "KuboConfig", "locate_api", "multiaddr_to_url"]
 
@@ -188,7 +189,7 @@ def add_options(profile: ImportProfile, **kwargs: bool) -> AddOptions:
     )
 
 
-class KuboBackend:
+class KuboBackend(Closeable):
     """The Backend protocol over a kubo node: put adds and pins, delete unpins.
 
     Reads stream what the node returns, unverified (the tier layer verifies);
@@ -215,12 +216,6 @@ class KuboBackend:
 
     def __repr__(self) -> str:
         return f"KuboBackend({self.client!r})"
-
-    def __enter__(self) -> KuboBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the connections to the node; idempotent."""

@@ -32,6 +32,7 @@ from ipfs_kit_py.errors import (
     ContentNotFoundError,
     InvalidInputError,
 )
+from ipfs_kit_py.resource import Closeable
 
 __all__ = ["AddOptions", "AddedEntry", "KuboClient", "authorization_header"]
 
@@ -110,7 +111,7 @@ class AddedEntry:
     size: int
 
 
-class KuboClient:
+class KuboClient(Closeable):
     """A connection to one kubo node's RPC API.
 
     Cheap to construct (the HTTP client is made on first use). A context manager;
@@ -137,12 +138,6 @@ class KuboClient:
 
     def __repr__(self) -> str:
         return f"KuboClient({self.url!r}, auth={'***' if self._auth else None})"
-
-    def __enter__(self) -> KuboClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the HTTP connections; safe to call twice."""

@@ -21,6 +21,7 @@ from ipfs_kit_py.config import Configured
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.content.verify import ContentVerifier, verify_stream
+from ipfs_kit_py.resource import Closeable
 
 __all__ = [
     "CID_METADATA",
@@ -56,7 +57,7 @@ def verifier_for(cid: CID, metadata: Mapping[str, str]) -> ContentVerifier:
     return ContentVerifier(cid, ImportProfile.parse(recorded) if recorded else None)
 
 
-class S3Backend(Configured):
+class S3Backend(Configured, Closeable):
     """Content by CID in one bucket (``config.bucket``), keys under ``config.key_prefix``."""
 
     name = "s3"
@@ -69,12 +70,6 @@ class S3Backend(Configured):
 
     def __repr__(self) -> str:
         return f"S3Backend(bucket={self.config.bucket!r}, endpoint={self.config.endpoint_url!r})"
-
-    def __enter__(self) -> S3Backend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         self.client.close()

@@ -41,6 +41,7 @@ from ipfs_kit_py.errors import (
     ContentNotFoundError,
     InvalidInputError,
 )
+from ipfs_kit_py.resource import Closeable
 
 if TYPE_CHECKING:
     from obstore import GetOptions
@@ -70,7 +71,7 @@ class ObjectInfo:
     metadata: Mapping[str, str] = field(default_factory=dict)
 
 
-class S3Client:
+class S3Client(Closeable):
     """Thread-safe object operations on any bucket, one engine store per bucket.
 
     Construction does no I/O; stores and the transfer thread pool are created on first
@@ -87,12 +88,6 @@ class S3Client:
 
     def __repr__(self) -> str:
         return f"S3Client(endpoint={self.config.endpoint_url!r}, region={self.config.region!r})"
-
-    def __enter__(self) -> S3Client:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Release the thread pool and connections."""

@@ -26,6 +26,7 @@ from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import STORACHA, ImportProfile, import_file
 from ipfs_kit_py.content.verify import candidate_profiles
 from ipfs_kit_py.errors import BackendError, ContentMismatchError, ContentNotFoundError
+from ipfs_kit_py.resource import Closeable
 
 __all__ = ["StorachaBackend", "StorachaConfig", "UploadPage"]
 
@@ -41,7 +42,7 @@ class UploadPage:
     size: int
 
 
-class StorachaBackend:
+class StorachaBackend(Closeable):
     """Content in one Storacha space; a context manager. No network until first use."""
 
     name = "storacha"
@@ -50,12 +51,6 @@ class StorachaBackend:
         self.config = config
         self.client = StorachaClient(config, http)
         self.gateway = GatewayBackend(config.gateway_url, http=self.client.http)
-
-    def __enter__(self) -> StorachaBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close connections; idempotent."""

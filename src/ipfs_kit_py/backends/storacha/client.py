@@ -25,6 +25,7 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
     ProtocolError,
 )
+from ipfs_kit_py.resource import Closeable
 
 __all__ = ["StorachaClient"]
 
@@ -57,7 +58,7 @@ _AUTH_ERRORS = {
 }
 
 
-class StorachaClient:
+class StorachaClient(Closeable):
     """A ucanto client for the Storacha upload service; a context manager."""
 
     def __init__(self, config: StorachaConfig, http: httpx.Client | None = None) -> None:
@@ -73,12 +74,6 @@ class StorachaClient:
         self._space = config.space
         self._service_verifier: Verifier | None = None
         register_piece_multihash()
-
-    def __enter__(self) -> StorachaClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the HTTP client if we own it; idempotent."""
