@@ -29,25 +29,25 @@ function settingsFor ({ chunkSize, width }) {
   })
 }
 
-/** Encode the file at `path` as @storacha/client's uploadFile() would. */
-export async function encodeStorachaFile (path, options) {
-  const blob = await openAsBlob(path)
-  const shardSize = options.shardSize ?? SHARD_SIZE
-  const settings = settingsFor(options)
-  const order = []
+/**
+ * Shard blocks as uploadFile() and uploadDirectory() do: content of fewer than
+ * `shardSize` bytes is encoded whole and written as one CAR of any size; larger content
+ * streams through dedupe and ShardingStream. Returns the root, shard CIDs and block order.
+ */
+export async function shardLikeTheClient (size, shardSize, encodeWhole, encodeStream) {
   let blocks
   let rootCID
-  // uploadFile(): files smaller than a shard are encoded whole and written as one CAR
-  if (blob.size < shardSize) {
-    const encoded = await encodeFile(blob, { settings })
+  if (size < shardSize) {
+    const encoded = await encodeWhole()
     rootCID = encoded.cid
     const list = [...dedupe(encoded.blocks)]
     blocks = new ReadableStream({
       pull (controller) { for (const b of list) controller.enqueue(b); controller.close() }
     })
   } else {
-    blocks = createFileEncoderStream(blob, { settings }).pipeThrough(new BlockDeduplicationStream())
+    blocks = encodeStream().pipeThrough(new BlockDeduplicationStream())
   }
+  const order = []
   const shards = []
   const sharder = new ShardingStream(rootCID ? { shardSize: Infinity, rootCID } : { shardSize })
   const recorded = blocks.pipeThrough(new TransformStream({
@@ -62,7 +62,20 @@ export async function encodeStorachaFile (path, options) {
       shards.push({ cid: cid.toString(), size: bytes.length })
     }
   }))
-  return { path, root: root.toString(), shards, blocks: order }
+  return { root: root.toString(), shards, blocks: order }
+}
+
+/** Encode the file at `path` as @storacha/client's uploadFile() would. */
+export async function encodeStorachaFile (path, options) {
+  const blob = await openAsBlob(path)
+  const settings = settingsFor(options)
+  const sharded = await shardLikeTheClient(
+    blob.size,
+    options.shardSize ?? SHARD_SIZE,
+    () => encodeFile(blob, { settings }),
+    () => createFileEncoderStream(blob, { settings })
+  )
+  return { path, ...sharded }
 }
 
 if (isMain(import.meta.url)) {

@@ -11,14 +11,11 @@
 //   (the root named "") as onDirectoryEntryLink reports them.
 import { openAsBlob, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { CID } from 'multiformats/cid'
-import { sha256 } from 'multiformats/hashes/sha2'
 import { createDirectoryEncoderStream, encodeDirectory } from '@storacha/upload-client/unixfs'
-import { BlockDeduplicationStream, dedupe } from '@storacha/upload-client/deduplication'
-import { ShardingStream, SHARD_SIZE, defaultFileComparator } from '@storacha/upload-client/sharding'
+import { SHARD_SIZE, defaultFileComparator } from '@storacha/upload-client/sharding'
 import { isMain, readStdinJson, writeJson } from './io.mjs'
+import { shardLikeTheClient } from './storacha.mjs'
 
-const CAR_CODE = 0x0202
 
 // files-from-path (the CLI's `storacha up DIR`): readdir with file types, so symlinks
 // below DIR are neither files nor directories and are skipped; hidden names are dropped
@@ -57,46 +54,23 @@ export async function encodeStorachaDirectory ({ dir, hidden = false, shardSize 
   const files = []
   for (const name of names) files.push(await fileLike(dir, name, name.slice(prefix.length)))
   const entries = [...files].sort(defaultFileComparator)
-  shardSize = shardSize ?? SHARD_SIZE
   const links = []
   const options = {
     onDirectoryEntryLink: (link) => links.push({ name: link.name, cid: link.cid.toString() })
   }
   const size = entries.reduce((n, f) => n + f.size, 0)
-  let blocks
-  let rootCID
-  if (size < shardSize) {
-    const encoded = await encodeDirectory(entries, options)
-    rootCID = encoded.cid
-    const list = [...dedupe(encoded.blocks)]
-    blocks = new ReadableStream({
-      pull (controller) { for (const b of list) controller.enqueue(b); controller.close() }
-    })
-  } else {
-    blocks = createDirectoryEncoderStream(entries, options)
-      .pipeThrough(new BlockDeduplicationStream())
-  }
-  const order = []
-  const shards = []
-  const sharder = new ShardingStream(rootCID ? { shardSize: Infinity, rootCID } : { shardSize })
-  const recorded = blocks.pipeThrough(new TransformStream({
-    transform (block, controller) { order.push(block.cid.toString()); controller.enqueue(block) }
-  }))
-  let root
-  await recorded.pipeThrough(sharder).pipeTo(new WritableStream({
-    async write (car) {
-      const bytes = new Uint8Array(await car.arrayBuffer())
-      const cid = CID.createV1(CAR_CODE, await sha256.digest(bytes))
-      root = root ?? car.roots[0]
-      shards.push({ cid: cid.toString(), size: bytes.length })
-    }
-  }))
+  const { root, shards, blocks } = await shardLikeTheClient(
+    size,
+    shardSize ?? SHARD_SIZE,
+    () => encodeDirectory(entries, options),
+    () => createDirectoryEncoderStream(entries, options)
+  )
   return {
     dir,
-    root: root.toString(),
+    root,
     files: entries.map(f => f.name),
     shards,
-    blocks: order,
+    blocks,
     links
   }
 }
