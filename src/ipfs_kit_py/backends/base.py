@@ -38,7 +38,9 @@ class StoredObject:
 class Backend(Protocol):
     """has / get / put / delete / stat over content addressed by CID.
 
-    ``get`` streams the bytes the backend holds, *unverified*; callers verify. Every
+    ``get`` streams the bytes the backend holds, *unverified*, and callers verify, unless
+    the backend sets ``verifies_reads = True``: then its ``get`` raises
+    ``ContentMismatchError`` (at the latest after the last chunk) itself. Every
     method raises from :mod:`ipfs_kit_py.errors`: ``ContentNotFoundError`` for a CID the
     backend lacks, ``BackendUnavailableError`` when it cannot be reached.
     """

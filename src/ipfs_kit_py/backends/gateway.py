@@ -69,6 +69,7 @@ class GatewayBackend(Closeable):
     """Read content by CID from a trustless gateway; a context manager."""
 
     name = "gateway"
+    verifies_reads = True  # get() checks the bytes against the CID before its end
 
     def __init__(
         self, base_url: str, *, http: httpx.Client | None = None, timeout: float = 120.0

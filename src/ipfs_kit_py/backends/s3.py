@@ -61,6 +61,7 @@ class S3Backend(Configured, Closeable):
     """Content by CID in one bucket (``config.bucket``), keys under ``config.key_prefix``."""
 
     name = "s3"
+    verifies_reads = True  # get() checks the bytes against the CID before its end
     config_class = S3Config
     config: S3Config
 

@@ -46,6 +46,7 @@ class StorachaBackend(Closeable):
     """Content in one Storacha space; a context manager. No network until first use."""
 
     name = "storacha"
+    verifies_reads = True  # get() checks the bytes against the CID before its end
 
     def __init__(self, config: StorachaConfig, http: httpx.Client | None = None) -> None:
         self.config = config
