@@ -24,7 +24,7 @@ from tests.servers.kubo import KuboNode, start_kubo
 from tests.servers.process import running
 
 from bench.common import BenchRun, Measurement
-from ipfs_kit_py.backends.kubo import KuboBackend
+from ipfs_kit_py.backends.kubo.backend import KuboBackend
 from ipfs_kit_py.content.cid import parse_cid
 
 

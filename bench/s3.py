@@ -36,9 +36,9 @@ from tests.servers.process import running
 from tests.servers.seaweedfs import ACCESS_KEY, REGION, SECRET_KEY, SeaweedS3, start_seaweedfs
 
 from bench.common import BenchRun, Measurement, make_file
-from ipfs_kit_py.backends.s3 import S3Backend
-from ipfs_kit_py.backends.s3_client import S3Client
-from ipfs_kit_py.backends.s3_config import S3Config
+from ipfs_kit_py.backends.s3.backend import S3Backend
+from ipfs_kit_py.backends.s3.client import S3Client
+from ipfs_kit_py.backends.s3.config import S3Config
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1, import_file
 
 BUCKET = "bench-bucket"

@@ -25,7 +25,7 @@ from ipfs_kit_py.backends.disk import DiskBackend
 from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.content.cid import RAW, cid_key, make_cid
 from ipfs_kit_py.index import MetadataIndex
-from ipfs_kit_py.tiers import TieredCacheManager, TierPolicy
+from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
 
 MB = 1_000_000
 
@@ -128,8 +128,8 @@ def bench_s3(run: BenchRun, base: Path, size: int) -> None:
     from tests.servers.process import running
     from tests.servers.seaweedfs import boto_client, start_seaweedfs
 
-    from ipfs_kit_py.backends.s3 import S3Backend
-    from ipfs_kit_py.backends.s3_config import S3Config
+    from ipfs_kit_py.backends.s3.backend import S3Backend
+    from ipfs_kit_py.backends.s3.config import S3Config
 
     with running(start_seaweedfs(base / "seaweedfs")) as server:
         source = base / "s3-object.bin"

@@ -20,7 +20,7 @@ from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.unixfs import FileImport, ImportProfile
 from ipfs_kit_py.errors import ContentMismatchError, InputPathError, UnsafePathError
 from ipfs_kit_py.index import MetadataIndex
-from ipfs_kit_py.tiers import TieredCacheManager
+from ipfs_kit_py.tiers.manager import TieredCacheManager
 
 __all__ = ["StoredTree", "add_directory", "materialize_tree", "stored_tree"]
 

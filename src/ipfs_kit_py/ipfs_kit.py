@@ -46,7 +46,7 @@ from ipfs_kit_py.kit_wiring import (
 )
 from ipfs_kit_py.resource import Closeable
 from ipfs_kit_py.results import dict_result
-from ipfs_kit_py.tiers import TieredCacheManager, TierPolicy
+from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
 
 __all__ = ["AddResult", "KitConfig", "TierStatus", "ipfs_kit"]
 

@@ -138,7 +138,7 @@ class KitSources:
         if not (args or section or self.env.get("IPFS_API_URL") or self.env.get("IPFS_PATH")):
             return None
         try:
-            kubo = importlib.import_module("ipfs_kit_py.backends.kubo")
+            kubo = importlib.import_module("ipfs_kit_py.backends.kubo.backend")
         except ImportError:
             return None
         config = kubo.KuboConfig.from_sources(args, file={"kubo": section}, env=self.env)

@@ -24,7 +24,7 @@ from ipfs_kit_py.errors import (
     ContentNotFoundError,
     InvalidInputError,
 )
-from ipfs_kit_py.tiers import TieredCacheManager
+from ipfs_kit_py.tiers.manager import TieredCacheManager
 
 __all__ = [
     "CopyCheck",

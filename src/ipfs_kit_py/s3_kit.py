@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from ipfs_kit_py.backends.s3 import (
+from ipfs_kit_py.backends.s3.backend import (
     CID_METADATA,
     PROFILE_METADATA,
     S3Backend,
@@ -25,10 +25,10 @@ from ipfs_kit_py.backends.s3 import (
     object_key,
     verifier_for,
 )
-from ipfs_kit_py.backends.s3_client import ObjectInfo, S3Client
-from ipfs_kit_py.backends.s3_config import S3Config
-from ipfs_kit_py.backends.s3_errors import validate_bucket, validate_key
-from ipfs_kit_py.backends.s3_transfer import Subscribers, UploadSource
+from ipfs_kit_py.backends.s3.client import ObjectInfo, S3Client
+from ipfs_kit_py.backends.s3.config import S3Config
+from ipfs_kit_py.backends.s3.errors import validate_bucket, validate_key
+from ipfs_kit_py.backends.s3.transfer import Subscribers, UploadSource
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.content.verify import verify_stream

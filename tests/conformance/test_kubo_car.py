@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ipfs_kit_py.backends.kubo import KuboBackend
-from ipfs_kit_py.backends.kubo_multipart import Part
+from ipfs_kit_py.backends.kubo.backend import KuboBackend
+from ipfs_kit_py.backends.kubo.multipart import Part
 from ipfs_kit_py.content.car import CarReader, export_dag, write_car
 from ipfs_kit_py.content.cid import cid_key, parse_cid
 from ipfs_kit_py.content.directory import import_directory

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from ipfs_kit_py.backends.kubo import KuboBackend
-from ipfs_kit_py.backends.kubo_multipart import path_parts
-from ipfs_kit_py.backends.kubo_rpc import AddOptions
+from ipfs_kit_py.backends.kubo.backend import KuboBackend
+from ipfs_kit_py.backends.kubo.multipart import path_parts
+from ipfs_kit_py.backends.kubo.rpc import AddOptions
 from ipfs_kit_py.content.dagpb import UnixFSType, decode_node, decode_unixfs
 from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.unixfs import STORACHA, Block, ImportProfile, import_file

@@ -12,9 +12,9 @@ import pytest
 from tests.servers.kubo import KuboNode
 
 from ipfs_kit_py.backends.base import Backend
-from ipfs_kit_py.backends.kubo import KuboBackend
-from ipfs_kit_py.backends.kubo_multipart import Part
-from ipfs_kit_py.backends.kubo_rpc import AddOptions
+from ipfs_kit_py.backends.kubo.backend import KuboBackend
+from ipfs_kit_py.backends.kubo.multipart import Part
+from ipfs_kit_py.backends.kubo.rpc import AddOptions
 from ipfs_kit_py.content.car import CarReader
 from ipfs_kit_py.content.cid import RAW, cid_key, parse_cid, sha256_cid
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1, STORACHA, ImportProfile, import_file
@@ -176,7 +176,7 @@ def test_findprovs_needs_an_online_node(backend: KuboBackend) -> None:
 _RSS_PROBE = """
 import resource, sys
 from pathlib import Path
-from ipfs_kit_py.backends.kubo import KuboBackend, KuboConfig
+from ipfs_kit_py.backends.kubo.backend import KuboBackend, KuboConfig
 backend = KuboBackend.from_config(KuboConfig(api_url=sys.argv[1]))
 backend.client.version()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

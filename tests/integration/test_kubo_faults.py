@@ -10,9 +10,9 @@ import pytest
 from tests.servers.kubo import AUTH_SECRET, KuboNode
 from tests.servers.process import free_port
 
-from ipfs_kit_py.backends.kubo import KuboBackend, KuboConfig
-from ipfs_kit_py.backends.kubo_multipart import Part
-from ipfs_kit_py.backends.kubo_rpc import AddOptions
+from ipfs_kit_py.backends.kubo.backend import KuboBackend, KuboConfig
+from ipfs_kit_py.backends.kubo.multipart import Part
+from ipfs_kit_py.backends.kubo.rpc import AddOptions
 from ipfs_kit_py.content.cid import parse_cid
 from ipfs_kit_py.errors import (
     AuthenticationError,

@@ -19,7 +19,7 @@ from ipfs_kit_py.content.unixfs import import_file
 from ipfs_kit_py.content.verify import ContentVerifier
 from ipfs_kit_py.errors import ContentNotFoundError
 from ipfs_kit_py.index import MetadataIndex
-from ipfs_kit_py.tiers import TieredCacheManager, TierPolicy
+from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
 
 WORKERS = 4
 OPS = 1000

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from tests.servers.seaweedfs import SeaweedS3, boto_client, make_file
 
-from ipfs_kit_py.backends.s3 import S3Backend, object_key
-from ipfs_kit_py.backends.s3_client import S3Client
-from ipfs_kit_py.backends.s3_config import S3Config
-from ipfs_kit_py.backends.s3_transfer import TransferSubscriber
+from ipfs_kit_py.backends.s3.backend import S3Backend, object_key
+from ipfs_kit_py.backends.s3.client import S3Client
+from ipfs_kit_py.backends.s3.config import S3Config
+from ipfs_kit_py.backends.s3.transfer import TransferSubscriber
 from ipfs_kit_py.content.cid import CID, RAW, sha256_cid
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1, KUBO_DEFAULT, import_file
 from ipfs_kit_py.errors import (
@@ -366,8 +366,8 @@ def test_credentials_from_an_aws_profile(
 
 _RSS_PROBE = """
 import json, resource, sys
-from ipfs_kit_py.backends.s3_client import S3Client
-from ipfs_kit_py.backends.s3_config import S3Config
+from ipfs_kit_py.backends.s3.client import S3Client
+from ipfs_kit_py.backends.s3.config import S3Config
 args, path, bucket = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
 client = S3Client(S3Config.from_sources(args))
 client.put(bucket, "rss/warm", b"x")

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from tests.servers.seaweedfs import SeaweedS3, make_file
 
-from ipfs_kit_py.backends.s3 import S3Backend
-from ipfs_kit_py.backends.s3_config import S3Config
-from ipfs_kit_py.backends.s3_transfer import TransferSubscriber
+from ipfs_kit_py.backends.s3.backend import S3Backend
+from ipfs_kit_py.backends.s3.config import S3Config
+from ipfs_kit_py.backends.s3.transfer import TransferSubscriber
 from ipfs_kit_py.content.cid import RAW, sha256_cid
 from ipfs_kit_py.content.unixfs import import_file
 from ipfs_kit_py.errors import BackendError, BackendUnavailableError

@@ -12,12 +12,12 @@ from tests.servers.seaweedfs import SeaweedS3, boto_client
 
 from ipfs_kit_py.backends.disk import DiskBackend
 from ipfs_kit_py.backends.memory import MemoryBackend
-from ipfs_kit_py.backends.s3 import S3Backend
-from ipfs_kit_py.backends.s3_config import S3Config
+from ipfs_kit_py.backends.s3.backend import S3Backend
+from ipfs_kit_py.backends.s3.config import S3Config
 from ipfs_kit_py.errors import ContentNotFoundError
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.ipfs_kit import ipfs_kit
-from ipfs_kit_py.tiers import TieredCacheManager, TierPolicy
+from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
 
 
 def s3_args(server: SeaweedS3, **extra: object) -> dict[str, object]:

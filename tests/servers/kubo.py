@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ipfs_kit_py.backends.kubo import KuboBackend, KuboConfig
-from ipfs_kit_py.backends.kubo_rpc import authorization_header
+from ipfs_kit_py.backends.kubo.backend import KuboBackend, KuboConfig
+from ipfs_kit_py.backends.kubo.rpc import authorization_header
 from ipfs_kit_py.config import Secret
 from tests.servers.process import (
     ServerProcess,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ipfs_kit_py.backends.kubo import (
+from ipfs_kit_py.backends.kubo.backend import (
     DEFAULT_API_URL,
     KuboBackend,
     KuboConfig,
@@ -15,7 +15,7 @@ from ipfs_kit_py.backends.kubo import (
     locate_api,
     multiaddr_to_url,
 )
-from ipfs_kit_py.backends.kubo_rpc import AddOptions, KuboClient, authorization_header
+from ipfs_kit_py.backends.kubo.rpc import AddOptions, KuboClient, authorization_header
 from ipfs_kit_py.config import Secret
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, STORACHA
 from ipfs_kit_py.errors import ConfigurationError

@@ -11,7 +11,7 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from ipfs_kit_py.backends.kubo_multipart import (
+from ipfs_kit_py.backends.kubo.multipart import (
     Part,
     encode_multipart,
     iter_file,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ipfs_kit_py.backends.kubo_transport import _coalesce, _decode_chunked
+from ipfs_kit_py.backends.kubo.transport import _coalesce, _decode_chunked
 
 
 class Reader:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ipfs_kit_py.backends.s3 import S3Backend, object_key
-from ipfs_kit_py.backends.s3_config import S3Config
-from ipfs_kit_py.backends.s3_errors import translate_error, validate_bucket, validate_key
-from ipfs_kit_py.backends.s3_transfer import download_ranges
+from ipfs_kit_py.backends.s3.backend import S3Backend, object_key
+from ipfs_kit_py.backends.s3.config import S3Config
+from ipfs_kit_py.backends.s3.errors import translate_error, validate_bucket, validate_key
+from ipfs_kit_py.backends.s3.transfer import download_ranges
 from ipfs_kit_py.config import Secret
 from ipfs_kit_py.content.cid import RAW, parse_cid, sha256_cid
 from ipfs_kit_py.errors import (

@@ -21,7 +21,7 @@ from ipfs_kit_py.errors import (
     LastCopyError,
 )
 from ipfs_kit_py.index import MetadataIndex
-from ipfs_kit_py.tiers import TieredCacheManager, TierPolicy
+from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
 
 
 class DownBackend:

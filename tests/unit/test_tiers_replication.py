@@ -19,7 +19,7 @@ from ipfs_kit_py.replication import (
     replicate,
     verify,
 )
-from ipfs_kit_py.tiers import TieredCacheManager
+from ipfs_kit_py.tiers.manager import TieredCacheManager
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from typing import Any, TypeAlias
 
 from rich.table import Table
 
-from ipfs_kit_py.backends.s3 import CID_METADATA, content_metadata, verifier_for
-from ipfs_kit_py.backends.s3_client import ObjectInfo, S3Client
-from ipfs_kit_py.backends.s3_config import S3Config
-from ipfs_kit_py.backends.s3_errors import validate_bucket, validate_key
-from ipfs_kit_py.backends.s3_transfer import ProgressSubscriber
+from ipfs_kit_py.backends.s3.backend import CID_METADATA, content_metadata, verifier_for
+from ipfs_kit_py.backends.s3.client import ObjectInfo, S3Client
+from ipfs_kit_py.backends.s3.config import S3Config
+from ipfs_kit_py.backends.s3.errors import validate_bucket, validate_key
+from ipfs_kit_py.backends.s3.transfer import ProgressSubscriber
 from ipfs_kit_py.cli.console import console, err_console, print_json
 from ipfs_kit_py.config import from_config_file
 from ipfs_kit_py.content.cid import CID, parse_cid

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from ipfs_kit_py.backends.base import StoredObject
-from ipfs_kit_py.backends.s3_client import ObjectInfo, S3Client
-from ipfs_kit_py.backends.s3_config import DEFAULT_KEY_PREFIX, S3Config
-from ipfs_kit_py.backends.s3_transfer import Subscribers, TransferSubscriber, UploadSource
+from ipfs_kit_py.backends.s3.client import ObjectInfo, S3Client
+from ipfs_kit_py.backends.s3.config import DEFAULT_KEY_PREFIX, S3Config
+from ipfs_kit_py.backends.s3.transfer import Subscribers, TransferSubscriber, UploadSource
 from ipfs_kit_py.config import Configured
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile

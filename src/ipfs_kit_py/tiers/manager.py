@@ -48,8 +48,8 @@ from ipfs_kit_py.errors import (
     LastCopyError,
 )
 from ipfs_kit_py.index import MetadataIndex
-from ipfs_kit_py.tier_policy import CircuitBreaker, TierPolicy
-from ipfs_kit_py.verified_read import (
+from ipfs_kit_py.tiers.policy import CircuitBreaker, TierPolicy
+from ipfs_kit_py.tiers.verified_read import (
     Fetched,
     TransferEvents,
     TransferSubscriber,

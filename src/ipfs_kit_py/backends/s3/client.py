@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 import obstore
 from obstore.store import S3Store
 
-from ipfs_kit_py.backends.s3_config import S3Config
-from ipfs_kit_py.backends.s3_errors import translate_error, validate_bucket, validate_key
-from ipfs_kit_py.backends.s3_transfer import (
+from ipfs_kit_py.backends.s3.config import S3Config
+from ipfs_kit_py.backends.s3.errors import translate_error, validate_bucket, validate_key
+from ipfs_kit_py.backends.s3.transfer import (
     ByteSink,
     ChunkSource,
     SourceGuard,

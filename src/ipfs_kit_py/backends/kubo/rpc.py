@@ -21,8 +21,8 @@ from typing import Any, NoReturn
 
 import httpx
 
-from ipfs_kit_py.backends.kubo_multipart import Part, encode_multipart, new_boundary
-from ipfs_kit_py.backends.kubo_transport import HTTPClientTransport, StreamError
+from ipfs_kit_py.backends.kubo.multipart import Part, encode_multipart, new_boundary
+from ipfs_kit_py.backends.kubo.transport import HTTPClientTransport, StreamError
 from ipfs_kit_py.config import Secret
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.errors import (

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ipfs_kit_py.backends.base import StoredObject
-from ipfs_kit_py.backends.kubo_multipart import Part, path_parts
-from ipfs_kit_py.backends.kubo_rpc import AddOptions, KuboClient
+from ipfs_kit_py.backends.kubo.multipart import Part, path_parts
+from ipfs_kit_py.backends.kubo.rpc import AddOptions, KuboClient
 from ipfs_kit_py.config import Secret, load_config_file, resolve
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1, KUBO_DEFAULT, ImportProfile
