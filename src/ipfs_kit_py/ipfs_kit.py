@@ -334,7 +334,7 @@ def _open_source(source: Source) -> tuple[Iterable[bytes], Any]:
         try:
             f = path.open("rb")
         except OSError as exc:
-            raise InputPathError(f"cannot read {path}: {exc.strerror or exc}") from None
+            raise InputPathError(f"cannot read {path}: {exc.strerror or exc}") from exc
         return read_chunks(f), f.close
     if isinstance(source, io.IOBase) or hasattr(source, "read"):
         return read_chunks(source), lambda: None  # type: ignore[arg-type]

@@ -91,7 +91,7 @@ def _policy(values: Mapping[str, Any]) -> ReplicationPolicy:
             required = [required]
         return ReplicationPolicy(int(values.get("min_copies", 1)), tuple(str(r) for r in required))
     except (TypeError, ValueError, AttributeError) as exc:
-        raise ConfigurationError(f"invalid replication policy {values!r}: {exc}") from None
+        raise ConfigurationError(f"invalid replication policy {values!r}: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,8 +144,10 @@ class DiskBackend:
         path = self.path_for(cid)
         try:
             size = path.stat().st_size
-        except FileNotFoundError:
-            raise ContentNotFoundError(f"{cid} is not in the disk tier") from None
+        except FileNotFoundError as exc:
+            raise ContentNotFoundError(
+                f"{cid} is not in the disk tier", backend="disk", locator=str(path)
+            ) from exc
         return StoredObject(cid, size, str(path))
 
     def get(self, cid: CID) -> Iterator[bytes]:
@@ -156,8 +158,10 @@ class DiskBackend:
         path = self.path_for(cid)
         try:
             f = path.open("rb")
-        except FileNotFoundError:
-            raise ContentNotFoundError(f"{cid} is not in the disk tier") from None
+        except FileNotFoundError as exc:
+            raise ContentNotFoundError(
+                f"{cid} is not in the disk tier", backend="disk", locator=str(path)
+            ) from exc
         with contextlib.suppress(OSError):
             st = os.fstat(f.fileno())  # atime is the LRU clock; mtime stays the write time
             os.utime(f.fileno(), ns=(time.time_ns(), st.st_mtime_ns))

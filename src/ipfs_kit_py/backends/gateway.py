@@ -19,6 +19,7 @@ from typing import BinaryIO
 import httpx
 
 from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.backends.engine_errors import transport_error
 from ipfs_kit_py.content.car import CarReader
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
 from ipfs_kit_py.content.dagpb import UnixFSType, decode_node, decode_unixfs
@@ -118,10 +119,14 @@ class GatewayBackend(Closeable):
         *,
         profile: ImportProfile | None = None,
     ) -> StoredObject:
-        raise BackendError("the gateway backend is read-only")
+        raise BackendError(
+            "the gateway backend is read-only", backend="gateway", locator=self.base_url
+        )
 
     def delete(self, cid: CID) -> None:
-        raise BackendError("the gateway backend is read-only")
+        raise BackendError(
+            "the gateway backend is read-only", backend="gateway", locator=self.base_url
+        )
 
     # -- reads -----------------------------------------------------------------------
 
@@ -133,8 +138,8 @@ class GatewayBackend(Closeable):
         try:
             response = self._http.get(url, headers={"accept": RAW_ACCEPT})
         except httpx.TransportError as exc:
-            raise BackendUnavailableError(f"cannot reach gateway {self.base_url}: {exc}") from None
-        _check_status(response, cid)
+            raise _unreachable(exc, url) from exc
+        _check_status(response, cid, url)
         verify_block(cid, response.content)
         return response.content
 
@@ -145,11 +150,11 @@ class GatewayBackend(Closeable):
             with self._http.stream("GET", url, headers={"accept": CAR_ACCEPT}) as response:
                 if response.status_code != 200:
                     response.read()
-                _check_status(response, cid)
+                _check_status(response, cid, url)
                 stream = io.BufferedReader(_ResponseStream(response.iter_bytes()), 1 << 20)
                 yield from _walk_car(cid, stream)
         except httpx.TransportError as exc:
-            raise BackendUnavailableError(f"cannot reach gateway {self.base_url}: {exc}") from None
+            raise _unreachable(exc, url) from exc
 
     def fetch_to_path(self, cid: CID, path: str | os.PathLike[str], *, raw: bool = False) -> int:
         """Write the verified content of ``cid`` to ``path`` (temp file + rename)."""
@@ -172,13 +177,19 @@ class GatewayBackend(Closeable):
         return written
 
 
-def _check_status(response: httpx.Response, cid: CID) -> None:
-    if response.status_code == 404 or response.status_code == 410:
-        raise ContentNotFoundError(f"gateway does not have {cid}")
-    if response.status_code >= 500:
-        raise BackendUnavailableError(f"gateway answered {response.status_code} for {cid}")
-    if response.status_code != 200:
-        raise BackendError(f"gateway answered {response.status_code} for {cid}")
+def _unreachable(exc: httpx.TransportError, url: str) -> BackendError:
+    mapped = transport_error(exc, backend="gateway", locator=url, action="GET")
+    return mapped or BackendUnavailableError(str(exc), backend="gateway", locator=url)
+
+
+def _check_status(response: httpx.Response, cid: CID, url: str) -> None:
+    status, where = response.status_code, {"backend": "gateway", "locator": url}
+    if status == 404 or status == 410:
+        raise ContentNotFoundError(f"gateway does not have {cid}", **where)
+    if status >= 500:
+        raise BackendUnavailableError(f"gateway answered {status} for {cid}", **where)
+    if status != 200:
+        raise BackendError(f"gateway answered {status} for {cid}", **where)
 
 
 def _walk_car(root: CID, stream: BinaryIO) -> Iterator[bytes]:

@@ -81,13 +81,13 @@ class MemoryBackend:
     def stat(self, cid: CID) -> StoredObject:
         data = self.peek(cid_key(cid))
         if data is None:
-            raise ContentNotFoundError(f"{cid} is not in the memory tier")
+            raise ContentNotFoundError(f"{cid} is not in the memory tier", backend="memory")
         return StoredObject(cid, len(data), f"memory:{cid_key(cid)}")
 
     def get(self, cid: CID) -> Iterator[bytes]:
         data = self.lookup(cid_key(cid))
         if data is None:
-            raise ContentNotFoundError(f"{cid} is not in the memory tier")
+            raise ContentNotFoundError(f"{cid} is not in the memory tier", backend="memory")
         view = memoryview(data)
         return (bytes(view[i : i + _CHUNK]) for i in range(0, max(len(data), 1), _CHUNK))
 

@@ -233,7 +233,11 @@ class KuboBackend(Closeable):
     def stat(self, cid: CID) -> StoredObject:
         """Size (file bytes, or block bytes) of the pinned ``cid``."""
         if not self.has(cid):
-            raise ContentNotFoundError(f"IPFS node at {self.client.url} does not pin {cid}")
+            raise ContentNotFoundError(
+                f"IPFS node at {self.client.url} does not pin {cid}",
+                backend="kubo",
+                locator=f"/ipfs/{cid}",
+            )
         info = self.client.files_stat(cid, offline=self.offline)
         return StoredObject(cid, int(info["Size"]), f"/ipfs/{cid}")
 
@@ -346,6 +350,10 @@ class KuboBackend(Closeable):
             with tarfile.open(fileobj=stream, mode="r|") as archive:
                 archive.extractall(staging, filter="data")
         except tarfile.FilterError as exc:
-            raise UnsafePathError(f"get {cid}: unsafe entry in the archive: {exc}") from None
+            raise UnsafePathError(f"get {cid}: unsafe entry in the archive: {exc}") from exc
         except tarfile.TarError as exc:
-            raise BackendError(f"get {cid}: broken archive from {self.client.url}: {exc}") from None
+            raise BackendError(
+                f"get {cid}: broken archive from {self.client.url}: {exc}",
+                backend="kubo",
+                locator=f"/ipfs/{cid}",
+            ) from exc

@@ -120,7 +120,7 @@ def open_source(path: str | os.PathLike[str]) -> BinaryIO:
     try:
         return p.open("rb")
     except OSError as exc:
-        raise InputPathError(f"cannot open {p}: {exc.strerror}") from None
+        raise InputPathError(f"cannot open {p}: {exc.strerror}") from exc
 
 
 FetchRange = Callable[[int, int], Iterable[bytes | memoryview]]
@@ -233,7 +233,9 @@ class SourceGuard:
         """The source's own error; OS errors become InputPathError."""
         error = self.error
         if isinstance(error, OSError):
-            return InputPathError(f"reading the upload source failed: {error}")
+            failure = InputPathError(f"reading the upload source failed: {error}")
+            failure.__cause__ = error
+            return failure
         return error if error is not None else RuntimeError("upload source failed")
 
 

@@ -118,7 +118,9 @@ class StorachaBackend(Closeable):
         ok = self.client.invoke_ok("upload/remove", self.space, {"root": root}, nonce=True)
         record = dict(ok) if isinstance(ok, dict) else {}
         if not record:
-            raise ContentNotFoundError(f"no upload {root} in space {self.space}")
+            raise ContentNotFoundError(
+                f"no upload {root} in space {self.space}", backend="storacha", locator=self.space
+            )
         removed: list[CID] = []
         if blobs:
             for shard in record.get("shards", []):
@@ -156,7 +158,9 @@ class StorachaBackend(Closeable):
         """Describe the upload of ``cid`` (size from its root block via the gateway)."""
         cid = parse_cid(cid)
         if self.find_upload(cid) is None:
-            raise ContentNotFoundError(f"no upload {cid} in space {self.space}")
+            raise ContentNotFoundError(
+                f"no upload {cid} in space {self.space}", backend="storacha", locator=self.space
+            )
         size = self.gateway.stat(cid).size
         return StoredObject(cid, size, self.space)
 
@@ -185,7 +189,11 @@ class StorachaBackend(Closeable):
             )
             stored = path.stat().st_size
         if result.root != cid:
-            raise BackendError(f"uploaded root {result.root} differs from {cid}")
+            raise BackendError(
+                f"uploaded root {result.root} differs from {cid}",
+                backend="storacha",
+                locator=self.space,
+            )
         return StoredObject(cid, stored, self.space)
 
     def delete(self, cid: CID) -> None:

@@ -111,6 +111,7 @@ def _unwrap(text: str) -> bytes:
     try:
         return bytes(multibase.decode(text))
     except Exception:
+        # not chained: the decoder's message may quote the proof, a credential
         raise ConfigurationError(
             "STORACHA_PROOF is not a delegation (expected the base64 'm...' output of "
             "'storacha delegation create --base64')"
@@ -125,7 +126,7 @@ def parse_proof(text: str) -> Delegation:
         blocks = {b.cid: b.data for b in reader}
         roots = reader.roots
     except (CARFormatError, ContentMismatchError) as exc:
-        raise ConfigurationError(f"STORACHA_PROOF holds a bad CAR: {exc}") from None
+        raise ConfigurationError(f"STORACHA_PROOF holds a bad CAR: {exc}") from exc
     if len(roots) != 1 or roots[0] not in blocks:
         raise ConfigurationError("STORACHA_PROOF archive has no root block")
     root = dag_cbor.decode(blocks.pop(roots[0]))
@@ -139,5 +140,5 @@ def parse_proof(text: str) -> Delegation:
     try:
         ucan = UCAN.decode(blocks[cid])
     except Exception as exc:
-        raise ConfigurationError(f"STORACHA_PROOF is not a UCAN delegation: {exc}") from None
+        raise ConfigurationError(f"STORACHA_PROOF is not a UCAN delegation: {exc}") from exc
     return Delegation(ucan, blocks)

@@ -49,7 +49,7 @@ def did_key_public_key(did: str) -> bytes:
     try:
         raw = multibase.decode(did[len("did:key:") :])
     except Exception as exc:
-        raise ProtocolError(f"malformed did:key {did[:80]!r}: {exc}") from None
+        raise ProtocolError(f"malformed did:key {did[:80]!r}: {exc}") from exc
     if not raw.startswith(_PUB_PREFIX) or len(raw) != len(_PUB_PREFIX) + 32:
         raise ProtocolError(f"unsupported did:key (only Ed25519): {did[:80]!r}")
     return bytes(raw[len(_PUB_PREFIX) :])
@@ -105,8 +105,8 @@ class Verifier:
         raw = decode_signature(signature)
         try:
             Ed25519PublicKey.from_public_bytes(self.public_key).verify(raw, payload)
-        except InvalidSignature:
-            raise AuthenticationError(f"invalid signature by {self.did}") from None
+        except InvalidSignature as exc:
+            raise AuthenticationError(f"invalid signature by {self.did}") from exc
 
 
 def verifier_for(did: str) -> Verifier:
@@ -142,6 +142,7 @@ class Signer:
         try:
             raw = multibase.decode(text.strip())
         except (ValueError, KeyError, binascii.Error) as exc:
+            # not chained: the decoder's message may quote the private key
             raise ConfigurationError(
                 f"STORACHA_KEY is not a valid key: {type(exc).__name__}"
             ) from None

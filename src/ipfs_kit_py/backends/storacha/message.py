@@ -78,7 +78,7 @@ class Receipt:
                 sig=bytes(raw["sig"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ProtocolError(f"malformed receipt {cid}: {exc}") from None
+            raise ProtocolError(f"malformed receipt {cid}: {exc}") from exc
 
     def verify(self, verifier: Verifier) -> None:
         """Raise :class:`AuthenticationError` unless ``verifier`` signed this receipt."""
@@ -131,21 +131,21 @@ class AgentMessage:
             blocks = {b.cid: b.data for b in reader}
             roots = reader.roots
         except (CARFormatError, ContentMismatchError) as exc:
-            raise ProtocolError(f"bad agent message CAR: {exc}") from None
+            raise ProtocolError(f"bad agent message CAR: {exc}") from exc
         if len(roots) != 1 or roots[0] not in blocks:
             raise ProtocolError("agent message CAR must have exactly one root block")
         try:
             message = dag_cbor.decode(blocks[roots[0]])[MESSAGE_TAG]
         except (KeyError, TypeError, ValueError) as exc:
-            raise ProtocolError(f"not a {MESSAGE_TAG} root: {exc}") from None
+            raise ProtocolError(f"not a {MESSAGE_TAG} root: {exc}") from exc
         return cls(blocks, list(message.get("execute", [])), dict(message.get("report", {})))
 
     def block(self, cid: CID) -> bytes:
         """Return block ``cid``; raise :class:`ProtocolError` if the message lacks it."""
         try:
             return self.blocks[cid]
-        except KeyError:
-            raise ProtocolError(f"agent message lacks block {cid}") from None
+        except KeyError as exc:
+            raise ProtocolError(f"agent message lacks block {cid}") from exc
 
     def receipt_for(self, task: CID) -> Receipt:
         """Return the reported receipt of ``task``."""

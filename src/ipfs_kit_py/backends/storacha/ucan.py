@@ -110,7 +110,7 @@ class UCAN:
         try:
             raw = dag_cbor.decode(data)
         except Exception as exc:
-            raise ProtocolError(f"UCAN block is not dag-cbor: {exc}") from None
+            raise ProtocolError(f"UCAN block is not dag-cbor: {exc}") from exc
         return cls.from_ipld(raw)
 
     @classmethod
@@ -131,7 +131,7 @@ class UCAN:
                 s=bytes(raw["s"]),
             )
         except (KeyError, TypeError) as exc:
-            raise ProtocolError(f"malformed UCAN: {exc}") from None
+            raise ProtocolError(f"malformed UCAN: {exc}") from exc
 
     def verify_signature(self, verifier: Verifier) -> None:
         """Raise :class:`AuthenticationError` unless ``verifier`` signed this UCAN."""
