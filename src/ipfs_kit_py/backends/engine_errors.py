@@ -34,9 +34,9 @@ def transport_error(
             locator=locator,
         )
     if isinstance(exc, UNAVAILABLE_TYPES):
+        reached = not isinstance(exc, httpx.ConnectError | ConnectionRefusedError)
+        phrase = f"connection to {where} failed during" if reached else f"cannot reach {where} for"
         return BackendUnavailableError(
-            f"cannot reach {where} for {action}: {type(exc).__name__}: {exc}",
-            backend=backend,
-            locator=locator,
+            f"{phrase} {action}: {type(exc).__name__}: {exc}", backend=backend, locator=locator
         )
     return None
