@@ -46,17 +46,22 @@ class S3Kit(DictKit):
     config_class = S3Config
     config: S3Config
 
-    def __init__(self, config: S3Config) -> None:
+    def __init__(self, config: S3Config, backend: S3Backend | None = None) -> None:
         super().__init__(config)
-        self.client = S3Client(config)
-        self.backend = S3Backend(config, self.client)
+        self.backend = backend if backend is not None else S3Backend(config)
+        self.client: S3Client = self.backend.client
+
+    @classmethod
+    def from_backend(cls, backend: S3Backend) -> S3Kit:
+        """The dict face over an existing typed backend (sharing its connections)."""
+        return cls(backend.config, backend)
 
     def __repr__(self) -> str:
         return f"S3Kit(bucket={self.config.bucket!r}, endpoint={self.config.endpoint_url!r})"
 
     def close(self) -> None:
         """Release connections and threads (idempotent)."""
-        self.client.close()
+        self.backend.close()
 
     def _target(self, bucket: str | None, key: str | None = None) -> tuple[str, str]:
         self.config.require()

@@ -51,15 +51,22 @@ class StorachaKit(DictKit):
     config_class = StorachaConfig
     config: StorachaConfig
 
-    def __init__(self, config: StorachaConfig | None = None) -> None:
+    def __init__(
+        self, config: StorachaConfig | None = None, backend: StorachaBackend | None = None
+    ) -> None:
         super().__init__(config or StorachaConfig.from_sources())
-        self._backend: StorachaBackend | None = None
+        self._backend = backend
+
+    @classmethod
+    def from_backend(cls, backend: StorachaBackend) -> StorachaKit:
+        """The dict face over an existing typed backend (sharing its connections)."""
+        return cls(backend.config, backend)
 
     @property
     def backend(self) -> StorachaBackend:
-        """The typed backend (created on first use; credentials checked then)."""
+        """The typed backend (credentials checked on every use: NotConfiguredError)."""
+        self.config.require_credentials()
         if self._backend is None:
-            self.config.require_credentials()
             self._backend = StorachaBackend(self.config)
         return self._backend
 
@@ -67,7 +74,6 @@ class StorachaKit(DictKit):
         """Close connections; idempotent."""
         if self._backend is not None:
             self._backend.close()
-            self._backend = None
 
     # -- uploads ---------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.disk import DiskBackend
 from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.content.cid import CID
@@ -24,7 +24,7 @@ from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
 
 
-class DownBackend:
+class DownBackend(BaseBackend):
     """A tier whose server is unreachable: every call raises, as a real client would."""
 
     name = "down"

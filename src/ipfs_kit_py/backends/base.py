@@ -1,18 +1,26 @@
-"""The one small protocol every storage backend implements.
+"""The one small protocol every storage backend implements, and the base class under it.
 
 A backend stores *content* keyed by its root CID: the bytes of a file (or a single
 raw block), streamed in and out. Everything generic (verification against the CID,
-retries, index bookkeeping, promotion) lives above the backends, in ``tiers.py``.
+retries, index bookkeeping, promotion) lives above the backends, in ``tiers/``.
+
+:class:`Backend` is the structural protocol; :class:`BaseBackend` (httpx's
+``BaseTransport`` is the model) is the class every backend derives from: it declares
+``name``, ``verifies_reads`` and ``read_only``, builds itself with one
+``from_sources(args, section, env)`` and is a context manager with an idempotent
+``close()``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.content.unixfs import ImportProfile
+from ipfs_kit_py.errors import ConfigurationError
+from ipfs_kit_py.resource import Closeable
 
 
 class ProgressSubscriber(Protocol):
@@ -77,3 +85,79 @@ class Backend(Protocol):
     def delete(self, cid: CID) -> None:
         """Remove ``cid``; removing an absent CID is not an error."""
         ...
+
+
+class BaseBackend(Closeable):
+    """Base class of every backend: declared capabilities, one way to build, closeable.
+
+    Subclasses implement the :class:`Backend` methods and :meth:`from_sources`; they
+    override :meth:`close` when they hold connections or threads, and
+    :meth:`check_configured` when they can be built before they can serve.
+    """
+
+    name: str = "backend"
+    #: ``get`` checks the bytes against the CID itself (raising ContentMismatchError)
+    verifies_reads: bool = False
+    #: ``put`` and ``delete`` are not offered: the tier manager never writes here
+    read_only: bool = False
+    #: a copy here outlives the process (counts as a home for replication)
+    durable: bool = True
+
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Self:
+        """Build from explicit ``args`` > config-file ``section`` > ``env`` (None: os.environ).
+
+        Raises ``NotConfiguredError`` when the sources do not ask for this backend,
+        ``ConfigurationError`` when a setting is invalid. No network, no file opened.
+        """
+        raise ConfigurationError(f"{cls.__name__} cannot be built from configuration")
+
+    @classmethod
+    def all_from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> list[Self]:
+        """Every instance one config section asks for (one, unless overridden)."""
+        return [cls.from_sources(args, section, env)]
+
+    def check_configured(self) -> None:
+        """Raise ``NotConfiguredError`` (saying what to set) if this backend cannot serve."""
+
+    # -- the Backend protocol: every subclass implements these -------------------------
+
+    def has(self, cid: CID) -> bool:
+        """Return True if this backend holds ``cid``."""
+        raise NotImplementedError
+
+    def stat(self, cid: CID) -> StoredObject:
+        """Describe the stored copy of ``cid``; raise ``ContentNotFoundError`` if absent."""
+        raise NotImplementedError
+
+    def get(self, cid: CID) -> Iterator[bytes]:
+        """Stream the stored bytes of ``cid`` in chunks."""
+        raise NotImplementedError
+
+    def put(
+        self,
+        cid: CID,
+        chunks: Iterable[bytes],
+        size: int | None = None,
+        *,
+        profile: ImportProfile | None = None,
+    ) -> StoredObject:
+        """Store ``chunks`` as the content of ``cid``; durable when this returns."""
+        raise NotImplementedError
+
+    def delete(self, cid: CID) -> None:
+        """Remove ``cid``; removing an absent CID is not an error."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections and threads; idempotent (a no-op here)."""

@@ -19,10 +19,10 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Self
 
-from ipfs_kit_py.backends.base import StoredObject
-from ipfs_kit_py.config import xdg_dir
+from ipfs_kit_py.backends.base import BaseBackend, StoredObject
+from ipfs_kit_py.config import Sources, parse_number, xdg_dir
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.errors import ContentNotFoundError, InvalidInputError
@@ -100,7 +100,7 @@ class Staging:
         self.abort()
 
 
-class DiskBackend:
+class DiskBackend(BaseBackend):
     """Whole objects as files, keyed by ``cid_key``; the Backend protocol plus staging."""
 
     def __init__(
@@ -121,6 +121,23 @@ class DiskBackend:
 
     def __repr__(self) -> str:
         return f"DiskBackend({str(self.root)!r}, capacity_bytes={self.capacity})"
+
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Self:
+        """``cache_dir`` and ``disk_bytes`` from args > ``[cache]`` > environment.
+
+        Environment: ``IPFS_KIT_CACHE_DIR`` (default ``$XDG_CACHE_HOME/ipfs-kit``) and
+        ``IPFS_KIT_DISK_BYTES`` (default 10 GiB). Nothing is created until first use.
+        """
+        sources = Sources.of(args, section, env)
+        root = sources.get("cache_dir", "IPFS_KIT_CACHE_DIR") or default_cache_dir(sources.env)
+        capacity = sources.get("disk_bytes", "IPFS_KIT_DISK_BYTES", default=10 << 30)
+        return cls(Path(root), parse_number("disk_bytes", capacity, int, minimum=1))
 
     def _ensure(self) -> None:
         if not self._ensured:

@@ -12,14 +12,15 @@ import io
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Self
 
 import httpx
 
-from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.engine_errors import transport_error
+from ipfs_kit_py.config import Sources, parse_number
 from ipfs_kit_py.content.car import CarReader
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
 from ipfs_kit_py.content.dagpb import UnixFSType, decode_node, decode_unixfs
@@ -28,12 +29,13 @@ from ipfs_kit_py.content.verify import verify_block
 from ipfs_kit_py.errors import (
     BackendError,
     BackendUnavailableError,
+    ConfigurationError,
     ContentMismatchError,
     ContentNotFoundError,
     InputPathError,
     InvalidInputError,
+    NotConfiguredError,
 )
-from ipfs_kit_py.resource import Closeable
 
 __all__ = ["GatewayBackend"]
 
@@ -66,11 +68,24 @@ class _ResponseStream(io.RawIOBase):
         return n
 
 
-class GatewayBackend(Closeable):
+GATEWAYS_HINT = "set [gateway] urls in the config file or IPFS_KIT_GATEWAYS"
+
+
+def gateway_urls(value: Any) -> list[str]:
+    """A list of URLs from a list or a comma-separated string."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        raise ConfigurationError(f"gateway urls must be a list or text, got {value!r}")
+    return [str(u).strip() for u in value if str(u).strip()]
+
+
+class GatewayBackend(BaseBackend):
     """Read content by CID from a trustless gateway; a context manager."""
 
     name = "gateway"
     verifies_reads = True  # get() checks the bytes against the CID before its end
+    read_only = True
 
     def __init__(
         self, base_url: str, *, http: httpx.Client | None = None, timeout: float = 120.0
@@ -81,6 +96,39 @@ class GatewayBackend(Closeable):
         self._http = http or httpx.Client(
             timeout=httpx.Timeout(timeout, connect=10.0), follow_redirects=True
         )
+
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Self:
+        """The first gateway of :meth:`all_from_sources`; NotConfiguredError if none."""
+        return cls.all_from_sources(args, section, env)[0]
+
+    @classmethod
+    def all_from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> list[Self]:
+        """One gateway per URL of ``urls`` (a list or comma-separated; ``IPFS_KIT_GATEWAYS``).
+
+        They are named ``gateway``, ``gateway2``, ... in order; ``timeout`` applies to each.
+        """
+        sources = Sources.of(args, section, env)
+        urls = gateway_urls(sources.get("urls", "IPFS_KIT_GATEWAYS", default=[]))
+        if not urls:
+            raise NotConfiguredError(f"no gateway configured: {GATEWAYS_HINT}")
+        timeout = parse_number(
+            "gateway timeout", sources.get("timeout", default=120.0), float, minimum=0.001
+        )
+        gateways = [cls(url, timeout=timeout) for url in urls]
+        for n, gateway in enumerate(gateways[1:], start=2):
+            gateway.name = f"gateway{n}"
+        return gateways
 
     def close(self) -> None:
         """Close the HTTP client if we own it; idempotent."""

@@ -13,10 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any, Self
 
-from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.backends.base import BaseBackend, StoredObject
+from ipfs_kit_py.config import Sources, parse_number
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.errors import ContentNotFoundError, InvalidInputError
@@ -42,8 +44,10 @@ class ArcStats:
     misses: int
 
 
-class MemoryBackend:
+class MemoryBackend(BaseBackend):
     """Byte-bounded ARC cache of whole objects, keyed by ``cid_key``; thread-safe."""
+
+    durable = False  # gone with the process: never counts as a copy for replication
 
     def __init__(
         self,
@@ -71,6 +75,18 @@ class MemoryBackend:
 
     def __repr__(self) -> str:
         return f"MemoryBackend(capacity_bytes={self.capacity})"
+
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Self:
+        """``memory_bytes`` from args > ``[cache]`` > ``IPFS_KIT_MEMORY_BYTES`` (256 MiB)."""
+        sources = Sources.of(args, section, env)
+        capacity = sources.get("memory_bytes", "IPFS_KIT_MEMORY_BYTES", default=256 << 20)
+        return cls(parse_number("memory_bytes", capacity, int, minimum=1))
 
     # -- Backend protocol ---------------------------------------------------------------
 

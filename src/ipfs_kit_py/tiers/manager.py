@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from ipfs_kit_py.backends.base import Backend, StoredObject
+from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.disk import CHUNK, DiskBackend, Staging, read_chunks
 from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
@@ -74,7 +74,7 @@ class TieredCacheManager:
 
     def __init__(
         self,
-        tiers: Sequence[Backend],
+        tiers: Sequence[BaseBackend],
         index: MetadataIndex,
         policy: TierPolicy | None = None,
     ) -> None:
@@ -96,7 +96,7 @@ class TieredCacheManager:
     def __repr__(self) -> str:
         return f"TieredCacheManager(tiers={[t.name for t in self.tiers]})"
 
-    def tier(self, name: str) -> Backend:
+    def tier(self, name: str) -> BaseBackend:
         """Return the tier called ``name``."""
         for t in self.tiers:
             if t.name == name:
@@ -157,7 +157,7 @@ class TieredCacheManager:
 
         return chunks()
 
-    def _candidates(self, key: str) -> tuple[list[Backend], dict[str, str | None]]:
+    def _candidates(self, key: str) -> tuple[list[BaseBackend], dict[str, str | None]]:
         """Tiers to try: those the index lists (in tier order), then the rest, probing.
 
         A copy the index marks bad is not tried again until it is repaired.
@@ -206,7 +206,7 @@ class TieredCacheManager:
 
     def _read_verified(
         self,
-        tier: Backend,
+        tier: BaseBackend,
         cid: CID,
         profile: ImportProfile | None,
         want_bytes: bool,
@@ -220,7 +220,7 @@ class TieredCacheManager:
         staging = self.disk.stage() if warm and self.disk else Staging(Path(tempfile.gettempdir()))
         events = TransferEvents(str(cid), self.subscribers)
         # a backend whose get() verifies against the CID itself is not hashed twice
-        verifier = None if getattr(tier, "verifies_reads", False) else ContentVerifier(cid, profile)
+        verifier = None if tier.verifies_reads else ContentVerifier(cid, profile)
         size = 0
         try:
             with events:
@@ -300,14 +300,14 @@ class TieredCacheManager:
                 fetched.file.seek(0)
             self.memory.insert(key, data)
 
-    def _correct_stale(self, tier: Backend, cid: CID) -> None:
+    def _correct_stale(self, tier: BaseBackend, cid: CID) -> None:
         # Re-check inside the write lock: another process may have just stored it again.
         with self.index.transaction():
             if not (tier is self.disk and tier.has(cid)):
                 self.index.forget(cid, tier.name)
                 logger.info("index listed %s in %s but it is gone; forgotten", cid, tier.name)
 
-    def _record_found(self, tier: Backend, cid: CID) -> None:
+    def _record_found(self, tier: BaseBackend, cid: CID) -> None:
         """A probe found ``cid`` in a tier the index did not list: record it."""
         if tier is not self.disk:
             self.index.record(cid, tier.name, tier.stat(cid).locator)
@@ -316,7 +316,7 @@ class TieredCacheManager:
             if tier.has(cid):
                 self.index.record(cid, tier.name, tier.stat(cid).locator)  # stamped on next read
 
-    def _refuse(self, tier: Backend, cid: CID, exc: ContentMismatchError) -> None:
+    def _refuse(self, tier: BaseBackend, cid: CID, exc: ContentMismatchError) -> None:
         logger.warning("refused the copy of %s in %s: %s", cid, tier.name, exc)
         if tier is self.disk:
             with self.index.transaction():
@@ -477,6 +477,11 @@ class TieredCacheManager:
                 self.index.forget(cid, tier.name)
             removed.append(tier.name)
         return removed
+
+    def clean_tmp(self) -> None:
+        """Drop the disk tier's temp files of writers that crashed over an hour ago."""
+        if self.disk is not None:
+            self.disk.clean_tmp()
 
     def close(self) -> None:
         """Flush access statistics; the tiers and index are closed by their owner."""

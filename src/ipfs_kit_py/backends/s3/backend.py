@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.s3.client import ObjectInfo, S3Client
 from ipfs_kit_py.backends.s3.config import DEFAULT_KEY_PREFIX, S3Config
 from ipfs_kit_py.backends.s3.transfer import Subscribers, TransferSubscriber, UploadSource
@@ -21,7 +21,6 @@ from ipfs_kit_py.config import Configured
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.content.verify import ContentVerifier, verify_stream
-from ipfs_kit_py.resource import Closeable
 
 __all__ = [
     "CID_METADATA",
@@ -57,7 +56,7 @@ def verifier_for(cid: CID, metadata: Mapping[str, str]) -> ContentVerifier:
     return ContentVerifier(cid, ImportProfile.parse(recorded) if recorded else None)
 
 
-class S3Backend(Configured, Closeable):
+class S3Backend(Configured, BaseBackend):
     """Content by CID in one bucket (``config.bucket``), keys under ``config.key_prefix``."""
 
     name = "s3"
@@ -73,7 +72,13 @@ class S3Backend(Configured, Closeable):
         return f"S3Backend(bucket={self.config.bucket!r}, endpoint={self.config.endpoint_url!r})"
 
     def close(self) -> None:
+        """Release connections and threads (idempotent)."""
         self.client.close()
+
+    def check_configured(self) -> None:
+        """NotConfiguredError unless credentials and a default bucket are set."""
+        self.config.require()
+        self.config.require_bucket()
 
     @property
     def bucket(self) -> str:

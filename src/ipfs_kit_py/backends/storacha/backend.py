@@ -10,14 +10,14 @@ import datetime as dt
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
-from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.gateway import GatewayBackend
 from ipfs_kit_py.backends.storacha.client import StorachaClient
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
@@ -26,7 +26,6 @@ from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import STORACHA, ImportProfile, import_file
 from ipfs_kit_py.content.verify import candidate_profiles
 from ipfs_kit_py.errors import BackendError, ContentMismatchError, ContentNotFoundError
-from ipfs_kit_py.resource import Closeable
 
 __all__ = ["StorachaBackend", "StorachaConfig", "UploadPage"]
 
@@ -42,7 +41,7 @@ class UploadPage:
     size: int
 
 
-class StorachaBackend(Closeable):
+class StorachaBackend(BaseBackend):
     """Content in one Storacha space; a context manager. No network until first use."""
 
     name = "storacha"
@@ -52,6 +51,20 @@ class StorachaBackend(Closeable):
         self.config = config
         self.client = StorachaClient(config, http)
         self.gateway = GatewayBackend(config.gateway_url, http=self.client.http)
+
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Self:
+        """Build from args > ``[storacha]`` > env (``STORACHA_*``); credentials used lazily."""
+        return cls(StorachaConfig.from_sources(args, section, env))
+
+    def check_configured(self) -> None:
+        """NotConfiguredError unless the agent key and proof are set."""
+        self.config.require_credentials()
 
     def close(self) -> None:
         """Close connections; idempotent."""
