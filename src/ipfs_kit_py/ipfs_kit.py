@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ipfs_kit_py import replication
-from ipfs_kit_py.backends.disk import CHUNK, read_chunks
 from ipfs_kit_py.config import config_file_path, load_config_file
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, ImportProfile
@@ -38,6 +37,7 @@ from ipfs_kit_py.kit_config import KitConfig, mask_secret
 from ipfs_kit_py.kit_wiring import KitSources, TierStatus, build_kit, tier_statuses
 from ipfs_kit_py.resource import Closeable
 from ipfs_kit_py.results import dict_result
+from ipfs_kit_py.streams import CHUNK, read_chunks
 from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
 
 if TYPE_CHECKING:

@@ -23,16 +23,6 @@ from ipfs_kit_py.errors import ConfigurationError
 from ipfs_kit_py.resource import Closeable
 
 
-class ProgressSubscriber(Protocol):
-    """Progress hooks for one transfer: any object with these three methods (a CLI bar)."""
-
-    def on_start(self, key: str, total: int | None) -> None: ...
-
-    def on_progress(self, key: str, nbytes: int) -> None: ...
-
-    def on_done(self, key: str, error: BaseException | None) -> None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class StoredObject:
     """What a backend knows about one stored copy."""

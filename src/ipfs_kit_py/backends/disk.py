@@ -26,19 +26,13 @@ from ipfs_kit_py.config import Sources, parse_number, xdg_dir
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.errors import ContentNotFoundError, InvalidInputError
+from ipfs_kit_py.streams import CHUNK
 
-__all__ = ["CHUNK", "DiskBackend", "DiskEntry", "Staging", "default_cache_dir", "read_chunks"]
+__all__ = ["DiskBackend", "DiskEntry", "Staging", "default_cache_dir"]
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 1 << 20
 RESCAN_S = 60.0
-
-
-def read_chunks(f: BinaryIO) -> Iterator[bytes]:
-    """Read a binary file in ``CHUNK`` pieces until EOF (the file stays open)."""
-    while chunk := f.read(CHUNK):
-        yield chunk
 
 
 def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:

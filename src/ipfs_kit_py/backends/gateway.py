@@ -8,7 +8,6 @@ extra-rooted or tampered block is an error and only verified bytes are yielded.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import tempfile
@@ -36,6 +35,7 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
     NotConfiguredError,
 )
+from ipfs_kit_py.streams import reader
 
 __all__ = ["GatewayBackend"]
 
@@ -44,28 +44,6 @@ logger = logging.getLogger(__name__)
 CAR_ACCEPT = "application/vnd.ipld.car; version=1; order=dfs; dups=y"
 RAW_ACCEPT = "application/vnd.ipld.raw"
 _IDENTITY = 0x00
-
-
-class _ResponseStream(io.RawIOBase):
-    """A readable file over an httpx streaming response."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._buffer:
-            try:
-                self._buffer = next(self._chunks)
-            except StopIteration:
-                return 0
-        n = min(len(target), len(self._buffer))
-        target[:n] = self._buffer[:n]
-        self._buffer = self._buffer[n:]
-        return n
 
 
 GATEWAYS_HINT = "set [gateway] urls in the config file or IPFS_KIT_GATEWAYS"
@@ -199,7 +177,7 @@ class GatewayBackend(BaseBackend):
                 if response.status_code != 200:
                     response.read()
                 _check_status(response, cid, url)
-                stream = io.BufferedReader(_ResponseStream(response.iter_bytes()), 1 << 20)
+                stream = reader(response.iter_bytes(), 1 << 20)
                 yield from _walk_car(cid, stream)
         except httpx.TransportError as exc:
             raise _unreachable(exc, url) from exc

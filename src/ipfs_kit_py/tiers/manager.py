@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ipfs_kit_py.backends.base import BaseBackend, StoredObject
-from ipfs_kit_py.backends.disk import CHUNK, DiskBackend, Staging, read_chunks
+from ipfs_kit_py.backends.disk import DiskBackend, Staging
 from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, FileImport, FileImporter, ImportProfile
@@ -48,11 +48,11 @@ from ipfs_kit_py.errors import (
     LastCopyError,
 )
 from ipfs_kit_py.index import MetadataIndex
+from ipfs_kit_py.progress import BaseSubscriber, TransferEvents
+from ipfs_kit_py.streams import CHUNK, read_chunks
 from ipfs_kit_py.tiers.policy import CircuitBreaker, TierPolicy
 from ipfs_kit_py.tiers.verified_read import (
     Fetched,
-    TransferEvents,
-    TransferSubscriber,
     VerifiedDownloader,
     verify_file,
 )
@@ -62,7 +62,6 @@ __all__ = [
     "Fetched",
     "TierPolicy",
     "TieredCacheManager",
-    "TransferSubscriber",
     "VerifiedDownloader",
 ]
 
@@ -90,7 +89,7 @@ class TieredCacheManager:
         self._accesses: dict[str, tuple[int, float]] = {}
         self._hits: dict[str, int] = {}
         self._lock = threading.Lock()
-        self.subscribers: list[TransferSubscriber] = []
+        self.subscribers: list[BaseSubscriber] = []
         self._keys: dict[CID, str] = {}
 
     def __repr__(self) -> str:

@@ -9,7 +9,6 @@ answers not-found at once instead of searching the network.
 
 from __future__ import annotations
 
-import io
 import itertools
 import logging
 import os
@@ -38,6 +37,7 @@ from ipfs_kit_py.errors import (
     NotConfiguredError,
     UnsafePathError,
 )
+from ipfs_kit_py.streams import reader
 
 __all__ = ["DEFAULT_API_URL", "KuboBackend", "KuboConfig", "locate_api", "multiaddr_to_url"]
 
@@ -126,28 +126,6 @@ class KuboConfig:
 
 def _seconds(name: str, value: Any) -> float:
     return parse_number(f"kubo {name}", value, float, positive=True)
-
-
-class _IterStream(io.RawIOBase):
-    """A read-only file over an iterator of byte chunks (for ``tarfile``'s stream mode)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._pending:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._pending = memoryview(chunk)
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
 
 
 def add_options(profile: ImportProfile, **kwargs: bool) -> AddOptions:
@@ -336,7 +314,7 @@ class KuboBackend(BaseBackend):
         return dest
 
     def _extract(self, cid: CID, staging: Path) -> None:
-        stream = io.BufferedReader(_IterStream(self.client.get_tar(cid, offline=self.offline)))
+        stream = reader(self.client.get_tar(cid, offline=self.offline))
         try:
             with tarfile.open(fileobj=stream, mode="r|") as archive:
                 archive.extractall(staging, filter="data")

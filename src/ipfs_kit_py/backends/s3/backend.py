@@ -16,18 +16,18 @@ from pathlib import Path
 from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.s3.client import ObjectInfo, S3Client
 from ipfs_kit_py.backends.s3.config import DEFAULT_KEY_PREFIX, S3Config
-from ipfs_kit_py.backends.s3.transfer import Subscribers, TransferSubscriber, UploadSource
+from ipfs_kit_py.backends.s3.transfer import UploadSource
 from ipfs_kit_py.config import Configured
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.content.verify import ContentVerifier, verify_stream
+from ipfs_kit_py.progress import Subscribers
 
 __all__ = [
     "CID_METADATA",
     "PROFILE_METADATA",
     "S3Backend",
     "S3Config",
-    "TransferSubscriber",
     "object_key",
 ]
 

@@ -33,11 +33,9 @@ from ipfs_kit_py.backends.s3.transfer import (
     ByteSink,
     ChunkSource,
     SourceGuard,
-    Subscribers,
     UploadSource,
     count_chunks,
     download_ranges,
-    notifying,
     peek_first_part,
     source_size,
 )
@@ -46,6 +44,7 @@ from ipfs_kit_py.errors import (
     ContentNotFoundError,
     InvalidInputError,
 )
+from ipfs_kit_py.progress import Subscribers, TransferEvents
 from ipfs_kit_py.resource import Closeable
 
 if TYPE_CHECKING:
@@ -217,7 +216,7 @@ class S3Client(Closeable):
             notifier.progress(n)
 
         expected = size if size is not None else source_size(source)
-        with notifying(key, subscribers, expected) as notifier, ChunkSource(source) as chunks:
+        with TransferEvents(key, subscribers, expected) as notifier, ChunkSource(source) as chunks:
             guarded = SourceGuard(count_chunks(chunks, add))
             try:
                 first, rest = peek_first_part(guarded, self.config.part_size)
@@ -371,7 +370,7 @@ class S3Client(Closeable):
             chunks = _translated(result.stream(min_chunk_size=DOWNLOAD_CHUNK), bucket, key)
             return (memoryview(chunk) for chunk in chunks)
 
-        with notifying(key, subscribers, info.size) as notifier:
+        with TransferEvents(key, subscribers, info.size) as notifier:
             download_ranges(
                 fetch,
                 info.size,
