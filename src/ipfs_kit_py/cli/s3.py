@@ -17,11 +17,11 @@ from ipfs_kit_py.backends.s3.backend import CID_METADATA, content_metadata, veri
 from ipfs_kit_py.backends.s3.client import ObjectInfo, S3Client
 from ipfs_kit_py.backends.s3.config import S3Config
 from ipfs_kit_py.backends.s3.errors import validate_bucket, validate_key
-from ipfs_kit_py.backends.s3.transfer import ProgressSubscriber
 from ipfs_kit_py.cli.console import console, err_console, print_json
 from ipfs_kit_py.config import from_config_file
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
+from ipfs_kit_py.progress import BaseSubscriber
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Handler = Callable[[argparse.Namespace, S3Client, S3Config], int]
@@ -80,7 +80,7 @@ def _bucket(args: argparse.Namespace, config: S3Config) -> str:
     return validate_bucket(config.require_bucket(args.bucket))
 
 
-def _bars(args: argparse.Namespace) -> list[ProgressSubscriber]:
+def _bars(args: argparse.Namespace) -> list[BaseSubscriber]:
     if args.json or not err_console.is_terminal:
         return []
     from ipfs_kit_py.cli.content import ProgressBars
@@ -88,7 +88,7 @@ def _bars(args: argparse.Namespace) -> list[ProgressSubscriber]:
     return [ProgressBars(delay_s=0.5)]
 
 
-def _stop(bars: list[ProgressSubscriber]) -> None:
+def _stop(bars: list[BaseSubscriber]) -> None:
     for bar in bars:
         stop = getattr(bar, "stop", None)
         if callable(stop):
