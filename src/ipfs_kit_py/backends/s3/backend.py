@@ -10,17 +10,24 @@ never leave an unverified file).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.s3.client import ObjectInfo, S3Client
 from ipfs_kit_py.backends.s3.config import DEFAULT_KEY_PREFIX, S3Config
+from ipfs_kit_py.backends.s3.objects import (
+    CID_METADATA,
+    PROFILE_METADATA,
+    S3Objects,
+    content_metadata,
+    verifier_for,
+)
 from ipfs_kit_py.backends.s3.transfer import UploadSource
 from ipfs_kit_py.config import Configured
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
-from ipfs_kit_py.content.verify import ContentVerifier, verify_stream
+from ipfs_kit_py.content.verify import verify_stream
 from ipfs_kit_py.progress import Subscribers
 
 __all__ = [
@@ -33,27 +40,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CID_METADATA = "cid"
-PROFILE_METADATA = "import-profile"
-
 
 def object_key(cid: CID, prefix: str = DEFAULT_KEY_PREFIX) -> str:
     """The one CID -> S3 key rule: ``<prefix><CIDv1 base32>``."""
     return f"{prefix}{cid_key(cid)}"
-
-
-def content_metadata(cid: CID, profile: ImportProfile | None = None) -> dict[str, str]:
-    """The object metadata recorded for content ``cid``."""
-    metadata = {CID_METADATA: str(cid)}
-    if profile is not None:
-        metadata[PROFILE_METADATA] = profile.key()
-    return metadata
-
-
-def verifier_for(cid: CID, metadata: Mapping[str, str]) -> ContentVerifier:
-    """A verifier for ``cid`` using the import profile recorded in ``metadata``, if any."""
-    recorded = metadata.get(PROFILE_METADATA)
-    return ContentVerifier(cid, ImportProfile.parse(recorded) if recorded else None)
 
 
 class S3Backend(Configured, BaseBackend):
@@ -67,6 +57,7 @@ class S3Backend(Configured, BaseBackend):
     def __init__(self, config: S3Config, client: S3Client | None = None) -> None:
         super().__init__(config)
         self.client = client if client is not None else S3Client(config)
+        self.objects = S3Objects(config, self.client)  # bucket-level calls, any bucket
 
     def __repr__(self) -> str:
         return f"S3Backend(bucket={self.config.bucket!r}, endpoint={self.config.endpoint_url!r})"
