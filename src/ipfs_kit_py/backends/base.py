@@ -13,14 +13,16 @@ retries, index bookkeeping, promotion) lives above the backends, in ``tiers/``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, Self, runtime_checkable
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol, Self, runtime_checkable
 
 from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.errors import ConfigurationError
 from ipfs_kit_py.resource import Closeable
+from ipfs_kit_py.staging import Staging
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,3 +153,83 @@ class BaseBackend(Closeable):
 
     def close(self) -> None:
         """Release connections and threads; idempotent (a no-op here)."""
+
+
+# -- roles the tier manager gives its local tiers (found by what they do, not by class) --
+
+
+@runtime_checkable
+class ObjectCache(Protocol):
+    """The in-process tier (memory): whole objects by ``cid_key``, up to a size."""
+
+    name: str
+    max_object_bytes: int
+
+    def has(self, cid: CID) -> bool: ...
+
+    def stat(self, cid: CID) -> StoredObject: ...
+
+    def lookup(self, key: str, *, count_miss: bool = True) -> bytes | None:
+        """The cached bytes of ``key``, or None (a miss, counted unless told not to)."""
+        ...
+
+    def insert(self, key: str, data: bytes) -> bool:
+        """Cache ``data`` under ``key``; False if it is too large to cache."""
+        ...
+
+
+class CachedFile(Protocol):
+    """One file of a :class:`FileCache`: its key, size and last access time."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def accessed(self) -> float: ...
+
+
+@runtime_checkable
+class FileCache(Protocol):
+    """The local file tier (disk): staged atomic writes, stamps, eviction by last access."""
+
+    name: str
+    tmp_dir: Path
+
+    def has(self, cid: CID) -> bool: ...
+
+    def stage(self) -> Staging:
+        """Start an atomic write in this tier's temp directory."""
+        ...
+
+    def commit(self, staging: Staging, cid: CID) -> Path:
+        """Move a finished staging file into place as ``cid``."""
+        ...
+
+    def adopt(self, tmp: Path, cid: CID) -> Path:
+        """Move a complete file from :attr:`tmp_dir` into place as ``cid``."""
+        ...
+
+    def open(self, cid: CID) -> BinaryIO:
+        """Open the file of ``cid`` for reading (ContentNotFoundError if absent)."""
+        ...
+
+    def stamp(self, f: BinaryIO | Path) -> str:
+        """Identity of one written file; a rewrite changes it."""
+        ...
+
+    def delete_key(self, key: str) -> None:
+        """Remove the file stored under ``key``; absent is fine."""
+        ...
+
+    def eviction_plan(
+        self, incoming: int = 0, low_water: float = 0.9
+    ) -> tuple[Sequence[CachedFile], int]:
+        """Files oldest access first, and how many bytes to free so ``incoming`` fits."""
+        ...
+
+    def clean_tmp(self, older_than_s: float = 3600.0) -> int:
+        """Remove abandoned temp files; return how many."""
+        ...

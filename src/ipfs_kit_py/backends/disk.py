@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from ipfs_kit_py.config import Sources, parse_number, xdg_dir
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.errors import ContentNotFoundError, InvalidInputError
+from ipfs_kit_py.staging import Staging
 from ipfs_kit_py.streams import CHUNK
 
 __all__ = ["DiskBackend", "DiskEntry", "Staging", "default_cache_dir"]
@@ -47,51 +47,6 @@ class DiskEntry:
     key: str
     size: int
     accessed: float
-
-
-class Staging:
-    """A temp file being written; :meth:`commit` moves it into place atomically.
-
-    The final name is given at commit time, so content can be written before its CID
-    is known (the importer computes it while the bytes stream in).
-    """
-
-    def __init__(self, tmp_dir: Path) -> None:
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".part")
-        self.path = Path(name)
-        self.file: BinaryIO = os.fdopen(fd, "wb")
-        self.size = 0
-
-    def write(self, data: bytes | memoryview) -> None:
-        self.file.write(data)
-        self.size += len(data)
-
-    def reopen(self) -> BinaryIO:
-        """Flush and open the staged bytes for reading (the handle survives commit)."""
-        self.file.flush()
-        return self.path.open("rb")
-
-    def commit(self, final: Path) -> Path:
-        """fsync and rename into ``final``; durable when this returns."""
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.file.close()
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self.path, final)
-        return final
-
-    def abort(self) -> None:
-        """Drop the temp file; safe after commit and safe twice."""
-        self.file.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-
-    def __enter__(self) -> Staging:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.abort()
 
 
 class DiskBackend(BaseBackend):
