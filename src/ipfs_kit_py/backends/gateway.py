@@ -28,6 +28,7 @@ from ipfs_kit_py.content.verify import verify_block
 from ipfs_kit_py.errors import (
     BackendError,
     BackendUnavailableError,
+    CARFormatError,
     ConfigurationError,
     ContentMismatchError,
     ContentNotFoundError,
@@ -178,7 +179,7 @@ class GatewayBackend(BaseBackend):
                     response.read()
                 _check_status(response, cid, url)
                 stream = reader(response.iter_bytes(), 1 << 20)
-                yield from _walk_car(cid, stream)
+                yield from _walk_car(cid, stream, url)
         except httpx.TransportError as exc:
             raise _unreachable(exc, url) from exc
 
@@ -218,18 +219,29 @@ def _check_status(response: httpx.Response, cid: CID, url: str) -> None:
         raise BackendError(f"gateway answered {status} for {cid}", **where)
 
 
-def _walk_car(root: CID, stream: BinaryIO) -> Iterator[bytes]:
+def _walk_car(root: CID, stream: BinaryIO, url: str) -> Iterator[bytes]:
     """Walk the UnixFS file DAG of ``root`` over a verified CAR stream, yielding leaf bytes.
 
     Blocks normally arrive in DFS order and are used at once; out-of-order blocks are
-    kept until needed. A needed block that never arrives is an error.
+    kept until needed. A needed block that never arrives is an error; a CAR that breaks
+    off before the root block (kubo's answer, after a 200, for content it lacks) means
+    the gateway does not have the content.
     """
     blocks = iter(CarReader(stream, verify=True))
     pending: dict[tuple[int, bytes], bytes] = {}
     todo = [root]
     while todo:
         cid = todo.pop()
-        data = _next_needed(cid, blocks, pending)
+        try:
+            data = _next_needed(cid, blocks, pending)
+        except CARFormatError as exc:
+            if cid is not root:
+                raise
+            raise ContentNotFoundError(
+                f"gateway does not have {root} (its CAR broke off before the root block)",
+                backend="gateway",
+                locator=url,
+            ) from exc
         if cid.codec.code == RAW:
             yield data
             continue

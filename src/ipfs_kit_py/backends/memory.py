@@ -150,7 +150,8 @@ class MemoryBackend(BaseBackend):
     def peek(self, key: str) -> bytes | None:
         """Return the cached bytes without counting an access."""
         with self._lock:
-            return self._t1.get(key) or self._t2.get(key)
+            data = self._t1.get(key)
+            return data if data is not None else self._t2.get(key)  # b"" is content too
 
     def insert(self, key: str, data: bytes) -> bool:
         """Cache ``data`` under ``key``; return False if it is too large to cache."""
