@@ -178,18 +178,7 @@ def test_s3_absent_key(seaweedfs: SeaweedS3) -> None:
 def _storacha_config(
     service: StorachaService, creds: StorachaTestCredentials, **overrides: object
 ) -> StorachaConfig:
-    args: dict[str, object] = {
-        "key": creds.key,
-        "proof": creds.proof,
-        "space": creds.space_did,
-        "service_url": service.url,
-        "service_did": service.did,
-        "service_key": service.did_key,
-        "receipts_url": service.receipts_url,
-        "gateway_url": service.gateway_url,
-    }
-    args.update(overrides)
-    return StorachaConfig.from_sources(args, {}, {})
+    return StorachaConfig.from_sources(service.backend_args(creds, **overrides), {}, {})
 
 
 def test_storacha_receipt_timeout_is_the_timeout_of_every_backend(
