@@ -173,3 +173,21 @@ def test_a_third_party_backend_left_unconfigured_is_reported(
         statuses = {s.name: s for s in kit.backends()}
         assert not statuses["folder"].configured
         assert statuses["folder"].reason == "folder is not configured: set [folder] root"
+
+
+def test_a_backend_that_cannot_load_leaves_its_kit_unconfigured(tmp_path: Path) -> None:
+    saved = registry.known_implementations["s3"]
+    registry.register_implementation("s3", "no_such_module.S3Backend", hint="pip it", clobber=True)
+    try:
+        with ipfs_kit({}, cache_dir=tmp_path / "c", index_path=tmp_path / "i") as kit:
+            assert type(kit.s3_kit).__name__ == "UnconfiguredKit"
+            answer = kit.s3_kit.upload_file("f")
+            assert answer["error_type"] == "NotConfiguredError" and "pip it" in answer["error"]
+            with pytest.raises(AttributeError, match="uplaod_file"):
+                kit.s3_kit.uplaod_file("f")
+            with pytest.raises(NotConfiguredError, match="cannot be loaded"):
+                kit.s3  # noqa: B018
+            assert "s3" not in [t.name for t in kit.tiers.tiers]
+    finally:
+        registry.known_implementations["s3"] = saved
+        registry._classes.pop("s3", None)

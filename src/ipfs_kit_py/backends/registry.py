@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ipfs_kit_py.backends.base import BaseBackend
-from ipfs_kit_py.errors import ConfigurationError
+from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
 
 __all__ = [
     "Implementation",
@@ -115,8 +115,9 @@ def available_backends() -> list[str]:
 def get_backend_class(name: str) -> type[BaseBackend]:
     """The class registered as ``name``, imported on first use.
 
-    Raises ``ConfigurationError`` for an unknown name, a class that cannot be imported
-    (the message carries the registered hint) or one that is not a ``BaseBackend``.
+    Raises ``ConfigurationError`` for an unknown name or a class that is not a
+    ``BaseBackend``, and its subclass ``NotConfiguredError`` for one that cannot be
+    imported (a missing optional dependency; the message carries the registered hint).
     """
     if name in _classes:
         return _classes[name]
@@ -125,7 +126,7 @@ def get_backend_class(name: str) -> type[BaseBackend]:
     try:
         cls = getattr(importlib.import_module(module_name), cls_name)
     except (ImportError, AttributeError) as exc:
-        raise ConfigurationError(
+        raise NotConfiguredError(
             f"backend {name!r} ({impl.class_path}) cannot be loaded: {exc}"
             + (f"; {impl.hint}" if impl.hint else "")
         ) from exc
