@@ -199,6 +199,8 @@ class ipfs_kit(Closeable):
 
         A directory gets the CID of ``ipfs add -r`` (``hidden``: include dot-files); each
         of its files is stored under its own CID and the tree is kept in the index.
+        Raises ``InputPathError`` (unreadable path), ``InvalidInputError`` (unknown tier),
+        ``BackendError`` and its kinds when a target tier fails.
         """
         if isinstance(source, str | os.PathLike) and Path(source).is_dir():
             result = add_directory(self.tiers, Path(source), to, profile, pin, hidden)
@@ -214,23 +216,36 @@ class ipfs_kit(Closeable):
         return AddResult(result.cid, result.size, stored, profile.key())
 
     def cat(self, cid: CID | str) -> bytes:
-        """Return the whole content of ``cid``, verified."""
+        """Return the whole content of ``cid``, verified.
+
+        Raises ``InvalidCIDError``, ``ContentNotFoundError`` (no tier holds a good copy),
+        ``InvalidInputError`` for a directory CID.
+        """
         if stored_tree(self.index, cid) is not None:
             raise InvalidInputError(f"{cid} is a directory: use get_to_path")
         return self.tiers.get_bytes(cid)
 
     def get(self, cid: CID | str) -> Iterator[bytes]:
-        """Stream the content of ``cid``, verified before the first chunk."""
+        """Stream the content of ``cid``, verified before the first chunk.
+
+        Raises ``InvalidCIDError`` or ``ContentNotFoundError``.
+        """
         return self.tiers.get(cid)
 
     def open(self, cid: CID | str) -> BinaryIO:
-        """Return a readable file of the verified content of ``cid``."""
+        """Return a readable file of the verified content of ``cid``.
+
+        Raises ``InvalidCIDError`` or ``ContentNotFoundError``.
+        """
         return self.tiers.open(cid)
 
     def get_to_path(self, cid: CID | str, path: str | os.PathLike[str]) -> Path:
         """Write the verified content of ``cid`` to ``path`` atomically; return the path.
 
-        A directory CID is rebuilt from its files and checked against its CID.
+        A directory CID is rebuilt from its files and checked against its CID. Raises
+        ``InvalidCIDError``, ``ContentNotFoundError``, ``InputPathError`` (a directory's
+        target exists), ``ContentMismatchError`` (a rebuilt directory differs); nothing
+        is left at ``path`` on failure.
         """
         target = Path(path)
         if target.is_dir():
@@ -262,7 +277,10 @@ class ipfs_kit(Closeable):
     def replicate(
         self, cid: CID | str, to: Sequence[str] = (), *, min_copies: int | None = None
     ) -> replication.ReplicationReport:
-        """Copy ``cid`` into ``to`` (and as many more tiers as ``min_copies`` needs)."""
+        """Copy ``cid`` into ``to`` (and as many more tiers as ``min_copies`` needs).
+
+        Raises ``InvalidInputError`` (unknown tier), ``ContentNotFoundError`` (no good copy).
+        """
         policy = None if min_copies is None else replication.ReplicationPolicy(min_copies)
         return replication.replicate(self.tiers, cid, to, policy, self.policies)
 
@@ -282,7 +300,10 @@ class ipfs_kit(Closeable):
     def keep(
         self, cid: CID | str, *, min_copies: int | None = None, required: Sequence[str] = ()
     ) -> None:
-        """Pin ``cid`` (eviction and ``remove`` keep its last copy); set its own policy."""
+        """Pin ``cid`` (eviction and ``remove`` keep its last copy); set its own policy.
+
+        Raises ``ContentNotFoundError`` if ``cid`` is not in the index.
+        """
         record = self.index.content(cid)
         if record is None:
             raise ContentNotFoundError(f"{cid} is not in the index: add it first")
@@ -294,7 +315,11 @@ class ipfs_kit(Closeable):
             )
 
     def remove(self, cid: CID | str, from_: Sequence[str], *, force: bool = False) -> list[str]:
-        """Delete ``cid`` from the named tiers (never the last copy of pinned content)."""
+        """Delete ``cid`` from the named tiers (never the last copy of pinned content).
+
+        Raises ``LastCopyError`` for the last copy of kept content (unless ``force``),
+        ``InvalidInputError`` for an unknown tier.
+        """
         return self.tiers.remove(cid, from_, force=force)
 
     def backends(self) -> list[TierStatus]:
