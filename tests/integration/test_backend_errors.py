@@ -7,8 +7,10 @@ hole socket for refused and timed-out connections.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+from pathlib import Path
 
 import httpx
 import obstore.exceptions
@@ -24,7 +26,7 @@ from ipfs_kit_py.backends.s3.client import S3Client
 from ipfs_kit_py.backends.s3.config import S3Config
 from ipfs_kit_py.backends.storacha.client import StorachaClient
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
-from ipfs_kit_py.cli.main import EXIT_BACKEND, EXIT_FAILED, exit_code_for
+from ipfs_kit_py.cli.main import EXIT_BACKEND, EXIT_FAILED, exit_code_for, main
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1, import_file
 from ipfs_kit_py.errors import (
     AuthenticationError,
@@ -221,3 +223,45 @@ def test_storacha_refused(
     assert isinstance(err.__cause__, httpx.ConnectError)
     assert (err.backend, err.locator) == ("storacha", url + "/")
     assert exit_code_for(err) == EXIT_BACKEND
+
+
+# -- the CLI: one exit code for a timeout, whichever backend ---------------------------
+
+
+def _run_cli(argv: list[str], config: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    path = tmp_path / "config.toml"
+    path.write_text(config)
+    monkeypatch.setenv("IPFS_KIT_CONFIG", str(path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    return main(argv)
+
+
+def test_cli_s3_timeout_exits_4(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = (
+        '[s3]\naccess_key_id = "K"\nsecret_access_key = "S"\nconnect_timeout = 0.5\n'
+        "request_timeout = 0.5\nmax_retries = 0\nretry_timeout = 0.5\n"
+    )
+    with black_hole() as url:
+        argv = ["s3", "--endpoint-url", url, "--bucket", "some-bucket", "head", "k"]
+        code = _run_cli(argv, config, tmp_path, monkeypatch)
+    assert code == EXIT_BACKEND
+    assert "did not answer" in capsys.readouterr().err
+
+
+def test_cli_storacha_timeout_exits_4(
+    storacha_service: StorachaService,
+    storacha_credentials: StorachaTestCredentials,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = storacha_service.backend_args(storacha_credentials, timeout=0.3)
+    config = "[storacha]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in args.items())
+    with black_hole() as url:
+        code = _run_cli(["storacha", "--service-url", url, "ls"], config, tmp_path, monkeypatch)
+    assert code == EXIT_BACKEND
+    err = capsys.readouterr().err
+    assert "did not answer" in err and storacha_credentials.key not in err
