@@ -120,10 +120,16 @@ class StorachaClient(Closeable):
         spaces = self.spaces()
         if self._space is None:
             if not spaces:
-                raise AuthenticationError("the proof grants no space (no did:key resource)")
+                raise AuthenticationError(
+                    "the proof grants no space (no did:key resource)", backend="storacha"
+                )
             self._space = spaces[0]
         elif self._space not in spaces:
-            raise AuthenticationError(f"the proof does not grant access to space {self._space}")
+            raise AuthenticationError(
+                f"the proof does not grant access to space {self._space}",
+                backend="storacha",
+                locator=self._space,
+            )
         return self._space
 
     def select_space(self, did: str) -> str:
@@ -151,7 +157,11 @@ class StorachaClient(Closeable):
         """The delegations granting something on ``space``."""
         chosen = [d for d in self.proofs if space in d.spaces()]
         if not chosen:
-            raise AuthenticationError(f"the proof does not grant access to space {space}")
+            raise AuthenticationError(
+                f"the proof does not grant access to space {space}",
+                backend="storacha",
+                locator=space,
+            )
         return chosen
 
     # -- invocations -------------------------------------------------------------

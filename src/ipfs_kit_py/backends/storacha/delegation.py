@@ -68,12 +68,15 @@ class Delegation:
         """Raise :class:`AuthenticationError` if not for ``audience``, expired, or forged."""
         if self.ucan.aud != audience:
             raise AuthenticationError(
-                f"the proof is delegated to {self.ucan.aud}, not to this agent {audience}"
+                f"the proof is delegated to {self.ucan.aud}, not to this agent {audience}",
+                backend="storacha",
             )
         now = time.time() if now is None else now
         for ucan in self.chain():
             if ucan.exp is not None and ucan.exp < now:
-                raise AuthenticationError(f"the proof (UCAN {ucan.cid}) expired at {ucan.exp}")
+                raise AuthenticationError(
+                    f"the proof (UCAN {ucan.cid}) expired at {ucan.exp}", backend="storacha"
+                )
             if ucan.iss.startswith("did:key:"):
                 ucan.verify_signature(verifier_for(ucan.iss))
 
