@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import botocore.exceptions
 import httpx
 import obstore.exceptions as obstore_errors
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ipfs_kit_py.backends.engine_errors import transport_error
+from ipfs_kit_py.backends.s3.client import S3Client
+from ipfs_kit_py.backends.s3.config import S3Config
 from ipfs_kit_py.backends.s3.errors import raise_translated, translate_error
 from ipfs_kit_py.errors import (
     AuthenticationError,
     BackendError,
     BackendTimeoutError,
     BackendUnavailableError,
+    ConfigurationError,
     ContentNotFoundError,
     IpfsKitError,
 )
@@ -109,3 +116,17 @@ def test_an_error_of_the_tree_passes_through_unchained() -> None:
         raise_translated(error, "head", "bucket-a", "k")
     except ContentNotFoundError as exc:
         assert exc is error and exc.__cause__ is None
+
+
+def test_an_unknown_aws_profile_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "absent-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "absent-credentials"))
+    config = S3Config.from_sources(
+        {"profile": "nope", "endpoint_url": "http://127.0.0.1:9"}, {}, {}
+    )
+    with S3Client(config) as client, pytest.raises(ConfigurationError) as info:
+        client.store("bucket-a")
+    assert isinstance(info.value.__cause__, botocore.exceptions.ProfileNotFound)
+    assert "nope" in str(info.value)

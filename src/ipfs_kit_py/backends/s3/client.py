@@ -41,6 +41,7 @@ from ipfs_kit_py.backends.s3.transfer import (
 )
 from ipfs_kit_py.errors import (
     BucketNotFoundError,
+    ConfigurationError,
     ContentNotFoundError,
     InvalidInputError,
 )
@@ -466,10 +467,14 @@ def _credential_provider(config: S3Config) -> Any:
         }
         return lambda: credential
     import boto3.session
+    import botocore.exceptions
     from obstore.auth.boto3 import Boto3CredentialProvider
 
-    session = boto3.session.Session(profile_name=config.profile, region_name=config.region)
-    return Boto3CredentialProvider(session)
+    try:
+        session = boto3.session.Session(profile_name=config.profile, region_name=config.region)
+        return Boto3CredentialProvider(session)
+    except botocore.exceptions.BotoCoreError as exc:  # ProfileNotFound, NoCredentialsError, ...
+        raise ConfigurationError(f"S3 profile {config.profile!r}: {exc}") from exc
 
 
 def _attributes(metadata: Mapping[str, str] | None) -> dict[str, str]:
