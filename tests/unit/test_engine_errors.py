@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import botocore.exceptions
@@ -24,6 +25,7 @@ from ipfs_kit_py.errors import (
     ContentNotFoundError,
     IpfsKitError,
 )
+from ipfs_kit_py.index import MetadataIndex
 
 # texts that would steer a message matcher elsewhere if types were not consulted first
 MISLEADING = st.sampled_from(
@@ -130,3 +132,17 @@ def test_an_unknown_aws_profile_is_a_configuration_error(
         client.store("bucket-a")
     assert isinstance(info.value.__cause__, botocore.exceptions.ProfileNotFound)
     assert "nope" in str(info.value)
+
+
+@pytest.mark.parametrize("make", ["garbage", "under_a_file"])
+def test_an_unusable_index_path_is_a_configuration_error(tmp_path: Path, make: str) -> None:
+    if make == "garbage":
+        path = tmp_path / "index.sqlite3"
+        path.write_bytes(b"not a database, only text " * 10)
+        cause: type[BaseException] = sqlite3.DatabaseError
+    else:
+        (tmp_path / "file").write_text("x")
+        path, cause = tmp_path / "file" / "index.sqlite3", OSError
+    with pytest.raises(ConfigurationError, match="cannot open the index") as info:
+        MetadataIndex(path)
+    assert isinstance(info.value.__cause__, cause)
