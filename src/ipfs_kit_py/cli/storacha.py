@@ -160,14 +160,14 @@ def run_get(args: argparse.Namespace) -> int:
     root = parse_cid(args.cid)
     output = Path(args.output or cid_key(root))
     with backend_from_args(args) as backend:
-        size = backend.gateway.fetch_to_path(root, output, raw=args.raw)
+        size = backend.retrieve(root, output, raw=args.raw)
     value = {"cid": cid_key(root), "path": str(output), "size": size}
     return _show(args, value, f"{output} ({size} bytes, verified)")
 
 
 def run_spaces(args: argparse.Namespace) -> int:
     with backend_from_args(args) as backend:
-        spaces, current = backend.client.spaces(), backend.space
+        spaces, current = backend.spaces(), backend.space
     text = "\n".join(f"{'*' if s == current else ' '} {s}" for s in spaces)
     return _show(args, {"spaces": spaces, "current": current}, text)
 

@@ -21,6 +21,8 @@ from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.gateway import GatewayBackend
 from ipfs_kit_py.backends.storacha.client import StorachaClient
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
+from ipfs_kit_py.backends.storacha.delegation import Delegation
+from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.backends.storacha.upload import Uploader, UploadResult
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import STORACHA, BlockSink, FileImport, ImportProfile, import_file
@@ -74,6 +76,11 @@ class StorachaBackend(BaseBackend):
     @property
     def space(self) -> str:
         return self.client.space
+
+    @property
+    def agent(self) -> str:
+        """Our agent's DID (from the configured key)."""
+        return self.client.signer.did
 
     def uploader(self) -> Uploader:
         return Uploader(self.client, self.space)
@@ -147,6 +154,18 @@ class StorachaBackend(BaseBackend):
 
     # -- spaces ----------------------------------------------------------------------
 
+    def spaces(self) -> list[str]:
+        """The space DIDs our proofs reach (NotConfiguredError without credentials)."""
+        return self.client.spaces()
+
+    def select_space(self, did: str) -> str:
+        """Select the space later calls use; InvalidInputError if our proofs miss it."""
+        return self.client.select_space(did)
+
+    def create_space(self) -> tuple[Signer, Delegation]:
+        """A new space key and its delegation to our agent (provision it before use)."""
+        return self.client.create_space()
+
     def space_info(self, space: str | None = None) -> dict[str, Any]:
         """space/info of ``space`` (default: the selected one)."""
         space = space or self.space
@@ -161,6 +180,15 @@ class StorachaBackend(BaseBackend):
         nb = {"period": {"from": start, "to": int(now.timestamp()) + 1}}
         ok = self.client.invoke_ok("usage/report", space, nb, nonce=True)
         return dict(ok) if isinstance(ok, dict) else {}
+
+    # -- retrieval -------------------------------------------------------------------
+
+    def retrieve(self, cid: CID, path: str | os.PathLike[str], *, raw: bool = False) -> int:
+        """Fetch ``cid`` through the gateway (verified CAR, or one raw block) into ``path``.
+
+        Written to a temp file and renamed only once verified; returns the bytes written.
+        """
+        return self.gateway.fetch_to_path(parse_cid(cid), path, raw=raw)
 
     # -- Backend protocol --------------------------------------------------------------
 
