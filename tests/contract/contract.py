@@ -85,10 +85,12 @@ class BackendContract:
     def test_absent_cid(self, backend: BaseBackend) -> None:
         cid, _ = self.new_content(64)
         assert backend.has(cid) is False
-        with pytest.raises(ContentNotFoundError):
+        with pytest.raises(ContentNotFoundError) as stat_error:
             backend.stat(cid)
-        with pytest.raises(ContentNotFoundError):
+        with pytest.raises(ContentNotFoundError) as get_error:
             b"".join(backend.get(cid))
+        # the error says which backend answered (errors.py: backend and locator)
+        assert stat_error.value.backend and get_error.value.backend
 
     def test_stored_content_reads_back(self, backend: BaseBackend) -> None:
         cid, data = self.new_content()

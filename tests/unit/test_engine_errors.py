@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ipfs_kit_py.backends.engine_errors import transport_error
+from ipfs_kit_py.backends.engine_errors import network_error, transport_error
 from ipfs_kit_py.backends.s3.client import S3Client
 from ipfs_kit_py.backends.s3.config import S3Config
 from ipfs_kit_py.backends.s3.errors import raise_translated, translate_error
@@ -67,7 +67,7 @@ def test_other_transport_failures_are_unavailable(kind: type[Exception], text: s
 @settings(max_examples=30, deadline=None)
 @given(text=TEXT)
 def test_non_network_errors_are_not_mapped(text: str) -> None:
-    assert transport_error(ValueError(text), backend="s3", locator="", action="x") is None
+    assert network_error(ValueError(text), backend="s3", locator="", action="x") is None
 
 
 S3_TYPES = st.sampled_from(

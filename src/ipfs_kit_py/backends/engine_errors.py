@@ -13,18 +13,16 @@ import httpx
 
 from ipfs_kit_py.errors import BackendError, BackendTimeoutError, BackendUnavailableError
 
-__all__ = ["TIMEOUT_TYPES", "UNAVAILABLE_TYPES", "transport_error"]
+__all__ = ["TIMEOUT_TYPES", "UNAVAILABLE_TYPES", "network_error", "transport_error"]
 
 TIMEOUT_TYPES: tuple[type[BaseException], ...] = (httpx.TimeoutException, TimeoutError)
 UNAVAILABLE_TYPES: tuple[type[BaseException], ...] = (httpx.TransportError, ConnectionError)
 
 
-def transport_error(
-    exc: BaseException, *, backend: str, locator: str, action: str
-) -> BackendError | None:
-    """The error for ``exc`` met during ``action`` on ``locator``, or None if not a network one.
+def transport_error(exc: BaseException, *, backend: str, locator: str, action: str) -> BackendError:
+    """The error for the network failure ``exc`` met during ``action`` on ``locator``.
 
-    ``action`` reads as a phrase: ``"GET /ipfs/<cid>"``, ``"cat"``, ``"upload"``.
+    ``action`` reads as a phrase: ``"GET"``, ``"cat"``, ``"upload s3://b/k"``.
     """
     where = f"{backend} at {locator}" if locator else backend
     if isinstance(exc, TIMEOUT_TYPES):
@@ -33,10 +31,17 @@ def transport_error(
             backend=backend,
             locator=locator,
         )
-    if isinstance(exc, UNAVAILABLE_TYPES):
-        reached = not isinstance(exc, httpx.ConnectError | ConnectionRefusedError)
-        phrase = f"connection to {where} failed during" if reached else f"cannot reach {where} for"
-        return BackendUnavailableError(
-            f"{phrase} {action}: {type(exc).__name__}: {exc}", backend=backend, locator=locator
-        )
+    reached = not isinstance(exc, httpx.ConnectError | ConnectionRefusedError)
+    phrase = f"connection to {where} failed during" if reached else f"cannot reach {where} for"
+    return BackendUnavailableError(
+        f"{phrase} {action}: {type(exc).__name__}: {exc}", backend=backend, locator=locator
+    )
+
+
+def network_error(
+    exc: BaseException, *, backend: str, locator: str, action: str
+) -> BackendError | None:
+    """:func:`transport_error` if ``exc`` is a network failure by its type, else None."""
+    if isinstance(exc, TIMEOUT_TYPES + UNAVAILABLE_TYPES):
+        return transport_error(exc, backend=backend, locator=locator, action=action)
     return None

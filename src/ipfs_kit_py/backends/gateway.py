@@ -205,8 +205,7 @@ class GatewayBackend(BaseBackend):
 
 
 def _unreachable(exc: httpx.TransportError, url: str) -> BackendError:
-    mapped = transport_error(exc, backend="gateway", locator=url, action="GET")
-    return mapped or BackendUnavailableError(str(exc), backend="gateway", locator=url)
+    return transport_error(exc, backend="gateway", locator=url, action="GET")
 
 
 def _check_status(response: httpx.Response, cid: CID, url: str) -> None:
@@ -219,7 +218,7 @@ def _check_status(response: httpx.Response, cid: CID, url: str) -> None:
         raise BackendError(f"gateway answered {status} for {cid}", **where)
 
 
-def _walk_car(root: CID, stream: BinaryIO, url: str) -> Iterator[bytes]:
+def _walk_car(root: CID, stream: BinaryIO, url: str = "") -> Iterator[bytes]:
     """Walk the UnixFS file DAG of ``root`` over a verified CAR stream, yielding leaf bytes.
 
     Blocks normally arrive in DFS order and are used at once; out-of-order blocks are

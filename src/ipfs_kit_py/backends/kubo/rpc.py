@@ -179,8 +179,7 @@ class KuboClient(Closeable):
                 raise ContentNotFoundError(message, **located) from exc
             raise BackendError(message, **located) from exc
         except httpx.TransportError as exc:
-            mapped = transport_error(exc, backend="kubo", locator=self.url, action=command)
-            raise (mapped or BackendUnavailableError(str(exc), **located)) from exc
+            raise transport_error(exc, backend="kubo", locator=self.url, action=command) from exc
 
     @contextlib.contextmanager
     def _stream(

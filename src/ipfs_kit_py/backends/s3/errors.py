@@ -7,7 +7,7 @@ from typing import NoReturn
 
 from obstore import exceptions as obstore_errors
 
-from ipfs_kit_py.backends.engine_errors import transport_error
+from ipfs_kit_py.backends.engine_errors import network_error
 from ipfs_kit_py.errors import (
     AuthenticationError,
     BackendError,
@@ -117,7 +117,7 @@ def _by_type(exc: BaseException, action: str, bucket: str, where: str) -> IpfsKi
         return ContentNotFoundError(f"{where} not found", **located)
     if isinstance(exc, PermissionError):
         return AuthenticationError(_auth_message(action, where, type(exc).__name__), **located)
-    return transport_error(exc, backend="s3", locator=where, action=f"{action} {where}")
+    return network_error(exc, backend="s3", locator=where, action=f"{action} {where}")
 
 
 def _by_text(exc: BaseException, action: str, bucket: str, where: str) -> IpfsKitError:

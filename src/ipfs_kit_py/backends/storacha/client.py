@@ -22,7 +22,6 @@ from ipfs_kit_py.errors import (
     AuthenticationError,
     BackendError,
     BackendTimeoutError,
-    BackendUnavailableError,
     ContentNotFoundError,
     InvalidInputError,
     ProtocolError,
@@ -242,10 +241,7 @@ class StorachaClient(Closeable):
             return self._http.request(method, url, **kwargs)
         except httpx.TransportError as exc:
             where = url.split("?", 1)[0]  # a presigned PUT URL's query is a credential
-            mapped = transport_error(exc, backend="storacha", locator=where, action=method)
-            raise (
-                mapped or BackendUnavailableError(str(exc), backend="storacha", locator=where)
-            ) from exc
+            raise transport_error(exc, backend="storacha", locator=where, action=method) from exc
 
     # -- receipts ----------------------------------------------------------------
 
