@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ipfs_kit_py.config import Secret, Sources, parse_number
+from ipfs_kit_py.config import Secret, Sources, parse_number, require
 from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
 
 __all__ = ["DEFAULT_KEY_PREFIX", "S3Config"]
@@ -110,13 +110,11 @@ class S3Config:
 
     def require_bucket(self, bucket: str | None = None) -> str:
         """Return ``bucket`` or the configured default bucket."""
-        chosen = bucket or self.bucket
-        if not chosen:
-            raise NotConfiguredError(
-                "S3 bucket not set: pass bucket=..., set IPFS_KIT_S3_BUCKET, or bucket in the "
-                "[s3] section of the config file"
-            )
-        return chosen
+        return require(
+            bucket or self.bucket,
+            "S3 bucket not set: pass bucket=..., set IPFS_KIT_S3_BUCKET, or bucket in the "
+            "[s3] section of the config file",
+        )
 
 
 def _normal_prefix(prefix: str) -> str:

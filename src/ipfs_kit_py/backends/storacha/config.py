@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ipfs_kit_py.backends.storacha.sharding import SHARD_SIZE
-from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number
-from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
+from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number, require
+from ipfs_kit_py.errors import ConfigurationError
 
 __all__ = ["DEFAULT_GATEWAY_URL", "DEFAULT_SERVICE_DID", "DEFAULT_SERVICE_URL", "StorachaConfig"]
 
@@ -58,9 +58,8 @@ class StorachaConfig:
 
     def require_credentials(self) -> tuple[str, str]:
         """Return (key, proof) or raise :class:`NotConfiguredError`."""
-        if self.key is None or self.proof is None or not self.configured:
-            raise NotConfiguredError(NOT_CONFIGURED)
-        return self.key.value, self.proof.value
+        key = require(self.key.value if self.key else None, NOT_CONFIGURED)
+        return key, require(self.proof.value if self.proof else None, NOT_CONFIGURED)
 
     @property
     def receipts_endpoint(self) -> str:
