@@ -81,7 +81,8 @@ def load_config_file(path: Path | None = None) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigurationError(f"cannot read config file {path}: {exc}") from None
+        # chained: tomllib names the line and column, never the file's text (its secrets)
+        raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
 
 
 def resolve(

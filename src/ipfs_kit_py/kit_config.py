@@ -67,7 +67,7 @@ class KitConfig:
                 promote_after=int(get("promote_after", section=tiers) or DEFAULT_PROMOTE_AFTER),
             )
         except (TypeError, ValueError) as exc:
-            raise ConfigurationError(f"invalid cache/index configuration: {exc}") from None
+            raise ConfigurationError(f"invalid cache/index configuration: {exc}") from exc
 
 
 _SECRET_NAMES = frozenset({"key", "proof", "auth", "access_key_id"})

@@ -141,9 +141,9 @@ def implementation(name: str) -> Implementation:
     """The registration of ``name``; ``ConfigurationError`` if it is not registered."""
     try:
         return known_implementations[name]
-    except KeyError:
+    except KeyError as exc:
         known = ", ".join(known_implementations)
-        raise ConfigurationError(f"unknown backend {name!r} (known: {known})") from None
+        raise ConfigurationError(f"unknown backend {name!r} (known: {known})") from exc
 
 
 def build_backend(

@@ -96,7 +96,7 @@ class StorachaConfig:
                 receipt_timeout=_seconds("receipt_timeout", get("receipt_timeout", 120.0)),
             )
         except (TypeError, ValueError) as exc:
-            raise ConfigurationError(f"invalid [storacha] setting: {exc}") from None
+            raise ConfigurationError(f"invalid [storacha] setting: {exc}") from exc
 
 
 def _seconds(name: str, value: Any) -> float:
