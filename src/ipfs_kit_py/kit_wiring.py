@@ -53,8 +53,10 @@ class TierStatus:
 class UnconfiguredKit:
     """Stands in for a kit whose backend could not be built: its methods say so.
 
-    Names the real kit class does not have raise ``AttributeError`` (a typo such as
-    ``uplaod_file`` is not "not configured"); with no class known, any public name answers.
+    Its methods answer ``{"success": False, "error_type": "NotConfiguredError", ...}``;
+    its properties raise ``NotConfiguredError``; names the real kit class does not have
+    raise ``AttributeError`` (a typo such as ``uplaod_file`` is not "not configured").
+    With no class known, any public name answers.
     """
 
     def __init__(self, name: str, hint: str, kit_class: type | None = None) -> None:
@@ -66,8 +68,11 @@ class UnconfiguredKit:
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("_"):
             raise AttributeError(attr)
-        if self._kit_class is not None and not callable(getattr(self._kit_class, attr, None)):
-            raise AttributeError(f"{self._kit_class.__name__} has no attribute {attr!r}")
+        if self._kit_class is not None:
+            if not hasattr(self._kit_class, attr):
+                raise AttributeError(f"{self._kit_class.__name__} has no attribute {attr!r}")
+            if not callable(getattr(self._kit_class, attr)):  # a property of the real kit
+                raise NotConfiguredError(f"{self._name} is not configured: {self._hint}")
 
         @dict_result
         def not_configured(*args: Any, **kwargs: Any) -> None:

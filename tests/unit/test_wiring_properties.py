@@ -35,11 +35,15 @@ def test_gateway_urls_refuse_other_types(value: Any) -> None:
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.text(max_size=20))
+@given(st.one_of(st.text(max_size=20), st.sampled_from([n for n in dir(S3Kit) if n[0] != "_"])))
 def test_unconfigured_kit_answers_real_names_and_refuses_others(attr: str) -> None:
+    assume(not hasattr(UnconfiguredKit, attr))  # its own dunders and methods
     kit = UnconfiguredKit("s3", "set [s3]", S3Kit)
     if attr.startswith("_"):
         with pytest.raises(AttributeError):
+            getattr(kit, attr)
+    elif hasattr(S3Kit, attr) and not callable(getattr(S3Kit, attr)):
+        with pytest.raises(NotConfiguredError, match="s3 is not configured"):
             getattr(kit, attr)
     elif callable(getattr(S3Kit, attr, None)):
         answer = getattr(kit, attr)()
@@ -59,6 +63,8 @@ def test_unconfigured_kit_catches_the_seed_typo() -> None:
         kit.uplaod_file("f")
     assert kit.upload_file("f")["error_type"] == "NotConfiguredError"
     assert UnconfiguredKit("s3", "set [s3]").anything()["error_type"] == "NotConfiguredError"
+    with pytest.raises(NotConfiguredError):
+        kit.objects  # noqa: B018 - a property of S3Kit
 
 
 @settings(max_examples=80, deadline=None)
