@@ -106,14 +106,10 @@ def _by_type(exc: BaseException, action: str, bucket: str, where: str) -> IpfsKi
     if isinstance(exc, obstore_errors.PermissionDeniedError | obstore_errors.UnauthenticatedError):
         return AuthenticationError(_auth_message(action, where, type(exc).__name__), **located)
     if isinstance(exc, obstore_errors.PreconditionError):
-        return BackendError(
-            f"{where} changed while it was being read (ETag mismatch); retry", **located
-        )
+        return _changed(where)
     if isinstance(exc, obstore_errors.NotFoundError | FileNotFoundError):
         if _error_code(str(exc)) == "NoSuchBucket":
-            return BucketNotFoundError(
-                f"S3 bucket {bucket!r} does not exist ({action} {where})", **located
-            )
+            return _no_bucket(bucket, action, where)
         return ContentNotFoundError(f"{where} not found", **located)
     if isinstance(exc, PermissionError):
         return AuthenticationError(_auth_message(action, where, type(exc).__name__), **located)
@@ -126,16 +122,12 @@ def _by_text(exc: BaseException, action: str, bucket: str, where: str) -> IpfsKi
     first_line = message.split("\n", 1)[0][:300]
     code, status = _error_code(message), _status(message)
     if code == "NoSuchBucket":
-        return BucketNotFoundError(
-            f"S3 bucket {bucket!r} does not exist ({action} {where})", **located
-        )
+        return _no_bucket(bucket, action, where)
     if code in _AUTH_CODES or status in (401, 403):
         detail = code or f"HTTP {status}"
         return AuthenticationError(_auth_message(action, where, detail), **located)
     if status == 412 or code == "PreconditionFailed":
-        return BackendError(
-            f"{where} changed while it was being read (ETag mismatch); retry", **located
-        )
+        return _changed(where)
     if code == "NoSuchKey" or status == 404:
         return ContentNotFoundError(f"{where} not found", **located)
     if status >= 500 or code in ("SlowDown", "ServiceUnavailable", "InternalError"):
@@ -151,6 +143,20 @@ def _by_text(exc: BaseException, action: str, bucket: str, where: str) -> IpfsKi
             f"S3 endpoint unreachable for {action} {where}: {first_line}", **located
         )
     return BackendError(f"S3 {action} {where} failed: {code or first_line}", **located)
+
+
+def _no_bucket(bucket: str, action: str, where: str) -> BucketNotFoundError:
+    return BucketNotFoundError(
+        f"S3 bucket {bucket!r} does not exist ({action} {where})", backend="s3", locator=where
+    )
+
+
+def _changed(where: str) -> BackendError:
+    return BackendError(
+        f"{where} changed while it was being read (ETag mismatch); retry",
+        backend="s3",
+        locator=where,
+    )
 
 
 def _auth_message(action: str, where: str, detail: str) -> str:
