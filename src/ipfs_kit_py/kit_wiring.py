@@ -106,19 +106,26 @@ class KitSources:
         """Build every registered remote backend (no I/O); note why others are missing."""
         remote = RemoteBackends()
         extra = [n for n in available_backends() if n not in LOCAL and n not in REMOTE_ORDER]
-        for name in (*REMOTE_ORDER, *extra):
-            try:
-                built = self.build(name)
-            except NotConfiguredError as exc:
-                remote.missing[name] = str(exc)
-                continue
-            remote.built[name] = built
-            try:
-                for backend in built:
-                    backend.check_configured()
-            except NotConfiguredError as exc:
-                remote.missing[name] = str(exc)
+        try:
+            for name in (*REMOTE_ORDER, *extra):
+                self._add_remote(remote, name)
+        except BaseException:
+            remote.close()  # an invalid setting further on: release what was built
+            raise
         return remote
+
+    def _add_remote(self, remote: RemoteBackends, name: str) -> None:
+        try:
+            built = self.build(name)
+        except NotConfiguredError as exc:
+            remote.missing[name] = str(exc)
+            return
+        remote.built[name] = built
+        try:
+            for backend in built:
+                backend.check_configured()
+        except NotConfiguredError as exc:
+            remote.missing[name] = str(exc)
 
 
 @dataclass(slots=True)

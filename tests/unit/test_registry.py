@@ -191,3 +191,38 @@ def test_a_backend_that_cannot_load_leaves_its_kit_unconfigured(tmp_path: Path) 
     finally:
         registry.known_implementations["s3"] = saved
         registry._classes.pop("s3", None)
+
+
+class BrokenBackend(FolderBackend):
+    """A backend whose configuration is always invalid."""
+
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Self:
+        raise ConfigurationError("broken: bad setting")
+
+
+def test_an_invalid_backend_setting_closes_what_was_built(
+    folder_registered: None, tmp_path: Path
+) -> None:
+    built: list[FolderBackend] = []
+
+    class Tracked(FolderBackend):
+        def __init__(self, root: Path) -> None:
+            super().__init__(root)
+            built.append(self)
+
+    registry.register_implementation("folder", Tracked, clobber=True)
+    registry.register_implementation("broken", BrokenBackend)
+    try:
+        sections = {"folder": {"root": str(tmp_path)}, "broken": {"x": 1}}
+        with pytest.raises(ConfigurationError, match="broken: bad setting"):
+            ipfs_kit({}, cache_dir=tmp_path / "c", index_path=tmp_path / "i", sections=sections)
+        assert [b.closed for b in built] == [1]
+    finally:
+        registry.known_implementations.pop("broken")
+        registry._classes.pop("broken", None)
