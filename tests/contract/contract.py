@@ -8,8 +8,8 @@ A test class per backend derives from these mixins and provides the ``backend`` 
   bounded, close twice.
 - :class:`WritableContract`: put / delete round trips and concurrent writers of one CID;
   :class:`ReadOnlyContract`: put and delete refused with a ``BackendError``.
-- :class:`CorruptibleContract`, where a copy can be corrupted behind the backend's back:
-  a verified read refuses it.
+- :class:`CorruptibleContract`, where a copy can be corrupted behind the backend's back
+  (a disk file, an S3 object, a block file in kubo's repo): a verified read refuses it.
 """
 
 from __future__ import annotations

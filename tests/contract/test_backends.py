@@ -3,6 +3,7 @@ as a trustless gateway (read-only), Storacha (the local service)."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -31,7 +32,8 @@ from tests.servers.storacha import StorachaService, StorachaTestCredentials
 
 
 class TestMemory(WritableContract):
-    """(No corruption case: the stored bytes objects are immutable and in-process.)"""
+    """(No corruption case: the stored bytes objects are immutable and in-process; nor
+    for Storacha, whose local service offers no way to change a stored blob.)"""
 
     memory_bound: ClassVar[int | None] = None  # the memory tier holds content by design
 
@@ -53,10 +55,26 @@ class TestDisk(WritableContract, CorruptibleContract):
             f.write(b"\x00" if data[len(data) // 2] else b"\x01")
 
 
-class TestKubo(WritableContract):
+def corrupt_kubo_block(node: KuboNode, cid: CID) -> None:
+    """Flip a byte of ``cid``'s block in kubo's flatfs blockstore (kubo reads it back as is)."""
+    key = base64.b32encode(bytes(cid.digest)).decode().rstrip("=")  # flatfs: the multihash
+    path = node.repo / "blocks" / key[-3:-1] / f"{key}.data"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+class TestKubo(WritableContract, CorruptibleContract):
+    @pytest.fixture(autouse=True)
+    def _node(self, kubo: KuboNode) -> None:
+        self.node = kubo
+
     @pytest.fixture
     def fresh_backend(self, kubo: KuboNode) -> Callable[[], BaseBackend]:
         return kubo.backend
+
+    def corrupt(self, backend: BaseBackend, cid: CID, data: bytes) -> None:
+        corrupt_kubo_block(self.node, cid)  # one raw block: 200 kB under 256 KiB chunks
 
 
 class TestS3(WritableContract, CorruptibleContract):
@@ -83,7 +101,7 @@ class TestS3(WritableContract, CorruptibleContract):
         )
 
 
-class TestGateway(ReadOnlyContract):
+class TestGateway(ReadOnlyContract, CorruptibleContract):
     """kubo's gateway as a trustless gateway; content is put in place through kubo."""
 
     @pytest.fixture(autouse=True)
@@ -97,6 +115,9 @@ class TestGateway(ReadOnlyContract):
     def store(self, backend: BaseBackend, cid: CID, chunks: Any, size: int | None) -> None:
         with self.node.backend() as kubo:
             kubo.put(cid, chunks, size, profile=self.profile)
+
+    def corrupt(self, backend: BaseBackend, cid: CID, data: bytes) -> None:
+        corrupt_kubo_block(self.node, cid)
 
 
 class TestStoracha(WritableContract):
