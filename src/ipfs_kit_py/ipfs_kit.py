@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from ipfs_kit_py import replication
 from ipfs_kit_py.config import config_file_path, load_config_file
@@ -145,12 +145,12 @@ class ipfs_kit(Closeable):
     @property
     def s3(self) -> S3Backend:
         """The typed S3 backend (``.objects``: bucket-level calls); NotConfiguredError if none."""
-        return self._remote.first("s3")  # type: ignore[return-value]
+        return cast("S3Backend", self._remote.first("s3"))
 
     @property
     def storacha(self) -> StorachaBackend:
         """The typed Storacha backend (uploads, spaces); NotConfiguredError if none."""
-        return self._remote.first("storacha")  # type: ignore[return-value]
+        return cast("StorachaBackend", self._remote.first("storacha"))
 
     @property
     def index(self) -> MetadataIndex:
