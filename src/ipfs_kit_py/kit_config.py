@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ipfs_kit_py.backends.disk import default_cache_dir
-from ipfs_kit_py.config import Secret, resolve
+from ipfs_kit_py.config import Secret, resolve, xdg_dir
 from ipfs_kit_py.errors import ConfigurationError
 from ipfs_kit_py.index import default_index_path
 
@@ -50,7 +49,7 @@ class KitConfig:
             return cls(
                 cache_dir=Path(
                     get("cache_dir", section=cache, env_names=["IPFS_KIT_CACHE_DIR"])
-                    or default_cache_dir(env)
+                    or xdg_dir("CACHE", env)
                 ),
                 index_path=Path(
                     get("index_path", section=index, env_names=["IPFS_KIT_INDEX"])
@@ -68,7 +67,7 @@ class KitConfig:
                 promote_after=int(get("promote_after", section=tiers) or DEFAULT_PROMOTE_AFTER),
             )
         except (TypeError, ValueError) as exc:
-            raise ConfigurationError(f"invalid cache/index configuration: {exc}") from None
+            raise ConfigurationError(f"invalid cache/index configuration: {exc}") from exc
 
 
 _SECRET_NAMES = frozenset({"key", "proof", "auth", "access_key_id"})
