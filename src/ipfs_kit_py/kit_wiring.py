@@ -16,7 +16,7 @@ from typing import Any
 from ipfs_kit_py.backends.base import BaseBackend
 from ipfs_kit_py.backends.registry import available_backends, build_backends, implementation
 from ipfs_kit_py.content.cid import RAW, sha256_cid
-from ipfs_kit_py.errors import IpfsKitError, NotConfiguredError
+from ipfs_kit_py.errors import ConfigurationError, IpfsKitError, NotConfiguredError
 from ipfs_kit_py.results import dict_result
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "RemoteBackends",
     "TierStatus",
     "UnconfiguredKit",
+    "backend_sections",
     "build_kit",
     "probe",
     "tier_statuses",
@@ -150,6 +151,15 @@ class RemoteBackends:
         for group in self.built.values():
             for backend in group:
                 backend.close()
+
+
+def backend_sections(sections: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Keyword sections by remote backend name; ConfigurationError for a name none has."""
+    known = [n for n in available_backends() if n not in LOCAL]
+    unknown = sorted(set(sections) - set(known))
+    if unknown:
+        raise ConfigurationError(f"no backend named {unknown} (known: {', '.join(known)})")
+    return {name: dict(section) for name, section in sections.items()}
 
 
 # the seed's dict kits over the typed backends: registry name -> kit class path

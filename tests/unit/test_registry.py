@@ -226,3 +226,8 @@ def test_an_invalid_backend_setting_closes_what_was_built(
     finally:
         registry.known_implementations.pop("broken")
         registry._classes.pop("broken", None)
+
+
+def test_a_section_for_no_backend_is_a_configuration_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"no backend named \['foldr'\]"):
+        ipfs_kit({}, cache_dir=tmp_path / "c", sections={"foldr": {"root": "/x"}})
