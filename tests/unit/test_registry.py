@@ -167,12 +167,17 @@ def test_a_third_party_backend_joins_the_tiers(folder_registered: None, tmp_path
 
 
 def test_a_third_party_backend_left_unconfigured_is_reported(
-    folder_registered: None, tmp_path: Path
+    folder_registered: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("IPFS_API_URL", raising=False)
+    monkeypatch.delenv("IPFS_PATH", raising=False)
     with ipfs_kit({}, cache_dir=tmp_path / "c", index_path=tmp_path / "i") as kit:
         statuses = {s.name: s for s in kit.backends()}
         assert not statuses["folder"].configured
         assert statuses["folder"].reason == "folder is not configured: set [folder] root"
+        kubo = statuses["ipfs"]  # reported under the tier name kubo declares
+        assert (kubo.kind, kubo.configured) == ("KuboBackend", False)
+        assert "IPFS_API_URL" in kubo.reason and "kubo" not in statuses
 
 
 def test_a_backend_that_cannot_load_leaves_its_kit_unconfigured(tmp_path: Path) -> None:
