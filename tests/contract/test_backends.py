@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from hypothesis import settings
 
 from ipfs_kit_py.backends.base import BaseBackend
 from ipfs_kit_py.backends.disk import DiskBackend
@@ -127,6 +128,9 @@ class TestStoracha(WritableContract):
     # for a get through the service's gateway, the same at 20 and 48 MiB
     large_size: ClassVar[int] = 24 * MiB
     memory_bound: ClassVar[int | None] = 18 * MiB
+    machine_settings: ClassVar[settings] = settings(
+        max_examples=2, stateful_step_count=6, deadline=None
+    )
     writers: ClassVar[int] = 2
 
     @pytest.fixture
