@@ -26,7 +26,13 @@ from typing import Any, ClassVar
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from ipfs_kit_py.backends.base import BaseBackend
 from ipfs_kit_py.content.cid import CID
@@ -148,6 +154,7 @@ class WritableContract(BackendContract):
     """What a backend that takes writes does."""
 
     writers: ClassVar[int] = 4
+    machine_deletes: ClassVar[bool] = True
     machine_settings: ClassVar[settings] = settings(
         max_examples=12, stateful_step_count=12, deadline=None
     )
@@ -175,7 +182,11 @@ class WritableContract(BackendContract):
         machine = type(
             "Machine",
             (BackendMachine,),
-            {"make": staticmethod(fresh_backend), "profile": self.profile},
+            {
+                "make": staticmethod(fresh_backend),
+                "profile": self.profile,
+                "deletes": self.machine_deletes,
+            },
         )
         run_state_machine_as_test(machine, settings=self.machine_settings)
 
@@ -206,15 +217,20 @@ class BackendMachine(RuleBasedStateMachine):
 
     make: ClassVar[Callable[[], BaseBackend]]
     profile: ClassVar[ImportProfile]
+    deletes: ClassVar[bool] = True
     contents = Bundle("contents")
 
     def __init__(self) -> None:
         super().__init__()
         self.backend = self.make()
         self.model: dict[CID, bytes] = {}
+        # the store outlives the run (a session server): content of its own, so what other
+        # tests (or earlier examples) left behind never looks like this run's
+        self.salt = os.urandom(8)
 
     @rule(target=contents, data=st.binary(max_size=3000))
     def new_content(self, data: bytes) -> tuple[CID, bytes]:
+        data = self.salt + data
         return import_file([data], self.profile).cid, data
 
     @rule(item=contents)
@@ -224,6 +240,7 @@ class BackendMachine(RuleBasedStateMachine):
         assert stored.size == len(data)
         self.model[cid] = data
 
+    @precondition(lambda self: self.deletes)
     @rule(item=contents)
     def delete(self, item: tuple[CID, bytes]) -> None:
         self.backend.delete(item[0])
