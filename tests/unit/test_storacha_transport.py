@@ -100,8 +100,11 @@ def test_a_black_hole_ends_at_the_deadline() -> None:
 
 
 def answer(head: bytes, body: bytes = b"") -> Serve:
+    """One answer per connection, then close (said, so the client does not reuse it)."""
+
     def serve(conn: socket.socket) -> None:
-        conn.sendall(head + b"content-length: %d\r\n\r\n" % len(body) + body)
+        length = b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body)
+        conn.sendall(head + length + body)
 
     return serve
 
