@@ -11,6 +11,7 @@ whatever reaches it, so a test can show that no credentials went there. Both are
 from __future__ import annotations
 
 import http.server
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -65,8 +66,16 @@ def forward_all(exchange: Exchange) -> Reply:
     return exchange.forward()
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """Clients that hang up (what the attacks provoke) are not worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class _Server:
-    """A threading HTTP server calling ``self.handle`` for every request."""
+    """A threading HTTP server calling ``self._serve`` for every request."""
 
     def __init__(self) -> None:
         owner = self
@@ -84,7 +93,7 @@ class _Server:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self._server = _QuietServer(("127.0.0.1", free_port()), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
