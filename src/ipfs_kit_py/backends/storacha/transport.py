@@ -132,16 +132,9 @@ class Answer:
 class ServiceHTTP(Closeable):
     """An HTTP client for one service: bounded exchanges; a context manager."""
 
-    def __init__(
-        self,
-        timeout: float,
-        *,
-        headers: Mapping[str, str] | None = None,
-        http: httpx.Client | None = None,
-    ) -> None:
+    def __init__(self, timeout: float, *, headers: Mapping[str, str] | None = None) -> None:
         self.timeout = timeout
-        self._own = http is None
-        self.client = http or httpx.Client(
+        self.client = httpx.Client(
             transport=deadline_transport(),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             follow_redirects=False,
@@ -149,9 +142,8 @@ class ServiceHTTP(Closeable):
         )
 
     def close(self) -> None:
-        """Close the connections if we own them; idempotent."""
-        if self._own:
-            self.client.close()
+        """Close the connections; idempotent."""
+        self.client.close()
 
     def exchange(
         self,
@@ -177,11 +169,12 @@ class ServiceHTTP(Closeable):
                     return answer
                 url = str(httpx.URL(url).join(target))
                 if httpx.URL(url).scheme not in ("http", "https"):
-                    raise _too_much(f"redirect to a non-HTTP URL from {answer.url}", answer.url)
-        raise _too_much(f"more than {redirects} redirects from {url}", url)
+                    where = _where(answer.url)
+                    raise _protocol_error(f"redirect to a non-HTTP URL from {where}", where)
+        raise _protocol_error(f"more than {redirects} redirects, the last to {_where(url)}", url)
 
     def _once(self, method: str, url: str, max_bytes: int, **kwargs: Any) -> Answer:
-        where = url.split("?", 1)[0]  # a presigned PUT URL's query is a credential
+        where = _where(url)
         try:
             with self.client.stream(method, url, follow_redirects=False, **kwargs) as response:
                 body = _read_capped(response, max_bytes, where)
@@ -200,17 +193,24 @@ def _read_capped(response: httpx.Response, max_bytes: int, where: str) -> bytes:
     # Raw bytes only: a compressed answer could inflate far past the cap in one chunk.
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):
-        raise _too_much(f"{where} sent a {encoding!r}-encoded answer; we asked for identity", where)
+        message = f"{where} sent a {encoding!r}-encoded answer; we asked for identity"
+        raise _protocol_error(message, where)
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise _too_much(f"{where} announced {declared} bytes; the limit is {max_bytes}", where)
+        message = f"{where} announced {declared} bytes; the limit is {max_bytes}"
+        raise _protocol_error(message, where)
     body = bytearray()
     for chunk in response.iter_raw():
         body += chunk
         if len(body) > max_bytes:
-            raise _too_much(f"{where} sent more than {max_bytes} bytes", where)
+            raise _protocol_error(f"{where} sent more than {max_bytes} bytes", where)
     return bytes(body)
 
 
-def _too_much(message: str, where: str) -> ProtocolError:
-    return ProtocolError(message, backend="storacha", locator=where)
+def _where(url: str) -> str:
+    """``url`` fit for a message: without its query (a presigned URL's is a credential)."""
+    return url.split("?", 1)[0]
+
+
+def _protocol_error(message: str, where: str) -> ProtocolError:
+    return ProtocolError(message, backend="storacha", locator=_where(where))
