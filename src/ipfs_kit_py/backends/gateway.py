@@ -20,7 +20,7 @@ import httpx
 from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.engine_errors import transport_error
 from ipfs_kit_py.config import Sources, parse_number
-from ipfs_kit_py.content.car import CarReader
+from ipfs_kit_py.content.car import MAX_BLOCK_SIZE, CarReader
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
 from ipfs_kit_py.content.dagpb import UnixFSType, decode_node, decode_unixfs
 from ipfs_kit_py.content.unixfs import Block, ImportProfile
@@ -35,6 +35,7 @@ from ipfs_kit_py.errors import (
     InputPathError,
     InvalidInputError,
     NotConfiguredError,
+    ProtocolError,
 )
 from ipfs_kit_py.streams import reader
 
@@ -45,6 +46,10 @@ logger = logging.getLogger(__name__)
 CAR_ACCEPT = "application/vnd.ipld.car; version=1; order=dfs; dups=y"
 RAW_ACCEPT = "application/vnd.ipld.raw"
 _IDENTITY = 0x00
+# What a CAR walk holds of blocks that came before they were needed (DFS order needs none).
+MAX_PENDING_BYTES = 32 * 1024 * 1024
+MAX_PENDING_BLOCKS = 16384
+MAX_REPEATED_BLOCKS = 1024
 
 
 GATEWAYS_HINT = "set [gateway] urls in the config file or IPFS_KIT_GATEWAYS"
@@ -163,12 +168,15 @@ class GatewayBackend(BaseBackend):
             return bytes(cid.raw_digest)
         url = f"{self.base_url}/{cid_key(cid)}?format=raw"
         try:
-            response = self._http.get(url, headers={"accept": RAW_ACCEPT})
+            with self._http.stream("GET", url, headers={"accept": RAW_ACCEPT}) as response:
+                if response.status_code != 200:
+                    response.read()
+                _check_status(response, cid, url)
+                data = _read_block(response, cid, url)
         except httpx.TransportError as exc:
             raise _unreachable(exc, url) from exc
-        _check_status(response, cid, url)
-        verify_block(cid, response.content)
-        return response.content
+        verify_block(cid, data)
+        return data
 
     def iter_file(self, cid: CID) -> Iterator[bytes]:
         """Yield the UnixFS file bytes of ``cid``; each block verified before use."""
@@ -182,6 +190,12 @@ class GatewayBackend(BaseBackend):
                 yield from _walk_car(cid, stream, url)
         except httpx.TransportError as exc:
             raise _unreachable(exc, url) from exc
+        except CARFormatError as exc:  # this source's fault: the next tier may do better
+            raise ProtocolError(
+                f"gateway {self.base_url} sent a bad CAR for {cid}: {exc}",
+                backend="gateway",
+                locator=url,
+            ) from exc
 
     def fetch_to_path(self, cid: CID, path: str | os.PathLike[str], *, raw: bool = False) -> int:
         """Write the verified content of ``cid`` to ``path`` (temp file + rename)."""
@@ -218,16 +232,65 @@ def _check_status(response: httpx.Response, cid: CID, url: str) -> None:
         raise BackendError(f"gateway answered {status} for {cid}", **where)
 
 
+def _read_block(response: httpx.Response, cid: CID, url: str) -> bytes:
+    """The body of a ``?format=raw`` answer, refused past the block size limit."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > MAX_BLOCK_SIZE:
+            raise ProtocolError(
+                f"gateway sent more than {MAX_BLOCK_SIZE} bytes for block {cid}",
+                backend="gateway",
+                locator=url,
+            )
+    return bytes(body)
+
+
+class _Pending:
+    """Blocks that arrived before they were needed: bounded in bytes, count and repeats."""
+
+    def __init__(self, url: str) -> None:
+        self.blocks: dict[tuple[int, bytes], bytes] = {}
+        self.size = 0
+        self.repeats = 0
+        self.url = url
+
+    def pop(self, key: tuple[int, bytes]) -> bytes | None:
+        data = self.blocks.pop(key, None)
+        self.size -= len(data) if data is not None else 0
+        return data
+
+    def keep(self, key: tuple[int, bytes], data: bytes) -> None:
+        if key in self.blocks:
+            self.repeats += 1
+            if self.repeats > MAX_REPEATED_BLOCKS:
+                raise ProtocolError(
+                    f"the gateway's CAR repeats blocks more than {MAX_REPEATED_BLOCKS} times",
+                    backend="gateway",
+                    locator=self.url,
+                )
+            return
+        self.blocks[key] = data
+        self.size += len(data)
+        if self.size > MAX_PENDING_BYTES or len(self.blocks) > MAX_PENDING_BLOCKS:
+            raise ProtocolError(
+                f"the gateway's CAR holds more than {MAX_PENDING_BYTES} bytes or "
+                f"{MAX_PENDING_BLOCKS} blocks not (yet) needed",
+                backend="gateway",
+                locator=self.url,
+            )
+
+
 def _walk_car(root: CID, stream: BinaryIO, url: str = "") -> Iterator[bytes]:
     """Walk the UnixFS file DAG of ``root`` over a verified CAR stream, yielding leaf bytes.
 
     Blocks normally arrive in DFS order and are used at once; out-of-order blocks are
-    kept until needed. A needed block that never arrives is an error; a CAR that breaks
-    off before the root block (kubo's answer, after a 200, for content it lacks) means
-    the gateway does not have the content.
+    kept until needed, up to a bound (:class:`_Pending`). A needed block that never
+    arrives is an error; a CAR that breaks off before the root block (kubo's answer,
+    after a 200, for content it lacks) means the gateway does not have the content.
     """
     blocks = iter(CarReader(stream, verify=True))
-    pending: dict[tuple[int, bytes], bytes] = {}
+    pending = _Pending(url)
     todo = [root]
     while todo:
         cid = todo.pop()
@@ -260,17 +323,16 @@ def _same_block(cid: CID) -> tuple[int, bytes]:
     return cid.codec.code, bytes(cid.digest)
 
 
-def _next_needed(
-    cid: CID, blocks: Iterator[Block], pending: dict[tuple[int, bytes], bytes]
-) -> bytes:
+def _next_needed(cid: CID, blocks: Iterator[Block], pending: _Pending) -> bytes:
     if cid.hashfun.code == _IDENTITY:
         return bytes(cid.raw_digest)
     key = _same_block(cid)
-    if key in pending:
-        return pending.pop(key)
+    held = pending.pop(key)
+    if held is not None:
+        return held
     for block in blocks:
         got = _same_block(block.cid)
         if got == key:
             return block.data
-        pending[got] = block.data
+        pending.keep(got, block.data)
     raise ContentMismatchError(f"the gateway's CAR lacks block {cid}", cid=str(cid))

@@ -43,6 +43,7 @@ from ipfs_kit_py.errors import (
     ContentMismatchError,
     ContentNotFoundError,
     InvalidInputError,
+    IpfsKitError,
     LastCopyError,
 )
 from ipfs_kit_py.index import MetadataIndex
@@ -310,7 +311,12 @@ class TieredCacheManager:
     def _record_found(self, tier: BaseBackend, cid: CID) -> None:
         """A probe found ``cid`` in a tier the index did not list: record it."""
         if not self._is_disk(tier):
-            self.index.record(cid, tier.name, tier.stat(cid).locator)
+            try:
+                locator = tier.stat(cid).locator
+            except (IpfsKitError, OSError) as exc:  # the read is verified: it stands
+                logger.warning("found %s in %s but cannot record it: %s", cid, tier.name, exc)
+                return
+            self.index.record(cid, tier.name, locator)
             return
         with self.index.transaction():  # the file may have been evicted since the read
             if tier.has(cid):
