@@ -96,14 +96,15 @@ def _regular_file_fd(stream: BinaryIO) -> int | None:
 
 
 def iter_leaf_digests(
-    stream: BinaryIO, chunk_size: int, raw: bool
+    stream: BinaryIO, chunk_size: int, raw: bool, *, buffer_bytes: int = _BUFFER_BYTES
 ) -> Iterator[tuple[memoryview, bytes]]:
     """Yield ``(chunk, leaf_digest)`` for each fixed-size chunk of ``stream``, in order.
 
     Each chunk is a view into a reused buffer, valid until the next item is requested
     (copy it to keep it). The stream is read from its position to its end, and left there.
+    Buffers hold ``buffer_bytes`` rounded down to whole chunks (at least one chunk).
     """
-    per_buffer = max(1, _BUFFER_BYTES // chunk_size)
+    per_buffer = max(1, buffer_bytes // chunk_size)
     fd = _regular_file_fd(stream)
     if fd is None:
         yield from _pipeline(_StreamSource(stream, per_buffer * chunk_size), chunk_size, raw)
