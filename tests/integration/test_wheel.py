@@ -1,7 +1,9 @@
 """The package as users get it: an sdist built with ``python -m build``, wheels built from
 that sdist with the native piece extension and without (``IPFS_KIT_NO_NATIVE=1``), each
 installed into a fresh venv (exact versions from constraints.txt) and run from outside
-the repo: ``ipfs-kit add -n`` prints the CIDs kubo prints, the piece CID is the same."""
+the repo: ``ipfs-kit add -n`` prints the CIDs kubo prints, the piece CID is the same. The
+native wheel is installed with the ``s3`` extra, the pure one without: its S3 command
+answers with the extra to install."""
 
 from __future__ import annotations
 
@@ -77,7 +79,8 @@ def test_wheel_installs_and_runs_in_a_clean_venv(
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv)
     python, kit = venv / "bin" / "python", venv / "bin" / "ipfs-kit"
-    run(python, "-m", "pip", "install", "-q", "-c", ROOT / "constraints.txt", wheel)
+    extra = "[s3]" if kind == "native" else ""
+    run(python, "-m", "pip", "install", "-q", "-c", ROOT / "constraints.txt", f"{wheel}{extra}")
 
     # From outside the repo, the installed copy (not the source tree) is what runs.
     probe = "import ipfs_kit_py.backends.storacha.piece as p; print(p.__file__, p.NATIVE)"
@@ -98,3 +101,13 @@ def test_wheel_installs_and_runs_in_a_clean_venv(
     piece = "import sys; from ipfs_kit_py.backends.storacha.piece import piece_cid; "
     piece += "print(piece_cid(open(sys.argv[1], 'rb').read()))"
     assert run(python, "-c", piece, sample, cwd=tmp_path) == str(piece_cid(sample.read_bytes()))
+
+    s3 = subprocess.run(
+        [kit, "s3", "ls", "some-bucket"], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    if extra:
+        assert "install the extra" not in s3.stderr
+        run(python, "-c", "import ipfs_kit_py.backends.s3, obstore, boto3", cwd=tmp_path)
+    else:
+        assert s3.returncode == 3, s3.stderr
+        assert "pip install 'ipfs_kit_py[s3]'" in " ".join(s3.stderr.split())
