@@ -28,12 +28,17 @@ examples:
 """
 
 
+PROFILES_HELP = "\nprofiles (--profile NAME):\n" + "".join(
+    f"  {p.name:<17} {p.summary}\n" for p in PROFILES.values()
+)
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``add`` command."""
     p = sub.add_parser(
         "add",
         help="add a file or directory; print its CID",
-        description=HELP,
+        description=HELP + PROFILES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("path", help="file or directory to add; '-' reads standard input")
@@ -64,8 +69,8 @@ def add_profile_arguments(p: argparse.ArgumentParser) -> None:
         choices=list(PROFILES),
         default="kubo",
         metavar="NAME",
-        help="base import profile, by kubo's Import profile names (the flags above override "
-        "it): " + "; ".join(f"{p.name}: {p.summary}" for p in PROFILES.values()),
+        help="base import profile: kubo's Import profile names (`ipfs config profile apply "
+        "NAME`) or storacha; the flags above override it. One of: " + ", ".join(PROFILES),
     )
 
 
