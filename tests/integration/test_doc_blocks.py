@@ -6,7 +6,7 @@ the venv's ``bin`` first on PATH. An HTML comment on the line before a block say
 it needs, which the reader sees in the source too:
 
     <!-- doc-test: env=s3,storacha; files=a.dat,photos/ -->
-    <!-- doc-test: skip (why it cannot run inside the test suite) -->
+    <!-- doc-test: skip (why it cannot run inside the test suite: it is not run) -->
 
 ``env`` names servers the suite starts and hands to the block the way a user would, by
 environment variables (``s3``: AWS_* / S3_ENDPOINT_URL / IPFS_KIT_S3_BUCKET for SeaweedFS;
@@ -106,6 +106,7 @@ def blocks_in(path: Path) -> list[Block]:
 
 
 ALL_BLOCKS = [block for path in DOCS for block in blocks_in(path)]
+RUN_BLOCKS = [block for block in ALL_BLOCKS if not block.skip]
 
 
 def make_files(where: Path, names: tuple[str, ...]) -> None:
@@ -164,12 +165,10 @@ def block_env(block: Block, request: pytest.FixtureRequest, home: Path) -> dict[
     return env
 
 
-@pytest.mark.parametrize("block", ALL_BLOCKS, ids=[b.id for b in ALL_BLOCKS])
+@pytest.mark.parametrize("block", RUN_BLOCKS, ids=[b.id for b in RUN_BLOCKS])
 def test_block_runs_as_written(
     block: Block, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    if block.skip:
-        pytest.skip(f"doc-test: {block.skip}")  # a documented exception, shown in -ra output
     work = tmp_path / "work"
     work.mkdir()
     make_files(work, block.files)
@@ -189,11 +188,12 @@ def test_block_runs_as_written(
     )
 
 
-def test_blocks_are_found_and_skips_are_few() -> None:
-    ids = {b.id.split(":")[0] for b in ALL_BLOCKS}
-    assert "README.md" in ids
-    skipped = [b for b in ALL_BLOCKS if b.skip]
-    assert len(skipped) <= 2, [b.id for b in skipped]
+def test_blocks_are_found_and_the_unrun_ones_are_the_known_two() -> None:
+    # Not run, each with its reason in the doc: README's install commands (demo.sh has its
+    # own test; test.sh is this suite) and the constraints refresh (it rewrites the repo).
+    assert {b.path.name for b in RUN_BLOCKS} >= {"README.md", "kubo.md", "s3.md", "tiers.md"}
+    unrun = {b.id.split(":")[0]: b.skip for b in ALL_BLOCKS if b.skip}
+    assert set(unrun) == {"README.md", "docs/install.md"}, unrun
 
 
 def test_directives_are_parsed_strictly() -> None:
