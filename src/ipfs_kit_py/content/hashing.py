@@ -23,7 +23,7 @@ from ipfs_kit_py.content.dagpb import encode_varint
 
 __all__ = ["iter_leaf_digests", "leaf_digest", "pb_leaf_frame"]
 
-_BUFFER_BYTES = 4 * 1024 * 1024
+_BUFFER_BYTES = 1024 * 1024  # one L2 cache: read, then hashed while still in it
 _WORKERS = max(2, min(4, os.cpu_count() or 2))
 _IN_FLIGHT = 2 * _WORKERS  # buffers being filled or hashed; one more is being yielded
 
