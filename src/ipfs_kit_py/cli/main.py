@@ -84,28 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except errors.MissingDependencyError as exc:
-            _register_unavailable(sub, name.rsplit(".", 1)[1], exc)
-            continue
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
-
-
-def _register_unavailable(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    command: str,
-    missing: errors.MissingDependencyError,
-) -> None:
-    """A command whose optional dependencies are missing: it answers with what to install."""
-    p = sub.add_parser(command, help=f"(unavailable) {missing}", add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-
-    def unavailable(args: argparse.Namespace) -> int:
-        raise errors.MissingDependencyError(str(missing))
-
-    p.set_defaults(func=unavailable)
 
 
 def kubo_style_booleans(argv: Sequence[str]) -> list[str]:
