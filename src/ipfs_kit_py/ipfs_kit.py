@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 from ipfs_kit_py import replication
 from ipfs_kit_py.config import config_file_path, load_config_file
 from ipfs_kit_py.content.cid import CID, parse_cid
+from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, ImportProfile
 from ipfs_kit_py.directory_store import add_directory, materialize_tree, stored_tree
 from ipfs_kit_py.errors import (
@@ -200,16 +201,19 @@ class ipfs_kit(Closeable):
         pin: bool = False,
         tags: Sequence[str] = (),
         hidden: bool = False,
+        sharding: ShardingPolicy = KUBO_SHARDING,
     ) -> AddResult:
         """Import ``source`` (path, bytes, binary file or byte iterable); store it in ``to``.
 
-        A directory gets the CID of ``ipfs add -r`` (``hidden``: include dot-files); each
+        A directory gets the CID of ``ipfs add -r`` (``hidden``: include dot-files;
+        ``sharding``: when its directories become HAMT shards, as a named profile's); each
         of its files is stored under its own CID and the tree is kept in the index.
         Raises ``InputPathError`` (unreadable path), ``InvalidInputError`` (unknown tier),
         ``BackendError`` and its kinds when a target tier fails.
         """
         if isinstance(source, str | os.PathLike) and Path(source).is_dir():
-            result = add_directory(self.tiers, Path(source), to, profile, pin, hidden)
+            root = Path(source)
+            result = add_directory(self.tiers, root, to, profile, pin, hidden, sharding)
         else:
             chunks, close = _open_source(source)
             try:

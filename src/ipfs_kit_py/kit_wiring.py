@@ -21,7 +21,12 @@ from ipfs_kit_py.backends.registry import (
     implementation,
 )
 from ipfs_kit_py.content.cid import RAW, sha256_cid
-from ipfs_kit_py.errors import ConfigurationError, IpfsKitError, NotConfiguredError
+from ipfs_kit_py.errors import (
+    ConfigurationError,
+    IpfsKitError,
+    MissingDependencyError,
+    NotConfiguredError,
+)
 from ipfs_kit_py.results import dict_result
 
 __all__ = [
@@ -60,11 +65,21 @@ class UnconfiguredKit:
     Its methods answer ``{"success": False, "error_type": "NotConfiguredError", ...}``;
     its properties raise ``NotConfiguredError``; names the real kit class does not have
     raise ``AttributeError`` (a typo such as ``uplaod_file`` is not "not configured").
-    With no class known, any public name answers.
+    With no class known, any public name answers. ``missing``: the kit's optional
+    dependencies are not installed, and the error is ``MissingDependencyError`` (``hint``
+    names the extra to install).
     """
 
-    def __init__(self, name: str, hint: str, kit_class: type | None = None) -> None:
+    def __init__(
+        self, name: str, hint: str, kit_class: type | None = None, *, missing: bool = False
+    ) -> None:
         self._name, self._hint, self._kit_class = name, hint, kit_class
+        self._missing = missing
+
+    def _error(self) -> IpfsKitError:
+        if self._missing:
+            return MissingDependencyError(self._hint)
+        return NotConfiguredError(f"{self._name} is not configured: {self._hint}")
 
     def __repr__(self) -> str:
         return f"<{self._name} (not configured)>"
@@ -76,11 +91,11 @@ class UnconfiguredKit:
             if not hasattr(self._kit_class, attr):
                 raise AttributeError(f"{self._kit_class.__name__} has no attribute {attr!r}")
             if not callable(getattr(self._kit_class, attr)):  # a property of the real kit
-                raise NotConfiguredError(f"{self._name} is not configured: {self._hint}")
+                raise self._error()
 
         @dict_result
         def not_configured(*args: Any, **kwargs: Any) -> None:
-            raise NotConfiguredError(f"{self._name} is not configured: {self._hint}")
+            raise self._error()
 
         return not_configured
 
@@ -174,6 +189,8 @@ def build_kit(name: str, remote: RemoteBackends) -> Any:
     module_name, _, cls_name = KITS[name].rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), cls_name)
+    except MissingDependencyError as exc:  # the kit's extra is not installed
+        return UnconfiguredKit(name, str(exc), missing=True)
     except ImportError:
         return UnconfiguredKit(name, implementation(name).hint)
     try:

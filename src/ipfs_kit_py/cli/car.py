@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ipfs_kit_py.cli.add import add_profile_arguments, profile_from_args
+from ipfs_kit_py.cli.add import add_profile_arguments, profile_from_args, sharding_from_args
 from ipfs_kit_py.cli.console import console, print_json
 from ipfs_kit_py.content.archive import pack_car, verify_car
 from ipfs_kit_py.content.extract import extract_car
@@ -57,7 +57,13 @@ def _open_car(path: str) -> Path:
 
 
 def run_pack(args: argparse.Namespace) -> int:
-    summary = pack_car(args.path, args.output, profile_from_args(args), hidden=args.hidden)
+    summary = pack_car(
+        args.path,
+        args.output,
+        profile_from_args(args),
+        hidden=args.hidden,
+        sharding=sharding_from_args(args),
+    )
     root = str(summary.roots[0])
     if args.json:
         print_json({"root": root, "blocks": summary.blocks, "bytes": summary.block_bytes})
