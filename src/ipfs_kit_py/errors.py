@@ -74,3 +74,11 @@ class ProtocolError(BackendError):
 
 class LastCopyError(IpfsKitError):
     """Refused: the operation would remove the last known copy of kept content."""
+
+
+class IndexCorruptError(IpfsKitError):
+    """The metadata index file is damaged or not a SQLite database; the message names it."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -21,8 +22,9 @@ from typing import Any
 
 from ipfs_kit_py.config import xdg_dir
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
-from ipfs_kit_py.errors import ConfigurationError, InvalidInputError
+from ipfs_kit_py.errors import ConfigurationError, IndexCorruptError, InvalidInputError
 from ipfs_kit_py.index_schema import (
+    LOCATION_COLUMNS,
     MIGRATIONS,
     ContentRecord,
     Location,
@@ -85,23 +87,58 @@ def _canonical_key(text: str) -> str | None:
 class MetadataIndex(Closeable):
     """The SQLite index of content and locations; safe across threads and processes."""
 
-    def __init__(self, path: Path | str | None = None, *, busy_timeout_ms: int = 30_000) -> None:
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        busy_timeout_ms: int = 30_000,
+        recover: bool = True,
+    ) -> None:
+        """Open (creating and migrating) the index; ``recover`` finishes interrupted adds.
+
+        Raises :class:`IndexCorruptError` naming the file if it is not a sound SQLite
+        database (``ipfs-kit index rebuild`` makes a new one from the tiers).
+        """
         self.path = Path(path) if path is not None else default_index_path()
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            str(self.path),
-            timeout=busy_timeout_ms / 1000,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.execute("PRAGMA cache_size = -65536")  # 64 MiB: 1M-CID indexes stay hot
         self._depth = 0
-        self.migrate()
+        try:
+            self._db = sqlite3.connect(
+                str(self.path),
+                timeout=busy_timeout_ms / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise ConfigurationError(f"cannot open the index {self.path}: {exc}") from exc
+        try:
+            with self._errors():
+                self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+                self._db.execute("PRAGMA cache_size = -65536")  # 64 MiB: 1M-CID indexes stay hot
+                self.migrate()
+                if recover:
+                    self.recover_pending()
+        except BaseException:
+            self._db.close()
+            raise
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Turn SQLite's corruption errors into :class:`IndexCorruptError` naming the file."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if getattr(exc, "sqlite_errorname", "") not in _CORRUPT:
+                raise
+            raise IndexCorruptError(
+                f"the index {self.path} is damaged ({exc}); `ipfs-kit index check` "
+                "describes it, `ipfs-kit index rebuild` rebuilds it from the tiers",
+                path=str(self.path),
+            ) from exc
 
     def __repr__(self) -> str:
         return f"MetadataIndex({str(self.path)!r})"
@@ -144,21 +181,32 @@ class MetadataIndex(Closeable):
                 finally:
                     self._depth -= 1
                 return
-            self._db.execute("BEGIN IMMEDIATE")
+            with self._errors():
+                self._db.execute("BEGIN IMMEDIATE")
             self._depth = 1
             try:
-                yield self._db
+                with self._errors():
+                    yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             else:
-                self._db.execute("COMMIT")
+                with self._errors():
+                    self._db.execute("COMMIT")
             finally:
                 self._depth = 0
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
+        with self._lock, self._errors():
             return self._db.execute(sql, params).fetchall()
+
+    def check(self) -> list[str]:
+        """SQLite's integrity check of the file: an empty list when it is sound."""
+        with self._lock, self._errors():
+            rows = self._db.execute("PRAGMA integrity_check").fetchall()
+        problems = [str(r[0]) for r in rows]
+        return [] if problems == ["ok"] else problems
 
     # -- content ----------------------------------------------------------------------
 
@@ -194,6 +242,59 @@ class MetadataIndex(Closeable):
                      metadata = CASE WHEN ?7 THEN excluded.metadata ELSE metadata END""",
                 params,
             )
+
+    def begin_add(
+        self, cid: CID | str, *, size: int | None, kind: str = "file", profile: str | None = None
+    ) -> None:
+        """Create or update the record of ``cid`` as being added by this process.
+
+        Until :meth:`finish_add`, the row carries this process's id; if the process dies
+        first, the next open completes the row (a copy was recorded) or rolls it back.
+        """
+        self.upsert_content(cid, size=size, kind=kind, profile=profile)
+        with self.transaction() as db:
+            db.execute("UPDATE content SET pending_pid = ? WHERE cid = ?", (os.getpid(), _key(cid)))
+
+    def finish_add(self, cid: CID | str) -> None:
+        """The add of ``cid`` by this process is over (stored, or failed and rolled back)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE content SET pending_pid = NULL WHERE cid = ? AND pending_pid = ?",
+                (_key(cid), os.getpid()),
+            )
+
+    def rollback_add(self, cid: CID | str) -> None:
+        """Undo :meth:`begin_add` of a failed add: drop the row if no copy was recorded."""
+        key = _key(cid)
+        with self.transaction() as db:
+            if not db.execute("SELECT 1 FROM locations WHERE cid = ?", (key,)).fetchone():
+                db.execute("DELETE FROM tags WHERE cid = ?", (key,))
+                db.execute(
+                    "DELETE FROM content WHERE cid = ? AND pending_pid = ?", (key, os.getpid())
+                )
+        self.finish_add(cid)
+
+    def recover_pending(self) -> tuple[int, int]:
+        """Settle rows of adds whose process died: (completed, rolled back).
+
+        A row with a recorded copy is complete; a row without one is dropped, so ``ls``
+        never lists content that ``whereis`` denies.
+        """
+        rows = self._read("SELECT cid, pending_pid FROM content WHERE pending_pid IS NOT NULL")
+        dead = [(key, pid) for key, pid in rows if not _alive(int(pid))]
+        completed = rolled_back = 0
+        with self.transaction() as db:
+            for key, pid in dead:
+                if db.execute("SELECT 1 FROM locations WHERE cid = ?", (key,)).fetchone():
+                    db.execute("UPDATE content SET pending_pid = NULL WHERE cid = ?", (key,))
+                    completed += 1
+                    continue
+                db.execute("DELETE FROM tags WHERE cid = ?", (key,))
+                db.execute("DELETE FROM content WHERE cid = ? AND pending_pid = ?", (key, pid))
+                rolled_back += 1
+        if dead:
+            logger.info("interrupted adds: %d completed, %d rolled back", completed, rolled_back)
+        return completed, rolled_back
 
     def content(self, cid: CID | str) -> ContentRecord | None:
         """Return the record of ``cid``, or None if the index never saw it."""
@@ -262,7 +363,7 @@ class MetadataIndex(Closeable):
     ) -> None:
         """Bulk :meth:`record` in one transaction: ``(cid, backend, locator[, stamp])``.
 
-        A new record clears the bad mark; ``pinned=None`` keeps the pin state.
+        A new record clears the bad and missing marks; ``pinned=None`` keeps the pin state.
         """
         now = time.time()
         keep_pin = pinned is not None
@@ -280,7 +381,7 @@ class MetadataIndex(Closeable):
                    VALUES (?1, ?2, ?3, ?4, ?5, ?7)
                    ON CONFLICT (cid, backend) DO UPDATE SET
                      locator = excluded.locator, stored_at = excluded.stored_at, bad = 0,
-                     stamp = excluded.stamp,
+                     missing = 0, marked_at = NULL, reason = NULL, stamp = excluded.stamp,
                      pinned = CASE WHEN ?6 THEN excluded.pinned ELSE pinned END""",
                 params,
             )
@@ -294,7 +395,11 @@ class MetadataIndex(Closeable):
             )
 
     def forget(self, cid: CID | str, backend: str) -> bool:
-        """Forget the copy of ``cid`` in ``backend``; return True if there was one."""
+        """Forget the copy of ``cid`` in ``backend``; return True if there was one.
+
+        Only for copies deliberately removed (``remove``, eviction, ``forget``): a copy
+        found gone is :meth:`mark_missing` instead, so the ledger keeps the loss.
+        """
         with self.transaction() as db:
             cur = db.execute(
                 "DELETE FROM locations WHERE cid = ? AND backend = ?", (_key(cid), backend)
@@ -317,10 +422,9 @@ class MetadataIndex(Closeable):
                 db.execute(f"DELETE FROM {table} WHERE cid = ?", (key,))
 
     def locations(self, cid: CID | str, *, include_bad: bool = False) -> list[Location]:
-        """Return the known copies of ``cid``, good ones only unless ``include_bad``."""
-        sql = (
-            "SELECT cid, backend, locator, stored_at, last_verified_at, pinned, bad, stamp "
-            "FROM locations WHERE cid = ?" + ("" if include_bad else " AND bad = 0")
+        """Return the copies of ``cid``: good ones, or with ``include_bad`` also bad and missing."""
+        sql = f"SELECT {LOCATION_COLUMNS} FROM locations WHERE cid = ?" + (
+            "" if include_bad else " AND bad = 0 AND missing = 0"
         )
         return [location_from_row(r) for r in self._read(sql, (_key(cid),))]
 
@@ -334,28 +438,52 @@ class MetadataIndex(Closeable):
         with self.transaction() as db:
             db.execute(sql, params)
 
-    def mark_verified(self, cid: CID | str, backend: str, *, ok: bool) -> None:
-        """Stamp the copy in ``backend`` as verified now, or mark it bad."""
+    def mark_verified(
+        self, cid: CID | str, backend: str, *, ok: bool, reason: str = "does not match its CID"
+    ) -> None:
+        """Stamp the copy in ``backend`` as verified now, or mark it bad (when, ``reason``)."""
         with self.transaction() as db:
             if ok:
                 db.execute(
-                    "UPDATE locations SET last_verified_at = ?, bad = 0 "
-                    "WHERE cid = ? AND backend = ?",
+                    "UPDATE locations SET last_verified_at = ?, bad = 0, missing = 0, "
+                    "marked_at = NULL, reason = NULL WHERE cid = ? AND backend = ?",
                     (time.time(), _key(cid), backend),
                 )
             else:
                 db.execute(
-                    "UPDATE locations SET bad = 1 WHERE cid = ? AND backend = ?",
-                    (_key(cid), backend),
+                    "UPDATE locations SET bad = 1, missing = 0, reason = ?, "
+                    "marked_at = CASE WHEN bad = 1 THEN marked_at ELSE ? END "
+                    "WHERE cid = ? AND backend = ?",
+                    (reason, time.time(), _key(cid), backend),
                 )
 
-    def is_last_kept_copy(self, cid: CID | str, backend: str) -> bool:
-        """True if ``cid`` is pinned somewhere and ``backend`` holds its only good copy."""
+    def mark_missing(self, cid: CID | str, backend: str, reason: str) -> bool:
+        """Mark the copy in ``backend`` missing (it was recorded, the tier lacks it now).
+
+        The first time it is found missing is kept as ``marked_at``. Returns True if the
+        index had a copy there to mark.
+        """
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE locations SET missing = 1, bad = 0, reason = ?, "
+                "marked_at = CASE WHEN missing = 1 THEN marked_at ELSE ? END "
+                "WHERE cid = ? AND backend = ?",
+                (reason, time.time(), _key(cid), backend),
+            )
+            return cur.rowcount > 0
+
+    def is_last_kept_copy(
+        self, cid: CID | str, backend: str, *, non_durable: Iterable[str] = ()
+    ) -> bool:
+        """True if ``cid`` is pinned and ``backend`` holds its only good durable copy.
+
+        Copies in ``non_durable`` tiers (read-only gateways) protect nothing.
+        """
         rows = self._read(
-            "SELECT backend, pinned FROM locations WHERE cid = ? AND bad = 0", (_key(cid),)
+            "SELECT backend, pinned, bad OR missing FROM locations WHERE cid = ?", (_key(cid),)
         )
-        kept = any(pinned for _, pinned in rows)
-        others = [b for b, _ in rows if b != backend]
+        kept = any(pinned for _, pinned, _ in rows)
+        others = {b for b, _, lost in rows if not lost} - {backend} - set(non_durable)
         return kept and not others
 
     # -- queries ----------------------------------------------------------------------
@@ -404,8 +532,9 @@ class MetadataIndex(Closeable):
         ]
 
     def cids_in(self, backend: str) -> list[str]:
-        """Return every CID key the index places in ``backend``."""
-        return [r[0] for r in self._read("SELECT cid FROM locations WHERE backend = ?", (backend,))]
+        """Return every CID key the index places in ``backend`` (not the missing copies)."""
+        sql = "SELECT cid FROM locations WHERE backend = ? AND missing = 0"
+        return [r[0] for r in self._read(sql, (backend,))]
 
     def count(self) -> int:
         """Return the number of CIDs in the index."""
@@ -419,6 +548,22 @@ class MetadataIndex(Closeable):
             for cid, tag in self._read(f"SELECT cid, tag FROM tags WHERE cid IN ({marks})", chunk):
                 out.setdefault(cid, []).append(tag)
         return out
+
+
+_CORRUPT = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
+
+
+def _alive(pid: int) -> bool:
+    """True if process ``pid`` exists (a pid of another user counts as alive)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _filters(

@@ -238,9 +238,17 @@ class ipfs_kit(Closeable):
         return replication.verify(self.tiers, cid)
 
     def verify_all(self) -> list[replication.CopyCheck]:
-        """:meth:`verify` every stored CID in the index (directories: through their files)."""
-        stored = [r.cid for r in self.index.query() if r.kind != "dir"]
-        return [self.verify(c) for c in stored if self.index.locations(c, include_bad=True)]
+        """:meth:`verify` every content record of the index, including those with no copy.
+
+        Directories are checked through their files, unless a tier holds the directory
+        itself.
+        """
+        records = self.index.query()
+        return [
+            self.verify(r.cid)
+            for r in records
+            if r.kind != "dir" or self.index.locations(r.cid, include_bad=True)
+        ]
 
     def repair(self, cid: CID | str) -> replication.ReplicationReport:
         """Replace bad or missing copies of ``cid`` from a good one."""
@@ -263,6 +271,14 @@ class ipfs_kit(Closeable):
     def remove(self, cid: CID | str, from_: Sequence[str], *, force: bool = False) -> list[str]:
         """Delete ``cid`` from the named tiers (never the last copy of pinned content)."""
         return self.tiers.remove(cid, from_, force=force)
+
+    def forget(self, cid: CID | str, from_: Sequence[str] | None = None) -> list[str]:
+        """Drop the index's entries for ``cid`` (all, or the copies in ``from_``).
+
+        Touches no tier: this is how a copy marked missing, or content given up on,
+        leaves the ledger. Returns the tiers whose entries were dropped.
+        """
+        return self.tiers.forget(cid, from_)
 
     def backends(self) -> list[TierStatus]:
         """Every tier, reachable or not and why; plus the backends left unconfigured."""
@@ -323,6 +339,10 @@ class ipfs_kit(Closeable):
     @dict_result
     def ipfs_remove(self, cid: CID | str, from_: Sequence[str]) -> dict[str, Any]:
         return {"cid": str(parse_cid(cid)), "removed": self.remove(cid, from_)}
+
+    @dict_result
+    def ipfs_forget(self, cid: CID | str, from_: Sequence[str] | None = None) -> dict[str, Any]:
+        return {"cid": str(parse_cid(cid)), "forgotten": self.forget(cid, from_)}
 
 
 def _open_source(source: Source) -> tuple[Iterable[bytes], Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.content.cid import CID, parse_cid
-from ipfs_kit_py.content.verify import ContentVerifier
+from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.errors import (
     BackendError,
     ConfigurationError,
@@ -193,32 +193,52 @@ def replicate(
 
 
 def verify(tiers: TieredCacheManager, cid: CID | str) -> CopyCheck:
-    """Re-read every copy the index lists; stamp the good ones, mark bad and missing ones."""
+    """Check every copy the index lists: held by its tier, and matching the CID.
+
+    A copy its tier no longer holds (an S3 object deleted, a kubo pin removed) is marked
+    missing, a copy that does not match is marked bad (each with when and why); good
+    ones are stamped verified. Read-only tiers (gateways) are not copies and are skipped.
+    """
     cid = parse_cid(cid)
     profile = tiers.profile_of(cid)
-    good: list[str] = []
-    bad: list[str] = []
-    missing: list[str] = []
+    found: dict[str, list[str]] = {"good": [], "bad": [], "missing": []}
     unreachable: dict[str, str] = {}
     for loc in tiers.index.locations(cid, include_bad=True):
+        if loc.backend in tiers.policy.read_only:
+            continue
         try:
-            tier = tiers.tier(loc.backend)
-            verifier = ContentVerifier(cid, profile)
-            for chunk in tier.get(cid):
-                verifier.update(chunk)
-            verifier.finish()
-        except ContentMismatchError:
-            bad.append(loc.backend)
-            tiers.index.mark_verified(cid, loc.backend, ok=False)
-        except ContentNotFoundError:
-            missing.append(loc.backend)  # kept, marked bad: repair knows to restore it
-            tiers.index.mark_verified(cid, loc.backend, ok=False)
-        except (BackendError, OSError, InvalidInputError) as exc:
+            state = _check_copy(tiers, loc.backend, cid, profile)
+        except (BackendError, ConfigurationError, OSError) as exc:
             unreachable[loc.backend] = f"{type(exc).__name__}: {exc}"
-        else:
-            good.append(loc.backend)
-            tiers.index.mark_verified(cid, loc.backend, ok=True)
-    return CopyCheck(str(cid), tuple(good), tuple(bad), tuple(missing), unreachable)
+            continue
+        found[state].append(loc.backend)
+    good, bad, missing = (tuple(found[k]) for k in ("good", "bad", "missing"))
+    return CopyCheck(str(cid), good, bad, missing, unreachable)
+
+
+def _check_copy(
+    tiers: TieredCacheManager, name: str, cid: CID, profile: ImportProfile | None
+) -> str:
+    """Check one copy and record the outcome; return good, bad or missing."""
+    index = tiers.index
+    try:
+        tier = tiers.tier(name)
+    except InvalidInputError:
+        index.mark_missing(cid, name, f"no tier named {name!r} is configured")
+        return "missing"
+    try:
+        if not tier.has(cid):
+            raise ContentNotFoundError(f"{name} does not hold it")
+        for _ in tiers.verified_chunks(tier, cid, profile):
+            pass
+    except ContentMismatchError as exc:
+        index.mark_verified(cid, name, ok=False, reason=f"verify: {exc}")
+        return "bad"
+    except ContentNotFoundError as exc:
+        index.mark_missing(cid, name, f"verify: {exc}")  # repair knows to restore it
+        return "missing"
+    index.mark_verified(cid, name, ok=True)
+    return "good"
 
 
 def repair(

@@ -28,7 +28,7 @@ from ipfs_kit_py.backends.s3.backend import (
 from ipfs_kit_py.backends.s3.client import ObjectInfo, S3Client
 from ipfs_kit_py.backends.s3.config import S3Config
 from ipfs_kit_py.backends.s3.errors import validate_bucket, validate_key
-from ipfs_kit_py.backends.s3.transfer import Subscribers, UploadSource
+from ipfs_kit_py.backends.s3.transfer import ChunkSource, Subscribers, UploadSource, source_size
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.content.verify import verify_stream
@@ -280,15 +280,22 @@ class S3Kit(DictKit):
         profile: str | None = None,
         subscribers: Subscribers = (),
     ) -> dict[str, Any]:
-        """Store content under the one key its CID maps to (``<prefix><CIDv1>``)."""
+        """Store content under the one key its CID maps to (``<prefix><CIDv1>``).
+
+        The bytes are checked against ``cid`` as they stream up; data that does not
+        import to ``cid`` is refused (``ContentMismatchError``) and no object is left.
+        """
         self.config.require()
         parsed = parse_cid(cid)
-        stored = self.backend.put(
-            parsed,
-            source,
-            profile=ImportProfile.parse(profile) if profile else None,
-            subscribers=subscribers,
-        )
+        parsed_profile = ImportProfile.parse(profile) if profile else None
+        with ChunkSource(source) as chunks:
+            stored = self.backend.put(
+                parsed,
+                verify_stream(parsed, (bytes(c) for c in chunks), parsed_profile),
+                source_size(source),
+                profile=parsed_profile,
+                subscribers=subscribers,
+            )
         return {
             "cid": str(parsed),
             "size": stored.size,

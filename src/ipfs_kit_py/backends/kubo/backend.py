@@ -25,7 +25,7 @@ from ipfs_kit_py.backends.base import StoredObject
 from ipfs_kit_py.backends.kubo.multipart import Part, path_parts
 from ipfs_kit_py.backends.kubo.rpc import AddOptions, KuboClient
 from ipfs_kit_py.config import Secret, load_config_file, resolve
-from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
+from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, SHA2_256, cid_key, make_cid
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1, KUBO_DEFAULT, ImportProfile
 from ipfs_kit_py.content.verify import verify_stream
 from ipfs_kit_py.errors import (
@@ -178,6 +178,13 @@ class _IterStream(io.RawIOBase):
         return n
 
 
+def pin_forms(cid: CID) -> list[CID]:
+    """``cid`` and its other version: kubo keeps the v0 and v1 pins of one node apart."""
+    if cid.codec.code != DAG_PB or cid.hashfun.code != SHA2_256:
+        return [cid]
+    return [cid, make_cid(DAG_PB, bytes(cid.raw_digest), version=1 - cid.version)]
+
+
 def add_options(profile: ImportProfile, **kwargs: bool) -> AddOptions:
     """``ipfs add`` options that import with ``profile``."""
     return AddOptions(
@@ -224,11 +231,15 @@ class KuboBackend(Closeable):
     # -- the Backend protocol -------------------------------------------------------------
 
     def has(self, cid: CID) -> bool:
-        """True if the node pins ``cid`` (recursively, directly or as part of a pinned DAG)."""
-        try:
-            return bool(self.client.pin_ls(cid, pin_type="all"))
-        except ContentNotFoundError:
-            return False
+        """True if the node pins ``cid`` in either form (v0 or v1; recursively, directly
+        or as part of a pinned DAG)."""
+        for form in pin_forms(cid):
+            try:
+                if self.client.pin_ls(form, pin_type="all"):
+                    return True
+            except ContentNotFoundError:
+                continue
+        return False
 
     def stat(self, cid: CID) -> StoredObject:
         """Size (file bytes, or block bytes) of the pinned ``cid``."""
@@ -284,11 +295,12 @@ class KuboBackend(Closeable):
         return int(self.client.files_stat(cid, offline=True)["Size"])
 
     def delete(self, cid: CID) -> None:
-        """Unpin ``cid`` (the node may garbage-collect it later); absent is fine."""
-        try:
-            self.client.pin_rm(cid)
-        except ContentNotFoundError:
-            logger.debug("%s was not pinned on %s", cid, self.client.url)
+        """Unpin ``cid`` in both forms (the node may garbage-collect it later); absent is fine."""
+        for form in pin_forms(cid):
+            try:
+                self.client.pin_rm(form)
+            except ContentNotFoundError:
+                logger.debug("%s was not pinned on %s", form, self.client.url)
 
     # -- beyond the protocol --------------------------------------------------------------
 
