@@ -100,7 +100,9 @@ def test_gateway_reads_are_never_a_copy(
         kit.tiers.disk.delete(added.cid)  # behind the kit's back
         assert kit.cat(added.cid) == data  # the gateway serves, verified; disk is warmed
         assert kit.whereis(added.cid) == ["disk"]
-        assert all(loc.backend != "gateway" for loc in kit.index.locations(added.cid, include_bad=True))
+        assert all(
+            loc.backend != "gateway" for loc in kit.index.locations(added.cid, include_bad=True)
+        )
         with pytest.raises(LastCopyError):
             kit.remove(added.cid, from_=["disk"])
         assert kit.verify(added.cid).good == ("disk",)
