@@ -536,6 +536,29 @@ class MetadataIndex(Closeable):
         sql = "SELECT cid FROM locations WHERE backend = ? AND missing = 0"
         return [r[0] for r in self._read(sql, (backend,))]
 
+    def stats(self) -> dict[str, int]:
+        """Counts for a health report: records, copies (good, bad, missing, pinned), pending."""
+        copies = self._read(
+            "SELECT count(*), coalesce(sum(missing), 0), coalesce(sum(bad AND NOT missing), 0), "
+            "coalesce(sum(pinned), 0) FROM locations"
+        )[0]
+        records, pending, bare = self._read(
+            "SELECT count(*), count(pending_pid), "
+            "coalesce(sum(cid NOT IN (SELECT cid FROM locations) AND kind != 'dir'), 0) "
+            "FROM content"
+        )[0]
+        total, missing, bad, pinned = (int(n) for n in copies)
+        return {
+            "records": int(records),
+            "records_without_copies": int(bare),
+            "pending_adds": int(pending),
+            "copies": total,
+            "good": total - missing - bad,
+            "bad": bad,
+            "missing": missing,
+            "pinned": pinned,
+        }
+
     def count(self) -> int:
         """Return the number of CIDs in the index."""
         return int(self._read("SELECT count(*) FROM content")[0][0])

@@ -36,6 +36,7 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
 )
 from ipfs_kit_py.index import MetadataIndex
+from ipfs_kit_py.index_rebuild import RebuildReport, rebuild_index
 from ipfs_kit_py.kit_config import KitConfig, mask_secret
 from ipfs_kit_py.kit_wiring import (
     SECTIONS,
@@ -96,6 +97,7 @@ class ipfs_kit(Closeable):
         self.storacha_kit: Any = self._sources.build_kit("storacha_kit")
         self._index: MetadataIndex | None = None
         self._tiers: TieredCacheManager | None = None
+        self._backends: list[Backend] | None = None
         self._closed = False
 
     def __repr__(self) -> str:
@@ -108,10 +110,10 @@ class ipfs_kit(Closeable):
         self._closed = True
         if self._tiers is not None:
             self._tiers.close()
-            for tier in self._tiers.tiers:
-                closer = getattr(tier, "close", None)
-                if callable(closer):
-                    closer()
+        for tier in self._backends or ():
+            closer = getattr(tier, "close", None)
+            if callable(closer):
+                closer()
         if self._index is not None:
             self._index.close()
         for kit in (self.s3_kit, self.storacha_kit):
@@ -135,16 +137,48 @@ class ipfs_kit(Closeable):
         self._check_open()
         if self._tiers is None:
             cfg = self.config
-            disk = DiskBackend(cfg.cache_dir, cfg.disk_bytes)
-            disk.clean_tmp()  # temp files of writers that crashed over an hour ago
-            remote = self._sources.remote_backends((self.s3_kit, self.storacha_kit))
-            tiers: list[Backend] = [MemoryBackend(cfg.memory_bytes), disk, *remote]
+            tiers = self._open_backends()
             read_only = tuple(t.name for t in tiers if t.name.startswith("gateway"))
             policy = TierPolicy(
                 put_to=cfg.put_to, promote_after=cfg.promote_after, read_only=read_only
             )
             self._tiers = TieredCacheManager(tiers, self.index, policy)
         return self._tiers
+
+    def _open_backends(self) -> list[Backend]:
+        """The tiers' backends, built once (no network until first used)."""
+        if self._backends is None:
+            cfg = self.config
+            disk = DiskBackend(cfg.cache_dir, cfg.disk_bytes)
+            disk.clean_tmp()  # temp files of writers that crashed over an hour ago
+            remote = self._sources.remote_backends((self.s3_kit, self.storacha_kit))
+            self._backends = [MemoryBackend(cfg.memory_bytes), disk, *remote]
+        return self._backends
+
+    def check_index(self) -> dict[str, Any]:
+        """SQLite's integrity check of the index file plus the ledger's counts.
+
+        Raises :class:`~ipfs_kit_py.errors.IndexCorruptError` if the file cannot be read.
+        """
+        problems = self.index.check()
+        return {"path": str(self.index.path), "problems": problems, **self.index.stats()}
+
+    def rebuild_index(self) -> RebuildReport:
+        """Move the index file aside and rebuild it from what the tiers hold.
+
+        Disk objects, S3 objects under the key prefix, kubo's recursive pins and
+        Storacha's uploads are recorded; pins, tags and records are kept where the old
+        file can still be read, and copies it knew that no tier holds are marked missing.
+        """
+        self._check_open()
+        if self._tiers is not None:
+            self._tiers.close()
+            self._tiers = None
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+        backends = self._open_backends()
+        return rebuild_index(self.config.index_path, backends)
 
     def _check_open(self) -> None:
         if self._closed:

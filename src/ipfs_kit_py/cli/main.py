@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "ipfs_kit_py.cli.add",
     "ipfs_kit_py.cli.car",
     "ipfs_kit_py.cli.content",
+    "ipfs_kit_py.cli.index",
     "ipfs_kit_py.cli.s3",
     "ipfs_kit_py.cli.storacha",
 ]
