@@ -28,7 +28,7 @@ from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.config import config_file_path, load_config_file
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, ImportProfile
-from ipfs_kit_py.directory_store import add_directory, materialize_tree, stored_tree
+from ipfs_kit_py.directory_store import DagStore, add_directory, materialize_tree, stored_tree
 from ipfs_kit_py.errors import (
     ConfigurationError,
     ContentNotFoundError,
@@ -252,13 +252,19 @@ class ipfs_kit(Closeable):
         return target
 
     def whereis(self, cid: CID | str) -> list[str]:
-        """Names of the tiers holding ``cid`` (for a directory: holding all its files)."""
+        """Names of the tiers holding ``cid``.
+
+        A directory is held by a DAG store (kubo) only where its root is recorded (every
+        block imported, the root pinned); by the other tiers where all its files are.
+        """
         tree = stored_tree(self.index, cid)
         if tree is None:
             return self.tiers.whereis(cid)
         holders = [set(self.tiers.whereis(file_cid)) for file_cid in tree.files.values()]
         common = set.intersection(*holders) if holders else set()
-        return [t.name for t in self.tiers.tiers if t.name in common]
+        dag_stores = {t.name for t in self.tiers.tiers if isinstance(t, DagStore)}
+        held = (common - dag_stores) | set(self.tiers.whereis(cid))
+        return [t.name for t in self.tiers.tiers if t.name in held]
 
     def replicate(
         self, cid: CID | str, to: Sequence[str] = (), *, min_copies: int | None = None

@@ -10,12 +10,14 @@ plans first (what is missing where) and then transfers, like dvc's ``plan``/``tr
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ipfs_kit_py.backends.memory import MemoryBackend
-from ipfs_kit_py.content.cid import CID, parse_cid
+from ipfs_kit_py.content.archive import verify_car
+from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.errors import (
     BackendError,
@@ -226,11 +228,15 @@ def _check_copy(
     except InvalidInputError:
         index.mark_missing(cid, name, f"no tier named {name!r} is configured")
         return "missing"
+    record = index.content(cid)
     try:
         if not tier.has(cid):
             raise ContentNotFoundError(f"{name} does not hold it")
-        for _ in tiers.verified_chunks(tier, cid, profile):
-            pass
+        if record is not None and record.kind == "dir":
+            _check_dag(tier, cid)
+        else:
+            for _ in tiers.verified_chunks(tier, cid, profile):
+                pass
     except ContentMismatchError as exc:
         index.mark_verified(cid, name, ok=False, reason=f"verify: {exc}")
         return "bad"
@@ -239,6 +245,20 @@ def _check_copy(
         return "missing"
     index.mark_verified(cid, name, ok=True)
     return "good"
+
+
+def _check_dag(tier: Any, cid: CID) -> None:
+    """Export the whole DAG under ``cid`` from ``tier`` and check every block of it."""
+    export = getattr(tier, "export_car", None)
+    if export is None:
+        raise ContentNotFoundError(f"{tier.name} cannot export the DAG of {cid}")
+    with tempfile.TemporaryFile() as spool:
+        for chunk in export(cid):
+            spool.write(chunk)
+        spool.seek(0)
+        summary = verify_car(spool)
+    if [cid_key(root) for root in summary.roots] != [cid_key(cid)]:
+        raise ContentMismatchError(f"{tier.name} exported {summary.roots} for {cid}", cid=str(cid))
 
 
 def repair(
