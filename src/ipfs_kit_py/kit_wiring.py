@@ -15,6 +15,7 @@ from ipfs_kit_py.backends.base import Backend
 from ipfs_kit_py.config import resolve
 from ipfs_kit_py.content.cid import RAW, sha256_cid
 from ipfs_kit_py.errors import IpfsKitError, NotConfiguredError
+from ipfs_kit_py.net import Timeouts
 from ipfs_kit_py.results import dict_result
 
 __all__ = ["KIT_HINTS", "KitSources", "TierStatus", "UnconfiguredKit", "probe", "tier_statuses"]
@@ -124,9 +125,10 @@ class KitSources:
         if not urls:
             return []
         gateway = importlib.import_module("ipfs_kit_py.backends.gateway")
+        timeouts = Timeouts.from_sources("gateway", self.sections["gateway"], section, self.env)
         backends: list[Backend] = []
         for n, url in enumerate(urls):
-            backend = gateway.GatewayBackend(str(url))
+            backend = gateway.GatewayBackend(str(url), timeouts=timeouts)
             backend.name = "gateway" if n == 0 else f"gateway{n + 1}"
             backends.append(backend)
         return backends

@@ -32,6 +32,7 @@ from ipfs_kit_py.errors import (
     InputPathError,
     InvalidInputError,
 )
+from ipfs_kit_py.net import Timeouts, bounded_request, retrying
 from ipfs_kit_py.resource import Closeable
 
 __all__ = ["GatewayBackend"]
@@ -72,14 +73,13 @@ class GatewayBackend(Closeable):
     verifies_reads = True  # get() checks the bytes against the CID before its end
 
     def __init__(
-        self, base_url: str, *, http: httpx.Client | None = None, timeout: float = 120.0
+        self, base_url: str, *, http: httpx.Client | None = None, timeouts: Timeouts | None = None
     ) -> None:
         base = base_url.rstrip("/")
         self.base_url = base if base.endswith("/ipfs") else base + "/ipfs"
+        self.timeouts = timeouts or Timeouts()
         self._own_http = http is None
-        self._http = http or httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=10.0), follow_redirects=True
-        )
+        self._http = http or httpx.Client(timeout=self.timeouts.httpx(), follow_redirects=True)
 
     def close(self) -> None:
         """Close the HTTP client if we own it; idempotent."""
@@ -130,11 +130,32 @@ class GatewayBackend(Closeable):
         if cid.hashfun.code == _IDENTITY:
             return bytes(cid.raw_digest)
         url = f"{self.base_url}/{cid_key(cid)}?format=raw"
-        try:
-            response = self._http.get(url, headers={"accept": RAW_ACCEPT})
-        except httpx.TransportError as exc:
-            raise BackendUnavailableError(f"cannot reach gateway {self.base_url}: {exc}") from None
-        _check_status(response, cid)
+        deadline = self.timeouts.deadline_from_now()
+
+        def once() -> httpx.Response:
+            try:
+                response = bounded_request(
+                    self._http,
+                    "GET",
+                    url,
+                    self.timeouts,
+                    deadline=deadline,
+                    headers={"accept": RAW_ACCEPT},
+                )
+            except httpx.TimeoutException:
+                raise BackendUnavailableError(
+                    f"gateway {self.base_url} did not answer {cid} in time"
+                ) from None
+            except httpx.TransportError as exc:
+                raise BackendUnavailableError(
+                    f"cannot reach gateway {self.base_url}: {exc}"
+                ) from None
+            _check_status(response, cid)
+            return response
+
+        response = retrying(
+            once, retries=self.timeouts.retries, what="gateway GET", deadline=deadline
+        )
         verify_block(cid, response.content)
         return response.content
 
@@ -146,8 +167,14 @@ class GatewayBackend(Closeable):
                 if response.status_code != 200:
                     response.read()
                 _check_status(response, cid)
-                stream = io.BufferedReader(_ResponseStream(response.iter_bytes()), 1 << 20)
+                guard = self.timeouts.stall_guard(f"gateway {self.base_url}")
+                chunks = guard.wrap(response.iter_bytes())
+                stream = io.BufferedReader(_ResponseStream(chunks), 1 << 20)
                 yield from _walk_car(cid, stream)
+        except httpx.TimeoutException:
+            raise BackendUnavailableError(
+                f"gateway {self.base_url} stopped answering {cid} (idle timeout)"
+            ) from None
         except httpx.TransportError as exc:
             raise BackendUnavailableError(f"cannot reach gateway {self.base_url}: {exc}") from None
 

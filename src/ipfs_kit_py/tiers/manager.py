@@ -54,7 +54,7 @@ from ipfs_kit_py.errors import (
     LastCopyError,
 )
 from ipfs_kit_py.index import MetadataIndex
-from ipfs_kit_py.tiers.policy import CircuitBreaker, TierPolicy
+from ipfs_kit_py.tiers.policy import CircuitBreaker, TierPolicy, is_availability_fault
 from ipfs_kit_py.tiers.verified_read import (
     Fetched,
     TransferEvents,
@@ -196,7 +196,8 @@ class TieredCacheManager:
                 continue
             except (BackendError, ConfigurationError, OSError) as exc:
                 tried.append(f"{tier.name}: {type(exc).__name__}")
-                self.breaker.trip(tier.name, f"{type(exc).__name__}: {exc}")
+                if tier is not self.disk and is_availability_fault(exc):
+                    self.breaker.trip(tier.name, f"{type(exc).__name__}: {exc}")
                 continue
             self.breaker.reset(tier.name)
             if tier.name not in listed and tier.name not in self.policy.read_only:

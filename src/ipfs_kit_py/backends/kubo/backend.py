@@ -37,6 +37,7 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
     UnsafePathError,
 )
+from ipfs_kit_py.net import Timeouts
 from ipfs_kit_py.resource import Closeable
 
 __all__ = ["DEFAULT_API_URL", "KuboBackend", "KuboConfig", "locate_api", "multiaddr_to_url"]
@@ -110,14 +111,14 @@ class KuboConfig:
     """Where the kubo node is and how to talk to it.
 
     ``auth`` is an ``API.Authorizations`` AuthSecret (``basic:user:pass``,
-    ``bearer:token``). ``timeout`` bounds each network wait; ``lookup_timeout`` bounds
-    kubo's own search for content; ``offline`` keeps reads local to the node.
+    ``bearer:token``). ``timeouts`` bound every network wait (:mod:`ipfs_kit_py.net`);
+    ``lookup_timeout`` bounds kubo's own search for content; ``offline`` keeps reads
+    local to the node.
     """
 
     api_url: str = DEFAULT_API_URL
     auth: Secret | None = field(default=None)
-    timeout: float = 60.0
-    connect_timeout: float = 5.0
+    timeouts: Timeouts = field(default_factory=Timeouts)
     lookup_timeout: float = 10.0
     offline: bool = True
 
@@ -132,7 +133,9 @@ class KuboConfig:
         """Build from explicit ``args`` > config file section ``[kubo]`` > environment.
 
         Environment: ``IPFS_API_URL``, ``IPFS_PATH`` (its ``api`` file), ``IPFS_API_AUTH``,
-        ``IPFS_KIT_KUBO_TIMEOUT``. ``file`` defaults to the loaded config file.
+        ``IPFS_KIT_KUBO_<TIMEOUT KEY>`` (:class:`~ipfs_kit_py.net.Timeouts`; the older
+        ``timeout`` key and ``IPFS_KIT_KUBO_TIMEOUT`` set the idle timeout). ``file``
+        defaults to the loaded config file.
         """
         args = args or {}
         env = os.environ if env is None else env
@@ -146,11 +149,12 @@ class KuboConfig:
         ipfs_path = get("ipfs_path", "IPFS_PATH")
         api_url = locate_api(get("api_url", "IPFS_API_URL"), ipfs_path=ipfs_path)
         auth = get("auth", "IPFS_API_AUTH")
+        legacy = get("timeout", "IPFS_KIT_KUBO_TIMEOUT")
+        defaults = {} if legacy is None else {"idle_timeout": _number("timeout", legacy)}
         return cls(
             api_url=api_url,
             auth=auth if isinstance(auth, Secret) or auth is None else Secret(str(auth)),
-            timeout=_number("timeout", get("timeout", "IPFS_KIT_KUBO_TIMEOUT", default=60.0)),
-            connect_timeout=_number("connect_timeout", get("connect_timeout", default=5.0)),
+            timeouts=Timeouts.from_sources("kubo", args, section, env, **defaults),
             lookup_timeout=_number("lookup_timeout", get("lookup_timeout", default=10.0)),
             offline=_flag("offline", get("offline", default=True)),
         )
@@ -215,8 +219,7 @@ class KuboBackend(Closeable):
         client = KuboClient(
             config.api_url,
             auth=config.auth,
-            timeout=config.timeout,
-            connect_timeout=config.connect_timeout,
+            timeouts=config.timeouts,
             lookup_timeout=config.lookup_timeout,
         )
         return cls(client, offline=config.offline)

@@ -101,14 +101,19 @@ class S3Client(Closeable):
 
     # -- engine plumbing ----------------------------------------------------------------
 
-    def store(self, bucket: str) -> S3Store:
-        """Return the (cached) engine store for ``bucket``; no network."""
+    def store(self, bucket: str, *, metadata: bool = False) -> S3Store:
+        """Return the (cached) engine store for ``bucket``; no network.
+
+        ``metadata``: the store for small calls, whose every request ends within the
+        ``deadline``; the transfer store bounds a request by ``request_timeout``.
+        """
         validate_bucket(bucket)
         self.config.require()
+        name = f"{bucket}\0meta" if metadata else bucket
         with self._lock:
-            found = self._stores.get(bucket)
+            found = self._stores.get(name)
             if found is None:
-                found = self._stores[bucket] = _make_store(self.config, bucket)
+                found = self._stores[name] = _make_store(self.config, bucket, metadata=metadata)
             return found
 
     @property
@@ -153,7 +158,7 @@ class S3Client(Closeable):
         """True if ``bucket`` exists (a one-key listing; positive answers are cached)."""
         if bucket in self._known_buckets:
             return True
-        store = self.store(bucket)
+        store = self.store(bucket, metadata=True)
         try:
             next(iter(obstore.list(store, chunk_size=1)), None)
         except Exception as exc:
@@ -170,9 +175,8 @@ class S3Client(Closeable):
         """Describe ``s3://bucket/key``; raise ContentNotFoundError if absent."""
         validate_key(key)
         options: GetOptions = {"head": True}
-        result = self._call(
-            "head", bucket, key, obstore.get, self.store(bucket), key, options=options
-        )
+        store = self.store(bucket, metadata=True)
+        result = self._call("head", bucket, key, obstore.get, store, key, options=options)
         return _info(bucket, key, result.meta, result.attributes)
 
     def exists(self, bucket: str, key: str) -> bool:
@@ -380,11 +384,11 @@ class S3Client(Closeable):
     def delete(self, bucket: str, key: str) -> None:
         """Delete ``s3://bucket/key``; deleting an absent key is not an error."""
         validate_key(key)
-        self._call("delete", bucket, key, obstore.delete, self.store(bucket), key)
+        self._call("delete", bucket, key, obstore.delete, self.store(bucket, metadata=True), key)
 
     def list(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
         """Yield every object under ``prefix`` (S3 string-prefix semantics), paginated."""
-        store = self.store(bucket)
+        store = self.store(bucket, metadata=True)
         directory, _, _ = prefix.rpartition("/")
         if directory:
             validate_key(directory)
@@ -420,11 +424,13 @@ def _translated(stream: Iterable[Any], bucket: str, key: str) -> Iterator[Any]:
         yield chunk
 
 
-def _make_store(config: S3Config, bucket: str) -> S3Store:
+def _make_store(config: S3Config, bucket: str, *, metadata: bool = False) -> S3Store:
     """Build the engine store from our config; credentials only through a provider."""
+    total = config.deadline if metadata else config.request_timeout
     client_options: dict[str, Any] = {
         "connect_timeout": timedelta(seconds=config.connect_timeout),
-        "timeout": timedelta(seconds=config.request_timeout),
+        "read_timeout": timedelta(seconds=config.idle_timeout),
+        "timeout": timedelta(seconds=total),
         "pool_max_idle_per_host": str(max(16, config.max_concurrency * 2)),
     }
     kwargs: dict[str, Any] = {"region": config.region}

@@ -27,7 +27,13 @@ _AUTH_CODES = {
     "ExpiredToken",
     "InvalidToken",
 }
-_UNREACHABLE_HINTS = ("error sending request", "timed out", "connection", "dns error")
+_UNREACHABLE_HINTS = (
+    "error sending request",
+    "timed out",
+    "connection",
+    "dns error",
+    "body error",  # the answer stopped (or was cut) mid-body
+)
 MAX_KEY_BYTES = 1024
 
 

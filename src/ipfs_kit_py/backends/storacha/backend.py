@@ -51,7 +51,9 @@ class StorachaBackend(Closeable):
     def __init__(self, config: StorachaConfig, http: httpx.Client | None = None) -> None:
         self.config = config
         self.client = StorachaClient(config, http)
-        self.gateway = GatewayBackend(config.gateway_url, http=self.client.http)
+        self.gateway = GatewayBackend(
+            config.gateway_url, http=self.client.http, timeouts=config.timeouts
+        )
 
     def close(self) -> None:
         """Close connections; idempotent."""

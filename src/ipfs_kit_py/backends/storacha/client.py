@@ -25,6 +25,7 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
     ProtocolError,
 )
+from ipfs_kit_py.net import bounded_request, retrying
 from ipfs_kit_py.resource import Closeable
 
 __all__ = ["StorachaClient"]
@@ -65,7 +66,7 @@ class StorachaClient(Closeable):
         self.config = config
         self._own_http = http is None
         self._http = http or httpx.Client(
-            timeout=httpx.Timeout(config.timeout, connect=10.0),
+            timeout=config.timeouts.httpx(),
             follow_redirects=True,
             headers={"user-agent": USER_AGENT},
         )
@@ -221,13 +222,42 @@ class StorachaClient(Closeable):
             )
         return AgentMessage.decode(response.content)
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _request(
+        self, method: str, url: str, *, upload: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        """One HTTP exchange, bounded (:mod:`ipfs_kit_py.net`); GETs are retried.
+
+        An ``upload`` (a blob PUT) is bounded by the idle timeout only, so a slow large
+        shard is never cut while it moves; every other exchange by the call deadline.
+        """
+        timeouts = self.config.timeouts
+        if upload:
+            return self._translated(url, lambda: self._http.request(method, url, **kwargs))
+        deadline = timeouts.deadline_from_now()
+
+        def once() -> httpx.Response:
+            return self._translated(
+                url,
+                lambda: bounded_request(
+                    self._http, method, url, timeouts, deadline=deadline, **kwargs
+                ),
+            )
+
+        if method != "GET":
+            return once()
+        return retrying(once, retries=timeouts.retries, what=f"GET {url}", deadline=deadline)
+
+    @staticmethod
+    def _translated(url: str, send: Any) -> httpx.Response:
         try:
-            return self._http.request(method, url, **kwargs)
+            response: httpx.Response = send()
+        except httpx.TimeoutException:
+            raise BackendUnavailableError(f"{url} did not answer in time") from None
         except httpx.TransportError as exc:
             raise BackendUnavailableError(
                 f"cannot reach {url}: {type(exc).__name__}: {exc}"
             ) from None
+        return response
 
     # -- receipts ----------------------------------------------------------------
 

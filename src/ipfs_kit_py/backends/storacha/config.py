@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ipfs_kit_py.backends.storacha.sharding import SHARD_SIZE
 from ipfs_kit_py.config import Secret, resolve
 from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
+from ipfs_kit_py.net import Timeouts
 
 __all__ = ["DEFAULT_GATEWAY_URL", "DEFAULT_SERVICE_DID", "DEFAULT_SERVICE_URL", "StorachaConfig"]
 
@@ -50,7 +51,7 @@ class StorachaConfig:
     space: str | None = None
     shard_size: int = SHARD_SIZE
     filecoin_offer: bool = True
-    timeout: float = 120.0
+    timeouts: Timeouts = field(default_factory=Timeouts)  # network waits (ipfs_kit_py.net)
     receipt_timeout: float = 120.0
 
     @property
@@ -98,7 +99,7 @@ class StorachaConfig:
                 space=get("space"),
                 shard_size=int(get("shard_size", SHARD_SIZE)),
                 filecoin_offer=_bool(get("filecoin_offer", True)),
-                timeout=float(get("timeout", 120.0)),
+                timeouts=_timeouts(sources, get("timeout")),
                 receipt_timeout=float(get("receipt_timeout", 120.0)),
             )
         except (TypeError, ValueError) as exc:
@@ -109,3 +110,11 @@ def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() not in ("0", "false", "no", "off", "")
+
+
+def _timeouts(sources: Mapping[str, Any], legacy_idle: Any) -> Timeouts:
+    """The [storacha] network waits; the older ``timeout`` key sets the idle timeout."""
+    defaults = {} if legacy_idle is None else {"idle_timeout": legacy_idle}
+    return Timeouts.from_sources(
+        "storacha", sources["args"], sources["section"], sources["env"], **defaults
+    )

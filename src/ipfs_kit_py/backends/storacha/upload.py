@@ -136,7 +136,7 @@ class Uploader:
         headers = {str(k): str(v) for k, v in (address.get("headers") or {}).items()}
         headers["content-length"] = str(size)
         url = str(address["url"])
-        response = self.client._request("PUT", url, content=body(), headers=headers)
+        response = self.client._request("PUT", url, upload=True, content=body(), headers=headers)
         if response.status_code >= 300:
             raise BackendError(f"blob PUT answered {response.status_code}: {response.text[:200]}")
 
