@@ -66,7 +66,15 @@ class AddResult:
     profile: str
 
 
-_OVERRIDES = {"cache_dir", "index_path", "memory_bytes", "disk_bytes", "put_to", "promote_after"}
+_OVERRIDES = {
+    "cache_dir",
+    "index_path",
+    "memory_bytes",
+    "disk_bytes",
+    "put_to",
+    "promote_after",
+    "verify_disk_reads",
+}
 
 
 class ipfs_kit(Closeable):
@@ -140,7 +148,10 @@ class ipfs_kit(Closeable):
             tiers = self._open_backends()
             read_only = tuple(t.name for t in tiers if t.name.startswith("gateway"))
             policy = TierPolicy(
-                put_to=cfg.put_to, promote_after=cfg.promote_after, read_only=read_only
+                put_to=cfg.put_to,
+                promote_after=cfg.promote_after,
+                read_only=read_only,
+                trust_disk_stamps=not cfg.verify_disk_reads,
             )
             self._tiers = TieredCacheManager(tiers, self.index, policy)
         return self._tiers
@@ -334,6 +345,7 @@ class ipfs_kit(Closeable):
             "memory_bytes": self.config.memory_bytes,
             "disk_bytes": self.config.disk_bytes,
             "put_to": list(self.config.put_to),
+            "verify_disk_reads": self.config.verify_disk_reads,
         }
         for name in sorted(SECTIONS):
             merged = self._sources.merged(name)

@@ -75,6 +75,8 @@ def test_a_deleted_object_stays_in_the_ledger_as_missing(
     assert code == 1 and [c["cid"] for c in r["checks"]] == [cid_key(added.cid)]
     code, r = cli(capsys, "ls")
     assert r["count"] == 1  # still listed: the ledger keeps the loss
+    code, r = cli(capsys, "repair", str(added.cid))
+    assert code == 1 and r["error_type"] == "ContentNotFoundError"  # no good copy left
     code, r = cli(capsys, "forget", str(added.cid), "--from", "s3")
     assert code == 0 and r["forgotten"] == ["s3"]
     code, r = cli(capsys, "verify", "--all")
@@ -85,13 +87,16 @@ def test_a_deleted_object_stays_in_the_ledger_as_missing(
     assert code == 0 and r["checks"] == []
 
 
-def test_repair_restores_a_missing_s3_copy(kit: ipfs_kit, seaweedfs: SeaweedS3) -> None:
+def test_repair_restores_a_missing_s3_copy(
+    kit: ipfs_kit, seaweedfs: SeaweedS3, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = os.urandom(200_000)
     added = kit.add(data, to=["disk", "s3"])
     _delete_object(seaweedfs, kit, added.cid)
     assert kit.verify(added.cid).missing == ("s3",)
     assert kit.whereis(added.cid) == ["disk"]
-    assert kit.repair(added.cid).copied == ("s3",)
+    code, r = cli(capsys, "repair", str(added.cid))
+    assert code == 0 and r["report"]["copied"] == ["s3"]
     check = kit.verify(added.cid)
     assert check.ok and check.good == ("disk", "s3")
 

@@ -276,3 +276,45 @@ def test_a_sound_index_checks_clean(tmp_path: Path) -> None:
         sqlite3.connect(tmp_path / "index.sqlite3").execute("PRAGMA user_version").fetchone()[0]
         >= 4
     )
+
+
+# -- what a disk read verifies ------------------------------------------------------------
+
+
+def _rot_in_place(path: Path) -> None:
+    """Flip one byte and restore the mtime: bit rot, not a rewrite (same inode and size)."""
+    st = path.stat()
+    os.chmod(path, 0o644)
+    with path.open("r+b") as f:
+        first = f.read(1)
+        f.seek(0)
+        f.write(bytes([first[0] ^ 0xFF]))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+@pytest.mark.parametrize("verify_disk_reads", [False, True])
+def test_disk_reads_trust_the_stamp_unless_asked_and_verify_always_scrubs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verify_disk_reads: bool
+) -> None:
+    from ipfs_kit_py.ipfs_kit import ipfs_kit
+
+    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
+    data = os.urandom(100_000)
+    with ipfs_kit(
+        cache_dir=tmp_path / "cache",
+        index_path=tmp_path / "index.sqlite3",
+        verify_disk_reads=verify_disk_reads,
+        put_to=["disk"],
+    ) as kit:
+        cid = kit.add(data).cid
+        assert kit.cat(cid) == data  # stamps the verified file
+        _rot_in_place(kit.tiers.disk.path_for(cid))  # type: ignore[union-attr]
+        if verify_disk_reads:
+            with pytest.raises(ContentNotFoundError):
+                kit.cat(cid)  # re-hashed, refused, and no other tier has it
+        else:
+            assert kit.cat(cid) != data  # documented: an unchanged stamp is trusted
+            check = kit.verify(cid)  # the scrub re-hashes every copy
+            assert check.bad == ("disk",)
+        [loc] = kit.index.locations(cid, include_bad=True)
+        assert loc.state != "good" and loc.reason

@@ -194,6 +194,14 @@ def cmd_verify(args: argparse.Namespace, kit: ipfs_kit) -> int:
     return _done(args, {"checks": checks}, "\n".join(lines) or "index is empty", ok=ok)
 
 
+def cmd_repair(args: argparse.Namespace, kit: ipfs_kit) -> int:
+    report = kit.repair(args.cid)
+    text = f"restored: {', '.join(report.copied) or 'nothing needed'}"
+    if report.failed:
+        text += "\nfailed: " + "; ".join(f"{k}: {v}" for k, v in report.failed.items())
+    return _done(args, {"report": report}, text, ok=not report.failed)
+
+
 def cmd_rm(args: argparse.Namespace, kit: ipfs_kit) -> int:
     removed = kit.remove(args.cid, _names(args.from_), force=args.force)
     return _done(args, {"cid": args.cid, "removed": removed}, f"removed from {', '.join(removed)}")
@@ -264,9 +272,17 @@ def register(sub: SubParsers) -> None:
     p.add_argument("cid")
     p.add_argument("--to", default="", help="comma-separated tiers")
     p.add_argument("--min-copies", type=int, help="durable copies to reach")
-    p = _add(sub, "verify", cmd_verify, "re-read copies and check them against their CID")
+    p = _add(
+        sub,
+        "verify",
+        cmd_verify,
+        "check that each tier still holds its copies and that they match their CID "
+        "(exit 1 while any copy is bad or missing, or content has no copy)",
+    )
     p.add_argument("cid", nargs="?")
     p.add_argument("--all", action="store_true", help="every CID in the index")
+    p = _add(sub, "repair", cmd_repair, "rewrite bad and missing copies of a CID from a good one")
+    p.add_argument("cid")
     p = _add(sub, "rm", cmd_rm, "delete a CID from some tiers")
     p.add_argument("cid")
     p.add_argument("--from", dest="from_", required=True, help="comma-separated tiers")

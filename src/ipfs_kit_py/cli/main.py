@@ -38,6 +38,9 @@ examples:
   ipfs-kit add --to disk,s3 photo.jpg     # write-through to S3 as well
   ipfs-kit whereis CID                    # every tier the index knows holds it
   ipfs-kit replicate CID --to s3,storacha # fill in copies; `verify --all` checks them
+  ipfs-kit verify --all                   # exit 1 while any copy is bad or missing
+  ipfs-kit repair CID                     # restore bad or missing copies from a good one
+  ipfs-kit index check                    # is the index sound; index rebuild remakes it
   ipfs-kit backends                       # which tiers are configured and reachable
 
 configuration: arguments > the TOML file at $IPFS_KIT_CONFIG or
@@ -75,8 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ipfs-kit",
         description=(
             "Content-addressed storage across memory, disk, kubo, S3 and Storacha. "
-            "Every CID is computed as kubo computes it, and every read is verified "
-            "against its CID."
+            "Every CID is computed as kubo computes it, and every read from outside the "
+            "process is verified against its CID (disk-cache hits: when the file changed; "
+            "`verify --all` re-hashes everything)."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
