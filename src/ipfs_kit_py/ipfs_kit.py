@@ -285,8 +285,8 @@ class ipfs_kit(Closeable):
         return replication.replicate(self.tiers, cid, to, policy, self.policies)
 
     def verify(self, cid: CID | str) -> replication.CopyCheck:
-        """Re-read every known copy of ``cid``; mark the bad ones."""
-        return replication.verify(self.tiers, cid)
+        """Check every known copy of ``cid``; mark bad and missing ones; count the shortfall."""
+        return replication.verify(self.tiers, cid, self.policies)
 
     def verify_all(self) -> list[replication.CopyCheck]:
         """:meth:`verify` every content record of the index, including those with no copy.

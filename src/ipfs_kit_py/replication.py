@@ -125,11 +125,12 @@ class CopyCheck:
     bad: tuple[str, ...]
     missing: tuple[str, ...]
     unreachable: Mapping[str, str]
+    short: int = 0  # good copies still needed by its replication policy
 
     @property
     def ok(self) -> bool:
-        """At least one good copy, and none bad or missing."""
-        return bool(self.good) and not self.bad and not self.missing
+        """At least one good copy, none bad or missing, and as many as its policy asks."""
+        return bool(self.good) and not self.bad and not self.missing and not self.short
 
 
 def _durable_names(tiers: TieredCacheManager) -> list[str]:
@@ -194,12 +195,15 @@ def replicate(
     return ReplicationReport(plan.cid, tuple(copied), plan.have, failed)
 
 
-def verify(tiers: TieredCacheManager, cid: CID | str) -> CopyCheck:
+def verify(
+    tiers: TieredCacheManager, cid: CID | str, policies: PolicySet | None = None
+) -> CopyCheck:
     """Check every copy the index lists: held by its tier, and matching the CID.
 
     A copy its tier no longer holds (an S3 object deleted, a kubo pin removed) is marked
     missing, a copy that does not match is marked bad (each with when and why); good
     ones are stamped verified. Read-only tiers (gateways) are not copies and are skipped.
+    ``short`` counts the good copies the CID's policy (from ``policies``) still lacks.
     """
     cid = parse_cid(cid)
     profile = tiers.profile_of(cid)
@@ -215,7 +219,20 @@ def verify(tiers: TieredCacheManager, cid: CID | str) -> CopyCheck:
             continue
         found[state].append(loc.backend)
     good, bad, missing = (tuple(found[k]) for k in ("good", "bad", "missing"))
-    return CopyCheck(str(cid), good, bad, missing, unreachable)
+    short = _shortfall(tiers, cid, good, policies) if policies is not None else 0
+    return CopyCheck(str(cid), good, bad, missing, unreachable, short)
+
+
+def _shortfall(
+    tiers: TieredCacheManager, cid: CID, good: Sequence[str], policies: PolicySet
+) -> int:
+    """Good durable copies the CID's policy still needs (count, or required tiers lacking)."""
+    record = tiers.index.content(cid)
+    own = record.metadata.get("replication") if record else None
+    policy = policies.policy_for(record.tags if record else (), own)
+    held = [name for name in good if name in _durable_names(tiers)]
+    lacking = [name for name in policy.required if name not in held]
+    return max(policy.min_copies - len(held), len(lacking), 0)
 
 
 def _check_copy(

@@ -318,3 +318,39 @@ def test_disk_reads_trust_the_stamp_unless_asked_and_verify_always_scrubs(
             assert check.bad == ("disk",)
         [loc] = kit.index.locations(cid, include_bad=True)
         assert loc.state != "good" and loc.reason
+
+
+# -- policies and explicit removal ---------------------------------------------------------
+
+
+def test_verify_counts_copies_a_policy_still_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from ipfs_kit_py.cli.main import main
+    from ipfs_kit_py.ipfs_kit import ipfs_kit
+
+    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("IPFS_KIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("IPFS_KIT_INDEX", str(tmp_path / "index.sqlite3"))
+    with ipfs_kit() as kit:
+        plain = kit.add(b"plain content", to=["disk"]).cid
+        kept = kit.add(b"kept content", to=["disk"]).cid
+        assert kit.verify(plain).ok and kit.verify(plain).short == 0
+        kit.keep(kept, min_copies=2)
+        check = kit.verify(kept)
+        assert check.good == ("disk",) and check.short == 1 and not check.ok
+    assert main(["verify", "--all", "--json"]) == 1
+    checks = json.loads(capsys.readouterr().out)["checks"]
+    assert {c["cid"]: c["short"] for c in checks} == {cid_key(plain): 0, cid_key(kept): 1}
+
+
+def test_removing_the_last_copy_drops_the_record(tmp_path: Path) -> None:
+    with MetadataIndex(tmp_path / "index.sqlite3") as index:
+        tiers = TieredCacheManager([MemoryBackend(1 << 20), DiskBackend(tmp_path / "disk")], index)
+        cid = tiers.add([b"short lived"], to=["memory", "disk"]).cid
+        tiers.remove(cid, ["disk"])
+        assert index.content(cid) is not None  # memory (this process) still holds it
+        tiers.remove(cid, ["memory"])
+        assert index.content(cid) is None and index.count() == 0

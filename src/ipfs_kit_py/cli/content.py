@@ -189,6 +189,7 @@ def cmd_verify(args: argparse.Namespace, kit: ipfs_kit) -> int:
     lines = [
         f"{c.cid}: good={','.join(c.good) or '-'} bad={','.join(c.bad) or '-'} "
         f"missing={','.join(c.missing) or '-'} unreachable={','.join(c.unreachable) or '-'}"
+        + (f" short={c.short}" if c.short else "")
         for c in checks
     ]
     return _done(args, {"checks": checks}, "\n".join(lines) or "index is empty", ok=ok)

@@ -538,7 +538,18 @@ class TieredCacheManager:
                 tier.delete(cid)
                 self.index.forget(cid, tier.name)
             removed.append(tier.name)
+        self._drop_if_gone(cid)
         return removed
+
+    def _drop_if_gone(self, cid: CID) -> None:
+        """After a remove left no copy anywhere, drop the record: ``ls`` must not list it."""
+        if self.memory is not None and self.memory.has(cid):
+            return
+        record = self.index.content(cid)
+        if record is not None and record.kind != "dir":
+            with self.index.transaction():
+                if not self.index.locations(cid, include_bad=True):
+                    self.index.drop(cid)
 
     def close(self) -> None:
         """Flush access statistics; the tiers and index are closed by their owner."""
