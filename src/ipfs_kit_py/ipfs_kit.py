@@ -15,13 +15,12 @@ import contextlib
 import io
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ipfs_kit_py import replication
+from ipfs_kit_py import debris, replication
 from ipfs_kit_py.backends.base import Backend
 from ipfs_kit_py.backends.disk import CHUNK, DiskBackend, read_chunks
 from ipfs_kit_py.backends.memory import MemoryBackend
@@ -162,6 +161,7 @@ class ipfs_kit(Closeable):
             cfg = self.config
             disk = DiskBackend(cfg.cache_dir, cfg.disk_bytes)
             disk.clean_tmp()  # temp files of writers that crashed over an hour ago
+            debris.sweep()  # and those of processes killed since, at once
             remote = self._sources.remote_backends((self.s3_kit, self.storacha_kit))
             self._backends = [MemoryBackend(cfg.memory_bytes), disk, *remote]
         return self._backends
@@ -251,7 +251,7 @@ class ipfs_kit(Closeable):
         if tree is not None:
             return materialize_tree(self.tiers, parse_cid(cid), tree, target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        fd, tmp = debris.mkstemp(target.parent, f".{target.name}.")
         try:
             with os.fdopen(fd, "wb") as out, self.open(cid) as src:
                 while chunk := src.read(CHUNK):
@@ -260,6 +260,7 @@ class ipfs_kit(Closeable):
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+            debris.release(tmp)
         return target
 
     def whereis(self, cid: CID | str) -> list[str]:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from ipfs_kit_py import debris
 from ipfs_kit_py.backends.base import StoredObject
 from ipfs_kit_py.config import xdg_dir
 from ipfs_kit_py.content.cid import CID, cid_key
@@ -64,7 +64,7 @@ class Staging:
 
     def __init__(self, tmp_dir: Path) -> None:
         tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".part")
+        fd, name = debris.mkstemp(tmp_dir, "")
         self.path = Path(name)
         self.file: BinaryIO = os.fdopen(fd, "wb")
         self.size = 0
@@ -85,6 +85,7 @@ class Staging:
         self.file.close()
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.path, final)
+        debris.release(self.path)
         return final
 
     def abort(self) -> None:
@@ -92,6 +93,7 @@ class Staging:
         self.file.close()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+        debris.release(self.path)
 
     def __enter__(self) -> Staging:
         return self

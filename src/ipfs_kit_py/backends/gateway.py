@@ -11,13 +11,13 @@ from __future__ import annotations
 import io
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import httpx
 
+from ipfs_kit_py import debris
 from ipfs_kit_py.backends.base import StoredObject
 from ipfs_kit_py.content.car import CarReader
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
@@ -184,7 +184,7 @@ class GatewayBackend(Closeable):
         if target.is_dir():
             raise InputPathError(f"{target} is a directory")
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        fd, tmp = debris.mkstemp(target.parent, f".{target.name}.")
         written = 0
         try:
             with os.fdopen(fd, "wb") as out:
@@ -196,6 +196,8 @@ class GatewayBackend(Closeable):
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        finally:
+            debris.release(tmp)
         return written
 
 

@@ -13,12 +13,14 @@ sets ``func`` on each: ``func(args) -> int`` (the exit code). Exit codes:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
-from ipfs_kit_py import errors
+from ipfs_kit_py import debris, errors
 from ipfs_kit_py.cli.console import console, print_error
 
 COMMAND_MODULES = [
@@ -103,12 +105,24 @@ def kubo_style_booleans(argv: Sequence[str]) -> list[str]:
     return out
 
 
+def terminate_like_interrupt() -> None:
+    """SIGTERM unwinds like Ctrl-C: temp files are removed, exit code 130."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError):  # not the main thread (embedded use)
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``ipfs-kit`` with ``argv``; return the exit code."""
     parser = build_parser()
     args = parser.parse_args(kubo_style_booleans(sys.argv[1:] if argv is None else argv))
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    terminate_like_interrupt()
+    debris.sweep()  # temp files of earlier commands that were killed
     try:
         return int(args.func(args))
     except errors.IpfsKitError as exc:

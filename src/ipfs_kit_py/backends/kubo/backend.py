@@ -15,12 +15,12 @@ import logging
 import os
 import shutil
 import tarfile
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ipfs_kit_py import debris
 from ipfs_kit_py.backends.base import StoredObject
 from ipfs_kit_py.backends.kubo.multipart import Part, path_parts
 from ipfs_kit_py.backends.kubo.rpc import AddOptions, KuboClient
@@ -344,7 +344,7 @@ class KuboBackend(Closeable):
         if dest.exists() or dest.is_symlink():
             raise InputPathError(f"refusing to overwrite {dest}")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+        staging = Path(debris.mkdtemp(dest.parent, f".{dest.name}."))
         try:
             self._extract(cid, staging)
             entries = list(staging.iterdir())
@@ -353,6 +353,7 @@ class KuboBackend(Closeable):
             os.replace(entries[0], dest)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            debris.release(staging)
         return dest
 
     def _extract(self, cid: CID, staging: Path) -> None:
