@@ -131,8 +131,9 @@ class MetadataIndex(Closeable):
         """Turn SQLite's corruption errors into :class:`IndexCorruptError` naming the file."""
         try:
             yield
-        except sqlite3.DatabaseError as exc:
-            if getattr(exc, "sqlite_errorname", "") not in _CORRUPT:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            corrupt = isinstance(exc, UnicodeDecodeError)  # damaged text in a page
+            if not corrupt and getattr(exc, "sqlite_errorname", "") not in _CORRUPT:
                 raise
             raise IndexCorruptError(
                 f"the index {self.path} is damaged ({exc}); `ipfs-kit index check` "

@@ -25,6 +25,7 @@ from ipfs_kit_py.backends.kubo.backend import KuboBackend
 from ipfs_kit_py.backends.s3.backend import S3Backend
 from ipfs_kit_py.backends.storacha.backend import StorachaBackend
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
+from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.errors import InvalidCIDError, IpfsKitError
 from ipfs_kit_py.index import MetadataIndex
 
@@ -64,7 +65,7 @@ def _rows(db: sqlite3.Connection, sql: str, errors: list[str]) -> Iterator[tuple
     """The rows of ``sql`` up to the first damaged page (noted in ``errors``)."""
     try:
         yield from db.execute(sql)
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         errors.append(f"{sql.split('FROM')[1].split()[0]}: {exc}")
 
 
@@ -78,22 +79,45 @@ def salvage(path: Path) -> Salvage:
     except sqlite3.Error as exc:
         found.errors.append(str(exc))
         return found
+    db.text_factory = lambda raw: raw.decode("utf-8", "replace")
     with contextlib.closing(db):
         sql = "SELECT cid, size, kind, profile, metadata FROM content"
-        for key, size, kind, profile, meta in _rows(db, sql, found.errors):
-            found.content[str(key)] = (size, str(kind or "file"), profile, str(meta or "{}"))
+        for text, size, kind, profile, meta in _rows(db, sql, found.errors):
+            if (key := _key(text)) is not None:
+                found.content[key] = _sane(size, kind, profile, meta)
         sql = "SELECT cid, backend, locator, pinned FROM locations"
-        for key, backend, locator, pinned in _rows(db, sql, found.errors):
-            found.copies[(str(key), str(backend))] = (str(locator), bool(pinned))
-        found.tags = [
-            (str(k), str(t)) for k, t in _rows(db, "SELECT cid, tag FROM tags", found.errors)
-        ]
+        for text, backend, locator, pinned in _rows(db, sql, found.errors):
+            if (key := _key(text)) is not None and isinstance(backend, str) and backend:
+                found.copies[(key, backend)] = (str(locator), bool(pinned))
+        for text, tag in _rows(db, "SELECT cid, tag FROM tags", found.errors):
+            if (key := _key(text)) is not None and isinstance(tag, str):
+                found.tags.append((key, tag))
     return found
 
 
-def _key(text: Any) -> str | None:
+def _sane(size: Any, kind: Any, profile: Any, meta: Any) -> tuple[int | None, str, str | None, str]:
+    """A salvaged content row with every field checked (a damaged page yields anything)."""
+    size = size if isinstance(size, int) and size >= 0 else None
+    kind = kind if kind in ("file", "dir", "raw") else "file"
     try:
-        return cid_key(parse_cid(text if isinstance(text, CID) else str(text)))
+        profile = ImportProfile.parse(profile).key() if isinstance(profile, str) else None
+    except (IpfsKitError, ValueError):
+        profile = None
+    try:
+        meta = meta if isinstance(json.loads(meta), dict) else "{}"
+    except (TypeError, ValueError):
+        meta = "{}"
+    if kind == "dir" and (profile is None or meta == "{}"):
+        kind = "file"  # a directory record without its tree cannot be used
+    return size, kind, profile, meta
+
+
+def _key(text: Any) -> str | None:
+    """The normal key of a CID found in a listing or a damaged file, or None."""
+    if not isinstance(text, str | CID):
+        return None
+    try:
+        return cid_key(parse_cid(text))
     except (InvalidCIDError, ValueError, TypeError):
         return None
 

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from ipfs_kit_py.backends.disk import DiskBackend
 from ipfs_kit_py.cli.main import main
+from ipfs_kit_py.content.cid import parse_cid
+from ipfs_kit_py.errors import IndexCorruptError
+from ipfs_kit_py.index import MetadataIndex
+from ipfs_kit_py.index_rebuild import rebuild_index, salvage
 from ipfs_kit_py.ipfs_kit import ipfs_kit
 
 
@@ -76,3 +84,67 @@ def test_rebuild_keeps_pins_tags_and_directories_and_marks_lost_copies(env: Path
         assert kit.whereis(directory) == ["disk"]
         kit.get_to_path(directory, env / "out")  # the tree came back from the old record
         assert (env / "out" / "sub" / "f.txt").read_bytes() == b"file in a tree"
+
+
+# -- any damage: a typed error or a sound index, and a rebuild that always works ---------
+
+_PRISTINE: dict[str, bytes] = {}
+
+
+def _pristine(base: Path) -> bytes:
+    """One small index with records, copies, tags and pins (built once per session)."""
+    if "index" not in _PRISTINE:
+        from ipfs_kit_py.content.cid import sha256_cid
+
+        path = base / "pristine.sqlite3"
+        with MetadataIndex(path) as index:
+            for n in range(120):
+                key = sha256_cid(0x55, n.to_bytes(4, "big"))
+                index.upsert_content(key, size=n, metadata={"n": n})
+                index.record(key, "disk", f"/d/{n}", pinned=n % 3 == 0)
+                index.tag(key, f"t{n % 5}")
+            index._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        _PRISTINE["index"] = path.read_bytes()
+    return _PRISTINE["index"]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    damage=st.lists(
+        st.tuples(st.integers(0, 40_000), st.binary(min_size=1, max_size=600)),
+        min_size=1,
+        max_size=4,
+    ),
+    truncate=st.one_of(st.none(), st.integers(0, 40_000)),
+)
+def test_damage_gives_a_typed_error_and_rebuild_always_works(
+    tmp_path: Path, damage: list[tuple[int, bytes]], truncate: int | None
+) -> None:
+    raw = bytearray(_pristine(tmp_path))
+    for offset, data in damage:
+        raw[offset : offset + len(data)] = data
+    if truncate is not None:
+        del raw[truncate:]
+    case = Path(tempfile.mkdtemp(dir=tmp_path))
+    path = case / "index.sqlite3"
+    path.write_bytes(bytes(raw))
+    try:
+        with MetadataIndex(path) as index:
+            index.query()
+            index.check()
+            index.stats()
+    except IndexCorruptError as exc:
+        assert str(path) in str(exc)
+    salvage(path)  # never raises, whatever it finds
+    disk = DiskBackend(case / "cache")
+    stored = disk.put(
+        parse_cid("bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"), [b"x"]
+    )
+    report = rebuild_index(path, [disk])
+    assert report.found == {"disk": 1}
+    with MetadataIndex(path) as index:
+        assert index.check() == [] and [loc.locator for loc in index.locations(stored.cid)] == [
+            stored.locator
+        ]
