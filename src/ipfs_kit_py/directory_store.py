@@ -24,11 +24,18 @@ from ipfs_kit_py.content.car import encode_car_block, encode_car_header
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.unixfs import Block, FileImport, ImportProfile
-from ipfs_kit_py.errors import ContentMismatchError, InputPathError, UnsafePathError
+from ipfs_kit_py.errors import ContentMismatchError, InputPathError, IpfsKitError, UnsafePathError
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.tiers.manager import TieredCacheManager
 
-__all__ = ["DagStore", "StoredTree", "add_directory", "materialize_tree", "stored_tree"]
+__all__ = [
+    "DagStore",
+    "StoredTree",
+    "add_directory",
+    "materialize_tree",
+    "restore_tree",
+    "stored_tree",
+]
 
 _SPOOL_BYTES = 8 << 20  # directory nodes are spooled in memory up to this, then to disk
 
@@ -181,3 +188,24 @@ def materialize_tree(tiers: TieredCacheManager, cid: CID, tree: StoredTree, targ
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def restore_tree(tiers: TieredCacheManager, cid: CID, targets: Sequence[str]) -> dict[str, str]:
+    """Write the stored tree ``cid`` again into ``targets`` (e.g. a kubo node that lost
+    its pin), rebuilt from the files' good copies and checked against ``cid`` first.
+
+    Returns the targets that failed, with why.
+    """
+    tree = stored_tree(tiers.index, cid)
+    if tree is None:
+        raise InputPathError(f"{cid} is not a stored directory")
+    pinned = {loc.backend for loc in tiers.index.locations(cid, include_bad=True) if loc.pinned}
+    failed: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="ipfs-kit-restore-") as tmp:
+        path = materialize_tree(tiers, cid, tree, Path(tmp) / "tree")
+        for target in targets:
+            try:
+                add_directory(tiers, path, [target], tree.profile, target in pinned, tree.hidden)
+            except (IpfsKitError, OSError) as exc:
+                failed[target] = f"{type(exc).__name__}: {exc}"
+    return failed

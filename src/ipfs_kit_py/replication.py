@@ -19,6 +19,7 @@ from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.content.archive import verify_car
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
+from ipfs_kit_py.directory_store import restore_tree
 from ipfs_kit_py.errors import (
     BackendError,
     ConfigurationError,
@@ -284,8 +285,18 @@ def repair(
     policy: ReplicationPolicy | None = None,
     policies: PolicySet | None = None,
 ) -> ReplicationReport:
-    """Verify ``cid``, then rewrite bad and missing copies from a good one."""
+    """Verify ``cid``, then rewrite bad and missing copies from a good one.
+
+    A directory is rebuilt from its files' good copies (checked against its CID) and
+    written again where its copy is bad or missing.
+    """
     check = verify(tiers, cid)
+    lost = (*check.bad, *check.missing)
+    record = tiers.index.content(cid)
+    if record is not None and record.kind == "dir" and lost:
+        failed = restore_tree(tiers, parse_cid(cid), lost)
+        copied = tuple(t for t in lost if t not in failed)
+        return ReplicationReport(check.cid, copied, check.good, failed)
     if not check.good:
         raise ContentNotFoundError(f"{cid}: no good copy left to repair from")
     return replicate(tiers, cid, [*check.bad, *check.missing], policy, policies)

@@ -63,7 +63,7 @@ def test_a_directory_in_kubo_is_complete_and_pinned(
     assert os.readlink(tmp_path / "from-kit" / "link-to-small") == "a/small.txt"
 
 
-def test_an_unpinned_directory_root_is_missing_to_verify(
+def test_an_unpinned_directory_root_is_missing_and_repair_restores_it(
     kit: ipfs_kit, kubo: KuboNode, tmp_path: Path
 ) -> None:
     added = kit.add(make_tree(tmp_path / "tree"), to=["ipfs"])
@@ -71,6 +71,10 @@ def test_an_unpinned_directory_root_is_missing_to_verify(
     check = kit.verify(added.cid)
     assert check.missing == ("ipfs",)
     assert kit.whereis(added.cid) == []  # the files are pinned, the directory is not
+    report = kit.repair(added.cid)  # rebuilt from the files, checked, imported, pinned
+    assert report.copied == ("ipfs",), report.failed
+    assert kit.verify(added.cid).good == ("ipfs",)
+    assert kit.whereis(added.cid) == ["disk", "ipfs"]  # reading the files warmed the disk
 
 
 def test_a_directory_on_disk_is_held_where_its_files_are(kit: ipfs_kit, tmp_path: Path) -> None:
