@@ -24,7 +24,15 @@ from typing import TypeVar
 
 from ipfs_kit_py.config import xdg_dir
 
-__all__ = ["journal_dir", "mkdtemp", "mkstemp", "owner_alive", "release", "sweep"]
+__all__ = [
+    "journal_dir",
+    "mkdtemp",
+    "mkstemp",
+    "owner_alive",
+    "process_owner",
+    "release",
+    "sweep",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +55,8 @@ def _start_time(pid: int) -> str:
     return stat.rsplit(")", 1)[-1].split()[19]
 
 
-def _owner() -> str:
+def process_owner() -> str:
+    """This process as ``pid-starttime`` (a pid alone may be reused after it exits)."""
     pid = os.getpid()
     return f"{pid}-{_start_time(pid)}"
 
@@ -69,7 +78,7 @@ def owner_alive(owner: str) -> bool:
 
 def _entry(path: str | Path, directory: Path | None = None) -> Path:
     digest = hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()[:24]
-    return (directory or journal_dir()) / f"{_owner()}.{digest}"
+    return (directory or journal_dir()) / f"{process_owner()}.{digest}"
 
 
 def record(path: str | Path) -> None:

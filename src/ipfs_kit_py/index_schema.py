@@ -68,6 +68,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE content ADD COLUMN pending_pid INTEGER;
     CREATE INDEX content_pending ON content (pending_pid) WHERE pending_pid IS NOT NULL;
     """,
+    # 5: S3 multipart uploads in flight (endpoint, bucket, key, when, which process), so
+    # one whose abort failed (server down, process killed) is found and aborted later
+    """
+    CREATE TABLE s3_uploads (
+        endpoint TEXT NOT NULL,
+        bucket TEXT NOT NULL,
+        key TEXT NOT NULL,
+        started REAL NOT NULL,
+        owner TEXT NOT NULL,
+        PRIMARY KEY (endpoint, bucket, key, started, owner)
+    ) WITHOUT ROWID;
+    """,
 )
 
 

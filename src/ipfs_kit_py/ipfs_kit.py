@@ -47,6 +47,7 @@ from ipfs_kit_py.kit_wiring import (
 from ipfs_kit_py.resource import Closeable
 from ipfs_kit_py.results import dict_result
 from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
+from ipfs_kit_py.upload_ledger import UploadLedger, upload_endpoint
 
 __all__ = ["AddResult", "KitConfig", "TierStatus", "ipfs_kit"]
 
@@ -106,6 +107,9 @@ class ipfs_kit(Closeable):
         self._tiers: TieredCacheManager | None = None
         self._backends: list[Backend] | None = None
         self._closed = False
+        client: Any = getattr(self.s3_kit, "client", None)
+        if hasattr(client, "uploads"):  # the S3 client notes multipart uploads in the index
+            client.uploads = UploadLedger(lambda: self.index, upload_endpoint(client.config))
 
     def __repr__(self) -> str:
         return f"ipfs_kit(cache_dir={str(self.config.cache_dir)!r})"

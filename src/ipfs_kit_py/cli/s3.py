@@ -1,4 +1,4 @@
-"""``ipfs-kit s3 ...``: ls, put/upload, get/download, rm, head, exists over the S3 core.
+"""``ipfs-kit s3 ...``: ls, put/upload, get/download, rm, head, exists, cleanup over the S3 core.
 
 Configuration is the kit's: ``[s3]`` in the config file, then AWS_* environment. Errors
 propagate to ``cli.main``, which prints them and maps them to exit codes.
@@ -7,6 +7,8 @@ propagate to ``cli.main``, which prints them and maps them to exit codes.
 from __future__ import annotations
 
 import argparse
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -19,9 +21,12 @@ from ipfs_kit_py.backends.s3.config import S3Config
 from ipfs_kit_py.backends.s3.errors import validate_bucket, validate_key
 from ipfs_kit_py.backends.s3.transfer import ProgressSubscriber
 from ipfs_kit_py.cli.console import console, err_console, print_json
-from ipfs_kit_py.config import from_config_file
+from ipfs_kit_py.config import from_config_file, load_config_file
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
+from ipfs_kit_py.index import MetadataIndex
+from ipfs_kit_py.kit_config import KitConfig
+from ipfs_kit_py.upload_ledger import UploadLedger, upload_endpoint
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Handler = Callable[[argparse.Namespace, S3Client, S3Config], int]
@@ -29,7 +34,7 @@ Handler = Callable[[argparse.Namespace, S3Client, S3Config], int]
 
 def register(subparsers: SubParsers) -> None:
     """Add ``s3`` and its sub-commands."""
-    s3 = subparsers.add_parser("s3", help="S3 objects: ls, put, get, rm, head, exists")
+    s3 = subparsers.add_parser("s3", help="S3 objects: ls, put, get, rm, head, exists, cleanup")
     s3.add_argument("--bucket", help="bucket (default: [s3] bucket or IPFS_KIT_S3_BUCKET)")
     s3.add_argument("--endpoint-url", help="S3 endpoint (default: S3_ENDPOINT_URL)")
     sub = s3.add_subparsers(dest="s3_command", metavar="S3_COMMAND", required=True)
@@ -58,6 +63,20 @@ def register(subparsers: SubParsers) -> None:
     exists = _command(sub, "exists", _exists, "exit 0 if the object exists, 1 if not")
     exists.add_argument("key")
 
+    cleanup = _command(
+        sub, "cleanup", _cleanup, "list and abort multipart uploads left on the server"
+    )
+    cleanup.add_argument("prefix", nargs="?", default="", help="only keys under this prefix")
+    cleanup.add_argument(
+        "--older-than",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="abort uploads started longer ago than this (default 3600; 0: all); uploads "
+        "the index records for killed processes are aborted whatever their age",
+    )
+    cleanup.add_argument("--dry-run", action="store_true", help="only list them")
+
 
 def _command(sub: SubParsers, name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=text, description=text)
@@ -72,8 +91,29 @@ def _command(sub: SubParsers, name: str, handler: Handler, text: str) -> argpars
 def _run(args: argparse.Namespace, handler: Handler) -> int:
     overrides = {"bucket": args.bucket, "endpoint_url": args.endpoint_url}
     config = from_config_file(S3Config.from_sources, "s3", overrides).require()
-    with S3Client(config) as client:
+    with _IndexOnDemand() as index, S3Client(config) as client:
+        client.uploads = UploadLedger(index.open, upload_endpoint(config))
         return handler(args, client, config)
+
+
+class _IndexOnDemand:
+    """The kit's metadata index, opened only if a command needs it (multipart uploads)."""
+
+    def __init__(self) -> None:
+        self._index: MetadataIndex | None = None
+
+    def open(self) -> MetadataIndex:
+        if self._index is None:
+            kit = KitConfig.from_sources({}, load_config_file(), os.environ)
+            self._index = MetadataIndex(kit.index_path)
+        return self._index
+
+    def __enter__(self) -> _IndexOnDemand:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._index is not None:
+            self._index.close()
 
 
 def _bucket(args: argparse.Namespace, config: S3Config) -> str:
@@ -196,6 +236,37 @@ def _exists(args: argparse.Namespace, client: S3Client, config: S3Config) -> int
     else:
         console.print("exists" if found else "absent")
     return 0 if found else 1
+
+
+def _cleanup(args: argparse.Namespace, client: S3Client, config: S3Config) -> int:
+    bucket = _bucket(args, config)
+    swept = 0 if args.dry_run else client.sweep_uploads(bucket)
+    cutoff = time.time() - args.older_than
+    rows = []
+    for upload in client.pending_uploads.list(bucket, args.prefix):
+        started = upload.initiated.timestamp() if upload.initiated else None
+        old = started is None or started <= cutoff
+        if old and not args.dry_run:
+            client.pending_uploads.abort(upload)
+        rows.append(
+            {
+                "key": upload.key,
+                "upload_id": upload.upload_id,
+                "initiated": upload.initiated.isoformat() if upload.initiated else None,
+                "aborted": old and not args.dry_run,
+            }
+        )
+    aborted = swept + sum(1 for r in rows if r["aborted"])
+    if args.json:
+        print_json({"success": True, "bucket": bucket, "uploads": rows, "aborted": aborted})
+        return 0
+    table = Table("key", "upload id", "initiated", "aborted", box=None)
+    for r in rows:
+        table.add_row(str(r["key"]), str(r["upload_id"]), str(r["initiated"]), str(r["aborted"]))
+    if rows:
+        console.print(table)
+    console.print(f"{aborted} multipart uploads aborted in s3://{bucket}", markup=False)
+    return 0
 
 
 def _report(args: argparse.Namespace, fields: dict[str, Any], text: str) -> int:

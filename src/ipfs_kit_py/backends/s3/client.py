@@ -8,9 +8,11 @@ Every engine error leaves this module translated by :func:`translate_error`.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,6 +26,7 @@ from obstore.store import S3Store
 
 from ipfs_kit_py.backends.s3.config import S3Config
 from ipfs_kit_py.backends.s3.errors import translate_error, validate_bucket, validate_key
+from ipfs_kit_py.backends.s3.pending import InflightLedger, PendingUploads
 from ipfs_kit_py.backends.s3.transfer import (
     ByteSink,
     ChunkSource,
@@ -40,6 +43,7 @@ from ipfs_kit_py.errors import (
     BucketNotFoundError,
     ContentNotFoundError,
     InvalidInputError,
+    IpfsKitError,
 )
 from ipfs_kit_py.resource import Closeable
 
@@ -55,6 +59,8 @@ logger = logging.getLogger(__name__)
 # are fresh allocations each time (page faults: measured 2-3x the kernel time of the
 # whole download at 4 MiB), so streams use 1 MiB and downloads to disk 256 KiB.
 STREAM_CHUNK = 1024 * 1024
+CLOCK_SKEW_S = 120.0  # how far the server's clock may be from ours
+SWEEP_EVERY_S = 60.0
 DOWNLOAD_CHUNK = 256 * 1024
 _META_HEADERS = {"Content-Type", "Content-Encoding", "Content-Disposition", "Cache-Control"}
 
@@ -78,8 +84,12 @@ class S3Client(Closeable):
     use. Use as a context manager or call :meth:`close` (idempotent).
     """
 
-    def __init__(self, config: S3Config) -> None:
+    def __init__(self, config: S3Config, uploads: InflightLedger | None = None) -> None:
         self.config = config
+        self.uploads = uploads  # where multipart uploads in flight are noted (the index)
+        self._active: set[Any] = set()
+        self._sweep_after: dict[str, float] = {}
+        self._pending: PendingUploads | None = None
         self._stores: dict[str, S3Store] = {}
         self._known_buckets: set[str] = set()
         self._lock = threading.Lock()
@@ -95,6 +105,9 @@ class S3Client(Closeable):
             pools = (self._pool, self._batch_pool)
             self._pool = self._batch_pool = None
             self._stores.clear()
+            pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.close()
         for pool in pools:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -169,6 +182,85 @@ class S3Client(Closeable):
         self._known_buckets.add(bucket)
         return True
 
+    # -- multipart uploads in flight ---------------------------------------------------------
+
+    @property
+    def pending_uploads(self) -> PendingUploads:
+        """Lists and aborts the server's open multipart uploads (created on first use)."""
+        with self._lock:
+            if self._pending is None:
+                self._pending = PendingUploads(self.config)
+            return self._pending
+
+    @contextlib.contextmanager
+    def _recorded_upload(self, bucket: str, key: str, *, multipart: bool) -> Iterator[None]:
+        """Note a multipart upload in the ledger while it runs; abort its parts if it fails.
+
+        An abort that fails (the server is down) leaves the note, so the next use of the
+        bucket (or ``ipfs-kit s3 cleanup``) aborts the parts later.
+        """
+        if not multipart or self.uploads is None:
+            yield
+            return
+        upload = self.uploads.begin(bucket, key)
+        self._active.add(upload)
+        try:
+            yield
+        except BaseException:
+            self._active.discard(upload)
+            self._abort_after_failure(bucket, key, upload)
+            raise
+        self._active.discard(upload)
+        self.uploads.end(upload)
+
+    def _abort_after_failure(self, bucket: str, key: str, upload: Any) -> None:
+        assert self.uploads is not None
+        try:
+            self.pending_uploads.abort_for(bucket, key, upload.started - CLOCK_SKEW_S)
+        except IpfsKitError as exc:
+            self._sweep_after[bucket] = 0.0
+            logger.warning(
+                "could not abort the failed multipart upload of s3://%s/%s (%s); it is "
+                "recorded and will be aborted on the next use of the bucket or by "
+                "`ipfs-kit s3 cleanup`",
+                bucket,
+                key,
+                exc,
+            )
+            return
+        self.uploads.end(upload)
+
+    def sweep_uploads(self, bucket: str, *, when_due: bool = False) -> int:
+        """Abort the recorded multipart uploads of ``bucket`` nobody runs; return how many.
+
+        ``when_due``: at most once a minute per bucket (and never raising): the check
+        made on each use of a bucket.
+        """
+        if self.uploads is None:
+            return 0
+        now = time.monotonic()
+        if when_due and now < self._sweep_after.get(bucket, 0.0):
+            return 0
+        self._sweep_after[bucket] = now + SWEEP_EVERY_S
+        try:
+            return self._sweep(bucket)
+        except IpfsKitError as exc:
+            if not when_due:
+                raise
+            logger.info("sweeping old multipart uploads of s3://%s failed: %s", bucket, exc)
+            return 0
+
+    def _sweep(self, bucket: str) -> int:
+        assert self.uploads is not None
+        aborted = 0
+        for upload in self.uploads.stale(bucket, self._active):
+            since, until = upload.started - CLOCK_SKEW_S, upload.started + CLOCK_SKEW_S
+            aborted += self.pending_uploads.abort_for(bucket, upload.key, since, until)
+            self.uploads.end(upload)
+        if aborted:
+            logger.info("aborted %d multipart uploads left in s3://%s", aborted, bucket)
+        return aborted
+
     # -- operations -----------------------------------------------------------------------
 
     def head(self, bucket: str, key: str) -> ObjectInfo:
@@ -214,26 +306,28 @@ class S3Client(Closeable):
             notifier.progress(n)
 
         expected = size if size is not None else source_size(source)
+        self.sweep_uploads(bucket, when_due=True)
         with notifying(key, subscribers, expected) as notifier, ChunkSource(source) as chunks:
             guarded = SourceGuard(count_chunks(chunks, add))
             try:
                 first, rest = peek_first_part(guarded, self.config.part_size)
             except Exception:
                 raise guarded.failure() from None
-            result = self._call(
-                "upload",
-                bucket,
-                key,
-                obstore.put,
-                store,
-                key,
-                first if rest is None else itertools.chain([first], rest),
-                attributes=attributes,
-                use_multipart=rest is not None,
-                chunk_size=self.config.part_size,
-                max_concurrency=self.config.max_concurrency,
-                source=guarded,
-            )
+            with self._recorded_upload(bucket, key, multipart=rest is not None):
+                result = self._call(
+                    "upload",
+                    bucket,
+                    key,
+                    obstore.put,
+                    store,
+                    key,
+                    first if rest is None else itertools.chain([first], rest),
+                    attributes=attributes,
+                    use_multipart=rest is not None,
+                    chunk_size=self.config.part_size,
+                    max_concurrency=self.config.max_concurrency,
+                    source=guarded,
+                )
         self._known_buckets.add(bucket)
         etag = str(result.get("e_tag") or "").strip('"')
         logger.debug("uploaded s3://%s/%s (%d bytes)", bucket, key, total[0])
@@ -357,6 +451,7 @@ class S3Client(Closeable):
             raise InvalidInputError(f"download target {dest} is a directory")
         if not dest.parent.is_dir():
             raise InvalidInputError(f"download target directory {dest.parent} does not exist")
+        self.sweep_uploads(bucket, when_due=True)
         info = self.head(bucket, key)
         sink = sink_for(info) if sink_for is not None else None
         store = self.store(bucket)
