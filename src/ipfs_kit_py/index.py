@@ -252,8 +252,8 @@ class MetadataIndex(Closeable):
         Until :meth:`finish_add`, the row carries this process's id; if the process dies
         first, the next open completes the row (a copy was recorded) or rolls it back.
         """
-        self.upsert_content(cid, size=size, kind=kind, profile=profile)
-        with self.transaction() as db:
+        with self.transaction() as db:  # one write: the row and its mark together
+            self.upsert_content(cid, size=size, kind=kind, profile=profile)
             db.execute("UPDATE content SET pending_pid = ? WHERE cid = ?", (os.getpid(), _key(cid)))
 
     def finish_add(self, cid: CID | str) -> None:
@@ -284,6 +284,8 @@ class MetadataIndex(Closeable):
         rows = self._read("SELECT cid, pending_pid FROM content WHERE pending_pid IS NOT NULL")
         dead = [(key, pid) for key, pid in rows if not _alive(int(pid))]
         completed = rolled_back = 0
+        if not dead:
+            return completed, rolled_back  # the usual case: no write lock taken
         with self.transaction() as db:
             for key, pid in dead:
                 if db.execute("SELECT 1 FROM locations WHERE cid = ?", (key,)).fetchone():
