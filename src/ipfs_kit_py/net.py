@@ -55,7 +55,7 @@ class Timeouts:
                 raise ConfigurationError(f"{name} must be a positive number of seconds")
         if not 0 <= self.retries <= 20:
             raise ConfigurationError("retries must be between 0 and 20")
-        if self.min_rate < 0:
+        if not self.min_rate >= 0:  # NaN too
             raise ConfigurationError("min_rate must not be negative")
 
     @classmethod
