@@ -354,3 +354,26 @@ def test_removing_the_last_copy_drops_the_record(tmp_path: Path) -> None:
         assert index.content(cid) is not None  # memory (this process) still holds it
         tiers.remove(cid, ["memory"])
         assert index.content(cid) is None and index.count() == 0
+
+
+def test_a_verified_read_survives_an_index_it_cannot_write(tmp_path: Path) -> None:
+    """Another process holds the index's write lock: the read still returns its bytes."""
+    with MetadataIndex(tmp_path / "index.sqlite3", busy_timeout_ms=200) as index:
+        disk = DiskBackend(tmp_path / "disk")
+        vault = DiskBackend(tmp_path / "vault", name="vault")
+        tiers = TieredCacheManager([disk, vault], index)
+        data = os.urandom(50_000)
+        cid = tiers.add([data], to=[]).cid  # the CID only; no copy anywhere
+        vault.put(cid, [data])  # a copy the index does not know
+        other = sqlite3.connect(tmp_path / "index.sqlite3", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # the write lock, held elsewhere
+        try:
+            assert tiers.get_bytes(cid) == data  # verified; recording it failed, logged
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert not disk.has(cid)  # the disk was not warmed without its record
+        assert tiers.whereis(cid) == []
+        assert list(disk.tmp_dir.iterdir()) == []  # no debris
+        assert tiers.get_bytes(cid) == data  # next time it is recorded
+        assert set(tiers.whereis(cid)) == {"disk", "vault"}
