@@ -136,8 +136,8 @@ class MetadataIndex(Closeable):
             if not corrupt and getattr(exc, "sqlite_errorname", "") not in _CORRUPT:
                 raise
             raise IndexCorruptError(
-                f"the index {self.path} is damaged ({exc}); `ipfs-kit index check` "
-                "describes it, `ipfs-kit index rebuild` rebuilds it from the tiers",
+                f"the index {self.path} is damaged ({exc}); `ipfs-kit index rebuild` "
+                "moves it aside and rebuilds it from what the tiers hold",
                 path=str(self.path),
             ) from exc
 
