@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
@@ -56,7 +57,7 @@ class Timeouts:
         if not 0 <= self.retries <= 20:
             raise ConfigurationError("retries must be between 0 and 20")
         if not self.min_rate >= 0:  # NaN too
-            raise ConfigurationError("min_rate must not be negative")
+            raise ConfigurationError("min_rate must be a non-negative number of bytes per second")
 
     @classmethod
     def from_sources(
@@ -131,26 +132,33 @@ class Deadline:
 
 
 class StallGuard:
-    """Raises ``TimeoutError`` when a stream moves under ``min_rate`` bytes/s for a window."""
+    """Raises ``TimeoutError`` when a stream moved under ``min_rate`` bytes/s over the last
+    ``window`` seconds (a sliding window, counted in one-second buckets)."""
 
     def __init__(self, min_rate: float, window: float, what: str = "transfer") -> None:
         self.min_rate, self.window, self.what = min_rate, window, what
         self._start = time.monotonic()
-        self._bytes = 0
+        self._buckets: deque[list[float]] = deque()  # [second, bytes], oldest first
+        self._recent = 0.0
 
     def update(self, nbytes: int) -> None:
         """Count ``nbytes`` just received or sent; raise if the last window was too slow."""
-        self._bytes += nbytes
         now = time.monotonic()
-        elapsed = now - self._start
-        if elapsed < self.window:
+        second = float(int(now))
+        if self._buckets and self._buckets[-1][0] == second:
+            self._buckets[-1][1] += nbytes
+        else:
+            self._buckets.append([second, float(nbytes)])
+        self._recent += nbytes
+        while self._buckets and self._buckets[0][0] <= now - self.window - 1:
+            self._recent -= self._buckets.popleft()[1]
+        if now - self._start < self.window:
             return
-        if self._bytes < self.min_rate * elapsed:
+        if self._recent < self.min_rate * self.window:
             raise TimeoutError(
-                f"{self.what} stalled: {self._bytes} bytes in {elapsed:.1f}s "
-                f"(below {self.min_rate:g} bytes/s)"
+                f"{self.what} stalled: {int(self._recent)} bytes in the last "
+                f"{self.window:g}s (below {self.min_rate:g} bytes/s)"
             )
-        self._start, self._bytes = now, 0
 
     def wrap(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         """Yield ``chunks``, raising :class:`BackendUnavailableError` once they stall."""

@@ -40,11 +40,13 @@ from ipfs_kit_py.backends.s3.transfer import (
     source_size,
 )
 from ipfs_kit_py.errors import (
+    BackendUnavailableError,
     BucketNotFoundError,
     ContentNotFoundError,
     InvalidInputError,
     IpfsKitError,
 )
+from ipfs_kit_py.net import StallGuard
 from ipfs_kit_py.resource import Closeable
 
 if TYPE_CHECKING:
@@ -57,11 +59,14 @@ logger = logging.getLogger(__name__)
 
 # The engine coalesces network reads into chunks of at least this size. Large chunks
 # are fresh allocations each time (page faults: measured 2-3x the kernel time of the
-# whole download at 4 MiB), so streams use 1 MiB and downloads to disk 256 KiB.
+# whole download at 4 MiB), so streams use 1 MiB. Downloads to disk take the network's
+# own buffers (no coalescing: 1): measured faster than 256 KiB here (348 vs 258 MB/s,
+# 128 MB from SeaweedFS), and every read is seen, so a trickle is caught by the stall
+# guard instead of waiting for a coalesced chunk that never fills.
 STREAM_CHUNK = 1024 * 1024
 CLOCK_SKEW_S = 120.0  # how far the server's clock may be from ours
 SWEEP_EVERY_S = 60.0
-DOWNLOAD_CHUNK = 256 * 1024
+DOWNLOAD_CHUNK = 1
 _META_HEADERS = {"Content-Type", "Content-Encoding", "Content-Disposition", "Cache-Control"}
 
 
@@ -114,19 +119,22 @@ class S3Client(Closeable):
 
     # -- engine plumbing ----------------------------------------------------------------
 
-    def store(self, bucket: str, *, metadata: bool = False) -> S3Store:
+    def store(self, bucket: str, *, metadata: bool = False, upload: bool = False) -> S3Store:
         """Return the (cached) engine store for ``bucket``; no network.
 
-        ``metadata``: the store for small calls, whose every request ends within the
-        ``deadline``; the transfer store bounds a request by ``request_timeout``.
+        Three flavours, for three kinds of wait: ``metadata`` (small calls, each request
+        within the ``deadline``), ``upload`` (the server answers a request only once a
+        whole part arrived: ``upload_timeout``) and downloads (``idle_timeout`` between
+        bytes); every request within ``request_timeout``.
         """
         validate_bucket(bucket)
         self.config.require()
-        name = f"{bucket}\0meta" if metadata else bucket
+        kind = "meta" if metadata else "up" if upload else "down"
+        name = f"{bucket}\0{kind}"
         with self._lock:
             found = self._stores.get(name)
             if found is None:
-                found = self._stores[name] = _make_store(self.config, bucket, metadata=metadata)
+                found = self._stores[name] = _make_store(self.config, bucket, kind)
             return found
 
     @property
@@ -167,9 +175,15 @@ class S3Client(Closeable):
                 raise BucketNotFoundError(f"S3 bucket {bucket!r} does not exist") from None
             raise error from None
 
-    def bucket_exists(self, bucket: str) -> bool:
+    def probe(self, bucket: str) -> None:
+        """One small listing within the ``deadline``: an upload is not sent to a server
+        that does not answer (whose silence only ``upload_timeout`` would end)."""
+        if not self.bucket_exists(bucket, cached=False):
+            raise BucketNotFoundError(f"S3 bucket {bucket!r} does not exist")
+
+    def bucket_exists(self, bucket: str, *, cached: bool = True) -> bool:
         """True if ``bucket`` exists (a one-key listing; positive answers are cached)."""
-        if bucket in self._known_buckets:
+        if cached and bucket in self._known_buckets:
             return True
         store = self.store(bucket, metadata=True)
         try:
@@ -297,9 +311,10 @@ class S3Client(Closeable):
         multipart upload is aborted, so no parts are left behind.
         """
         validate_key(key)
-        store = self.store(bucket)
+        store = self.store(bucket, upload=True)
         attributes = _attributes(metadata)
         total = [0]
+        self.probe(bucket)
 
         def add(n: int) -> None:
             total[0] += n
@@ -345,7 +360,7 @@ class S3Client(Closeable):
         Every key is checked before the first request.
         """
         pending = [(validate_key(key), bytes(data)) for key, data in items]
-        store = self.store(bucket)
+        store = self.store(bucket, upload=True)
 
         def one(item: tuple[str, bytes]) -> ObjectInfo:
             key, data = item
@@ -461,7 +476,8 @@ class S3Client(Closeable):
             result = self._call("download", bucket, key, obstore.get, store, key, options=options)
             # the engine's buffers go straight to pwrite: no copy on the way to disk
             chunks = _translated(result.stream(min_chunk_size=DOWNLOAD_CHUNK), bucket, key)
-            return (memoryview(chunk) for chunk in chunks)
+            guard = StallGuard(self.config.min_rate, self.config.stall_window, f"S3 GET {key}")
+            return _guarded(guard, (memoryview(chunk) for chunk in chunks))
 
         with notifying(key, subscribers, info.size) as notifier:
             download_ranges(
@@ -519,12 +535,25 @@ def _translated(stream: Iterable[Any], bucket: str, key: str) -> Iterator[Any]:
         yield chunk
 
 
-def _make_store(config: S3Config, bucket: str, *, metadata: bool = False) -> S3Store:
-    """Build the engine store from our config; credentials only through a provider."""
-    total = config.deadline if metadata else config.request_timeout
+def _guarded(guard: StallGuard, chunks: Iterator[memoryview]) -> Iterator[memoryview]:
+    for chunk in chunks:
+        try:
+            guard.update(len(chunk))
+        except TimeoutError as exc:
+            raise BackendUnavailableError(str(exc)) from None
+        yield chunk
+
+
+def _make_store(config: S3Config, bucket: str, kind: str = "down") -> S3Store:
+    """Build the engine store from our config; credentials only through a provider.
+
+    ``kind``: ``meta``, ``up`` or ``down`` (see :meth:`S3Client.store`).
+    """
+    total = config.deadline if kind == "meta" else config.request_timeout
+    idle = config.upload_timeout if kind == "up" else config.idle_timeout
     client_options: dict[str, Any] = {
         "connect_timeout": timedelta(seconds=config.connect_timeout),
-        "read_timeout": timedelta(seconds=config.idle_timeout),
+        "read_timeout": timedelta(seconds=min(idle, total)),
         "timeout": timedelta(seconds=total),
         "pool_max_idle_per_host": str(max(16, config.max_concurrency * 2)),
     }
