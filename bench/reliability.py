@@ -55,6 +55,7 @@ from ipfs_kit_py.ipfs_kit import ipfs_kit
 MiB = 1 << 20
 GOAL_S = 15.0
 TIERS = {"s3": "s3", "kubo": "ipfs", "storacha": "storacha", "disk": "disk"}
+_KUBO_GC = threading.Lock()
 
 
 @dataclass
@@ -295,6 +296,7 @@ def _why(error: BaseException | None) -> str:
 
 def object_fault(servers: Servers, backend: str, kind: str) -> Outcome:
     data = os.urandom(200_000)  # one block in kubo
+    restore: Callable[[], None] = _nothing
     with trial(servers, backend) as t:
         with t.kit() as kit:
             cid = str(kit.add(data, to=[t.tier]).cid)
@@ -305,17 +307,22 @@ def object_fault(servers: Servers, backend: str, kind: str) -> Outcome:
             elif backend == "s3":
                 _damage_s3(servers.s3, object_key(parse_cid(cid), t.prefix), data, kind)
             else:
-                _damage_kubo(servers.kubo, cid, kind)
-        with t.kit() as kit:
-            if backend != "disk":
-                kit.tiers.tier("disk").delete(parse_cid(cid))
-            got, error, seconds = timed(lambda: kit.cat(cid))
-        corrupt = 0 if got is None or got == data else len(got)
-        lost, debris = t.audit(cid)
+                restore = _damage_kubo(servers.kubo, cid, kind)
+        try:
+            with t.kit() as kit:
+                if backend != "disk":
+                    kit.tiers.tier("disk").delete(parse_cid(cid))
+                got, error, seconds = timed(lambda: kit.cat(cid))
+            corrupt = 0 if got is None or got == data else len(got)
+            lost, debris = t.audit(cid)
+        finally:
+            restore()  # a damaged pinned block would break kubo's repo gc for later trials
         name = f"object {kind}" if backend != "disk" else f"disk copy {kind}"
-        return Outcome(
-            name, backend, error is not None, seconds, corrupt, lost, debris, _why(error)
-        )
+        return outcome(name, backend, error, seconds, corrupt, lost, debris)
+
+
+def _nothing() -> None:
+    return None
 
 
 def _damage_file(path: Path, kind: str) -> None:
@@ -343,15 +350,25 @@ def _damage_s3(server: SeaweedS3, key: str, data: bytes, kind: str) -> None:
     s3.put_object(Bucket=server.bucket, Key=key, Body=body, Metadata=head.get("Metadata") or {})
 
 
-def _damage_kubo(node: KuboNode, cid: str, kind: str) -> None:
+def _damage_kubo(node: KuboNode, cid: str, kind: str) -> Callable[[], None]:
+    """Damage ``cid`` in kubo; return how to undo a damaged block file."""
     if kind == "deleted":
         node.cli("pin", "rm", cid)
-        for _ in range(20):  # gc refuses while another trial's add holds kubo's lock
-            if node.cli("repo", "gc", check=False).returncode == 0:
-                return
-            time.sleep(0.5)
-        raise RuntimeError("kubo repo gc kept failing")
-    _damage_file(_flatfs_key(node, cid), "truncated" if kind == "truncated" else "corrupted")
+        with _KUBO_GC:
+            for _ in range(20):
+                done = node.cli("repo", "gc", check=False)
+                if done.returncode == 0:
+                    return lambda: None
+                time.sleep(0.5)
+        raise RuntimeError(f"kubo repo gc kept failing: {done.stderr[-300:]!r}")
+    path = _flatfs_key(node, cid)
+    original = path.read_bytes()
+    _damage_file(path, "truncated" if kind == "truncated" else "corrupted")
+
+    def undo() -> None:
+        path.write_bytes(original)
+
+    return undo
 
 
 def _flatfs_key(node: KuboNode, cid: str) -> Path:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
 
+from ipfs_kit_py import debris
 from ipfs_kit_py.backends.disk import read_chunks
 from ipfs_kit_py.content.car import encode_car_block, encode_car_header
 from ipfs_kit_py.content.cid import CID, cid_key
@@ -166,7 +167,7 @@ def materialize_tree(tiers: TieredCacheManager, cid: CID, tree: StoredTree, targ
     if target.exists():
         raise InputPathError(f"{target} already exists")
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    staging = Path(debris.mkdtemp(target.parent, f".{target.name}."))
     try:
         for inner in [*tree.dirs, *tree.files, *tree.links]:
             if Path(inner).is_absolute() or ".." in Path(inner).parts:
@@ -187,6 +188,7 @@ def materialize_tree(tiers: TieredCacheManager, cid: CID, tree: StoredTree, targ
         os.replace(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        debris.release(staging)
     return target
 
 

@@ -243,3 +243,29 @@ def test_storacha_service_black_hole_and_trickle(
             )
             with StorachaBackend(config) as backend, pytest.raises(BackendUnavailableError):
                 backend.list_uploads()
+
+
+# -- S3 through the fault proxy (bench/faults): a trickle, a freeze mid-upload ------------
+
+
+@pytest.mark.timeout(60)
+def test_s3_trickle_and_upload_freeze_through_the_fault_proxy(
+    seaweedfs: SeaweedS3, tmp_path: Path
+) -> None:
+    from bench.faults.proxy import Fault, FaultProxy
+
+    data = os.urandom(3 << 20)
+    with FaultProxy(seaweedfs.endpoint_url) as proxy:
+        args = seaweedfs.s3_args(endpoint_url=proxy.url, stall_window=1, upload_timeout=2)
+        with S3Client(S3Config.from_sources(args)) as client:
+            client.put(seaweedfs.bucket, "drip/object", data)
+            proxy.drop_connections()
+            proxy.set("drip", direction="down", after=100_000, interval=0.3)
+            with pytest.raises(BackendUnavailableError, match="stalled"):
+                client.download(seaweedfs.bucket, "drip/object", tmp_path / "out")
+            assert not list(tmp_path.iterdir())
+            proxy.set()
+            proxy.drop_connections()
+            proxy.trigger("up", 1 << 20, Fault("freeze", "up"))
+            with pytest.raises(BackendUnavailableError):
+                client.put(seaweedfs.bucket, "frozen/object", os.urandom(12 << 20))
