@@ -114,12 +114,13 @@ class MetadataIndex(Closeable):
         except sqlite3.Error as exc:
             raise ConfigurationError(f"cannot open the index {self.path}: {exc}") from exc
         try:
-            with self._errors():
+            with self._errors(opening=True):
                 self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = NORMAL")
                 self._db.execute("PRAGMA cache_size = -65536")  # 64 MiB: 1M-CID indexes stay hot
                 self.migrate()
+                self._check_schema()
                 if recover:
                     self.recover_pending()
         except BaseException:
@@ -127,19 +128,55 @@ class MetadataIndex(Closeable):
             raise
 
     @contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Turn SQLite's corruption errors into :class:`IndexCorruptError` naming the file."""
+    def _errors(self, *, opening: bool = False) -> Iterator[None]:
+        """Turn SQLite's corruption errors into :class:`IndexCorruptError` naming the file.
+
+        While ``opening``, any error but the environment's (busy, locked, I/O, full,
+        read-only, permissions) means the file is not a usable index.
+        """
         try:
             yield
         except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-            corrupt = isinstance(exc, UnicodeDecodeError)  # damaged text in a page
-            if not corrupt and getattr(exc, "sqlite_errorname", "") not in _CORRUPT:
+            name = getattr(exc, "sqlite_errorname", "")
+            undecodable = isinstance(exc, UnicodeDecodeError) or str(exc).startswith(_UNDECODABLE)
+            corrupt = undecodable or name in _CORRUPT  # damaged text, or a damaged page
+            if opening and not corrupt:
+                corrupt = not name.startswith(_ENVIRONMENT)
+            if not corrupt:
                 raise
             raise IndexCorruptError(
                 f"the index {self.path} is damaged ({exc}); `ipfs-kit index rebuild` "
                 "moves it aside and rebuilds it from what the tiers hold",
                 path=str(self.path),
             ) from exc
+
+    def _check_schema(self) -> None:
+        """Every table and column the migrations make is there (a damaged schema is not)."""
+        for table, columns in _expected_schema().items():
+            rows = self._db.execute(f"PRAGMA table_info({table})").fetchall()
+            if not columns <= {str(r[1]) for r in rows}:
+                raise IndexCorruptError(
+                    f"the index {self.path} lacks columns of table {table}: its schema is "
+                    "damaged; `ipfs-kit index rebuild` rebuilds it from what the tiers hold",
+                    path=str(self.path),
+                )
+
+    def _metadata(self, text: Any) -> dict[str, Any]:
+        """A record's JSON metadata; damaged metadata is :class:`IndexCorruptError`."""
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise IndexCorruptError(
+                f"the index {self.path} holds damaged metadata ({exc}); "
+                "`ipfs-kit index rebuild` rebuilds it from what the tiers hold",
+                path=str(self.path),
+            ) from exc
+        if not isinstance(value, dict):
+            raise IndexCorruptError(
+                f"the index {self.path} holds damaged metadata (not an object)",
+                path=str(self.path),
+            )
+        return value
 
     def __repr__(self) -> str:
         return f"MetadataIndex({str(self.path)!r})"
@@ -311,7 +348,9 @@ class MetadataIndex(Closeable):
             return None
         tags = tuple(r[0] for r in self._read("SELECT tag FROM tags WHERE cid = ?", (key,)))
         c, size, kind, profile, created, last, count, meta = rows[0]
-        return ContentRecord(c, size, kind, profile, created, last, count, json.loads(meta), tags)
+        return ContentRecord(
+            c, size, kind, profile, created, last, count, self._metadata(meta), tags
+        )
 
     def profile(self, cid: CID | str) -> str | None:
         """The import profile key recorded for ``cid`` (one indexed lookup)."""
@@ -528,7 +567,7 @@ class MetadataIndex(Closeable):
                 r[4],
                 r[5],
                 r[6],
-                json.loads(r[7]),
+                self._metadata(r[7]),
                 tuple(tags.get(r[0], ())),
             )
             for r in rows
@@ -576,7 +615,33 @@ class MetadataIndex(Closeable):
         return out
 
 
-_CORRUPT = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
+@functools.cache
+def _expected_schema() -> dict[str, frozenset[str]]:
+    """Table -> columns, as the migrations make them (built once, in memory)."""
+    db = sqlite3.connect(":memory:")
+    try:
+        apply_migrations(db, 0, len(MIGRATIONS))
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {
+            t: frozenset(str(r[1]) for r in db.execute(f"PRAGMA table_info({t})")) for t in tables
+        }
+    finally:
+        db.close()
+
+
+_UNDECODABLE = "Could not decode to UTF-8"  # sqlite3's error for damaged text values
+_CORRUPT = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_FORMAT"})
+_ENVIRONMENT = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_IOERR",
+    "SQLITE_FULL",
+    "SQLITE_READONLY",
+    "SQLITE_PERM",
+    "SQLITE_CANTOPEN",
+    "SQLITE_NOMEM",
+    "SQLITE_INTERRUPT",
+)
 
 
 def _alive(pid: int) -> bool:

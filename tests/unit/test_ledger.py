@@ -377,3 +377,14 @@ def test_a_verified_read_survives_an_index_it_cannot_write(tmp_path: Path) -> No
         assert list(disk.tmp_dir.iterdir()) == []  # no debris
         assert tiers.get_bytes(cid) == data  # next time it is recorded
         assert set(tiers.whereis(cid)) == {"disk", "vault"}
+
+
+def test_an_evicted_cache_copy_takes_its_record_along_unless_kept(tmp_path: Path) -> None:
+    with MetadataIndex(tmp_path / "index.sqlite3") as index:
+        disk = DiskBackend(tmp_path / "disk", capacity_bytes=100_000)
+        tiers = TieredCacheManager([disk], index, TierPolicy(put_to=("disk",)))
+        kept = tiers.add([os.urandom(30_000)], pinned=True).cid
+        loose = tiers.add([os.urandom(30_000)]).cid
+        tiers.add([os.urandom(60_000)])  # over capacity: the unpinned one goes
+        assert not disk.has(loose) and index.content(loose) is None
+        assert disk.has(kept) and index.content(kept) is not None

@@ -491,6 +491,7 @@ class TieredCacheManager:
                     continue
                 self.disk.delete_key(entry.key)
                 self.index.forget(entry.key, self.disk.name)
+                self._drop_if_gone(entry.key)
                 freed += entry.size
         if freed < to_free:
             logger.warning("disk tier over capacity: %d bytes are kept content", to_free - freed)
@@ -541,15 +542,18 @@ class TieredCacheManager:
         self._drop_if_gone(cid)
         return removed
 
-    def _drop_if_gone(self, cid: CID) -> None:
-        """After a remove left no copy anywhere, drop the record: ``ls`` must not list it."""
-        if self.memory is not None and self.memory.has(cid):
-            return
-        record = self.index.content(cid)
-        if record is not None and record.kind != "dir":
-            with self.index.transaction():
-                if not self.index.locations(cid, include_bad=True):
-                    self.index.drop(cid)
+    def _drop_if_gone(self, cid: CID | str) -> None:
+        """After a remove or an eviction left no copy anywhere, drop the record: ``ls``
+        must not list content no tier holds (this process's memory counts)."""
+        with self.index.transaction():
+            if self.index.locations(cid, include_bad=True):
+                return
+            record = self.index.content(cid)
+            if record is None or record.kind == "dir":
+                return
+            if self.memory is not None and self.memory.has(parse_cid(cid)):
+                return
+            self.index.drop(cid)
 
     def close(self) -> None:
         """Flush access statistics; the tiers and index are closed by their owner."""
