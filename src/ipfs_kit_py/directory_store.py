@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
 
 from ipfs_kit_py import debris
-from ipfs_kit_py.backends.disk import read_chunks
 from ipfs_kit_py.content.car import encode_car_block, encode_car_header
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.unixfs import Block, FileImport, ImportProfile
 from ipfs_kit_py.errors import ContentMismatchError, InputPathError, IpfsKitError, UnsafePathError
 from ipfs_kit_py.index import MetadataIndex
+from ipfs_kit_py.streams import read_chunks
 from ipfs_kit_py.tiers.manager import TieredCacheManager
 
 __all__ = [

@@ -84,6 +84,21 @@ def _canonical_key(text: str) -> str | None:
     return None if _B32.index(text[-1]) & ((1 << spare) - 1) else text
 
 
+def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
+    db = sqlite3.connect(
+        str(path), timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
+    )
+    try:
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA cache_size = -65536")  # 64 MiB: 1M-CID indexes stay hot
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
 class MetadataIndex(Closeable):
     """The SQLite index of content and locations; safe across threads and processes."""
 
@@ -100,25 +115,17 @@ class MetadataIndex(Closeable):
         database (``ipfs-kit index rebuild`` makes a new one from the tiers).
         """
         self.path = Path(path) if path is not None else default_index_path()
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._depth = 0
         try:
-            self._db = sqlite3.connect(
-                str(self.path),
-                timeout=busy_timeout_ms / 1000,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-        except sqlite3.Error as exc:
+            if str(self.path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._errors(opening=True):
+                self._db = _connect(self.path, busy_timeout_ms)
+        except (OSError, sqlite3.DatabaseError) as exc:  # by type: not a database, unwritable
             raise ConfigurationError(f"cannot open the index {self.path}: {exc}") from exc
         try:
             with self._errors(opening=True):
-                self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-                self._db.execute("PRAGMA journal_mode = WAL")
-                self._db.execute("PRAGMA synchronous = NORMAL")
-                self._db.execute("PRAGMA cache_size = -65536")  # 64 MiB: 1M-CID indexes stay hot
                 self.migrate()
                 self._check_schema()
                 if recover:

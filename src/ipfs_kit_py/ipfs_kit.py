@@ -18,12 +18,10 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from ipfs_kit_py import debris, replication
-from ipfs_kit_py.backends.base import Backend
-from ipfs_kit_py.backends.disk import CHUNK, DiskBackend, read_chunks
-from ipfs_kit_py.backends.memory import MemoryBackend
+from ipfs_kit_py.backends.base import BaseBackend
 from ipfs_kit_py.config import config_file_path, load_config_file
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, ImportProfile
@@ -37,17 +35,16 @@ from ipfs_kit_py.errors import (
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.index_rebuild import RebuildReport, rebuild_index
 from ipfs_kit_py.kit_config import KitConfig, mask_secret
-from ipfs_kit_py.kit_wiring import (
-    SECTIONS,
-    KitSources,
-    TierStatus,
-    UnconfiguredKit,
-    tier_statuses,
-)
+from ipfs_kit_py.kit_wiring import KitSources, TierStatus, build_kit, tier_statuses
 from ipfs_kit_py.resource import Closeable
 from ipfs_kit_py.results import dict_result
+from ipfs_kit_py.streams import CHUNK, read_chunks
 from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
 from ipfs_kit_py.upload_ledger import UploadLedger, upload_endpoint
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.backends.s3.backend import S3Backend
+    from ipfs_kit_py.backends.storacha.backend import StorachaBackend
 
 __all__ = ["AddResult", "KitConfig", "TierStatus", "ipfs_kit"]
 
@@ -66,26 +63,40 @@ class AddResult:
     profile: str
 
 
-_OVERRIDES = {
-    "cache_dir",
-    "index_path",
-    "memory_bytes",
-    "disk_bytes",
-    "put_to",
-    "promote_after",
-    "verify_disk_reads",
-}
+Section = Mapping[str, Any] | None
 
 
 class ipfs_kit(Closeable):
-    """One CID, many homes: add, read (verified), place and check content across tiers."""
+    """One CID, many homes: add, read (verified), place and check content across tiers.
+
+    ``config`` is the config mapping, or the path of a TOML config file (default:
+    ``$IPFS_KIT_CONFIG`` or the XDG config path). The keyword arguments override it:
+    the local tiers and the write policy, and one mapping per backend section
+    (``s3``, ``storacha``, ``kubo``, ``gateway``, ``replication``; ``sections`` for
+    backends registered by third parties). Raises ``ConfigurationError`` for an invalid
+    setting; an unknown keyword is a ``TypeError``. Nothing is opened until first use.
+    """
 
     def __init__(
-        self, config: Mapping[str, Any] | str | os.PathLike[str] | None = None, **overrides: Any
+        self,
+        config: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        index_path: str | os.PathLike[str] | None = None,
+        memory_bytes: int | None = None,
+        disk_bytes: int | None = None,
+        put_to: Sequence[str] | str | None = None,
+        promote_after: int | None = None,
+        verify_disk_reads: bool | None = None,
+        s3: Section = None,
+        storacha: Section = None,
+        kubo: Section = None,
+        gateway: Section = None,
+        replication: Section = None,
+        sections: Mapping[str, Mapping[str, Any]] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        resources: Mapping[str, Any] | None = None,
     ) -> None:
-        unknown = set(overrides) - _OVERRIDES - SECTIONS - {"metadata", "resources"}
-        if unknown:
-            raise ConfigurationError(f"unknown ipfs_kit options: {sorted(unknown)}")
         env = dict(os.environ)
         if config is None or isinstance(config, str | os.PathLike):
             path = Path(config) if config is not None else config_file_path(env)
@@ -93,19 +104,29 @@ class ipfs_kit(Closeable):
         else:
             file_config = dict(config)
         # the seed's ipfs_kit(resources=..., metadata=...) keywords: kept for the caller
-        self.metadata: dict[str, Any] = dict(overrides.pop("metadata", None) or {})
-        self.resources: dict[str, Any] = dict(overrides.pop("resources", None) or {})
-        sections = {s: dict(overrides.get(s) or {}) for s in SECTIONS}
-        self._sources = KitSources(file_config, sections, env)
-        self.config = KitConfig.from_sources(
-            {k: v for k, v in overrides.items() if k in _OVERRIDES}, file_config, env
-        )
-        self.policies = replication.PolicySet.from_config(self._sources.merged("replication"))
-        self.s3_kit: Any = self._sources.build_kit("s3_kit")
-        self.storacha_kit: Any = self._sources.build_kit("storacha_kit")
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.resources: dict[str, Any] = dict(resources or {})
+        named = {"s3": s3, "storacha": storacha, "kubo": kubo, "gateway": gateway}
+        given = {**(sections or {}), **{k: v for k, v in named.items() if v is not None}}
+        given["replication"] = replication or {}
+        self._sources = KitSources(file_config, {k: dict(v) for k, v in given.items()}, env)
+        local = {
+            "cache_dir": cache_dir,
+            "index_path": index_path,
+            "memory_bytes": memory_bytes,
+            "disk_bytes": disk_bytes,
+            "put_to": put_to,
+            "promote_after": promote_after,
+            "verify_disk_reads": verify_disk_reads,
+        }
+        self.config = KitConfig.from_sources(local, file_config, env)
+        self.policies = _policies(self._sources)
+        self._remote = self._sources.remote_backends()
+        self.s3_kit: Any = build_kit("s3", self._remote)
+        self.storacha_kit: Any = build_kit("storacha", self._remote)
         self._index: MetadataIndex | None = None
         self._tiers: TieredCacheManager | None = None
-        self._backends: list[Backend] | None = None
+        self._backends: list[BaseBackend] | None = None
         self._closed = False
         client: Any = getattr(self.s3_kit, "client", None)
         if hasattr(client, "uploads"):  # the S3 client notes multipart uploads in the index
@@ -122,17 +143,22 @@ class ipfs_kit(Closeable):
         if self._tiers is not None:
             self._tiers.close()
         for tier in self._backends or ():
-            closer = getattr(tier, "close", None)
-            if callable(closer):
-                closer()
+            tier.close()
         if self._index is not None:
             self._index.close()
-        for kit in (self.s3_kit, self.storacha_kit):
-            closer = getattr(kit, "close", None)
-            if callable(closer) and not isinstance(kit, UnconfiguredKit):
-                closer()
+        self._remote.close()
 
     # -- wiring -----------------------------------------------------------------------
+
+    @property
+    def s3(self) -> S3Backend:
+        """The typed S3 backend (``.objects``: bucket-level calls); NotConfiguredError if none."""
+        return cast("S3Backend", self._remote.first("s3"))
+
+    @property
+    def storacha(self) -> StorachaBackend:
+        """The typed Storacha backend (uploads, spaces); NotConfiguredError if none."""
+        return cast("StorachaBackend", self._remote.first("storacha"))
 
     @property
     def index(self) -> MetadataIndex:
@@ -149,7 +175,7 @@ class ipfs_kit(Closeable):
         if self._tiers is None:
             cfg = self.config
             tiers = self._open_backends()
-            read_only = tuple(t.name for t in tiers if t.name.startswith("gateway"))
+            read_only = tuple(t.name for t in tiers if t.read_only)
             policy = TierPolicy(
                 put_to=cfg.put_to,
                 promote_after=cfg.promote_after,
@@ -157,17 +183,19 @@ class ipfs_kit(Closeable):
                 trust_disk_stamps=not cfg.verify_disk_reads,
             )
             self._tiers = TieredCacheManager(tiers, self.index, policy)
+            self._tiers.clean_tmp()  # temp files of writers that crashed over an hour ago
         return self._tiers
 
-    def _open_backends(self) -> list[Backend]:
+    def _open_backends(self) -> list[BaseBackend]:
         """The tiers' backends, built once (no network until first used)."""
         if self._backends is None:
             cfg = self.config
-            disk = DiskBackend(cfg.cache_dir, cfg.disk_bytes)
-            disk.clean_tmp()  # temp files of writers that crashed over an hour ago
-            debris.sweep()  # and those of processes killed since, at once
-            remote = self._sources.remote_backends((self.s3_kit, self.storacha_kit))
-            self._backends = [MemoryBackend(cfg.memory_bytes), disk, *remote]
+            memory = self._sources.build("memory", {"memory_bytes": cfg.memory_bytes})
+            disk = self._sources.build(
+                "disk", {"cache_dir": cfg.cache_dir, "disk_bytes": cfg.disk_bytes}
+            )
+            debris.sweep()  # temp files of processes killed since, at once
+            self._backends = [*memory, *disk, *self._remote.tiers()]
         return self._backends
 
     def check_index(self) -> dict[str, Any]:
@@ -215,6 +243,8 @@ class ipfs_kit(Closeable):
 
         A directory gets the CID of ``ipfs add -r`` (``hidden``: include dot-files); each
         of its files is stored under its own CID and the tree is kept in the index.
+        Raises ``InputPathError`` (unreadable path), ``InvalidInputError`` (unknown tier),
+        ``BackendError`` and its kinds when a target tier fails.
         """
         if isinstance(source, str | os.PathLike) and Path(source).is_dir():
             result = add_directory(self.tiers, Path(source), to, profile, pin, hidden)
@@ -230,23 +260,36 @@ class ipfs_kit(Closeable):
         return AddResult(result.cid, result.size, stored, profile.key())
 
     def cat(self, cid: CID | str) -> bytes:
-        """Return the whole content of ``cid``, verified."""
+        """Return the whole content of ``cid``, verified.
+
+        Raises ``InvalidCIDError``, ``ContentNotFoundError`` (no tier holds a good copy),
+        ``InvalidInputError`` for a directory CID.
+        """
         if stored_tree(self.index, cid) is not None:
             raise InvalidInputError(f"{cid} is a directory: use get_to_path")
         return self.tiers.get_bytes(cid)
 
     def get(self, cid: CID | str) -> Iterator[bytes]:
-        """Stream the content of ``cid``, verified before the first chunk."""
+        """Stream the content of ``cid``, verified before the first chunk.
+
+        Raises ``InvalidCIDError`` or ``ContentNotFoundError``.
+        """
         return self.tiers.get(cid)
 
     def open(self, cid: CID | str) -> BinaryIO:
-        """Return a readable file of the verified content of ``cid``."""
+        """Return a readable file of the verified content of ``cid``.
+
+        Raises ``InvalidCIDError`` or ``ContentNotFoundError``.
+        """
         return self.tiers.open(cid)
 
     def get_to_path(self, cid: CID | str, path: str | os.PathLike[str]) -> Path:
         """Write the verified content of ``cid`` to ``path`` atomically; return the path.
 
-        A directory CID is rebuilt from its files and checked against its CID.
+        A directory CID is rebuilt from its files and checked against its CID. Raises
+        ``InvalidCIDError``, ``ContentNotFoundError``, ``InputPathError`` (a directory's
+        target exists), ``ContentMismatchError`` (a rebuilt directory differs); nothing
+        is left at ``path`` on failure.
         """
         target = Path(path)
         if target.is_dir():
@@ -285,7 +328,10 @@ class ipfs_kit(Closeable):
     def replicate(
         self, cid: CID | str, to: Sequence[str] = (), *, min_copies: int | None = None
     ) -> replication.ReplicationReport:
-        """Copy ``cid`` into ``to`` (and as many more tiers as ``min_copies`` needs)."""
+        """Copy ``cid`` into ``to`` (and as many more tiers as ``min_copies`` needs).
+
+        Raises ``InvalidInputError`` (unknown tier), ``ContentNotFoundError`` (no good copy).
+        """
         policy = None if min_copies is None else replication.ReplicationPolicy(min_copies)
         return replication.replicate(self.tiers, cid, to, policy, self.policies)
 
@@ -313,7 +359,10 @@ class ipfs_kit(Closeable):
     def keep(
         self, cid: CID | str, *, min_copies: int | None = None, required: Sequence[str] = ()
     ) -> None:
-        """Pin ``cid`` (eviction and ``remove`` keep its last copy); set its own policy."""
+        """Pin ``cid`` (eviction and ``remove`` keep its last copy); set its own policy.
+
+        Raises ``ContentNotFoundError`` if ``cid`` is not in the index.
+        """
         record = self.index.content(cid)
         if record is None:
             raise ContentNotFoundError(f"{cid} is not in the index: add it first")
@@ -325,7 +374,11 @@ class ipfs_kit(Closeable):
             )
 
     def remove(self, cid: CID | str, from_: Sequence[str], *, force: bool = False) -> list[str]:
-        """Delete ``cid`` from the named tiers (never the last copy of pinned content)."""
+        """Delete ``cid`` from the named tiers (never the last copy of pinned content).
+
+        Raises ``LastCopyError`` for the last copy of kept content (unless ``force``),
+        ``InvalidInputError`` for an unknown tier.
+        """
         return self.tiers.remove(cid, from_, force=force)
 
     def forget(self, cid: CID | str, from_: Sequence[str] | None = None) -> list[str]:
@@ -338,8 +391,7 @@ class ipfs_kit(Closeable):
 
     def backends(self) -> list[TierStatus]:
         """Every tier, reachable or not and why; plus the backends left unconfigured."""
-        kits = {"s3_kit": self.s3_kit, "storacha_kit": self.storacha_kit}
-        return tier_statuses(self.tiers.tiers, kits)
+        return tier_statuses(self.tiers.tiers, self._remote.missing)
 
     def config_summary(self) -> dict[str, Any]:
         """The effective configuration, secrets masked."""
@@ -352,7 +404,7 @@ class ipfs_kit(Closeable):
             "put_to": list(self.config.put_to),
             "verify_disk_reads": self.config.verify_disk_reads,
         }
-        for name in sorted(SECTIONS):
+        for name in sorted({*self._sources.sections, *SECTIONS}):
             merged = self._sources.merged(name)
             if merged:
                 summary[name] = {k: mask_secret(k, v) for k, v in merged.items()}
@@ -402,6 +454,13 @@ class ipfs_kit(Closeable):
         return {"cid": str(parse_cid(cid)), "forgotten": self.forget(cid, from_)}
 
 
+SECTIONS = ("s3", "storacha", "kubo", "gateway", "replication")
+
+
+def _policies(sources: KitSources) -> replication.PolicySet:
+    return replication.PolicySet.from_config(sources.merged("replication"))
+
+
 def _open_source(source: Source) -> tuple[Iterable[bytes], Any]:
     """Return (chunks, close) for any accepted source; paths must be regular files."""
     if isinstance(source, bytes | bytearray | memoryview):
@@ -411,7 +470,7 @@ def _open_source(source: Source) -> tuple[Iterable[bytes], Any]:
         try:
             f = path.open("rb")
         except OSError as exc:
-            raise InputPathError(f"cannot read {path}: {exc.strerror or exc}") from None
+            raise InputPathError(f"cannot read {path}: {exc.strerror or exc}") from exc
         return read_chunks(f), f.close
     if isinstance(source, io.IOBase) or hasattr(source, "read"):
         return read_chunks(source), lambda: None  # type: ignore[arg-type]

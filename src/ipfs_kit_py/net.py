@@ -19,6 +19,7 @@ Each is set by keyword, in the backend's config-file section, or by the environm
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from collections import deque
@@ -69,7 +70,8 @@ class Timeouts:
         **defaults: Any,
     ) -> Timeouts:
         """Resolve each field: ``args`` > config ``section`` > ``IPFS_KIT_<BACKEND>_<KEY>``."""
-        args, section, env = args or {}, section or {}, env or {}
+        args, section = args or {}, section or {}
+        env = os.environ if env is None else env
         values: dict[str, Any] = dict(defaults)
         for field in fields(cls):
             env_name = f"IPFS_KIT_{backend.upper()}_{field.name.upper()}"

@@ -13,7 +13,7 @@ from multiformats import CID as MfCID
 from multiformats import multihash
 
 from ipfs_kit_py import errors
-from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.disk import DiskBackend
 from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.content.cid import CID, parse_cid
@@ -59,7 +59,7 @@ def test_a_directory_where_an_object_should_be_stays_with_that_object(kit: ipfs_
     assert kit.add(b"a new write", to=["disk"]).stored == ("disk",)
 
 
-class FailingBackend:
+class FailingBackend(BaseBackend):
     """A remote tier whose every read raises ``error`` (faults a real server gives only
     on one object at a time: a refused key, an object changed mid-read)."""
 

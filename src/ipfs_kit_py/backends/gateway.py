@@ -8,17 +8,18 @@ extra-rooted or tampered block is an error and only verified bytes are yielded.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Self
 
 import httpx
 
 from ipfs_kit_py import debris
-from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.backends.base import BaseBackend, StoredObject
+from ipfs_kit_py.backends.engine_errors import transport_error
+from ipfs_kit_py.config import Sources, parse_number
 from ipfs_kit_py.content.car import CarReader
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
 from ipfs_kit_py.content.dagpb import UnixFSType, decode_node, decode_unixfs
@@ -27,13 +28,16 @@ from ipfs_kit_py.content.verify import verify_block
 from ipfs_kit_py.errors import (
     BackendError,
     BackendUnavailableError,
+    CARFormatError,
+    ConfigurationError,
     ContentMismatchError,
     ContentNotFoundError,
     InputPathError,
     InvalidInputError,
+    NotConfiguredError,
 )
 from ipfs_kit_py.net import Timeouts, bounded_request, retrying
-from ipfs_kit_py.resource import Closeable
+from ipfs_kit_py.streams import reader
 
 __all__ = ["GatewayBackend"]
 
@@ -44,33 +48,24 @@ RAW_ACCEPT = "application/vnd.ipld.raw"
 _IDENTITY = 0x00
 
 
-class _ResponseStream(io.RawIOBase):
-    """A readable file over an httpx streaming response."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._buffer:
-            try:
-                self._buffer = next(self._chunks)
-            except StopIteration:
-                return 0
-        n = min(len(target), len(self._buffer))
-        target[:n] = self._buffer[:n]
-        self._buffer = self._buffer[n:]
-        return n
+GATEWAYS_HINT = "set [gateway] urls in the config file or IPFS_KIT_GATEWAYS"
 
 
-class GatewayBackend(Closeable):
+def gateway_urls(value: Any) -> list[str]:
+    """A list of URLs from a list or a comma-separated string."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        raise ConfigurationError(f"gateway urls must be a list or text, got {value!r}")
+    return [str(u).strip() for u in value if str(u).strip()]
+
+
+class GatewayBackend(BaseBackend):
     """Read content by CID from a trustless gateway; a context manager."""
 
     name = "gateway"
     verifies_reads = True  # get() checks the bytes against the CID before its end
+    read_only = True
 
     def __init__(
         self, base_url: str, *, http: httpx.Client | None = None, timeouts: Timeouts | None = None
@@ -80,6 +75,45 @@ class GatewayBackend(Closeable):
         self.timeouts = timeouts or Timeouts()
         self._own_http = http is None
         self._http = http or httpx.Client(timeout=self.timeouts.httpx(), follow_redirects=True)
+
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Self:
+        """The first gateway of :meth:`all_from_sources`; NotConfiguredError if none."""
+        return cls.all_from_sources(args, section, env)[0]
+
+    @classmethod
+    def all_from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> list[Self]:
+        """One gateway per URL of ``urls`` (a list or comma-separated; ``IPFS_KIT_GATEWAYS``).
+
+        They are named ``gateway``, ``gateway2``, ... in order; the timeouts
+        (:class:`~ipfs_kit_py.net.Timeouts`, ``IPFS_KIT_GATEWAY_<KEY>``; the older
+        ``timeout`` key sets the idle timeout) apply to each.
+        """
+        sources = Sources.of(args, section, env)
+        urls = gateway_urls(sources.get("urls", "IPFS_KIT_GATEWAYS", default=[]))
+        if not urls:
+            raise NotConfiguredError(f"no gateway configured: {GATEWAYS_HINT}")
+        legacy = sources.get("timeout")
+        defaults = {}
+        if legacy is not None:
+            defaults["idle_timeout"] = parse_number("gateway timeout", legacy, float, minimum=0.001)
+        timeouts = Timeouts.from_sources(
+            "gateway", sources.args, sources.section, sources.env, **defaults
+        )
+        gateways = [cls(url, timeouts=timeouts) for url in urls]
+        for n, gateway in enumerate(gateways[1:], start=2):
+            gateway.name = f"gateway{n}"
+        return gateways
 
     def close(self) -> None:
         """Close the HTTP client if we own it; idempotent."""
@@ -118,10 +152,14 @@ class GatewayBackend(Closeable):
         *,
         profile: ImportProfile | None = None,
     ) -> StoredObject:
-        raise BackendError("the gateway backend is read-only")
+        raise BackendError(
+            "the gateway backend is read-only", backend="gateway", locator=self.base_url
+        )
 
     def delete(self, cid: CID) -> None:
-        raise BackendError("the gateway backend is read-only")
+        raise BackendError(
+            "the gateway backend is read-only", backend="gateway", locator=self.base_url
+        )
 
     # -- reads -----------------------------------------------------------------------
 
@@ -142,15 +180,9 @@ class GatewayBackend(Closeable):
                     deadline=deadline,
                     headers={"accept": RAW_ACCEPT},
                 )
-            except httpx.TimeoutException:
-                raise BackendUnavailableError(
-                    f"gateway {self.base_url} did not answer {cid} in time"
-                ) from None
             except httpx.TransportError as exc:
-                raise BackendUnavailableError(
-                    f"cannot reach gateway {self.base_url}: {exc}"
-                ) from None
-            _check_status(response, cid)
+                raise _unreachable(exc, url) from exc
+            _check_status(response, cid, url)
             return response
 
         response = retrying(
@@ -166,17 +198,12 @@ class GatewayBackend(Closeable):
             with self._http.stream("GET", url, headers={"accept": CAR_ACCEPT}) as response:
                 if response.status_code != 200:
                     response.read()
-                _check_status(response, cid)
+                _check_status(response, cid, url)
                 guard = self.timeouts.stall_guard(f"gateway {self.base_url}")
-                chunks = guard.wrap(response.iter_bytes())
-                stream = io.BufferedReader(_ResponseStream(chunks), 1 << 20)
-                yield from _walk_car(cid, stream)
-        except httpx.TimeoutException:
-            raise BackendUnavailableError(
-                f"gateway {self.base_url} stopped answering {cid} (idle timeout)"
-            ) from None
+                stream = reader(guard.wrap(response.iter_bytes()), 1 << 20)
+                yield from _walk_car(cid, stream, url)
         except httpx.TransportError as exc:
-            raise BackendUnavailableError(f"cannot reach gateway {self.base_url}: {exc}") from None
+            raise _unreachable(exc, url) from exc
 
     def fetch_to_path(self, cid: CID, path: str | os.PathLike[str], *, raw: bool = False) -> int:
         """Write the verified content of ``cid`` to ``path`` (temp file + rename)."""
@@ -201,27 +228,43 @@ class GatewayBackend(Closeable):
         return written
 
 
-def _check_status(response: httpx.Response, cid: CID) -> None:
-    if response.status_code == 404 or response.status_code == 410:
-        raise ContentNotFoundError(f"gateway does not have {cid}")
-    if response.status_code >= 500:
-        raise BackendUnavailableError(f"gateway answered {response.status_code} for {cid}")
-    if response.status_code != 200:
-        raise BackendError(f"gateway answered {response.status_code} for {cid}")
+def _unreachable(exc: httpx.TransportError, url: str) -> BackendError:
+    return transport_error(exc, backend="gateway", locator=url, action="GET")
 
 
-def _walk_car(root: CID, stream: BinaryIO) -> Iterator[bytes]:
+def _check_status(response: httpx.Response, cid: CID, url: str) -> None:
+    status, where = response.status_code, {"backend": "gateway", "locator": url}
+    if status == 404 or status == 410:
+        raise ContentNotFoundError(f"gateway does not have {cid}", **where)
+    if status >= 500:
+        raise BackendUnavailableError(f"gateway answered {status} for {cid}", **where)
+    if status != 200:
+        raise BackendError(f"gateway answered {status} for {cid}", **where)
+
+
+def _walk_car(root: CID, stream: BinaryIO, url: str = "") -> Iterator[bytes]:
     """Walk the UnixFS file DAG of ``root`` over a verified CAR stream, yielding leaf bytes.
 
     Blocks normally arrive in DFS order and are used at once; out-of-order blocks are
-    kept until needed. A needed block that never arrives is an error.
+    kept until needed. A needed block that never arrives is an error; a CAR that breaks
+    off before the root block (kubo's answer, after a 200, for content it lacks) means
+    the gateway does not have the content.
     """
     blocks = iter(CarReader(stream, verify=True))
     pending: dict[tuple[int, bytes], bytes] = {}
     todo = [root]
     while todo:
         cid = todo.pop()
-        data = _next_needed(cid, blocks, pending)
+        try:
+            data = _next_needed(cid, blocks, pending)
+        except CARFormatError as exc:
+            if cid is not root:
+                raise
+            raise ContentNotFoundError(
+                f"gateway does not have {root} (its CAR broke off before the root block)",
+                backend="gateway",
+                locator=url,
+            ) from exc
         if cid.codec.code == RAW:
             yield data
             continue

@@ -52,7 +52,7 @@ def parse_cid(value: str | bytes | CID) -> CID:
             return decode_cid_bytes(bytes(value))
     except Exception as exc:  # multiformats raises several unrelated error types
         shown = value if isinstance(value, str) else bytes(value).hex()
-        raise InvalidCIDError(f"invalid CID {shown[:100]!r}: {exc}") from None
+        raise InvalidCIDError(f"invalid CID {shown[:100]!r}: {exc}") from exc
     raise InvalidCIDError(f"invalid CID: expected str, bytes or CID, got {type(value).__name__}")
 
 

@@ -97,7 +97,7 @@ def _extract(root: CID, get: BlockGetter, target: str) -> None:
     try:
         staging = debris.mkdtemp(parent, ".ipfs-kit-extract-")
     except OSError as exc:
-        raise InputPathError(f"cannot write in {parent}: {exc.strerror or exc}") from None
+        raise InputPathError(f"cannot write in {parent}: {exc.strerror or exc}") from exc
     try:
         base = os.path.join(staging, "root")
         _write(entries, base, get)
@@ -105,7 +105,7 @@ def _extract(root: CID, get: BlockGetter, target: str) -> None:
             raise InputPathError(f"{target} already exists")
         os.rename(base, target)
     except OSError as exc:
-        raise InputPathError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise InputPathError(f"cannot write {target}: {exc.strerror or exc}") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         debris.release(staging)

@@ -38,9 +38,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ipfs_kit_py.backends.base import Backend, StoredObject
-from ipfs_kit_py.backends.disk import CHUNK, DiskBackend, Staging, read_chunks
-from ipfs_kit_py.backends.memory import MemoryBackend
+from ipfs_kit_py.backends.base import BaseBackend, FileCache, ObjectCache, StoredObject
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, FileImport, FileImporter, ImportProfile
 from ipfs_kit_py.content.verify import ContentVerifier, verify_stream
@@ -54,11 +52,12 @@ from ipfs_kit_py.errors import (
     LastCopyError,
 )
 from ipfs_kit_py.index import MetadataIndex
+from ipfs_kit_py.progress import BaseSubscriber, TransferEvents
+from ipfs_kit_py.staging import Staging
+from ipfs_kit_py.streams import CHUNK, read_chunks
 from ipfs_kit_py.tiers.policy import CircuitBreaker, TierPolicy, is_availability_fault
 from ipfs_kit_py.tiers.verified_read import (
     Fetched,
-    TransferEvents,
-    TransferSubscriber,
     VerifiedDownloader,
     verify_file,
 )
@@ -68,7 +67,6 @@ __all__ = [
     "Fetched",
     "TierPolicy",
     "TieredCacheManager",
-    "TransferSubscriber",
     "VerifiedDownloader",
 ]
 
@@ -80,7 +78,7 @@ class TieredCacheManager:
 
     def __init__(
         self,
-        tiers: Sequence[Backend],
+        tiers: Sequence[BaseBackend],
         index: MetadataIndex,
         policy: TierPolicy | None = None,
     ) -> None:
@@ -91,18 +89,20 @@ class TieredCacheManager:
         self.index = index
         self.policy = policy or TierPolicy()
         self.breaker = CircuitBreaker(self.policy.backoff_s, self.policy.max_backoff_s)
-        self.memory = next((t for t in tiers if isinstance(t, MemoryBackend)), None)
-        self.disk = next((t for t in tiers if isinstance(t, DiskBackend)), None)
+        self.memory: ObjectCache | None = next(
+            (t for t in tiers if isinstance(t, ObjectCache)), None
+        )
+        self.disk: FileCache | None = next((t for t in tiers if isinstance(t, FileCache)), None)
         self._accesses: dict[str, tuple[int, float]] = {}
         self._hits: dict[str, int] = {}
         self._lock = threading.Lock()
-        self.subscribers: list[TransferSubscriber] = []
+        self.subscribers: list[BaseSubscriber] = []
         self._keys: dict[CID, str] = {}
 
     def __repr__(self) -> str:
         return f"TieredCacheManager(tiers={[t.name for t in self.tiers]})"
 
-    def tier(self, name: str) -> Backend:
+    def tier(self, name: str) -> BaseBackend:
         """Return the tier called ``name``."""
         for t in self.tiers:
             if t.name == name:
@@ -163,7 +163,7 @@ class TieredCacheManager:
 
         return chunks()
 
-    def _candidates(self, key: str) -> tuple[list[Backend], dict[str, str | None]]:
+    def _candidates(self, key: str) -> tuple[list[BaseBackend], dict[str, str | None]]:
         """Tiers to try: those the index lists (in tier order), then the rest, probing.
 
         A copy the index marks bad is not tried again until it is repaired.
@@ -171,7 +171,7 @@ class TieredCacheManager:
         locations = self.index.locations(key, include_bad=True)
         listed = {loc.backend: loc.stamp for loc in locations if not loc.bad}
         bad = {loc.backend for loc in locations if loc.bad}
-        slow = [t for t in self.tiers if t is not self.memory and t.name not in bad]
+        slow = [t for t in self.tiers if not self._is_memory(t) and t.name not in bad]
         ordered = [t for t in slow if t.name in listed] + [t for t in slow if t.name not in listed]
         return ordered, listed
 
@@ -196,7 +196,7 @@ class TieredCacheManager:
                 continue
             except (BackendError, ConfigurationError, OSError) as exc:
                 tried.append(f"{tier.name}: {type(exc).__name__}")
-                if tier is not self.disk and is_availability_fault(exc):
+                if not self._is_disk(tier) and is_availability_fault(exc):
                     self.breaker.trip(tier.name, f"{type(exc).__name__}: {exc}")
                 continue
             self.breaker.reset(tier.name)
@@ -214,17 +214,18 @@ class TieredCacheManager:
             logger.warning("bookkeeping after reading %s failed: %s", args[1], exc)
 
     def verified_chunks(
-        self, tier: Backend, cid: CID, profile: ImportProfile | None
+        self, tier: BaseBackend, cid: CID, profile: ImportProfile | None
     ) -> Iterator[bytes]:
         """Stream ``tier``'s copy of ``cid``, raising ContentMismatchError by its end.
 
         A backend that verifies its own reads is handed the recorded profile if it takes
         one (``reads_with_profile``), so intact bytes of a non-default import pass.
         """
-        if not getattr(tier, "verifies_reads", False):
+        if not tier.verifies_reads:
             return verify_stream(cid, tier.get(cid), profile)
         if profile is not None and getattr(tier, "reads_with_profile", False):
-            return tier.get(cid, profile=profile)  # type: ignore[call-arg]
+            chunks: Iterator[bytes] = tier.get(cid, profile=profile)  # type: ignore[call-arg]
+            return chunks
         return tier.get(cid)
 
     def profile_of(self, cid: CID | str) -> ImportProfile | None:
@@ -234,13 +235,13 @@ class TieredCacheManager:
 
     def _read_verified(
         self,
-        tier: Backend,
+        tier: BaseBackend,
         cid: CID,
         profile: ImportProfile | None,
         want_bytes: bool,
         stamp: str | None = None,
     ) -> Fetched:
-        if self.disk is not None and tier is self.disk:
+        if self.disk is not None and self._is_disk(tier):
             return self._read_disk(cid, profile, want_bytes, stamp)
         warm = self.disk is not None and self.policy.warm_disk and not self._disk_down()
         if warm and isinstance(tier, VerifiedDownloader):
@@ -331,29 +332,29 @@ class TieredCacheManager:
                 fetched.file.seek(0)
             self.memory.insert(key, data)
 
-    def _correct_stale(self, tier: Backend, cid: CID, exc: ContentNotFoundError) -> None:
+    def _correct_stale(self, tier: BaseBackend, cid: CID, exc: ContentNotFoundError) -> None:
         # Re-check inside the write lock: another process may have just stored it again.
         with self.index.transaction():
-            if not (tier is self.disk and tier.has(cid)):
+            if not (self._is_disk(tier) and tier.has(cid)):
                 self.index.mark_missing(cid, tier.name, f"read found it gone: {exc}")
                 logger.warning(
                     "index listed %s in %s but it is gone; marked missing", cid, tier.name
                 )
 
-    def _record_found(self, tier: Backend, cid: CID) -> None:
+    def _record_found(self, tier: BaseBackend, cid: CID) -> None:
         """A probe found ``cid`` in a tier the index did not list: record it."""
-        if tier is not self.disk:
+        if not self._is_disk(tier):
             self.index.record(cid, tier.name, tier.stat(cid).locator)
             return
         with self.index.transaction():  # the file may have been evicted since the read
             if tier.has(cid):
                 self.index.record(cid, tier.name, tier.stat(cid).locator)  # stamped on next read
 
-    def _refuse(self, tier: Backend, cid: CID, exc: ContentMismatchError) -> None:
+    def _refuse(self, tier: BaseBackend, cid: CID, exc: ContentMismatchError) -> None:
         logger.warning("refused the copy of %s in %s: %s", cid, tier.name, exc)
         reason = f"read refused it: {exc}"
         with self.index.transaction():
-            if tier is self.disk:
+            if self._is_disk(tier):
                 tier.delete(cid)  # a cache copy that is wrong is only harmful
                 reason += " (the disk copy was deleted)"
             self.index.mark_verified(cid, tier.name, ok=False, reason=reason)
@@ -441,10 +442,10 @@ class TieredCacheManager:
         stored: list[StoredObject] = []
         with staging.reopen() as source:
             for tier in targets:
-                if tier is self.disk:
+                if self._is_disk(tier):
                     continue
                 source.seek(0)
-                if tier is self.memory:
+                if self.memory is not None and self._is_memory(tier):
                     if self.memory.insert(cid_key(cid), source.read()):
                         stored.append(self.memory.stat(cid))
                     continue
@@ -452,7 +453,7 @@ class TieredCacheManager:
                 obj = tier.put(cid, read_chunks(source), staging.size, profile=profile)
                 self.index.record(cid, tier.name, obj.locator, pinned=pinned)
                 stored.append(obj)
-            if self.disk is not None and self.disk in targets:
+            if self.disk is not None and any(self._is_disk(t) for t in targets):
                 stored.append(self._store_on_disk(cid, staging, source, pinned))
         return stored
 
@@ -554,6 +555,17 @@ class TieredCacheManager:
             if self.memory is not None and self.memory.has(parse_cid(cid)):
                 return
             self.index.drop(cid)
+
+    def _is_memory(self, tier: object) -> bool:
+        return self.memory is not None and tier is self.memory
+
+    def _is_disk(self, tier: object) -> bool:
+        return self.disk is not None and tier is self.disk
+
+    def clean_tmp(self) -> None:
+        """Drop the disk tier's temp files of writers that crashed over an hour ago."""
+        if self.disk is not None:
+            self.disk.clean_tmp()
 
     def close(self) -> None:
         """Flush access statistics; the tiers and index are closed by their owner."""

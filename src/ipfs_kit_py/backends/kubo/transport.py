@@ -168,8 +168,8 @@ def _fill(
 def _chunk_size(line: bytes | bytearray) -> int:
     try:
         return int(bytes(line).split(b";", 1)[0], 16)
-    except ValueError:
-        raise http.client.IncompleteRead(b"", None) from None
+    except ValueError as exc:
+        raise http.client.IncompleteRead(b"", None) from exc
 
 
 def _trailers(read1: Callable[[int], bytes], rest: bytearray, read_size: int) -> dict[str, str]:

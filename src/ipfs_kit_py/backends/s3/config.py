@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ipfs_kit_py.config import Secret, resolve
+from ipfs_kit_py.config import Secret, Sources, parse_number, require
 from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
 
 __all__ = ["DEFAULT_KEY_PREFIX", "S3Config"]
@@ -82,11 +82,15 @@ class S3Config:
         section: Mapping[str, Any] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> S3Config:
-        """Resolve every field: explicit ``args`` > config file ``section`` > ``env``."""
-        args, section, env = args or {}, section or {}, env or {}
+        """Resolve every field: explicit ``args`` > config file ``section`` > ``env``.
+
+        ``env=None`` means ``os.environ`` (``AWS_*``, ``S3_ENDPOINT_URL``,
+        ``IPFS_KIT_S3_BUCKET``, ``IPFS_KIT_S3_KEY_PREFIX``).
+        """
+        sources = Sources.of(args, section, env)
         values: dict[str, Any] = {}
         for name, env_names in _ENV_NAMES.items():
-            value = resolve(name, args=args, section=section, env=env, env_names=env_names)
+            value = sources.get(name, *env_names)
             if value is not None:
                 values[name] = value
         for name, kind in (
@@ -103,10 +107,9 @@ class S3Config:
             ("max_retries", int),
             ("retry_timeout", float),
         ):
-            env_names = (f"IPFS_KIT_S3_{name.upper()}",)
-            value = resolve(name, args=args, section=section, env=env, env_names=env_names)
+            value = sources.get(name, f"IPFS_KIT_S3_{name.upper()}")
             if value is not None:
-                values[name] = _convert(name, value, kind)
+                values[name] = parse_number(f"S3 {name}", value, kind)
         for name in ("secret_access_key", "session_token"):
             if name in values and not isinstance(values[name], Secret):
                 values[name] = Secret(str(values[name]))
@@ -127,20 +130,11 @@ class S3Config:
 
     def require_bucket(self, bucket: str | None = None) -> str:
         """Return ``bucket`` or the configured default bucket."""
-        chosen = bucket or self.bucket
-        if not chosen:
-            raise NotConfiguredError(
-                "S3 bucket not set: pass bucket=..., set IPFS_KIT_S3_BUCKET, or bucket in the "
-                "[s3] section of the config file"
-            )
-        return chosen
-
-
-def _convert(name: str, value: Any, kind: type[int] | type[float]) -> int | float:
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ConfigurationError(f"S3 {name} must be a number, got {value!r}") from None
+        return require(
+            bucket or self.bucket,
+            "S3 bucket not set: pass bucket=..., set IPFS_KIT_S3_BUCKET, or bucket in the "
+            "[s3] section of the config file",
+        )
 
 
 def _normal_prefix(prefix: str) -> str:
