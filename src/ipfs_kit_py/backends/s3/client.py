@@ -184,8 +184,15 @@ class S3Client(Closeable):
 
     def probe(self, bucket: str) -> None:
         """One small listing within the ``deadline``: an upload is not sent to a server
-        that does not answer (whose silence only ``upload_timeout`` would end)."""
-        if not self.bucket_exists(bucket, cached=False):
+        that does not answer (whose silence only ``upload_timeout`` would end). Other
+        failures (credentials refused) are left to the upload, which reports them."""
+        try:
+            exists = self.bucket_exists(bucket, cached=False)
+        except BackendUnavailableError:
+            raise
+        except IpfsKitError:
+            return
+        if not exists:
             raise BucketNotFoundError(f"S3 bucket {bucket!r} does not exist")
 
     def bucket_exists(self, bucket: str, *, cached: bool = True) -> bool:
