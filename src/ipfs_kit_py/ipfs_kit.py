@@ -35,7 +35,13 @@ from ipfs_kit_py.errors import (
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.index_rebuild import RebuildReport, rebuild_index
 from ipfs_kit_py.kit_config import KitConfig, mask_secret
-from ipfs_kit_py.kit_wiring import KitSources, TierStatus, build_kit, tier_statuses
+from ipfs_kit_py.kit_wiring import (
+    KitSources,
+    TierStatus,
+    backend_sections,
+    build_kit,
+    tier_statuses,
+)
 from ipfs_kit_py.resource import Closeable
 from ipfs_kit_py.results import dict_result
 from ipfs_kit_py.streams import CHUNK, read_chunks
@@ -107,9 +113,9 @@ class ipfs_kit(Closeable):
         self.metadata: dict[str, Any] = dict(metadata or {})
         self.resources: dict[str, Any] = dict(resources or {})
         named = {"s3": s3, "storacha": storacha, "kubo": kubo, "gateway": gateway}
-        given = {**(sections or {}), **{k: v for k, v in named.items() if v is not None}}
-        given["replication"] = replication or {}
-        self._sources = KitSources(file_config, {k: dict(v) for k, v in given.items()}, env)
+        given = backend_sections({**(sections or {}), **{k: v for k, v in named.items() if v}})
+        given["replication"] = dict(replication or {})
+        self._sources = KitSources(file_config, given, env)
         local = {
             "cache_dir": cache_dir,
             "index_path": index_path,

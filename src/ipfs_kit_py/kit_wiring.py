@@ -14,9 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ipfs_kit_py.backends.base import BaseBackend
-from ipfs_kit_py.backends.registry import available_backends, build_backends, implementation
+from ipfs_kit_py.backends.registry import (
+    available_backends,
+    build_backends,
+    get_backend_class,
+    implementation,
+)
 from ipfs_kit_py.content.cid import RAW, sha256_cid
-from ipfs_kit_py.errors import IpfsKitError, NotConfiguredError
+from ipfs_kit_py.errors import ConfigurationError, IpfsKitError, NotConfiguredError
 from ipfs_kit_py.results import dict_result
 
 __all__ = [
@@ -26,6 +31,7 @@ __all__ = [
     "RemoteBackends",
     "TierStatus",
     "UnconfiguredKit",
+    "backend_sections",
     "build_kit",
     "probe",
     "tier_statuses",
@@ -35,8 +41,6 @@ PROBE_CID = sha256_cid(RAW, b"ipfs-kit reachability probe")
 LOCAL = ("memory", "disk")
 # remote tiers in read order after the local ones; third-party backends come last
 REMOTE_ORDER = ("kubo", "s3", "storacha", "gateway")
-# the name a backend's tier carries when it differs from its registry name
-TIER_NAMES = {"kubo": "ipfs"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +156,15 @@ class RemoteBackends:
                 backend.close()
 
 
+def backend_sections(sections: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Keyword sections by remote backend name; ConfigurationError for a name none has."""
+    known = [n for n in available_backends() if n not in LOCAL]
+    unknown = sorted(set(sections) - set(known))
+    if unknown:
+        raise ConfigurationError(f"no backend named {unknown} (known: {', '.join(known)})")
+    return {name: dict(section) for name, section in sections.items()}
+
+
 # the seed's dict kits over the typed backends: registry name -> kit class path
 KITS = {"s3": "ipfs_kit_py.s3_kit.S3Kit", "storacha": "ipfs_kit_py.storacha_kit.StorachaKit"}
 
@@ -175,11 +188,19 @@ def tier_statuses(tiers: Sequence[BaseBackend], missing: Mapping[str, str]) -> l
     statuses = [probe(tier) for tier in tiers]
     present = {tier.name for tier in tiers}
     for name, reason in missing.items():
-        tier_name = TIER_NAMES.get(name, name)
+        tier_name = _tier_name(name)
         if tier_name not in present:
             kind = implementation(name).class_path.rpartition(".")[2]
             statuses.append(TierStatus(tier_name, kind, False, False, reason))
     return statuses
+
+
+def _tier_name(name: str) -> str:
+    """The tier name backend ``name`` declares (kubo's is ``ipfs``); ``name`` if unloadable."""
+    try:
+        return get_backend_class(name).name
+    except ConfigurationError:
+        return name
 
 
 def probe(tier: BaseBackend) -> TierStatus:
