@@ -146,3 +146,11 @@ class BucketNotFoundError(BackendError):
 
 class ProtocolError(BackendError):
     """A server answered something the protocol does not allow (bad receipt, bad signature)."""
+
+
+class IndexCorruptError(IpfsKitError):
+    """The metadata index file is damaged or not a SQLite database; the message names it."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -21,8 +22,9 @@ from typing import Any
 
 from ipfs_kit_py.config import xdg_dir
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
-from ipfs_kit_py.errors import ConfigurationError, InvalidInputError
+from ipfs_kit_py.errors import ConfigurationError, IndexCorruptError, InvalidInputError
 from ipfs_kit_py.index_schema import (
+    LOCATION_COLUMNS,
     MIGRATIONS,
     ContentRecord,
     Location,
@@ -100,24 +102,88 @@ def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
 class MetadataIndex(Closeable):
     """The SQLite index of content and locations; safe across threads and processes."""
 
-    def __init__(self, path: Path | str | None = None, *, busy_timeout_ms: int = 30_000) -> None:
-        """Open (or create) the index; ConfigurationError if ``path`` cannot hold one."""
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        busy_timeout_ms: int = 30_000,
+        recover: bool = True,
+    ) -> None:
+        """Open (creating and migrating) the index; ``recover`` finishes interrupted adds.
+
+        Raises :class:`IndexCorruptError` naming the file if it is not a sound SQLite
+        database (``ipfs-kit index rebuild`` makes a new one from the tiers).
+        """
         self.path = Path(path) if path is not None else default_index_path()
         self._lock = threading.RLock()
         self._depth = 0
         try:
             if str(self.path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = _connect(self.path, busy_timeout_ms)
+            with self._errors(opening=True):
+                self._db = _connect(self.path, busy_timeout_ms)
         except (OSError, sqlite3.DatabaseError) as exc:  # by type: not a database, unwritable
             raise ConfigurationError(f"cannot open the index {self.path}: {exc}") from exc
         try:
-            self.migrate()
-        except BaseException as exc:
+            with self._errors(opening=True):
+                self.migrate()
+                self._check_schema()
+                if recover:
+                    self.recover_pending()
+        except BaseException:
             self._db.close()
-            if isinstance(exc, sqlite3.DatabaseError):
-                raise ConfigurationError(f"cannot open the index {self.path}: {exc}") from exc
             raise
+
+    @contextmanager
+    def _errors(self, *, opening: bool = False) -> Iterator[None]:
+        """Turn SQLite's corruption errors into :class:`IndexCorruptError` naming the file.
+
+        While ``opening``, any error but the environment's (busy, locked, I/O, full,
+        read-only, permissions) means the file is not a usable index.
+        """
+        try:
+            yield
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            name = getattr(exc, "sqlite_errorname", "")
+            undecodable = isinstance(exc, UnicodeDecodeError) or str(exc).startswith(_UNDECODABLE)
+            corrupt = undecodable or name in _CORRUPT  # damaged text, or a damaged page
+            if opening and not corrupt:
+                corrupt = not name.startswith(_ENVIRONMENT)
+            if not corrupt:
+                raise
+            raise IndexCorruptError(
+                f"the index {self.path} is damaged ({exc}); `ipfs-kit index rebuild` "
+                "moves it aside and rebuilds it from what the tiers hold",
+                path=str(self.path),
+            ) from exc
+
+    def _check_schema(self) -> None:
+        """Every table and column the migrations make is there (a damaged schema is not)."""
+        for table, columns in _expected_schema().items():
+            rows = self._db.execute(f"PRAGMA table_info({table})").fetchall()
+            if not columns <= {str(r[1]) for r in rows}:
+                raise IndexCorruptError(
+                    f"the index {self.path} lacks columns of table {table}: its schema is "
+                    "damaged; `ipfs-kit index rebuild` rebuilds it from what the tiers hold",
+                    path=str(self.path),
+                )
+
+    def _metadata(self, text: Any) -> dict[str, Any]:
+        """A record's JSON metadata; damaged metadata is :class:`IndexCorruptError`."""
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise IndexCorruptError(
+                f"the index {self.path} holds damaged metadata ({exc}); "
+                "`ipfs-kit index rebuild` rebuilds it from what the tiers hold",
+                path=str(self.path),
+            ) from exc
+        if not isinstance(value, dict):
+            raise IndexCorruptError(
+                f"the index {self.path} holds damaged metadata (not an object)",
+                path=str(self.path),
+            )
+        return value
 
     def __repr__(self) -> str:
         return f"MetadataIndex({str(self.path)!r})"
@@ -160,21 +226,32 @@ class MetadataIndex(Closeable):
                 finally:
                     self._depth -= 1
                 return
-            self._db.execute("BEGIN IMMEDIATE")
+            with self._errors():
+                self._db.execute("BEGIN IMMEDIATE")
             self._depth = 1
             try:
-                yield self._db
+                with self._errors():
+                    yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             else:
-                self._db.execute("COMMIT")
+                with self._errors():
+                    self._db.execute("COMMIT")
             finally:
                 self._depth = 0
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
+        with self._lock, self._errors():
             return self._db.execute(sql, params).fetchall()
+
+    def check(self) -> list[str]:
+        """SQLite's integrity check of the file: an empty list when it is sound."""
+        with self._lock, self._errors():
+            rows = self._db.execute("PRAGMA integrity_check").fetchall()
+        problems = [str(r[0]) for r in rows]
+        return [] if problems == ["ok"] else problems
 
     # -- content ----------------------------------------------------------------------
 
@@ -211,6 +288,61 @@ class MetadataIndex(Closeable):
                 params,
             )
 
+    def begin_add(
+        self, cid: CID | str, *, size: int | None, kind: str = "file", profile: str | None = None
+    ) -> None:
+        """Create or update the record of ``cid`` as being added by this process.
+
+        Until :meth:`finish_add`, the row carries this process's id; if the process dies
+        first, the next open completes the row (a copy was recorded) or rolls it back.
+        """
+        with self.transaction() as db:  # one write: the row and its mark together
+            self.upsert_content(cid, size=size, kind=kind, profile=profile)
+            db.execute("UPDATE content SET pending_pid = ? WHERE cid = ?", (os.getpid(), _key(cid)))
+
+    def finish_add(self, cid: CID | str) -> None:
+        """The add of ``cid`` by this process is over (stored, or failed and rolled back)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE content SET pending_pid = NULL WHERE cid = ? AND pending_pid = ?",
+                (_key(cid), os.getpid()),
+            )
+
+    def rollback_add(self, cid: CID | str) -> None:
+        """Undo :meth:`begin_add` of a failed add: drop the row if no copy was recorded."""
+        key = _key(cid)
+        with self.transaction() as db:
+            if not db.execute("SELECT 1 FROM locations WHERE cid = ?", (key,)).fetchone():
+                db.execute("DELETE FROM tags WHERE cid = ?", (key,))
+                db.execute(
+                    "DELETE FROM content WHERE cid = ? AND pending_pid = ?", (key, os.getpid())
+                )
+        self.finish_add(cid)
+
+    def recover_pending(self) -> tuple[int, int]:
+        """Settle rows of adds whose process died: (completed, rolled back).
+
+        A row with a recorded copy is complete; a row without one is dropped, so ``ls``
+        never lists content that ``whereis`` denies.
+        """
+        rows = self._read("SELECT cid, pending_pid FROM content WHERE pending_pid IS NOT NULL")
+        dead = [(key, pid) for key, pid in rows if not _alive(int(pid))]
+        completed = rolled_back = 0
+        if not dead:
+            return completed, rolled_back  # the usual case: no write lock taken
+        with self.transaction() as db:
+            for key, pid in dead:
+                if db.execute("SELECT 1 FROM locations WHERE cid = ?", (key,)).fetchone():
+                    db.execute("UPDATE content SET pending_pid = NULL WHERE cid = ?", (key,))
+                    completed += 1
+                    continue
+                db.execute("DELETE FROM tags WHERE cid = ?", (key,))
+                db.execute("DELETE FROM content WHERE cid = ? AND pending_pid = ?", (key, pid))
+                rolled_back += 1
+        if dead:
+            logger.info("interrupted adds: %d completed, %d rolled back", completed, rolled_back)
+        return completed, rolled_back
+
     def content(self, cid: CID | str) -> ContentRecord | None:
         """Return the record of ``cid``, or None if the index never saw it."""
         key = _key(cid)
@@ -223,7 +355,9 @@ class MetadataIndex(Closeable):
             return None
         tags = tuple(r[0] for r in self._read("SELECT tag FROM tags WHERE cid = ?", (key,)))
         c, size, kind, profile, created, last, count, meta = rows[0]
-        return ContentRecord(c, size, kind, profile, created, last, count, json.loads(meta), tags)
+        return ContentRecord(
+            c, size, kind, profile, created, last, count, self._metadata(meta), tags
+        )
 
     def profile(self, cid: CID | str) -> str | None:
         """The import profile key recorded for ``cid`` (one indexed lookup)."""
@@ -278,7 +412,7 @@ class MetadataIndex(Closeable):
     ) -> None:
         """Bulk :meth:`record` in one transaction: ``(cid, backend, locator[, stamp])``.
 
-        A new record clears the bad mark; ``pinned=None`` keeps the pin state.
+        A new record clears the bad and missing marks; ``pinned=None`` keeps the pin state.
         """
         now = time.time()
         keep_pin = pinned is not None
@@ -296,7 +430,7 @@ class MetadataIndex(Closeable):
                    VALUES (?1, ?2, ?3, ?4, ?5, ?7)
                    ON CONFLICT (cid, backend) DO UPDATE SET
                      locator = excluded.locator, stored_at = excluded.stored_at, bad = 0,
-                     stamp = excluded.stamp,
+                     missing = 0, marked_at = NULL, reason = NULL, stamp = excluded.stamp,
                      pinned = CASE WHEN ?6 THEN excluded.pinned ELSE pinned END""",
                 params,
             )
@@ -310,7 +444,11 @@ class MetadataIndex(Closeable):
             )
 
     def forget(self, cid: CID | str, backend: str) -> bool:
-        """Forget the copy of ``cid`` in ``backend``; return True if there was one."""
+        """Forget the copy of ``cid`` in ``backend``; return True if there was one.
+
+        Only for copies deliberately removed (``remove``, eviction, ``forget``): a copy
+        found gone is :meth:`mark_missing` instead, so the ledger keeps the loss.
+        """
         with self.transaction() as db:
             cur = db.execute(
                 "DELETE FROM locations WHERE cid = ? AND backend = ?", (_key(cid), backend)
@@ -333,10 +471,9 @@ class MetadataIndex(Closeable):
                 db.execute(f"DELETE FROM {table} WHERE cid = ?", (key,))
 
     def locations(self, cid: CID | str, *, include_bad: bool = False) -> list[Location]:
-        """Return the known copies of ``cid``, good ones only unless ``include_bad``."""
-        sql = (
-            "SELECT cid, backend, locator, stored_at, last_verified_at, pinned, bad, stamp "
-            "FROM locations WHERE cid = ?" + ("" if include_bad else " AND bad = 0")
+        """Return the copies of ``cid``: good ones, or with ``include_bad`` also bad and missing."""
+        sql = f"SELECT {LOCATION_COLUMNS} FROM locations WHERE cid = ?" + (
+            "" if include_bad else " AND bad = 0 AND missing = 0"
         )
         return [location_from_row(r) for r in self._read(sql, (_key(cid),))]
 
@@ -350,28 +487,52 @@ class MetadataIndex(Closeable):
         with self.transaction() as db:
             db.execute(sql, params)
 
-    def mark_verified(self, cid: CID | str, backend: str, *, ok: bool) -> None:
-        """Stamp the copy in ``backend`` as verified now, or mark it bad."""
+    def mark_verified(
+        self, cid: CID | str, backend: str, *, ok: bool, reason: str = "does not match its CID"
+    ) -> None:
+        """Stamp the copy in ``backend`` as verified now, or mark it bad (when, ``reason``)."""
         with self.transaction() as db:
             if ok:
                 db.execute(
-                    "UPDATE locations SET last_verified_at = ?, bad = 0 "
-                    "WHERE cid = ? AND backend = ?",
+                    "UPDATE locations SET last_verified_at = ?, bad = 0, missing = 0, "
+                    "marked_at = NULL, reason = NULL WHERE cid = ? AND backend = ?",
                     (time.time(), _key(cid), backend),
                 )
             else:
                 db.execute(
-                    "UPDATE locations SET bad = 1 WHERE cid = ? AND backend = ?",
-                    (_key(cid), backend),
+                    "UPDATE locations SET bad = 1, missing = 0, reason = ?, "
+                    "marked_at = CASE WHEN bad = 1 THEN marked_at ELSE ? END "
+                    "WHERE cid = ? AND backend = ?",
+                    (reason, time.time(), _key(cid), backend),
                 )
 
-    def is_last_kept_copy(self, cid: CID | str, backend: str) -> bool:
-        """True if ``cid`` is pinned somewhere and ``backend`` holds its only good copy."""
+    def mark_missing(self, cid: CID | str, backend: str, reason: str) -> bool:
+        """Mark the copy in ``backend`` missing (it was recorded, the tier lacks it now).
+
+        The first time it is found missing is kept as ``marked_at``. Returns True if the
+        index had a copy there to mark.
+        """
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE locations SET missing = 1, bad = 0, reason = ?, "
+                "marked_at = CASE WHEN missing = 1 THEN marked_at ELSE ? END "
+                "WHERE cid = ? AND backend = ?",
+                (reason, time.time(), _key(cid), backend),
+            )
+            return cur.rowcount > 0
+
+    def is_last_kept_copy(
+        self, cid: CID | str, backend: str, *, non_durable: Iterable[str] = ()
+    ) -> bool:
+        """True if ``cid`` is pinned and ``backend`` holds its only good durable copy.
+
+        Copies in ``non_durable`` tiers (read-only gateways) protect nothing.
+        """
         rows = self._read(
-            "SELECT backend, pinned FROM locations WHERE cid = ? AND bad = 0", (_key(cid),)
+            "SELECT backend, pinned, bad OR missing FROM locations WHERE cid = ?", (_key(cid),)
         )
-        kept = any(pinned for _, pinned in rows)
-        others = [b for b, _ in rows if b != backend]
+        kept = any(pinned for _, pinned, _ in rows)
+        others = {b for b, _, lost in rows if not lost} - {backend} - set(non_durable)
         return kept and not others
 
     # -- queries ----------------------------------------------------------------------
@@ -413,15 +574,39 @@ class MetadataIndex(Closeable):
                 r[4],
                 r[5],
                 r[6],
-                json.loads(r[7]),
+                self._metadata(r[7]),
                 tuple(tags.get(r[0], ())),
             )
             for r in rows
         ]
 
     def cids_in(self, backend: str) -> list[str]:
-        """Return every CID key the index places in ``backend``."""
-        return [r[0] for r in self._read("SELECT cid FROM locations WHERE backend = ?", (backend,))]
+        """Return every CID key the index places in ``backend`` (not the missing copies)."""
+        sql = "SELECT cid FROM locations WHERE backend = ? AND missing = 0"
+        return [r[0] for r in self._read(sql, (backend,))]
+
+    def stats(self) -> dict[str, int]:
+        """Counts for a health report: records, copies (good, bad, missing, pinned), pending."""
+        copies = self._read(
+            "SELECT count(*), coalesce(sum(missing), 0), coalesce(sum(bad AND NOT missing), 0), "
+            "coalesce(sum(pinned), 0) FROM locations"
+        )[0]
+        records, pending, bare = self._read(
+            "SELECT count(*), count(pending_pid), "
+            "coalesce(sum(cid NOT IN (SELECT cid FROM locations) AND kind != 'dir'), 0) "
+            "FROM content"
+        )[0]
+        total, missing, bad, pinned = (int(n) for n in copies)
+        return {
+            "records": int(records),
+            "records_without_copies": int(bare),
+            "pending_adds": int(pending),
+            "copies": total,
+            "good": total - missing - bad,
+            "bad": bad,
+            "missing": missing,
+            "pinned": pinned,
+        }
 
     def count(self) -> int:
         """Return the number of CIDs in the index."""
@@ -435,6 +620,48 @@ class MetadataIndex(Closeable):
             for cid, tag in self._read(f"SELECT cid, tag FROM tags WHERE cid IN ({marks})", chunk):
                 out.setdefault(cid, []).append(tag)
         return out
+
+
+@functools.cache
+def _expected_schema() -> dict[str, frozenset[str]]:
+    """Table -> columns, as the migrations make them (built once, in memory)."""
+    db = sqlite3.connect(":memory:")
+    try:
+        apply_migrations(db, 0, len(MIGRATIONS))
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {
+            t: frozenset(str(r[1]) for r in db.execute(f"PRAGMA table_info({t})")) for t in tables
+        }
+    finally:
+        db.close()
+
+
+_UNDECODABLE = "Could not decode to UTF-8"  # sqlite3's error for damaged text values
+_CORRUPT = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_FORMAT"})
+_ENVIRONMENT = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_IOERR",
+    "SQLITE_FULL",
+    "SQLITE_READONLY",
+    "SQLITE_PERM",
+    "SQLITE_CANTOPEN",
+    "SQLITE_NOMEM",
+    "SQLITE_INTERRUPT",
+)
+
+
+def _alive(pid: int) -> bool:
+    """True if process ``pid`` exists (a pid of another user counts as alive)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _filters(

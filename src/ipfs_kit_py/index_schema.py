@@ -10,7 +10,14 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MIGRATIONS", "ContentRecord", "Location", "apply_migrations", "location_from_row"]
+__all__ = [
+    "LOCATION_COLUMNS",
+    "MIGRATIONS",
+    "ContentRecord",
+    "Location",
+    "apply_migrations",
+    "location_from_row",
+]
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: content and where it lives
@@ -52,6 +59,27 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE locations ADD COLUMN stamp TEXT;
     """,
+    # 4: a copy that vanished is marked missing (when, why), never silently dropped; an
+    # add in progress marks its content row pending (the adding process's id)
+    """
+    ALTER TABLE locations ADD COLUMN missing INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE locations ADD COLUMN marked_at REAL;
+    ALTER TABLE locations ADD COLUMN reason TEXT;
+    ALTER TABLE content ADD COLUMN pending_pid INTEGER;
+    CREATE INDEX content_pending ON content (pending_pid) WHERE pending_pid IS NOT NULL;
+    """,
+    # 5: S3 multipart uploads in flight (endpoint, bucket, key, when, which process), so
+    # one whose abort failed (server down, process killed) is found and aborted later
+    """
+    CREATE TABLE s3_uploads (
+        endpoint TEXT NOT NULL,
+        bucket TEXT NOT NULL,
+        key TEXT NOT NULL,
+        started REAL NOT NULL,
+        owner TEXT NOT NULL,
+        PRIMARY KEY (endpoint, bucket, key, started, owner)
+    ) WITHOUT ROWID;
+    """,
 )
 
 
@@ -76,6 +104,14 @@ class Location:
     pinned: bool = False
     bad: bool = False
     stamp: str | None = None
+    missing: bool = False
+    marked_at: float | None = None  # when it was found bad or missing
+    reason: str | None = None  # why
+
+    @property
+    def state(self) -> str:
+        """``good``, ``bad`` (does not match its CID) or ``missing`` (the tier lacks it)."""
+        return "missing" if self.missing else "bad" if self.bad else "good"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +129,25 @@ class ContentRecord:
     tags: tuple[str, ...] = ()
 
 
+LOCATION_COLUMNS = (
+    "cid, backend, locator, stored_at, last_verified_at, pinned, bad, stamp, missing, "
+    "marked_at, reason"
+)
+
+
 def location_from_row(row: tuple[Any, ...]) -> Location:
-    cid, backend, locator, stored, verified, pinned, bad, stamp = row
-    return Location(cid, backend, locator, stored, verified, bool(pinned), bool(bad), stamp)
+    """A :class:`Location` from a row of :data:`LOCATION_COLUMNS`."""
+    cid, backend, locator, stored, verified, pinned, bad, stamp, missing, at, why = row
+    return Location(
+        cid,
+        backend,
+        locator,
+        stored,
+        verified,
+        bool(pinned),
+        bool(bad),
+        stamp,
+        bool(missing),
+        at,
+        why,
+    )

@@ -15,18 +15,18 @@ import contextlib
 import io
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from ipfs_kit_py import replication
+from ipfs_kit_py import debris, replication
+from ipfs_kit_py.backends.base import BaseBackend
 from ipfs_kit_py.config import config_file_path, load_config_file
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, ImportProfile
-from ipfs_kit_py.directory_store import add_directory, materialize_tree, stored_tree
+from ipfs_kit_py.directory_store import DagStore, add_directory, materialize_tree, stored_tree
 from ipfs_kit_py.errors import (
     ConfigurationError,
     ContentNotFoundError,
@@ -34,6 +34,7 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
 )
 from ipfs_kit_py.index import MetadataIndex
+from ipfs_kit_py.index_rebuild import RebuildReport, rebuild_index
 from ipfs_kit_py.kit_config import KitConfig, mask_secret
 from ipfs_kit_py.kit_wiring import (
     KitSources,
@@ -46,6 +47,7 @@ from ipfs_kit_py.resource import Closeable
 from ipfs_kit_py.results import dict_result
 from ipfs_kit_py.streams import CHUNK, read_chunks
 from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
+from ipfs_kit_py.upload_ledger import UploadLedger, upload_endpoint
 
 if TYPE_CHECKING:
     from ipfs_kit_py.backends.s3.backend import S3Backend
@@ -92,6 +94,7 @@ class ipfs_kit(Closeable):
         disk_bytes: int | None = None,
         put_to: Sequence[str] | str | None = None,
         promote_after: int | None = None,
+        verify_disk_reads: bool | None = None,
         s3: Section = None,
         storacha: Section = None,
         kubo: Section = None,
@@ -121,6 +124,7 @@ class ipfs_kit(Closeable):
             "disk_bytes": disk_bytes,
             "put_to": put_to,
             "promote_after": promote_after,
+            "verify_disk_reads": verify_disk_reads,
         }
         self.config = KitConfig.from_sources(local, file_config, env)
         self.policies = _policies(self._sources)
@@ -129,7 +133,11 @@ class ipfs_kit(Closeable):
         self.storacha_kit: Any = build_kit("storacha", self._remote)
         self._index: MetadataIndex | None = None
         self._tiers: TieredCacheManager | None = None
+        self._backends: list[BaseBackend] | None = None
         self._closed = False
+        client: Any = getattr(self.s3_kit, "client", None)
+        if hasattr(client, "uploads"):  # the S3 client notes multipart uploads in the index
+            client.uploads = UploadLedger(lambda: self.index, upload_endpoint(client.config))
 
     def __repr__(self) -> str:
         return f"ipfs_kit(cache_dir={str(self.config.cache_dir)!r})"
@@ -141,8 +149,8 @@ class ipfs_kit(Closeable):
         self._closed = True
         if self._tiers is not None:
             self._tiers.close()
-            for tier in self._tiers.tiers:
-                tier.close()
+        for tier in self._backends or ():
+            tier.close()
         if self._index is not None:
             self._index.close()
         self._remote.close()
@@ -173,18 +181,54 @@ class ipfs_kit(Closeable):
         self._check_open()
         if self._tiers is None:
             cfg = self.config
-            memory = self._sources.build("memory", {"memory_bytes": cfg.memory_bytes})
-            disk = self._sources.build(
-                "disk", {"cache_dir": cfg.cache_dir, "disk_bytes": cfg.disk_bytes}
-            )
-            tiers = [*memory, *disk, *self._remote.tiers()]
+            tiers = self._open_backends()
             read_only = tuple(t.name for t in tiers if t.read_only)
             policy = TierPolicy(
-                put_to=cfg.put_to, promote_after=cfg.promote_after, read_only=read_only
+                put_to=cfg.put_to,
+                promote_after=cfg.promote_after,
+                read_only=read_only,
+                trust_disk_stamps=not cfg.verify_disk_reads,
             )
             self._tiers = TieredCacheManager(tiers, self.index, policy)
             self._tiers.clean_tmp()  # temp files of writers that crashed over an hour ago
         return self._tiers
+
+    def _open_backends(self) -> list[BaseBackend]:
+        """The tiers' backends, built once (no network until first used)."""
+        if self._backends is None:
+            cfg = self.config
+            memory = self._sources.build("memory", {"memory_bytes": cfg.memory_bytes})
+            disk = self._sources.build(
+                "disk", {"cache_dir": cfg.cache_dir, "disk_bytes": cfg.disk_bytes}
+            )
+            debris.sweep()  # temp files of processes killed since, at once
+            self._backends = [*memory, *disk, *self._remote.tiers()]
+        return self._backends
+
+    def check_index(self) -> dict[str, Any]:
+        """SQLite's integrity check of the index file plus the ledger's counts.
+
+        Raises :class:`~ipfs_kit_py.errors.IndexCorruptError` if the file cannot be read.
+        """
+        problems = self.index.check()
+        return {"path": str(self.index.path), "problems": problems, **self.index.stats()}
+
+    def rebuild_index(self) -> RebuildReport:
+        """Move the index file aside and rebuild it from what the tiers hold.
+
+        Disk objects, S3 objects under the key prefix, kubo's recursive pins and
+        Storacha's uploads are recorded; pins, tags and records are kept where the old
+        file can still be read, and copies it knew that no tier holds are marked missing.
+        """
+        self._check_open()
+        if self._tiers is not None:
+            self._tiers.close()
+            self._tiers = None
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+        backends = self._open_backends()
+        return rebuild_index(self.config.index_path, backends)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -264,7 +308,7 @@ class ipfs_kit(Closeable):
         if tree is not None:
             return materialize_tree(self.tiers, parse_cid(cid), tree, target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        fd, tmp = debris.mkstemp(target.parent, f".{target.name}.")
         try:
             with os.fdopen(fd, "wb") as out, self.open(cid) as src:
                 while chunk := src.read(CHUNK):
@@ -273,16 +317,23 @@ class ipfs_kit(Closeable):
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+            debris.release(tmp)
         return target
 
     def whereis(self, cid: CID | str) -> list[str]:
-        """Names of the tiers holding ``cid`` (for a directory: holding all its files)."""
+        """Names of the tiers holding ``cid``.
+
+        A directory is held by a DAG store (kubo) only where its root is recorded (every
+        block imported, the root pinned); by the other tiers where all its files are.
+        """
         tree = stored_tree(self.index, cid)
         if tree is None:
             return self.tiers.whereis(cid)
         holders = [set(self.tiers.whereis(file_cid)) for file_cid in tree.files.values()]
         common = set.intersection(*holders) if holders else set()
-        return [t.name for t in self.tiers.tiers if t.name in common]
+        dag_stores = {t.name for t in self.tiers.tiers if isinstance(t, DagStore)}
+        held = (common - dag_stores) | set(self.tiers.whereis(cid))
+        return [t.name for t in self.tiers.tiers if t.name in held]
 
     def replicate(
         self, cid: CID | str, to: Sequence[str] = (), *, min_copies: int | None = None
@@ -295,13 +346,21 @@ class ipfs_kit(Closeable):
         return replication.replicate(self.tiers, cid, to, policy, self.policies)
 
     def verify(self, cid: CID | str) -> replication.CopyCheck:
-        """Re-read every known copy of ``cid``; mark the bad ones."""
-        return replication.verify(self.tiers, cid)
+        """Check every known copy of ``cid``; mark bad and missing ones; count the shortfall."""
+        return replication.verify(self.tiers, cid, self.policies)
 
     def verify_all(self) -> list[replication.CopyCheck]:
-        """:meth:`verify` every stored CID in the index (directories: through their files)."""
-        stored = [r.cid for r in self.index.query() if r.kind != "dir"]
-        return [self.verify(c) for c in stored if self.index.locations(c, include_bad=True)]
+        """:meth:`verify` every content record of the index, including those with no copy.
+
+        Directories are checked through their files, unless a tier holds the directory
+        itself.
+        """
+        records = self.index.query()
+        return [
+            self.verify(r.cid)
+            for r in records
+            if r.kind != "dir" or self.index.locations(r.cid, include_bad=True)
+        ]
 
     def repair(self, cid: CID | str) -> replication.ReplicationReport:
         """Replace bad or missing copies of ``cid`` from a good one."""
@@ -332,6 +391,14 @@ class ipfs_kit(Closeable):
         """
         return self.tiers.remove(cid, from_, force=force)
 
+    def forget(self, cid: CID | str, from_: Sequence[str] | None = None) -> list[str]:
+        """Drop the index's entries for ``cid`` (all, or the copies in ``from_``).
+
+        Touches no tier: this is how a copy marked missing, or content given up on,
+        leaves the ledger. Returns the tiers whose entries were dropped.
+        """
+        return self.tiers.forget(cid, from_)
+
     def backends(self) -> list[TierStatus]:
         """Every tier, reachable or not and why; plus the backends left unconfigured."""
         return tier_statuses(self.tiers.tiers, self._remote.missing)
@@ -345,6 +412,7 @@ class ipfs_kit(Closeable):
             "memory_bytes": self.config.memory_bytes,
             "disk_bytes": self.config.disk_bytes,
             "put_to": list(self.config.put_to),
+            "verify_disk_reads": self.config.verify_disk_reads,
         }
         for name in sorted({*self._sources.sections, *SECTIONS}):
             merged = self._sources.merged(name)
@@ -390,6 +458,10 @@ class ipfs_kit(Closeable):
     @dict_result
     def ipfs_remove(self, cid: CID | str, from_: Sequence[str]) -> dict[str, Any]:
         return {"cid": str(parse_cid(cid)), "removed": self.remove(cid, from_)}
+
+    @dict_result
+    def ipfs_forget(self, cid: CID | str, from_: Sequence[str] | None = None) -> dict[str, Any]:
+        return {"cid": str(parse_cid(cid)), "forgotten": self.forget(cid, from_)}
 
 
 SECTIONS = ("s3", "storacha", "kubo", "gateway", "replication")

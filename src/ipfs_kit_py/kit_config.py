@@ -34,6 +34,7 @@ class KitConfig:
     disk_bytes: int = DEFAULT_DISK_BYTES
     put_to: tuple[str, ...] = DEFAULT_PUT_TO
     promote_after: int = DEFAULT_PROMOTE_AFTER
+    verify_disk_reads: bool = False  # re-hash every disk hit, not only changed files
 
     @classmethod
     def from_sources(
@@ -65,9 +66,28 @@ class KitConfig:
                 ),
                 put_to=tuple(put_to) if put_to else DEFAULT_PUT_TO,
                 promote_after=int(get("promote_after", section=tiers) or DEFAULT_PROMOTE_AFTER),
+                verify_disk_reads=_boolean(
+                    get(
+                        "verify_disk_reads",
+                        section=cache,
+                        env_names=["IPFS_KIT_VERIFY_DISK_READS"],
+                        default=False,
+                    )
+                ),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"invalid cache/index configuration: {exc}") from exc
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"verify_disk_reads must be true or false, got {value!r}")
 
 
 _SECRET_NAMES = frozenset({"key", "proof", "auth", "access_key_id"})

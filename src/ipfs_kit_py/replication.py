@@ -10,12 +10,15 @@ plans first (what is missing where) and then transfers, like dvc's ``plan``/``tr
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ipfs_kit_py.content.cid import CID, parse_cid
-from ipfs_kit_py.content.verify import ContentVerifier
+from ipfs_kit_py.content.archive import verify_car
+from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
+from ipfs_kit_py.content.unixfs import ImportProfile
+from ipfs_kit_py.directory_store import restore_tree
 from ipfs_kit_py.errors import (
     BackendError,
     ConfigurationError,
@@ -122,11 +125,12 @@ class CopyCheck:
     bad: tuple[str, ...]
     missing: tuple[str, ...]
     unreachable: Mapping[str, str]
+    short: int = 0  # good copies still needed by its replication policy
 
     @property
     def ok(self) -> bool:
-        """At least one good copy, and none bad or missing."""
-        return bool(self.good) and not self.bad and not self.missing
+        """At least one good copy, none bad or missing, and as many as its policy asks."""
+        return bool(self.good) and not self.bad and not self.missing and not self.short
 
 
 def _durable_names(tiers: TieredCacheManager) -> list[str]:
@@ -189,33 +193,87 @@ def replicate(
     return ReplicationReport(plan.cid, tuple(copied), plan.have, failed)
 
 
-def verify(tiers: TieredCacheManager, cid: CID | str) -> CopyCheck:
-    """Re-read every copy the index lists; stamp the good ones, mark bad and missing ones."""
+def verify(
+    tiers: TieredCacheManager, cid: CID | str, policies: PolicySet | None = None
+) -> CopyCheck:
+    """Check every copy the index lists: held by its tier, and matching the CID.
+
+    A copy its tier no longer holds (an S3 object deleted, a kubo pin removed) is marked
+    missing, a copy that does not match is marked bad (each with when and why); good
+    ones are stamped verified. Read-only tiers (gateways) are not copies and are skipped.
+    ``short`` counts the good copies the CID's policy (from ``policies``) still lacks.
+    """
     cid = parse_cid(cid)
     profile = tiers.profile_of(cid)
-    good: list[str] = []
-    bad: list[str] = []
-    missing: list[str] = []
+    found: dict[str, list[str]] = {"good": [], "bad": [], "missing": []}
     unreachable: dict[str, str] = {}
     for loc in tiers.index.locations(cid, include_bad=True):
+        if loc.backend in tiers.policy.read_only:
+            continue
         try:
-            tier = tiers.tier(loc.backend)
-            verifier = ContentVerifier(cid, profile)
-            for chunk in tier.get(cid):
-                verifier.update(chunk)
-            verifier.finish()
-        except ContentMismatchError:
-            bad.append(loc.backend)
-            tiers.index.mark_verified(cid, loc.backend, ok=False)
-        except ContentNotFoundError:
-            missing.append(loc.backend)  # kept, marked bad: repair knows to restore it
-            tiers.index.mark_verified(cid, loc.backend, ok=False)
-        except (BackendError, OSError, InvalidInputError) as exc:
+            state = _check_copy(tiers, loc.backend, cid, profile)
+        except (BackendError, ConfigurationError, OSError) as exc:
             unreachable[loc.backend] = f"{type(exc).__name__}: {exc}"
+            continue
+        found[state].append(loc.backend)
+    good, bad, missing = (tuple(found[k]) for k in ("good", "bad", "missing"))
+    short = _shortfall(tiers, cid, good, policies) if policies is not None else 0
+    return CopyCheck(str(cid), good, bad, missing, unreachable, short)
+
+
+def _shortfall(
+    tiers: TieredCacheManager, cid: CID, good: Sequence[str], policies: PolicySet
+) -> int:
+    """Good durable copies the CID's policy still needs (count, or required tiers lacking)."""
+    record = tiers.index.content(cid)
+    own = record.metadata.get("replication") if record else None
+    policy = policies.policy_for(record.tags if record else (), own)
+    held = [name for name in good if name in _durable_names(tiers)]
+    lacking = [name for name in policy.required if name not in held]
+    return max(policy.min_copies - len(held), len(lacking), 0)
+
+
+def _check_copy(
+    tiers: TieredCacheManager, name: str, cid: CID, profile: ImportProfile | None
+) -> str:
+    """Check one copy and record the outcome; return good, bad or missing."""
+    index = tiers.index
+    try:
+        tier = tiers.tier(name)
+    except InvalidInputError:
+        index.mark_missing(cid, name, f"no tier named {name!r} is configured")
+        return "missing"
+    record = index.content(cid)
+    try:
+        if not tier.has(cid):
+            raise ContentNotFoundError(f"{name} does not hold it")
+        if record is not None and record.kind == "dir":
+            _check_dag(tier, cid)
         else:
-            good.append(loc.backend)
-            tiers.index.mark_verified(cid, loc.backend, ok=True)
-    return CopyCheck(str(cid), tuple(good), tuple(bad), tuple(missing), unreachable)
+            for _ in tiers.verified_chunks(tier, cid, profile):
+                pass
+    except ContentMismatchError as exc:
+        index.mark_verified(cid, name, ok=False, reason=f"verify: {exc}")
+        return "bad"
+    except ContentNotFoundError as exc:
+        index.mark_missing(cid, name, f"verify: {exc}")  # repair knows to restore it
+        return "missing"
+    index.mark_verified(cid, name, ok=True)
+    return "good"
+
+
+def _check_dag(tier: Any, cid: CID) -> None:
+    """Export the whole DAG under ``cid`` from ``tier`` and check every block of it."""
+    export = getattr(tier, "export_car", None)
+    if export is None:
+        raise ContentNotFoundError(f"{tier.name} cannot export the DAG of {cid}")
+    with tempfile.TemporaryFile() as spool:
+        for chunk in export(cid):
+            spool.write(chunk)
+        spool.seek(0)
+        summary = verify_car(spool)
+    if [cid_key(root) for root in summary.roots] != [cid_key(cid)]:
+        raise ContentMismatchError(f"{tier.name} exported {summary.roots} for {cid}", cid=str(cid))
 
 
 def repair(
@@ -224,8 +282,18 @@ def repair(
     policy: ReplicationPolicy | None = None,
     policies: PolicySet | None = None,
 ) -> ReplicationReport:
-    """Verify ``cid``, then rewrite bad and missing copies from a good one."""
+    """Verify ``cid``, then rewrite bad and missing copies from a good one.
+
+    A directory is rebuilt from its files' good copies (checked against its CID) and
+    written again where its copy is bad or missing.
+    """
     check = verify(tiers, cid)
+    lost = (*check.bad, *check.missing)
+    record = tiers.index.content(cid)
+    if record is not None and record.kind == "dir" and lost:
+        failed = restore_tree(tiers, parse_cid(cid), lost)
+        copied = tuple(t for t in lost if t not in failed)
+        return ReplicationReport(check.cid, copied, check.good, failed)
     if not check.good:
         raise ContentNotFoundError(f"{cid}: no good copy left to repair from")
     return replicate(tiers, cid, [*check.bad, *check.missing], policy, policies)

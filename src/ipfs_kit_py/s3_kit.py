@@ -19,9 +19,10 @@ from typing import IO, Any
 
 from ipfs_kit_py.backends.s3 import S3Backend, S3Config, S3Objects
 from ipfs_kit_py.backends.s3.objects import object_fields
-from ipfs_kit_py.backends.s3.transfer import Subscribers
+from ipfs_kit_py.backends.s3.transfer import ChunkSource, Subscribers, source_size
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
+from ipfs_kit_py.content.verify import verify_stream
 from ipfs_kit_py.errors import InputPathError
 from ipfs_kit_py.results import DictKit, dict_result
 
@@ -229,15 +230,22 @@ class S3Kit(DictKit):
         profile: str | None = None,
         subscribers: Subscribers = (),
     ) -> dict[str, Any]:
-        """Store content under the one key its CID maps to (``<prefix><CIDv1>``)."""
+        """Store content under the one key its CID maps to (``<prefix><CIDv1>``).
+
+        The bytes are checked against ``cid`` as they stream up; data that does not
+        import to ``cid`` is refused (``ContentMismatchError``) and no object is left.
+        """
         self.config.require()
         parsed = parse_cid(cid)
-        stored = self.backend.put(
-            parsed,
-            source,
-            profile=ImportProfile.parse(profile) if profile else None,
-            subscribers=subscribers,
-        )
+        parsed_profile = ImportProfile.parse(profile) if profile else None
+        with ChunkSource(source) as chunks:
+            stored = self.backend.put(
+                parsed,
+                verify_stream(parsed, (bytes(c) for c in chunks), parsed_profile),
+                source_size(source),
+                profile=parsed_profile,
+                subscribers=subscribers,
+            )
         return {
             "cid": str(parsed),
             "size": stored.size,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
+
+from ipfs_kit_py import debris
 
 __all__ = ["Staging"]
 
@@ -24,7 +25,7 @@ class Staging:
 
     def __init__(self, tmp_dir: Path) -> None:
         tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".part")
+        fd, name = debris.mkstemp(tmp_dir, "")  # recorded: a killed writer's file is swept
         self.path = Path(name)
         self.file: BinaryIO = os.fdopen(fd, "wb")
         self.size = 0
@@ -45,6 +46,7 @@ class Staging:
         self.file.close()
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.path, final)
+        debris.release(self.path)
         return final
 
     def abort(self) -> None:
@@ -52,6 +54,7 @@ class Staging:
         self.file.close()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+        debris.release(self.path)
 
     def __enter__(self) -> Staging:
         return self

@@ -21,6 +21,7 @@ from ipfs_kit_py.backends.storacha.backend import StorachaBackend
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.content.unixfs import STORACHA, ImportProfile
+from ipfs_kit_py.net import Timeouts
 from tests.contract.contract import (
     CorruptibleContract,
     MiB,
@@ -111,7 +112,7 @@ class TestGateway(ReadOnlyContract, CorruptibleContract):
 
     @pytest.fixture
     def fresh_backend(self, kubo: KuboNode) -> Callable[[], BaseBackend]:
-        return lambda: GatewayBackend(kubo.gateway_url, timeout=30)
+        return lambda: GatewayBackend(kubo.gateway_url, timeouts=Timeouts(idle_timeout=30))
 
     def store(self, backend: BaseBackend, cid: CID, chunks: Any, size: int | None) -> None:
         with self.node.backend() as kubo:

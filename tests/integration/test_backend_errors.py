@@ -34,6 +34,7 @@ from ipfs_kit_py.errors import (
     BackendUnavailableError,
     ContentNotFoundError,
 )
+from ipfs_kit_py.net import Timeouts
 
 ABSENT = import_file([b"never stored anywhere " + os.urandom(8)], KUBO_CID_V1).cid
 
@@ -58,7 +59,7 @@ def _fast_s3(endpoint: str, **overrides: object) -> S3Config:
 def test_kubo_refused() -> None:
     url = closed_port_url()
     with (
-        KuboClient(url, timeout=1, connect_timeout=1) as client,
+        KuboClient(url, timeouts=Timeouts(idle_timeout=1, connect_timeout=1)) as client,
         pytest.raises(BackendUnavailableError) as info,
     ):
         client.id()
@@ -72,7 +73,7 @@ def test_kubo_refused() -> None:
 def test_kubo_timeout() -> None:
     with (
         black_hole() as url,
-        KuboClient(url, timeout=0.3, connect_timeout=0.3) as client,
+        KuboClient(url, timeouts=Timeouts(idle_timeout=0.3, connect_timeout=0.3)) as client,
         pytest.raises(BackendTimeoutError) as info,
     ):
         client.id()
@@ -108,7 +109,7 @@ def test_gateway_refused() -> None:
 def test_gateway_timeout() -> None:
     with (
         black_hole() as url,
-        GatewayBackend(url, timeout=0.3) as gateway,
+        GatewayBackend(url, timeouts=Timeouts(idle_timeout=0.3)) as gateway,
         pytest.raises(BackendTimeoutError) as info,
     ):
         list(gateway.get(ABSENT))

@@ -20,13 +20,14 @@ from ipfs_kit_py.errors import (
     BackendUnavailableError,
     ContentNotFoundError,
 )
+from ipfs_kit_py.net import Timeouts
 
 MISSING = parse_cid("bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi")
 
 
 def test_no_node_running_is_unavailable_with_the_url() -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    backend = KuboBackend.from_config(KuboConfig(api_url=url, connect_timeout=2))
+    backend = KuboBackend.from_config(KuboConfig(api_url=url, timeouts=Timeouts(connect_timeout=2)))
     with pytest.raises(BackendUnavailableError, match=f"no IPFS node at {url}"):
         backend.has(MISSING)
     with pytest.raises(BackendUnavailableError, match="no IPFS node"):

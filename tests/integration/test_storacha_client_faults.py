@@ -39,6 +39,7 @@ from ipfs_kit_py.errors import (
     NotConfiguredError,
     ProtocolError,
 )
+from ipfs_kit_py.net import Timeouts
 from ipfs_kit_py.storacha_kit import StorachaKit
 
 Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
@@ -143,7 +144,7 @@ def test_service_down_is_unavailable(storacha_credentials: StorachaTestCredentia
         StorachaService(url, "did:web:down.example", "", (), None),  # type: ignore[arg-type]
         storacha_credentials,
         service_key="did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
-        timeout=5.0,
+        timeouts=Timeouts(idle_timeout=5.0),
     )
     with StorachaBackend(config) as backend, pytest.raises(BackendUnavailableError):
         backend.list_uploads()

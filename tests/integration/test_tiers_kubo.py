@@ -54,7 +54,7 @@ def test_gateway_tier_finds_content_the_index_never_saw(
         assert [t.name for t in kit.tiers.tiers] == ["memory", "disk", "gateway", "gateway2"]
         assert kit.cat(cid) == data  # the dead gateway is skipped, the live one verified
         assert kit.tiers.breaker.is_open("gateway")
-        assert kit.whereis(cid) == ["disk", "gateway2"]
+        assert kit.whereis(cid) == ["disk"]  # a gateway is never recorded as a copy
         assert kit.replicate(cid, min_copies=2).copied == ()  # gateways take no copies
 
 

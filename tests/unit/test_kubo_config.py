@@ -59,7 +59,7 @@ def test_config_precedence_args_over_file_over_env(tmp_path: Path) -> None:
     file = {"kubo": {"api_url": "http://file:2", "timeout": 7}}
     assert KuboConfig.from_sources({}, section={}, env=env).api_url == "http://env:1"
     from_file = KuboConfig.from_sources({}, section=file["kubo"], env=env)
-    assert (from_file.api_url, from_file.timeout) == ("http://file:2", 7.0)
+    assert (from_file.api_url, from_file.timeouts.idle_timeout) == ("http://file:2", 7.0)
     from_args = KuboConfig.from_sources(
         {"api_url": "/ip4/1.2.3.4/tcp/3"}, section=file["kubo"], env=env
     )

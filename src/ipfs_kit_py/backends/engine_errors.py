@@ -27,7 +27,7 @@ def transport_error(exc: BaseException, *, backend: str, locator: str, action: s
     where = f"{backend} at {locator}" if locator else backend
     if isinstance(exc, TIMEOUT_TYPES):
         return BackendTimeoutError(
-            f"{where} did not answer {action} in time ({type(exc).__name__})",
+            f"{where} did not answer {action} in time ({_detail(exc)})",
             backend=backend,
             locator=locator,
         )
@@ -36,6 +36,12 @@ def transport_error(exc: BaseException, *, backend: str, locator: str, action: s
     return BackendUnavailableError(
         f"{phrase} {action}: {type(exc).__name__}: {exc}", backend=backend, locator=locator
     )
+
+
+def _detail(exc: BaseException) -> str:
+    """The exception's type, and its message when it says more (a stall, a deadline)."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text and text != "timed out" else type(exc).__name__
 
 
 def network_error(

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, Self
 
 import httpx
 
+from ipfs_kit_py import debris
 from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.engine_errors import transport_error
 from ipfs_kit_py.config import Sources, parse_number
@@ -37,6 +37,7 @@ from ipfs_kit_py.errors import (
     NotConfiguredError,
     ProtocolError,
 )
+from ipfs_kit_py.net import Timeouts, bounded_request, retrying
 from ipfs_kit_py.streams import reader
 
 __all__ = ["GatewayBackend"]
@@ -72,14 +73,13 @@ class GatewayBackend(BaseBackend):
     read_only = True
 
     def __init__(
-        self, base_url: str, *, http: httpx.Client | None = None, timeout: float = 120.0
+        self, base_url: str, *, http: httpx.Client | None = None, timeouts: Timeouts | None = None
     ) -> None:
         base = base_url.rstrip("/")
         self.base_url = base if base.endswith("/ipfs") else base + "/ipfs"
+        self.timeouts = timeouts or Timeouts()
         self._own_http = http is None
-        self._http = http or httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=10.0), follow_redirects=True
-        )
+        self._http = http or httpx.Client(timeout=self.timeouts.httpx(), follow_redirects=True)
 
     @classmethod
     def from_sources(
@@ -100,16 +100,22 @@ class GatewayBackend(BaseBackend):
     ) -> list[Self]:
         """One gateway per URL of ``urls`` (a list or comma-separated; ``IPFS_KIT_GATEWAYS``).
 
-        They are named ``gateway``, ``gateway2``, ... in order; ``timeout`` applies to each.
+        They are named ``gateway``, ``gateway2``, ... in order; the timeouts
+        (:class:`~ipfs_kit_py.net.Timeouts`, ``IPFS_KIT_GATEWAY_<KEY>``; the older
+        ``timeout`` key sets the idle timeout) apply to each.
         """
         sources = Sources.of(args, section, env)
         urls = gateway_urls(sources.get("urls", "IPFS_KIT_GATEWAYS", default=[]))
         if not urls:
             raise NotConfiguredError(f"no gateway configured: {GATEWAYS_HINT}")
-        timeout = parse_number(
-            "gateway timeout", sources.get("timeout", default=120.0), float, minimum=0.001
+        legacy = sources.get("timeout")
+        defaults = {}
+        if legacy is not None:
+            defaults["idle_timeout"] = parse_number("gateway timeout", legacy, float, minimum=0.001)
+        timeouts = Timeouts.from_sources(
+            "gateway", sources.args, sources.section, sources.env, **defaults
         )
-        gateways = [cls(url, timeout=timeout) for url in urls]
+        gateways = [cls(url, timeouts=timeouts) for url in urls]
         for n, gateway in enumerate(gateways[1:], start=2):
             gateway.name = f"gateway{n}"
         return gateways
@@ -167,16 +173,35 @@ class GatewayBackend(BaseBackend):
         if cid.hashfun.code == _IDENTITY:
             return bytes(cid.raw_digest)
         url = f"{self.base_url}/{cid_key(cid)}?format=raw"
-        try:
-            with self._http.stream("GET", url, headers={"accept": RAW_ACCEPT}) as response:
-                if response.status_code != 200:
-                    response.read()
-                _check_status(response, cid, url)
-                data = _read_block(response, cid, url)
-        except httpx.TransportError as exc:
-            raise _unreachable(exc, url) from exc
-        verify_block(cid, data)
-        return data
+        deadline = self.timeouts.deadline_from_now()
+
+        def once() -> httpx.Response:
+            try:
+                response = bounded_request(
+                    self._http,
+                    "GET",
+                    url,
+                    self.timeouts,
+                    deadline=deadline,
+                    max_bytes=MAX_BLOCK_SIZE,
+                    headers={"accept": RAW_ACCEPT},
+                )
+            except httpx.TransportError as exc:
+                raise _unreachable(exc, url) from exc
+            except ProtocolError as exc:
+                raise ProtocolError(
+                    f"gateway sent more than {MAX_BLOCK_SIZE} bytes for block {cid}",
+                    backend="gateway",
+                    locator=url,
+                ) from exc
+            _check_status(response, cid, url)
+            return response
+
+        response = retrying(
+            once, retries=self.timeouts.retries, what="gateway GET", deadline=deadline
+        )
+        verify_block(cid, response.content)
+        return response.content
 
     def iter_file(self, cid: CID) -> Iterator[bytes]:
         """Yield the UnixFS file bytes of ``cid``; each block verified before use."""
@@ -186,7 +211,8 @@ class GatewayBackend(BaseBackend):
                 if response.status_code != 200:
                     response.read()
                 _check_status(response, cid, url)
-                stream = reader(response.iter_bytes(), 1 << 20)
+                guard = self.timeouts.stall_guard(f"gateway {self.base_url}")
+                stream = reader(guard.wrap(response.iter_bytes()), 1 << 20)
                 yield from _walk_car(cid, stream, url)
         except httpx.TransportError as exc:
             raise _unreachable(exc, url) from exc
@@ -203,7 +229,7 @@ class GatewayBackend(BaseBackend):
         if target.is_dir():
             raise InputPathError(f"{target} is a directory")
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        fd, tmp = debris.mkstemp(target.parent, f".{target.name}.")
         written = 0
         try:
             with os.fdopen(fd, "wb") as out:
@@ -215,6 +241,8 @@ class GatewayBackend(BaseBackend):
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        finally:
+            debris.release(tmp)
         return written
 
 
@@ -230,20 +258,6 @@ def _check_status(response: httpx.Response, cid: CID, url: str) -> None:
         raise BackendUnavailableError(f"gateway answered {status} for {cid}", **where)
     if status != 200:
         raise BackendError(f"gateway answered {status} for {cid}", **where)
-
-
-def _read_block(response: httpx.Response, cid: CID, url: str) -> bytes:
-    """The body of a ``?format=raw`` answer, refused past the block size limit."""
-    body = bytearray()
-    for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) > MAX_BLOCK_SIZE:
-            raise ProtocolError(
-                f"gateway sent more than {MAX_BLOCK_SIZE} bytes for block {cid}",
-                backend="gateway",
-                locator=url,
-            )
-    return bytes(body)
 
 
 class _Pending:

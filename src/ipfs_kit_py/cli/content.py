@@ -133,9 +133,22 @@ def cmd_get(args: argparse.Namespace, kit: ipfs_kit) -> int:
 def cmd_whereis(args: argparse.Namespace, kit: ipfs_kit) -> int:
     where = kit.whereis(args.cid)
     locations = kit.index.locations(args.cid, include_bad=True)
-    text = "\n".join(where) if where else f"{args.cid}: not held by any tier"
-    payload = {"cid": args.cid, "backends": where, "locations": locations}
-    return _done(args, payload, text, ok=bool(where))
+    lost = [loc for loc in locations if loc.state != "good"]
+    lines = where if where else [f"{args.cid}: not held by any tier"]
+    lines += [
+        f"{loc.backend}: {loc.state} since {_when(loc.marked_at)} ({loc.reason})" for loc in lost
+    ]
+    payload = {
+        "cid": args.cid,
+        "backends": where,
+        "lost": [loc.backend for loc in lost],
+        "locations": [{**_plain(loc), "state": loc.state} for loc in locations],
+    }
+    return _done(args, payload, "\n".join(lines), ok=bool(where))
+
+
+def _when(at: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) if at else "?"
 
 
 def cmd_ls(args: argparse.Namespace, kit: ipfs_kit) -> int:
@@ -172,18 +185,35 @@ def cmd_verify(args: argparse.Namespace, kit: ipfs_kit) -> int:
     if not args.all and not args.cid:
         raise InvalidInputError("verify: give a CID or --all")
     checks = kit.verify_all() if args.all else [kit.verify(args.cid)]
+    # every record counts, including content left with no good copy at all
     ok = all(c.ok and not c.unreachable for c in checks)
     lines = [
         f"{c.cid}: good={','.join(c.good) or '-'} bad={','.join(c.bad) or '-'} "
         f"missing={','.join(c.missing) or '-'} unreachable={','.join(c.unreachable) or '-'}"
+        + (f" short={c.short}" if c.short else "")
         for c in checks
     ]
     return _done(args, {"checks": checks}, "\n".join(lines) or "index is empty", ok=ok)
 
 
+def cmd_repair(args: argparse.Namespace, kit: ipfs_kit) -> int:
+    report = kit.repair(args.cid)
+    text = f"restored: {', '.join(report.copied) or 'nothing needed'}"
+    if report.failed:
+        text += "\nfailed: " + "; ".join(f"{k}: {v}" for k, v in report.failed.items())
+    return _done(args, {"report": report}, text, ok=not report.failed)
+
+
 def cmd_rm(args: argparse.Namespace, kit: ipfs_kit) -> int:
     removed = kit.remove(args.cid, _names(args.from_), force=args.force)
     return _done(args, {"cid": args.cid, "removed": removed}, f"removed from {', '.join(removed)}")
+
+
+def cmd_forget(args: argparse.Namespace, kit: ipfs_kit) -> int:
+    tiers = _names(args.from_) if args.from_ else None
+    dropped = kit.forget(args.cid, tiers)
+    text = f"forgot {args.cid}" + (f" in {', '.join(dropped)}" if tiers is not None else "")
+    return _done(args, {"cid": args.cid, "forgotten": dropped}, text)
 
 
 def cmd_backends(args: argparse.Namespace, kit: ipfs_kit) -> int:
@@ -244,13 +274,24 @@ def register(sub: SubParsers) -> None:
     p.add_argument("cid")
     p.add_argument("--to", default="", help="comma-separated tiers")
     p.add_argument("--min-copies", type=int, help="durable copies to reach")
-    p = _add(sub, "verify", cmd_verify, "re-read copies and check them against their CID")
+    p = _add(
+        sub,
+        "verify",
+        cmd_verify,
+        "check that each tier still holds its copies and that they match their CID "
+        "(exit 1 while any copy is bad or missing, or content has no copy)",
+    )
     p.add_argument("cid", nargs="?")
     p.add_argument("--all", action="store_true", help="every CID in the index")
+    p = _add(sub, "repair", cmd_repair, "rewrite bad and missing copies of a CID from a good one")
+    p.add_argument("cid")
     p = _add(sub, "rm", cmd_rm, "delete a CID from some tiers")
     p.add_argument("cid")
     p.add_argument("--from", dest="from_", required=True, help="comma-separated tiers")
     p.add_argument("--force", action="store_true", help="even the last copy of pinned content")
+    p = _add(sub, "forget", cmd_forget, "drop index entries of a CID; no tier is touched")
+    p.add_argument("cid")
+    p.add_argument("--from", dest="from_", help="only these tiers' entries (comma-separated)")
     _add(sub, "backends", cmd_backends, "list the tiers, whether they answer, and why not")
     config = sub.add_parser("config", help="show the configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True)

@@ -13,18 +13,21 @@ sets ``func`` on each: ``func(args) -> int`` (the exit code). Exit codes:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
-from ipfs_kit_py import errors
+from ipfs_kit_py import debris, errors
 from ipfs_kit_py.cli.console import console, print_error
 
 COMMAND_MODULES = [
     "ipfs_kit_py.cli.add",
     "ipfs_kit_py.cli.car",
     "ipfs_kit_py.cli.content",
+    "ipfs_kit_py.cli.index",
     "ipfs_kit_py.cli.s3",
     "ipfs_kit_py.cli.storacha",
 ]
@@ -37,6 +40,9 @@ examples:
   ipfs-kit add --to disk,s3 photo.jpg     # write-through to S3 as well
   ipfs-kit whereis CID                    # every tier the index knows holds it
   ipfs-kit replicate CID --to s3,storacha # fill in copies; `verify --all` checks them
+  ipfs-kit verify --all                   # exit 1 while any copy is bad or missing
+  ipfs-kit repair CID                     # restore bad or missing copies from a good one
+  ipfs-kit index check                    # is the index sound; index rebuild remakes it
   ipfs-kit backends                       # which tiers are configured and reachable
 
 configuration: arguments > the TOML file at $IPFS_KIT_CONFIG or
@@ -75,8 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ipfs-kit",
         description=(
             "Content-addressed storage across memory, disk, kubo, S3 and Storacha. "
-            "Every CID is computed as kubo computes it, and every read is verified "
-            "against its CID."
+            "Every CID is computed as kubo computes it, and every read from outside the "
+            "process is verified against its CID (disk-cache hits: when the file changed; "
+            "`verify --all` re-hashes everything)."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -99,12 +106,24 @@ def kubo_style_booleans(argv: Sequence[str]) -> list[str]:
     return out
 
 
+def terminate_like_interrupt() -> None:
+    """SIGTERM unwinds like Ctrl-C: temp files are removed, exit code 130."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError):  # not the main thread (embedded use)
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``ipfs-kit`` with ``argv``; return the exit code."""
     parser = build_parser()
     args = parser.parse_args(kubo_style_booleans(sys.argv[1:] if argv is None else argv))
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    terminate_like_interrupt()
+    debris.sweep()  # temp files of earlier commands that were killed
     try:
         return int(args.func(args))
     except errors.IpfsKitError as exc:

@@ -1,4 +1,4 @@
-"""``ipfs-kit s3 ...``: ls, put/upload, get/download, rm, head, exists over the S3 core.
+"""``ipfs-kit s3 ...``: ls, put/upload, get/download, rm, head, exists, cleanup over the S3 core.
 
 Configuration is the kit's: ``[s3]`` in the config file, then AWS_* environment; the
 commands call the kit's typed S3 API (``kit.s3.objects``) only. Errors propagate to
@@ -8,6 +8,7 @@ commands call the kit's typed S3 API (``kit.s3.objects``) only. Errors propagate
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -27,7 +28,7 @@ Handler = Callable[[argparse.Namespace, "S3Objects"], int]
 
 def register(subparsers: SubParsers) -> None:
     """Add ``s3`` and its sub-commands."""
-    s3 = subparsers.add_parser("s3", help="S3 objects: ls, put, get, rm, head, exists")
+    s3 = subparsers.add_parser("s3", help="S3 objects: ls, put, get, rm, head, exists, cleanup")
     s3.add_argument("--bucket", help="bucket (default: [s3] bucket or IPFS_KIT_S3_BUCKET)")
     s3.add_argument("--endpoint-url", help="S3 endpoint (default: S3_ENDPOINT_URL)")
     sub = s3.add_subparsers(dest="s3_command", metavar="S3_COMMAND", required=True)
@@ -55,6 +56,20 @@ def register(subparsers: SubParsers) -> None:
     head.add_argument("key")
     exists = _command(sub, "exists", _exists, "exit 0 if the object exists, 1 if not")
     exists.add_argument("key")
+
+    cleanup = _command(
+        sub, "cleanup", _cleanup, "list and abort multipart uploads left on the server"
+    )
+    cleanup.add_argument("prefix", nargs="?", default="", help="only keys under this prefix")
+    cleanup.add_argument(
+        "--older-than",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="abort uploads started longer ago than this (default 3600; 0: all); uploads "
+        "the index records for killed processes are aborted whatever their age",
+    )
+    cleanup.add_argument("--dry-run", action="store_true", help="only list them")
 
 
 def _command(sub: SubParsers, name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
@@ -168,6 +183,38 @@ def _exists(args: argparse.Namespace, objects: S3Objects) -> int:
     else:
         console.print("exists" if found else "absent")
     return 0 if found else 1
+
+
+def _cleanup(args: argparse.Namespace, objects: S3Objects) -> int:
+    bucket, _ = objects.target(args.bucket)
+    client = objects.client
+    swept = 0 if args.dry_run else client.sweep_uploads(bucket)
+    cutoff = time.time() - args.older_than
+    rows = []
+    for upload in client.pending_uploads.list(bucket, args.prefix):
+        started = upload.initiated.timestamp() if upload.initiated else None
+        old = started is None or started <= cutoff
+        if old and not args.dry_run:
+            client.pending_uploads.abort(upload)
+        rows.append(
+            {
+                "key": upload.key,
+                "upload_id": upload.upload_id,
+                "initiated": upload.initiated.isoformat() if upload.initiated else None,
+                "aborted": old and not args.dry_run,
+            }
+        )
+    aborted = swept + sum(1 for r in rows if r["aborted"])
+    if args.json:
+        print_json({"success": True, "bucket": bucket, "uploads": rows, "aborted": aborted})
+        return 0
+    table = Table("key", "upload id", "initiated", "aborted", box=None)
+    for r in rows:
+        table.add_row(str(r["key"]), str(r["upload_id"]), str(r["initiated"]), str(r["aborted"]))
+    if rows:
+        console.print(table)
+    console.print(f"{aborted} multipart uploads aborted in s3://{bucket}", markup=False)
+    return 0
 
 
 def _report(args: argparse.Namespace, fields: dict[str, Any], text: str) -> int:

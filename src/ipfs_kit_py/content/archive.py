@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import BinaryIO
 
 import dag_cbor
 
+from ipfs_kit_py import debris
 from ipfs_kit_py.content.blockstore import TempBlockStore
 from ipfs_kit_py.content.car import CarReader, export_dag
 from ipfs_kit_py.content.cid import CID, DAG_CBOR, DAG_PB, cid_bytes_key
@@ -61,7 +61,7 @@ def pack_car(
             ).cid
         else:
             root = import_file(source_path, profile, on_block=keep).cid
-        fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)
+        fd, tmp = debris.mkstemp(out_path.parent, f".{out_path.name}.")
         try:
             with os.fdopen(fd, "wb") as f:
                 export_dag(f, root, store.get)
@@ -69,6 +69,8 @@ def pack_car(
         except BaseException:
             os.unlink(tmp)
             raise
+        finally:
+            debris.release(tmp)
         return CarSummary((root,), len(store), out_path.stat().st_size)
 
 

@@ -76,6 +76,7 @@ def import_directory(
     sharding: ShardingPolicy = KUBO_SHARDING,
     on_block: BlockSink | None = None,
     on_entry: EntryCallback | None = None,
+    on_node: BlockSink | None = None,
 ) -> DirectoryImport:
     """Import the directory at ``path`` as ``ipfs add -r`` does; return its root.
 
@@ -85,7 +86,9 @@ def import_directory(
     and ``--max-directory-links`` / ``--max-hamt-fanout`` settings. (kubo's
     ``--only-hash`` ignores the last two for the root directory; a real add applies them.)
 
-    ``on_block`` receives every block, children before parents. ``on_entry(path, cid,
+    ``on_block`` receives every block, children before parents; ``on_node`` only the
+    blocks that are not part of a file's DAG (directories, HAMT shards, symlinks), for a
+    store that already holds the files. ``on_entry(path, cid,
     size)`` is called in the order of kubo's ``added <cid> <path>`` lines: every file and
     symlink as it is imported, then the directories, each after its contents, the root
     last; paths start with the root directory's name and use ``/``.
@@ -95,7 +98,7 @@ def import_directory(
     dereferencing) a symlink dangles or loops.
     """
     options = _Options(hidden, empty_dirs, dereference_symlinks, sharding)
-    walker = _Walker(profile, options, on_block, on_entry)
+    walker = _Walker(profile, options, on_block, on_entry, on_node)
     root = walker.walk(os.fspath(path))
     if on_entry is not None:
         for directory in _post_order(root):
@@ -120,8 +123,10 @@ class _Walker:
         options: _Options,
         on_block: BlockSink | None,
         on_entry: EntryCallback | None,
+        on_node: BlockSink | None = None,
     ) -> None:
         self.profile = profile
+        self.on_node = on_node
         self.hidden = options.hidden
         self.empty_dirs = options.empty_dirs
         self.dereference = options.dereference
@@ -250,13 +255,17 @@ class _Walker:
 
     def _emit(self, data: bytes) -> CID:
         cid = make_cid(DAG_PB, hashlib.sha256(data).digest(), self.profile.cid_version)
-        if self.on_block is not None:
-            self.on_block(Block(cid, data))
+        self._node(Block(cid, data))
         return cid
 
     def _emit_shard(self, shard: Shard) -> None:
+        self._node(Block(shard.cid, shard.data))
+
+    def _node(self, block: Block) -> None:
         if self.on_block is not None:
-            self.on_block(Block(shard.cid, shard.data))
+            self.on_block(block)
+        if self.on_node is not None:
+            self.on_node(block)
 
 
 def _post_order(root: _Dir) -> Iterator[_Dir]:

@@ -18,11 +18,11 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from ipfs_kit_py import debris
 from ipfs_kit_py.content.blockstore import TempBlockStore
 from ipfs_kit_py.content.car import CarReader
 from ipfs_kit_py.content.cid import CID, parse_cid
@@ -95,7 +95,7 @@ def _extract(root: CID, get: BlockGetter, target: str) -> None:
     parent = _check_target(target)
     entries = list(_plan(root, get))
     try:
-        staging = tempfile.mkdtemp(prefix=".ipfs-kit-extract-", dir=parent)
+        staging = debris.mkdtemp(parent, ".ipfs-kit-extract-")
     except OSError as exc:
         raise InputPathError(f"cannot write in {parent}: {exc.strerror or exc}") from exc
     try:
@@ -108,6 +108,7 @@ def _extract(root: CID, get: BlockGetter, target: str) -> None:
         raise InputPathError(f"cannot write {target}: {exc.strerror or exc}") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        debris.release(staging)
 
 
 def _check_target(target: str) -> str:

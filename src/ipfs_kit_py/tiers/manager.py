@@ -8,10 +8,14 @@ Read path: memory, then the tiers the index says hold the CID, then the other ti
 returned or cached; a remote object streams into a disk temp file while it is verified
 and is committed (warming the disk tier) only on success. A tier that raises a backend
 error is skipped and backed off (circuit breaker); a copy that does not match its CID is
-refused and the next tier serves; a copy the index lists but the tier lacks is a miss
-that corrects the index. A disk copy is re-hashed on read unless its stamp (inode, size,
-mtime) still matches the one recorded when it was written or last verified: any rewrite
-of the file is caught, silent bit rot only by ``verify`` (or ``trust_disk_stamps=False``).
+refused (marked bad, with when and why) and the next tier serves; a copy the index lists
+but the tier lacks is a miss that marks it ``missing`` in the index (never dropped: only
+``remove``, eviction and ``forget`` drop a copy). Read-only tiers (gateways) serve reads
+but are never recorded as holding a copy, and bookkeeping that fails after a verified
+read (``stat``, an index write) is logged, not raised: the verified bytes are returned.
+A disk copy is re-hashed on read unless its stamp (inode, size, mtime) still matches the
+one recorded when it was written or last verified: any rewrite of the file is caught,
+silent bit rot only by ``verify`` (or ``trust_disk_stamps=False``).
 
 Promotion policy (:class:`TierPolicy`): remote hits warm the disk tier; an object enters
 memory on its ``promote_after``-th access in this process if it fits
@@ -25,18 +29,19 @@ import contextlib
 import io
 import logging
 import os
+import sqlite3
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ipfs_kit_py.backends.base import BaseBackend, FileCache, ObjectCache, StoredObject
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, FileImport, FileImporter, ImportProfile
-from ipfs_kit_py.content.verify import ContentVerifier
+from ipfs_kit_py.content.verify import ContentVerifier, verify_stream
 from ipfs_kit_py.errors import (
     BackendError,
     ConfigurationError,
@@ -50,7 +55,7 @@ from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.progress import BaseSubscriber, TransferEvents
 from ipfs_kit_py.staging import Staging
 from ipfs_kit_py.streams import CHUNK, read_chunks
-from ipfs_kit_py.tiers.policy import CircuitBreaker, TierPolicy
+from ipfs_kit_py.tiers.policy import CircuitBreaker, TierPolicy, is_availability_fault
 from ipfs_kit_py.tiers.verified_read import (
     Fetched,
     VerifiedDownloader,
@@ -180,10 +185,10 @@ class TieredCacheManager:
                 continue
             try:
                 fetched = self._read_verified(tier, cid, profile, want_bytes, listed.get(tier.name))
-            except ContentNotFoundError:
+            except ContentNotFoundError as exc:
                 tried.append(f"{tier.name}: not found")
                 if tier.name in listed:
-                    self._correct_stale(tier, cid)
+                    self._bookkeep(self._correct_stale, tier, cid, exc)
                 continue
             except ContentMismatchError as exc:
                 tried.append(f"{tier.name}: mismatch")
@@ -191,14 +196,37 @@ class TieredCacheManager:
                 continue
             except (BackendError, ConfigurationError, OSError) as exc:
                 tried.append(f"{tier.name}: {type(exc).__name__}")
-                self.breaker.trip(tier.name, f"{type(exc).__name__}: {exc}")
+                if not self._is_disk(tier) and is_availability_fault(exc):
+                    self.breaker.trip(tier.name, f"{type(exc).__name__}: {exc}")
                 continue
             self.breaker.reset(tier.name)
-            if tier.name not in listed:
-                self._record_found(tier, cid)
+            if tier.name not in listed and tier.name not in self.policy.read_only:
+                self._bookkeep(self._record_found, tier, cid)
             self._after_hit(cid, key, fetched)
             return fetched
         raise ContentNotFoundError(f"{cid}: no tier holds a good copy ({'; '.join(tried)})")
+
+    def _bookkeep(self, step: Any, *args: Any) -> None:
+        """Run an index update after a read; its failure is logged, never the read's."""
+        try:
+            step(*args)
+        except (IpfsKitError, OSError, sqlite3.Error) as exc:
+            logger.warning("bookkeeping after reading %s failed: %s", args[1], exc)
+
+    def verified_chunks(
+        self, tier: BaseBackend, cid: CID, profile: ImportProfile | None
+    ) -> Iterator[bytes]:
+        """Stream ``tier``'s copy of ``cid``, raising ContentMismatchError by its end.
+
+        A backend that verifies its own reads is handed the recorded profile if it takes
+        one (``reads_with_profile``), so intact bytes of a non-default import pass.
+        """
+        if not tier.verifies_reads:
+            return verify_stream(cid, tier.get(cid), profile)
+        if profile is not None and getattr(tier, "reads_with_profile", False):
+            chunks: Iterator[bytes] = tier.get(cid, profile=profile)  # type: ignore[call-arg]
+            return chunks
+        return tier.get(cid)
 
     def profile_of(self, cid: CID | str) -> ImportProfile | None:
         """The import profile recorded for ``cid``, or None (verification then guesses)."""
@@ -217,25 +245,19 @@ class TieredCacheManager:
             return self._read_disk(cid, profile, want_bytes, stamp)
         warm = self.disk is not None and self.policy.warm_disk and not self._disk_down()
         if warm and isinstance(tier, VerifiedDownloader):
-            return self._download_to_disk(tier, cid, want_bytes)
+            return self._download_to_disk(tier, cid, profile, want_bytes)
         staging = self.disk.stage() if warm and self.disk else Staging(Path(tempfile.gettempdir()))
         events = TransferEvents(str(cid), self.subscribers)
-        # a backend whose get() verifies against the CID itself is not hashed twice
-        verifier = None if tier.verifies_reads else ContentVerifier(cid, profile)
         size = 0
         try:
             with events:
-                for chunk in tier.get(cid):
-                    if verifier is not None:
-                        verifier.update(chunk)
+                for chunk in self.verified_chunks(tier, cid, profile):
                     staging.write(chunk)
                     size += len(chunk)
                     events.progress(len(chunk))
-                if verifier is not None:
-                    verifier.finish()
             f = staging.reopen()
             if warm and self.disk is not None:
-                self._commit_disk(staging, cid)
+                self._bookkeep(self._commit_disk, staging, cid)
         finally:
             staging.abort()
         data = f.read() if want_bytes else None
@@ -255,28 +277,37 @@ class TieredCacheManager:
             f.seek(0)
             return Fetched(self.disk.name, os.fstat(f.fileno()).st_size, f, data)
         fetched = verify_file(f, cid, profile, self.disk.name, want_bytes)
-        self.index.set_stamp(cid, self.disk.name, current)
+        self._bookkeep(self.index.set_stamp, cid, self.disk.name, current)
         return fetched
 
-    def _download_to_disk(self, tier: VerifiedDownloader, cid: CID, want_bytes: bool) -> Fetched:
+    def _download_to_disk(
+        self, tier: VerifiedDownloader, cid: CID, profile: ImportProfile | None, want_bytes: bool
+    ) -> Fetched:
         """Let the backend download (in parallel) and verify into a disk temp file."""
         assert self.disk is not None
         self.disk.stage().abort()  # creates the tmp directory
         tmp = self.disk.tmp_dir / f"{uuid.uuid4().hex}.download"
         try:
-            tier.download(cid, tmp, subscribers=self.subscribers)
+            if profile is not None and getattr(tier, "reads_with_profile", False):
+                tier.download(cid, tmp, profile=profile, subscribers=self.subscribers)  # type: ignore[call-arg]
+            else:
+                tier.download(cid, tmp, subscribers=self.subscribers)
             f = tmp.open("rb")
             size = os.fstat(f.fileno()).st_size
-            self._make_room(size)
-            with self.index.transaction():
-                path = self.disk.adopt(tmp, cid)
-                self.index.record(cid, self.disk.name, str(path), stamp=self.disk.stamp(path))
+            self._bookkeep(self._adopt_download, tmp, cid, size)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
         data = f.read() if want_bytes else None
         f.seek(0)
         return Fetched(tier.name, size, f, data)
+
+    def _adopt_download(self, tmp: Path, cid: CID, size: int) -> None:
+        assert self.disk is not None
+        self._make_room(size)
+        with self.index.transaction():
+            path = self.disk.adopt(tmp, cid)
+            self.index.record(cid, self.disk.name, str(path), stamp=self.disk.stamp(path))
 
     def _disk_down(self) -> bool:
         return self.disk is not None and self.breaker.is_open(self.disk.name)
@@ -301,12 +332,14 @@ class TieredCacheManager:
                 fetched.file.seek(0)
             self.memory.insert(key, data)
 
-    def _correct_stale(self, tier: BaseBackend, cid: CID) -> None:
+    def _correct_stale(self, tier: BaseBackend, cid: CID, exc: ContentNotFoundError) -> None:
         # Re-check inside the write lock: another process may have just stored it again.
         with self.index.transaction():
             if not (self._is_disk(tier) and tier.has(cid)):
-                self.index.forget(cid, tier.name)
-                logger.info("index listed %s in %s but it is gone; forgotten", cid, tier.name)
+                self.index.mark_missing(cid, tier.name, f"read found it gone: {exc}")
+                logger.warning(
+                    "index listed %s in %s but it is gone; marked missing", cid, tier.name
+                )
 
     def _record_found(self, tier: BaseBackend, cid: CID) -> None:
         """A probe found ``cid`` in a tier the index did not list: record it."""
@@ -324,12 +357,12 @@ class TieredCacheManager:
 
     def _refuse(self, tier: BaseBackend, cid: CID, exc: ContentMismatchError) -> None:
         logger.warning("refused the copy of %s in %s: %s", cid, tier.name, exc)
-        if self._is_disk(tier):
-            with self.index.transaction():
+        reason = f"read refused it: {exc}"
+        with self.index.transaction():
+            if self._is_disk(tier):
                 tier.delete(cid)  # a cache copy that is wrong is only harmful
-                self.index.forget(cid, tier.name)
-        else:
-            self.index.mark_verified(cid, tier.name, ok=False)
+                reason += " (the disk copy was deleted)"
+            self.index.mark_verified(cid, tier.name, ok=False, reason=reason)
 
     # -- access statistics ------------------------------------------------------------
 
@@ -365,10 +398,8 @@ class TieredCacheManager:
                 importer.update(chunk)
                 staging.write(chunk)
             result = importer.finish()
-            self.index.upsert_content(
-                result.cid, size=result.size, kind=kind, profile=profile.key()
-            )
-            self._store(result.cid, staging, to, pinned)
+            self.index.begin_add(result.cid, size=result.size, kind=kind, profile=profile.key())
+            self._store_pending(result.cid, staging, to, pinned)
         return result
 
     def put(
@@ -388,10 +419,21 @@ class TieredCacheManager:
                 verifier.update(chunk)
                 staging.write(chunk)
             verifier.finish()
-            size = verifier.size
             key = profile.key() if profile else None
-            self.index.upsert_content(cid, size=size, profile=key)
-            return self._store(cid, staging, to, pinned)
+            self.index.begin_add(cid, size=verifier.size, profile=key)
+            return self._store_pending(cid, staging, to, pinned)
+
+    def _store_pending(
+        self, cid: CID, staging: Staging, to: Sequence[str] | None, pinned: bool
+    ) -> list[StoredObject]:
+        """:meth:`_store` a pending add; on failure roll the content row back if no copy."""
+        try:
+            stored = self._store(cid, staging, to, pinned)
+        except BaseException:
+            self.index.rollback_add(cid)
+            raise
+        self.index.finish_add(cid)
+        return stored
 
     def _spool(self) -> Staging:
         if self.disk is not None and not self._disk_down():
@@ -450,10 +492,12 @@ class TieredCacheManager:
             for entry in entries:
                 if freed >= to_free:
                     break
-                if self.index.is_last_kept_copy(entry.key, self.disk.name):
+                read_only = self.policy.read_only
+                if self.index.is_last_kept_copy(entry.key, self.disk.name, non_durable=read_only):
                     continue
                 self.disk.delete_key(entry.key)
                 self.index.forget(entry.key, self.disk.name)
+                self._drop_if_gone(entry.key)
                 freed += entry.size
         if freed < to_free:
             logger.warning("disk tier over capacity: %d bytes are kept content", to_free - freed)
@@ -467,12 +511,31 @@ class TieredCacheManager:
         listed = {loc.backend for loc in self.index.locations(cid)}
         return names + [t.name for t in self.tiers if t.name in listed]
 
+    def forget(self, cid: CID | str, from_: Sequence[str] | None = None) -> list[str]:
+        """Drop index entries of ``cid`` (every copy, or those in ``from_``) and nothing else.
+
+        The tiers are not touched: this is how a copy marked missing leaves the ledger.
+        Without ``from_`` the content record, its tags and pins go too.
+        """
+        cid = parse_cid(cid)
+        known = [loc.backend for loc in self.index.locations(cid, include_bad=True)]
+        if from_ is None:
+            if self.index.content(cid) is None:
+                raise ContentNotFoundError(f"{cid} is not in the index")
+            self.index.drop(cid)
+            return known
+        names = [name for name in from_ if name in known]
+        self.index.forget_many((cid, name) for name in names)
+        return names
+
     def remove(self, cid: CID | str, from_: Sequence[str], *, force: bool = False) -> list[str]:
         """Delete ``cid`` from the named tiers; refuse to drop the last copy of kept content."""
         cid = parse_cid(cid)
         tiers = [self.tier(name) for name in from_]
-        durable = {loc.backend for loc in self.index.locations(cid)}
-        kept = any(loc.pinned for loc in self.index.locations(cid))
+        known = self.index.locations(cid, include_bad=True)
+        read_only = set(self.policy.read_only)
+        durable = {loc.backend for loc in known if loc.state == "good"} - read_only
+        kept = any(loc.pinned for loc in known)
         left = durable - {t.name for t in tiers}
         if kept and not left and durable and not force:
             raise LastCopyError(f"{cid} is pinned and {sorted(durable)} hold its last copies")
@@ -482,7 +545,21 @@ class TieredCacheManager:
                 tier.delete(cid)
                 self.index.forget(cid, tier.name)
             removed.append(tier.name)
+        self._drop_if_gone(cid)
         return removed
+
+    def _drop_if_gone(self, cid: CID | str) -> None:
+        """After a remove or an eviction left no copy anywhere, drop the record: ``ls``
+        must not list content no tier holds (this process's memory counts)."""
+        with self.index.transaction():
+            if self.index.locations(cid, include_bad=True):
+                return
+            record = self.index.content(cid)
+            if record is None or record.kind == "dir":
+                return
+            if self.memory is not None and self.memory.has(parse_cid(cid)):
+                return
+            self.index.drop(cid)
 
     def _is_memory(self, tier: object) -> bool:
         return self.memory is not None and tier is self.memory

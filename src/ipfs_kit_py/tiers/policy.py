@@ -6,7 +6,9 @@ import logging
 import time
 from dataclasses import dataclass
 
-__all__ = ["CircuitBreaker", "TierPolicy"]
+from ipfs_kit_py.errors import BackendUnavailableError
+
+__all__ = ["CircuitBreaker", "TierPolicy", "is_availability_fault"]
 
 # the breaker reports on tiers: its messages stay under the tier manager's logger
 logger = logging.getLogger("ipfs_kit_py.tiers")
@@ -26,8 +28,20 @@ class TierPolicy:
     read_only: tuple[str, ...] = ()  # tiers that serve reads but take no copies (gateways)
 
 
+def is_availability_fault(exc: BaseException) -> bool:
+    """True if ``exc`` says the backend itself cannot be reached in bounded time.
+
+    Only such faults open the breaker: an input error (an absurd CID, a name too long),
+    a per-object fault (a directory where a file should be, one object's failed read),
+    credentials refused or a copy that does not match stay with the request that met
+    them, so they never put a whole tier in back-off.
+    """
+    return isinstance(exc, BackendUnavailableError)
+
+
 class CircuitBreaker:
-    """Per-tier back-off: after a failure the tier is skipped, for longer each time."""
+    """Per-tier back-off of remote tiers: after an availability fault the tier is skipped,
+    for longer each time (see :func:`is_availability_fault`)."""
 
     def __init__(self, base_s: float, max_s: float) -> None:
         self.base_s, self.max_s = base_s, max_s

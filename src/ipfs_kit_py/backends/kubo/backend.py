@@ -14,17 +14,17 @@ import logging
 import os
 import shutil
 import tarfile
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+from ipfs_kit_py import debris
 from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.kubo.multipart import Part, path_parts
 from ipfs_kit_py.backends.kubo.rpc import AddOptions, KuboClient
 from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number
-from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
+from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, SHA2_256, cid_key, make_cid
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1, KUBO_DEFAULT, ImportProfile
 from ipfs_kit_py.content.verify import verify_stream
 from ipfs_kit_py.errors import (
@@ -37,6 +37,7 @@ from ipfs_kit_py.errors import (
     NotConfiguredError,
     UnsafePathError,
 )
+from ipfs_kit_py.net import Timeouts
 from ipfs_kit_py.streams import reader
 
 __all__ = ["DEFAULT_API_URL", "KuboBackend", "KuboConfig", "locate_api", "multiaddr_to_url"]
@@ -87,14 +88,14 @@ class KuboConfig:
     """Where the kubo node is and how to talk to it.
 
     ``auth`` is an ``API.Authorizations`` AuthSecret (``basic:user:pass``,
-    ``bearer:token``). ``timeout`` bounds each network wait; ``lookup_timeout`` bounds
-    kubo's own search for content; ``offline`` keeps reads local to the node.
+    ``bearer:token``). ``timeouts`` bound every network wait (:mod:`ipfs_kit_py.net`);
+    ``lookup_timeout`` bounds kubo's own search for content; ``offline`` keeps reads
+    local to the node.
     """
 
     api_url: str = DEFAULT_API_URL
     auth: Secret | None = field(default=None)
-    timeout: float = 60.0
-    connect_timeout: float = 5.0
+    timeouts: Timeouts = field(default_factory=Timeouts)
     lookup_timeout: float = 10.0
     offline: bool = True
 
@@ -108,17 +109,20 @@ class KuboConfig:
         """Build from explicit ``args`` > config file section ``[kubo]`` > ``env``.
 
         Environment (``None``: ``os.environ``): ``IPFS_API_URL``, ``IPFS_PATH`` (its ``api``
-        file), ``IPFS_API_AUTH``, ``IPFS_KIT_KUBO_TIMEOUT``.
+        file), ``IPFS_API_AUTH``, ``IPFS_KIT_KUBO_<TIMEOUT KEY>``
+        (:class:`~ipfs_kit_py.net.Timeouts`; the older ``timeout`` key and
+        ``IPFS_KIT_KUBO_TIMEOUT`` set the idle timeout).
         """
         get = Sources.of(args, section, env).get
         ipfs_path = get("ipfs_path", "IPFS_PATH")
         api_url = locate_api(get("api_url", "IPFS_API_URL"), ipfs_path=ipfs_path)
         auth = get("auth", "IPFS_API_AUTH")
+        legacy = get("timeout", "IPFS_KIT_KUBO_TIMEOUT")
+        defaults = {} if legacy is None else {"idle_timeout": _seconds("timeout", legacy)}
         return cls(
             api_url=api_url,
             auth=auth if isinstance(auth, Secret) or auth is None else Secret(str(auth)),
-            timeout=_seconds("timeout", get("timeout", "IPFS_KIT_KUBO_TIMEOUT", default=60.0)),
-            connect_timeout=_seconds("connect_timeout", get("connect_timeout", default=5.0)),
+            timeouts=Timeouts.from_sources("kubo", args, section, env, **defaults),
             lookup_timeout=_seconds("lookup_timeout", get("lookup_timeout", default=10.0)),
             offline=parse_bool("kubo offline", get("offline", default=True)),
         )
@@ -126,6 +130,13 @@ class KuboConfig:
 
 def _seconds(name: str, value: Any) -> float:
     return parse_number(f"kubo {name}", value, float, positive=True)
+
+
+def pin_forms(cid: CID) -> list[CID]:
+    """``cid`` and its other version: kubo keeps the v0 and v1 pins of one node apart."""
+    if cid.codec.code != DAG_PB or cid.hashfun.code != SHA2_256:
+        return [cid]
+    return [cid, make_cid(DAG_PB, bytes(cid.raw_digest), version=1 - cid.version)]
 
 
 def add_options(profile: ImportProfile, **kwargs: bool) -> AddOptions:
@@ -161,8 +172,7 @@ class KuboBackend(BaseBackend):
         client = KuboClient(
             config.api_url,
             auth=config.auth,
-            timeout=config.timeout,
-            connect_timeout=config.connect_timeout,
+            timeouts=config.timeouts,
             lookup_timeout=config.lookup_timeout,
         )
         return cls(client, offline=config.offline)
@@ -193,11 +203,15 @@ class KuboBackend(BaseBackend):
     # -- the Backend protocol -------------------------------------------------------------
 
     def has(self, cid: CID) -> bool:
-        """True if the node pins ``cid`` (recursively, directly or as part of a pinned DAG)."""
-        try:
-            return bool(self.client.pin_ls(cid, pin_type="all"))
-        except ContentNotFoundError:
-            return False
+        """True if the node pins ``cid`` in either form (v0 or v1; recursively, directly
+        or as part of a pinned DAG)."""
+        for form in pin_forms(cid):
+            try:
+                if self.client.pin_ls(form, pin_type="all"):
+                    return True
+            except ContentNotFoundError:
+                continue
+        return False
 
     def stat(self, cid: CID) -> StoredObject:
         """Size (file bytes, or block bytes) of the pinned ``cid``."""
@@ -257,11 +271,12 @@ class KuboBackend(BaseBackend):
         return int(self.client.files_stat(cid, offline=True)["Size"])
 
     def delete(self, cid: CID) -> None:
-        """Unpin ``cid`` (the node may garbage-collect it later); absent is fine."""
-        try:
-            self.client.pin_rm(cid)
-        except ContentNotFoundError:
-            logger.debug("%s was not pinned on %s", cid, self.client.url)
+        """Unpin ``cid`` in both forms (the node may garbage-collect it later); absent is fine."""
+        for form in pin_forms(cid):
+            try:
+                self.client.pin_rm(form)
+            except ContentNotFoundError:
+                logger.debug("%s was not pinned on %s", form, self.client.url)
 
     # -- beyond the protocol --------------------------------------------------------------
 
@@ -302,7 +317,7 @@ class KuboBackend(BaseBackend):
         if dest.exists() or dest.is_symlink():
             raise InputPathError(f"refusing to overwrite {dest}")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+        staging = Path(debris.mkdtemp(dest.parent, f".{dest.name}."))
         try:
             self._extract(cid, staging)
             entries = list(staging.iterdir())
@@ -311,6 +326,7 @@ class KuboBackend(BaseBackend):
             os.replace(entries[0], dest)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            debris.release(staging)
         return dest
 
     def _extract(self, cid: CID, staging: Path) -> None:

@@ -33,6 +33,7 @@ from ipfs_kit_py.errors import (
     ContentNotFoundError,
     InvalidInputError,
 )
+from ipfs_kit_py.net import Deadline, Timeouts, retrying
 from ipfs_kit_py.resource import Closeable
 
 __all__ = ["AddOptions", "AddedEntry", "KuboClient", "authorization_header"]
@@ -40,6 +41,11 @@ __all__ = ["AddOptions", "AddedEntry", "KuboClient", "authorization_header"]
 logger = logging.getLogger(__name__)
 
 Params = dict[str, str]
+
+# Commands that only read: safe to send again after a timeout or a dropped connection.
+_IDEMPOTENT = frozenset(
+    {"id", "version", "repo/stat", "block/stat", "files/stat", "pin/ls", "block/get"}
+)
 
 # Substrings of kubo's messages for content the node does not have (offline, or after the
 # lookup timeout), and for unpinning what is not pinned.
@@ -116,9 +122,11 @@ class KuboClient(Closeable):
     """A connection to one kubo node's RPC API.
 
     Cheap to construct (the HTTP client is made on first use). A context manager;
-    :meth:`close` is idempotent. ``timeout`` bounds every network wait (connect, each
-    read, each write); ``lookup_timeout`` is passed to kubo as its own ``timeout`` for
-    commands that may search for content.
+    :meth:`close` is idempotent. ``timeouts`` bound every network wait: connect, the
+    idle timeout for each read and write, a deadline for each call that answers small
+    (JSON, single blocks; retried when idempotent) and a stall guard for streamed
+    content. ``lookup_timeout`` is passed to kubo as its own ``timeout`` for commands
+    that may search for content.
     """
 
     def __init__(
@@ -126,13 +134,15 @@ class KuboClient(Closeable):
         url: str,
         *,
         auth: Secret | None = None,
-        timeout: float = 60.0,
-        connect_timeout: float = 5.0,
+        timeouts: Timeouts | None = None,
         lookup_timeout: float = 10.0,
     ) -> None:
         self.url = url.rstrip("/")
         self._auth = auth
-        self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
+        self.timeouts = timeouts or Timeouts()
+        self._timeout = httpx.Timeout(
+            self.timeouts.idle_timeout, connect=self.timeouts.connect_timeout
+        )
         self.lookup_timeout = lookup_timeout
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()
@@ -187,19 +197,32 @@ class KuboClient(Closeable):
         command: str,
         params: Params,
         parts: Iterable[Part] | None = None,
+        *,
+        bulk: bool = False,
+        deadline: Deadline | None = None,
     ) -> Iterator[httpx.Response]:
-        """POST ``command`` and yield the streaming response once its status is OK."""
+        """POST ``command`` and yield the streaming response once its status is OK.
+
+        An upload (``parts``) is bounded by the idle timeout; a ``bulk`` download also by
+        the stall guard; every other call by ``deadline`` (a fresh one by default).
+        """
         headers = {}
         content = None
+        extensions: dict[str, Any] = {}
         if parts is not None:
             boundary = new_boundary()
             headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
             content = encode_multipart(parts, boundary)
+        elif bulk:
+            extensions["ipfs_kit.stall"] = self.timeouts.stall_guard(f"kubo {command}")
+        else:
+            extensions["ipfs_kit.deadline"] = deadline or self.timeouts.deadline_from_now()
         http = self._http()
         with self._transport_errors(command):
             request = http.build_request(
                 "POST", command, params=params, headers=headers, content=content
             )
+            request.extensions.update(extensions)
             response = http.send(request, stream=True)
         try:
             if response.status_code != 200:
@@ -231,20 +254,44 @@ class KuboClient(Closeable):
         raise BackendError(f"{where} failed {command}: {message}", **located)
 
     def _json(self, command: str, params: Params | None = None) -> Any:
-        with self._stream(command, params or {}) as response, self._transport_errors(command):
-            return json.loads(response.read())
+        deadline = self.timeouts.deadline_from_now()
+
+        def once() -> Any:
+            with (
+                self._stream(command, params or {}, deadline=deadline) as response,
+                self._transport_errors(command),
+            ):
+                return json.loads(response.read())
+
+        if command not in _IDEMPOTENT:
+            return once()
+        return retrying(
+            once, retries=self.timeouts.retries, what=f"kubo {command}", deadline=deadline
+        )
 
     def _lines(
-        self, command: str, params: Params, parts: Iterable[Part] | None = None
+        self,
+        command: str,
+        params: Params,
+        parts: Iterable[Part] | None = None,
+        *,
+        bulk: bool = False,
+        deadline: Deadline | None = None,
     ) -> Iterator[Any]:
         """Stream a newline-delimited JSON answer, one decoded object per line."""
-        with self._stream(command, params, parts) as response, self._transport_errors(command):
+        with (
+            self._stream(command, params, parts, bulk=bulk, deadline=deadline) as response,
+            self._transport_errors(command),
+        ):
             for line in response.iter_lines():
                 if line.strip():
                     yield _check_line(json.loads(line), command, self.url)
 
-    def _bytes(self, command: str, params: Params) -> Iterator[bytes]:
-        with self._stream(command, params) as response, self._transport_errors(command):
+    def _bytes(self, command: str, params: Params, *, bulk: bool = True) -> Iterator[bytes]:
+        with (
+            self._stream(command, params, bulk=bulk) as response,
+            self._transport_errors(command),
+        ):
             yield from response.iter_raw()
 
     def _lookup(self, cid: CID, offline: bool) -> Params:
@@ -300,7 +347,10 @@ class KuboClient(Closeable):
             params["offset"] = str(offset)
         if length is not None:
             params["length"] = str(length)
-        with self._stream("cat", params) as response, self._transport_errors("cat"):
+        with (
+            self._stream("cat", params, bulk=True) as response,
+            self._transport_errors("cat"),
+        ):
             expected = response.headers.get("X-Content-Length")
             received = 0
             for chunk in response.iter_raw():
@@ -321,7 +371,7 @@ class KuboClient(Closeable):
 
     def block_get(self, cid: CID, *, offline: bool = False) -> bytes:
         """``block/get``: the raw bytes of one block (blocks are at most a few MiB)."""
-        return b"".join(self._bytes("block/get", self._lookup(cid, offline)))
+        return b"".join(self._bytes("block/get", self._lookup(cid, offline), bulk=False))
 
     def block_put(self, data: bytes, *, codec: str = "raw", pin: bool = False) -> CID:
         """``block/put``: store one block (sha2-256) and return its CID."""
@@ -377,9 +427,19 @@ class KuboClient(Closeable):
     def pin_ls(self, cid: CID | None = None, *, pin_type: str = "recursive") -> dict[str, str]:
         """``pin/ls``: pinned CIDs (as kubo prints them) -> pin type."""
         params = {"type": pin_type, "stream": "true"}
-        if cid is not None:
-            params["arg"] = str(cid)
-        return {line["Cid"]: line["Type"] for line in self._lines("pin/ls", params)}
+        if cid is None:  # every pin of the node: as long as it takes while it moves
+            return {line["Cid"]: line["Type"] for line in self._lines("pin/ls", params, bulk=True)}
+        params["arg"] = str(cid)
+        deadline = self.timeouts.deadline_from_now()
+        return retrying(
+            lambda: {
+                line["Cid"]: line["Type"]
+                for line in self._lines("pin/ls", params, deadline=deadline)
+            },
+            retries=self.timeouts.retries,
+            what="kubo pin/ls",
+            deadline=deadline,
+        )
 
     def findprovs(self, cid: CID, *, num_providers: int = 20) -> list[str]:
         """``routing/findprovs``: peer IDs of providers found within ``lookup_timeout``."""
@@ -389,7 +449,8 @@ class KuboClient(Closeable):
             "timeout": f"{self.lookup_timeout}s",
         }
         providers: list[str] = []
-        for event in self._lines("routing/findprovs", params):
+        deadline = Deadline(self.lookup_timeout + self.timeouts.deadline)
+        for event in self._lines("routing/findprovs", params, deadline=deadline):
             if event.get("Type") == 4:  # routing.Provider
                 providers.extend(r["ID"] for r in event.get("Responses") or [])
         return providers

@@ -5,6 +5,11 @@ transport (httpcore + h11) turns each chunk into Python event objects and on loo
 reaches about half the speed of kubo's own CLI; ``http.client`` decodes the chunks
 straight into large reads and keeps up with it. httpx stays the API (requests, timeouts,
 exceptions); only the wire work moves here. Connections are kept alive and pooled.
+
+Every wait on the socket is bounded by httpx's read/write timeout (the idle timeout) and,
+when the request carries them in its extensions, by the call's :class:`~ipfs_kit_py.net.Deadline`
+(``"ipfs_kit.deadline"``) and a :class:`~ipfs_kit_py.net.StallGuard` (``"ipfs_kit.stall"``),
+so a server that accepts and never answers, or trickles, fails in bounded time.
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ import contextlib
 import http.client
 import select
 import threading
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
 import httpx
+
+from ipfs_kit_py.net import Deadline, StallGuard
 
 __all__ = ["HTTPClientTransport", "StreamError"]
 
@@ -33,6 +40,32 @@ def _timeouts(request: httpx.Request) -> tuple[float | None, float | None]:
     return timeout.get("connect"), io_timeout
 
 
+class _Pacer:
+    """Bounds each socket wait of one exchange (idle timeout, deadline); feeds the stall guard."""
+
+    def __init__(self, conn: http.client.HTTPConnection, request: httpx.Request) -> None:
+        self._conn = conn
+        self._idle = _timeouts(request)[1]
+        self._deadline: Deadline | None = request.extensions.get("ipfs_kit.deadline")
+        self._stall: StallGuard | None = request.extensions.get("ipfs_kit.stall")
+
+    def limit(self) -> None:
+        """Set the socket timeout for the next wait; raise TimeoutError past the deadline."""
+        wait = self._idle if self._deadline is None else self._deadline.wait_limit(self._idle)
+        if self._conn.sock is not None:
+            self._conn.sock.settimeout(wait)
+
+    def count(self, nbytes: int) -> None:
+        if self._stall is not None:
+            self._stall.update(nbytes)
+
+    def read1(self, fp: Any, size: int) -> bytes:
+        self.limit()
+        data: bytes = fp.read1(size)
+        self.count(len(data))
+        return data
+
+
 class StreamError(Exception):
     """kubo failed after it began a response: it says so in the ``X-Stream-Error`` trailer."""
 
@@ -46,8 +79,10 @@ class _ResponseStream(httpx.SyncByteStream):
         conn: http.client.HTTPConnection,
         transport: HTTPClientTransport,
         key: _Key,
+        pacer: _Pacer,
     ) -> None:
         self._response = response
+        self._pacer = pacer
         self._conn = conn
         self._transport = transport
         self._key = key
@@ -56,12 +91,17 @@ class _ResponseStream(httpx.SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         with _mapped_errors(read=True):
             if self._response.chunked and self._response.fp is not None:
-                trailers = yield from _decode_chunked(self._response.fp)
+                trailers = yield from _decode_chunked(self._response.fp, pacer=self._pacer)
                 self._done = True
                 if trailers.get("x-stream-error"):
                     raise StreamError(trailers["x-stream-error"])
             else:
-                while data := self._response.read(READ_SIZE):
+                while True:
+                    self._pacer.limit()
+                    data = self._response.read1(READ_SIZE)
+                    if not data:
+                        break
+                    self._pacer.count(len(data))
                     yield data
                 self._done = True
 
@@ -76,12 +116,15 @@ class _ResponseStream(httpx.SyncByteStream):
         self._response.close()
 
 
-def _decode_chunked(fp: Any, read_size: int = READ_SIZE) -> Generator[bytes, None, dict[str, str]]:
+def _decode_chunked(
+    fp: Any, read_size: int = READ_SIZE, *, pacer: _Pacer | None = None
+) -> Generator[bytes, None, dict[str, str]]:
     """Decode an HTTP/1.1 chunked body from ``fp`` in ``read_size`` pieces; return trailers.
 
     kubo writes 4 KiB chunks; scanning a large buffer costs about a microsecond per
     chunk, where a per-chunk readline costs ten.
     """
+    read1 = fp.read1 if pacer is None else (lambda n: pacer.read1(fp, n))
     buf = bytearray()
     pos = 0
     out: list[bytearray] = []
@@ -89,14 +132,14 @@ def _decode_chunked(fp: Any, read_size: int = READ_SIZE) -> Generator[bytes, Non
     while True:
         end = buf.find(b"\r\n", pos)
         while end < 0:
-            buf, pos = _fill(fp, buf, pos, read_size)
+            buf, pos = _fill(read1, buf, pos, read_size)
             end = buf.find(b"\r\n", pos)
         size = _chunk_size(buf[pos:end])
         pos = end + 2
         if size == 0:
             break
         while len(buf) - pos < size + 2:
-            buf, pos = _fill(fp, buf, pos, read_size)
+            buf, pos = _fill(read1, buf, pos, read_size)
         if buf[pos + size : pos + size + 2] != b"\r\n":
             raise http.client.IncompleteRead(b"", None)
         out.append(buf[pos : pos + size])
@@ -107,12 +150,14 @@ def _decode_chunked(fp: Any, read_size: int = READ_SIZE) -> Generator[bytes, Non
             out, pending = [], 0
     if out:
         yield b"".join(out)
-    return _trailers(fp, buf[pos:], read_size)
+    return _trailers(read1, buf[pos:], read_size)
 
 
-def _fill(fp: Any, buf: bytearray, pos: int, read_size: int) -> tuple[bytearray, int]:
+def _fill(
+    read1: Callable[[int], bytes], buf: bytearray, pos: int, read_size: int
+) -> tuple[bytearray, int]:
     """Drop the consumed prefix of ``buf`` and append the next read; EOF is a truncation."""
-    data = fp.read1(read_size)
+    data = read1(read_size)
     if not data:
         raise http.client.IncompleteRead(b"", None)
     del buf[:pos]
@@ -127,10 +172,10 @@ def _chunk_size(line: bytes | bytearray) -> int:
         raise http.client.IncompleteRead(b"", None) from exc
 
 
-def _trailers(fp: Any, rest: bytearray, read_size: int) -> dict[str, str]:
+def _trailers(read1: Callable[[int], bytes], rest: bytearray, read_size: int) -> dict[str, str]:
     """Read the trailer section (``Name: value`` lines up to an empty line)."""
     while b"\r\n\r\n" not in b"\r\n" + rest:
-        data = fp.read1(read_size)
+        data = read1(read_size)
         if not data:
             raise http.client.IncompleteRead(b"", None)
         rest += data
@@ -175,46 +220,55 @@ class HTTPClientTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         key = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
-        connect_timeout, io_timeout = _timeouts(request)
+        connect_timeout, _ = _timeouts(request)
+        deadline: Deadline | None = request.extensions.get("ipfs_kit.deadline")
         conn = self._acquire(key, connect_timeout)
+        pacer = _Pacer(conn, request)
         try:
             with _mapped_errors(connect=conn.sock is None):
                 if conn.sock is None:
+                    if deadline is not None:
+                        conn.timeout = deadline.wait_limit(connect_timeout)
                     conn.connect()
-            conn.sock.settimeout(io_timeout)
-            response = self._exchange(conn, request)
+            response = self._exchange(conn, request, pacer)
         except BaseException:
             conn.close()
             raise
         return httpx.Response(
             response.status,
             headers=response.getheaders(),
-            stream=_ResponseStream(response, conn, self, key),
+            stream=_ResponseStream(response, conn, self, key, pacer),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": response.reason.encode()},
         )
 
     def _exchange(
-        self, conn: http.client.HTTPConnection, request: httpx.Request
+        self, conn: http.client.HTTPConnection, request: httpx.Request, pacer: _Pacer
     ) -> http.client.HTTPResponse:
         try:
             with _mapped_errors():
-                self._send(conn, request)
+                self._send(conn, request, pacer)
         except httpx.WriteError:
             # The server may answer before reading the whole body (e.g. 403): read that.
             with _mapped_errors(read=True):
+                pacer.limit()
                 return conn.getresponse()
         with _mapped_errors(read=True):
+            pacer.limit()
             return conn.getresponse()
 
-    def _send(self, conn: http.client.HTTPConnection, request: httpx.Request) -> None:
+    def _send(
+        self, conn: http.client.HTTPConnection, request: httpx.Request, pacer: _Pacer
+    ) -> None:
         target = request.url.raw_path.decode("ascii")
         conn.putrequest(request.method, target, skip_host=True, skip_accept_encoding=True)
         for name, value in request.headers.multi_items():
             conn.putheader(name, value)
+        pacer.limit()
         conn.endheaders()
         chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
         assert isinstance(request.stream, httpx.SyncByteStream)
         for chunk in _coalesce(request.stream):
+            pacer.limit()
             conn.send(b"%X\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
         if chunked:
             conn.send(b"0\r\n\r\n")

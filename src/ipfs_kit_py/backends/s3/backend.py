@@ -20,6 +20,7 @@ from ipfs_kit_py.backends.s3.objects import (
     CID_METADATA,
     PROFILE_METADATA,
     S3Objects,
+    _recorded,
     content_metadata,
     verifier_for,
 )
@@ -51,6 +52,7 @@ class S3Backend(Configured, BaseBackend):
 
     name = "s3"
     verifies_reads = True  # get() checks the bytes against the CID before its end
+    reads_with_profile = True  # get() and download() take the index's import profile
     config_class = S3Config
     config: S3Config
 
@@ -90,12 +92,14 @@ class S3Backend(Configured, BaseBackend):
         info = self.client.head(self.bucket, self.key_for(cid))
         return StoredObject(cid, info.size, self.locator(cid))
 
-    def get(self, cid: CID) -> Iterator[bytes]:
-        """Stream the content of ``cid``, verified: raises ContentMismatchError at the end."""
+    def get(self, cid: CID, *, profile: ImportProfile | None = None) -> Iterator[bytes]:
+        """Stream the content of ``cid``, verified: raises ContentMismatchError at the end.
+
+        Verified with ``profile`` (what the index recorded), else the object's metadata,
+        else every profile that could have made ``cid``.
+        """
         info, chunks = self.client.open_parallel(self.bucket, self.key_for(cid))
-        recorded = info.metadata.get(PROFILE_METADATA)
-        profile = ImportProfile.parse(recorded) if recorded else None
-        return verify_stream(cid, chunks, profile)
+        return verify_stream(cid, chunks, profile or _recorded(info.metadata))
 
     def read(self, cid: CID) -> bytes:
         """Return the whole content of ``cid`` once verified (for small content)."""
@@ -122,14 +126,19 @@ class S3Backend(Configured, BaseBackend):
         return StoredObject(cid, info.size, self.locator(cid))
 
     def download(
-        self, cid: CID, dest: str | Path, *, subscribers: Subscribers = ()
+        self,
+        cid: CID,
+        dest: str | Path,
+        *,
+        profile: ImportProfile | None = None,
+        subscribers: Subscribers = (),
     ) -> StoredObject:
         """Download ``cid`` to ``dest`` in parallel; ``dest`` appears only once verified."""
         info = self.client.download(
             self.bucket,
             self.key_for(cid),
             dest,
-            sink_for=lambda found: verifier_for(cid, found.metadata),
+            sink_for=lambda found: verifier_for(cid, found.metadata, profile),
             subscribers=subscribers,
         )
         return StoredObject(cid, info.size, self.locator(cid))

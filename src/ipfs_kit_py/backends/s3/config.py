@@ -46,10 +46,15 @@ class S3Config:
     part_size: int = 8 * MiB
     max_concurrency: int = 8
     batch_concurrency: int = 32
-    connect_timeout: float = 5.0
-    request_timeout: float = 120.0
-    max_retries: int = 5
-    retry_timeout: float = 30.0
+    connect_timeout: float = 3.0
+    idle_timeout: float = 5.0  # longest wait for the next byte of an answer
+    deadline: float = 10.0  # a whole metadata call (head, list, delete), retries included
+    upload_timeout: float = 30.0  # for the answer to one upload request (sending a part)
+    min_rate: float = 1024.0  # a download slower than this (bytes/s) over stall_window fails
+    stall_window: float = 10.0
+    request_timeout: float = 120.0  # one transfer request (one part or range at most)
+    max_retries: int = 2
+    retry_timeout: float = 5.0  # no new attempt starts later than this after the first
 
     def __post_init__(self) -> None:
         if self.part_size < 5 * MiB:
@@ -57,6 +62,16 @@ class S3Config:
         for name in ("max_concurrency", "batch_concurrency"):
             if not 1 <= getattr(self, name) <= 256:
                 raise ConfigurationError(f"S3 {name} must be between 1 and 256")
+        for name in (
+            "connect_timeout",
+            "idle_timeout",
+            "deadline",
+            "upload_timeout",
+            "stall_window",
+            "request_timeout",
+        ):
+            if not getattr(self, name) > 0:
+                raise ConfigurationError(f"S3 {name} must be a positive number of seconds")
         if self.key_prefix.startswith("/") or "//" in self.key_prefix:
             raise ConfigurationError(f"S3 key_prefix {self.key_prefix!r} must be a relative path")
 
@@ -83,11 +98,16 @@ class S3Config:
             ("max_concurrency", int),
             ("batch_concurrency", int),
             ("connect_timeout", float),
+            ("idle_timeout", float),
+            ("deadline", float),
+            ("upload_timeout", float),
+            ("min_rate", float),
+            ("stall_window", float),
             ("request_timeout", float),
             ("max_retries", int),
             ("retry_timeout", float),
         ):
-            value = sources.get(name)
+            value = sources.get(name, f"IPFS_KIT_S3_{name.upper()}")
             if value is not None:
                 values[name] = parse_number(f"S3 {name}", value, kind)
         for name in ("secret_access_key", "session_token"):

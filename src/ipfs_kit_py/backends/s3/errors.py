@@ -32,7 +32,13 @@ _AUTH_CODES = {
     "ExpiredToken",
     "InvalidToken",
 }
-_UNREACHABLE_HINTS = ("error sending request", "timed out", "connection", "dns error")
+_UNREACHABLE_HINTS = (
+    "error sending request",
+    "timed out",
+    "connection",
+    "dns error",
+    "body error",  # the answer stopped (or was cut) mid-body
+)
 # obstore (reqwest) says which HTTP phase failed only in its error text: ``kind: Timeout``
 _TIMEOUT_RE = re.compile(r"kind: Timeout\b|operation timed out|deadline has elapsed")
 MAX_KEY_BYTES = 1024

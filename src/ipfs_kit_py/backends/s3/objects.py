@@ -46,10 +46,16 @@ def content_metadata(cid: CID, profile: ImportProfile | None = None) -> dict[str
     return metadata
 
 
-def verifier_for(cid: CID, metadata: Mapping[str, str]) -> ContentVerifier:
-    """A verifier for ``cid`` using the import profile recorded in ``metadata``, if any."""
+def verifier_for(
+    cid: CID, metadata: Mapping[str, str], profile: ImportProfile | None = None
+) -> ContentVerifier:
+    """A verifier for ``cid``: ``profile`` (the index's), else the one in ``metadata``."""
+    return ContentVerifier(cid, profile or _recorded(metadata))
+
+
+def _recorded(metadata: Mapping[str, str]) -> ImportProfile | None:
     recorded = metadata.get(PROFILE_METADATA)
-    return ContentVerifier(cid, ImportProfile.parse(recorded) if recorded else None)
+    return ImportProfile.parse(recorded) if recorded else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from ipfs_kit_py import debris
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
 from ipfs_kit_py.progress import Subscribers
 from ipfs_kit_py.streams import CHUNK, read_chunks
@@ -83,7 +83,7 @@ def download_ranges(
     verified) file is renamed to ``dest``; on any failure nothing is left behind.
     """
     dest = Path(dest)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent or ".", prefix=f".{dest.name}.", suffix=".part")
+    fd, tmp_name = debris.mkstemp(dest.parent or ".", f".{dest.name}.")
     try:
         os.ftruncate(fd, size)
         starts = range(0, size, part_size)
@@ -112,6 +112,8 @@ def download_ranges(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+    finally:
+        debris.release(tmp_name)
 
 
 def _fetch_into(

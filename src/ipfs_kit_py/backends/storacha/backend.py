@@ -52,7 +52,7 @@ class StorachaBackend(BaseBackend):
         self.config = config
         self.client = StorachaClient(config)
         # its own connections: the service's never follow redirects, a gateway's may
-        self.gateway = GatewayBackend(config.gateway_url, timeout=config.timeout)
+        self.gateway = GatewayBackend(config.gateway_url, timeouts=config.timeouts)
 
     @classmethod
     def from_sources(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ipfs_kit_py.backends.storacha.sharding import SHARD_SIZE
 from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number, require
 from ipfs_kit_py.errors import ConfigurationError
+from ipfs_kit_py.net import Timeouts
 
 __all__ = ["DEFAULT_GATEWAY_URL", "DEFAULT_SERVICE_DID", "DEFAULT_SERVICE_URL", "StorachaConfig"]
 
@@ -49,7 +50,7 @@ class StorachaConfig:
     space: str | None = None
     shard_size: int = SHARD_SIZE
     filecoin_offer: bool = True
-    timeout: float = 120.0
+    timeouts: Timeouts = field(default_factory=Timeouts)  # network waits (ipfs_kit_py.net)
     receipt_timeout: float = 120.0
 
     @property
@@ -92,7 +93,7 @@ class StorachaConfig:
                 space=get("space"),
                 shard_size=parse_number("storacha shard_size", get("shard_size", SHARD_SIZE), int),
                 filecoin_offer=parse_bool("storacha filecoin_offer", get("filecoin_offer", True)),
-                timeout=_seconds("timeout", get("timeout", 120.0)),
+                timeouts=_timeouts(sources, get("timeout")),
                 receipt_timeout=_seconds("receipt_timeout", get("receipt_timeout", 120.0)),
             )
         except (TypeError, ValueError) as exc:
@@ -101,3 +102,9 @@ class StorachaConfig:
 
 def _seconds(name: str, value: Any) -> float:
     return parse_number(f"storacha {name}", value, float, positive=True)
+
+
+def _timeouts(sources: Sources, legacy_idle: Any) -> Timeouts:
+    """The [storacha] network waits; the older ``timeout`` key sets the idle timeout."""
+    defaults = {} if legacy_idle is None else {"idle_timeout": _seconds("timeout", legacy_idle)}
+    return Timeouts.from_sources("storacha", sources.args, sources.section, sources.env, **defaults)
