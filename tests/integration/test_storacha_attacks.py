@@ -8,6 +8,7 @@ under hostile answers is measured in a fresh process (``tests.servers.hostile_st
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -43,6 +44,7 @@ from ipfs_kit_py.errors import (
     ProtocolError,
 )
 from ipfs_kit_py.ipfs_kit import ipfs_kit
+from ipfs_kit_py.net import Timeouts
 from ipfs_kit_py.storacha_kit import StorachaKit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,7 +89,7 @@ def in_fresh_process(kind: str, config: StorachaConfig, cid: str = "") -> dict[s
         "service_did": config.service_did,
         "receipts_url": config.receipts_url,
         "gateway_url": config.gateway_url,
-        "timeout": config.timeout,
+        "timeout": config.timeouts.deadline,
     }
     done = subprocess.run(
         [sys.executable, "-m", "tests.servers.hostile_storacha", kind, json.dumps(fields)],
@@ -210,7 +212,7 @@ def test_a_dripped_answer_fails_at_the_deadline(
     config = through(
         proxy, storacha_service, storacha_credentials, service_key=storacha_service.did_key
     )
-    config = StorachaConfig(**{**config.__dict__, "timeout": 3.0})
+    config = dataclasses.replace(config, timeouts=Timeouts(idle_timeout=3.0, deadline=3.0))
     with (
         StorachaBackend(config) as backend,
         pytest.raises(BackendUnavailableError, match="within 3s"),

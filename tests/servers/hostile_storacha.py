@@ -226,10 +226,8 @@ def _probe(size: int) -> bytes:
 def _call(kind: str, config: dict[str, Any]) -> None:
     from ipfs_kit_py.backends.storacha.backend import StorachaBackend
     from ipfs_kit_py.backends.storacha.config import StorachaConfig
-    from ipfs_kit_py.config import Secret
 
-    fields = {**config, "key": Secret(config["key"]), "proof": Secret(config["proof"])}
-    with StorachaBackend(StorachaConfig(**fields)) as backend:
+    with StorachaBackend(StorachaConfig.from_sources(config, {}, {})) as backend:
         if kind == "list":
             backend.list_uploads()
         elif kind == "upload":

@@ -105,6 +105,10 @@ def _seconds(name: str, value: Any) -> float:
 
 
 def _timeouts(sources: Sources, legacy_idle: Any) -> Timeouts:
-    """The [storacha] network waits; the older ``timeout`` key sets the idle timeout."""
-    defaults = {} if legacy_idle is None else {"idle_timeout": _seconds("timeout", legacy_idle)}
+    """The [storacha] network waits; the older ``timeout`` key sets the idle timeout and
+    the deadline of one exchange with the service (what it meant before ``timeouts``)."""
+    defaults = {}
+    if legacy_idle is not None:
+        seconds = _seconds("timeout", legacy_idle)
+        defaults = {"idle_timeout": seconds, "deadline": seconds}
     return Timeouts.from_sources("storacha", sources.args, sources.section, sources.env, **defaults)
