@@ -19,7 +19,7 @@ import httpx
 
 from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.engine_errors import transport_error
-from ipfs_kit_py.config import Sources, parse_number
+from ipfs_kit_py.config import Sources, parse_number, parse_url
 from ipfs_kit_py.content.car import MAX_BLOCK_SIZE, CarReader
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
 from ipfs_kit_py.content.dagpb import UnixFSType, decode_node, decode_unixfs
@@ -74,11 +74,15 @@ class GatewayBackend(BaseBackend):
     def __init__(
         self, base_url: str, *, http: httpx.Client | None = None, timeout: float = 120.0
     ) -> None:
-        base = base_url.rstrip("/")
+        url, userinfo = parse_url("gateway url", base_url)  # user:password@ -> basic auth
+        base = url.rstrip("/")
         self.base_url = base if base.endswith("/ipfs") else base + "/ipfs"
         self._own_http = http is None
+        user, _, password = (userinfo or "").partition(":")
         self._http = http or httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=10.0), follow_redirects=True
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            follow_redirects=True,
+            auth=httpx.BasicAuth(user, password) if userinfo is not None else None,
         )
 
     @classmethod
