@@ -13,10 +13,12 @@ import pytest
 from tests.blackhole import closed_port_url
 from tests.servers.kubo import KuboNode
 from tests.servers.seaweedfs import SeaweedS3
+from tests.servers.storacha import StorachaService, StorachaTestCredentials
 
 from ipfs_kit_py.backends.gateway import GatewayBackend
 from ipfs_kit_py.backends.kubo import KuboBackend, KuboConfig
 from ipfs_kit_py.backends.s3 import S3Backend, S3Config
+from ipfs_kit_py.backends.storacha import StorachaBackend
 from ipfs_kit_py.content.cid import RAW, sha256_cid
 from ipfs_kit_py.errors import (
     AuthenticationError,
@@ -117,3 +119,22 @@ def test_s3_uploads_of_wrong_types_are_typed_errors(seaweedfs: SeaweedS3, tmp_pa
         assert list(kit.s3.objects.list_objects(None, prefix=key)) == []  # nothing half-made
         with pytest.raises(InvalidInputError):
             kit.s3.objects.upload(None, key, iter([b"ok", 5]))  # type: ignore[list-item]
+
+
+def test_a_closed_storacha_backend_answers_a_typed_error(
+    storacha_service: StorachaService, storacha_credentials: StorachaTestCredentials
+) -> None:
+    args = storacha_service.backend_args(storacha_credentials)
+    backend = StorachaBackend.from_sources(args, {}, {})
+    backend.close()
+    backend.close()
+    with pytest.raises(ConfigurationError, match="closed"):  # was httpx's bare RuntimeError
+        backend.has(CID)
+
+
+def test_a_closed_gateway_answers_a_typed_error(kubo: KuboNode) -> None:
+    gateway = GatewayBackend(kubo.gateway_url)
+    assert gateway.has(CID) is False
+    gateway.close()
+    with pytest.raises(ConfigurationError, match="closed"):  # was httpx's bare RuntimeError
+        gateway.has(CID)

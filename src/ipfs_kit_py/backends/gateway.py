@@ -164,6 +164,10 @@ class GatewayBackend(BaseBackend):
             "the gateway backend is read-only", backend="gateway", locator=self.base_url
         )
 
+    def _check_open(self) -> None:
+        if self._http.is_closed:  # httpx would raise a bare RuntimeError
+            raise ConfigurationError(f"this gateway client ({self.base_url}) is closed")
+
     # -- reads -----------------------------------------------------------------------
 
     def get_block(self, cid: CID) -> bytes:
@@ -171,6 +175,7 @@ class GatewayBackend(BaseBackend):
         if cid.hashfun.code == _IDENTITY:
             return bytes(cid.raw_digest)
         url = f"{self.base_url}/{cid_key(cid)}?format=raw"
+        self._check_open()
         try:
             with self._http.stream("GET", url, headers={"accept": RAW_ACCEPT}) as response:
                 if response.status_code != 200:
@@ -185,6 +190,7 @@ class GatewayBackend(BaseBackend):
     def iter_file(self, cid: CID) -> Iterator[bytes]:
         """Yield the UnixFS file bytes of ``cid``; each block verified before use."""
         url = f"{self.base_url}/{cid_key(cid)}?format=car&dag-scope=all"
+        self._check_open()
         try:
             with self._http.stream("GET", url, headers={"accept": CAR_ACCEPT}) as response:
                 if response.status_code != 200:
