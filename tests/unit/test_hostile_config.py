@@ -111,6 +111,12 @@ def test_s3_header_values_the_engine_cannot_send_are_configuration_errors(
     assert "ключ" not in str(info.value) and "token" not in str(info.value).split(" must")[1]
 
 
+@pytest.mark.parametrize("prefix", ["a/../b", "./", "\x00x/", "x\udcff/"])
+def test_an_s3_key_prefix_no_key_may_have_is_a_configuration_error(prefix: str) -> None:
+    with pytest.raises(ConfigurationError, match="key_prefix"):  # was InvalidInputError per call
+        S3Config.from_sources({**S3_CREDS, "key_prefix": prefix}, {}, {})
+
+
 def test_a_kubo_url_password_becomes_its_auth_and_leaves_the_url() -> None:
     config = KuboConfig.from_sources({"api_url": f"http://user:{PASSWORD}@127.0.0.1:5001"}, {}, {})
     assert config.api_url == "http://127.0.0.1:5001"

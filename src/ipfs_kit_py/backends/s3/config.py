@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ipfs_kit_py.backends.s3.errors import validate_key
 from ipfs_kit_py.config import Secret, Sources, parse_number, parse_url, require
-from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
+from ipfs_kit_py.errors import ConfigurationError, InvalidInputError, NotConfiguredError
 
 __all__ = ["DEFAULT_KEY_PREFIX", "S3Config"]
 
@@ -63,6 +64,10 @@ class S3Config:
                 raise ConfigurationError(f"S3 {name} must be between 1 and 256")
         if self.key_prefix.startswith("/") or "//" in self.key_prefix:
             raise ConfigurationError(f"S3 key_prefix {self.key_prefix!r} must be a relative path")
+        try:  # every key starts with it: a prefix no key may have would fail every call
+            validate_key(self.key_prefix + "x")
+        except InvalidInputError as exc:
+            raise ConfigurationError(f"S3 key_prefix {self.key_prefix!r}: {exc}") from exc
         for name in ("connect_timeout", "request_timeout", "retry_timeout"):
             parse_number(f"S3 {name}", getattr(self, name), float, positive=True, maximum=MAX_WAIT)
         parse_number("S3 max_retries", self.max_retries, int, minimum=0, maximum=100)
