@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.blackhole import closed_port_url
@@ -27,6 +28,7 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
 )
 from ipfs_kit_py.ipfs_kit import ipfs_kit
+from ipfs_kit_py.progress import BaseSubscriber
 
 CID = sha256_cid(RAW, b"attack9 probe")
 
@@ -138,3 +140,31 @@ def test_a_closed_gateway_answers_a_typed_error(kubo: KuboNode) -> None:
     gateway.close()
     with pytest.raises(ConfigurationError, match="closed"):  # was httpx's bare RuntimeError
         gateway.has(CID)
+
+
+class _FailsWhenDone(BaseSubscriber):
+    def __init__(self) -> None:
+        self.ended = 0
+
+    def on_done(self, key: str, error: BaseException | None, **kwargs: Any) -> None:
+        self.ended += 1
+        raise ValueError("a progress bar's bug")
+
+
+def test_a_subscriber_failing_at_the_end_does_not_fail_a_finished_transfer(
+    seaweedfs: SeaweedS3, tmp_path: Path
+) -> None:
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"finished transfer " * 1000)
+    with ipfs_kit(
+        {}, s3=seaweedfs.s3_args(), cache_dir=tmp_path / "c", index_path=tmp_path / "i"
+    ) as kit:
+        key = f"attack9/{uuid.uuid4().hex}"
+        first, second = _FailsWhenDone(), _FailsWhenDone()
+        up = kit.s3_kit.upload_file(source, key=key, subscribers=[first, second])
+        assert up["success"] is True  # was False (ValueError) with the object stored
+        assert (first.ended, second.ended) == (1, 1)
+        target = tmp_path / "copy.bin"
+        down = kit.s3_kit.download_file(key=key, local_path=target, subscribers=[first])
+        assert down["success"] is True  # was False with the file in place
+        assert target.read_bytes() == source.read_bytes()
