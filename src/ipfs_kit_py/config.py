@@ -11,12 +11,14 @@ log line shows them.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, Self, TypeVar
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
 
@@ -25,11 +27,13 @@ __all__ = [
     "Secret",
     "SourcedConfig",
     "Sources",
+    "as_section",
     "config_file_path",
     "from_config_file",
     "load_config_file",
     "parse_bool",
     "parse_number",
+    "parse_url",
     "require",
     "resolve",
     "xdg_dir",
@@ -41,11 +45,30 @@ _FALSE = frozenset({"0", "false", "no", "off"})
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
 class Secret:
-    """A credential whose repr and str never show the value."""
+    """A credential whose repr and str never show the value.
 
+    Deliberately not a dataclass: ``dataclasses.asdict`` of a config holding one would
+    otherwise recurse into it and hand out the value.
+    """
+
+    __slots__ = ("value",)
     value: str
+
+    def __init__(self, value: str) -> None:
+        object.__setattr__(self, "value", value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Secret is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash((Secret, self.value))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Secret, (self.value,))
 
     def __repr__(self) -> str:
         return "Secret('***')"
@@ -163,7 +186,7 @@ def parse_number(
 ) -> T:
     """``kind(value)`` (int or float) within [minimum, maximum] (and > 0 if ``positive``).
 
-    Anything else (text that is not a number, a bool, NaN, out of range) raises a
+    Anything else (text that is not a number, a bool, NaN, infinity, out of range) raises a
     ``ConfigurationError`` naming the setting.
     """
     if isinstance(value, bool):
@@ -172,8 +195,8 @@ def parse_number(
         number = kind(value)
     except (TypeError, ValueError, OverflowError) as exc:
         raise ConfigurationError(f"{name} must be a number, got {value!r}") from exc
-    if number != number:  # NaN compares false with every bound
-        raise ConfigurationError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(number):  # type: ignore[arg-type]  # NaN or infinity: no setting
+        raise ConfigurationError(f"{name} must be a number, got {value!r} (not finite)")
     if positive and number <= 0:  # type: ignore[operator]
         raise ConfigurationError(f"{name} must be positive, got {value!r}")
     if minimum is not None and number < minimum:  # type: ignore[operator]
@@ -181,6 +204,43 @@ def parse_number(
     if maximum is not None and number > maximum:  # type: ignore[operator]
         raise ConfigurationError(f"{name} must be at most {maximum}, got {value!r}")
     return number
+
+
+def parse_url(name: str, value: Any) -> tuple[str, str | None]:
+    """An ``http(s)://host[:port][/path]`` URL without its userinfo, and that userinfo.
+
+    The userinfo (``user:password@``) is returned apart so no message, locator or repr
+    built from the URL can show it. Anything else (another scheme, no host, a port out
+    of range, spaces or control characters) raises a ``ConfigurationError`` naming the
+    setting and never quoting the password.
+    """
+    text = str(value).strip()
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} is not a valid URL: {exc}") from None  # may quote it
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    clean = urlunsplit((parts.scheme, hostport, parts.path, parts.query, parts.fragment))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        # not quoted: what failed to parse may hold a password outside the netloc
+        raise ConfigurationError(
+            f"{name} must be an http:// or https:// URL with a host (scheme {parts.scheme!r})"
+        )
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in text):
+        raise ConfigurationError(f"{name} must not contain spaces or control characters")
+    return clean, unquote(userinfo) if userinfo else None
+
+
+def as_section(name: str, value: Any) -> dict[str, Any]:
+    """Config section ``name`` as a dict (None: empty); ConfigurationError if not a table."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f"[{name}] must be a table of settings, got {type(value).__name__}"
+        )
+    return dict(value)
 
 
 def require(value: T | None, what: str) -> T:

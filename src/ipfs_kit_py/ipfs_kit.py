@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from ipfs_kit_py import debris, replication
 from ipfs_kit_py.backends.base import BaseBackend
-from ipfs_kit_py.config import config_file_path, load_config_file
+from ipfs_kit_py.config import as_section, config_file_path, load_config_file
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, ImportProfile
@@ -109,7 +109,7 @@ class ipfs_kit(Closeable):
             path = Path(config) if config is not None else config_file_path(env)
             file_config = load_config_file(path)
         else:
-            file_config = dict(config)
+            file_config = as_section("config", config)
         # the seed's ipfs_kit(resources=..., metadata=...) keywords: kept for the caller
         self.metadata: dict[str, Any] = dict(metadata or {})
         self.resources: dict[str, Any] = dict(resources or {})
@@ -160,11 +160,13 @@ class ipfs_kit(Closeable):
     @property
     def s3(self) -> S3Backend:
         """The typed S3 backend (``.objects``: bucket-level calls); NotConfiguredError if none."""
+        self._check_open()
         return cast("S3Backend", self._remote.first("s3"))
 
     @property
     def storacha(self) -> StorachaBackend:
         """The typed Storacha backend (uploads, spaces); NotConfiguredError if none."""
+        self._check_open()
         return cast("StorachaBackend", self._remote.first("storacha"))
 
     @property
@@ -255,6 +257,7 @@ class ipfs_kit(Closeable):
         Raises ``InputPathError`` (unreadable path), ``InvalidInputError`` (unknown tier),
         ``BackendError`` and its kinds when a target tier fails.
         """
+        to = _tier_names(to)
         if isinstance(source, str | os.PathLike) and Path(source).is_dir():
             root = Path(source)
             result = add_directory(self.tiers, root, to, profile, pin, hidden, sharding)
@@ -275,6 +278,7 @@ class ipfs_kit(Closeable):
         Raises ``InvalidCIDError``, ``ContentNotFoundError`` (no tier holds a good copy),
         ``InvalidInputError`` for a directory CID.
         """
+        cid = parse_cid(cid)
         if stored_tree(self.index, cid) is not None:
             raise InvalidInputError(f"{cid} is a directory: use get_to_path")
         return self.tiers.get_bytes(cid)
@@ -301,6 +305,9 @@ class ipfs_kit(Closeable):
         target exists), ``ContentMismatchError`` (a rebuilt directory differs); nothing
         is left at ``path`` on failure.
         """
+        cid = parse_cid(cid)
+        if not isinstance(path, str | os.PathLike):
+            raise InputPathError(f"a target path is required, got {type(path).__name__}")
         target = Path(path)
         if target.is_dir():
             target = target / str(parse_cid(cid))
@@ -326,6 +333,7 @@ class ipfs_kit(Closeable):
         A directory is held by a DAG store (kubo) only where its root is recorded (every
         block imported, the root pinned); by the other tiers where all its files are.
         """
+        cid = parse_cid(cid)
         tree = stored_tree(self.index, cid)
         if tree is None:
             return self.tiers.whereis(cid)
@@ -343,7 +351,7 @@ class ipfs_kit(Closeable):
         Raises ``InvalidInputError`` (unknown tier), ``ContentNotFoundError`` (no good copy).
         """
         policy = None if min_copies is None else replication.ReplicationPolicy(min_copies)
-        return replication.replicate(self.tiers, cid, to, policy, self.policies)
+        return replication.replicate(self.tiers, cid, _tier_names(to) or (), policy, self.policies)
 
     def verify(self, cid: CID | str) -> replication.CopyCheck:
         """Check every known copy of ``cid``; mark bad and missing ones; count the shortfall."""
@@ -389,7 +397,7 @@ class ipfs_kit(Closeable):
         Raises ``LastCopyError`` for the last copy of kept content (unless ``force``),
         ``InvalidInputError`` for an unknown tier.
         """
-        return self.tiers.remove(cid, from_, force=force)
+        return self.tiers.remove(cid, _tier_names(from_) or (), force=force)
 
     def forget(self, cid: CID | str, from_: Sequence[str] | None = None) -> list[str]:
         """Drop the index's entries for ``cid`` (all, or the copies in ``from_``).
@@ -471,8 +479,25 @@ def _policies(sources: KitSources) -> replication.PolicySet:
     return replication.PolicySet.from_config(sources.merged("replication"))
 
 
+def _tier_names(names: Sequence[str] | str | None) -> Sequence[str] | None:
+    """Tier names as given; one name given as a string is that one tier, not its letters."""
+    return (names,) if isinstance(names, str) else names
+
+
+def _byte_chunks(chunks: Iterable[Any]) -> Iterator[bytes]:
+    """The chunks of a byte iterable; InvalidInputError at the first that is not bytes."""
+    for chunk in chunks:
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise InvalidInputError(f"a byte iterable yielded a {type(chunk).__name__}")
+        yield bytes(chunk)
+
+
 def _open_source(source: Source) -> tuple[Iterable[bytes], Any]:
-    """Return (chunks, close) for any accepted source; paths must be regular files."""
+    """Return (chunks, close) for any accepted source; paths must be regular files.
+
+    Anything else (None, a number, a mapping, chunks that are not bytes) is an
+    ``InvalidInputError``.
+    """
     if isinstance(source, bytes | bytearray | memoryview):
         return [bytes(source)], lambda: None
     if isinstance(source, str | os.PathLike):
@@ -484,4 +509,9 @@ def _open_source(source: Source) -> tuple[Iterable[bytes], Any]:
         return read_chunks(f), f.close
     if isinstance(source, io.IOBase) or hasattr(source, "read"):
         return read_chunks(source), lambda: None  # type: ignore[arg-type]
-    return source, lambda: None
+    if isinstance(source, Mapping) or not isinstance(source, Iterable):
+        raise InvalidInputError(
+            f"cannot add a {type(source).__name__}: give a path, bytes, a binary file "
+            "or an iterable of bytes"
+        )
+    return _byte_chunks(source), lambda: None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ipfs_kit_py.config import Secret, resolve, xdg_dir
+from ipfs_kit_py.config import Secret, as_section, parse_bool, parse_number, resolve, xdg_dir
 from ipfs_kit_py.errors import ConfigurationError
 from ipfs_kit_py.index import default_index_path
 
@@ -41,7 +41,7 @@ class KitConfig:
         cls, args: Mapping[str, Any], file: Mapping[str, Any], env: Mapping[str, str]
     ) -> KitConfig:
         """Build from arguments > config file (``[cache]``, ``[index]``, ``[tiers]``) > env."""
-        cache, index, tiers = (dict(file.get(s) or {}) for s in ("cache", "index", "tiers"))
+        cache, index, tiers = (as_section(s, file.get(s)) for s in ("cache", "index", "tiers"))
         get = functools.partial(resolve, args=args, env=env)
         put_to = get("put_to", section=tiers, env_names=["IPFS_KIT_PUT_TO"], default=None)
         if isinstance(put_to, str):
@@ -56,38 +56,39 @@ class KitConfig:
                     get("index_path", section=index, env_names=["IPFS_KIT_INDEX"])
                     or default_index_path(env)
                 ),
-                memory_bytes=int(
-                    get("memory_bytes", section=cache, env_names=["IPFS_KIT_MEMORY_BYTES"])
-                    or DEFAULT_MEMORY_BYTES
+                memory_bytes=_count(
+                    "memory_bytes",
+                    get("memory_bytes", section=cache, env_names=["IPFS_KIT_MEMORY_BYTES"]),
+                    DEFAULT_MEMORY_BYTES,
                 ),
-                disk_bytes=int(
-                    get("disk_bytes", section=cache, env_names=["IPFS_KIT_DISK_BYTES"])
-                    or DEFAULT_DISK_BYTES
+                disk_bytes=_count(
+                    "disk_bytes",
+                    get("disk_bytes", section=cache, env_names=["IPFS_KIT_DISK_BYTES"]),
+                    DEFAULT_DISK_BYTES,
                 ),
                 put_to=tuple(put_to) if put_to else DEFAULT_PUT_TO,
-                promote_after=int(get("promote_after", section=tiers) or DEFAULT_PROMOTE_AFTER),
-                verify_disk_reads=_boolean(
+                promote_after=_count(
+                    "promote_after", get("promote_after", section=tiers), DEFAULT_PROMOTE_AFTER
+                ),
+                verify_disk_reads=parse_bool(
+                    "verify_disk_reads",
                     get(
                         "verify_disk_reads",
                         section=cache,
                         env_names=["IPFS_KIT_VERIFY_DISK_READS"],
                         default=False,
-                    )
+                    ),
                 ),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"invalid cache/index configuration: {exc}") from exc
 
 
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"verify_disk_reads must be true or false, got {value!r}")
+def _count(name: str, value: Any, default: int) -> int:
+    """A whole number >= 0 (unset, empty or 0: ``default``); else ConfigurationError."""
+    if value is None or value == "":
+        return default
+    return parse_number(name, value, int, minimum=0) or default
 
 
 _SECRET_NAMES = frozenset({"key", "proof", "auth", "access_key_id"})
@@ -100,4 +101,9 @@ def mask_secret(key: str, value: Any) -> Any:
     secretish = name in _SECRET_NAMES or any(w in name for w in _SECRET_WORDS)
     if isinstance(value, Secret) or (secretish and value):
         return "***"
+    if isinstance(value, list | tuple):  # e.g. gateway urls
+        return [mask_secret(key, v) for v in value]
+    if isinstance(value, str) and "@" in value.partition("?")[0]:  # a URL's user:password@
+        scheme, sep, rest = value.rpartition("://")
+        return f"{scheme}{sep}***@{rest.rpartition('@')[2]}" if sep else value
     return value

@@ -20,6 +20,7 @@ from ipfs_kit_py.backends.registry import (
     get_backend_class,
     implementation,
 )
+from ipfs_kit_py.config import as_section
 from ipfs_kit_py.content.cid import RAW, sha256_cid
 from ipfs_kit_py.errors import (
     ConfigurationError,
@@ -104,22 +105,30 @@ class UnconfiguredKit:
 class KitSources:
     """What the facade was given: the config file, keyword sections, the environment."""
 
-    file: Mapping[str, Any]
-    sections: Mapping[str, Mapping[str, Any]]
-    env: Mapping[str, str]
+    # the config file, keyword sections and environment hold credentials: never in a repr
+    file: Mapping[str, Any] = field(repr=False)
+    sections: Mapping[str, Mapping[str, Any]] = field(repr=False)
+    env: Mapping[str, str] = field(repr=False)
 
     def file_section(self, name: str) -> dict[str, Any]:
-        return dict(self.file.get(name) or {})
+        return as_section(name, self.file.get(name))
 
     def merged(self, name: str) -> dict[str, Any]:
         """Section ``name`` of the config file, overridden by the keyword section."""
-        return {**self.file_section(name), **(self.sections.get(name) or {})}
+        return {**self.file_section(name), **as_section(name, self.sections.get(name))}
 
     def build(self, name: str, args: Mapping[str, Any] | None = None) -> list[BaseBackend]:
         """The instances of registered backend ``name`` these sources configure."""
         section = self.file_section(implementation(name).section)
-        given = {**(self.sections.get(name) or {}), **(args or {})}
-        return build_backends(name, given, section, self.env)
+        given = {**as_section(name, self.sections.get(name)), **(args or {})}
+        try:
+            return build_backends(name, given, section, self.env)
+        except IpfsKitError:
+            raise
+        except Exception as exc:  # a third party's backend failing in its from_sources
+            raise ConfigurationError(
+                f"backend {name!r} could not be built: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def remote_backends(self) -> RemoteBackends:
         """Build every registered remote backend (no I/O); note why others are missing."""
@@ -177,7 +186,7 @@ def backend_sections(sections: Mapping[str, Mapping[str, Any]]) -> dict[str, dic
     unknown = sorted(set(sections) - set(known))
     if unknown:
         raise ConfigurationError(f"no backend named {unknown} (known: {', '.join(known)})")
-    return {name: dict(section) for name, section in sections.items()}
+    return {name: as_section(name, section) for name, section in sections.items()}
 
 
 # the seed's dict kits over the typed backends: registry name -> kit class path

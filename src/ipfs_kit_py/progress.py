@@ -7,10 +7,13 @@ without breaking a subclass. ``on_progress`` may be called from worker threads.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["BaseSubscriber", "Subscribers", "TransferEvents"]
+
+logger = logging.getLogger(__name__)
 
 
 class BaseSubscriber:
@@ -33,7 +36,8 @@ class TransferEvents:
     """Fans one transfer's events out to its subscribers.
 
     A context manager: ``on_start`` on entry, ``on_done`` (with the exception, if one
-    ends the block) on exit; :meth:`progress` in between.
+    ends the block) on exit; :meth:`progress` in between. An exception from ``on_start``
+    or ``on_progress`` aborts the transfer; one from ``on_done`` is logged, not raised.
     """
 
     def __init__(self, key: str, subscribers: Subscribers, total: int | None = None) -> None:
@@ -50,5 +54,11 @@ class TransferEvents:
             s.on_progress(self.key, nbytes)
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        # the transfer has ended: a subscriber failing now must not turn a finished
+        # transfer into a failure (its object or file is already in place), nor keep
+        # the other subscribers from hearing the end
         for s in self.subscribers:
-            s.on_done(self.key, exc)
+            try:
+                s.on_done(self.key, exc)
+            except Exception:
+                logger.exception("subscriber %r failed in on_done(%r)", s, self.key)

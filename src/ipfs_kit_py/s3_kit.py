@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Mapping
+from os import PathLike
 from pathlib import Path
 from typing import IO, Any
 
@@ -73,6 +74,8 @@ class S3Kit(DictKit):
         subscribers: Subscribers = (),
     ) -> dict[str, Any]:
         """Upload a local file (multipart, parallel parts for large files)."""
+        if not isinstance(local_path, str | PathLike):
+            raise InputPathError(f"local_path must be a path, got {type(local_path).__name__}")
         path = Path(local_path)
         if not path.is_file():
             raise InputPathError(f"not a readable file: {path}")

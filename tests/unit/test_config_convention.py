@@ -66,7 +66,7 @@ def test_parse_number_rejects_what_is_not_a_number(value: Any) -> None:
         expected = float(value)
     except (TypeError, ValueError):
         expected = None
-    if isinstance(value, bool) or expected is None or math.isnan(expected):
+    if isinstance(value, bool) or expected is None or not math.isfinite(expected):
         with pytest.raises(ConfigurationError, match="setting must be a number"):
             parse_number("setting", value, float)
     else:

@@ -19,7 +19,7 @@ import httpx
 from ipfs_kit_py import debris
 from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.engine_errors import transport_error
-from ipfs_kit_py.config import Sources, parse_number
+from ipfs_kit_py.config import Sources, parse_number, parse_url
 from ipfs_kit_py.content.car import MAX_BLOCK_SIZE, CarReader
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
 from ipfs_kit_py.content.dagpb import UnixFSType, decode_node, decode_unixfs
@@ -75,11 +75,17 @@ class GatewayBackend(BaseBackend):
     def __init__(
         self, base_url: str, *, http: httpx.Client | None = None, timeouts: Timeouts | None = None
     ) -> None:
-        base = base_url.rstrip("/")
+        url, userinfo = parse_url("gateway url", base_url)  # user:password@ -> basic auth
+        base = url.rstrip("/")
         self.base_url = base if base.endswith("/ipfs") else base + "/ipfs"
         self.timeouts = timeouts or Timeouts()
         self._own_http = http is None
-        self._http = http or httpx.Client(timeout=self.timeouts.httpx(), follow_redirects=True)
+        user, _, password = (userinfo or "").partition(":")
+        self._http = http or httpx.Client(
+            timeout=self.timeouts.httpx(),
+            follow_redirects=True,
+            auth=httpx.BasicAuth(user, password) if userinfo is not None else None,
+        )
 
     @classmethod
     def from_sources(
@@ -166,6 +172,10 @@ class GatewayBackend(BaseBackend):
             "the gateway backend is read-only", backend="gateway", locator=self.base_url
         )
 
+    def _check_open(self) -> None:
+        if self._http.is_closed:  # httpx would raise a bare RuntimeError
+            raise ConfigurationError(f"this gateway client ({self.base_url}) is closed")
+
     # -- reads -----------------------------------------------------------------------
 
     def get_block(self, cid: CID) -> bytes:
@@ -173,6 +183,7 @@ class GatewayBackend(BaseBackend):
         if cid.hashfun.code == _IDENTITY:
             return bytes(cid.raw_digest)
         url = f"{self.base_url}/{cid_key(cid)}?format=raw"
+        self._check_open()
         deadline = self.timeouts.deadline_from_now()
 
         def once() -> httpx.Response:
@@ -206,6 +217,7 @@ class GatewayBackend(BaseBackend):
     def iter_file(self, cid: CID) -> Iterator[bytes]:
         """Yield the UnixFS file bytes of ``cid``; each block verified before use."""
         url = f"{self.base_url}/{cid_key(cid)}?format=car&dag-scope=all"
+        self._check_open()
         try:
             with self._http.stream("GET", url, headers={"accept": CAR_ACCEPT}) as response:
                 if response.status_code != 200:

@@ -95,6 +95,8 @@ def register_implementation(
         raise ConfigurationError(f"a backend name must be an identifier, got {name!r}")
     if isinstance(cls, type) and not issubclass(cls, BaseBackend):
         raise ConfigurationError(f"{cls.__name__} does not derive from BaseBackend")
+    if not isinstance(cls, str | type):
+        raise ConfigurationError(f"a backend is a class or a dotted class path, got {cls!r}")
     path = cls if isinstance(cls, str) else f"{cls.__module__}.{cls.__qualname__}"
     with _lock:
         if name in known_implementations and not clobber:

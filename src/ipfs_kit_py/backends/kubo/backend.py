@@ -23,7 +23,7 @@ from ipfs_kit_py import debris
 from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.kubo.multipart import Part, path_parts
 from ipfs_kit_py.backends.kubo.rpc import AddOptions, KuboClient
-from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number
+from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number, parse_url
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, SHA2_256, cid_key, make_cid
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1, KUBO_DEFAULT, ImportProfile
 from ipfs_kit_py.content.verify import verify_stream
@@ -99,6 +99,10 @@ class KuboConfig:
     lookup_timeout: float = 10.0
     offline: bool = True
 
+    def __post_init__(self) -> None:
+        if parse_url("kubo api_url", self.api_url)[1] is not None:
+            raise ConfigurationError("kubo api_url must not carry user:password@: set auth")
+
     @classmethod
     def from_sources(
         cls,
@@ -115,8 +119,11 @@ class KuboConfig:
         """
         get = Sources.of(args, section, env).get
         ipfs_path = get("ipfs_path", "IPFS_PATH")
-        api_url = locate_api(get("api_url", "IPFS_API_URL"), ipfs_path=ipfs_path)
+        located = locate_api(get("api_url", "IPFS_API_URL"), ipfs_path=ipfs_path)
+        api_url, userinfo = parse_url("kubo api_url", located)
         auth = get("auth", "IPFS_API_AUTH")
+        if auth is None and userinfo is not None:  # user:password@ becomes basic auth
+            auth = Secret(f"basic:{userinfo}")
         legacy = get("timeout", "IPFS_KIT_KUBO_TIMEOUT")
         defaults = {} if legacy is None else {"idle_timeout": _seconds("timeout", legacy)}
         return cls(

@@ -112,6 +112,7 @@ class S3Client(Closeable):
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._batch_pool: ThreadPoolExecutor | None = None
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"S3Client(endpoint={self.config.endpoint_url!r}, region={self.config.region!r})"
@@ -119,6 +120,7 @@ class S3Client(Closeable):
     def close(self) -> None:
         """Release the thread pool and connections."""
         with self._lock:
+            self._closed = True  # no store or pool is made again: use after close raises
             pools = (self._pool, self._batch_pool)
             self._pool = self._batch_pool = None
             self._stores.clear()
@@ -128,6 +130,10 @@ class S3Client(Closeable):
         for pool in pools:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConfigurationError("this S3 client is closed")
 
     # -- engine plumbing ----------------------------------------------------------------
 
@@ -144,6 +150,7 @@ class S3Client(Closeable):
         kind = "meta" if metadata else "up" if upload else "down"
         name = f"{bucket}\0{kind}"
         with self._lock:
+            self._check_open()
             found = self._stores.get(name)
             if found is None:
                 found = self._stores[name] = _make_store(self.config, bucket, kind)
@@ -152,6 +159,7 @@ class S3Client(Closeable):
     @property
     def pool(self) -> ThreadPoolExecutor:
         with self._lock:
+            self._check_open()
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(
                     self.config.max_concurrency, thread_name_prefix="s3-transfer"
@@ -161,6 +169,7 @@ class S3Client(Closeable):
     @property
     def batch_pool(self) -> ThreadPoolExecutor:
         with self._lock:
+            self._check_open()
             if self._batch_pool is None:
                 self._batch_pool = ThreadPoolExecutor(
                     self.config.batch_concurrency, thread_name_prefix="s3-batch"

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ipfs_kit_py.config import Secret, Sources, parse_number, require
-from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
+from ipfs_kit_py.backends.s3.errors import validate_key
+from ipfs_kit_py.config import Secret, Sources, parse_number, parse_url, require
+from ipfs_kit_py.errors import ConfigurationError, InvalidInputError, NotConfiguredError
 
 __all__ = ["DEFAULT_KEY_PREFIX", "S3Config"]
 
 DEFAULT_KEY_PREFIX = "ipfs/"
 MiB = 1024 * 1024
+_REGION_RE = re.compile(r"[A-Za-z0-9._-]*")
+_TOKEN_RE = re.compile(r"[!-~]*")
+MAX_WAIT = 7 * 24 * 3600.0  # seconds: the longest timeout a setting may ask for
 _NOT_CONFIGURED = (
     "S3 not configured: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), "
     "or access_key_id/secret_access_key in the [s3] section of the config file"
@@ -74,6 +79,33 @@ class S3Config:
                 raise ConfigurationError(f"S3 {name} must be a positive number of seconds")
         if self.key_prefix.startswith("/") or "//" in self.key_prefix:
             raise ConfigurationError(f"S3 key_prefix {self.key_prefix!r} must be a relative path")
+        try:  # every key starts with it: a prefix no key may have would fail every call
+            validate_key(self.key_prefix + "x")
+        except InvalidInputError as exc:
+            raise ConfigurationError(f"S3 key_prefix {self.key_prefix!r}: {exc}") from exc
+        for name in ("connect_timeout", "request_timeout", "retry_timeout"):
+            parse_number(f"S3 {name}", getattr(self, name), float, positive=True, maximum=MAX_WAIT)
+        parse_number("S3 max_retries", self.max_retries, int, minimum=0, maximum=100)
+        parse_number("S3 part_size", self.part_size, int, maximum=5 * 1024 * MiB)
+        self._check_header_values()
+        if self.endpoint_url:
+            if not self.endpoint_url.isascii():  # the engine panics on a non-ASCII URI
+                raise ConfigurationError("S3 endpoint_url must be ASCII (write a host as xn--)")
+            _, userinfo = parse_url("S3 endpoint_url", self.endpoint_url)
+            if userinfo is not None:
+                raise ConfigurationError(
+                    "S3 endpoint_url must not carry user:password@ (S3 signs requests with "
+                    "access_key_id/secret_access_key)"
+                )
+
+    def _check_header_values(self) -> None:
+        """Values sent in request headers: the engine panics on any it cannot send."""
+        if not _REGION_RE.fullmatch(self.region):
+            raise ConfigurationError(f"S3 region {self.region!r} must be letters, digits, . _ -")
+        token = self.session_token.value if self.session_token else ""
+        for name, value in (("access_key_id", self.access_key_id or ""), ("session_token", token)):
+            if not _TOKEN_RE.fullmatch(value):  # the values are credentials: never quoted
+                raise ConfigurationError(f"S3 {name} must be printable ASCII without spaces")
 
     @classmethod
     def from_sources(

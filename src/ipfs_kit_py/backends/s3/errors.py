@@ -68,6 +68,8 @@ def validate_key(key: str) -> str:
         raise InvalidInputError(f"invalid S3 key {key[:60]!r}...: longer than 1024 bytes")
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
         raise InvalidInputError(f"invalid S3 key {key!r}: control characters")
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in key):
+        raise InvalidInputError(f"invalid S3 key {key!r}: lone surrogates are not UTF-8")
     if any(part in ("", ".", "..") for part in key.split("/")):
         raise InvalidInputError(
             f"invalid S3 key {key!r}: empty, '.' or '..' path segment (leading, trailing "

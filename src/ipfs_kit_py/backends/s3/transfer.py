@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from ipfs_kit_py import debris
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
@@ -181,6 +181,14 @@ class SourceGuard:
         return error if error is not None else RuntimeError("upload source failed")
 
 
+def _bytes_only(chunks: Iterable[Any]) -> Iterator[bytes | bytearray | memoryview]:
+    """The chunks of a byte iterable; InvalidInputError at the first that is not bytes."""
+    for chunk in chunks:
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise InvalidInputError(f"an upload's byte iterable yielded a {type(chunk).__name__}")
+        yield chunk
+
+
 def peek_first_part(
     chunks: Iterable[bytes | bytearray | memoryview], limit: int
 ) -> tuple[bytes, Iterator[bytes | bytearray | memoryview] | None]:
@@ -221,8 +229,8 @@ class ChunkSource:
             return read_chunks(self._opened)
         if hasattr(src, "read"):
             return read_chunks(src)  # type: ignore[arg-type]
-        if isinstance(src, Iterable):
-            return src
+        if isinstance(src, Iterable) and not isinstance(src, Mapping):
+            return _bytes_only(src)
         raise InvalidInputError(f"cannot upload a {type(src).__name__}")
 
     def __exit__(self, *exc: object) -> None:

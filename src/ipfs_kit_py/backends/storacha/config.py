@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ipfs_kit_py.backends.storacha.sharding import SHARD_SIZE
-from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number, require
+from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number, parse_url, require
 from ipfs_kit_py.errors import ConfigurationError
 from ipfs_kit_py.net import Timeouts
 
@@ -21,6 +21,8 @@ NOT_CONFIGURED = (
     "'storacha key create' and the proof from 'storacha delegation create --base64'), "
     "or key/proof in the [storacha] section of the config file"
 )
+
+MIN_SHARD = 1024  # the smallest shard the CAR writer takes (sharding.ShardWriter)
 
 _ENV = {
     "key": ["STORACHA_KEY"],
@@ -85,19 +87,31 @@ class StorachaConfig:
             return cls(
                 key=Secret(str(key).strip()) if key else None,
                 proof=Secret(str(proof).strip()) if proof else None,
-                service_url=str(get("service_url", DEFAULT_SERVICE_URL)).rstrip("/"),
+                service_url=_url("service_url", get("service_url", DEFAULT_SERVICE_URL)),
                 service_did=str(get("service_did", DEFAULT_SERVICE_DID)),
                 service_key=get("service_key"),
-                receipts_url=get("receipts_url"),
-                gateway_url=str(get("gateway_url", DEFAULT_GATEWAY_URL)).rstrip("/"),
+                receipts_url=_url("receipts_url", get("receipts_url")),
+                gateway_url=_url("gateway_url", get("gateway_url", DEFAULT_GATEWAY_URL)),
                 space=get("space"),
-                shard_size=parse_number("storacha shard_size", get("shard_size", SHARD_SIZE), int),
+                shard_size=parse_number(
+                    "storacha shard_size", get("shard_size", SHARD_SIZE), int, minimum=MIN_SHARD
+                ),
                 filecoin_offer=parse_bool("storacha filecoin_offer", get("filecoin_offer", True)),
                 timeouts=_timeouts(sources, get("timeout")),
                 receipt_timeout=_seconds("receipt_timeout", get("receipt_timeout", 120.0)),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"invalid [storacha] setting: {exc}") from exc
+
+
+def _url(name: str, value: Any) -> Any:
+    """``value`` checked as an http(s) URL without ``user:password@``; None stays None."""
+    if value is None or (name == "receipts_url" and not str(value).strip()):
+        return None
+    url, userinfo = parse_url(f"storacha {name}", value)
+    if userinfo is not None:
+        raise ConfigurationError(f"storacha {name} must not carry user:password@")
+    return url.rstrip("/") if name != "receipts_url" else url
 
 
 def _seconds(name: str, value: Any) -> float:

@@ -22,7 +22,7 @@ import httpcore
 import httpx
 
 from ipfs_kit_py.backends.engine_errors import transport_error
-from ipfs_kit_py.errors import BackendTimeoutError, ProtocolError
+from ipfs_kit_py.errors import BackendTimeoutError, ConfigurationError, ProtocolError
 from ipfs_kit_py.resource import Closeable
 
 __all__ = ["MAX_MESSAGE_BYTES", "Answer", "DeadlineNetwork", "ServiceHTTP", "deadline"]
@@ -161,6 +161,8 @@ class ServiceHTTP(Closeable):
         Raises :class:`BackendTimeoutError` (too slow), :class:`BackendUnavailableError`
         (unreachable) or :class:`ProtocolError` (answer too large, too many redirects).
         """
+        if self.client.is_closed:  # httpx would raise a bare RuntimeError
+            raise ConfigurationError("this Storacha client is closed")
         with deadline(self.timeout if total else None):
             for _ in range(redirects + 1 if method == "GET" else 1):
                 answer = self._once(method, url, max_bytes, **kwargs)
