@@ -12,6 +12,7 @@ and always return a dict; ``ipfs_cat`` puts the bytes under ``"data"``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import os
@@ -40,6 +41,7 @@ from ipfs_kit_py.kit_wiring import (
     TierStatus,
     backend_sections,
     build_kit,
+    tier_aliases,
     tier_statuses,
 )
 from ipfs_kit_py.resource import Closeable
@@ -125,8 +127,6 @@ class ipfs_kit(Closeable):
         self.config = KitConfig.from_sources(local, file_config, env)
         self.policies = _policies(self._sources)
         self._remote = self._sources.remote_backends()
-        self.s3_kit: Any = build_kit("s3", self._remote)
-        self.storacha_kit: Any = build_kit("storacha", self._remote)
         self._index: MetadataIndex | None = None
         self._tiers: TieredCacheManager | None = None
         self._closed = False
@@ -148,6 +148,16 @@ class ipfs_kit(Closeable):
         self._remote.close()
 
     # -- wiring -----------------------------------------------------------------------
+
+    @functools.cached_property
+    def s3_kit(self) -> Any:
+        """The seed's dict S3 kit (built on first use: its client library loads then)."""
+        return build_kit("s3", self._remote)
+
+    @functools.cached_property
+    def storacha_kit(self) -> Any:
+        """The seed's dict Storacha kit (built on first use)."""
+        return build_kit("storacha", self._remote)
 
     @property
     def s3(self) -> S3Backend:
@@ -182,7 +192,13 @@ class ipfs_kit(Closeable):
             policy = TierPolicy(
                 put_to=cfg.put_to, promote_after=cfg.promote_after, read_only=read_only
             )
-            self._tiers = TieredCacheManager(tiers, self.index, policy)
+            self._tiers = TieredCacheManager(
+                tiers,
+                self.index,
+                policy,
+                aliases=tier_aliases(),
+                unconfigured=self._remote.unconfigured(),
+            )
             self._tiers.clean_tmp()  # temp files of writers that crashed over an hour ago
         return self._tiers
 

@@ -12,9 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from rich.table import Table
-
-from ipfs_kit_py.cli.console import console, err_console, print_json
+from ipfs_kit_py.cli.console import console, print_json, print_line, stderr_is_terminal
 from ipfs_kit_py.ipfs_kit import ipfs_kit
 
 if TYPE_CHECKING:
@@ -75,7 +73,7 @@ def _run(args: argparse.Namespace, handler: Handler) -> int:
 
 
 def _bars(args: argparse.Namespace) -> list[ProgressBars]:
-    if args.json or not err_console.is_terminal:
+    if args.json or not stderr_is_terminal():
         return []
     from ipfs_kit_py.cli.content import ProgressBars
 
@@ -104,6 +102,8 @@ def _ls(args: argparse.Namespace, objects: S3Objects) -> int:
         bucket = objects.target(args.bucket)[0]
         print_json({"success": True, "bucket": bucket, "prefix": args.prefix, "objects": listed})
         return 0
+    from rich.table import Table
+
     table = Table("key", "size", "last modified", box=None)
     for i in rows:
         table.add_row(i.key, f"{i.size:,}", i.last_modified.isoformat() if i.last_modified else "")
@@ -156,7 +156,7 @@ def _head(args: argparse.Namespace, objects: S3Objects) -> int:
         print_json({"success": True, **fields})
         return 0
     for name, value in fields.items():
-        console.print(f"{name:10} {value}", markup=False)
+        print_line(f"{name:10} {value}")
     return 0
 
 
@@ -166,7 +166,7 @@ def _exists(args: argparse.Namespace, objects: S3Objects) -> int:
         bucket = objects.target(args.bucket)[0]
         print_json({"success": True, "bucket": bucket, "key": args.key, "exists": found})
     else:
-        console.print("exists" if found else "absent")
+        print_line("exists" if found else "absent")
     return 0 if found else 1
 
 
@@ -174,5 +174,5 @@ def _report(args: argparse.Namespace, fields: dict[str, Any], text: str) -> int:
     if args.json:
         print_json({"success": True, **fields})
     else:
-        console.print(text, markup=False)
+        print_line(text)
     return 0

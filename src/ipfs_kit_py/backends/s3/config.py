@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ipfs_kit_py.backends.registry import S3_NOT_CONFIGURED
 from ipfs_kit_py.config import Secret, Sources, parse_number, require
 from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
 
@@ -13,10 +14,7 @@ __all__ = ["DEFAULT_KEY_PREFIX", "S3Config"]
 
 DEFAULT_KEY_PREFIX = "ipfs/"
 MiB = 1024 * 1024
-_NOT_CONFIGURED = (
-    "S3 not configured: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), "
-    "or access_key_id/secret_access_key in the [s3] section of the config file"
-)
+_NOT_CONFIGURED = S3_NOT_CONFIGURED  # said once, in the registry
 
 # key -> environment variables consulted, in order
 _ENV_NAMES: dict[str, tuple[str, ...]] = {
