@@ -166,6 +166,7 @@ class RemoteBackends:
         """The (first) backend built as ``name``; NotConfiguredError saying why if none."""
         if name in self.built:
             return self.built[name][0]
+        get_backend_class(name)  # asked for by name: a missing extra says so first
         raise NotConfiguredError(self.missing.get(name) or f"{name} is not configured")
 
     def unconfigured(self) -> dict[str, str]:
