@@ -12,6 +12,7 @@ and always return a dict; ``ipfs_cat`` puts the bytes under ``"data"``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import os
@@ -41,6 +42,7 @@ from ipfs_kit_py.kit_wiring import (
     TierStatus,
     backend_sections,
     build_kit,
+    tier_aliases,
     tier_statuses,
 )
 from ipfs_kit_py.resource import Closeable
@@ -129,8 +131,6 @@ class ipfs_kit(Closeable):
         self.config = KitConfig.from_sources(local, file_config, env)
         self.policies = _policies(self._sources)
         self._remote = self._sources.remote_backends()
-        self.s3_kit: Any = build_kit("s3", self._remote)
-        self.storacha_kit: Any = build_kit("storacha", self._remote)
         self._index: MetadataIndex | None = None
         self._tiers: TieredCacheManager | None = None
         self._backends: list[BaseBackend] | None = None
@@ -156,6 +156,16 @@ class ipfs_kit(Closeable):
         self._remote.close()
 
     # -- wiring -----------------------------------------------------------------------
+
+    @functools.cached_property
+    def s3_kit(self) -> Any:
+        """The seed's dict S3 kit (built on first use: its client library loads then)."""
+        return build_kit("s3", self._remote)
+
+    @functools.cached_property
+    def storacha_kit(self) -> Any:
+        """The seed's dict Storacha kit (built on first use)."""
+        return build_kit("storacha", self._remote)
 
     @property
     def s3(self) -> S3Backend:
@@ -191,7 +201,13 @@ class ipfs_kit(Closeable):
                 read_only=read_only,
                 trust_disk_stamps=not cfg.verify_disk_reads,
             )
-            self._tiers = TieredCacheManager(tiers, self.index, policy)
+            self._tiers = TieredCacheManager(
+                tiers,
+                self.index,
+                policy,
+                aliases=tier_aliases(),
+                unconfigured=self._remote.unconfigured(),
+            )
             self._tiers.clean_tmp()  # temp files of writers that crashed over an hour ago
         return self._tiers
 

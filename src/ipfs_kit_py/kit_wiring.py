@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ipfs_kit_py.backends.base import BaseBackend
@@ -40,6 +40,7 @@ __all__ = [
     "backend_sections",
     "build_kit",
     "probe",
+    "tier_aliases",
     "tier_statuses",
 ]
 
@@ -58,6 +59,7 @@ class TierStatus:
     configured: bool
     reachable: bool
     reason: str = ""
+    aliases: tuple[str, ...] = ()  # other names the tier answers to (``kubo`` for ``ipfs``)
 
 
 class UnconfiguredKit:
@@ -80,6 +82,8 @@ class UnconfiguredKit:
     def _error(self) -> IpfsKitError:
         if self._missing:
             return MissingDependencyError(self._hint)
+        if "not configured" in self._hint:  # a backend's own reason, said as it is
+            return NotConfiguredError(self._hint)
         return NotConfiguredError(f"{self._name} is not configured: {self._hint}")
 
     def __repr__(self) -> str:
@@ -171,7 +175,13 @@ class RemoteBackends:
         """The (first) backend built as ``name``; NotConfiguredError saying why if none."""
         if name in self.built:
             return self.built[name][0]
+        get_backend_class(name)  # asked for by name: a missing extra says so first
         raise NotConfiguredError(self.missing.get(name) or f"{name} is not configured")
+
+    def unconfigured(self) -> dict[str, str]:
+        """Why each missing backend is missing, by its registry and its tier name."""
+        names = {name: _tier_name(name) for name in self.missing}
+        return {alias: self.missing[name] for name, tier in names.items() for alias in (name, tier)}
 
     def close(self) -> None:
         """Close every backend built (each ``close`` is idempotent)."""
@@ -218,11 +228,26 @@ def tier_statuses(tiers: Sequence[BaseBackend], missing: Mapping[str, str]) -> l
         if tier_name not in present:
             kind = implementation(name).class_path.rpartition(".")[2]
             statuses.append(TierStatus(tier_name, kind, False, False, reason))
-    return statuses
+    aliases: dict[str, tuple[str, ...]] = {}
+    for alias, tier_name in tier_aliases().items():
+        aliases[tier_name] = (*aliases.get(tier_name, ()), alias)
+    return [replace(s, aliases=aliases[s.name]) if s.name in aliases else s for s in statuses]
+
+
+def tier_aliases() -> dict[str, str]:
+    """Registry names that differ from their tier's name (``kubo`` -> ``ipfs``): aliases."""
+    tiers = {name: _tier_name(name) for name in available_backends()}
+    return {name: tier for name, tier in tiers.items() if tier != name}
 
 
 def _tier_name(name: str) -> str:
-    """The tier name backend ``name`` declares (kubo's is ``ipfs``); ``name`` if unloadable."""
+    """The tier name backend ``name`` declares (kubo's is ``ipfs``); ``name`` if unloadable.
+
+    A registration that states it (every built-in) is not imported to ask.
+    """
+    known = implementation(name).tier
+    if known is not None:
+        return known
     try:
         return get_backend_class(name).name
     except ConfigurationError:

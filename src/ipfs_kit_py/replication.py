@@ -153,14 +153,13 @@ def plan_replication(
     """
     cid = parse_cid(cid)
     durable = _durable_names(tiers)
-    for name in to:
-        tiers.tier(name)  # raises on an unknown tier
+    to = [tiers.tier(name).name for name in to]  # raises on an unknown tier; no aliases
     have = [loc.backend for loc in tiers.index.locations(cid) if loc.backend in durable]
     if policy is None:
         record = tiers.index.content(cid)
         own = record.metadata.get("replication") if record else None
         policy = (policies or PolicySet()).policy_for(record.tags if record else (), own)
-    wanted = list(dict.fromkeys([*to, *policy.required]))
+    wanted = list(dict.fromkeys([*to, *map(tiers.tier_name, policy.required)]))
     targets = [name for name in wanted if name not in have]
     spare = [n for n in durable if n not in have and n not in targets]
     while len(have) + len(targets) < policy.min_copies and spare:

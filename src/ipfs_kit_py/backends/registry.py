@@ -11,12 +11,16 @@ Every backend is built the same way, by ``cls.from_sources(args, section, env)``
     backend = build_backend("mystore", {"root": "/srv/store"})
 
 The facade builds every configured tier through :func:`build_backends`, so the tier
-manager, the index and the facade never import a backend module.
+manager, the index and the facade never import a backend module. A built-in backend that
+no argument, config section or environment variable of its own (``env_prefixes``)
+mentions is not imported at all: it answers ``NotConfiguredError(unconfigured)`` at once,
+so a command that uses no remote tier never loads an HTTP client or a crypto library.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,39 +42,86 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Implementation:
-    """Where a backend class lives, which config section it reads, and what to set."""
+    """Where a backend class lives, which config section it reads, and what to set.
+
+    ``env_prefixes``: the environment variables (by prefix) the backend reads; when set
+    and neither they, the arguments nor the config section say anything, the backend is
+    not configured and ``unconfigured`` says what to set, without importing the class.
+    ``tier``: the tier name the class declares, known without importing it (None: ask
+    the class); a test holds each built-in's to its class.
+    """
 
     class_path: str
     section: str
     hint: str = ""
+    env_prefixes: tuple[str, ...] = ()
+    unconfigured: str = ""
+    tier: str | None = None
 
+
+# what the S3 and Storacha configs say when nothing is set (a test holds them equal)
+S3_NOT_CONFIGURED = (
+    "S3 not configured: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), "
+    "IPFS_KIT_S3_BUCKET, and S3_ENDPOINT_URL for a store other than AWS; or access_key_id, "
+    "secret_access_key, bucket and endpoint_url in the [s3] section of config.toml"
+)
+STORACHA_NOT_CONFIGURED = (
+    "Storacha not configured: set STORACHA_KEY and STORACHA_PROOF (the agent key from "
+    "'storacha key create' and the proof from 'storacha delegation create --base64'), "
+    "or key/proof in the [storacha] section of the config file"
+)
 
 known_implementations: dict[str, Implementation] = {
     "memory": Implementation(
-        "ipfs_kit_py.backends.memory.MemoryBackend", "cache", "set [cache] memory_bytes"
+        "ipfs_kit_py.backends.memory.MemoryBackend",
+        "cache",
+        "set [cache] memory_bytes",
+        tier="memory",
     ),
     "disk": Implementation(
-        "ipfs_kit_py.backends.disk.DiskBackend", "cache", "set [cache] cache_dir / disk_bytes"
+        "ipfs_kit_py.backends.disk.DiskBackend",
+        "cache",
+        "set [cache] cache_dir / disk_bytes",
+        tier="disk",
     ),
     "kubo": Implementation(
         "ipfs_kit_py.backends.kubo.backend.KuboBackend",
         "kubo",
         "set [kubo] api_url in the config file or IPFS_API_URL",
+        ("IPFS_API_URL", "IPFS_PATH"),
+        "kubo is not configured: set [kubo] api_url in the config file or IPFS_API_URL",
+        tier="ipfs",
     ),
     "s3": Implementation(
         "ipfs_kit_py.backends.s3.backend.S3Backend",
         "s3",
         "set [s3] in the config file or AWS_* env",
+        (
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_PROFILE",
+            "S3_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_S3",
+            "IPFS_KIT_S3_",
+        ),
+        S3_NOT_CONFIGURED,
+        tier="s3",
     ),
     "storacha": Implementation(
         "ipfs_kit_py.backends.storacha.backend.StorachaBackend",
         "storacha",
         "set [storacha] in the config file or STORACHA_KEY / STORACHA_PROOF",
+        ("STORACHA_",),
+        STORACHA_NOT_CONFIGURED,
+        tier="storacha",
     ),
     "gateway": Implementation(
         "ipfs_kit_py.backends.gateway.GatewayBackend",
         "gateway",
         "set [gateway] urls in the config file or IPFS_KIT_GATEWAYS",
+        ("IPFS_KIT_GATEWAYS",),
+        "no gateway configured: set [gateway] urls in the config file or IPFS_KIT_GATEWAYS",
+        tier="gateway",
     ),
 }
 
@@ -167,5 +218,24 @@ def build_backends(
     section: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> list[BaseBackend]:
-    """Every instance of backend ``name`` one section asks for (gateways: one per URL)."""
+    """Every instance of backend ``name`` one section asks for (gateways: one per URL).
+
+    Raises ``NotConfiguredError`` when the sources do not ask for it.
+    """
+    impl = implementation(name)
+    if impl.env_prefixes and not _mentioned(impl.env_prefixes, args, section, env):
+        raise NotConfiguredError(impl.unconfigured or f"{name} is not configured: {impl.hint}")
     return list(get_backend_class(name).all_from_sources(args, section, env))
+
+
+def _mentioned(
+    prefixes: tuple[str, ...],
+    args: Mapping[str, Any] | None,
+    section: Mapping[str, Any] | None,
+    env: Mapping[str, str] | None,
+) -> bool:
+    """True if an argument, a section value or a variable named ``prefix...`` is set."""
+    if any(v is not None for v in (args or {}).values()) or section:
+        return True
+    env = os.environ if env is None else env
+    return any(value and key.startswith(prefixes) for key, value in env.items())

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ipfs_kit_py.cli.console import console, print_json
+from ipfs_kit_py.cli.console import print_json, print_line
 from ipfs_kit_py.content.hamt import ShardingPolicy
 from ipfs_kit_py.content.profiles import PROFILES, named_profile
 from ipfs_kit_py.content.unixfs import ImportProfile, import_file
@@ -48,7 +48,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_profile_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print only CIDs")
     p.add_argument("-Q", "--quieter", action="store_true", help="print only the final CID")
-    p.add_argument("--to", default=None, help="comma-separated tiers to store in")
+    p.add_argument(
+        "--to", default=None, help="comma-separated tiers to store in (kubo: the ipfs tier)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -108,13 +110,13 @@ def _hash_entries(args: argparse.Namespace, profile: ImportProfile) -> list[tupl
     """Return (cid, name) for every entry kubo would print, root last."""
     if args.path == "-":
         result = import_file(sys.stdin.buffer, profile)
-        return [(str(result.cid), str(result.cid))]
+        return [(result.cid_text, result.cid_text)]
     path = Path(args.path)
     if path.is_dir():
         if not args.recursive:
             raise InputPathError(f"{path} is a directory, use the '-r' flag to add directories")
         return _hash_directory(path, profile, args.hidden, sharding_from_args(args))
-    return [(str(import_file(path, profile).cid), path.name)]
+    return [(import_file(path, profile).cid_text, path.name)]
 
 
 def _hash_directory(
@@ -179,7 +181,7 @@ def _print_entries(
         print_json(value)
         return
     if args.quieter:
-        console.print(root, markup=False)
+        print_line(root)
         return
     for cid, name in entries:
-        console.print(cid if args.quiet else f"added {cid} {name}", markup=False, soft_wrap=True)
+        print_line(cid if args.quiet else f"added {cid} {name}")

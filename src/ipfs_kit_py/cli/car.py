@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ipfs_kit_py.cli.add import add_profile_arguments, profile_from_args, sharding_from_args
-from ipfs_kit_py.cli.console import console, print_json
+from ipfs_kit_py.cli.console import print_json, print_line
 from ipfs_kit_py.content.archive import pack_car, verify_car
 from ipfs_kit_py.content.extract import extract_car
 from ipfs_kit_py.errors import InputPathError
@@ -68,7 +68,7 @@ def run_pack(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"root": root, "blocks": summary.blocks, "bytes": summary.block_bytes})
     else:
-        console.print(f"{root} -> {args.output} ({summary.blocks} blocks)", markup=False)
+        print_line(f"{root} -> {args.output} ({summary.blocks} blocks)")
     return 0
 
 
@@ -79,11 +79,9 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"roots": roots, "blocks": summary.blocks, "bytes": summary.block_bytes})
     else:
-        console.print(
+        print_line(
             f"ok: {summary.blocks} blocks, {summary.block_bytes} bytes, complete DAG under "
-            + ", ".join(roots),
-            markup=False,
-            soft_wrap=True,
+            + ", ".join(roots)
         )
     return 0
 
@@ -94,5 +92,5 @@ def run_extract(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"root": str(root), "path": args.output})
     else:
-        console.print(f"{root} -> {args.output}", markup=False)
+        print_line(f"{root} -> {args.output}")
     return 0

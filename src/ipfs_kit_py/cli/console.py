@@ -1,15 +1,49 @@
-"""The one place the CLI prints: a rich console for humans, plain JSON for ``--json``."""
+"""The one place the CLI prints: plain lines and JSON, rich only for tables and bars.
+
+``console`` and ``err_console`` are rich consoles created (and rich imported) on first
+use, so a command that prints plain lines never loads rich.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+
+_consoles: dict[bool, Console] = {}
+
+
+def rich_console(*, stderr: bool = False) -> Console:
+    """The rich console on stdout (or stderr), made (and rich imported) on first use."""
+    if stderr not in _consoles:
+        from rich.console import Console
+
+        _consoles[stderr] = Console(stderr=stderr, highlight=False)
+    return _consoles[stderr]
+
+
+class _LazyConsole:
+    """Stands for :func:`rich_console` until an attribute is used."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(rich_console(stderr=self._stderr), name)
+
+
+console: Console = _LazyConsole(stderr=False)  # type: ignore[assignment]
+err_console: Console = _LazyConsole(stderr=True)  # type: ignore[assignment]
+
+
+def print_line(text: str) -> None:
+    """Print ``text`` and a newline on stdout, as is (no markup, no wrapping)."""
+    sys.stdout.write(text + "\n")
 
 
 def print_json(value: Any) -> None:
@@ -18,8 +52,20 @@ def print_json(value: Any) -> None:
 
 
 def print_error(exc: BaseException, *, as_json: bool = False) -> None:
-    """Report an error: a JSON object with ``--json``, else a red line on stderr."""
+    """Report an error: a JSON object with ``--json``, else one (red) line on stderr."""
     if as_json:
         print_json({"success": False, "error": str(exc), "error_type": type(exc).__name__})
     else:
-        err_console.print(f"Error: {exc}", style="red", markup=False)
+        sys.stderr.write(_red(f"Error: {exc}") + "\n")
+
+
+def _red(text: str) -> str:
+    """``text`` in red on a colour terminal (``NO_COLOR`` unset), else as is."""
+    if sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
+        return f"\x1b[31m{text}\x1b[0m"
+    return text
+
+
+def stderr_is_terminal() -> bool:
+    """True when standard error is a terminal (progress bars are worth drawing)."""
+    return sys.stderr.isatty()

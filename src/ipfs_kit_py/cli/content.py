@@ -13,18 +13,20 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TransferSpeedColumn
-from rich.table import Table
-
-from ipfs_kit_py.cli.console import console, err_console, print_json
+from ipfs_kit_py.cli.console import print_json, print_line, rich_console, stderr_is_terminal
+from ipfs_kit_py.cli.table import format_table, human_size
 from ipfs_kit_py.errors import InvalidInputError
-from ipfs_kit_py.ipfs_kit import ipfs_kit
 from ipfs_kit_py.progress import BaseSubscriber
 
-Handler = Callable[[argparse.Namespace, ipfs_kit], int]
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from ipfs_kit_py.index_schema import ContentRecord
+    from ipfs_kit_py.ipfs_kit import ipfs_kit
+
+Handler = Callable[[argparse.Namespace, "ipfs_kit"], int]
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
@@ -32,13 +34,15 @@ class ProgressBars(BaseSubscriber):
     """A rich progress bar per remote read, shown only once it has run for a second."""
 
     def __init__(self, delay_s: float = 1.0) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
         self.delay_s = delay_s
         self.progress = Progress(
             "[progress.description]{task.description}",
             BarColumn(),
             DownloadColumn(),
             TransferSpeedColumn(),
-            console=err_console,
+            console=rich_console(stderr=True),
             transient=True,
         )
         self._tasks: dict[str, tuple[TaskID | None, float, int, int | None]] = {}
@@ -72,8 +76,10 @@ class ProgressBars(BaseSubscriber):
 @contextmanager
 def open_kit(args: argparse.Namespace) -> Iterator[ipfs_kit]:
     """The facade for one command, with progress bars unless ``--json``."""
+    from ipfs_kit_py.ipfs_kit import ipfs_kit
+
     with ipfs_kit() as kit:
-        bars = None if args.json or not err_console.is_terminal else ProgressBars()
+        bars = None if args.json or not stderr_is_terminal() else ProgressBars()
         if bars is not None:
             kit.tiers.subscribers.append(bars)
         try:
@@ -105,7 +111,7 @@ def _done(args: argparse.Namespace, payload: dict[str, Any], text: str, ok: bool
     if args.json:
         print_json({"success": ok, **_plain(payload)})
     else:
-        console.print(text, markup=False, soft_wrap=True)
+        print_line(text)
     return 0 if ok else 1
 
 
@@ -154,7 +160,7 @@ def _when(at: float | None) -> str:
 def cmd_ls(args: argparse.Namespace, kit: ipfs_kit) -> int:
     now = time.time()
     records = kit.index.query(
-        backend=args.backend,
+        backend=kit.tiers.tier_name(args.backend) if args.backend else None,
         tag=args.tag,
         min_size=args.min_size,
         max_size=args.max_size,
@@ -163,14 +169,34 @@ def cmd_ls(args: argparse.Namespace, kit: ipfs_kit) -> int:
         limit=args.limit,
     )
     if args.json:
-        print_json({"success": True, "count": len(records), "content": _plain(records)})
+        content = [{**_plain(r), "added_cid": added_form(r)} for r in records]
+        print_json({"success": True, "count": len(records), "content": content})
         return 0
-    for r in records:
-        line = f"{r.cid}  {r.size if r.size is not None else '-':>10}  {r.kind:<4}  "
-        console.print(
-            line + f"{r.access_count:>5}  {','.join(r.tags)}", markup=False, soft_wrap=True
-        )
+    rows = [
+        (added_form(r), human_size(r.size), r.kind, str(r.access_count), ",".join(r.tags))
+        for r in records
+    ]
+    headers = ("CID", "SIZE", "KIND", "ACCESSES", "TAGS")
+    for line in format_table(headers, rows, right=(1, 3)) if rows else []:
+        print_line(line)
     return 0
+
+
+def added_form(record: ContentRecord) -> str:
+    """The CID as it was added: ``Qm...`` for CIDv0 imports, else the index key itself."""
+    from ipfs_kit_py.content.cid import DAG_PB, SHA2_256, make_cid, parse_cid
+    from ipfs_kit_py.content.unixfs import ImportProfile
+
+    if record.profile is None:
+        return record.cid
+    try:
+        version = ImportProfile.parse(record.profile).cid_version
+    except InvalidInputError:
+        return record.cid  # a profile key this version does not know: show the key
+    cid = parse_cid(record.cid)
+    if version == 0 and cid.codec.code == DAG_PB and cid.hashfun.code == SHA2_256:
+        return str(make_cid(DAG_PB, cid.raw_digest, 0))
+    return record.cid
 
 
 def cmd_replicate(args: argparse.Namespace, kit: ipfs_kit) -> int:
@@ -221,11 +247,19 @@ def cmd_backends(args: argparse.Namespace, kit: ipfs_kit) -> int:
     if args.json:
         print_json({"success": True, "backends": _plain(statuses)})
         return 0
-    table = Table("tier", "kind", "configured", "reachable", "why", box=None)
-    for s in statuses:
-        mark = {True: "yes", False: "no"}
-        table.add_row(s.name, s.kind, mark[s.configured], mark[s.reachable], escape(s.reason))
-    console.print(table)
+    mark = {True: "yes", False: "no"}
+    rows = [
+        (
+            " / ".join((s.name, *s.aliases)),
+            s.kind,
+            mark[s.configured],
+            mark[s.reachable],
+            s.reason,
+        )
+        for s in statuses
+    ]
+    for line in format_table(("TIER", "KIND", "CONFIGURED", "REACHABLE", "WHY NOT"), rows):
+        print_line(line)
     return 0
 
 
@@ -235,7 +269,7 @@ def cmd_config_show(args: argparse.Namespace, kit: ipfs_kit) -> int:
         print_json({"success": True, "config": summary})
         return 0
     for key, value in summary.items():
-        console.print(f"{key} = {value}", markup=False, soft_wrap=True)
+        print_line(f"{key} = {value}")
     return 0
 
 

@@ -1,7 +1,10 @@
 """Entry point of ``ipfs-kit``: builds the parser from each command module and dispatches.
 
 Each command module exposes ``register(subparsers)``, which adds its sub-commands and
-sets ``func`` on each: ``func(args) -> int`` (the exit code). Exit codes:
+sets ``func`` on each: ``func(args) -> int`` (the exit code). Only the module of the
+command typed is imported (the others appear in ``--help`` from :data:`COMMANDS`), so a
+command loads only what it uses. Options of a command group (``ipfs-kit -v``,
+``ipfs-kit storacha --json``) are accepted after its sub-commands too. Exit codes:
 
     0  success
     1  the operation failed (content not found, verification failed, backend error)
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import importlib
 import logging
 import signal
@@ -21,16 +25,32 @@ import sys
 from collections.abc import Sequence
 
 from ipfs_kit_py import debris, errors
-from ipfs_kit_py.cli.console import console, print_error
+from ipfs_kit_py.cli.console import print_error
 
-COMMAND_MODULES = [
-    "ipfs_kit_py.cli.add",
-    "ipfs_kit_py.cli.car",
-    "ipfs_kit_py.cli.content",
-    "ipfs_kit_py.cli.index",
-    "ipfs_kit_py.cli.s3",
-    "ipfs_kit_py.cli.storacha",
-]
+# command -> (the module that registers it, its one-line help), in --help order; a
+# test holds this table to what the modules register
+COMMANDS: dict[str, tuple[str, str]] = {
+    "add": ("ipfs_kit_py.cli.add", "add a file or directory; print its CID"),
+    "car": ("ipfs_kit_py.cli.car", "pack, verify or extract CAR files"),
+    "cat": ("ipfs_kit_py.cli.content", "print the content of a CID (verified) to stdout"),
+    "get": ("ipfs_kit_py.cli.content", "save the content of a CID (verified) to a file"),
+    "whereis": ("ipfs_kit_py.cli.content", "list the tiers holding a CID"),
+    "ls": ("ipfs_kit_py.cli.content", "list indexed content, with filters"),
+    "replicate": ("ipfs_kit_py.cli.content", "copy a CID into more tiers"),
+    "verify": ("ipfs_kit_py.cli.content", "re-read copies and check them against their CID"),
+    "rm": ("ipfs_kit_py.cli.content", "delete a CID from some tiers"),
+    "repair": (
+        "ipfs_kit_py.cli.content",
+        "rewrite bad and missing copies of a CID from a good one",
+    ),
+    "forget": ("ipfs_kit_py.cli.content", "drop index entries of a CID; no tier is touched"),
+    "index": ("ipfs_kit_py.cli.index", "check or rebuild the metadata index"),
+    "backends": ("ipfs_kit_py.cli.content", "list the tiers, whether they answer, and why not"),
+    "config": ("ipfs_kit_py.cli.content", "show the configuration"),
+    "s3": ("ipfs_kit_py.cli.s3", "S3 objects: ls, put, get, rm, head, exists, cleanup"),
+    "storacha": ("ipfs_kit_py.cli.storacha", "upload to / list / retrieve from Storacha"),
+}
+COMMAND_MODULES = list(dict.fromkeys(module for module, _ in COMMANDS.values()))
 
 EPILOG = """\
 examples:
@@ -75,8 +95,13 @@ def exit_code_for(exc: errors.IpfsKitError) -> int:
     return EXIT_FAILED
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the full ``ipfs-kit`` parser."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Build the ``ipfs-kit`` parser: for ``argv``, or every command in full (None).
+
+    For ``argv`` only the module of its command is imported; the other commands are
+    listed (for ``--help`` and the "invalid choice" message) without it. A command
+    word not in :data:`COMMANDS` builds every module.
+    """
     parser = argparse.ArgumentParser(
         prog="ipfs-kit",
         description=(
@@ -90,9 +115,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    command = None if argv is None else command_of(argv)
+    if argv is None or (command is not None and command not in COMMANDS):
+        wanted = COMMAND_MODULES
+    else:
+        wanted = [COMMANDS[command][0]] if command is not None else []
+    registered: set[str] = set()
+    for name, (module, help_text) in COMMANDS.items():
+        if module in wanted and module not in registered:
+            importlib.import_module(module).register(sub)
+            registered.add(module)
+        elif module not in wanted:
+            sub.add_parser(name, help=help_text, add_help=False)
+    share_options(parser)
     return parser
+
+
+def share_options(parser: argparse.ArgumentParser) -> None:
+    """Accept each group's options after its sub-commands too, all the way down.
+
+    Copies keep the value given before the sub-command (``default=SUPPRESS``) and show
+    in the sub-command's ``--help``; an option a sub-command defines itself wins.
+    """
+    shared = [a for a in parser._actions if a.option_strings and a.dest != "help"]
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for child in dict.fromkeys(action.choices.values()):
+            for option in shared:
+                if any(o in child._option_string_actions for o in option.option_strings):
+                    continue
+                copied = copy.copy(option)
+                copied.default, copied.required = argparse.SUPPRESS, False
+                child._add_action(copied)
+            share_options(child)
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command word of ``argv``: its first token that is not a top-level option."""
+    return next((token for token in argv if not token.startswith("-")), None)
 
 
 def kubo_style_booleans(argv: Sequence[str]) -> list[str]:
@@ -118,8 +179,8 @@ def terminate_like_interrupt() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``ipfs-kit`` with ``argv``; return the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(kubo_style_booleans(sys.argv[1:] if argv is None else argv))
+    argv = kubo_style_booleans(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     terminate_like_interrupt()
@@ -130,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_error(exc, as_json=getattr(args, "json", False))
         return exit_code_for(exc)
     except KeyboardInterrupt:
-        console.print("interrupted", style="red")
+        sys.stderr.write("interrupted\n")
         return 130
     except BrokenPipeError:
         return EXIT_OK

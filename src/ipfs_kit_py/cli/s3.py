@@ -13,9 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from rich.table import Table
-
-from ipfs_kit_py.cli.console import console, err_console, print_json
+from ipfs_kit_py.cli.console import console, print_json, print_line, stderr_is_terminal
+from ipfs_kit_py.cli.table import format_table
 from ipfs_kit_py.ipfs_kit import ipfs_kit
 
 if TYPE_CHECKING:
@@ -90,7 +89,7 @@ def _run(args: argparse.Namespace, handler: Handler) -> int:
 
 
 def _bars(args: argparse.Namespace) -> list[ProgressBars]:
-    if args.json or not err_console.is_terminal:
+    if args.json or not stderr_is_terminal():
         return []
     from ipfs_kit_py.cli.content import ProgressBars
 
@@ -119,6 +118,8 @@ def _ls(args: argparse.Namespace, objects: S3Objects) -> int:
         bucket = objects.target(args.bucket)[0]
         print_json({"success": True, "bucket": bucket, "prefix": args.prefix, "objects": listed})
         return 0
+    from rich.table import Table
+
     table = Table("key", "size", "last modified", box=None)
     for i in rows:
         table.add_row(i.key, f"{i.size:,}", i.last_modified.isoformat() if i.last_modified else "")
@@ -171,7 +172,7 @@ def _head(args: argparse.Namespace, objects: S3Objects) -> int:
         print_json({"success": True, **fields})
         return 0
     for name, value in fields.items():
-        console.print(f"{name:10} {value}", markup=False)
+        print_line(f"{name:10} {value}")
     return 0
 
 
@@ -181,7 +182,7 @@ def _exists(args: argparse.Namespace, objects: S3Objects) -> int:
         bucket = objects.target(args.bucket)[0]
         print_json({"success": True, "bucket": bucket, "key": args.key, "exists": found})
     else:
-        console.print("exists" if found else "absent")
+        print_line("exists" if found else "absent")
     return 0 if found else 1
 
 
@@ -208,12 +209,11 @@ def _cleanup(args: argparse.Namespace, objects: S3Objects) -> int:
     if args.json:
         print_json({"success": True, "bucket": bucket, "uploads": rows, "aborted": aborted})
         return 0
-    table = Table("key", "upload id", "initiated", "aborted", box=None)
-    for r in rows:
-        table.add_row(str(r["key"]), str(r["upload_id"]), str(r["initiated"]), str(r["aborted"]))
     if rows:
-        console.print(table)
-    console.print(f"{aborted} multipart uploads aborted in s3://{bucket}", markup=False)
+        cells = [[str(r[k]) for k in ("key", "upload_id", "initiated", "aborted")] for r in rows]
+        for line in format_table(("key", "upload id", "initiated", "aborted"), cells):
+            print_line(line)
+    print_line(f"{aborted} multipart uploads aborted in s3://{bucket}")
     return 0
 
 
@@ -221,5 +221,5 @@ def _report(args: argparse.Namespace, fields: dict[str, Any], text: str) -> int:
     if args.json:
         print_json({"success": True, **fields})
     else:
-        console.print(text, markup=False)
+        print_line(text)
     return 0

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ipfs_kit_py.cli.console import console, print_json
+from ipfs_kit_py.cli.console import print_json, print_line
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
 from ipfs_kit_py.errors import InputPathError
 from ipfs_kit_py.ipfs_kit import ipfs_kit
@@ -101,7 +101,7 @@ def _show(args: argparse.Namespace, value: dict[str, Any], text: str) -> int:
     if args.json:
         print_json(value)
     else:
-        console.print(text, markup=False)
+        print_line(text)
     return 0
 
 

@@ -1,4 +1,9 @@
-"""CIDs as values: parse once at the edge, normalize for keys, build from digests."""
+"""CIDs as values: parse once at the edge, normalize for keys, build from digests.
+
+``CID`` is multiformats' class, imported on first use (importing multiformats costs
+more than starting Python): code that only needs a CID's bytes or text, such as
+``ipfs-kit add -n``, uses :func:`sha256_cid_bytes` and :func:`cid_text` and never loads it.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,15 @@ import base64
 import contextlib
 import functools
 import hashlib
-
-from multiformats import CID
-from multiformats.multibase import Multibase
-from multiformats.multicodec import Multicodec
-from multiformats.multihash import Multihash
+from typing import TYPE_CHECKING, Any
 
 from ipfs_kit_py.errors import InvalidCIDError
+
+if TYPE_CHECKING:
+    from multiformats import CID
+    from multiformats.multibase import Multibase
+    from multiformats.multicodec import Multicodec
+    from multiformats.multihash import Multihash
 
 __all__ = [
     "CAR_CODEC",
@@ -24,10 +31,12 @@ __all__ = [
     "base32",
     "cid_bytes_key",
     "cid_key",
+    "cid_text",
     "decode_cid_bytes",
     "make_cid",
     "parse_cid",
     "sha256_cid",
+    "sha256_cid_bytes",
 ]
 
 DAG_PB = 0x70
@@ -38,16 +47,30 @@ SHA2_256 = 0x12
 _SHA256_PREFIX = bytes([SHA2_256, 32])
 
 
+def __getattr__(name: str) -> Any:
+    if name == "CID":
+        return _cid_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _cid_class() -> type[CID]:
+    from multiformats import CID
+
+    return CID
+
+
 def parse_cid(value: str | bytes | CID) -> CID:
     """Return ``value`` as a CID, raising :class:`InvalidCIDError` if it is not one."""
-    if isinstance(value, CID):
+    cid_class = _cid_class()
+    if isinstance(value, cid_class):
         return value
     try:
         if isinstance(value, str):
             text = value.strip()
             if not text:
                 raise ValueError("empty string")
-            return _decode_common_text(text) or CID.decode(text)
+            return _decode_common_text(text) or cid_class.decode(text)
         if isinstance(value, bytes | bytearray | memoryview):
             return decode_cid_bytes(bytes(value))
     except Exception as exc:  # multiformats raises several unrelated error types
@@ -101,10 +124,11 @@ def cid_bytes_key(cid: CID) -> bytes:
 @functools.cache
 def _cid_parts(codec: int, version: int) -> tuple[Multibase, Multicodec, Multihash]:
     """The validated multibase/multicodec/multihash objects a CID of this kind needs."""
+    cid_class = _cid_class()
     template = (
-        CID("base58btc", 0, "dag-pb", _SHA256_PREFIX + bytes(32))
+        cid_class("base58btc", 0, "dag-pb", _SHA256_PREFIX + bytes(32))
         if version == 0
-        else (CID("base32", 1, codec, _SHA256_PREFIX + bytes(32)))
+        else (cid_class("base32", 1, codec, _SHA256_PREFIX + bytes(32)))
     )
     return template.base, template.codec, template.hashfun
 
@@ -120,8 +144,9 @@ def make_cid(codec: int, sha256_digest: bytes, version: int = 1) -> CID:
     if version == 0 and codec != DAG_PB:
         raise InvalidCIDError("CIDv0 can only name dag-pb nodes")
     base, multicodec, hashfun = _cid_parts(codec, version)
-    new_instance = CID._new_instance
-    cid: CID = new_instance(CID, base, version, multicodec, hashfun, _SHA256_PREFIX + sha256_digest)
+    cid_class = _cid_class()
+    digest = _SHA256_PREFIX + sha256_digest
+    cid: CID = cid_class._new_instance(cid_class, base, version, multicodec, hashfun, digest)
     return cid
 
 
@@ -137,7 +162,7 @@ def decode_cid_bytes(data: bytes) -> CID:
         if codec is not None:
             with contextlib.suppress(Exception):
                 return make_cid(codec, data[-32:], 1)
-    return base32(CID.decode(data))
+    return base32(_cid_class().decode(data))
 
 
 def _small_varint(buf: bytes) -> int | None:
@@ -161,3 +186,40 @@ def base32(cid: CID) -> CID:
 def sha256_cid(codec: int, data: bytes, version: int = 1) -> CID:
     """Hash ``data`` with sha2-256 and return its CID for ``codec``."""
     return make_cid(codec, hashlib.sha256(data).digest(), version)
+
+
+def sha256_cid_bytes(codec: int, sha256_digest: bytes, version: int = 1) -> bytes:
+    """The binary CID :func:`make_cid` would build, without building a CID object."""
+    if len(sha256_digest) != 32:
+        raise InvalidCIDError(f"a sha2-256 digest has 32 bytes, got {len(sha256_digest)}")
+    if version == 0:
+        if codec != DAG_PB:
+            raise InvalidCIDError("CIDv0 can only name dag-pb nodes")
+        return _SHA256_PREFIX + sha256_digest
+    return b"\x01" + _varint(codec) + _SHA256_PREFIX + sha256_digest
+
+
+def cid_text(data: bytes) -> str:
+    """The string form of a binary sha2-256 CID, as ``str(decode_cid_bytes(data))`` prints.
+
+    ``Qm...`` (base58btc) for a CIDv0, ``b...`` (base32) for a CIDv1; other CIDs go
+    through multiformats.
+    """
+    if len(data) == 34 and data[:2] == _SHA256_PREFIX:
+        number, digits = int.from_bytes(data, "big"), []
+        while number:
+            number, digit = divmod(number, 58)
+            digits.append(_BASE58[digit])
+        return "".join(reversed(digits))  # a sha2-256 multihash starts with no zero byte
+    if data[:1] == b"\x01" and data[-34:-32] == _SHA256_PREFIX:
+        return "b" + base64.b32encode(data).decode("ascii").lower().rstrip("=")
+    return str(decode_cid_bytes(data))
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
-from ipfs_kit_py.content.cid import CID, decode_cid_bytes
+from ipfs_kit_py.content.cid import decode_cid_bytes
 from ipfs_kit_py.errors import ContentMismatchError
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
 
 __all__ = [
     "PBLink",
@@ -20,7 +24,9 @@ __all__ = [
     "UnixFSType",
     "decode_node",
     "decode_unixfs",
+    "encode_link_bytes",
     "encode_node",
+    "encode_node_links",
     "encode_unixfs",
     "encode_varint",
 ]
@@ -109,17 +115,27 @@ def encode_unixfs(
 
 def encode_link(link: PBLink) -> bytes:
     """Encode one PBLink message (without its field tag)."""
-    parts = [_bytes_field(1, bytes(link.cid))]
-    if link.name is not None:
-        parts.append(_bytes_field(2, link.name.encode()))
-    if link.tsize is not None:
-        parts.append(_varint_field(3, link.tsize))
+    return encode_link_bytes(bytes(link.cid), link.name, link.tsize)
+
+
+def encode_link_bytes(cid: bytes, name: str | None, tsize: int | None) -> bytes:
+    """Encode one PBLink message from the binary CID (no CID object needed)."""
+    parts = [_bytes_field(1, cid)]
+    if name is not None:
+        parts.append(_bytes_field(2, name.encode()))
+    if tsize is not None:
+        parts.append(_varint_field(3, tsize))
     return b"".join(parts)
 
 
 def encode_node(data: bytes | None, links: list[PBLink] | tuple[PBLink, ...] = ()) -> bytes:
     """Encode a dag-pb node in canonical form: links first, then data."""
-    parts = [_bytes_field(2, encode_link(link)) for link in links]
+    return encode_node_links(data, [encode_link(link) for link in links])
+
+
+def encode_node_links(data: bytes | None, links: list[bytes]) -> bytes:
+    """:func:`encode_node` from links already encoded by :func:`encode_link_bytes`."""
+    parts = [_bytes_field(2, link) for link in links]
     if data is not None:
         parts.append(_bytes_field(1, data))
     return b"".join(parts)

@@ -17,13 +17,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import mmh3
 
-from ipfs_kit_py.content.cid import CID, DAG_PB, make_cid
+from ipfs_kit_py.content.cid import DAG_PB, make_cid
 from ipfs_kit_py.content.dagpb import PBLink, UnixFSData, UnixFSType, encode_node, encode_unixfs
 from ipfs_kit_py.errors import ContentMismatchError, InvalidInputError
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
 
 __all__ = [
     "KUBO_SHARDING",

@@ -12,13 +12,21 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, make_cid
-from ipfs_kit_py.content.dagpb import PBLink, UnixFSType, encode_node, encode_unixfs
+from ipfs_kit_py.content.cid import DAG_PB, RAW, cid_text, decode_cid_bytes, sha256_cid_bytes
+from ipfs_kit_py.content.dagpb import (
+    UnixFSType,
+    encode_link_bytes,
+    encode_node_links,
+    encode_unixfs,
+)
 from ipfs_kit_py.content.hashing import iter_leaf_digests, pb_leaf_frame
 from ipfs_kit_py.content.layout import DeferredLayout, EagerLayout, Layout
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
 
 __all__ = [
     "KUBO_CID_V1",
@@ -96,18 +104,48 @@ class Block:
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
 class FileImport:
-    """The result of importing one file."""
+    """The result of importing one file: its root CID, content size and DAG size.
 
-    cid: CID
-    size: int  # bytes of file content
-    dag_size: int  # bytes of all blocks: what a parent directory link records as Tsize
+    ``size``: bytes of file content; ``dag_size``: bytes of all blocks (what a parent
+    directory link records as Tsize). The root is kept as bytes until ``cid`` is asked
+    for; ``cid_text`` prints it without building a CID object.
+    """
+
+    __slots__ = ("_cid", "_raw", "dag_size", "size")
+
+    def __init__(self, cid: CID | bytes, size: int, dag_size: int) -> None:
+        self._raw = cid if isinstance(cid, bytes) else bytes(cid)
+        self._cid = None if isinstance(cid, bytes) else cid
+        self.size = size
+        self.dag_size = dag_size
+
+    @property
+    def cid(self) -> CID:
+        if self._cid is None:
+            self._cid = decode_cid_bytes(self._raw)
+        return self._cid
+
+    @property
+    def cid_text(self) -> str:
+        """``str(self.cid)``, computed from the bytes."""
+        return str(self._cid) if self._cid is not None else cid_text(self._raw)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FileImport):
+            return NotImplemented
+        return (self._raw, self.size, self.dag_size) == (other._raw, other.size, other.dag_size)
+
+    def __hash__(self) -> int:
+        return hash((self._raw, self.size, self.dag_size))
+
+    def __repr__(self) -> str:
+        return f"FileImport(cid={self.cid_text}, size={self.size}, dag_size={self.dag_size})"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Node:
-    cid: CID
+    cid: bytes  # binary CID: no CID object per node
     filesize: int
     tsize: int
     block: bytes | None = None  # a parent's bytes, until the layout emits them
@@ -171,18 +209,18 @@ class FileImporter:
     def _make_leaf(self, chunk: bytes | memoryview, digest: bytes | None) -> _Node:
         n = len(chunk)
         if self.profile.raw_leaves:
-            cid = make_cid(RAW, digest or hashlib.sha256(chunk).digest(), 1)
+            cid = sha256_cid_bytes(RAW, digest or hashlib.sha256(chunk).digest(), 1)
             if self.on_block is not None:
-                self.on_block(Block(cid, bytes(chunk)))
+                self.on_block(Block(decode_cid_bytes(cid), bytes(chunk)))
             return _Node(cid, n, n)
         prefix, suffix = pb_leaf_frame(n)
         data = None
         if digest is None or self.on_block is not None:
             data = b"".join((prefix, chunk, suffix))
             digest = digest or hashlib.sha256(data).digest()
-        cid = make_cid(DAG_PB, digest, self.profile.cid_version)
+        cid = sha256_cid_bytes(DAG_PB, digest, self.profile.cid_version)
         if data is not None and self.on_block is not None:
-            self.on_block(Block(cid, data))
+            self.on_block(Block(decode_cid_bytes(cid), data))
         return _Node(cid, n, len(prefix) + n + len(suffix))
 
     def _make_parent(self, children: list[_Node]) -> _Node:
@@ -190,14 +228,14 @@ class FileImporter:
         unixfs = encode_unixfs(
             UnixFSType.FILE, filesize=filesize, blocksizes=[c.filesize for c in children]
         )
-        data = encode_node(unixfs, [PBLink(c.cid, "", c.tsize) for c in children])
-        cid = make_cid(DAG_PB, hashlib.sha256(data).digest(), self.profile.cid_version)
+        data = encode_node_links(unixfs, [encode_link_bytes(c.cid, "", c.tsize) for c in children])
+        cid = sha256_cid_bytes(DAG_PB, hashlib.sha256(data).digest(), self.profile.cid_version)
         block = data if self.on_block is not None else None
         return _Node(cid, filesize, len(data) + sum(c.tsize for c in children), block)
 
     def _emit_node(self, node: _Node) -> None:
         if self.on_block is not None and node.block is not None:
-            self.on_block(Block(node.cid, node.block))
+            self.on_block(Block(decode_cid_bytes(node.cid), node.block))
 
 
 Source = str | os.PathLike[str] | BinaryIO | Iterable[bytes]

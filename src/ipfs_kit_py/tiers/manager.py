@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -50,6 +50,7 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
     IpfsKitError,
     LastCopyError,
+    NotConfiguredError,
 )
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.progress import BaseSubscriber, TransferEvents
@@ -81,12 +82,19 @@ class TieredCacheManager:
         tiers: Sequence[BaseBackend],
         index: MetadataIndex,
         policy: TierPolicy | None = None,
+        *,
+        aliases: Mapping[str, str] | None = None,
+        unconfigured: Mapping[str, str] | None = None,
     ) -> None:
+        """``aliases``: other names of tiers (``kubo`` -> ``ipfs``); ``unconfigured``:
+        backends left out, by name, with what to set (the error when one is asked for)."""
         names = [t.name for t in tiers]
         if len(set(names)) != len(names):
             raise InvalidInputError(f"tier names must be unique: {names}")
         self.tiers = list(tiers)
         self.index = index
+        self.aliases = dict(aliases or {})
+        self.unconfigured = dict(unconfigured or {})
         self.policy = policy or TierPolicy()
         self.breaker = CircuitBreaker(self.policy.backoff_s, self.policy.max_backoff_s)
         self.memory: ObjectCache | None = next(
@@ -102,12 +110,26 @@ class TieredCacheManager:
     def __repr__(self) -> str:
         return f"TieredCacheManager(tiers={[t.name for t in self.tiers]})"
 
+    def tier_name(self, name: str) -> str:
+        """The tier name ``name`` stands for (itself, unless it is an alias)."""
+        return self.aliases.get(name, name)
+
     def tier(self, name: str) -> BaseBackend:
-        """Return the tier called ``name``."""
+        """Return the tier called ``name`` (or an alias of it).
+
+        Raises ``NotConfiguredError`` saying what to set for a known backend left
+        unconfigured, ``InvalidInputError`` for any other unknown name.
+        """
+        wanted = self.tier_name(name)
         for t in self.tiers:
-            if t.name == name:
+            if t.name == wanted:
                 return t
-        raise InvalidInputError(f"no tier named {name!r}; tiers: {[t.name for t in self.tiers]}")
+        reason = self.unconfigured.get(name) or self.unconfigured.get(wanted)
+        if reason:
+            raise NotConfiguredError(reason)
+        names = [t.name for t in self.tiers]
+        names += [f"{alias} (= {real})" for alias, real in self.aliases.items() if real in names]
+        raise InvalidInputError(f"no tier named {name!r}; tiers: {', '.join(names)}")
 
     # -- read path --------------------------------------------------------------------
 

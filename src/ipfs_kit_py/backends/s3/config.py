@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ipfs_kit_py.backends.registry import S3_NOT_CONFIGURED
 from ipfs_kit_py.backends.s3.errors import validate_key
 from ipfs_kit_py.config import Secret, Sources, parse_number, parse_url, require
 from ipfs_kit_py.errors import ConfigurationError, InvalidInputError, NotConfiguredError
@@ -18,10 +19,7 @@ MiB = 1024 * 1024
 _REGION_RE = re.compile(r"[A-Za-z0-9._-]*")
 _TOKEN_RE = re.compile(r"[!-~]*")
 MAX_WAIT = 7 * 24 * 3600.0  # seconds: the longest timeout a setting may ask for
-_NOT_CONFIGURED = (
-    "S3 not configured: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), "
-    "or access_key_id/secret_access_key in the [s3] section of the config file"
-)
+_NOT_CONFIGURED = S3_NOT_CONFIGURED  # said once, in the registry
 
 # key -> environment variables consulted, in order
 _ENV_NAMES: dict[str, tuple[str, ...]] = {

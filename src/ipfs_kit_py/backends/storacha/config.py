@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ipfs_kit_py.backends.registry import STORACHA_NOT_CONFIGURED
 from ipfs_kit_py.backends.storacha.sharding import SHARD_SIZE
 from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number, parse_url, require
 from ipfs_kit_py.errors import ConfigurationError
@@ -16,11 +17,7 @@ __all__ = ["DEFAULT_GATEWAY_URL", "DEFAULT_SERVICE_DID", "DEFAULT_SERVICE_URL", 
 DEFAULT_SERVICE_URL = "https://up.storacha.network"
 DEFAULT_SERVICE_DID = "did:web:up.storacha.network"
 DEFAULT_GATEWAY_URL = "https://storacha.link"
-NOT_CONFIGURED = (
-    "Storacha not configured: set STORACHA_KEY and STORACHA_PROOF (the agent key from "
-    "'storacha key create' and the proof from 'storacha delegation create --base64'), "
-    "or key/proof in the [storacha] section of the config file"
-)
+NOT_CONFIGURED = STORACHA_NOT_CONFIGURED  # said once, in the registry
 
 MIN_SHARD = 1024  # the smallest shard the CAR writer takes (sharding.ShardWriter)
 
