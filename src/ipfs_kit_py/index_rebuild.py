@@ -19,11 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ipfs_kit_py.backends.base import Backend
-from ipfs_kit_py.backends.disk import DiskBackend
-from ipfs_kit_py.backends.kubo.backend import KuboBackend
-from ipfs_kit_py.backends.s3.backend import S3Backend
-from ipfs_kit_py.backends.storacha.backend import StorachaBackend
+from ipfs_kit_py.backends.base import Backend, Listable
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.errors import InvalidCIDError, IpfsKitError
@@ -34,7 +30,6 @@ __all__ = ["RebuildReport", "Salvage", "rebuild_index", "salvage", "scan_tier"]
 logger = logging.getLogger(__name__)
 
 Found = tuple[str, str, int | None]  # (cid key, locator, size)
-LISTABLE = (DiskBackend, S3Backend, KuboBackend, StorachaBackend)
 
 
 @dataclass
@@ -122,25 +117,11 @@ def _key(text: Any) -> str | None:
         return None
 
 
-def scan_tier(tier: Backend) -> Iterator[Found]:
-    """Every copy ``tier`` holds, as it lists them (a tier that cannot list: none)."""
-    if isinstance(tier, DiskBackend):
-        for entry in tier.entries():
-            if (key := _key(entry.key)) is not None:
-                yield key, str(tier.path_for_key(entry.key)), entry.size
-    elif isinstance(tier, S3Backend):
-        prefix = tier.config.key_prefix
-        for info in tier.list():
-            if (key := _key(info.key[len(prefix) :])) is not None:
-                yield key, f"s3://{info.bucket}/{info.key}", info.size
-    elif isinstance(tier, KuboBackend):
-        for text in tier.client.pin_ls(None, pin_type="recursive"):
-            if (key := _key(text)) is not None:
-                yield key, f"/ipfs/{text}", None
-    elif isinstance(tier, StorachaBackend):
-        for record in tier.iter_uploads():
-            if (key := _key(record.get("root"))) is not None:
-                yield key, str(tier.space), None
+def scan_tier(tier: Listable) -> Iterator[Found]:
+    """Every copy ``tier`` holds, as it lists them, under its index key."""
+    for listed, locator, size in tier.holdings():
+        if (key := _key(listed)) is not None:
+            yield key, locator, size
 
 
 def rebuild_index(path: Path, tiers: Sequence[Backend]) -> RebuildReport:
@@ -152,7 +133,7 @@ def rebuild_index(path: Path, tiers: Sequence[Backend]) -> RebuildReport:
         unreachable: dict[str, str] = {}
         seen: set[tuple[str, str]] = set()
         for tier in tiers:
-            if not isinstance(tier, LISTABLE):
+            if not isinstance(tier, Listable):
                 continue  # memory (per process), gateways (hold nothing)
             try:
                 copies = list(scan_tier(tier))

@@ -161,6 +161,20 @@ class BaseBackend(Closeable):
 # -- roles the tier manager gives its local tiers (found by what they do, not by class) --
 
 
+Holding = tuple[object, str, "int | None"]  # (the CID as the tier lists it, locator, size)
+
+
+@runtime_checkable
+class Listable(Protocol):
+    """A tier that can list every copy it holds (``index rebuild`` reads them)."""
+
+    name: str
+
+    def holdings(self) -> Iterator[Holding]:
+        """Each copy held: its CID as listed (text or CID), where it lives, its size."""
+        ...
+
+
 @runtime_checkable
 class ObjectCache(Protocol):
     """The in-process tier (memory): whole objects by ``cid_key``, up to a size."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Self
 
-from ipfs_kit_py.backends.base import BaseBackend, StoredObject
+from ipfs_kit_py.backends.base import BaseBackend, Holding, StoredObject
 from ipfs_kit_py.config import Sources, parse_number, xdg_dir
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
@@ -188,6 +188,11 @@ class DiskBackend(BaseBackend):
     def _account(self, delta: int) -> None:
         if self._used is not None:
             self._used = max(0, self._used + delta)
+
+    def holdings(self) -> Iterator[Holding]:
+        """Every object file, under its key."""
+        for entry in self.entries():
+            yield entry.key, str(self.path_for_key(entry.key)), entry.size
 
     def entries(self) -> Iterator[DiskEntry]:
         """Every cached object, by scanning the fan-out directories."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from ipfs_kit_py import debris
-from ipfs_kit_py.backends.base import BaseBackend, StoredObject
+from ipfs_kit_py.backends.base import BaseBackend, Holding, StoredObject
 from ipfs_kit_py.backends.kubo.multipart import Part, path_parts
 from ipfs_kit_py.backends.kubo.rpc import AddOptions, KuboClient
 from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number, parse_url
@@ -276,6 +276,11 @@ class KuboBackend(BaseBackend):
         if size is not None:
             return size
         return int(self.client.files_stat(cid, offline=True)["Size"])
+
+    def holdings(self) -> Iterator[Holding]:
+        """Every recursive pin (a copy this node keeps)."""
+        for text in self.client.pin_ls(None, pin_type="recursive"):
+            yield text, f"/ipfs/{text}", None
 
     def delete(self, cid: CID) -> None:
         """Unpin ``cid`` in both forms (the node may garbage-collect it later); absent is fine."""

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ipfs_kit_py.backends.base import BaseBackend, StoredObject
+from ipfs_kit_py.backends.base import BaseBackend, Holding, StoredObject
 from ipfs_kit_py.backends.s3.client import ObjectInfo, S3Client
 from ipfs_kit_py.backends.s3.config import DEFAULT_KEY_PREFIX, S3Config
 from ipfs_kit_py.backends.s3.objects import (
@@ -173,6 +173,12 @@ class S3Backend(Configured, BaseBackend):
     def delete(self, cid: CID) -> None:
         """Remove ``cid``; removing an absent CID is not an error."""
         self.client.delete(self.bucket, self.key_for(cid))
+
+    def holdings(self) -> Iterator[Holding]:
+        """Every object under the CID prefix, by the CID its key names."""
+        prefix = self.config.key_prefix
+        for info in self.list():
+            yield info.key[len(prefix) :], f"s3://{info.bucket}/{info.key}", info.size
 
     def list(self) -> Iterator[ObjectInfo]:
         """Every object under the key prefix."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
-from ipfs_kit_py.backends.base import BaseBackend, StoredObject
+from ipfs_kit_py.backends.base import BaseBackend, Holding, StoredObject
 from ipfs_kit_py.backends.gateway import GatewayBackend
 from ipfs_kit_py.backends.storacha.client import StorachaClient
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
@@ -235,6 +235,11 @@ class StorachaBackend(BaseBackend):
                 locator=self.space,
             )
         return StoredObject(cid, stored, self.space)
+
+    def holdings(self) -> Iterator[Holding]:
+        """Every upload root registered in the space."""
+        for record in self.iter_uploads():
+            yield record.get("root"), str(self.space), None
 
     def delete(self, cid: CID) -> None:
         """Remove the upload of ``cid`` and its shard blobs; absent is not an error."""
