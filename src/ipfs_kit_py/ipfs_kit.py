@@ -35,7 +35,6 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
 )
 from ipfs_kit_py.index import MetadataIndex
-from ipfs_kit_py.index_rebuild import RebuildReport, rebuild_index
 from ipfs_kit_py.kit_config import KitConfig, mask_secret
 from ipfs_kit_py.kit_wiring import (
     KitSources,
@@ -54,6 +53,7 @@ from ipfs_kit_py.upload_ledger import UploadLedger, upload_endpoint
 if TYPE_CHECKING:
     from ipfs_kit_py.backends.s3.backend import S3Backend
     from ipfs_kit_py.backends.storacha.backend import StorachaBackend
+    from ipfs_kit_py.index_rebuild import RebuildReport
 
 __all__ = ["AddResult", "KitConfig", "TierStatus", "ipfs_kit"]
 
@@ -135,9 +135,10 @@ class ipfs_kit(Closeable):
         self._tiers: TieredCacheManager | None = None
         self._backends: list[BaseBackend] | None = None
         self._closed = False
-        client: Any = getattr(self.s3_kit, "client", None)
-        if hasattr(client, "uploads"):  # the S3 client notes multipart uploads in the index
-            client.uploads = UploadLedger(lambda: self.index, upload_endpoint(client.config))
+        for backend in self._remote.built.get("s3", ()):  # built only where S3 is configured
+            client: Any = getattr(backend, "client", None)
+            if hasattr(client, "uploads"):  # the S3 client notes multipart uploads in the index
+                client.uploads = UploadLedger(lambda: self.index, upload_endpoint(client.config))
 
     def __repr__(self) -> str:
         return f"ipfs_kit(cache_dir={str(self.config.cache_dir)!r})"
@@ -246,6 +247,8 @@ class ipfs_kit(Closeable):
             self._index.close()
             self._index = None
         backends = self._open_backends()
+        from ipfs_kit_py.index_rebuild import rebuild_index  # only `index rebuild` needs it
+
         return rebuild_index(self.config.index_path, backends)
 
     def _check_open(self) -> None:

@@ -37,7 +37,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "whereis": ("ipfs_kit_py.cli.content", "list the tiers holding a CID"),
     "ls": ("ipfs_kit_py.cli.content", "list indexed content, with filters"),
     "replicate": ("ipfs_kit_py.cli.content", "copy a CID into more tiers"),
-    "verify": ("ipfs_kit_py.cli.content", "re-read copies and check them against their CID"),
+    "verify": (
+        "ipfs_kit_py.cli.content",
+        "check that each tier still holds its copies and that they match their CID "
+        "(exit 1 while any copy is bad or missing, or content has no copy)",
+    ),
     "rm": ("ipfs_kit_py.cli.content", "delete a CID from some tiers"),
     "repair": (
         "ipfs_kit_py.cli.content",

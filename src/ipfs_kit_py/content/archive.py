@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import dag_cbor
-
 from ipfs_kit_py import debris
 from ipfs_kit_py.content.blockstore import TempBlockStore
 from ipfs_kit_py.content.car import CarReader, export_dag
@@ -79,6 +77,8 @@ def iter_links(cid: CID, data: bytes) -> Iterator[CID]:
     if cid.codec.code == DAG_PB:
         yield from (link.cid for link in decode_node(data).links)
     elif cid.codec.code == DAG_CBOR:
+        import dag_cbor  # only a dag-cbor block needs it
+
         stack = [dag_cbor.decode(data)]
         while stack:
             value = stack.pop()

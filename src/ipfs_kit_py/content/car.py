@@ -11,8 +11,6 @@ import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import BinaryIO
 
-import dag_cbor
-
 from ipfs_kit_py.content.cid import CID, DAG_PB, base32, decode_cid_bytes
 from ipfs_kit_py.content.dagpb import decode_node, encode_varint
 from ipfs_kit_py.content.unixfs import Block
@@ -36,6 +34,8 @@ _CARV2_PRAGMA = bytes.fromhex("0aa16776657273696f6e02")
 
 def encode_car_header(roots: Sequence[CID]) -> bytes:
     """Return the framed CARv1 header naming ``roots``."""
+    import dag_cbor  # loaded with the first CAR: `cat` of a cached file never needs it
+
     header: bytes = dag_cbor.encode({"roots": list(roots), "version": 1})
     return encode_varint(len(header)) + header
 
@@ -115,6 +115,8 @@ class CarReader:
         if length is None or not 0 < length <= _MAX_HEADER_SIZE:
             raise CARFormatError(f"CAR header length {length} is out of range")
         try:
+            import dag_cbor
+
             header = dag_cbor.decode(self._read_exact(length))
         except Exception as exc:
             raise CARFormatError(f"CAR header is not valid dag-cbor: {exc}") from exc
