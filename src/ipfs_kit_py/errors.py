@@ -52,6 +52,14 @@ class CARFormatError(IpfsKitError):
     """A CAR stream is malformed or truncated."""
 
 
+class ResourceLimitError(IpfsKitError):
+    """Refused: the work would pass a budget (bytes, free disk space, entries, depth).
+
+    Raised before anything is written where the need is known in advance (extracting a
+    DAG that declares more bytes than the disk holds), else as soon as the budget is hit.
+    """
+
+
 class BackendError(IpfsKitError):
     """A backend answered with an error that is not one of the more specific kinds."""
 
