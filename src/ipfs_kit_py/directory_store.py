@@ -8,8 +8,8 @@ checked against its CID.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,8 +85,10 @@ def materialize_tree(tiers: TieredCacheManager, cid: CID, tree: StoredTree, targ
     """Rebuild a stored tree next to ``target``, check its CID, then rename it into place."""
     if target.exists():
         raise InputPathError(f"{target} already exists")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        staging = _staging_dir(target)
+    except OSError as exc:
+        raise InputPathError(f"cannot write {target}: {exc.strerror or exc}") from None
     try:
         for inner in [*tree.dirs, *tree.files]:
             if Path(inner).is_absolute() or ".." in Path(inner).parts:
@@ -102,6 +104,16 @@ def materialize_tree(tiers: TieredCacheManager, cid: CID, tree: StoredTree, targ
         if cid_key(rebuilt) != cid_key(cid):
             raise ContentMismatchError(f"rebuilt tree is {rebuilt}, not {cid}", cid=str(cid))
         os.replace(staging, target)
+    except OSError as exc:
+        raise InputPathError(f"cannot write {target}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _staging_dir(target: Path) -> Path:
+    """A new directory beside ``target``, with the mode ``mkdir`` gives (umask honoured)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name[:200]}.{secrets.token_hex(6)}"
+    staging.mkdir(0o777)
+    return staging

@@ -11,11 +11,10 @@ and always return a dict; ``ipfs_cat`` puts the bytes under ``"data"``.
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import io
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,14 +24,13 @@ from ipfs_kit_py import replication
 from ipfs_kit_py.backends.base import Backend
 from ipfs_kit_py.backends.disk import CHUNK, DiskBackend, read_chunks
 from ipfs_kit_py.backends.memory import MemoryBackend
-from ipfs_kit_py.config import config_file_path, load_config_file
+from ipfs_kit_py.config import Environment, config_file_path, load_config_file, mask_url
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, ImportProfile
 from ipfs_kit_py.directory_store import add_directory, materialize_tree, stored_tree
 from ipfs_kit_py.errors import (
     ConfigurationError,
     ContentNotFoundError,
-    InputPathError,
     InvalidInputError,
 )
 from ipfs_kit_py.index import MetadataIndex
@@ -44,8 +42,10 @@ from ipfs_kit_py.kit_wiring import (
     UnconfiguredKit,
     tier_statuses,
 )
+from ipfs_kit_py.outfile import atomic_output, output_path
 from ipfs_kit_py.resource import Closeable
 from ipfs_kit_py.results import dict_result
+from ipfs_kit_py.sources import bounded, open_regular_file
 from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
 
 __all__ = ["AddResult", "KitConfig", "TierStatus", "ipfs_kit"]
@@ -65,7 +65,15 @@ class AddResult:
     profile: str
 
 
-_OVERRIDES = {"cache_dir", "index_path", "memory_bytes", "disk_bytes", "put_to", "promote_after"}
+_OVERRIDES = {
+    "cache_dir",
+    "index_path",
+    "memory_bytes",
+    "disk_bytes",
+    "put_to",
+    "promote_after",
+    "max_stream_bytes",
+}
 
 
 class ipfs_kit(Closeable):
@@ -77,7 +85,7 @@ class ipfs_kit(Closeable):
         unknown = set(overrides) - _OVERRIDES - SECTIONS - {"metadata", "resources"}
         if unknown:
             raise ConfigurationError(f"unknown ipfs_kit options: {sorted(unknown)}")
-        env = dict(os.environ)
+        env = Environment(os.environ)
         if config is None or isinstance(config, str | os.PathLike):
             path = Path(config) if config is not None else config_file_path(env)
             file_config = load_config_file(path)
@@ -94,6 +102,10 @@ class ipfs_kit(Closeable):
         self.policies = replication.PolicySet.from_config(self._sources.merged("replication"))
         self.s3_kit: Any = self._sources.build_kit("s3_kit")
         self.storacha_kit: Any = self._sources.build_kit("storacha_kit")
+        # the kits hold their credentials now; keep only what kubo and gateways still read
+        self._sources = dataclasses.replace(
+            self._sources, env=Environment(env, prefixes=("IPFS_", "XDG_"))
+        )
         self._index: MetadataIndex | None = None
         self._tiers: TieredCacheManager | None = None
         self._closed = False
@@ -170,7 +182,7 @@ class ipfs_kit(Closeable):
         if isinstance(source, str | os.PathLike) and Path(source).is_dir():
             result = add_directory(self.tiers, Path(source), to, profile, pin, hidden)
         else:
-            chunks, close = _open_source(source)
+            chunks, close = _open_source(source, self.config.max_stream_bytes)
             try:
                 result = self.tiers.add(chunks, profile=profile, to=to, pinned=pin)
             finally:
@@ -199,22 +211,14 @@ class ipfs_kit(Closeable):
 
         A directory CID is rebuilt from its files and checked against its CID.
         """
-        target = Path(path)
-        if target.is_dir():
-            target = target / str(parse_cid(cid))
+        cid = parse_cid(cid)
+        target = output_path(path, str(cid))
         tree = stored_tree(self.index, cid)
         if tree is not None:
-            return materialize_tree(self.tiers, parse_cid(cid), tree, target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as out, self.open(cid) as src:
-                while chunk := src.read(CHUNK):
-                    out.write(chunk)
-            os.replace(tmp, target)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+            return materialize_tree(self.tiers, cid, tree, target)
+        with self.open(cid) as src, atomic_output(target) as out:
+            while chunk := src.read(CHUNK):
+                out.write(chunk)
         return target
 
     def whereis(self, cid: CID | str) -> list[str]:
@@ -278,12 +282,26 @@ class ipfs_kit(Closeable):
             "memory_bytes": self.config.memory_bytes,
             "disk_bytes": self.config.disk_bytes,
             "put_to": list(self.config.put_to),
+            "max_stream_bytes": self.config.max_stream_bytes,
         }
         for name in sorted(SECTIONS):
-            merged = self._sources.merged(name)
+            merged = {**self._effective(name), **self._sources.merged(name)}
             if merged:
-                summary[name] = {k: mask_secret(k, v) for k, v in merged.items()}
+                summary[name] = {k: _shown(k, v) for k, v in merged.items()}
         return summary
+
+    def _effective(self, section: str) -> dict[str, Any]:
+        """The settings a configured backend resolved that differ from the defaults."""
+        kit = {"s3": self.s3_kit, "storacha": self.storacha_kit}.get(section)
+        config = getattr(kit, "config", None)
+        if section == "kubo":
+            config = self._sources.kubo_config()
+        if config is None or not dataclasses.is_dataclass(config):
+            return {}
+        fields = dataclasses.fields(config)
+        values = {f.name: getattr(config, f.name) for f in fields}
+        defaults = {f.name: f.default for f in fields}
+        return {k: v for k, v in values.items() if v is not None and v != defaults[k]}
 
     # -- the seed's dict face ---------------------------------------------------------
 
@@ -325,17 +343,29 @@ class ipfs_kit(Closeable):
         return {"cid": str(parse_cid(cid)), "removed": self.remove(cid, from_)}
 
 
-def _open_source(source: Source) -> tuple[Iterable[bytes], Any]:
-    """Return (chunks, close) for any accepted source; paths must be regular files."""
+def _shown(key: str, value: Any) -> Any:
+    """A config value as ``config show`` prints it: secrets and URL credentials masked."""
+    masked = mask_secret(key, value)
+    if isinstance(masked, str) and "://" in masked:
+        return mask_url(masked)
+    if isinstance(masked, list | tuple):
+        return [mask_url(v) if isinstance(v, str) else v for v in masked]
+    return masked
+
+
+def _open_source(source: Source, max_stream_bytes: int | None) -> tuple[Iterable[bytes], Any]:
+    """Return (chunks, close) for any accepted source; paths must be regular files.
+
+    A stream (file object, iterable) has no size to check up front: it is cut off with
+    :class:`InvalidInputError` once it passes ``max_stream_bytes``.
+    """
     if isinstance(source, bytes | bytearray | memoryview):
         return [bytes(source)], lambda: None
     if isinstance(source, str | os.PathLike):
-        path = Path(source)
-        try:
-            f = path.open("rb")
-        except OSError as exc:
-            raise InputPathError(f"cannot read {path}: {exc.strerror or exc}") from None
+        f = open_regular_file(Path(source))
         return read_chunks(f), f.close
     if isinstance(source, io.IOBase) or hasattr(source, "read"):
-        return read_chunks(source), lambda: None  # type: ignore[arg-type]
-    return source, lambda: None
+        chunks: Iterable[bytes] = read_chunks(source)  # type: ignore[arg-type]
+    else:
+        chunks = source
+    return bounded(chunks, max_stream_bytes), lambda: None

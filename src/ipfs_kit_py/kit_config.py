@@ -35,6 +35,7 @@ class KitConfig:
     disk_bytes: int = DEFAULT_DISK_BYTES
     put_to: tuple[str, ...] = DEFAULT_PUT_TO
     promote_after: int = DEFAULT_PROMOTE_AFTER
+    max_stream_bytes: int | None = None  # cut-off for streams added from '-' or file objects
 
     @classmethod
     def from_sources(
@@ -66,9 +67,26 @@ class KitConfig:
                 ),
                 put_to=tuple(put_to) if put_to else DEFAULT_PUT_TO,
                 promote_after=int(get("promote_after", section=tiers) or DEFAULT_PROMOTE_AFTER),
+                max_stream_bytes=_optional_size(
+                    get(
+                        "max_stream_bytes",
+                        section=tiers,
+                        env_names=["IPFS_KIT_MAX_STREAM_BYTES"],
+                    )
+                ),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"invalid cache/index configuration: {exc}") from None
+
+
+def _optional_size(value: Any) -> int | None:
+    """A byte count >= 0, or None (no limit) for an unset value."""
+    if value is None or value == "":
+        return None
+    size = int(value)
+    if size < 0:
+        raise ValueError(f"max_stream_bytes must be >= 0, got {size}")
+    return size
 
 
 _SECRET_NAMES = frozenset({"key", "proof", "auth", "access_key_id"})

@@ -131,8 +131,8 @@ class KitSources:
             backends.append(backend)
         return backends
 
-    def kubo_backend(self) -> Backend | None:
-        """kubo joins the tiers only when asked for: ``[kubo]``, ``kubo=`` or IPFS_API_URL."""
+    def kubo_config(self) -> Any:
+        """kubo's config when kubo is asked for: ``[kubo]``, ``kubo=`` or IPFS_API_URL."""
         args = self.sections["kubo"]
         section = self.file_section("kubo")
         if not (args or section or self.env.get("IPFS_API_URL") or self.env.get("IPFS_PATH")):
@@ -141,7 +141,14 @@ class KitSources:
             kubo = importlib.import_module("ipfs_kit_py.backends.kubo.backend")
         except ImportError:
             return None
-        config = kubo.KuboConfig.from_sources(args, file={"kubo": section}, env=self.env)
+        return kubo.KuboConfig.from_sources(args, file={"kubo": section}, env=self.env)
+
+    def kubo_backend(self) -> Backend | None:
+        """kubo joins the tiers only when asked for (see :meth:`kubo_config`)."""
+        config = self.kubo_config()
+        if config is None:
+            return None
+        kubo = importlib.import_module("ipfs_kit_py.backends.kubo.backend")
         backend: Backend = kubo.KuboBackend.from_config(config)
         return backend
 

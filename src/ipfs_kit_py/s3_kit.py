@@ -33,6 +33,7 @@ from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.content.verify import verify_stream
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
+from ipfs_kit_py.outfile import output_path
 from ipfs_kit_py.results import DictKit, Result, dict_result
 
 __all__ = ["S3Kit"]
@@ -145,7 +146,7 @@ class S3Kit(DictKit):
         The file appears only when complete and verified; nothing is left on failure.
         """
         bucket, key = self._target(bucket, _required_key(key))
-        dest = Path(local_path) if local_path is not None else Path(Path(key).name)
+        dest = output_path(local_path if local_path is not None else ".", Path(key).name)
         wanted = parse_cid(cid) if cid is not None else None
         used: list[CID] = []
 

@@ -19,6 +19,7 @@ from typing import BinaryIO
 import httpx
 
 from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.config import split_userinfo
 from ipfs_kit_py.content.car import CarReader
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
 from ipfs_kit_py.content.dagpb import UnixFSType, decode_node, decode_unixfs
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 CAR_ACCEPT = "application/vnd.ipld.car; version=1; order=dfs; dups=y"
 RAW_ACCEPT = "application/vnd.ipld.raw"
 _IDENTITY = 0x00
+MAX_REDIRECTS = 5
 
 
 class _ResponseStream(io.RawIOBase):
@@ -74,11 +76,19 @@ class GatewayBackend(Closeable):
     def __init__(
         self, base_url: str, *, http: httpx.Client | None = None, timeout: float = 120.0
     ) -> None:
-        base = base_url.rstrip("/")
-        self.base_url = base if base.endswith("/ipfs") else base + "/ipfs"
+        # user:pass@ in the URL becomes Basic auth, so no message or log line shows it
+        bare, userinfo = split_userinfo(base_url.rstrip("/"))
+        self.base_url = bare if bare.endswith("/ipfs") else bare + "/ipfs"
+        auth = None
+        if userinfo is not None:
+            user, _, password = userinfo.partition(":")
+            auth = httpx.BasicAuth(user, password)
         self._own_http = http is None
         self._http = http or httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=10.0), follow_redirects=True
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
+            auth=auth,
         )
 
     def close(self) -> None:

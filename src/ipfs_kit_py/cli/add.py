@@ -11,6 +11,7 @@ from typing import Any
 from ipfs_kit_py.cli.console import console, print_json
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, STORACHA, ImportProfile, import_file
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
+from ipfs_kit_py.sources import open_regular_file
 
 HELP = """\
 Add a file or directory: print its CID as kubo's `ipfs add` would, and (without
@@ -41,6 +42,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print only CIDs")
     p.add_argument("-Q", "--quieter", action="store_true", help="print only the final CID")
     p.add_argument("--to", default=None, help="comma-separated tiers to store in")
+    p.add_argument(
+        "--max-stream-bytes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="refuse a stream ('-') longer than N bytes (default: [tiers] max_stream_bytes "
+        "or IPFS_KIT_MAX_STREAM_BYTES; unset: no limit)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -99,7 +108,8 @@ def _hash_entries(args: argparse.Namespace, profile: ImportProfile) -> list[tupl
         if not args.recursive:
             raise InputPathError(f"{path} is a directory, use the '-r' flag to add directories")
         return _hash_directory(path, profile, args.hidden)
-    return [(str(import_file(path, profile).cid), path.name)]
+    with open_regular_file(path) as f:
+        return [(str(import_file(f, profile).cid), path.name)]
 
 
 def _hash_directory(path: Path, profile: ImportProfile, hidden: bool) -> list[tuple[str, str]]:
@@ -130,7 +140,10 @@ def _store(args: argparse.Namespace, profile: ImportProfile) -> int:
     if isinstance(source, Path) and source.is_dir() and not args.recursive:
         raise InputPathError(f"{source} is a directory, use the '-r' flag to add directories")
     options: dict[str, Any] = {"hidden": True} if args.hidden else {}
-    with ipfs_kit() as kit:
+    limit = args.max_stream_bytes
+    if limit is not None and limit < 0:
+        raise InvalidInputError(f"--max-stream-bytes must be >= 0, got {limit}")
+    with ipfs_kit(**({} if limit is None else {"max_stream_bytes": limit})) as kit:
         result = kit.add(source, to=to, profile=profile, **options)
     name = str(result.cid) if args.path == "-" else Path(args.path).name
     _print_entries(args, [(str(result.cid), name)], profile, stored=list(result.stored))

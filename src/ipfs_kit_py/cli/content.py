@@ -15,11 +15,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeAlias
 
-from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TransferSpeedColumn
 from rich.table import Table
 
-from ipfs_kit_py.cli.console import console, err_console, print_json
+from ipfs_kit_py.cli.console import console, err_console, plain, print_json
 from ipfs_kit_py.errors import InvalidInputError
 from ipfs_kit_py.ipfs_kit import ipfs_kit
 
@@ -193,7 +192,8 @@ def cmd_backends(args: argparse.Namespace, kit: ipfs_kit) -> int:
     table = Table("tier", "kind", "configured", "reachable", "why", box=None)
     for s in statuses:
         mark = {True: "yes", False: "no"}
-        table.add_row(s.name, s.kind, mark[s.configured], mark[s.reachable], escape(s.reason))
+        row = (s.name, s.kind, mark[s.configured], mark[s.reachable], s.reason)
+        table.add_row(*(plain(cell) for cell in row))
     console.print(table)
     return 0
 

@@ -18,10 +18,11 @@ from ipfs_kit_py.backends.s3.client import ObjectInfo, S3Client
 from ipfs_kit_py.backends.s3.config import S3Config
 from ipfs_kit_py.backends.s3.errors import validate_bucket, validate_key
 from ipfs_kit_py.backends.s3.transfer import ProgressSubscriber
-from ipfs_kit_py.cli.console import console, err_console, print_json
+from ipfs_kit_py.cli.console import console, err_console, plain, print_json
 from ipfs_kit_py.config import from_config_file
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
+from ipfs_kit_py.outfile import output_path
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Handler = Callable[[argparse.Namespace, S3Client, S3Config], int]
@@ -124,7 +125,8 @@ def _ls(args: argparse.Namespace, client: S3Client, config: S3Config) -> int:
         return 0
     table = Table("key", "size", "last modified", box=None)
     for i in rows:
-        table.add_row(i.key, f"{i.size:,}", i.last_modified.isoformat() if i.last_modified else "")
+        modified = i.last_modified.isoformat() if i.last_modified else ""
+        table.add_row(plain(i.key), f"{i.size:,}", modified)
     console.print(table)
     return 0
 
@@ -147,7 +149,7 @@ def _put(args: argparse.Namespace, client: S3Client, config: S3Config) -> int:
 def _get(args: argparse.Namespace, client: S3Client, config: S3Config) -> int:
     bucket = _bucket(args, config)
     key = validate_key(args.key)
-    dest = Path(args.local_path or Path(key).name)
+    dest = output_path(args.local_path or ".", Path(key).name)
     wanted = parse_cid(args.cid) if args.cid else None
     used: list[CID] = []
 

@@ -3,15 +3,16 @@
 Tiers are ordered fastest first: the in-process :class:`MemoryBackend` (ARC), the shared
 :class:`DiskBackend`, then any remote backends (kubo, S3, Storacha, gateways).
 
-Read path: memory, then the tiers the index says hold the CID, then the other tiers
-(probing). Bytes from outside the process are verified against the CID before they are
-returned or cached; a remote object streams into a disk temp file while it is verified
-and is committed (warming the disk tier) only on success. A tier that raises a backend
-error is skipped and backed off (circuit breaker); a copy that does not match its CID is
-refused and the next tier serves; a copy the index lists but the tier lacks is a miss
-that corrects the index. A disk copy is re-hashed on read unless its stamp (inode, size,
-mtime) still matches the one recorded when it was written or last verified: any rewrite
-of the file is caught, silent bit rot only by ``verify`` (or ``trust_disk_stamps=False``).
+Read path: an identity CID is answered from the CID itself; else memory, then the tiers
+the index says hold the CID, then the other tiers (probing). Bytes from outside the
+process are verified against the CID before they are returned or cached; a remote
+object streams into a disk temp file while it is verified and is committed (warming the
+disk tier) only on success. A tier that raises a backend error is skipped and backed off
+(circuit breaker); a copy that does not match its CID is refused and the next tier
+serves; a copy the index lists but the tier lacks is a miss that corrects the index. A
+disk copy is re-hashed on read unless its stamp (inode, size, mtime) still matches the
+one recorded when it was written or last verified: any rewrite of the file is caught,
+silent bit rot only by ``verify`` (or ``trust_disk_stamps=False``).
 
 Promotion policy (:class:`TierPolicy`): remote hits warm the disk tier; an object enters
 memory on its ``promote_after``-th access in this process if it fits
@@ -37,6 +38,7 @@ from ipfs_kit_py.backends.base import Backend, StoredObject
 from ipfs_kit_py.backends.disk import CHUNK, DiskBackend, Staging, read_chunks
 from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
+from ipfs_kit_py.content.inline import inline_bytes
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, FileImport, FileImporter, ImportProfile
 from ipfs_kit_py.content.verify import ContentVerifier
 from ipfs_kit_py.errors import (
@@ -111,6 +113,9 @@ class TieredCacheManager:
         if data is not None:
             return data
         cid = parse_cid(cid)
+        inline = inline_bytes(cid)  # an identity CID is its own content, as in kubo
+        if inline is not None:
+            return inline
         fetched = self._fetch(cid, self._key_of(cid), want_bytes=True)
         fetched.file.close()
         assert fetched.data is not None
@@ -122,6 +127,9 @@ class TieredCacheManager:
         if data is not None:
             return io.BytesIO(data)
         cid = parse_cid(cid)
+        inline = inline_bytes(cid)
+        if inline is not None:
+            return io.BytesIO(inline)
         return self._fetch(cid, self._key_of(cid), want_bytes=False).file
 
     def _memory_hit(self, cid: CID | str) -> bytes | None:
@@ -403,7 +411,9 @@ class TieredCacheManager:
                     continue
                 source.seek(0)
                 if tier is self.memory:
-                    if self.memory.insert(cid_key(cid), source.read()):
+                    # size first: a file too large to cache is never read into memory
+                    if self.memory.fits(staging.size):
+                        self.memory.insert(cid_key(cid), source.read())
                         stored.append(self.memory.stat(cid))
                     continue
                 profile = self.profile_of(cid)

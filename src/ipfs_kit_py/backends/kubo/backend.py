@@ -24,7 +24,7 @@ from typing import Any
 from ipfs_kit_py.backends.base import StoredObject
 from ipfs_kit_py.backends.kubo.multipart import Part, path_parts
 from ipfs_kit_py.backends.kubo.rpc import AddOptions, KuboClient
-from ipfs_kit_py.config import Secret, load_config_file, resolve
+from ipfs_kit_py.config import Secret, load_config_file, resolve, split_userinfo
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1, KUBO_DEFAULT, ImportProfile
 from ipfs_kit_py.content.verify import verify_stream
@@ -146,6 +146,10 @@ class KuboConfig:
         ipfs_path = get("ipfs_path", "IPFS_PATH")
         api_url = locate_api(get("api_url", "IPFS_API_URL"), ipfs_path=ipfs_path)
         auth = get("auth", "IPFS_API_AUTH")
+        # user:pass@ in the URL would show in every message and log line: make it auth
+        api_url, userinfo = split_userinfo(api_url)
+        if userinfo is not None and auth is None:
+            auth = Secret("basic:" + userinfo)
         return cls(
             api_url=api_url,
             auth=auth if isinstance(auth, Secret) or auth is None else Secret(str(auth)),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ipfs_kit_py.config import Secret, resolve
@@ -35,7 +35,7 @@ _ENV_NAMES: dict[str, tuple[str, ...]] = {
 class S3Config:
     """Where and how to reach S3; credentials are :class:`Secret` and never shown."""
 
-    access_key_id: str | None = None
+    access_key_id: str | None = field(default=None, repr=False)  # masked like the secret
     secret_access_key: Secret | None = None
     session_token: Secret | None = None
     region: str = "us-east-1"

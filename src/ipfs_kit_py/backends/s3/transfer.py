@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import BinaryIO, Protocol
 
 from ipfs_kit_py.backends.base import ProgressSubscriber
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
+from ipfs_kit_py.outfile import temp_beside
 
 __all__ = [
     "ByteSink",
@@ -143,7 +143,7 @@ def download_ranges(
     verified) file is renamed to ``dest``; on any failure nothing is left behind.
     """
     dest = Path(dest)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent or ".", prefix=f".{dest.name}.", suffix=".part")
+    fd, tmp_name = temp_beside(dest)  # the mode open() would give, not mkstemp's 0600
     try:
         os.ftruncate(fd, size)
         starts = range(0, size, part_size)
