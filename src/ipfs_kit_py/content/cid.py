@@ -19,6 +19,9 @@ __all__ = [
     "CID",
     "DAG_CBOR",
     "DAG_PB",
+    "IDENTITY",
+    "MAX_CID_BYTES",
+    "MAX_CID_CHARS",
     "RAW",
     "SHA2_256",
     "base32",
@@ -28,6 +31,7 @@ __all__ = [
     "make_cid",
     "parse_cid",
     "sha256_cid",
+    "short_cid",
 ]
 
 DAG_PB = 0x70
@@ -35,11 +39,37 @@ RAW = 0x55
 DAG_CBOR = 0x71
 CAR_CODEC = 0x0202
 SHA2_256 = 0x12
+IDENTITY = 0x00
 _SHA256_PREFIX = bytes([SHA2_256, 32])
 
+MAX_CID_BYTES = 256
+"""The longest CID accepted, in binary form: room for kubo's largest inline (identity)
+CID, 128 bytes of content, and for any real hash. Longer values are refused at parse,
+so that no work on a CID grows with hostile input."""
+MAX_CID_CHARS = 8 * MAX_CID_BYTES + 16
+"""The longest CID text accepted: :data:`MAX_CID_BYTES` in any multibase, base2 too."""
+_SHORT = 60
 
-def parse_cid(value: str | bytes | CID) -> CID:
-    """Return ``value`` as a CID, raising :class:`InvalidCIDError` if it is not one."""
+
+def short_cid(value: CID | str | bytes | bytearray | memoryview) -> str:
+    """``value`` as an error message quotes it: its text, cut in the middle if long."""
+    if isinstance(value, CID):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value
+    else:
+        text = bytes(value[: _SHORT * 4]).hex() + ("…" if len(value) > _SHORT * 4 else "")
+    if len(text) <= _SHORT:
+        return text
+    return f"{text[: _SHORT - 14]}…{text[-12:]} ({len(text)} chars)"
+
+
+def parse_cid(value: str | bytes | CID, *, max_bytes: int = MAX_CID_BYTES) -> CID:
+    """Return ``value`` as a CID, raising :class:`InvalidCIDError` if it is not one.
+
+    A CID longer than ``max_bytes`` in binary form (or than :data:`MAX_CID_CHARS` as
+    text, for the default bound) is refused before any decoding.
+    """
     if isinstance(value, CID):
         return value
     try:
@@ -47,13 +77,22 @@ def parse_cid(value: str | bytes | CID) -> CID:
             text = value.strip()
             if not text:
                 raise ValueError("empty string")
-            return _decode_common_text(text) or CID.decode(text)
+            if len(text) > 8 * max_bytes + 16:
+                raise ValueError(f"longer than {8 * max_bytes + 16} characters")
+            cid = _decode_common_text(text) or CID.decode(text)
+            _check_length(len(bytes(cid)), max_bytes)
+            return cid
         if isinstance(value, bytes | bytearray | memoryview):
-            return decode_cid_bytes(bytes(value))
+            return decode_cid_bytes(bytes(value), max_bytes=max_bytes)
     except Exception as exc:  # multiformats raises several unrelated error types
-        shown = value if isinstance(value, str) else bytes(value).hex()
-        raise InvalidCIDError(f"invalid CID {shown[:100]!r}: {exc}") from None
+        shown = value if isinstance(value, str) else bytes(value)
+        raise InvalidCIDError(f"invalid CID {short_cid(shown)!r}: {exc}") from None
     raise InvalidCIDError(f"invalid CID: expected str, bytes or CID, got {type(value).__name__}")
+
+
+def _check_length(length: int, max_bytes: int) -> None:
+    if length > max_bytes:
+        raise InvalidCIDError(f"a CID has at most {max_bytes} bytes, this one has {length}")
 
 
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -125,11 +164,14 @@ def make_cid(codec: int, sha256_digest: bytes, version: int = 1) -> CID:
     return cid
 
 
-def decode_cid_bytes(data: bytes) -> CID:
+def decode_cid_bytes(data: bytes, *, max_bytes: int = MAX_CID_BYTES) -> CID:
     """Decode a binary CID (as found in blocks and CARs); v1 CIDs print in base32.
 
-    sha2-256 CIDs (nearly all) take the fast path of :func:`make_cid`.
+    sha2-256 CIDs (nearly all) take the fast path of :func:`make_cid`. Raises
+    :class:`InvalidCIDError` for more than ``max_bytes`` bytes (before decoding) and
+    multiformats' errors for malformed ones.
     """
+    _check_length(len(data), max_bytes)
     if len(data) == 34 and data[:2] == _SHA256_PREFIX:
         return make_cid(DAG_PB, data[2:], 0)
     if len(data) > 35 and data[0] == 1 and data[-34:-32] == _SHA256_PREFIX:
