@@ -80,5 +80,9 @@ class ProtocolError(BackendError):
     """A server answered something the protocol does not allow (bad receipt, bad signature)."""
 
 
+class MetadataIndexError(IpfsKitError):
+    """The metadata index cannot be read or written: corrupt, unwritable, or locked too long."""
+
+
 class LastCopyError(IpfsKitError):
     """Refused: the operation would remove the last known copy of kept content."""

@@ -14,14 +14,14 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ipfs_kit_py.config import xdg_dir
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
-from ipfs_kit_py.errors import ConfigurationError, InvalidInputError
+from ipfs_kit_py.errors import ConfigurationError, InvalidInputError, MetadataIndexError
 from ipfs_kit_py.index_schema import (
     MIGRATIONS,
     ContentRecord,
@@ -34,6 +34,8 @@ from ipfs_kit_py.resource import Closeable
 __all__ = ["MIGRATIONS", "ContentRecord", "Location", "MetadataIndex", "default_index_path"]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def default_index_path(env: Mapping[str, str] | None = None) -> Path:
@@ -82,9 +84,34 @@ def _canonical_key(text: str) -> str | None:
     return None if _B32.index(text[-1]) & ((1 << spare) - 1) else text
 
 
-class MetadataIndex(Closeable):
-    """The SQLite index of content and locations; safe across threads and processes."""
+def _sqlite_errors(method: Callable[..., T]) -> Callable[..., T]:
+    """Raise :class:`MetadataIndexError` for any SQLite (or file) error under ``method``."""
 
+    @functools.wraps(method)
+    def wrapper(self: MetadataIndex, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, OSError) as exc:
+            raise MetadataIndexError(f"index {self.path}: {_reason(exc)}") from exc
+
+    return wrapper
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
+        return "the file is not an ipfs-kit index (corrupt?); move it away to start a new one"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
+
+
+class MetadataIndex(Closeable):
+    """The SQLite index of content and locations; safe across threads and processes.
+
+    Every SQLite or file error surfaces as :class:`MetadataIndexError`.
+    """
+
+    @_sqlite_errors
     def __init__(self, path: Path | str | None = None, *, busy_timeout_ms: int = 30_000) -> None:
         self.path = Path(path) if path is not None else default_index_path()
         if str(self.path) != ":memory:":
@@ -96,12 +123,16 @@ class MetadataIndex(Closeable):
             isolation_level=None,
             check_same_thread=False,
         )
-        self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.execute("PRAGMA cache_size = -65536")  # 64 MiB: 1M-CID indexes stay hot
         self._depth = 0
-        self.migrate()
+        try:
+            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA cache_size = -65536")  # 64 MiB: 1M-CID indexes stay hot
+            self.migrate()
+        except BaseException:
+            self._db.close()
+            raise
 
     def __repr__(self) -> str:
         return f"MetadataIndex({str(self.path)!r})"
@@ -144,17 +175,23 @@ class MetadataIndex(Closeable):
                 finally:
                     self._depth -= 1
                 return
-            self._db.execute("BEGIN IMMEDIATE")
+            self._execute("BEGIN IMMEDIATE")
             self._depth = 1
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._execute("ROLLBACK")
                 raise
             else:
-                self._db.execute("COMMIT")
+                self._execute("COMMIT")
             finally:
                 self._depth = 0
+
+    def _execute(self, sql: str) -> None:
+        try:
+            self._db.execute(sql)
+        except sqlite3.Error as exc:
+            raise MetadataIndexError(f"index {self.path}: {_reason(exc)}") from exc
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -444,3 +481,9 @@ def _filters(
             raise InvalidInputError(f"query filter must not be negative: {value}")
     present = [(v, sql) for v, sql in checks if v is not None]
     return [sql for _, sql in present], [v for v, _ in present]
+
+
+for _name, _method in list(vars(MetadataIndex).items()):
+    # every public query and update (transaction() maps its own BEGIN/COMMIT errors)
+    if callable(_method) and not _name.startswith("_") and _name not in ("transaction", "close"):
+        setattr(MetadataIndex, _name, _sqlite_errors(_method))

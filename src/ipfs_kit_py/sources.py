@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from ipfs_kit_py.errors import InputPathError, InvalidInputError
+from ipfs_kit_py.errors import InputPathError, ResourceLimitError
 
 __all__ = ["bounded", "open_regular_file"]
 
@@ -61,12 +61,12 @@ def open_regular_file(path: Path) -> BinaryIO:
 
 
 def bounded(chunks: Iterable[bytes], limit: int | None) -> Iterator[bytes]:
-    """Yield ``chunks``; raise :class:`InvalidInputError` once they pass ``limit`` bytes."""
+    """Yield ``chunks``; raise :class:`ResourceLimitError` once they pass ``limit`` bytes."""
     total = 0
     for chunk in chunks:
         total += len(chunk)
         if limit is not None and total > limit:
-            raise InvalidInputError(
+            raise ResourceLimitError(
                 f"the input stream passed the limit of {limit} bytes (max_stream_bytes); "
                 "raise it with --max-stream-bytes, IPFS_KIT_MAX_STREAM_BYTES or "
                 "[tiers] max_stream_bytes"

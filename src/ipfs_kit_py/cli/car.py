@@ -10,6 +10,7 @@ from ipfs_kit_py.cli.console import console, print_json
 from ipfs_kit_py.content.archive import pack_car, verify_car
 from ipfs_kit_py.content.extract import extract_car
 from ipfs_kit_py.errors import InputPathError
+from ipfs_kit_py.outfile import output_path
 
 HELP = """\
 Content archives (CARv1), as kubo's `ipfs dag export` / `dag import` write and read them.
@@ -32,7 +33,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     commands = car.add_subparsers(dest="car_command", metavar="ACTION", required=True)
     pack = commands.add_parser("pack", help="import a file or directory into a CAR")
     pack.add_argument("path")
-    pack.add_argument("-o", "--output", required=True, help="the CAR file to write")
+    pack.add_argument(
+        "-o", "--output", required=True, help="the CAR file to write (dir/: NAME.car inside it)"
+    )
     pack.add_argument("-H", "--hidden", action="store_true", help="include dot-files")
     add_profile_arguments(pack)
     pack.add_argument("--json", action="store_true")
@@ -56,13 +59,29 @@ def _open_car(path: str) -> Path:
     return car
 
 
+def _car_output(output: str, source: str) -> Path:
+    """The CAR file to write: ``-o dir/`` (or an existing directory) means ``dir/<name>.car``."""
+    target = output_path(output, (Path(source).resolve().name or "content") + ".car")
+    if not target.parent.is_dir():
+        raise InputPathError(f"cannot write {target}: directory {target.parent} does not exist")
+    return target
+
+
 def run_pack(args: argparse.Namespace) -> int:
-    summary = pack_car(args.path, args.output, profile_from_args(args), hidden=args.hidden)
+    output = _car_output(args.output, args.path)
+    summary = pack_car(args.path, output, profile_from_args(args), hidden=args.hidden)
     root = str(summary.roots[0])
     if args.json:
-        print_json({"root": root, "blocks": summary.blocks, "bytes": summary.block_bytes})
+        print_json(
+            {
+                "root": root,
+                "path": str(output),
+                "blocks": summary.blocks,
+                "bytes": summary.block_bytes,
+            }
+        )
     else:
-        console.print(f"{root} -> {args.output} ({summary.blocks} blocks)", markup=False)
+        console.print(f"{root} -> {output} ({summary.blocks} blocks)", markup=False)
     return 0
 
 

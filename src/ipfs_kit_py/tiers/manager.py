@@ -472,16 +472,27 @@ class TieredCacheManager:
         return names + [t.name for t in self.tiers if t.name in listed]
 
     def remove(self, cid: CID | str, from_: Sequence[str], *, force: bool = False) -> list[str]:
-        """Delete ``cid`` from the named tiers; refuse to drop the last copy of kept content."""
+        """Delete ``cid`` from those of the named tiers that hold it; return their names.
+
+        Raises :class:`ContentNotFoundError` if none of them holds it, and refuses to
+        drop the last copy of kept content unless ``force``.
+        """
         cid = parse_cid(cid)
+        if not from_:
+            raise InvalidInputError("name at least one tier to remove from")
         tiers = [self.tier(name) for name in from_]
-        durable = {loc.backend for loc in self.index.locations(cid)}
-        kept = any(loc.pinned for loc in self.index.locations(cid))
+        locations = self.index.locations(cid, include_bad=True)
+        durable = {loc.backend for loc in locations if not loc.bad}
+        kept = any(loc.pinned for loc in locations)
         left = durable - {t.name for t in tiers}
         if kept and not left and durable and not force:
             raise LastCopyError(f"{cid} is pinned and {sorted(durable)} hold its last copies")
+        listed = {loc.backend for loc in locations}
+        holders = [t for t in tiers if t.name in listed or t.has(cid)]
+        if not holders:
+            raise ContentNotFoundError(f"{cid} is not in {', '.join(t.name for t in tiers)}")
         removed = []
-        for tier in tiers:
+        for tier in holders:
             with self.index.transaction():
                 tier.delete(cid)
                 self.index.forget(cid, tier.name)
