@@ -34,7 +34,9 @@ def test_inline_cids_read_as_kubo_cats_them(
     assert kubo.cli("cat", added).stdout == data
     assert inline_bytes(cid) == data
     with MetadataIndex(tmp_path / "index.sqlite3") as index:
-        tiers = TieredCacheManager([MemoryBackend(1 << 20), DiskBackend(tmp_path / "c", 1 << 20)], index)
+        tiers = TieredCacheManager(
+            [MemoryBackend(1 << 20), DiskBackend(tmp_path / "c", 1 << 20)], index
+        )
         assert tiers.get_bytes(added) == data
 
 

@@ -9,6 +9,7 @@ from ipfs_kit_py.cli.add import add_profile_arguments, profile_from_args
 from ipfs_kit_py.cli.console import console, print_json
 from ipfs_kit_py.content.archive import pack_car, verify_car
 from ipfs_kit_py.content.extract import extract_car
+from ipfs_kit_py.content.extract_plan import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES, ExtractLimits
 from ipfs_kit_py.errors import InputPathError
 from ipfs_kit_py.outfile import output_path
 
@@ -19,6 +20,7 @@ examples:
   ipfs-kit car pack ./dataset -o dataset.car --cid-version=1   # root first, depth first
   ipfs-kit car verify dataset.car        # every block against its CID; the DAG complete
   ipfs-kit car extract dataset.car -o ./restored   # refuses names escaping ./restored
+      # and trees over the limits (--max-bytes/--max-entries/--max-depth) or the free space
 """
 
 
@@ -48,6 +50,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     extract.add_argument("car")
     extract.add_argument("-o", "--output", required=True, help="target path (must not exist)")
     extract.add_argument("--root", default=None, help="which root, if the CAR has several")
+    extract.add_argument(
+        "--max-bytes", type=int, default=None, help="refuse more file bytes (default: free space)"
+    )
+    extract.add_argument(
+        "--max-entries",
+        type=int,
+        default=DEFAULT_MAX_ENTRIES,
+        help=f"refuse more files, directories and symlinks (default: {DEFAULT_MAX_ENTRIES})",
+    )
+    extract.add_argument(
+        "--max-depth",
+        type=int,
+        default=DEFAULT_MAX_DEPTH,
+        help=f"refuse deeper nesting (default: {DEFAULT_MAX_DEPTH})",
+    )
     extract.add_argument("--json", action="store_true")
     extract.set_defaults(func=run_extract)
 
@@ -103,7 +120,8 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_extract(args: argparse.Namespace) -> int:
     with _open_car(args.car).open("rb") as f:
-        root = extract_car(f, args.output, args.root)
+        limits = ExtractLimits(args.max_bytes, args.max_entries, args.max_depth)
+        root = extract_car(f, args.output, args.root, limits)
     if args.json:
         print_json({"root": str(root), "path": args.output})
     else:
