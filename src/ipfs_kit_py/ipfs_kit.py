@@ -265,8 +265,23 @@ class ipfs_kit(Closeable):
             )
 
     def remove(self, cid: CID | str, from_: Sequence[str], *, force: bool = False) -> list[str]:
-        """Delete ``cid`` from the named tiers (never the last copy of pinned content)."""
-        return self.tiers.remove(cid, from_, force=force)
+        """Delete ``cid`` from those of the named tiers that hold it; return their names.
+
+        Raises :class:`InvalidInputError` for no tier or an unknown one,
+        :class:`ContentNotFoundError` if none of them holds ``cid``, and
+        :class:`LastCopyError` for the last copy of pinned content (unless ``force``).
+        """
+        if isinstance(from_, str):
+            from_ = [from_]
+        if not from_:
+            raise InvalidInputError("name at least one tier to remove from")
+        cid = parse_cid(cid)
+        tiers = [self.tiers.tier(name) for name in from_]
+        listed = {loc.backend for loc in self.index.locations(cid, include_bad=True)}
+        holders = [t.name for t in tiers if t.name in listed or t.has(cid)]
+        if not holders:
+            raise ContentNotFoundError(f"{cid} is not in {', '.join(t.name for t in tiers)}")
+        return self.tiers.remove(cid, holders, force=force)
 
     def backends(self) -> list[TierStatus]:
         """Every tier, reachable or not and why; plus the backends left unconfigured."""

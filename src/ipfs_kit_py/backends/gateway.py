@@ -8,6 +8,7 @@ extra-rooted or tampered block is an error and only verified bytes are yielded.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -32,6 +33,8 @@ from ipfs_kit_py.errors import (
     ContentNotFoundError,
     InputPathError,
     InvalidInputError,
+    IpfsKitError,
+    ProtocolError,
 )
 from ipfs_kit_py.resource import Closeable
 
@@ -43,14 +46,30 @@ CAR_ACCEPT = "application/vnd.ipld.car; version=1; order=dfs; dups=y"
 RAW_ACCEPT = "application/vnd.ipld.raw"
 _IDENTITY = 0x00
 MAX_REDIRECTS = 5
+MAX_BLOCK_BYTES = 4 << 20  # kubo refuses blocks over 2 MiB; twice that is never a block
+MAX_PENDING_BYTES = 64 << 20  # out-of-order blocks held while the DAG walk waits for one
+SLACK_BYTES = 16 << 20  # CAR framing and dag-pb nodes on top of the file's own bytes
+
+
+class _Budget:
+    """How many more bytes a read may take from the server; exceeded is a protocol fault."""
+
+    def __init__(self, limit: int, what: str) -> None:
+        self.limit, self.used, self.what = limit, 0, what
+
+    def spend(self, n: int) -> None:
+        self.used += n
+        if self.used > self.limit:
+            raise ProtocolError(f"{self.what}: more than {self.limit} bytes; refused")
 
 
 class _ResponseStream(io.RawIOBase):
-    """A readable file over an httpx streaming response."""
+    """A readable file over an httpx streaming response, within a byte budget."""
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
+    def __init__(self, chunks: Iterator[bytes], budget: _Budget) -> None:
         self._chunks = chunks
         self._buffer = b""
+        self._budget = budget
 
     def readable(self) -> bool:
         return True
@@ -61,6 +80,7 @@ class _ResponseStream(io.RawIOBase):
                 self._buffer = next(self._chunks)
             except StopIteration:
                 return 0
+            self._budget.spend(len(self._buffer))
         n = min(len(target), len(self._buffer))
         target[:n] = self._buffer[:n]
         self._buffer = self._buffer[n:]
@@ -136,30 +156,59 @@ class GatewayBackend(Closeable):
     # -- reads -----------------------------------------------------------------------
 
     def get_block(self, cid: CID) -> bytes:
-        """Fetch one block with ``?format=raw`` and verify it against ``cid``."""
+        """Fetch one block with ``?format=raw`` and verify it against ``cid``.
+
+        The body is read up to :data:`MAX_BLOCK_BYTES`; a longer one is refused unread.
+        """
         if cid.hashfun.code == _IDENTITY:
             return bytes(cid.raw_digest)
         url = f"{self.base_url}/{cid_key(cid)}?format=raw"
-        try:
-            response = self._http.get(url, headers={"accept": RAW_ACCEPT})
-        except httpx.TransportError as exc:
-            raise BackendUnavailableError(f"cannot reach gateway {self.base_url}: {exc}") from None
-        _check_status(response, cid)
-        verify_block(cid, response.content)
-        return response.content
+        with self._answer(cid):
+            with self._http.stream("GET", url, headers={"accept": RAW_ACCEPT}) as response:
+                _check_status(response, cid)
+                budget = _Budget(MAX_BLOCK_BYTES, f"gateway {self.base_url} block {cid}")
+                data = bytearray()
+                for chunk in response.iter_bytes():
+                    budget.spend(len(chunk))
+                    data += chunk
+            verify_block(cid, memoryview(data))
+        return bytes(data)
 
     def iter_file(self, cid: CID) -> Iterator[bytes]:
         """Yield the UnixFS file bytes of ``cid``; each block verified before use."""
         url = f"{self.base_url}/{cid_key(cid)}?format=car&dag-scope=all"
+        headers = {"accept": CAR_ACCEPT}
+        with self._answer(cid), self._http.stream("GET", url, headers=headers) as response:
+            _check_status(response, cid)
+            budget = _Budget(2 * MAX_BLOCK_BYTES, f"gateway {self.base_url} CAR of {cid}")
+            raw = _ResponseStream(response.iter_bytes(), budget)
+            yield from _walk_car(cid, io.BufferedReader(raw, 1 << 20), budget)
+
+    @contextlib.contextmanager
+    def _answer(self, cid: CID) -> Iterator[None]:
+        """Any fault of the server's answer becomes an error of this backend's kind.
+
+        Not found and mismatch stay what they are (the tiers act on them); a transport
+        failure is :class:`BackendUnavailableError`; anything the answer made us fail on
+        (a malformed CAR, a block we cannot check, a redirect loop, an undecodable body)
+        is :class:`ProtocolError`, so a reader moves on to its next source.
+        """
         try:
-            with self._http.stream("GET", url, headers={"accept": CAR_ACCEPT}) as response:
-                if response.status_code != 200:
-                    response.read()
-                _check_status(response, cid)
-                stream = io.BufferedReader(_ResponseStream(response.iter_bytes()), 1 << 20)
-                yield from _walk_car(cid, stream)
+            yield
+        except (ContentNotFoundError, ContentMismatchError, ProtocolError):
+            raise
         except httpx.TransportError as exc:
             raise BackendUnavailableError(f"cannot reach gateway {self.base_url}: {exc}") from None
+        except httpx.HTTPError as exc:
+            raise ProtocolError(
+                f"gateway {self.base_url} answered {cid} badly: {type(exc).__name__}: {exc}"
+            ) from exc
+        except BackendError:
+            raise
+        except (IpfsKitError, ValueError, LookupError, TypeError, EOFError) as exc:
+            raise ProtocolError(
+                f"gateway {self.base_url} sent an unusable answer for {cid}: {exc}"
+            ) from exc
 
     def fetch_to_path(self, cid: CID, path: str | os.PathLike[str], *, raw: bool = False) -> int:
         """Write the verified content of ``cid`` to ``path`` (temp file + rename)."""
@@ -183,6 +232,8 @@ class GatewayBackend(Closeable):
 
 
 def _check_status(response: httpx.Response, cid: CID) -> None:
+    if response.status_code != 200:
+        response.close()  # the body of an error page is not read: it may be endless
     if response.status_code == 404 or response.status_code == 410:
         raise ContentNotFoundError(f"gateway does not have {cid}")
     if response.status_code >= 500:
@@ -191,14 +242,17 @@ def _check_status(response: httpx.Response, cid: CID) -> None:
         raise BackendError(f"gateway answered {response.status_code} for {cid}")
 
 
-def _walk_car(root: CID, stream: BinaryIO) -> Iterator[bytes]:
+def _walk_car(root: CID, stream: BinaryIO, budget: _Budget | None = None) -> Iterator[bytes]:
     """Walk the UnixFS file DAG of ``root`` over a verified CAR stream, yielding leaf bytes.
 
     Blocks normally arrive in DFS order and are used at once; out-of-order blocks are
-    kept until needed. A needed block that never arrives is an error.
+    kept (up to :data:`MAX_PENDING_BYTES`) until needed. A needed block that never
+    arrives is an error. Once the root says how large the file is, the whole read may
+    take about twice that from the server (``budget``), so a CAR that repeats blocks or
+    adds junk ends in bounded time.
     """
     blocks = iter(CarReader(stream, verify=True))
-    pending: dict[tuple[int, bytes], bytes] = {}
+    pending = _Pending()
     todo = [root]
     while todo:
         cid = todo.pop()
@@ -212,9 +266,35 @@ def _walk_car(root: CID, stream: BinaryIO) -> Iterator[bytes]:
         unixfs = decode_unixfs(node.data or b"")
         if unixfs.type not in (UnixFSType.FILE, UnixFSType.RAW):
             raise InvalidInputError(f"{cid} is a UnixFS {unixfs.type.name.lower()}, not a file")
+        if budget is not None and cid == root:
+            budget.limit = 2 * (unixfs.filesize or 0) + 2 * MAX_BLOCK_BYTES + SLACK_BYTES
         if unixfs.data:
             yield unixfs.data
         todo.extend(link.cid for link in reversed(node.links))
+
+
+class _Pending:
+    """Blocks that arrived before they were needed, bounded in bytes."""
+
+    def __init__(self) -> None:
+        self.blocks: dict[tuple[int, bytes], bytes] = {}
+        self.size = 0
+
+    def pop(self, key: tuple[int, bytes]) -> bytes | None:
+        data = self.blocks.pop(key, None)
+        if data is not None:
+            self.size -= len(data)
+        return data
+
+    def put(self, key: tuple[int, bytes], data: bytes) -> None:
+        if key in self.blocks:
+            return  # a repeat (dups=y) is not kept twice
+        self.size += len(data)
+        if self.size > MAX_PENDING_BYTES:
+            raise ProtocolError(
+                f"the gateway sent more than {MAX_PENDING_BYTES} bytes of blocks out of order"
+            )
+        self.blocks[key] = data
 
 
 def _same_block(cid: CID) -> tuple[int, bytes]:
@@ -222,17 +302,16 @@ def _same_block(cid: CID) -> tuple[int, bytes]:
     return cid.codec.code, bytes(cid.digest)
 
 
-def _next_needed(
-    cid: CID, blocks: Iterator[Block], pending: dict[tuple[int, bytes], bytes]
-) -> bytes:
+def _next_needed(cid: CID, blocks: Iterator[Block], pending: _Pending) -> bytes:
     if cid.hashfun.code == _IDENTITY:
         return bytes(cid.raw_digest)
     key = _same_block(cid)
-    if key in pending:
-        return pending.pop(key)
+    data = pending.pop(key)
+    if data is not None:
+        return data
     for block in blocks:
         got = _same_block(block.cid)
         if got == key:
             return block.data
-        pending[got] = block.data
+        pending.put(got, block.data)
     raise ContentMismatchError(f"the gateway's CAR lacks block {cid}", cid=str(cid))

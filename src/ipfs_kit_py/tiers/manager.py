@@ -42,11 +42,10 @@ from ipfs_kit_py.content.inline import inline_bytes
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, FileImport, FileImporter, ImportProfile
 from ipfs_kit_py.content.verify import ContentVerifier
 from ipfs_kit_py.errors import (
-    BackendError,
-    ConfigurationError,
     ContentMismatchError,
     ContentNotFoundError,
     InvalidInputError,
+    IpfsKitError,
     LastCopyError,
 )
 from ipfs_kit_py.index import MetadataIndex
@@ -196,9 +195,9 @@ class TieredCacheManager:
                 tried.append(f"{tier.name}: mismatch")
                 self._refuse(tier, cid, exc)
                 continue
-            except (BackendError, ConfigurationError, OSError) as exc:
+            except Exception as exc:  # any other fault of one source: try the next one
                 tried.append(f"{tier.name}: {type(exc).__name__}")
-                self.breaker.trip(tier.name, f"{type(exc).__name__}: {exc}")
+                self._source_failed(tier, cid, exc)
                 continue
             self.breaker.reset(tier.name)
             if tier.name not in listed:
@@ -206,6 +205,14 @@ class TieredCacheManager:
             self._after_hit(cid, key, fetched)
             return fetched
         raise ContentNotFoundError(f"{cid}: no tier holds a good copy ({'; '.join(tried)})")
+
+    def _source_failed(self, tier: Backend, cid: CID, exc: Exception) -> None:
+        """Back off a tier whose read failed; an unmapped exception is logged as a bug."""
+        self.breaker.trip(tier.name, f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, IpfsKitError | OSError):
+            logger.info("reading %s from %s failed: %s", cid, tier.name, exc)
+        else:
+            logger.warning("reading %s from %s failed unexpectedly", cid, tier.name, exc_info=exc)
 
     def profile_of(self, cid: CID | str) -> ImportProfile | None:
         """The import profile recorded for ``cid``, or None (verification then guesses)."""
@@ -318,7 +325,12 @@ class TieredCacheManager:
     def _record_found(self, tier: Backend, cid: CID) -> None:
         """A probe found ``cid`` in a tier the index did not list: record it."""
         if tier is not self.disk:
-            self.index.record(cid, tier.name, tier.stat(cid).locator)
+            try:
+                locator = tier.stat(cid).locator
+            except Exception as exc:  # the read succeeded: only the bookkeeping is lost
+                logger.info("could not stat %s in %s to record it: %s", cid, tier.name, exc)
+                return
+            self.index.record(cid, tier.name, locator)
             return
         with self.index.transaction():  # the file may have been evicted since the read
             if tier.has(cid):
@@ -472,27 +484,16 @@ class TieredCacheManager:
         return names + [t.name for t in self.tiers if t.name in listed]
 
     def remove(self, cid: CID | str, from_: Sequence[str], *, force: bool = False) -> list[str]:
-        """Delete ``cid`` from those of the named tiers that hold it; return their names.
-
-        Raises :class:`ContentNotFoundError` if none of them holds it, and refuses to
-        drop the last copy of kept content unless ``force``.
-        """
+        """Delete ``cid`` from the named tiers; refuse to drop the last copy of kept content."""
         cid = parse_cid(cid)
-        if not from_:
-            raise InvalidInputError("name at least one tier to remove from")
         tiers = [self.tier(name) for name in from_]
-        locations = self.index.locations(cid, include_bad=True)
-        durable = {loc.backend for loc in locations if not loc.bad}
-        kept = any(loc.pinned for loc in locations)
+        durable = {loc.backend for loc in self.index.locations(cid)}
+        kept = any(loc.pinned for loc in self.index.locations(cid))
         left = durable - {t.name for t in tiers}
         if kept and not left and durable and not force:
             raise LastCopyError(f"{cid} is pinned and {sorted(durable)} hold its last copies")
-        listed = {loc.backend for loc in locations}
-        holders = [t for t in tiers if t.name in listed or t.has(cid)]
-        if not holders:
-            raise ContentNotFoundError(f"{cid} is not in {', '.join(t.name for t in tiers)}")
         removed = []
-        for tier in holders:
+        for tier in tiers:
             with self.index.transaction():
                 tier.delete(cid)
                 self.index.forget(cid, tier.name)
