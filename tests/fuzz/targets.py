@@ -23,7 +23,8 @@ from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, sha256_cid
 from ipfs_kit_py.content.dag import iter_directory, load_node, read_verified_file, verified_getter
 from ipfs_kit_py.content.dagpb import decode_node, decode_unixfs
 from ipfs_kit_py.content.directory import import_directory
-from ipfs_kit_py.content.extract import ExtractLimits, extract_car
+from ipfs_kit_py.content.extract import ExtractLimits, _extract, extract_car
+from ipfs_kit_py.content.hamt import ShardingPolicy
 from ipfs_kit_py.content.unixfs import Block, ImportProfile, import_file
 from ipfs_kit_py.errors import IpfsKitError
 
@@ -95,10 +96,37 @@ def fuzz_extract(data: bytes) -> None:
         shutil.rmtree(parent, ignore_errors=True)
 
 
+def fuzz_tree(data: bytes) -> None:
+    """Extract ``data`` as a CAR whose blocks are taken as their CIDs claim, unverified.
+
+    Mutated blocks no longer match their hashes, so with verification on a fuzzer
+    rarely gets past the reader; trusting the claimed CIDs lets it reach the planner,
+    the HAMT and symlink checks and the writer with arbitrary node bytes.
+    """
+    try:
+        reader = CarReader(io.BytesIO(data), verify=False)
+        blocks = {bytes(block.cid): block.data for block in reader}
+    except IpfsKitError:
+        return
+    if not reader.roots:
+        return
+    parent = tempfile.mkdtemp(prefix="ipfs-kit-fuzz-")
+    try:
+        get = verified_getter(lambda cid: blocks[bytes(cid)], verify=False)
+        with contextlib.suppress(IpfsKitError):
+            _extract(reader.roots[0], get, os.path.join(parent, "out"), _LIMITS)
+        left = os.listdir(parent)
+        if left not in ([], ["out"]):
+            raise AssertionError(f"extraction left debris: {left}")
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "car": fuzz_car,
     "dagpb": fuzz_dagpb,
     "extract": fuzz_extract,
+    "tree": fuzz_tree,
 }
 
 
@@ -121,11 +149,22 @@ def seed_inputs() -> dict[str, list[bytes]]:
         (tree / "link").symlink_to("a.txt")
         tree_blocks: list[Block] = []
         tree_root = import_directory(tree, on_block=tree_blocks.append).cid
+        (tree / "sub" / "c").write_bytes(b"")
+        sharded: list[Block] = []
+        sharded_root = import_directory(
+            tree, sharding=ShardingPolicy(threshold=1), on_block=sharded.append
+        ).cid
     tree_car = _car([tree_root], tree_blocks)
+    sharded_car = _car([sharded_root], sharded)
     car_v2 = bytes.fromhex("0aa16776657273696f6e02") + bytes(16)
     car_v2 += (51).to_bytes(8, "little") + len(car_v1).to_bytes(8, "little") + bytes(8) + car_v1
     nodes = [b.data for b in blocks + tree_blocks if b.cid.codec.code == DAG_PB]
-    return {"car": [car_v1, car_v2, tree_car], "dagpb": nodes, "extract": [tree_car, car_v1]}
+    return {
+        "car": [car_v1, car_v2, tree_car],
+        "dagpb": nodes,
+        "extract": [tree_car, car_v1],
+        "tree": [tree_car, car_v1, sharded_car],
+    }
 
 
 def _car(roots: list[CID], blocks: list[Block]) -> bytes:

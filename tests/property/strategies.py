@@ -81,3 +81,40 @@ def mutated(draw: st.DrawFn, data: bytes) -> bytes:
         elif kind == "set" and buf:
             buf[pos] = draw(st.sampled_from([0x00, 0x7F, 0x80, 0xFF]))
     return bytes(buf)
+
+
+def _varint(value: int, padding: int) -> bytes:
+    """``value`` as a varint, with ``padding`` redundant continuation bytes (non-minimal)."""
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value or padding:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+        if not value:
+            padding -= 1
+            if not padding:
+                out.append(0)
+                return bytes(out)
+
+
+@st.composite
+def cid_like_bytes(draw: st.DrawFn) -> bytes:
+    """Binary CIDs from their grammar, canonical or not: any version, codec, hash code,
+    declared and actual digest length, each varint possibly padded (non-minimal)."""
+
+    def varint(value: int) -> bytes:
+        return _varint(value, draw(st.integers(0, 2)))
+
+    version = draw(st.sampled_from([1, 1, 1, 0, 2]))
+    codec = draw(st.sampled_from([*CODECS, 0, 0x7F, 0x80, 0x3FFF]))
+    code = draw(st.sampled_from([0x12, 0x12, 0x12, 0x00, 0x13, 0xB220]))
+    digest = draw(st.one_of(st.binary(min_size=32, max_size=32), st.binary(max_size=70)))
+    declared = draw(st.sampled_from([len(digest)] * 4 + [len(digest) + 1, 32]))
+    multihash = varint(code) + varint(declared) + digest
+    if version == 0 and draw(st.booleans()):
+        return multihash
+    return varint(version) + varint(codec) + multihash

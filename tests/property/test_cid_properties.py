@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from ipfs_kit_py.content.cid import (
     CID,
+    MAX_CID_BYTES,
     MAX_CID_CHARS,
     cid_bytes_key,
     cid_key,
@@ -15,7 +16,7 @@ from ipfs_kit_py.content.cid import (
     short_cid,
 )
 from ipfs_kit_py.errors import InvalidCIDError
-from tests.property.strategies import BASES, cids, mutated
+from tests.property.strategies import BASES, cid_like_bytes, cids, mutated
 
 CID_CHARS = "bBfFkKzZmMuUQ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ=-_+/ \t\n"
 
@@ -46,6 +47,15 @@ def _mutations(data: bytes) -> st.SearchStrategy[bytes]:
     return mutated(data)
 
 
+@st.composite
+def _text_mutations(draw: st.DrawFn, text: str) -> str:
+    chars = list(text)
+    for _ in range(draw(st.integers(1, 3))):
+        pos = draw(st.integers(0, len(chars) - 1))
+        chars[pos] = draw(st.sampled_from([*CID_CHARS, chars[pos].upper(), chars[pos].lower()]))
+    return "".join(chars)
+
+
 def _text_or_invalid(value: str | bytes) -> None:
     try:
         cid = parse_cid(value)
@@ -74,3 +84,33 @@ def test_any_bytes_are_a_cid_or_an_invalid_cid_error(data: bytes) -> None:
 @given(st.one_of(st.text(max_size=5000), st.binary(max_size=5000), cids()))
 def test_short_cid_is_always_short(value: str | bytes | CID) -> None:
     assert len(short_cid(value)) <= 90
+
+
+def _multiformats(value: str | bytes) -> CID | None:
+    """What multiformats' own decoder makes of ``value`` (the reference), or None."""
+    try:
+        return CID.decode(value.strip() if isinstance(value, str) else value)
+    except Exception:
+        return None
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.one_of(
+        cid_like_bytes(),
+        cids().map(bytes).flatmap(_mutations),
+        cids()
+        .map(lambda c: str(c) if c.version == 0 else c.encode("base32"))
+        .flatmap(lambda text: st.one_of(st.just(text), _text_mutations(text))),
+    )
+)
+def test_the_fast_paths_agree_with_multiformats(value: str | bytes) -> None:
+    """Our fast decoders accept exactly what multiformats accepts, as the same CID."""
+    reference = _multiformats(value)
+    try:
+        ours = parse_cid(value)
+    except InvalidCIDError:
+        assert reference is None or len(bytes(reference)) > MAX_CID_BYTES, reference
+        return
+    assert reference is not None, f"accepted {value!r}, which multiformats refuses"
+    assert ours == reference and bytes(ours) == bytes(reference)

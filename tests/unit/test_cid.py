@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import io
+
 import pytest
 
+from ipfs_kit_py.content.car import CarReader, encode_car_header
 from ipfs_kit_py.content.cid import (
     CID,
     MAX_CID_BYTES,
@@ -14,7 +17,7 @@ from ipfs_kit_py.content.cid import (
     short_cid,
 )
 from ipfs_kit_py.content.dagpb import PBLink, decode_node, encode_node, encode_varint
-from ipfs_kit_py.errors import ContentMismatchError, InvalidCIDError
+from ipfs_kit_py.errors import CARFormatError, ContentMismatchError, InvalidCIDError
 
 HELLO_V0 = "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN"
 HELLO_V1 = "bafybeiffndsajwhk3lwjewwdxqntmjm4b5wxaaanokonsggenkbw6slwk4"
@@ -154,3 +157,23 @@ def test_short_cid_cuts_the_middle_of_long_values() -> None:
     with pytest.raises(InvalidCIDError) as caught:
         parse_cid("x" * 2000)
     assert len(str(caught.value)) < 200
+
+
+@pytest.mark.parametrize("codec", [b"\xd5\x00", b"\xf0\x80\x00", b"\xf1\x00"])
+def test_non_minimal_varints_are_refused_like_multiformats_does(codec: bytes) -> None:
+    # found by the grammar-based differential property in tests/property: the fast path
+    # took "d5 00" for raw (0x55), giving a CID whose bytes differ from its input
+    data = b"\x01" + codec + b"\x12\x20" + bytes(range(32))
+    with pytest.raises(InvalidCIDError, match="minimal"):
+        parse_cid(data)
+    with pytest.raises(ContentMismatchError):
+        decode_node(
+            encode_node(None, []) + b"\x12" + bytes([len(data) + 2, 0x0A, len(data)]) + data
+        )
+    car = encode_car_header([]) + encode_car_block_raw(data, b"block")
+    with pytest.raises(CARFormatError, match="malformed CID"):
+        list(CarReader(io.BytesIO(car)))
+
+
+def encode_car_block_raw(cid_bytes: bytes, block: bytes) -> bytes:
+    return encode_varint(len(cid_bytes) + len(block)) + cid_bytes + block

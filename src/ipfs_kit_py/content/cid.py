@@ -183,12 +183,18 @@ def decode_cid_bytes(data: bytes, *, max_bytes: int = MAX_CID_BYTES) -> CID:
 
 
 def _small_varint(buf: bytes) -> int | None:
-    """Decode ``buf`` if it is exactly one varint, else None."""
+    """Decode ``buf`` if it is exactly one minimally encoded varint, else None.
+
+    A trailing zero byte (``d5 00`` for 0x55) is a redundant encoding that multiformats
+    and the Go and JS implementations refuse; accepting it would make two byte forms of
+    one CID.
+    """
     value = shift = 0
     for index, byte in enumerate(buf):
         value |= (byte & 0x7F) << shift
         if not byte & 0x80:
-            return value if index == len(buf) - 1 else None
+            minimal = byte != 0 or index == 0
+            return value if index == len(buf) - 1 and minimal else None
         shift += 7
     return None
 
