@@ -245,3 +245,11 @@ def test_a_sparse_gap_before_the_carv2_payload_costs_no_memory(tmp_path: Path, h
             return subprocess.run([*argv, "-", how], stdin=c.stdout, capture_output=True, text=True)
 
     assert peak_rss_growth_mb(run) < 32
+
+
+def test_a_length_prefix_cannot_run_past_the_carv2_payload() -> None:
+    payload, _ = small_car()
+    # the payload's last byte starts a two-byte length prefix; the rest lies beyond it
+    data = carv2(payload + b"\x85", data_size=len(payload) + 1) + b"\x01" + bytes(64)
+    with pytest.raises(CARFormatError, match="past the payload"):
+        list(CarReader(io.BytesIO(data)))

@@ -191,6 +191,8 @@ class CarReader:
                     return None
                 raise CARFormatError("truncated CAR: stream ends inside a length prefix")
             if self._remaining is not None:
+                if self._remaining <= 0:
+                    raise CARFormatError("truncated CAR: a length prefix runs past the payload")
                 self._remaining -= 1
             result |= (byte[0] & 0x7F) << shift
             if not byte[0] & 0x80:
