@@ -19,12 +19,13 @@ from pathlib import Path
 
 from ipfs_kit_py.content.archive import verify_car
 from ipfs_kit_py.content.car import CarReader, write_car
-from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, sha256_cid
+from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, parse_cid, sha256_cid
 from ipfs_kit_py.content.dag import iter_directory, load_node, read_verified_file, verified_getter
-from ipfs_kit_py.content.dagpb import decode_node, decode_unixfs
+from ipfs_kit_py.content.dagpb import decode_node, decode_unixfs, encode_varint
 from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.extract import ExtractLimits, _extract, extract_car
 from ipfs_kit_py.content.hamt import ShardingPolicy
+from ipfs_kit_py.content.inline import inline_bytes
 from ipfs_kit_py.content.unixfs import Block, ImportProfile, import_file
 from ipfs_kit_py.errors import IpfsKitError
 
@@ -50,6 +51,8 @@ def fuzz_dagpb(data: bytes) -> None:
             decode_unixfs(node.data)
     with contextlib.suppress(IpfsKitError):
         decode_unixfs(data)
+    with contextlib.suppress(IpfsKitError):  # the same bytes inline, in an identity CID
+        inline_bytes(parse_cid(b"\x01\x70\x00" + encode_varint(len(data)) + data))
     for codec in (DAG_PB, RAW):
         cid = sha256_cid(codec, data)
         get = verified_getter(_single(cid, data))
