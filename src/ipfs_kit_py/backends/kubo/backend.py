@@ -25,7 +25,7 @@ from ipfs_kit_py.backends.base import StoredObject
 from ipfs_kit_py.backends.kubo.multipart import Part, path_parts
 from ipfs_kit_py.backends.kubo.rpc import AddOptions, KuboClient
 from ipfs_kit_py.config import Secret, load_config_file, resolve, split_userinfo
-from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
+from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, SHA2_256, cid_key, make_cid
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1, KUBO_DEFAULT, ImportProfile
 from ipfs_kit_py.content.verify import verify_stream
 from ipfs_kit_py.errors import (
@@ -229,10 +229,13 @@ class KuboBackend(Closeable):
 
     def has(self, cid: CID) -> bool:
         """True if the node pins ``cid`` (recursively, directly or as part of a pinned DAG)."""
-        try:
-            return bool(self.client.pin_ls(cid, pin_type="all"))
-        except ContentNotFoundError:
-            return False
+        for form in _pin_forms(cid):
+            try:
+                if self.client.pin_ls(form, pin_type="all"):
+                    return True
+            except ContentNotFoundError:
+                continue
+        return False
 
     def stat(self, cid: CID) -> StoredObject:
         """Size (file bytes, or block bytes) of the pinned ``cid``."""
@@ -288,11 +291,13 @@ class KuboBackend(Closeable):
         return int(self.client.files_stat(cid, offline=True)["Size"])
 
     def delete(self, cid: CID) -> None:
-        """Unpin ``cid`` (the node may garbage-collect it later); absent is fine."""
-        try:
-            self.client.pin_rm(cid)
-        except ContentNotFoundError:
-            logger.debug("%s was not pinned on %s", cid, self.client.url)
+        """Unpin ``cid`` in either CID version (the node may garbage-collect it later);
+        absent is fine."""
+        for form in _pin_forms(cid):
+            try:
+                self.client.pin_rm(form)
+            except ContentNotFoundError:
+                logger.debug("%s was not pinned on %s", form, self.client.url)
 
     # -- beyond the protocol --------------------------------------------------------------
 
@@ -353,3 +358,12 @@ class KuboBackend(Closeable):
             raise UnsafePathError(f"get {cid}: unsafe entry in the archive: {exc}") from None
         except tarfile.TarError as exc:
             raise BackendError(f"get {cid}: broken archive from {self.client.url}: {exc}") from None
+
+
+def _pin_forms(cid: CID) -> list[CID]:
+    """The CIDs kubo may pin ``cid`` under: it pins the form content was added as, and a
+    dag-pb sha2-256 node has two (v0 ``Qm…`` and v1 ``bafy…``) that ``pin ls`` tells apart."""
+    if cid.codec.code != DAG_PB or cid.hashfun.code != SHA2_256:
+        return [cid]
+    digest = bytes(cid.raw_digest)
+    return [cid, make_cid(DAG_PB, digest, 1 if cid.version == 0 else 0)]
