@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ipfs_kit_py.content.archive import verify_car
 from ipfs_kit_py.content.car import CarReader, write_car
-from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, parse_cid, sha256_cid
+from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key, parse_cid, sha256_cid
 from ipfs_kit_py.content.dag import iter_directory, load_node, read_verified_file, verified_getter
 from ipfs_kit_py.content.dagpb import decode_node, decode_unixfs, encode_varint
 from ipfs_kit_py.content.directory import import_directory
@@ -27,7 +27,7 @@ from ipfs_kit_py.content.extract import ExtractLimits, _extract, extract_car
 from ipfs_kit_py.content.hamt import ShardingPolicy
 from ipfs_kit_py.content.inline import inline_bytes
 from ipfs_kit_py.content.unixfs import Block, ImportProfile, import_file
-from ipfs_kit_py.errors import IpfsKitError
+from ipfs_kit_py.errors import InvalidCIDError, IpfsKitError
 
 CORPUS = Path(__file__).parent / "corpus"
 _LIMITS = ExtractLimits(max_bytes=4 << 20, max_entries=2000, max_depth=64)
@@ -41,6 +41,22 @@ def fuzz_car(data: bytes) -> None:
             pass
     with contextlib.suppress(IpfsKitError):
         verify_car(io.BytesIO(data))
+
+
+def fuzz_cid(data: bytes) -> None:
+    """Parse ``data`` as binary and as text CIDs; what parses must agree with
+    multiformats' own decoder and round-trip through its text and key forms."""
+    text = data.decode("utf-8", errors="replace")
+    for value in (data, text):
+        try:
+            cid = parse_cid(value)
+        except InvalidCIDError:
+            continue
+        if CID.decode(value.strip() if isinstance(value, str) else value) != cid:
+            raise AssertionError(f"{value!r} parses unlike multiformats: {cid}")
+        key = cid_key(cid)
+        if parse_cid(str(cid)) != cid or cid_key(parse_cid(key)) != key:
+            raise AssertionError(f"{cid} does not round-trip")
 
 
 def fuzz_dagpb(data: bytes) -> None:
@@ -127,6 +143,7 @@ def fuzz_tree(data: bytes) -> None:
 
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "car": fuzz_car,
+    "cid": fuzz_cid,
     "dagpb": fuzz_dagpb,
     "extract": fuzz_extract,
     "tree": fuzz_tree,
@@ -162,8 +179,10 @@ def seed_inputs() -> dict[str, list[bytes]]:
     car_v2 = bytes.fromhex("0aa16776657273696f6e02") + bytes(16)
     car_v2 += (51).to_bytes(8, "little") + len(car_v1).to_bytes(8, "little") + bytes(8) + car_v1
     nodes = [b.data for b in blocks + tree_blocks if b.cid.codec.code == DAG_PB]
+    cids = [b.cid for b in blocks[:2]] + [file_root.cid]
     return {
         "car": [car_v1, car_v2, tree_car],
+        "cid": [bytes(c) for c in cids] + [str(c).encode() for c in cids] + [b"bafkqablimvwgy3y"],
         "dagpb": nodes,
         "extract": [tree_car, car_v1],
         "tree": [tree_car, car_v1, sharded_car],
