@@ -253,3 +253,16 @@ def test_a_length_prefix_cannot_run_past_the_carv2_payload() -> None:
     data = carv2(payload + b"\x85", data_size=len(payload) + 1) + b"\x01" + bytes(64)
     with pytest.raises(CARFormatError, match="past the payload"):
         list(CarReader(io.BytesIO(data)))
+
+
+def test_a_wide_directory_is_refused_while_its_entries_are_read(tmp_path: Path) -> None:
+    dag = Blocks()
+    leaf = dag.put(b"", RAW)
+    wide = encode_node(
+        encode_unixfs(UnixFSType.DIRECTORY), [PBLink(leaf, f"{i:06d}", 1) for i in range(5000)]
+    )
+    root = dag.put(wide)
+    with pytest.raises(ResourceLimitError, match="more than 999 entries"):
+        extract(root, dag.get, tmp_path / "out", ExtractLimits(max_entries=1000))
+    extract(root, dag.get, tmp_path / "out", ExtractLimits(max_entries=5001))
+    assert len(os.listdir(tmp_path / "out")) == 5000

@@ -107,7 +107,7 @@ def plan_tree(root: CID, get: BlockGetter, limits: ExtractLimits) -> TreePlan:
         if node.kind != "directory":
             costs[key] = _leaf_cost(node)
             continue
-        kids = [link_cid for _, link_cid in directory_entries(node, get)]
+        kids = [kid for _, kid in directory_entries(node, get, limits.max_entries - 1)]
         stack.append((cid, depth, kids))
         stack.extend((kid, depth + 1, None) for kid in kids if bytes(kid) not in costs)
     cost = costs[bytes(root)]
@@ -154,11 +154,17 @@ def _leaf_cost(node: UnixFSNode) -> _Cost:
     return _Cost(1, declared, 0)
 
 
-def directory_entries(node: UnixFSNode, get: BlockGetter) -> list[tuple[str, CID]]:
-    """A directory's entries, each name checked and distinct."""
+def directory_entries(
+    node: UnixFSNode, get: BlockGetter, limit: int | None = None
+) -> list[tuple[str, CID]]:
+    """A directory's entries, each name checked and distinct (at most ``limit``)."""
     seen: set[str] = set()
-    children = []
+    children: list[tuple[str, CID]] = []
     for name, link in iter_directory(node, get):
+        if limit is not None and len(children) >= limit:
+            raise ResourceLimitError(
+                f"directory {short_cid(node.cid)} has more than {limit} entries"
+            )
         _check_name(name)
         if name in seen:
             raise UnsafePathError(f"directory {short_cid(node.cid)} lists {name!r:.200} twice")
