@@ -152,9 +152,11 @@ def test_extract_root_must_be_in_the_car(tmp_path: Path) -> None:
     dag = Blocks()
     root = dag.put(encode_node(encode_unixfs(UnixFSType.FILE, data=b"x", filesize=1)))
     stranger = sha256_cid(RAW, b"not in this CAR")
-    with pytest.raises(InvalidInputError, match="not in the CAR"):
-        extract_car(io.BytesIO(dag.car(root)), tmp_path / "out", root=stranger)
-    assert os.listdir(tmp_path) == []
+    inline = "bafkqablimvwgy3y"  # self-contained, but not in this CAR either
+    for absent in (stranger, inline):
+        with pytest.raises(InvalidInputError, match="not in the CAR"):
+            extract_car(io.BytesIO(dag.car(root)), tmp_path / "out", root=absent)
+        assert os.listdir(tmp_path) == []
     assert extract_car(io.BytesIO(dag.car(root)), tmp_path / "out", root=str(root)) == root
 
 

@@ -40,7 +40,6 @@ from ipfs_kit_py.content.extract_plan import (
     plan_tree,
     symlink_target,
 )
-from ipfs_kit_py.content.inline import is_inline
 from ipfs_kit_py.errors import InputPathError, InvalidInputError, ResourceLimitError
 
 __all__ = ["ExtractLimits", "extract", "extract_car"]
@@ -99,7 +98,7 @@ def extract_car(
 
 
 def _check_root_in_car(root: CID, roots: list[CID], store: TempBlockStore) -> None:
-    if is_inline(root) or store.has(root) or any(cid_key(r) == cid_key(root) for r in roots):
+    if store.has(root) or any(cid_key(r) == cid_key(root) for r in roots):
         return
     listed = ", ".join(short_cid(r) for r in roots[:5]) or "none"
     raise InvalidInputError(f"{short_cid(root)} is not in the CAR (its roots: {listed})")
