@@ -83,7 +83,7 @@ def stored_tree(index: MetadataIndex, cid: CID | str) -> StoredTree | None:
 
 def materialize_tree(tiers: TieredCacheManager, cid: CID, tree: StoredTree, target: Path) -> Path:
     """Rebuild a stored tree next to ``target``, check its CID, then rename it into place."""
-    if target.exists():
+    if os.path.lexists(target):
         raise InputPathError(f"{target} already exists")
     try:
         staging = _staging_dir(target)

@@ -93,6 +93,8 @@ def _sqlite_errors(method: Callable[..., T]) -> Callable[..., T]:
             return method(self, *args, **kwargs)
         except (sqlite3.Error, OSError) as exc:
             raise MetadataIndexError(f"index {self.path}: {_reason(exc)}") from exc
+        except (OverflowError, UnicodeEncodeError) as exc:  # a value SQLite cannot bind
+            raise InvalidInputError(f"cannot look that up in the index: {exc}") from None
 
     return wrapper
 

@@ -179,7 +179,7 @@ class ipfs_kit(Closeable):
         A directory gets the CID of ``ipfs add -r`` (``hidden``: include dot-files); each
         of its files is stored under its own CID and the tree is kept in the index.
         """
-        if isinstance(source, str | os.PathLike) and Path(source).is_dir():
+        if isinstance(source, str | os.PathLike) and os.path.isdir(source):
             result = add_directory(self.tiers, Path(source), to, profile, pin, hidden)
         else:
             chunks, close = _open_source(source, self.config.max_stream_bytes)

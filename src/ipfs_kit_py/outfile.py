@@ -4,7 +4,9 @@
 default. The bytes go to a temporary name beside the target and are renamed onto it
 only when complete, so a failed write leaves nothing behind. The new file gets the
 mode a plain ``open(path, "w")`` would give (``0o666`` less the umask), or the mode of
-the file it replaces. Any ``OSError`` becomes an :class:`InputPathError` naming the path.
+the file it replaces. Only a regular file is ever replaced: a device or a FIFO is
+written into (or refused), never renamed over. Any ``OSError`` becomes an
+:class:`InputPathError` naming the path.
 """
 
 from __future__ import annotations
@@ -30,14 +32,22 @@ def output_path(path: str | os.PathLike[str], default_name: str) -> Path:
     if "\0" in text:
         raise InputPathError("the output path contains a NUL byte")
     target = Path(text)
-    if text.endswith(("/", os.sep)) or target.is_dir():
+    if text.endswith(("/", os.sep)) or os.path.isdir(target):
         return target / default_name
     return target
 
 
 @contextlib.contextmanager
 def atomic_output(target: Path) -> Iterator[BinaryIO]:
-    """Yield a file to write; on success it replaces ``target``, on failure it is removed."""
+    """Yield a file to write; on success it replaces ``target``, on failure it is removed.
+
+    An existing character device or FIFO (``-o /dev/null``, a named pipe with a reader)
+    is written into, never replaced; other special files are refused.
+    """
+    if _special(target):
+        with _into_special(target) as out:
+            yield out
+        return
     parent = target.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -78,16 +88,54 @@ def temp_beside(target: Path) -> tuple[int, Path]:
     return fd, tmp
 
 
+def _special(target: Path) -> bool:
+    """True if ``target`` exists and is neither a regular file nor a directory."""
+    try:
+        mode = os.stat(target).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+@contextlib.contextmanager
+def _into_special(target: Path) -> Iterator[BinaryIO]:
+    """Write straight into a character device or a FIFO that has a reader."""
+    try:
+        # non-blocking: a FIFO without a reader fails at once (ENXIO) instead of waiting
+        fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _path_error(target, exc) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+            raise InputPathError(f"cannot write {target}: not a file, a device or a FIFO")
+        os.set_blocking(fd, True)
+        out = os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        raise
+    try:
+        with out:
+            yield out
+    except OSError as exc:
+        raise _path_error(target, exc) from None
+
+
 def _keep_mode_of(target: Path, fd: int) -> None:
-    """Give the new file the permission bits of the regular file it replaces, if any."""
+    """Give the new file the permission bits of the regular file it replaces, if any.
+
+    Only a regular file is ever replaced: renaming over a device node (``/dev/zero``),
+    a FIFO or a socket would destroy it, so that is refused.
+    """
     try:
         st = os.stat(target)
-    except OSError:
+    except (OSError, ValueError):
         return
     if stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(21, "Is a directory", str(target))
-    if stat.S_ISREG(st.st_mode):
-        os.fchmod(fd, stat.S_IMODE(st.st_mode))
+    if not stat.S_ISREG(st.st_mode):
+        raise InputPathError(f"cannot write {target}: it is not a regular file; not replaced")
+    os.fchmod(fd, stat.S_IMODE(st.st_mode))
 
 
 def _path_error(path: Path, exc: OSError) -> InputPathError:

@@ -42,8 +42,10 @@ def open_regular_file(path: Path) -> BinaryIO:
         raise InputPathError(f"no such file: {path}") from None
     except PermissionError:
         raise InputPathError(f"permission denied: {path}") from None
-    except OSError as exc:
-        raise InputPathError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        raise InputPathError(
+            f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):

@@ -12,9 +12,7 @@ import contextlib
 import io
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import BinaryIO
 
 import httpx
@@ -31,11 +29,11 @@ from ipfs_kit_py.errors import (
     BackendUnavailableError,
     ContentMismatchError,
     ContentNotFoundError,
-    InputPathError,
     InvalidInputError,
     IpfsKitError,
     ProtocolError,
 )
+from ipfs_kit_py.outfile import atomic_output, output_path
 from ipfs_kit_py.resource import Closeable
 
 __all__ = ["GatewayBackend"]
@@ -211,23 +209,15 @@ class GatewayBackend(Closeable):
             ) from exc
 
     def fetch_to_path(self, cid: CID, path: str | os.PathLike[str], *, raw: bool = False) -> int:
-        """Write the verified content of ``cid`` to ``path`` (temp file + rename)."""
-        target = Path(path)
-        if target.is_dir():
-            raise InputPathError(f"{target} is a directory")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        """Write the verified content of ``cid`` to ``path`` (``dir/``: a file named by the
+        CID inside it) atomically, with the mode ``open()`` would give; return its size."""
+        target = output_path(path, cid_key(cid))
         written = 0
-        try:
-            with os.fdopen(fd, "wb") as out:
-                chunks = [self.get_block(cid)] if raw else self.iter_file(cid)
-                for chunk in chunks:
-                    out.write(chunk)
-                    written += len(chunk)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_output(target) as out:
+            chunks = [self.get_block(cid)] if raw else self.iter_file(cid)
+            for chunk in chunks:
+                out.write(chunk)
+                written += len(chunk)
         return written
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -104,7 +105,7 @@ def _hash_entries(args: argparse.Namespace, profile: ImportProfile) -> list[tupl
         result = import_file(sys.stdin.buffer, profile)
         return [(str(result.cid), str(result.cid))]
     path = Path(args.path)
-    if path.is_dir():
+    if os.path.isdir(path):
         if not args.recursive:
             raise InputPathError(f"{path} is a directory, use the '-r' flag to add directories")
         return _hash_directory(path, profile, args.hidden)
@@ -137,7 +138,7 @@ def _store(args: argparse.Namespace, profile: ImportProfile) -> int:
 
     to = [t.strip() for t in args.to.split(",") if t.strip()] if args.to else None
     source: Any = sys.stdin.buffer if args.path == "-" else Path(args.path)
-    if isinstance(source, Path) and source.is_dir() and not args.recursive:
+    if isinstance(source, Path) and os.path.isdir(source) and not args.recursive:
         raise InputPathError(f"{source} is a directory, use the '-r' flag to add directories")
     options: dict[str, Any] = {"hidden": True} if args.hidden else {}
     limit = args.max_stream_bytes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from ipfs_kit_py.cli.add import add_profile_arguments, profile_from_args
@@ -12,6 +13,7 @@ from ipfs_kit_py.content.extract import extract_car
 from ipfs_kit_py.content.extract_plan import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES, ExtractLimits
 from ipfs_kit_py.errors import InputPathError
 from ipfs_kit_py.outfile import output_path
+from ipfs_kit_py.sources import open_regular_file
 
 HELP = """\
 Content archives (CARv1), as kubo's `ipfs dag export` / `dag import` write and read them.
@@ -71,7 +73,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _open_car(path: str) -> Path:
     car = Path(path)
-    if not car.is_file():
+    if not os.path.isfile(car):
         raise InputPathError(f"no such CAR file: {car}")
     return car
 
@@ -79,14 +81,21 @@ def _open_car(path: str) -> Path:
 def _car_output(output: str, source: str) -> Path:
     """The CAR file to write: ``-o dir/`` (or an existing directory) means ``dir/<name>.car``."""
     target = output_path(output, (Path(source).resolve().name or "content") + ".car")
-    if not target.parent.is_dir():
+    if not os.path.isdir(target.parent):
         raise InputPathError(f"cannot write {target}: directory {target.parent} does not exist")
+    if os.path.lexists(target) and not os.path.isfile(target):
+        raise InputPathError(f"cannot write {target}: it is not a regular file; not replaced")
     return target
 
 
 def run_pack(args: argparse.Namespace) -> int:
+    if not os.path.isdir(args.path):
+        open_regular_file(Path(args.path)).close()  # a FIFO or /dev/zero would never end
     output = _car_output(args.output, args.path)
-    summary = pack_car(args.path, output, profile_from_args(args), hidden=args.hidden)
+    try:
+        summary = pack_car(args.path, output, profile_from_args(args), hidden=args.hidden)
+    except OSError as exc:  # the output directory refused the temp files or the CAR
+        raise InputPathError(f"cannot write {output}: {exc.strerror or exc}") from None
     root = str(summary.roots[0])
     if args.json:
         print_json(

@@ -9,8 +9,25 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+
+class SafeConsole(Console):
+    """A rich console whose printed strings never fail on undecodable bytes (surrogates).
+
+    A failed write would also stay in rich's buffer and fail every later print.
+    """
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+def printable(value: object) -> str:
+    """``value`` as text any UTF-8 stream accepts: undecodable bytes of a file name or an
+    argument (surrogates) are shown as ``\\udcff`` escapes instead of failing the print."""
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+console = SafeConsole(highlight=False)
+err_console = SafeConsole(stderr=True, highlight=False)
 
 
 def plain(value: object) -> str:
@@ -19,7 +36,7 @@ def plain(value: object) -> str:
     Use it for every user-controlled string in a table cell or a markup-enabled print
     (keys, names, reasons): ``[red]x[/red]`` prints as itself and ``[/]`` cannot crash.
     """
-    return escape(str(value))
+    return escape(printable(value))
 
 
 def print_json(value: Any) -> None:
@@ -30,6 +47,7 @@ def print_json(value: Any) -> None:
 def print_error(exc: BaseException, *, as_json: bool = False) -> None:
     """Report an error: a JSON object with ``--json``, else a red line on stderr."""
     if as_json:
-        print_json({"success": False, "error": str(exc), "error_type": type(exc).__name__})
+        error = printable(exc)
+        print_json({"success": False, "error": error, "error_type": type(exc).__name__})
     else:
-        err_console.print(f"Error: {exc}", style="red", markup=False, soft_wrap=True)
+        err_console.print(f"Error: {printable(exc)}", style="red", markup=False, soft_wrap=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -349,9 +350,9 @@ class S3Client(Closeable):
         only when complete and accepted by it.
         """
         dest = Path(dest)
-        if dest.is_dir():
+        if os.path.isdir(dest):
             raise InvalidInputError(f"download target {dest} is a directory")
-        if not dest.parent.is_dir():
+        if not os.path.isdir(dest.parent):
             raise InvalidInputError(f"download target directory {dest.parent} does not exist")
         info = self.head(bucket, key)
         sink = sink_for(info) if sink_for is not None else None

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-from ipfs_kit_py.config import Secret, resolve
+from ipfs_kit_py.config import Secret, mask_url, resolve
 from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
 
 __all__ = ["DEFAULT_KEY_PREFIX", "S3Config"]
@@ -59,6 +60,8 @@ class S3Config:
                 raise ConfigurationError(f"S3 {name} must be between 1 and 256")
         if self.key_prefix.startswith("/") or "//" in self.key_prefix:
             raise ConfigurationError(f"S3 key_prefix {self.key_prefix!r} must be a relative path")
+        if self.endpoint_url is not None:
+            _check_endpoint(self.endpoint_url)
 
     @classmethod
     def from_sources(
@@ -113,6 +116,24 @@ class S3Config:
                 "[s3] section of the config file"
             )
         return chosen
+
+
+def _check_endpoint(url: str) -> None:
+    """An endpoint is ``http(s)://host[:port][/path]``; anything else is refused here, before
+    the S3 engine (which aborts the process-level call on a URL it cannot parse) sees it."""
+    shown = mask_url(url)[:200]
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ConfigurationError(f"S3 endpoint_url {shown!r} is not a URL") from None
+    bad_char = any(c.isspace() or not c.isprintable() for c in url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or bad_char:
+        raise ConfigurationError(
+            f"S3 endpoint_url {shown!r} must be an http:// or https:// URL with a host"
+        )
+    if port == 0:
+        raise ConfigurationError(f"S3 endpoint_url {shown!r} has port 0")
 
 
 def _convert(name: str, value: Any, kind: type[int] | type[float]) -> int | float:

@@ -18,6 +18,7 @@ from typing import BinaryIO, Protocol
 from ipfs_kit_py.backends.base import ProgressSubscriber
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
 from ipfs_kit_py.outfile import temp_beside
+from ipfs_kit_py.sources import open_regular_file
 
 __all__ = [
     "ByteSink",
@@ -114,13 +115,7 @@ def read_file_chunks(f: BinaryIO, size: int = READ_CHUNK) -> Iterator[bytes]:
 
 def open_source(path: str | os.PathLike[str]) -> BinaryIO:
     """Open a local file for upload, raising InputPathError when it cannot be read."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputPathError(f"not a readable file: {p}")
-    try:
-        return p.open("rb")
-    except OSError as exc:
-        raise InputPathError(f"cannot open {p}: {exc.strerror}") from None
+    return open_regular_file(Path(path))  # a FIFO or a device is refused, not read forever
 
 
 FetchRange = Callable[[int, int], Iterable[bytes | memoryview]]
@@ -256,7 +251,7 @@ def source_size(source: UploadSource) -> int | None:
     if isinstance(source, str | Path):
         try:
             return Path(source).stat().st_size
-        except OSError:
+        except (OSError, ValueError):
             return None
     return None
 
