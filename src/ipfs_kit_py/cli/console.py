@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 
 class SafeConsole(Console):
@@ -30,13 +30,14 @@ console = SafeConsole(highlight=False)
 err_console = SafeConsole(stderr=True, highlight=False)
 
 
-def plain(value: object) -> str:
-    """``value`` as text that rich prints literally: user data is never markup.
+def plain(value: object) -> Text:
+    """``value`` as a rich Text, which is never parsed as markup: user data stays data.
 
     Use it for every user-controlled string in a table cell or a markup-enabled print
-    (keys, names, reasons): ``[red]x[/red]`` prints as itself and ``[/]`` cannot crash.
+    (keys, names, reasons): ``[red]x[/red]`` prints as itself, ``[/]`` cannot crash, a
+    trailing backslash stays one backslash (``rich.markup.escape`` would double it).
     """
-    return escape(printable(value))
+    return Text(printable(value))
 
 
 def print_json(value: Any) -> None:
