@@ -253,10 +253,19 @@ class ipfs_kit(Closeable):
     def keep(
         self, cid: CID | str, *, min_copies: int | None = None, required: Sequence[str] = ()
     ) -> None:
-        """Pin ``cid`` (eviction and ``remove`` keep its last copy); set its own policy."""
+        """Pin ``cid`` (eviction and ``remove`` keep its last copy); set its own policy.
+
+        Raises ``ContentNotFoundError`` if ``cid`` is not in the index or no tier but
+        the per-process memory holds a copy (the pin lives with the indexed copies).
+        """
         record = self.index.content(cid)
         if record is None:
             raise ContentNotFoundError(f"{cid} is not in the index: add it first")
+        memory = self.tiers.memory.name if self.tiers.memory else None
+        if not [name for name in self.whereis(cid) if name != memory]:
+            raise ContentNotFoundError(
+                f"{cid} has no copy left outside this process's memory to keep: add it again"
+            )
         self.index.set_pinned(cid, True)
         if min_copies is not None or required:
             own = {"min_copies": min_copies or 1, "required": list(required)}

@@ -101,8 +101,8 @@ class FacadeMachine(RuleBasedStateMachine):
             self.kit.remove(key, tiers, force=True)
         except ContentNotFoundError:
             return
-        if before <= set(tiers):
-            self.forced.add(key)
+        if before <= set(tiers) or not self.kit.index.locations(key):
+            self.forced.add(key)  # the pin lives with the indexed copies: none, no pin
 
     @rule(key=contents, to=st.sampled_from(["disk", "ipfs"]))
     def replicate(self, key: str, to: str) -> None:
@@ -189,3 +189,15 @@ def test_facade_state_machine(machine: type[FacadeMachine]) -> None:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
     run().runTest()
+
+
+def test_keep_refuses_content_with_no_copy_left(tmp_path: Path) -> None:
+    # found by the state machine: add, remove every copy, keep -> "pinned", keeping nothing
+    with ipfs_kit({}, cache_dir=tmp_path / "c", index_path=tmp_path / "i.db") as kit:
+        cid = kit.add(b"soon gone", to=["memory", "disk"]).cid
+        kit.remove(cid, ["memory", "disk"])
+        with pytest.raises(ContentNotFoundError, match="no copy left"):
+            kit.keep(cid)
+        again = kit.add(b"only in memory", to=["memory"]).cid
+        with pytest.raises(ContentNotFoundError, match="no copy left"):
+            kit.keep(again)  # the pin lives with indexed copies; memory is never indexed
