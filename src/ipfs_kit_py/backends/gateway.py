@@ -46,6 +46,7 @@ _IDENTITY = 0x00
 MAX_REDIRECTS = 5
 MAX_BLOCK_BYTES = 4 << 20  # kubo refuses blocks over 2 MiB; twice that is never a block
 MAX_PENDING_BYTES = 64 << 20  # out-of-order blocks held while the DAG walk waits for one
+MAX_EARLY_BLOCKS = 4096  # blocks a CAR may send before the node that links them
 SLACK_BYTES = 16 << 20  # CAR framing and dag-pb nodes on top of the file's own bytes
 
 
@@ -238,8 +239,9 @@ def _walk_car(root: CID, stream: BinaryIO, budget: _Budget | None = None) -> Ite
     Blocks normally arrive in DFS order and are used at once; out-of-order blocks are
     kept (up to :data:`MAX_PENDING_BYTES`) until needed. A needed block that never
     arrives is an error. Once the root says how large the file is, the whole read may
-    take about twice that from the server (``budget``), so a CAR that repeats blocks or
-    adds junk ends in bounded time.
+    take about twice that from the server (``budget``), and no more blocks than the DAG
+    has links (plus some sent early), so a CAR that repeats blocks or adds junk ends in
+    bounded time.
     """
     blocks = iter(CarReader(stream, verify=True))
     pending = _Pending()
@@ -260,15 +262,30 @@ def _walk_car(root: CID, stream: BinaryIO, budget: _Budget | None = None) -> Ite
             budget.limit = 2 * (unixfs.filesize or 0) + 2 * MAX_BLOCK_BYTES + SLACK_BYTES
         if unixfs.data:
             yield unixfs.data
+        pending.links += len(node.links)
         todo.extend(link.cid for link in reversed(node.links))
 
 
 class _Pending:
-    """Blocks that arrived before they were needed, bounded in bytes."""
+    """Blocks that arrived before they were needed, bounded in bytes; and a block count.
+
+    Every block a CAR carries answers a link of the DAG (or is the root): more blocks
+    than links seen so far, beyond :data:`MAX_EARLY_BLOCKS` sent ahead of their parents,
+    is a CAR repeating itself or padding with junk.
+    """
 
     def __init__(self) -> None:
         self.blocks: dict[tuple[int, bytes], bytes] = {}
         self.size = 0
+        self.links = 1  # the root
+        self.received = 0
+
+    def arrived(self) -> None:
+        self.received += 1
+        if self.received > self.links + MAX_EARLY_BLOCKS:
+            raise ProtocolError(
+                f"the gateway sent {self.received} blocks for a DAG of {self.links} links so far"
+            )
 
     def pop(self, key: tuple[int, bytes]) -> bytes | None:
         data = self.blocks.pop(key, None)
@@ -300,6 +317,7 @@ def _next_needed(cid: CID, blocks: Iterator[Block], pending: _Pending) -> bytes:
     if data is not None:
         return data
     for block in blocks:
+        pending.arrived()
         got = _same_block(block.cid)
         if got == key:
             return block.data

@@ -236,14 +236,19 @@ class TieredCacheManager:
         events = TransferEvents(str(cid), self.subscribers)
         # a backend whose get() verifies against the CID itself is not hashed twice
         verifier = None if getattr(tier, "verifies_reads", False) else ContentVerifier(cid, profile)
+        limit = self._known_size(cid)  # a source sending more is lying: stop, not spool on
         size = 0
         try:
             with events:
                 for chunk in tier.get(cid):
+                    size += len(chunk)
+                    if limit is not None and size > limit:
+                        raise ContentMismatchError(
+                            f"{tier.name} sent more than the {limit} bytes of {cid}", cid=str(cid)
+                        )
                     if verifier is not None:
                         verifier.update(chunk)
                     staging.write(chunk)
-                    size += len(chunk)
                     events.progress(len(chunk))
                 if verifier is not None:
                     verifier.finish()
@@ -256,6 +261,11 @@ class TieredCacheManager:
         if want_bytes:
             f.seek(0)
         return Fetched(tier.name, size, f, data)
+
+    def _known_size(self, cid: CID) -> int | None:
+        """The size the index recorded for file ``cid``, if any."""
+        record = self.index.content(cid)
+        return record.size if record is not None and record.kind == "file" else None
 
     def _read_disk(
         self, cid: CID, profile: ImportProfile | None, want_bytes: bool, stamp: str | None

@@ -261,7 +261,7 @@ class KuboClient(Closeable):
     ) -> Iterator[Any]:
         """Stream a newline-delimited JSON answer, one decoded object per line."""
         with self._stream(command, params, parts) as response, self._transport_errors(command):
-            for line in response.iter_lines():
+            for line in _bounded_lines(response.iter_raw(), MAX_JSON_BODY):
                 if line.strip():
                     yield _check_line(json.loads(line), command, self.url)
 
@@ -448,6 +448,19 @@ def _bounded_body(response: httpx.Response, limit: int) -> bytes:
         if len(body) >= limit:
             break
     return bytes(body)
+
+
+def _bounded_lines(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
+    """Split a byte stream into lines; a line longer than ``limit`` is a ValueError."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        yield from lines
+        if len(pending) > limit:
+            raise ValueError(f"an answer line longer than {limit} bytes")
+    if pending:
+        yield pending
 
 
 def _short(exc: BaseException, limit: int = 200) -> str:
