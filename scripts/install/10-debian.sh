@@ -5,6 +5,7 @@
 # side). `10-debian.sh --build-deps` installs the toolchain only: 00-python.sh runs it
 # before `pip install -e` so the extension gets built on a fresh machine.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 PY=${PYTHON:-python3}
 need=()
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
@@ -16,9 +17,7 @@ if [ "${1:-}" != "--build-deps" ]; then
   command -v rclone >/dev/null 2>&1 || need+=(rclone)
 fi
 if [ ${#need[@]} -gt 0 ]; then
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+  apt_install "${need[@]}" >/dev/null
 fi
 if [ "${1:-}" = "--build-deps" ]; then
   echo "debian: gcc=$(command -v gcc) libssl-dev=$(dpkg-query -W -f='${Version}' libssl-dev)"

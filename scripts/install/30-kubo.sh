@@ -5,6 +5,7 @@
 # The binary is cached at ~/.cache/ipfs-kit-build/kubo-<version>/ipfs; tests find it there
 # (or through IPFS_KIT_KUBO_BIN). The Go build cache is kept between runs.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 KUBO_VERSION=${KUBO_VERSION:-v0.43.1}
 GO_LIBP2P_VERSION=${GO_LIBP2P_VERSION:-v0.50.0}
 GO_TOOLCHAIN=1.26.8
@@ -13,24 +14,26 @@ DEST="$CACHE/kubo-$KUBO_VERSION"
 BIN="$DEST/ipfs"
 
 # Go >= 1.21 fetches the toolchain kubo's go.mod asks for by itself (GOTOOLCHAIN=auto).
-# Without such a go, take the toolchain module from the Go module proxy.
+# Without any go, Debian's golang package is installed first; an older go (< 1.21) takes the
+# toolchain module through its own `go mod download` (the Go tooling, from GOPROXY), which is
+# what GOTOOLCHAIN=auto does in newer versions.
+go_recent() {
+  command -v go >/dev/null 2>&1 \
+    && go env GOVERSION | awk -F'[go.]' '{exit !($3 > 1 || ($3 == 1 && $4 >= 21))}'
+}
+
 ensure_go() {
   [ -x /usr/local/go/bin/go ] && export PATH="/usr/local/go/bin:$PATH"
-  if command -v go >/dev/null 2>&1 \
-    && go env GOVERSION | awk -F'[go.]' '{exit !($3 > 1 || ($3 == 1 && $4 >= 21))}'; then
-    return
-  fi
   local dir="$CACHE/go-$GO_TOOLCHAIN"
-  if [ ! -x "$dir/bin/go" ]; then
-    local zip="$CACHE/go-$GO_TOOLCHAIN.zip" tmp="$dir.unpack"
-    mkdir -p "$CACHE"
-    curl -fsSL -o "$zip" \
-      "https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-go$GO_TOOLCHAIN.linux-amd64.zip"
-    rm -rf "$tmp" && python3 -m zipfile -e "$zip" "$tmp"
-    rm -rf "$dir" && mv "$tmp"/golang.org/toolchain@* "$dir" && rm -rf "$tmp" "$zip"
-    chmod -R u+x "$dir/bin" "$dir/pkg/tool"
-  fi
+  [ -x "$dir/bin/go" ] && export PATH="$dir/bin:$PATH"
+  go_recent && return
+  command -v go >/dev/null 2>&1 || apt_install golang-go >/dev/null
+  local module="golang.org/toolchain@v0.0.1-go$GO_TOOLCHAIN.linux-$(go env GOARCH)" src
+  src=$(GOFLAGS=-mod=mod go mod download -json "$module" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  rm -rf "$dir.unpack" && cp -r "$src" "$dir.unpack" && chmod -R u+w,u+x "$dir.unpack"
+  rm -rf "$dir" && mv "$dir.unpack" "$dir"
   export PATH="$dir/bin:$PATH"
+  go_recent
 }
 
 if [ ! -x "$BIN" ]; then

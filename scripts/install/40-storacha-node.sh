@@ -3,12 +3,12 @@
 # `npm ci` in tests/servers/storacha from the committed lock file. Idempotent: skipped when
 # node_modules was installed from the same lock file.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/tests/servers/storacha"
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+    apt_install nodejs npm
 fi
 major="$(node -p 'process.versions.node.split(".")[0]')"
 if [ "$major" -lt 20 ]; then

@@ -3,11 +3,10 @@
 # Storacha client's encoder, installed from package-lock.json with `npm ci`.
 # Idempotent: skipped when node_modules was installed from the same lock file.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 cd "$(dirname "$0")/../../tests/conformance/js"
 if ! command -v npm >/dev/null 2>&1; then
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+  apt_install nodejs npm >/dev/null
 fi
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 stamp=node_modules/.installed-from-lock

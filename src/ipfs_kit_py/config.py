@@ -1,8 +1,12 @@
 """Configuration as data: explicit arguments > TOML config file > environment.
 
-Each backend owns its frozen config dataclass (e.g. ``S3Config`` in ``backends/s3.py``)
-and builds it with :func:`resolve` from the three sources this module loads.
-Secrets are wrapped in :class:`Secret` so no repr or log line shows them.
+Each backend owns its frozen config dataclass (e.g. ``S3Config`` in ``backends/s3/``)
+and builds it with one convention: ``from_sources(args, section, env=None)``, where
+``env=None`` always means ``os.environ``. :class:`Sources` resolves a setting from the
+three; :func:`parse_bool` and :func:`parse_number` turn text into values (an unknown
+value raises a ``ConfigurationError`` naming the setting); :func:`require` says what to
+set when a needed value is missing. Secrets are wrapped in :class:`Secret` so no repr or
+log line shows them.
 """
 
 from __future__ import annotations
@@ -10,11 +14,12 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, Self, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from ipfs_kit_py.errors import ConfigurationError
+from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
 
 __all__ = [
     "ENV_PREFIXES",
@@ -22,14 +27,21 @@ __all__ = [
     "Environment",
     "Secret",
     "SourcedConfig",
+    "Sources",
     "config_file_path",
     "from_config_file",
     "load_config_file",
     "mask_url",
+    "parse_bool",
+    "parse_number",
+    "require",
     "resolve",
     "split_userinfo",
     "xdg_dir",
 ]
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
 
 T = TypeVar("T")
 
@@ -146,7 +158,8 @@ def load_config_file(path: Path | None = None) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigurationError(f"cannot read config file {path}: {exc}") from None
+        # chained: tomllib names the line and column, never the file's text (its secrets)
+        raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
 
 
 def resolve(
@@ -167,6 +180,91 @@ def resolve(
         if env.get(name):
             return env[name]
     return default
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """The three places a setting can come from: ``args`` > config ``section`` > ``env``."""
+
+    args: Mapping[str, Any]
+    section: Mapping[str, Any]
+    env: Mapping[str, str]
+
+    @classmethod
+    def of(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Sources:
+        """The sources as given; ``env=None`` means ``os.environ``."""
+        return cls(args or {}, section or {}, os.environ if env is None else env)
+
+    def get(self, key: str, *env_names: str, default: Any = None) -> Any:
+        """The first value set for ``key``: argument, section, then ``env_names`` in order."""
+        return resolve(
+            key,
+            args=self.args,
+            section=self.section,
+            env=self.env,
+            env_names=env_names,
+            default=default,
+        )
+
+    def given(self, *env_names: str) -> bool:
+        """True if an argument, a section value or one of ``env_names`` is set."""
+        values = [*self.args.values(), *self.section.values()]
+        return any(v is not None for v in values) or any(self.env.get(n) for n in env_names)
+
+
+def parse_bool(name: str, value: Any) -> bool:
+    """A bool, or ``1/0, true/false, yes/no, on/off`` in any case; else ConfigurationError."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {value!r}")
+
+
+def parse_number(
+    name: str,
+    value: Any,
+    kind: Callable[[Any], T],
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    positive: bool = False,
+) -> T:
+    """``kind(value)`` (int or float) within [minimum, maximum] (and > 0 if ``positive``).
+
+    Anything else (text that is not a number, a bool, NaN, out of range) raises a
+    ``ConfigurationError`` naming the setting.
+    """
+    if isinstance(value, bool):
+        raise ConfigurationError(f"{name} must be a number, got {value!r}")
+    try:
+        number = kind(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ConfigurationError(f"{name} must be a number, got {value!r}") from exc
+    if number != number:  # NaN compares false with every bound
+        raise ConfigurationError(f"{name} must be a number, got {value!r}")
+    if positive and number <= 0:  # type: ignore[operator]
+        raise ConfigurationError(f"{name} must be positive, got {value!r}")
+    if minimum is not None and number < minimum:  # type: ignore[operator]
+        raise ConfigurationError(f"{name} must be at least {minimum}, got {value!r}")
+    if maximum is not None and number > maximum:  # type: ignore[operator]
+        raise ConfigurationError(f"{name} must be at most {maximum}, got {value!r}")
+    return number
+
+
+def require(value: T | None, what: str) -> T:
+    """Return ``value``, or raise ``NotConfiguredError`` with ``what`` (what to set)."""
+    if value is None or value == "":
+        raise NotConfiguredError(what)
+    return value
 
 
 def from_config_file(

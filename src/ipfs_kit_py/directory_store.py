@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipfs_kit_py.backends.disk import read_chunks
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.unixfs import FileImport, ImportProfile
 from ipfs_kit_py.errors import ContentMismatchError, InputPathError, UnsafePathError
 from ipfs_kit_py.index import MetadataIndex
+from ipfs_kit_py.streams import read_chunks
 from ipfs_kit_py.tiers.manager import TieredCacheManager
 
 __all__ = ["StoredTree", "add_directory", "materialize_tree", "stored_tree"]

@@ -1,10 +1,57 @@
 """The exception tree of ipfs_kit_py: every public call raises one of these.
 
-The dict face (``results.py``) turns them into ``{"success": False, "error": str(exc),
+::
+
+    IpfsKitError                   root: catch this to catch everything we raise
+    ├── ConfigurationError         invalid configuration (bad value, unreadable file)
+    │   ├── NotConfiguredError     a backend is used that has no configuration
+    │   └── MetadataIndexError     the index cannot be read or written (corrupt, locked)
+    ├── InvalidInputError          a malformed argument (also a ValueError)
+    │   ├── InvalidCIDError        a value that is not a CID
+    │   ├── InputPathError         a local path that cannot be used
+    │   └── UnsafePathError        a name that would escape its target directory
+    ├── ContentNotFoundError       no tier or backend holds the content (also a LookupError)
+    ├── ContentMismatchError       bytes that do not hash to the CID they claim
+    ├── CARFormatError             a malformed or truncated CAR
+    ├── ResourceLimitError         refused: the work would pass a budget (bytes, entries)
+    ├── LastCopyError              refused: it would remove the last known copy
+    └── BackendError               a backend failed (carries ``backend`` and ``locator``)
+        ├── BackendUnavailableError    could not be reached (down, refused, reset)
+        │   └── BackendTimeoutError    did not answer in time (every backend, one type)
+        ├── AuthenticationError        rejected our credentials or their signature
+        ├── BucketNotFoundError        an S3 bucket does not exist
+        └── ProtocolError              an answer the protocol does not allow
+
+A backend maps its engine's exceptions (httpx, obstore, ``OSError``) into this tree by
+type first (``ipfs_kit_py.backends.engine_errors``) and chains them: ``exc.__cause__`` is
+the engine's exception, except where that would carry a secret (the raise site says so).
+The CLI maps the tree to exit codes (``ipfs_kit_py.cli.main.exit_code_for``); the dict face
+(``results.py``) turns an error into ``{"success": False, "error": str(exc),
 "error_type": type(exc).__name__}``. Messages never carry secrets.
 """
 
 from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "BackendError",
+    "BackendTimeoutError",
+    "BackendUnavailableError",
+    "BucketNotFoundError",
+    "CARFormatError",
+    "ConfigurationError",
+    "ContentMismatchError",
+    "ContentNotFoundError",
+    "InputPathError",
+    "InvalidCIDError",
+    "InvalidInputError",
+    "IpfsKitError",
+    "LastCopyError",
+    "MetadataIndexError",
+    "NotConfiguredError",
+    "ProtocolError",
+    "UnsafePathError",
+]
 
 
 class IpfsKitError(Exception):
@@ -36,7 +83,16 @@ class UnsafePathError(InvalidInputError):
 
 
 class ContentNotFoundError(IpfsKitError, LookupError):
-    """No reachable tier or backend holds the requested content."""
+    """No reachable tier or backend holds the requested content.
+
+    Raised by a backend, ``backend`` is its kind and ``locator`` says where it looked
+    (a path, ``s3://bucket/key``, a URL, a space DID); both are ``""`` when unknown.
+    """
+
+    def __init__(self, message: str, *, backend: str = "", locator: str = "") -> None:
+        super().__init__(message)
+        self.backend = backend
+        self.locator = locator
 
 
 class ContentMismatchError(IpfsKitError):
@@ -60,12 +116,37 @@ class ResourceLimitError(IpfsKitError):
     """
 
 
+class LastCopyError(IpfsKitError):
+    """Refused: the operation would remove the last known copy of kept content."""
+
+
+class MetadataIndexError(ConfigurationError):
+    """The metadata index cannot be read or written: corrupt, unwritable, or locked too long.
+
+    A :class:`ConfigurationError`: the index path names no usable index (exit code 3)."""
+
+
 class BackendError(IpfsKitError):
-    """A backend answered with an error that is not one of the more specific kinds."""
+    """A backend answered with an error that is not one of the more specific kinds.
+
+    ``backend`` is the kind of backend (``"kubo"``, ``"s3"``, ``"gateway"``,
+    ``"storacha"``, ...) and ``locator`` where the failed operation pointed (an
+    ``s3://bucket/key``, a URL, a space DID); ``""`` when unknown.
+    """
+
+    def __init__(self, message: str, *, backend: str = "", locator: str = "") -> None:
+        super().__init__(message)
+        self.backend = backend
+        self.locator = locator
 
 
 class BackendUnavailableError(BackendError):
-    """A backend could not be reached in bounded time (down, refused, timed out)."""
+    """A backend could not be reached in bounded time (down, refused, reset)."""
+
+
+class BackendTimeoutError(BackendUnavailableError):
+    """A backend did not answer in time: a connect, read or write timeout, or a receipt
+    that never came. Every backend raises this one type for a timeout."""
 
 
 class AuthenticationError(BackendError):
@@ -78,11 +159,3 @@ class BucketNotFoundError(BackendError):
 
 class ProtocolError(BackendError):
     """A server answered something the protocol does not allow (bad receipt, bad signature)."""
-
-
-class MetadataIndexError(IpfsKitError):
-    """The metadata index cannot be read or written: corrupt, unwritable, or locked too long."""
-
-
-class LastCopyError(IpfsKitError):
-    """Refused: the operation would remove the last known copy of kept content."""

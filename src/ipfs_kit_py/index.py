@@ -84,6 +84,21 @@ def _canonical_key(text: str) -> str | None:
     return None if _B32.index(text[-1]) & ((1 << spare) - 1) else text
 
 
+def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
+    db = sqlite3.connect(
+        str(path), timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
+    )
+    try:
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA cache_size = -65536")  # 64 MiB: 1M-CID indexes stay hot
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
 def _sqlite_errors(method: Callable[..., T]) -> Callable[..., T]:
     """Raise :class:`MetadataIndexError` for any SQLite (or file) error under ``method``."""
 
@@ -115,25 +130,24 @@ class MetadataIndex(Closeable):
 
     @_sqlite_errors
     def __init__(self, path: Path | str | None = None, *, busy_timeout_ms: int = 30_000) -> None:
+        """Open (or create) the index; ConfigurationError if ``path`` cannot hold one."""
         self.path = Path(path) if path is not None else default_index_path()
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            str(self.path),
-            timeout=busy_timeout_ms / 1000,
-            isolation_level=None,
-            check_same_thread=False,
-        )
         self._depth = 0
         try:
-            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.execute("PRAGMA cache_size = -65536")  # 64 MiB: 1M-CID indexes stay hot
+            if str(self.path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = _connect(self.path, busy_timeout_ms)
+        except (OSError, sqlite3.DatabaseError) as exc:  # by type: not a database, unwritable
+            reason = _reason(exc)
+            raise MetadataIndexError(f"cannot open the index {self.path}: {reason}") from exc
+        try:
             self.migrate()
-        except BaseException:
+        except BaseException as exc:
             self._db.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                reason = _reason(exc)
+                raise MetadataIndexError(f"cannot open the index {self.path}: {reason}") from exc
             raise
 
     def __repr__(self) -> str:

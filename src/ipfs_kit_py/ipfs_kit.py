@@ -18,12 +18,9 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from ipfs_kit_py import replication
-from ipfs_kit_py.backends.base import Backend
-from ipfs_kit_py.backends.disk import CHUNK, DiskBackend, read_chunks
-from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.config import Environment, config_file_path, load_config_file, mask_url
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, ImportProfile
@@ -35,18 +32,17 @@ from ipfs_kit_py.errors import (
 )
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.kit_config import KitConfig, mask_secret
-from ipfs_kit_py.kit_wiring import (
-    SECTIONS,
-    KitSources,
-    TierStatus,
-    UnconfiguredKit,
-    tier_statuses,
-)
+from ipfs_kit_py.kit_wiring import KitSources, TierStatus, build_kit, tier_statuses
 from ipfs_kit_py.outfile import atomic_output, output_path
 from ipfs_kit_py.resource import Closeable
 from ipfs_kit_py.results import dict_result
 from ipfs_kit_py.sources import bounded, open_regular_file
+from ipfs_kit_py.streams import CHUNK, read_chunks
 from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.backends.s3.backend import S3Backend
+    from ipfs_kit_py.backends.storacha.backend import StorachaBackend
 
 __all__ = ["AddResult", "KitConfig", "TierStatus", "ipfs_kit"]
 
@@ -65,26 +61,40 @@ class AddResult:
     profile: str
 
 
-_OVERRIDES = {
-    "cache_dir",
-    "index_path",
-    "memory_bytes",
-    "disk_bytes",
-    "put_to",
-    "promote_after",
-    "max_stream_bytes",
-}
+Section = Mapping[str, Any] | None
 
 
 class ipfs_kit(Closeable):
-    """One CID, many homes: add, read (verified), place and check content across tiers."""
+    """One CID, many homes: add, read (verified), place and check content across tiers.
+
+    ``config`` is the config mapping, or the path of a TOML config file (default:
+    ``$IPFS_KIT_CONFIG`` or the XDG config path). The keyword arguments override it:
+    the local tiers and the write policy, and one mapping per backend section
+    (``s3``, ``storacha``, ``kubo``, ``gateway``, ``replication``; ``sections`` for
+    backends registered by third parties). Raises ``ConfigurationError`` for an invalid
+    setting; an unknown keyword is a ``TypeError``. Nothing is opened until first use.
+    """
 
     def __init__(
-        self, config: Mapping[str, Any] | str | os.PathLike[str] | None = None, **overrides: Any
+        self,
+        config: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        index_path: str | os.PathLike[str] | None = None,
+        memory_bytes: int | None = None,
+        disk_bytes: int | None = None,
+        put_to: Sequence[str] | str | None = None,
+        promote_after: int | None = None,
+        max_stream_bytes: int | None = None,
+        s3: Section = None,
+        storacha: Section = None,
+        kubo: Section = None,
+        gateway: Section = None,
+        replication: Section = None,
+        sections: Mapping[str, Mapping[str, Any]] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        resources: Mapping[str, Any] | None = None,
     ) -> None:
-        unknown = set(overrides) - _OVERRIDES - SECTIONS - {"metadata", "resources"}
-        if unknown:
-            raise ConfigurationError(f"unknown ipfs_kit options: {sorted(unknown)}")
         env = Environment(os.environ)
         if config is None or isinstance(config, str | os.PathLike):
             path = Path(config) if config is not None else config_file_path(env)
@@ -92,17 +102,27 @@ class ipfs_kit(Closeable):
         else:
             file_config = dict(config)
         # the seed's ipfs_kit(resources=..., metadata=...) keywords: kept for the caller
-        self.metadata: dict[str, Any] = dict(overrides.pop("metadata", None) or {})
-        self.resources: dict[str, Any] = dict(overrides.pop("resources", None) or {})
-        sections = {s: dict(overrides.get(s) or {}) for s in SECTIONS}
-        self._sources = KitSources(file_config, sections, env)
-        self.config = KitConfig.from_sources(
-            {k: v for k, v in overrides.items() if k in _OVERRIDES}, file_config, env
-        )
-        self.policies = replication.PolicySet.from_config(self._sources.merged("replication"))
-        self.s3_kit: Any = self._sources.build_kit("s3_kit")
-        self.storacha_kit: Any = self._sources.build_kit("storacha_kit")
-        # the kits hold their credentials now; keep only what kubo and gateways still read
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.resources: dict[str, Any] = dict(resources or {})
+        named = {"s3": s3, "storacha": storacha, "kubo": kubo, "gateway": gateway}
+        given = {**(sections or {}), **{k: v for k, v in named.items() if v is not None}}
+        given["replication"] = replication or {}
+        self._sources = KitSources(file_config, {k: dict(v) for k, v in given.items()}, env)
+        local = {
+            "cache_dir": cache_dir,
+            "index_path": index_path,
+            "memory_bytes": memory_bytes,
+            "disk_bytes": disk_bytes,
+            "put_to": put_to,
+            "promote_after": promote_after,
+            "max_stream_bytes": max_stream_bytes,
+        }
+        self.config = KitConfig.from_sources(local, file_config, env)
+        self.policies = _policies(self._sources)
+        self._remote = self._sources.remote_backends()
+        self.s3_kit: Any = build_kit("s3", self._remote)
+        self.storacha_kit: Any = build_kit("storacha", self._remote)
+        # the kits hold their credentials now; keep only what the kit still reads
         self._sources = dataclasses.replace(
             self._sources, env=Environment(env, prefixes=("IPFS_", "XDG_"))
         )
@@ -121,17 +141,22 @@ class ipfs_kit(Closeable):
         if self._tiers is not None:
             self._tiers.close()
             for tier in self._tiers.tiers:
-                closer = getattr(tier, "close", None)
-                if callable(closer):
-                    closer()
+                tier.close()
         if self._index is not None:
             self._index.close()
-        for kit in (self.s3_kit, self.storacha_kit):
-            closer = getattr(kit, "close", None)
-            if callable(closer) and not isinstance(kit, UnconfiguredKit):
-                closer()
+        self._remote.close()
 
     # -- wiring -----------------------------------------------------------------------
+
+    @property
+    def s3(self) -> S3Backend:
+        """The typed S3 backend (``.objects``: bucket-level calls); NotConfiguredError if none."""
+        return cast("S3Backend", self._remote.first("s3"))
+
+    @property
+    def storacha(self) -> StorachaBackend:
+        """The typed Storacha backend (uploads, spaces); NotConfiguredError if none."""
+        return cast("StorachaBackend", self._remote.first("storacha"))
 
     @property
     def index(self) -> MetadataIndex:
@@ -147,15 +172,17 @@ class ipfs_kit(Closeable):
         self._check_open()
         if self._tiers is None:
             cfg = self.config
-            disk = DiskBackend(cfg.cache_dir, cfg.disk_bytes)
-            disk.clean_tmp()  # temp files of writers that crashed over an hour ago
-            remote = self._sources.remote_backends((self.s3_kit, self.storacha_kit))
-            tiers: list[Backend] = [MemoryBackend(cfg.memory_bytes), disk, *remote]
-            read_only = tuple(t.name for t in tiers if t.name.startswith("gateway"))
+            memory = self._sources.build("memory", {"memory_bytes": cfg.memory_bytes})
+            disk = self._sources.build(
+                "disk", {"cache_dir": cfg.cache_dir, "disk_bytes": cfg.disk_bytes}
+            )
+            tiers = [*memory, *disk, *self._remote.tiers()]
+            read_only = tuple(t.name for t in tiers if t.read_only)
             policy = TierPolicy(
                 put_to=cfg.put_to, promote_after=cfg.promote_after, read_only=read_only
             )
             self._tiers = TieredCacheManager(tiers, self.index, policy)
+            self._tiers.clean_tmp()  # temp files of writers that crashed over an hour ago
         return self._tiers
 
     def _check_open(self) -> None:
@@ -178,6 +205,8 @@ class ipfs_kit(Closeable):
 
         A directory gets the CID of ``ipfs add -r`` (``hidden``: include dot-files); each
         of its files is stored under its own CID and the tree is kept in the index.
+        Raises ``InputPathError`` (unreadable path), ``InvalidInputError`` (unknown tier),
+        ``BackendError`` and its kinds when a target tier fails.
         """
         if isinstance(source, str | os.PathLike) and os.path.isdir(source):
             result = add_directory(self.tiers, Path(source), to, profile, pin, hidden)
@@ -193,23 +222,36 @@ class ipfs_kit(Closeable):
         return AddResult(result.cid, result.size, stored, profile.key())
 
     def cat(self, cid: CID | str) -> bytes:
-        """Return the whole content of ``cid``, verified."""
+        """Return the whole content of ``cid``, verified.
+
+        Raises ``InvalidCIDError``, ``ContentNotFoundError`` (no tier holds a good copy),
+        ``InvalidInputError`` for a directory CID.
+        """
         if stored_tree(self.index, cid) is not None:
             raise InvalidInputError(f"{cid} is a directory: use get_to_path")
         return self.tiers.get_bytes(cid)
 
     def get(self, cid: CID | str) -> Iterator[bytes]:
-        """Stream the content of ``cid``, verified before the first chunk."""
+        """Stream the content of ``cid``, verified before the first chunk.
+
+        Raises ``InvalidCIDError`` or ``ContentNotFoundError``.
+        """
         return self.tiers.get(cid)
 
     def open(self, cid: CID | str) -> BinaryIO:
-        """Return a readable file of the verified content of ``cid``."""
+        """Return a readable file of the verified content of ``cid``.
+
+        Raises ``InvalidCIDError`` or ``ContentNotFoundError``.
+        """
         return self.tiers.open(cid)
 
     def get_to_path(self, cid: CID | str, path: str | os.PathLike[str]) -> Path:
         """Write the verified content of ``cid`` to ``path`` atomically; return the path.
 
-        A directory CID is rebuilt from its files and checked against its CID.
+        A directory CID is rebuilt from its files and checked against its CID. Raises
+        ``InvalidCIDError``, ``ContentNotFoundError``, ``InputPathError`` (a directory's
+        target exists), ``ContentMismatchError`` (a rebuilt directory differs); nothing
+        is left at ``path`` on failure.
         """
         cid = parse_cid(cid)
         target = output_path(path, str(cid))
@@ -233,7 +275,10 @@ class ipfs_kit(Closeable):
     def replicate(
         self, cid: CID | str, to: Sequence[str] = (), *, min_copies: int | None = None
     ) -> replication.ReplicationReport:
-        """Copy ``cid`` into ``to`` (and as many more tiers as ``min_copies`` needs)."""
+        """Copy ``cid`` into ``to`` (and as many more tiers as ``min_copies`` needs).
+
+        Raises ``InvalidInputError`` (unknown tier), ``ContentNotFoundError`` (no good copy).
+        """
         policy = None if min_copies is None else replication.ReplicationPolicy(min_copies)
         return replication.replicate(self.tiers, cid, to, policy, self.policies)
 
@@ -294,8 +339,7 @@ class ipfs_kit(Closeable):
 
     def backends(self) -> list[TierStatus]:
         """Every tier, reachable or not and why; plus the backends left unconfigured."""
-        kits = {"s3_kit": self.s3_kit, "storacha_kit": self.storacha_kit}
-        return tier_statuses(self.tiers.tiers, kits)
+        return tier_statuses(self.tiers.tiers, self._remote.missing)
 
     def config_summary(self) -> dict[str, Any]:
         """The effective configuration, secrets masked."""
@@ -308,7 +352,7 @@ class ipfs_kit(Closeable):
             "put_to": list(self.config.put_to),
             "max_stream_bytes": self.config.max_stream_bytes,
         }
-        for name in sorted(SECTIONS):
+        for name in sorted({*self._sources.sections, *SECTIONS}):
             merged = {**self._effective(name), **self._sources.merged(name)}
             if merged:
                 summary[name] = {k: _shown(k, v) for k, v in merged.items()}
@@ -316,11 +360,9 @@ class ipfs_kit(Closeable):
 
     def _effective(self, section: str) -> dict[str, Any]:
         """The settings a configured backend resolved that differ from the defaults."""
-        kit = {"s3": self.s3_kit, "storacha": self.storacha_kit}.get(section)
-        config = getattr(kit, "config", None)
-        if section == "kubo":
-            config = self._sources.kubo_config()
-        if config is None or not dataclasses.is_dataclass(config):
+        group = self._remote.built.get(section)
+        config = getattr(group[0], "config", None) if group else None
+        if config is None or not dataclasses.is_dataclass(config) or isinstance(config, type):
             return {}
         fields = dataclasses.fields(config)
         values = {f.name: getattr(config, f.name) for f in fields}
@@ -365,6 +407,13 @@ class ipfs_kit(Closeable):
     @dict_result
     def ipfs_remove(self, cid: CID | str, from_: Sequence[str]) -> dict[str, Any]:
         return {"cid": str(parse_cid(cid)), "removed": self.remove(cid, from_)}
+
+
+SECTIONS = ("s3", "storacha", "kubo", "gateway", "replication")
+
+
+def _policies(sources: KitSources) -> replication.PolicySet:
+    return replication.PolicySet.from_config(sources.merged("replication"))
 
 
 def _shown(key: str, value: Any) -> Any:

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ipfs_kit_py.backends.disk import default_cache_dir
-from ipfs_kit_py.config import Secret, resolve
+from ipfs_kit_py.config import Secret, resolve, xdg_dir
 from ipfs_kit_py.errors import ConfigurationError
 from ipfs_kit_py.index import default_index_path
 
@@ -51,7 +50,7 @@ class KitConfig:
             return cls(
                 cache_dir=Path(
                     get("cache_dir", section=cache, env_names=["IPFS_KIT_CACHE_DIR"])
-                    or default_cache_dir(env)
+                    or xdg_dir("CACHE", env)
                 ),
                 index_path=Path(
                     get("index_path", section=index, env_names=["IPFS_KIT_INDEX"])
@@ -76,7 +75,7 @@ class KitConfig:
                 ),
             )
         except (TypeError, ValueError) as exc:
-            raise ConfigurationError(f"invalid cache/index configuration: {exc}") from None
+            raise ConfigurationError(f"invalid cache/index configuration: {exc}") from exc
 
 
 def _optional_size(value: Any) -> int | None:

@@ -1,26 +1,42 @@
-"""How the facade finds its backends: the optional kits, kubo and gateways, and their status.
+"""How the facade finds its backends: configuration -> the registry -> typed backends.
 
-Nothing here touches the network: kits and backends are built from configuration only;
-:func:`probe` is the one call that asks a tier whether it answers.
+Nothing here touches the network: backends are built from configuration only, through
+:mod:`ipfs_kit_py.backends.registry`; :func:`probe` is the one call that asks a tier
+whether it answers. :class:`UnconfiguredKit` stands in for a dict kit whose backend
+could not be built.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from ipfs_kit_py.backends.base import Backend
-from ipfs_kit_py.config import resolve
+from ipfs_kit_py.backends.base import BaseBackend
+from ipfs_kit_py.backends.registry import available_backends, build_backends, implementation
 from ipfs_kit_py.content.cid import RAW, sha256_cid
 from ipfs_kit_py.errors import IpfsKitError, NotConfiguredError
 from ipfs_kit_py.results import dict_result
 
-__all__ = ["KIT_HINTS", "KitSources", "TierStatus", "UnconfiguredKit", "probe", "tier_statuses"]
+__all__ = [
+    "LOCAL",
+    "REMOTE_ORDER",
+    "KitSources",
+    "RemoteBackends",
+    "TierStatus",
+    "UnconfiguredKit",
+    "build_kit",
+    "probe",
+    "tier_statuses",
+]
 
 PROBE_CID = sha256_cid(RAW, b"ipfs-kit reachability probe")
-SECTIONS = frozenset({"s3", "storacha", "kubo", "gateway", "replication"})
+LOCAL = ("memory", "disk")
+# remote tiers in read order after the local ones; third-party backends come last
+REMOTE_ORDER = ("kubo", "s3", "storacha", "gateway")
+# the name a backend's tier carries when it differs from its registry name
+TIER_NAMES = {"kubo": "ipfs"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +51,16 @@ class TierStatus:
 
 
 class UnconfiguredKit:
-    """Stands in for a kit whose backend has no configuration: every call says so."""
+    """Stands in for a kit whose backend could not be built: its methods say so.
 
-    def __init__(self, name: str, hint: str) -> None:
-        self._name, self._hint = name, hint
+    Its methods answer ``{"success": False, "error_type": "NotConfiguredError", ...}``;
+    its properties raise ``NotConfiguredError``; names the real kit class does not have
+    raise ``AttributeError`` (a typo such as ``uplaod_file`` is not "not configured").
+    With no class known, any public name answers.
+    """
+
+    def __init__(self, name: str, hint: str, kit_class: type | None = None) -> None:
+        self._name, self._hint, self._kit_class = name, hint, kit_class
 
     def __repr__(self) -> str:
         return f"<{self._name} (not configured)>"
@@ -46,24 +68,17 @@ class UnconfiguredKit:
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("_"):
             raise AttributeError(attr)
+        if self._kit_class is not None:
+            if not hasattr(self._kit_class, attr):
+                raise AttributeError(f"{self._kit_class.__name__} has no attribute {attr!r}")
+            if not callable(getattr(self._kit_class, attr)):  # a property of the real kit
+                raise NotConfiguredError(f"{self._name} is not configured: {self._hint}")
 
         @dict_result
         def not_configured(*args: Any, **kwargs: Any) -> None:
             raise NotConfiguredError(f"{self._name} is not configured: {self._hint}")
 
         return not_configured
-
-
-# attribute -> (module, class, config section, what to set when it is missing)
-KIT_HINTS = {
-    "s3_kit": ("ipfs_kit_py.s3_kit", "S3Kit", "s3", "set [s3] in the config file or AWS_* env"),
-    "storacha_kit": (
-        "ipfs_kit_py.storacha_kit",
-        "StorachaKit",
-        "storacha",
-        "set [storacha] in the config file or STORACHA_KEY / STORACHA_PROOF",
-    ),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,96 +94,96 @@ class KitSources:
 
     def merged(self, name: str) -> dict[str, Any]:
         """Section ``name`` of the config file, overridden by the keyword section."""
-        return {**self.file_section(name), **self.sections[name]}
+        return {**self.file_section(name), **(self.sections.get(name) or {})}
 
-    def build_kit(self, attr: str) -> Any:
-        module_name, cls_name, section, hint = KIT_HINTS[attr]
+    def build(self, name: str, args: Mapping[str, Any] | None = None) -> list[BaseBackend]:
+        """The instances of registered backend ``name`` these sources configure."""
+        section = self.file_section(implementation(name).section)
+        given = {**(self.sections.get(name) or {}), **(args or {})}
+        return build_backends(name, given, section, self.env)
+
+    def remote_backends(self) -> RemoteBackends:
+        """Build every registered remote backend (no I/O); note why others are missing."""
+        remote = RemoteBackends()
+        extra = [n for n in available_backends() if n not in LOCAL and n not in REMOTE_ORDER]
         try:
-            cls = getattr(importlib.import_module(module_name), cls_name)
-        except ImportError:
-            return UnconfiguredKit(section, hint)
-        args = self.sections[section]
-        file_section = self.file_section(section)
+            for name in (*REMOTE_ORDER, *extra):
+                self._add_remote(remote, name)
+        except BaseException:
+            remote.close()  # an invalid setting further on: release what was built
+            raise
+        return remote
+
+    def _add_remote(self, remote: RemoteBackends, name: str) -> None:
         try:
-            return cls.from_sources(args, file_section, self.env)
+            built = self.build(name)
         except NotConfiguredError as exc:
-            return UnconfiguredKit(section, str(exc))
-
-    def remote_backends(self, kits: Iterable[Any]) -> list[Backend]:
-        """Remote tiers in order: kubo, S3, Storacha, gateways (if configured); no I/O."""
-        backends: list[Backend] = []
-        kubo = self.kubo_backend()
-        if kubo is not None:
-            backends.append(kubo)
-        for kit in kits:
-            if isinstance(kit, UnconfiguredKit) or not is_configured(kit):
-                continue
-            backend = kit.backend  # only touched once configured: it may check credentials
-            if isinstance(backend, Backend):
-                backends.append(backend)
-        return backends + self.gateway_backends()
-
-    def gateway_backends(self) -> list[Backend]:
-        """Read-only trustless gateways: ``[gateway] urls``, ``gateway=``, IPFS_KIT_GATEWAYS."""
-        section = self.file_section("gateway")
-        urls = resolve(
-            "urls",
-            args=self.sections["gateway"],
-            section=section,
-            env=self.env,
-            env_names=["IPFS_KIT_GATEWAYS"],
-            default=[],
-        )
-        if isinstance(urls, str):
-            urls = [u.strip() for u in urls.split(",") if u.strip()]
-        if not urls:
-            return []
-        gateway = importlib.import_module("ipfs_kit_py.backends.gateway")
-        backends: list[Backend] = []
-        for n, url in enumerate(urls):
-            backend = gateway.GatewayBackend(str(url))
-            backend.name = "gateway" if n == 0 else f"gateway{n + 1}"
-            backends.append(backend)
-        return backends
-
-    def kubo_config(self) -> Any:
-        """kubo's config when kubo is asked for: ``[kubo]``, ``kubo=`` or IPFS_API_URL."""
-        args = self.sections["kubo"]
-        section = self.file_section("kubo")
-        if not (args or section or self.env.get("IPFS_API_URL") or self.env.get("IPFS_PATH")):
-            return None
+            remote.missing[name] = str(exc)
+            return
+        remote.built[name] = built
         try:
-            kubo = importlib.import_module("ipfs_kit_py.backends.kubo.backend")
-        except ImportError:
-            return None
-        return kubo.KuboConfig.from_sources(args, file={"kubo": section}, env=self.env)
-
-    def kubo_backend(self) -> Backend | None:
-        """kubo joins the tiers only when asked for (see :meth:`kubo_config`)."""
-        config = self.kubo_config()
-        if config is None:
-            return None
-        kubo = importlib.import_module("ipfs_kit_py.backends.kubo.backend")
-        backend: Backend = kubo.KuboBackend.from_config(config)
-        return backend
+            for backend in built:
+                backend.check_configured()
+        except NotConfiguredError as exc:
+            remote.missing[name] = str(exc)
 
 
-def tier_statuses(tiers: Sequence[Backend], kits: Mapping[str, Any]) -> list[TierStatus]:
+@dataclass(slots=True)
+class RemoteBackends:
+    """The remote backends the configuration built, and why the rest are missing."""
+
+    built: dict[str, list[BaseBackend]] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+
+    def tiers(self) -> list[BaseBackend]:
+        """The backends ready to serve as tiers, in read order."""
+        return [b for name, group in self.built.items() if name not in self.missing for b in group]
+
+    def first(self, name: str) -> BaseBackend:
+        """The (first) backend built as ``name``; NotConfiguredError saying why if none."""
+        if name in self.built:
+            return self.built[name][0]
+        raise NotConfiguredError(self.missing.get(name) or f"{name} is not configured")
+
+    def close(self) -> None:
+        """Close every backend built (each ``close`` is idempotent)."""
+        for group in self.built.values():
+            for backend in group:
+                backend.close()
+
+
+# the seed's dict kits over the typed backends: registry name -> kit class path
+KITS = {"s3": "ipfs_kit_py.s3_kit.S3Kit", "storacha": "ipfs_kit_py.storacha_kit.StorachaKit"}
+
+
+def build_kit(name: str, remote: RemoteBackends) -> Any:
+    """The dict kit over backend ``name`` as built, or an :class:`UnconfiguredKit`."""
+    module_name, _, cls_name = KITS[name].rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), cls_name)
+    except ImportError:
+        return UnconfiguredKit(name, implementation(name).hint)
+    try:
+        backend = remote.first(name)
+    except NotConfiguredError as exc:
+        return UnconfiguredKit(name, str(exc), cls)
+    return cls.from_backend(backend)
+
+
+def tier_statuses(tiers: Sequence[BaseBackend], missing: Mapping[str, str]) -> list[TierStatus]:
     """Every tier, reachable or not and why; plus the backends left unconfigured."""
     statuses = [probe(tier) for tier in tiers]
     present = {tier.name for tier in tiers}
-    if "ipfs" not in present:
-        hint = "set [kubo] api_url in the config file or IPFS_API_URL"
-        statuses.append(TierStatus("ipfs", "KuboBackend", False, False, hint))
-    for attr, (_, _, section, hint) in KIT_HINTS.items():
-        kit = kits[attr]
-        if section not in present:
-            kind = "remote" if isinstance(kit, UnconfiguredKit) else type(kit).__name__
-            statuses.append(TierStatus(section, kind, False, False, why_unconfigured(kit, hint)))
+    for name, reason in missing.items():
+        tier_name = TIER_NAMES.get(name, name)
+        if tier_name not in present:
+            kind = implementation(name).class_path.rpartition(".")[2]
+            statuses.append(TierStatus(tier_name, kind, False, False, reason))
     return statuses
 
 
-def probe(tier: Backend) -> TierStatus:
+def probe(tier: BaseBackend) -> TierStatus:
+    """Ask ``tier`` whether it holds a probe CID: reachable, or not and why."""
     kind = type(tier).__name__
     try:
         tier.has(PROBE_CID)
@@ -177,27 +192,3 @@ def probe(tier: Backend) -> TierStatus:
     except OSError as exc:
         return TierStatus(tier.name, kind, True, False, f"{type(exc).__name__}: {exc}")
     return TierStatus(tier.name, kind, True, True)
-
-
-def why_unconfigured(kit: Any, hint: str) -> str:
-    """The kit's own explanation of what is missing, else ``hint``."""
-    if isinstance(kit, UnconfiguredKit):
-        return kit._hint
-    config = getattr(kit, "config", None)
-    try:
-        for check in ("require", "require_bucket", "require_credentials"):
-            method = getattr(config, check, None)
-            if callable(method):
-                method()
-    except NotConfiguredError as exc:
-        return str(exc)
-    return hint
-
-
-def is_configured(kit: Any) -> bool:
-    """A kit whose config says it lacks credentials (or a bucket) is left out."""
-    config = getattr(kit, "config", None)
-    if config is None:
-        return True
-    has_bucket = getattr(config, "bucket", True) is not None
-    return bool(getattr(config, "configured", True)) and has_bucket

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.verify import ContentVerifier
 from ipfs_kit_py.errors import (
@@ -91,7 +90,7 @@ def _policy(values: Mapping[str, Any]) -> ReplicationPolicy:
             required = [required]
         return ReplicationPolicy(int(values.get("min_copies", 1)), tuple(str(r) for r in required))
     except (TypeError, ValueError, AttributeError) as exc:
-        raise ConfigurationError(f"invalid replication policy {values!r}: {exc}") from None
+        raise ConfigurationError(f"invalid replication policy {values!r}: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +132,7 @@ class CopyCheck:
 def _durable_names(tiers: TieredCacheManager) -> list[str]:
     """Tiers that count as homes: not the per-process memory tier, not read-only ones."""
     read_only = set(tiers.policy.read_only)
-    return [
-        t.name for t in tiers.tiers if not isinstance(t, MemoryBackend) and t.name not in read_only
-    ]
+    return [t.name for t in tiers.tiers if t.durable and t.name not in read_only]
 
 
 def plan_replication(

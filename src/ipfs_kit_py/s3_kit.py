@@ -17,24 +17,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from ipfs_kit_py.backends.s3.backend import (
-    CID_METADATA,
-    PROFILE_METADATA,
-    S3Backend,
-    content_metadata,
-    object_key,
-    verifier_for,
-)
-from ipfs_kit_py.backends.s3.client import ObjectInfo, S3Client
-from ipfs_kit_py.backends.s3.config import S3Config
-from ipfs_kit_py.backends.s3.errors import validate_bucket, validate_key
-from ipfs_kit_py.backends.s3.transfer import Subscribers, UploadSource
+from ipfs_kit_py.backends.s3 import S3Backend, S3Config, S3Objects
+from ipfs_kit_py.backends.s3.objects import object_fields
+from ipfs_kit_py.backends.s3.transfer import Subscribers
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
-from ipfs_kit_py.content.verify import verify_stream
-from ipfs_kit_py.errors import InputPathError, InvalidInputError
-from ipfs_kit_py.outfile import output_path
-from ipfs_kit_py.results import DictKit, Result, dict_result
+from ipfs_kit_py.errors import InputPathError
+from ipfs_kit_py.results import DictKit, dict_result
 
 __all__ = ["S3Kit"]
 
@@ -47,22 +36,27 @@ class S3Kit(DictKit):
     config_class = S3Config
     config: S3Config
 
-    def __init__(self, config: S3Config) -> None:
+    def __init__(self, config: S3Config, backend: S3Backend | None = None) -> None:
         super().__init__(config)
-        self.client = S3Client(config)
-        self.backend = S3Backend(config, self.client)
+        self.backend = backend if backend is not None else S3Backend(config)
+        self.client = self.backend.client
+
+    @classmethod
+    def from_backend(cls, backend: S3Backend) -> S3Kit:
+        """The dict face over an existing typed backend (sharing its connections)."""
+        return cls(backend.config, backend)
 
     def __repr__(self) -> str:
         return f"S3Kit(bucket={self.config.bucket!r}, endpoint={self.config.endpoint_url!r})"
 
     def close(self) -> None:
         """Release connections and threads (idempotent)."""
-        self.client.close()
+        self.backend.close()
 
-    def _target(self, bucket: str | None, key: str | None = None) -> tuple[str, str]:
-        self.config.require()
-        chosen = validate_bucket(self.config.require_bucket(bucket))
-        return chosen, validate_key(key) if key is not None else ""
+    @property
+    def objects(self) -> S3Objects:
+        """The typed bucket-level calls this dict face wraps."""
+        return self.backend.objects
 
     # -- uploads --------------------------------------------------------------------------
 
@@ -81,8 +75,11 @@ class S3Kit(DictKit):
         path = Path(local_path)
         if not path.is_file():
             raise InputPathError(f"not a readable file: {path}")
-        bucket, key = self._target(bucket, key if key is not None else path.name)
-        return self._upload(bucket, key, path, cid, profile, subscribers)
+        key = key if key is not None else path.name
+        done = self.objects.upload(
+            bucket, key, path, cid=cid, profile=profile, subscribers=subscribers
+        )
+        return done.fields()
 
     @dict_result
     def upload_bytes(
@@ -94,8 +91,7 @@ class S3Kit(DictKit):
         cid: str | CID | None = None,
     ) -> dict[str, Any]:
         """Upload ``data`` as one object."""
-        bucket, key = self._target(bucket, _required_key(key))
-        return self._upload(bucket, key, data, cid, None, ())
+        return self.objects.upload(bucket, key, data, cid=cid).fields()
 
     @dict_result
     def upload_stream(
@@ -108,26 +104,7 @@ class S3Kit(DictKit):
         subscribers: Subscribers = (),
     ) -> dict[str, Any]:
         """Upload a binary file object or an iterable of byte chunks, streamed."""
-        bucket, key = self._target(bucket, _required_key(key))
-        return self._upload(bucket, key, stream, cid, None, subscribers)
-
-    def _upload(
-        self,
-        bucket: str,
-        key: str,
-        source: UploadSource,
-        cid: str | CID | None,
-        profile: str | None,
-        subscribers: Subscribers,
-    ) -> dict[str, Any]:
-        parsed = parse_cid(cid) if cid is not None else None
-        metadata = (
-            content_metadata(parsed, ImportProfile.parse(profile) if profile else None)
-            if parsed is not None
-            else {}
-        )
-        info = self.client.put(bucket, key, source, metadata=metadata, subscribers=subscribers)
-        return _fields(info, cid=str(parsed) if parsed else None)
+        return self.objects.upload(bucket, key, stream, cid=cid, subscribers=subscribers).fields()
 
     # -- downloads ------------------------------------------------------------------------
 
@@ -145,33 +122,17 @@ class S3Kit(DictKit):
 
         The file appears only when complete and verified; nothing is left on failure.
         """
-        bucket, key = self._target(bucket, _required_key(key))
-        dest = output_path(local_path if local_path is not None else ".", Path(key).name)
-        wanted = parse_cid(cid) if cid is not None else None
-        used: list[CID] = []
-
-        def sink_for(info: ObjectInfo) -> Any:
-            found = wanted or _recorded_cid(info)
-            if found is None:
-                return None
-            used.append(found)
-            return verifier_for(found, info.metadata)
-
-        info = self.client.download(bucket, key, dest, sink_for=sink_for, subscribers=subscribers)
-        return {
-            **_fields(info, cid=str(used[0]) if used else None),
-            "local_path": str(dest),
-            "verified": bool(used),
-        }
+        done = self.objects.download_file(bucket, key, local_path, cid=cid, subscribers=subscribers)
+        return done.fields()
 
     @dict_result
     def download_bytes(
         self, bucket: str | None = None, key: str | None = None, *, cid: str | CID | None = None
     ) -> dict[str, Any]:
         """Return the object's bytes under ``"data"`` (verified when a CID is known)."""
-        info, found, chunks = self._open_verified(bucket, key, cid)
+        info, found, chunks = self.objects.open_verified(bucket, key, cid)
         data = b"".join(chunks)
-        return {**_fields(info, cid=str(found) if found else None), "data": data}
+        return {**object_fields(info, found), "cid": str(found) if found else None, "data": data}
 
     @dict_result
     def download_stream(
@@ -183,31 +144,23 @@ class S3Kit(DictKit):
         cid: str | CID | None = None,
     ) -> dict[str, Any]:
         """Write the object into a binary file object; raises at the end on a CID mismatch."""
-        info, found, chunks = self._open_verified(bucket, key, cid)
+        info, found, chunks = self.objects.open_verified(bucket, key, cid)
         for chunk in chunks:
             stream.write(chunk)
-        return {**_fields(info, cid=str(found) if found else None), "verified": found is not None}
-
-    def _open_verified(
-        self, bucket: str | None, key: str | None, cid: str | CID | None
-    ) -> tuple[ObjectInfo, CID | None, Iterator[bytes]]:
-        """Stream an object (parallel ranges), verified against ``cid`` or its recorded CID."""
-        bucket, key = self._target(bucket, _required_key(key))
-        info, chunks = self.client.open_parallel(bucket, key)
-        found = parse_cid(cid) if cid is not None else _recorded_cid(info)
-        if found is not None:
-            chunks = verify_stream(found, chunks, _recorded_profile(info))
-        return info, found, chunks
+        return {
+            **object_fields(info, found),
+            "cid": str(found) if found else None,
+            "verified": found is not None,
+        }
 
     @dict_result
     def upload_objects(
         self, objects: Mapping[str, bytes], bucket: str | None = None
     ) -> dict[str, Any]:
         """Upload many small objects (key -> bytes) concurrently, one PUT each."""
-        bucket = self._target(bucket)[0]
-        infos = self.client.put_many(bucket, objects.items())
+        infos = self.objects.put_objects(bucket, objects)
         return {
-            "bucket": bucket,
+            "bucket": self.objects.target(bucket)[0],
             "objects": [{"key": i.key, "size": i.size, "etag": i.etag} for i in infos],
             "count": len(infos),
         }
@@ -215,32 +168,28 @@ class S3Kit(DictKit):
     @dict_result
     def download_objects(self, keys: Iterable[str], bucket: str | None = None) -> dict[str, Any]:
         """Read many small objects concurrently: ``{"data": {key: bytes}}``."""
-        bucket = self._target(bucket)[0]
-        found = self.client.get_many(bucket, keys)
-        return {"bucket": bucket, "data": {info.key: data for info, data in found}}
+        data = self.objects.get_objects(bucket, keys)
+        return {"bucket": self.objects.target(bucket)[0], "data": data}
 
     # -- inspection and deletion ----------------------------------------------------------
 
     @dict_result
     def head_object(self, bucket: str | None = None, key: str | None = None) -> dict[str, Any]:
         """Size, ETag, last modified, metadata and CID of one object."""
-        bucket, key = self._target(bucket, _required_key(key))
-        info = self.client.head(bucket, key)
-        found = _recorded_cid(info)
-        return {**_fields(info, cid=str(found) if found else None), "metadata": info.metadata}
+        info = self.objects.head(bucket, key)
+        return {**object_fields(info), "metadata": info.metadata}
 
     @dict_result
     def exists(self, bucket: str | None = None, key: str | None = None) -> dict[str, Any]:
         """``{"exists": bool}``; a missing bucket is an error, not False."""
-        bucket, key = self._target(bucket, _required_key(key))
-        return {"bucket": bucket, "key": key, "exists": self.client.exists(bucket, key)}
+        found = self.objects.exists(bucket, key)
+        return {"bucket": self.objects.target(bucket)[0], "key": key, "exists": found}
 
     @dict_result
     def delete_object(self, bucket: str | None = None, key: str | None = None) -> dict[str, Any]:
         """Delete one object; deleting an absent key succeeds."""
-        bucket, key = self._target(bucket, _required_key(key))
-        self.client.delete(bucket, key)
-        return {"bucket": bucket, "key": key, "deleted": True}
+        self.objects.delete(bucket, key)
+        return {"bucket": self.objects.target(bucket)[0], "key": key, "deleted": True}
 
     @dict_result
     def list_objects(
@@ -253,7 +202,7 @@ class S3Kit(DictKit):
                 break
             objects.append(item)
         return {
-            "bucket": self._target(bucket)[0],
+            "bucket": self.objects.target(bucket)[0],
             "prefix": prefix,
             "objects": objects,
             "count": len(objects),
@@ -261,8 +210,7 @@ class S3Kit(DictKit):
 
     def iter_objects(self, bucket: str | None = None, prefix: str = "") -> Iterator[dict[str, Any]]:
         """Yield one dict per object under ``prefix``; raises typed errors (no dicts)."""
-        bucket = self._target(bucket)[0]
-        for info in self.client.list(bucket, prefix):
+        for info in self.objects.list_objects(bucket, prefix):
             yield {
                 "key": info.key,
                 "size": info.size,
@@ -321,32 +269,6 @@ class S3Kit(DictKit):
         parsed = parse_cid(cid)
         return {
             "cid": str(parsed),
-            "key": object_key(parsed, self.config.key_prefix),
+            "key": self.backend.key_for(parsed),
             "exists": self.backend.has(parsed),
         }
-
-
-def _required_key(key: str | None) -> str:
-    if not key:
-        raise InvalidInputError("an S3 key is required")
-    return key
-
-
-def _recorded_cid(info: ObjectInfo) -> CID | None:
-    recorded = info.metadata.get(CID_METADATA)
-    return parse_cid(recorded) if recorded else None
-
-
-def _recorded_profile(info: ObjectInfo) -> ImportProfile | None:
-    recorded = info.metadata.get(PROFILE_METADATA)
-    return ImportProfile.parse(recorded) if recorded else None
-
-
-def _fields(info: ObjectInfo, *, cid: str | None) -> Result:
-    return {
-        "bucket": info.bucket,
-        "key": info.key,
-        "size": info.size,
-        "etag": info.etag,
-        "cid": cid,
-    }

@@ -51,15 +51,22 @@ class StorachaKit(DictKit):
     config_class = StorachaConfig
     config: StorachaConfig
 
-    def __init__(self, config: StorachaConfig | None = None) -> None:
+    def __init__(
+        self, config: StorachaConfig | None = None, backend: StorachaBackend | None = None
+    ) -> None:
         super().__init__(config or StorachaConfig.from_sources())
-        self._backend: StorachaBackend | None = None
+        self._backend = backend
+
+    @classmethod
+    def from_backend(cls, backend: StorachaBackend) -> StorachaKit:
+        """The dict face over an existing typed backend (sharing its connections)."""
+        return cls(backend.config, backend)
 
     @property
     def backend(self) -> StorachaBackend:
-        """The typed backend (created on first use; credentials checked then)."""
+        """The typed backend (credentials checked on every use: NotConfiguredError)."""
+        self.config.require_credentials()
         if self._backend is None:
-            self.config.require_credentials()
             self._backend = StorachaBackend(self.config)
         return self._backend
 
@@ -67,7 +74,6 @@ class StorachaKit(DictKit):
         """Close connections; idempotent."""
         if self._backend is not None:
             self._backend.close()
-            self._backend = None
 
     # -- uploads ---------------------------------------------------------------------
 
@@ -113,13 +119,13 @@ class StorachaKit(DictKit):
     @dict_result
     def list_spaces(self) -> dict[str, Any]:
         """The spaces our credentials reach and the selected one."""
-        client = self.backend.client
-        return {"spaces": client.spaces(), "current": client.space, "agent": client.signer.did}
+        backend = self.backend
+        return {"spaces": backend.spaces(), "current": backend.space, "agent": backend.agent}
 
     @dict_result
     def select_space(self, did: str) -> dict[str, Any]:
         """Select the space later calls use."""
-        return {"space": self.backend.client.select_space(did)}
+        return {"space": self.backend.select_space(did)}
 
     @dict_result
     def create_space(self) -> dict[str, Any]:
@@ -129,7 +135,7 @@ class StorachaKit(DictKit):
         space's root credential) and the ``proof`` delegating it to our agent, which is
         added to this kit's proofs. Provision the space with an account before uploading.
         """
-        space, delegation = self.backend.client.create_space()
+        space, delegation = self.backend.create_space()
         return {"space": space.did, "space_key": space.format(), "proof": delegation.format()}
 
     @dict_result
@@ -151,14 +157,14 @@ class StorachaKit(DictKit):
     def retrieve(self, cid: str, path: str | os.PathLike[str], raw: bool = False) -> dict[str, Any]:
         """Fetch ``cid`` through the gateway (verified CAR, or one raw block) into ``path``."""
         root = parse_cid(cid)
-        size = self.backend.gateway.fetch_to_path(root, path, raw=raw)
+        size = self.backend.retrieve(root, path, raw=raw)
         return {"cid": cid_key(root), "path": os.fspath(path), "size": size}
 
     @dict_result
     def cat(self, cid: str) -> dict[str, Any]:
         """Fetch ``cid`` through the gateway into memory (small content only)."""
         root = parse_cid(cid)
-        data = b"".join(self.backend.gateway.iter_file(root))
+        data = b"".join(self.backend.get(root))
         return {"cid": cid_key(root), "data": data, "size": len(data)}
 
 

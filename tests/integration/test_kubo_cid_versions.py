@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tests.servers.kubo import KuboNode
+
 from ipfs_kit_py.content.cid import cid_key, parse_cid
 from ipfs_kit_py.ipfs_kit import ipfs_kit
-from tests.servers.kubo import KuboNode
 
 
 def test_remove_by_the_other_cid_version_unpins_in_kubo(kubo: KuboNode, tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ from tests.servers.seaweedfs import SeaweedS3, boto_client, make_file
 from ipfs_kit_py.backends.s3.backend import S3Backend, object_key
 from ipfs_kit_py.backends.s3.client import S3Client
 from ipfs_kit_py.backends.s3.config import S3Config
-from ipfs_kit_py.backends.s3.transfer import TransferSubscriber
 from ipfs_kit_py.content.cid import CID, RAW, sha256_cid
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1, KUBO_DEFAULT, import_file
 from ipfs_kit_py.errors import (
@@ -24,6 +23,7 @@ from ipfs_kit_py.errors import (
     ContentNotFoundError,
     InputPathError,
 )
+from ipfs_kit_py.progress import BaseSubscriber
 from ipfs_kit_py.s3_kit import S3Kit
 
 MiB = 1024 * 1024
@@ -54,19 +54,19 @@ def backend(config: S3Config) -> Iterator[S3Backend]:
         yield b
 
 
-class Recorder(TransferSubscriber):
+class Recorder(BaseSubscriber):
     def __init__(self) -> None:
         self.total: int | None = None
         self.seen = 0
         self.done: list[BaseException | None] = []
 
-    def on_start(self, key: str, total: int | None) -> None:
+    def on_start(self, key: str, total: int | None, **kwargs: Any) -> None:
         self.total = total
 
-    def on_progress(self, key: str, nbytes: int) -> None:
+    def on_progress(self, key: str, nbytes: int, **kwargs: Any) -> None:
         self.seen += nbytes
 
-    def on_done(self, key: str, error: BaseException | None) -> None:
+    def on_done(self, key: str, error: BaseException | None, **kwargs: Any) -> None:
         self.done.append(error)
 
 

@@ -8,16 +8,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.servers.seaweedfs import SeaweedS3, make_file
 
 from ipfs_kit_py.backends.s3.backend import S3Backend
 from ipfs_kit_py.backends.s3.config import S3Config
-from ipfs_kit_py.backends.s3.transfer import TransferSubscriber
 from ipfs_kit_py.content.cid import RAW, sha256_cid
 from ipfs_kit_py.content.unixfs import import_file
 from ipfs_kit_py.errors import BackendError, BackendUnavailableError
+from ipfs_kit_py.progress import BaseSubscriber
 from ipfs_kit_py.s3_kit import S3Kit
 
 MiB = 1024 * 1024
@@ -48,13 +49,13 @@ def test_server_killed_mid_upload(seaweedfs_private: SeaweedS3) -> None:
     backend.close()
 
 
-class KillAfter(TransferSubscriber):
+class KillAfter(BaseSubscriber):
     def __init__(self, server: SeaweedS3, limit: int) -> None:
         self.server = server
         self.limit = limit
         self.seen = 0
 
-    def on_progress(self, key: str, nbytes: int) -> None:
+    def on_progress(self, key: str, nbytes: int, **kwargs: Any) -> None:
         self.seen += nbytes
         if self.seen >= self.limit:
             self.server.kill()

@@ -21,16 +21,7 @@ def kit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[ipfs_kit]:
     monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
-    storacha = {
-        "key": storacha_credentials.key,
-        "proof": storacha_credentials.proof,
-        "space": storacha_credentials.space_did,
-        "service_url": storacha_service.url,
-        "service_did": storacha_service.did,
-        "service_key": storacha_service.did_key,
-        "receipts_url": storacha_service.receipts_url,
-        "gateway_url": storacha_service.gateway_url,
-    }
+    storacha = storacha_service.backend_args(storacha_credentials)
     with ipfs_kit(
         cache_dir=tmp_path / "cache", index_path=tmp_path / "index.sqlite3", storacha=storacha
     ) as k:

@@ -78,7 +78,7 @@ class KuboNode:
         """A KuboConfig for this node (no config file, no environment)."""
         args: dict[str, Any] = {"api_url": self.api_url, "auth": self.auth}
         args.update(overrides)
-        return KuboConfig.from_sources(args, file={}, env={})
+        return KuboConfig.from_sources(args, section={}, env={})
 
     def backend(self, **overrides: Any) -> KuboBackend:
         return KuboBackend.from_config(self.config(**overrides))

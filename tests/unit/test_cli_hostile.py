@@ -224,7 +224,7 @@ def test_a_corrupt_index_is_a_typed_error_everywhere(
     index.write_bytes(garbage)
     for argv in (["ls"], ["add", "file"], ["whereis", cid], ["cat", cid], ["verify", "--all"]):
         code, text = run(argv, capsys)
-        assert code == 1, argv
+        assert code == 3, argv  # a MetadataIndexError is a ConfigurationError: exit 3
         assert "index" in text and "Traceback" not in text and "run with -vv" not in text
     with ipfs_kit() as kit:
         with pytest.raises(MetadataIndexError) as info:

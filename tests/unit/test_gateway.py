@@ -11,7 +11,12 @@ import pytest
 from ipfs_kit_py.backends.gateway import GatewayBackend, _walk_car
 from ipfs_kit_py.content.car import encode_car_block, encode_car_header
 from ipfs_kit_py.content.unixfs import Block, ImportProfile, import_file
-from ipfs_kit_py.errors import BackendError, ContentMismatchError
+from ipfs_kit_py.errors import (
+    BackendError,
+    CARFormatError,
+    ContentMismatchError,
+    ContentNotFoundError,
+)
 
 SMALL = ImportProfile(chunk_size=1024, raw_leaves=True, cid_version=1, max_links=4)
 PB_LEAVES = ImportProfile(chunk_size=1024, raw_leaves=False, cid_version=0, max_links=4)
@@ -66,3 +71,24 @@ def test_gateway_backend_is_read_only(tmp_path: Path) -> None:
             gateway.put(root.cid, [b"x"])
         with pytest.raises(BackendError, match="read-only"):
             gateway.delete(root.cid)
+
+
+KUBO_BREAK = b"\n\n[Gateway Error: CAR stream truncated, response is incomplete]"
+
+
+def test_a_car_broken_off_before_the_root_is_content_not_found() -> None:
+    root, _ = dag(DATA)
+    stream = io.BytesIO(encode_car_header([root.cid]) + KUBO_BREAK)  # kubo, lacking the root
+    with pytest.raises(ContentNotFoundError) as info:
+        b"".join(_walk_car(root.cid, stream, "http://gw/ipfs/x"))
+    assert isinstance(info.value.__cause__, CARFormatError)
+    assert (info.value.backend, info.value.locator) == ("gateway", "http://gw/ipfs/x")
+
+
+def test_a_car_broken_off_after_the_root_stays_a_format_error() -> None:
+    root, blocks = dag(DATA)
+    ordered = [root, *(b for b in blocks if b.cid != root.cid)]
+    body = encode_car_header([root.cid]) + encode_car_block(root.cid, root.data)
+    body += encode_car_block(ordered[1].cid, ordered[1].data) + KUBO_BREAK
+    with pytest.raises(CARFormatError):
+        b"".join(_walk_car(root.cid, io.BytesIO(body)))

@@ -57,22 +57,24 @@ def test_locate_api_rejects_garbage() -> None:
 def test_config_precedence_args_over_file_over_env(tmp_path: Path) -> None:
     env = {"IPFS_API_URL": "http://env:1", "IPFS_API_AUTH": "bearer:env", "IPFS_PATH": "/none"}
     file = {"kubo": {"api_url": "http://file:2", "timeout": 7}}
-    assert KuboConfig.from_sources({}, file={}, env=env).api_url == "http://env:1"
-    from_file = KuboConfig.from_sources({}, file=file, env=env)
+    assert KuboConfig.from_sources({}, section={}, env=env).api_url == "http://env:1"
+    from_file = KuboConfig.from_sources({}, section=file["kubo"], env=env)
     assert (from_file.api_url, from_file.timeout) == ("http://file:2", 7.0)
-    from_args = KuboConfig.from_sources({"api_url": "/ip4/1.2.3.4/tcp/3"}, file=file, env=env)
+    from_args = KuboConfig.from_sources(
+        {"api_url": "/ip4/1.2.3.4/tcp/3"}, section=file["kubo"], env=env
+    )
     assert from_args.api_url == "http://1.2.3.4:3"
     assert from_args.auth == Secret("bearer:env")
 
 
 def test_config_reads_the_repo_api_file_from_ipfs_path(tmp_path: Path) -> None:
     (tmp_path / "api").write_text("/ip4/127.0.0.1/tcp/45999")
-    config = KuboConfig.from_sources({}, file={}, env={"IPFS_PATH": str(tmp_path)})
+    config = KuboConfig.from_sources({}, section={}, env={"IPFS_PATH": str(tmp_path)})
     assert config.api_url == "http://127.0.0.1:45999"
 
 
 def test_config_defaults_without_any_source(tmp_path: Path) -> None:
-    config = KuboConfig.from_sources({"ipfs_path": str(tmp_path)}, file={}, env={})
+    config = KuboConfig.from_sources({"ipfs_path": str(tmp_path)}, section={}, env={})
     assert config == KuboConfig()
     assert config.offline is True
 
@@ -87,12 +89,12 @@ def test_config_defaults_without_any_source(tmp_path: Path) -> None:
 )
 def test_config_rejects_bad_values(tmp_path: Path, args: dict[str, object], match: str) -> None:
     with pytest.raises(ConfigurationError, match=match):
-        KuboConfig.from_sources({"ipfs_path": str(tmp_path), **args}, file={}, env={})
+        KuboConfig.from_sources({"ipfs_path": str(tmp_path), **args}, section={}, env={})
 
 
 def test_secret_never_shows(caplog: pytest.LogCaptureFixture) -> None:
     config = KuboConfig.from_sources(
-        {"api_url": "http://127.0.0.1:1", "auth": "basic:user:hunter2"}, file={}, env={}
+        {"api_url": "http://127.0.0.1:1", "auth": "basic:user:hunter2"}, section={}, env={}
     )
     backend = KuboBackend.from_config(config)
     with caplog.at_level(logging.DEBUG):

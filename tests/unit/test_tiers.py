@@ -6,10 +6,11 @@ import contextlib
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.disk import DiskBackend
 from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.content.cid import CID
@@ -21,10 +22,11 @@ from ipfs_kit_py.errors import (
     LastCopyError,
 )
 from ipfs_kit_py.index import MetadataIndex
+from ipfs_kit_py.progress import BaseSubscriber
 from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
 
 
-class DownBackend:
+class DownBackend(BaseBackend):
     """A tier whose server is unreachable: every call raises, as a real client would."""
 
     name = "down"
@@ -212,14 +214,14 @@ def test_disk_stamp_skips_rehash_until_the_file_changes(
 def test_remote_reads_report_progress_to_subscribers(tiers: TieredCacheManager) -> None:
     events: list[tuple[str, object]] = []
 
-    class Recorder:
-        def on_start(self, key: str, total: int | None) -> None:
+    class Recorder(BaseSubscriber):
+        def on_start(self, key: str, total: int | None, **kwargs: Any) -> None:
             events.append(("start", key))
 
-        def on_progress(self, key: str, nbytes: int) -> None:
+        def on_progress(self, key: str, nbytes: int, **kwargs: Any) -> None:
             events.append(("progress", nbytes))
 
-        def on_done(self, key: str, error: BaseException | None) -> None:
+        def on_done(self, key: str, error: BaseException | None, **kwargs: Any) -> None:
             events.append(("done", error))
 
     data = os.urandom(3 << 20)

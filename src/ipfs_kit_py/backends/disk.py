@@ -14,31 +14,25 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Self
 
-from ipfs_kit_py.backends.base import StoredObject
-from ipfs_kit_py.config import xdg_dir
+from ipfs_kit_py.backends.base import BaseBackend, StoredObject
+from ipfs_kit_py.config import Sources, parse_number, xdg_dir
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.errors import ContentNotFoundError, InvalidInputError
+from ipfs_kit_py.staging import Staging
+from ipfs_kit_py.streams import CHUNK
 
-__all__ = ["CHUNK", "DiskBackend", "DiskEntry", "Staging", "default_cache_dir", "read_chunks"]
+__all__ = ["DiskBackend", "DiskEntry", "Staging", "default_cache_dir"]
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 1 << 20
 RESCAN_S = 60.0
-
-
-def read_chunks(f: BinaryIO) -> Iterator[bytes]:
-    """Read a binary file in ``CHUNK`` pieces until EOF (the file stays open)."""
-    while chunk := f.read(CHUNK):
-        yield chunk
 
 
 def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -55,52 +49,7 @@ class DiskEntry:
     accessed: float
 
 
-class Staging:
-    """A temp file being written; :meth:`commit` moves it into place atomically.
-
-    The final name is given at commit time, so content can be written before its CID
-    is known (the importer computes it while the bytes stream in).
-    """
-
-    def __init__(self, tmp_dir: Path) -> None:
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".part")
-        self.path = Path(name)
-        self.file: BinaryIO = os.fdopen(fd, "wb")
-        self.size = 0
-
-    def write(self, data: bytes | memoryview) -> None:
-        self.file.write(data)
-        self.size += len(data)
-
-    def reopen(self) -> BinaryIO:
-        """Flush and open the staged bytes for reading (the handle survives commit)."""
-        self.file.flush()
-        return self.path.open("rb")
-
-    def commit(self, final: Path) -> Path:
-        """fsync and rename into ``final``; durable when this returns."""
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.file.close()
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self.path, final)
-        return final
-
-    def abort(self) -> None:
-        """Drop the temp file; safe after commit and safe twice."""
-        self.file.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-
-    def __enter__(self) -> Staging:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.abort()
-
-
-class DiskBackend:
+class DiskBackend(BaseBackend):
     """Whole objects as files, keyed by ``cid_key``; the Backend protocol plus staging."""
 
     def __init__(
@@ -121,6 +70,23 @@ class DiskBackend:
 
     def __repr__(self) -> str:
         return f"DiskBackend({str(self.root)!r}, capacity_bytes={self.capacity})"
+
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Self:
+        """``cache_dir`` and ``disk_bytes`` from args > ``[cache]`` > environment.
+
+        Environment: ``IPFS_KIT_CACHE_DIR`` (default ``$XDG_CACHE_HOME/ipfs-kit``) and
+        ``IPFS_KIT_DISK_BYTES`` (default 10 GiB). Nothing is created until first use.
+        """
+        sources = Sources.of(args, section, env)
+        root = sources.get("cache_dir", "IPFS_KIT_CACHE_DIR") or default_cache_dir(sources.env)
+        capacity = sources.get("disk_bytes", "IPFS_KIT_DISK_BYTES", default=10 << 30)
+        return cls(Path(root), parse_number("disk_bytes", capacity, int, minimum=1))
 
     def _ensure(self) -> None:
         if not self._ensured:
@@ -144,8 +110,10 @@ class DiskBackend:
         path = self.path_for(cid)
         try:
             size = path.stat().st_size
-        except FileNotFoundError:
-            raise ContentNotFoundError(f"{cid} is not in the disk tier") from None
+        except FileNotFoundError as exc:
+            raise ContentNotFoundError(
+                f"{cid} is not in the disk tier", backend="disk", locator=str(path)
+            ) from exc
         return StoredObject(cid, size, str(path))
 
     def get(self, cid: CID) -> Iterator[bytes]:
@@ -156,8 +124,10 @@ class DiskBackend:
         path = self.path_for(cid)
         try:
             f = path.open("rb")
-        except FileNotFoundError:
-            raise ContentNotFoundError(f"{cid} is not in the disk tier") from None
+        except FileNotFoundError as exc:
+            raise ContentNotFoundError(
+                f"{cid} is not in the disk tier", backend="disk", locator=str(path)
+            ) from exc
         with contextlib.suppress(OSError):
             st = os.fstat(f.fileno())  # atime is the LRU clock; mtime stays the write time
             os.utime(f.fileno(), ns=(time.time_ns(), st.st_mtime_ns))

@@ -9,16 +9,16 @@ extra-rooted or tampered block is an error and only verified bytes are yielded.
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import os
-from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, BinaryIO, Self
 
 import httpx
 
-from ipfs_kit_py.backends.base import StoredObject
-from ipfs_kit_py.config import split_userinfo
+from ipfs_kit_py.backends.base import BaseBackend, StoredObject
+from ipfs_kit_py.backends.engine_errors import transport_error
+from ipfs_kit_py.config import Sources, parse_number, split_userinfo
 from ipfs_kit_py.content.car import CarReader
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
 from ipfs_kit_py.content.dagpb import UnixFSType, decode_node, decode_unixfs
@@ -27,14 +27,17 @@ from ipfs_kit_py.content.verify import verify_block
 from ipfs_kit_py.errors import (
     BackendError,
     BackendUnavailableError,
+    CARFormatError,
+    ConfigurationError,
     ContentMismatchError,
     ContentNotFoundError,
     InvalidInputError,
     IpfsKitError,
+    NotConfiguredError,
     ProtocolError,
 )
 from ipfs_kit_py.outfile import atomic_output, output_path
-from ipfs_kit_py.resource import Closeable
+from ipfs_kit_py.streams import reader
 
 __all__ = ["GatewayBackend"]
 
@@ -50,6 +53,9 @@ MAX_EARLY_BLOCKS = 4096  # blocks a CAR may send before the node that links them
 SLACK_BYTES = 16 << 20  # CAR framing and dag-pb nodes on top of the file's own bytes
 
 
+GATEWAYS_HINT = "set [gateway] urls in the config file or IPFS_KIT_GATEWAYS"
+
+
 class _Budget:
     """How many more bytes a read may take from the server; exceeded is a protocol fault."""
 
@@ -61,36 +67,28 @@ class _Budget:
         if self.used > self.limit:
             raise ProtocolError(f"{self.what}: more than {self.limit} bytes; refused")
 
-
-class _ResponseStream(io.RawIOBase):
-    """A readable file over an httpx streaming response, within a byte budget."""
-
-    def __init__(self, chunks: Iterator[bytes], budget: _Budget) -> None:
-        self._chunks = chunks
-        self._buffer = b""
-        self._budget = budget
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._buffer:
-            try:
-                self._buffer = next(self._chunks)
-            except StopIteration:
-                return 0
-            self._budget.spend(len(self._buffer))
-        n = min(len(target), len(self._buffer))
-        target[:n] = self._buffer[:n]
-        self._buffer = self._buffer[n:]
-        return n
+    def chunks(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """``chunks``, each paid for before it is passed on."""
+        for chunk in chunks:
+            self.spend(len(chunk))
+            yield chunk
 
 
-class GatewayBackend(Closeable):
+def gateway_urls(value: Any) -> list[str]:
+    """A list of URLs from a list or a comma-separated string."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        raise ConfigurationError(f"gateway urls must be a list or text, got {value!r}")
+    return [str(u).strip() for u in value if str(u).strip()]
+
+
+class GatewayBackend(BaseBackend):
     """Read content by CID from a trustless gateway; a context manager."""
 
     name = "gateway"
     verifies_reads = True  # get() checks the bytes against the CID before its end
+    read_only = True
 
     def __init__(
         self, base_url: str, *, http: httpx.Client | None = None, timeout: float = 120.0
@@ -109,6 +107,39 @@ class GatewayBackend(Closeable):
             max_redirects=MAX_REDIRECTS,
             auth=auth,
         )
+
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Self:
+        """The first gateway of :meth:`all_from_sources`; NotConfiguredError if none."""
+        return cls.all_from_sources(args, section, env)[0]
+
+    @classmethod
+    def all_from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> list[Self]:
+        """One gateway per URL of ``urls`` (a list or comma-separated; ``IPFS_KIT_GATEWAYS``).
+
+        They are named ``gateway``, ``gateway2``, ... in order; ``timeout`` applies to each.
+        """
+        sources = Sources.of(args, section, env)
+        urls = gateway_urls(sources.get("urls", "IPFS_KIT_GATEWAYS", default=[]))
+        if not urls:
+            raise NotConfiguredError(f"no gateway configured: {GATEWAYS_HINT}")
+        timeout = parse_number(
+            "gateway timeout", sources.get("timeout", default=120.0), float, minimum=0.001
+        )
+        gateways = [cls(url, timeout=timeout) for url in urls]
+        for n, gateway in enumerate(gateways[1:], start=2):
+            gateway.name = f"gateway{n}"
+        return gateways
 
     def close(self) -> None:
         """Close the HTTP client if we own it; idempotent."""
@@ -147,10 +178,14 @@ class GatewayBackend(Closeable):
         *,
         profile: ImportProfile | None = None,
     ) -> StoredObject:
-        raise BackendError("the gateway backend is read-only")
+        raise BackendError(
+            "the gateway backend is read-only", backend="gateway", locator=self.base_url
+        )
 
     def delete(self, cid: CID) -> None:
-        raise BackendError("the gateway backend is read-only")
+        raise BackendError(
+            "the gateway backend is read-only", backend="gateway", locator=self.base_url
+        )
 
     # -- reads -----------------------------------------------------------------------
 
@@ -162,51 +197,50 @@ class GatewayBackend(Closeable):
         if cid.hashfun.code == _IDENTITY:
             return bytes(cid.raw_digest)
         url = f"{self.base_url}/{cid_key(cid)}?format=raw"
-        with self._answer(cid):
-            with self._http.stream("GET", url, headers={"accept": RAW_ACCEPT}) as response:
-                _check_status(response, cid)
-                budget = _Budget(MAX_BLOCK_BYTES, f"gateway {self.base_url} block {cid}")
-                data = bytearray()
-                for chunk in response.iter_bytes():
-                    budget.spend(len(chunk))
-                    data += chunk
-            verify_block(cid, memoryview(data))
-        return bytes(data)
+        headers = {"accept": RAW_ACCEPT}
+        with self._answer(cid, url), self._http.stream("GET", url, headers=headers) as response:
+            _check_status(response, cid, url)
+            budget = _Budget(MAX_BLOCK_BYTES, f"gateway {self.base_url} block {cid}")
+            data = b"".join(budget.chunks(response.iter_bytes()))
+            verify_block(cid, data)
+        return data
 
     def iter_file(self, cid: CID) -> Iterator[bytes]:
         """Yield the UnixFS file bytes of ``cid``; each block verified before use."""
         url = f"{self.base_url}/{cid_key(cid)}?format=car&dag-scope=all"
         headers = {"accept": CAR_ACCEPT}
-        with self._answer(cid), self._http.stream("GET", url, headers=headers) as response:
-            _check_status(response, cid)
+        with self._answer(cid, url), self._http.stream("GET", url, headers=headers) as response:
+            _check_status(response, cid, url)
             budget = _Budget(2 * MAX_BLOCK_BYTES, f"gateway {self.base_url} CAR of {cid}")
-            raw = _ResponseStream(response.iter_bytes(), budget)
-            yield from _walk_car(cid, io.BufferedReader(raw, 1 << 20), budget)
+            stream = reader(budget.chunks(response.iter_bytes()), 1 << 20)
+            yield from _walk_car(cid, stream, url, budget)
 
     @contextlib.contextmanager
-    def _answer(self, cid: CID) -> Iterator[None]:
+    def _answer(self, cid: CID, url: str) -> Iterator[None]:
         """Any fault of the server's answer becomes an error of this backend's kind.
 
         Not found and mismatch stay what they are (the tiers act on them); a transport
-        failure is :class:`BackendUnavailableError`; anything the answer made us fail on
-        (a malformed CAR, a block we cannot check, a redirect loop, an undecodable body)
-        is :class:`ProtocolError`, so a reader moves on to its next source.
+        failure is mapped by type; anything else the answer made us fail on (a malformed
+        CAR, a block we cannot check, a redirect loop, an undecodable body) is
+        :class:`ProtocolError`, so a reader moves on to its next source.
         """
         try:
             yield
-        except (ContentNotFoundError, ContentMismatchError, ProtocolError):
+        except (ContentNotFoundError, ContentMismatchError, BackendError):
             raise
         except httpx.TransportError as exc:
-            raise BackendUnavailableError(f"cannot reach gateway {self.base_url}: {exc}") from None
+            raise _unreachable(exc, url) from exc
         except httpx.HTTPError as exc:
             raise ProtocolError(
-                f"gateway {self.base_url} answered {cid} badly: {type(exc).__name__}: {exc}"
+                f"gateway {self.base_url} answered {cid} badly: {type(exc).__name__}: {exc}",
+                backend="gateway",
+                locator=url,
             ) from exc
-        except BackendError:
-            raise
         except (IpfsKitError, ValueError, LookupError, TypeError, EOFError) as exc:
             raise ProtocolError(
-                f"gateway {self.base_url} sent an unusable answer for {cid}: {exc}"
+                f"gateway {self.base_url} sent an unusable answer for {cid}: {exc}",
+                backend="gateway",
+                locator=url,
             ) from exc
 
     def fetch_to_path(self, cid: CID, path: str | os.PathLike[str], *, raw: bool = False) -> int:
@@ -222,33 +256,50 @@ class GatewayBackend(Closeable):
         return written
 
 
-def _check_status(response: httpx.Response, cid: CID) -> None:
-    if response.status_code != 200:
+def _unreachable(exc: httpx.TransportError, url: str) -> BackendError:
+    return transport_error(exc, backend="gateway", locator=url, action="GET")
+
+
+def _check_status(response: httpx.Response, cid: CID, url: str) -> None:
+    status, where = response.status_code, {"backend": "gateway", "locator": url}
+    if status != 200:
         response.close()  # the body of an error page is not read: it may be endless
-    if response.status_code == 404 or response.status_code == 410:
-        raise ContentNotFoundError(f"gateway does not have {cid}")
-    if response.status_code >= 500:
-        raise BackendUnavailableError(f"gateway answered {response.status_code} for {cid}")
-    if response.status_code != 200:
-        raise BackendError(f"gateway answered {response.status_code} for {cid}")
+    if status == 404 or status == 410:
+        raise ContentNotFoundError(f"gateway does not have {cid}", **where)
+    if status >= 500:
+        raise BackendUnavailableError(f"gateway answered {status} for {cid}", **where)
+    if status != 200:
+        raise BackendError(f"gateway answered {status} for {cid}", **where)
 
 
-def _walk_car(root: CID, stream: BinaryIO, budget: _Budget | None = None) -> Iterator[bytes]:
+def _walk_car(
+    root: CID, stream: BinaryIO, url: str = "", budget: _Budget | None = None
+) -> Iterator[bytes]:
     """Walk the UnixFS file DAG of ``root`` over a verified CAR stream, yielding leaf bytes.
 
     Blocks normally arrive in DFS order and are used at once; out-of-order blocks are
     kept (up to :data:`MAX_PENDING_BYTES`) until needed. A needed block that never
-    arrives is an error. Once the root says how large the file is, the whole read may
-    take about twice that from the server (``budget``), and no more blocks than the DAG
-    has links (plus some sent early), so a CAR that repeats blocks or adds junk ends in
-    bounded time.
+    arrives is an error; a CAR that breaks off before the root block (kubo's answer,
+    after a 200, for content it lacks) means the gateway does not have the content.
+    Once the root says how large the file is, the whole read may take about twice that
+    from the server (``budget``), and no more blocks than the DAG has links (plus some
+    sent early), so a CAR that repeats blocks or adds junk ends in bounded time.
     """
     blocks = iter(CarReader(stream, verify=True))
     pending = _Pending()
     todo = [root]
     while todo:
         cid = todo.pop()
-        data = _next_needed(cid, blocks, pending)
+        try:
+            data = _next_needed(cid, blocks, pending)
+        except CARFormatError as exc:
+            if cid is not root:
+                raise
+            raise ContentNotFoundError(
+                f"gateway does not have {root} (its CAR broke off before the root block)",
+                backend="gateway",
+                locator=url,
+            ) from exc
         if cid.codec.code == RAW:
             yield data
             continue
@@ -258,7 +309,7 @@ def _walk_car(root: CID, stream: BinaryIO, budget: _Budget | None = None) -> Ite
         unixfs = decode_unixfs(node.data or b"")
         if unixfs.type not in (UnixFSType.FILE, UnixFSType.RAW):
             raise InvalidInputError(f"{cid} is a UnixFS {unixfs.type.name.lower()}, not a file")
-        if budget is not None and cid == root:
+        if budget is not None and cid is root:
             budget.limit = 2 * (unixfs.filesize or 0) + 2 * MAX_BLOCK_BYTES + SLACK_BYTES
         if unixfs.data:
             yield unixfs.data

@@ -13,10 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any, Self
 
-from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.backends.base import BaseBackend, StoredObject
+from ipfs_kit_py.config import Sources, parse_number
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.errors import ContentNotFoundError, InvalidInputError
@@ -42,8 +44,10 @@ class ArcStats:
     misses: int
 
 
-class MemoryBackend:
+class MemoryBackend(BaseBackend):
     """Byte-bounded ARC cache of whole objects, keyed by ``cid_key``; thread-safe."""
+
+    durable = False  # gone with the process: never counts as a copy for replication
 
     def __init__(
         self,
@@ -72,6 +76,18 @@ class MemoryBackend:
     def __repr__(self) -> str:
         return f"MemoryBackend(capacity_bytes={self.capacity})"
 
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Self:
+        """``memory_bytes`` from args > ``[cache]`` > ``IPFS_KIT_MEMORY_BYTES`` (256 MiB)."""
+        sources = Sources.of(args, section, env)
+        capacity = sources.get("memory_bytes", "IPFS_KIT_MEMORY_BYTES", default=256 << 20)
+        return cls(parse_number("memory_bytes", capacity, int, minimum=1))
+
     # -- Backend protocol ---------------------------------------------------------------
 
     def has(self, cid: CID) -> bool:
@@ -81,13 +97,13 @@ class MemoryBackend:
     def stat(self, cid: CID) -> StoredObject:
         data = self.peek(cid_key(cid))
         if data is None:
-            raise ContentNotFoundError(f"{cid} is not in the memory tier")
+            raise ContentNotFoundError(f"{cid} is not in the memory tier", backend="memory")
         return StoredObject(cid, len(data), f"memory:{cid_key(cid)}")
 
     def get(self, cid: CID) -> Iterator[bytes]:
         data = self.lookup(cid_key(cid))
         if data is None:
-            raise ContentNotFoundError(f"{cid} is not in the memory tier")
+            raise ContentNotFoundError(f"{cid} is not in the memory tier", backend="memory")
         view = memoryview(data)
         return (bytes(view[i : i + _CHUNK]) for i in range(0, max(len(data), 1), _CHUNK))
 
@@ -141,7 +157,7 @@ class MemoryBackend:
         """Return the cached bytes without counting an access."""
         with self._lock:
             data = self._t1.get(key)
-            return data if data is not None else self._t2.get(key)
+            return data if data is not None else self._t2.get(key)  # b"" is content too
 
     def fits(self, size: int) -> bool:
         """True if an object of ``size`` bytes may be cached."""

@@ -80,8 +80,8 @@ def parse_chunker(spec: str) -> int:
         raise InvalidInputError(f"chunker {spec!r} is not supported: use size-N")
     try:
         return int(spec[5:])
-    except ValueError:
-        raise InvalidInputError(f"invalid chunker {spec!r}: N must be an integer") from None
+    except ValueError as exc:
+        raise InvalidInputError(f"invalid chunker {spec!r}: N must be an integer") from exc
 
 
 def profile_from_args(args: argparse.Namespace) -> ImportProfile:

@@ -21,12 +21,13 @@ from rich.table import Table
 from ipfs_kit_py.cli.console import console, err_console, plain, print_json
 from ipfs_kit_py.errors import InvalidInputError
 from ipfs_kit_py.ipfs_kit import ipfs_kit
+from ipfs_kit_py.progress import BaseSubscriber
 
 Handler = Callable[[argparse.Namespace, ipfs_kit], int]
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
-class ProgressBars:
+class ProgressBars(BaseSubscriber):
     """A rich progress bar per remote read, shown only once it has run for a second."""
 
     def __init__(self, delay_s: float = 1.0) -> None:
@@ -42,10 +43,10 @@ class ProgressBars:
         self._tasks: dict[str, tuple[TaskID | None, float, int, int | None]] = {}
         self._started = False
 
-    def on_start(self, key: str, total: int | None) -> None:
+    def on_start(self, key: str, total: int | None, **kwargs: Any) -> None:
         self._tasks[key] = (None, time.monotonic(), 0, total)
 
-    def on_progress(self, key: str, nbytes: int) -> None:
+    def on_progress(self, key: str, nbytes: int, **kwargs: Any) -> None:
         task, start, done, total = self._tasks.get(key, (None, time.monotonic(), 0, None))
         done += nbytes
         if task is None and time.monotonic() - start >= self.delay_s:
@@ -57,7 +58,7 @@ class ProgressBars:
             self.progress.update(task, completed=done)
         self._tasks[key] = (task, start, done, total)
 
-    def on_done(self, key: str, error: BaseException | None) -> None:
+    def on_done(self, key: str, error: BaseException | None, **kwargs: Any) -> None:
         task, *_ = self._tasks.pop(key, (None,))
         if task is not None:
             self.progress.remove_task(task)

@@ -7,7 +7,7 @@ sets ``func`` on each: ``func(args) -> int`` (the exit code). Exit codes:
     1  the operation failed (content not found, verification failed, backend error)
     2  bad usage or bad input (invalid CID, missing path, unsafe name)
     3  configuration missing or invalid
-    4  a backend could not be reached or refused our credentials
+    4  a backend could not be reached, timed out, or refused our credentials
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ exit codes:
   1  the operation failed (content not found, verification failed, backend error)
   2  bad usage or bad input (invalid CID, missing path, unsafe name)
   3  configuration missing or invalid
-  4  a backend could not be reached or refused our credentials
+  4  a backend could not be reached, timed out, or refused our credentials
 """
 
 BOOLEAN_FLAGS = {"--raw-leaves"}  # BooleanOptionalAction options kubo spells --flag=false
@@ -65,6 +65,7 @@ def exit_code_for(exc: errors.IpfsKitError) -> int:
         return EXIT_USAGE
     if isinstance(exc, errors.ConfigurationError):
         return EXIT_CONFIG
+    # BackendTimeoutError is a BackendUnavailableError: every backend's timeout exits 4
     if isinstance(exc, errors.BackendUnavailableError | errors.AuthenticationError):
         return EXIT_BACKEND
     return EXIT_FAILED

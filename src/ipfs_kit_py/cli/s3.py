@@ -1,7 +1,8 @@
 """``ipfs-kit s3 ...``: ls, put/upload, get/download, rm, head, exists over the S3 core.
 
-Configuration is the kit's: ``[s3]`` in the config file, then AWS_* environment. Errors
-propagate to ``cli.main``, which prints them and maps them to exit codes.
+Configuration is the kit's: ``[s3]`` in the config file, then AWS_* environment; the
+commands call the kit's typed S3 API (``kit.s3.objects``) only. Errors propagate to
+``cli.main``, which prints them and maps them to exit codes.
 """
 
 from __future__ import annotations
@@ -9,23 +10,19 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from rich.table import Table
 
-from ipfs_kit_py.backends.s3.backend import CID_METADATA, content_metadata, verifier_for
-from ipfs_kit_py.backends.s3.client import ObjectInfo, S3Client
-from ipfs_kit_py.backends.s3.config import S3Config
-from ipfs_kit_py.backends.s3.errors import validate_bucket, validate_key
-from ipfs_kit_py.backends.s3.transfer import ProgressSubscriber
 from ipfs_kit_py.cli.console import console, err_console, plain, print_json
-from ipfs_kit_py.config import from_config_file
-from ipfs_kit_py.content.cid import CID, parse_cid
-from ipfs_kit_py.content.unixfs import ImportProfile
-from ipfs_kit_py.outfile import output_path
+from ipfs_kit_py.ipfs_kit import ipfs_kit
+
+if TYPE_CHECKING:
+    from ipfs_kit_py import ObjectInfo, S3Objects
+    from ipfs_kit_py.cli.content import ProgressBars
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-Handler = Callable[[argparse.Namespace, S3Client, S3Config], int]
+Handler = Callable[[argparse.Namespace, "S3Objects"], int]
 
 
 def register(subparsers: SubParsers) -> None:
@@ -72,16 +69,12 @@ def _command(sub: SubParsers, name: str, handler: Handler, text: str) -> argpars
 
 def _run(args: argparse.Namespace, handler: Handler) -> int:
     overrides = {"bucket": args.bucket, "endpoint_url": args.endpoint_url}
-    config = from_config_file(S3Config.from_sources, "s3", overrides).require()
-    with S3Client(config) as client:
-        return handler(args, client, config)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    with ipfs_kit(s3=given) as kit:
+        return handler(args, kit.s3.objects)
 
 
-def _bucket(args: argparse.Namespace, config: S3Config) -> str:
-    return validate_bucket(config.require_bucket(args.bucket))
-
-
-def _bars(args: argparse.Namespace) -> list[ProgressSubscriber]:
+def _bars(args: argparse.Namespace) -> list[ProgressBars]:
     if args.json or not err_console.is_terminal:
         return []
     from ipfs_kit_py.cli.content import ProgressBars
@@ -89,39 +82,27 @@ def _bars(args: argparse.Namespace) -> list[ProgressSubscriber]:
     return [ProgressBars(delay_s=0.5)]
 
 
-def _stop(bars: list[ProgressSubscriber]) -> None:
+def _stop(bars: list[ProgressBars]) -> None:
     for bar in bars:
-        stop = getattr(bar, "stop", None)
-        if callable(stop):
-            stop()
+        bar.stop()
 
 
-def _fields(info: ObjectInfo) -> dict[str, Any]:
-    return {
-        "bucket": info.bucket,
-        "key": info.key,
-        "size": info.size,
-        "etag": info.etag,
-        "cid": info.metadata.get(CID_METADATA),
-    }
-
-
-def _ls(args: argparse.Namespace, client: S3Client, config: S3Config) -> int:
-    bucket = _bucket(args, config)
+def _ls(args: argparse.Namespace, objects: S3Objects) -> int:
     rows: list[ObjectInfo] = []
-    for info in client.list(bucket, args.prefix):
+    for info in objects.list_objects(args.bucket, args.prefix):
         if args.max is not None and len(rows) >= args.max:
             break
         rows.append(info)
     if args.json:
-        objects = [
+        listed = [
             {
-                **_fields(i),
+                **objects.describe(i),
                 "last_modified": i.last_modified.isoformat() if i.last_modified else None,
             }
             for i in rows
         ]
-        print_json({"success": True, "bucket": bucket, "prefix": args.prefix, "objects": objects})
+        bucket = objects.target(args.bucket)[0]
+        print_json({"success": True, "bucket": bucket, "prefix": args.prefix, "objects": listed})
         return 0
     table = Table("key", "size", "last modified", box=None)
     for i in rows:
@@ -131,57 +112,47 @@ def _ls(args: argparse.Namespace, client: S3Client, config: S3Config) -> int:
     return 0
 
 
-def _put(args: argparse.Namespace, client: S3Client, config: S3Config) -> int:
-    bucket = _bucket(args, config)
-    key = validate_key(args.key or Path(args.local_path).name)
-    metadata = {}
-    if args.cid:
-        profile = ImportProfile.parse(args.profile) if args.profile else None
-        metadata = content_metadata(parse_cid(args.cid), profile)
+def _put(args: argparse.Namespace, objects: S3Objects) -> int:
+    key = args.key or Path(args.local_path).name
     bars = _bars(args)
     try:
-        info = client.put(bucket, key, Path(args.local_path), metadata=metadata, subscribers=bars)
+        done = objects.upload(
+            args.bucket,
+            key,
+            Path(args.local_path),
+            cid=args.cid,
+            profile=args.profile,
+            subscribers=bars,
+        )
     finally:
         _stop(bars)
-    return _report(args, {**_fields(info), "cid": args.cid}, f"uploaded s3://{bucket}/{key}")
+    info = done.info
+    return _report(args, done.fields(), f"uploaded s3://{info.bucket}/{info.key}")
 
 
-def _get(args: argparse.Namespace, client: S3Client, config: S3Config) -> int:
-    bucket = _bucket(args, config)
-    key = validate_key(args.key)
-    dest = output_path(args.local_path or ".", Path(key).name)
-    wanted = parse_cid(args.cid) if args.cid else None
-    used: list[CID] = []
-
-    def sink_for(info: ObjectInfo) -> Any:
-        recorded = info.metadata.get(CID_METADATA)
-        cid = wanted or (parse_cid(recorded) if recorded else None)
-        if cid is None:
-            return None
-        used.append(cid)
-        return verifier_for(cid, info.metadata)
-
+def _get(args: argparse.Namespace, objects: S3Objects) -> int:
     bars = _bars(args)
     try:
-        info = client.download(bucket, key, dest, sink_for=sink_for, subscribers=bars)
+        done = objects.download_file(
+            args.bucket, args.key, args.local_path, cid=args.cid, subscribers=bars
+        )
     finally:
         _stop(bars)
-    fields = {**_fields(info), "local_path": str(dest), "verified": bool(used)}
-    note = f" (verified against {used[0]})" if used else ""
-    return _report(args, fields, f"downloaded s3://{bucket}/{key} to {dest}{note}")
+    note = f" (verified against {done.cid})" if done.verified else ""
+    where = f"s3://{done.info.bucket}/{done.info.key}"
+    return _report(args, done.fields(), f"downloaded {where} to {done.local_path}{note}")
 
 
-def _rm(args: argparse.Namespace, client: S3Client, config: S3Config) -> int:
-    bucket = _bucket(args, config)
-    client.delete(bucket, validate_key(args.key))
+def _rm(args: argparse.Namespace, objects: S3Objects) -> int:
+    objects.delete(args.bucket, args.key)
+    bucket = objects.target(args.bucket)[0]
     fields = {"bucket": bucket, "key": args.key, "deleted": True}
     return _report(args, fields, f"deleted s3://{bucket}/{args.key}")
 
 
-def _head(args: argparse.Namespace, client: S3Client, config: S3Config) -> int:
-    bucket = _bucket(args, config)
-    info = client.head(bucket, validate_key(args.key))
-    fields = {**_fields(info), "metadata": dict(info.metadata)}
+def _head(args: argparse.Namespace, objects: S3Objects) -> int:
+    info = objects.head(args.bucket, args.key)
+    fields = {**objects.describe(info), "metadata": dict(info.metadata)}
     if args.json:
         print_json({"success": True, **fields})
         return 0
@@ -190,10 +161,10 @@ def _head(args: argparse.Namespace, client: S3Client, config: S3Config) -> int:
     return 0
 
 
-def _exists(args: argparse.Namespace, client: S3Client, config: S3Config) -> int:
-    bucket = _bucket(args, config)
-    found = client.exists(bucket, validate_key(args.key))
+def _exists(args: argparse.Namespace, objects: S3Objects) -> int:
+    found = objects.exists(args.bucket, args.key)
     if args.json:
+        bucket = objects.target(args.bucket)[0]
         print_json({"success": True, "bucket": bucket, "key": args.key, "exists": found})
     else:
         console.print("exists" if found else "absent")

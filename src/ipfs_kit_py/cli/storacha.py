@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ipfs_kit_py.backends.storacha.backend import StorachaBackend
-from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.cli.console import console, print_json
-from ipfs_kit_py.config import from_config_file
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
 from ipfs_kit_py.errors import InputPathError
+from ipfs_kit_py.ipfs_kit import ipfs_kit
 from ipfs_kit_py.outfile import output_path
 from ipfs_kit_py.sources import open_regular_file
+
+if TYPE_CHECKING:
+    from ipfs_kit_py import StorachaBackend
 
 HELP = """\
 Store content in Storacha with the native client (UCAN over HTTP, no Node needed).
@@ -80,8 +83,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     info.set_defaults(func=run_info)
 
 
-def backend_from_args(args: argparse.Namespace) -> StorachaBackend:
-    """Build the backend: flags > config file [storacha] > environment."""
+@contextlib.contextmanager
+def backend_from_args(args: argparse.Namespace) -> Iterator[StorachaBackend]:
+    """The kit's typed Storacha backend: flags > config file [storacha] > environment."""
     overrides: dict[str, Any] = {
         "service_url": args.service_url,
         "service_did": args.service_did,
@@ -91,7 +95,9 @@ def backend_from_args(args: argparse.Namespace) -> StorachaBackend:
     }
     if getattr(args, "no_filecoin_offer", False):
         overrides["filecoin_offer"] = False
-    return StorachaBackend(from_config_file(StorachaConfig.from_sources, "storacha", overrides))
+    given = {k: v for k, v in overrides.items() if v is not None}
+    with ipfs_kit(storacha=given) as kit:
+        yield kit.storacha
 
 
 def _show(args: argparse.Namespace, value: dict[str, Any], text: str) -> int:
@@ -159,14 +165,14 @@ def run_get(args: argparse.Namespace) -> int:
     root = parse_cid(args.cid)
     output = output_path(args.output or ".", cid_key(root))
     with backend_from_args(args) as backend:
-        size = backend.gateway.fetch_to_path(root, output, raw=args.raw)
+        size = backend.retrieve(root, output, raw=args.raw)
     value = {"cid": cid_key(root), "path": str(output), "size": size}
     return _show(args, value, f"{output} ({size} bytes, verified)")
 
 
 def run_spaces(args: argparse.Namespace) -> int:
     with backend_from_args(args) as backend:
-        spaces, current = backend.client.spaces(), backend.space
+        spaces, current = backend.spaces(), backend.space
     text = "\n".join(f"{'*' if s == current else ' '} {s}" for s in spaces)
     return _show(args, {"spaces": spaces, "current": current}, text)
 

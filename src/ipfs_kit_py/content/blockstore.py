@@ -43,8 +43,8 @@ class TempBlockStore:
         """Return the bytes of ``cid``; raise :class:`ContentNotFoundError` if absent."""
         try:
             offset, length = self._index[cid_bytes_key(cid)]
-        except KeyError:
-            raise ContentNotFoundError(f"block {short_cid(cid)} is missing from the DAG") from None
+        except KeyError as exc:
+            raise ContentNotFoundError(f"block {short_cid(cid)} is missing from the DAG") from exc
         return os.pread(self._fd, length, offset)
 
     def __len__(self) -> int:

@@ -125,7 +125,7 @@ class CarReader:
         except CARFormatError:
             raise
         except Exception as exc:
-            raise CARFormatError(f"CAR header is not valid dag-cbor: {exc}") from None
+            raise CARFormatError(f"CAR header is not valid dag-cbor: {exc}") from exc
         if not isinstance(header, dict) or header.get("version") != 1:
             raise CARFormatError(f"unsupported CAR header {_short_repr(header)}")
         return _header_roots(header.get("roots", []))
@@ -260,7 +260,7 @@ def _split_cid(section: bytes) -> tuple[CID, int]:
     try:
         return decode_cid_bytes(section[:end]), end
     except Exception as exc:
-        raise CARFormatError(f"malformed CID in CAR section: {exc}") from None
+        raise CARFormatError(f"malformed CID in CAR section: {exc}") from exc
 
 
 def export_dag(

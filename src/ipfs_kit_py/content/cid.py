@@ -86,7 +86,7 @@ def parse_cid(value: str | bytes | CID, *, max_bytes: int = MAX_CID_BYTES) -> CI
             return decode_cid_bytes(bytes(value), max_bytes=max_bytes)
     except Exception as exc:  # multiformats raises several unrelated error types
         shown = value if isinstance(value, str) else bytes(value)
-        raise InvalidCIDError(f"invalid CID {short_cid(shown)!r}: {exc}") from None
+        raise InvalidCIDError(f"invalid CID {short_cid(shown)!r}: {exc}") from exc
     raise InvalidCIDError(f"invalid CID: expected str, bytes or CID, got {type(value).__name__}")
 
 

@@ -59,8 +59,8 @@ def verified_getter(source: BlockSource, *, verify: bool = True) -> BlockGetter:
             return bytes(cid.raw_digest)
         try:
             data = get_block(cid)
-        except KeyError:
-            raise ContentNotFoundError(f"block {short_cid(cid)} is missing from the DAG") from None
+        except KeyError as exc:
+            raise ContentNotFoundError(f"block {short_cid(cid)} is missing from the DAG") from exc
         if verify:
             verify_block(cid, data)
         return data

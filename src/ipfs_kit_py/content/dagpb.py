@@ -196,7 +196,7 @@ def decode_node(buf: bytes) -> PBNode:
             else:
                 raise ContentMismatchError(f"malformed dag-pb: unexpected field {number}")
     except (ValueError, KeyError) as exc:  # a link's bytes that are not a CID
-        raise ContentMismatchError(f"malformed dag-pb: {exc}") from None
+        raise ContentMismatchError(f"malformed dag-pb: {exc}") from exc
     return PBNode(data, links)
 
 
@@ -214,8 +214,8 @@ def decode_unixfs(buf: bytes) -> UnixFSData:
     raw_type = values.get(1)
     try:
         type_ = UnixFSType(raw_type if isinstance(raw_type, int) else -1)
-    except ValueError:
-        raise ContentMismatchError("malformed UnixFS data: missing or unknown type") from None
+    except ValueError as exc:
+        raise ContentMismatchError("malformed UnixFS data: missing or unknown type") from exc
     data = values.get(2)
     return UnixFSData(
         type=type_,

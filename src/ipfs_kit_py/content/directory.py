@@ -197,14 +197,14 @@ class _Walker:
                 while chunk := f.read(self.profile.chunk_size):
                     importer.update(chunk)
         except OSError as exc:
-            raise InputPathError(f"cannot read {fs_path}: {exc.strerror or exc}") from None
+            raise InputPathError(f"cannot read {fs_path}: {exc.strerror or exc}") from exc
         return importer.finish()
 
     def _symlink(self, parent: _Dir, name: str, fs_path: str, rel_path: str) -> None:
         try:
             target = os.fsencode(os.readlink(fs_path))
         except OSError as exc:
-            raise InputPathError(f"cannot read symlink {fs_path}: {exc.strerror}") from None
+            raise InputPathError(f"cannot read symlink {fs_path}: {exc.strerror}") from exc
         data = encode_node(encode_unixfs(UnixFSType.SYMLINK, data=target))
         cid = self._emit(data)
         self._add(parent, name, cid, len(data), len(target), rel_path)
@@ -283,14 +283,14 @@ def _list(path: str) -> list[str]:
         with os.scandir(path) as entries:
             return [entry.name for entry in entries]
     except OSError as exc:
-        raise InputPathError(f"cannot list {path}: {exc.strerror or exc}") from None
+        raise InputPathError(f"cannot list {path}: {exc.strerror or exc}") from exc
 
 
 def _lstat(path: str) -> os.stat_result:
     try:
         return os.lstat(path)
     except OSError as exc:
-        raise InputPathError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise InputPathError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def _stat_target(path: str) -> os.stat_result:
@@ -298,13 +298,13 @@ def _stat_target(path: str) -> os.stat_result:
         return os.stat(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise InputPathError(f"symlink loop at {path}") from None
-        raise InputPathError(f"cannot follow symlink {path}: {exc.strerror or exc}") from None
+            raise InputPathError(f"symlink loop at {path}") from exc
+        raise InputPathError(f"cannot follow symlink {path}: {exc.strerror or exc}") from exc
 
 
 def _check_utf8(name: str, directory: str) -> None:
     try:
         name.encode()
-    except UnicodeEncodeError:
+    except UnicodeEncodeError as exc:
         shown = os.fsencode(name)
-        raise InputPathError(f"name {shown!r} in {directory} is not valid UTF-8") from None
+        raise InputPathError(f"name {shown!r} in {directory} is not valid UTF-8") from exc

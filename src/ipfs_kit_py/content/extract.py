@@ -111,7 +111,7 @@ def _extract(root: CID, get: BlockGetter, target: str, limits: ExtractLimits | N
     try:
         staging = tempfile.mkdtemp(prefix=".ipfs-kit-extract-", dir=parent)
     except OSError as exc:
-        raise InputPathError(f"cannot write in {parent}: {exc.strerror or exc}") from None
+        raise InputPathError(f"cannot write in {parent}: {exc.strerror or exc}") from exc
     try:
         base = os.path.join(staging, "root")
         _Writer(get, plan.bytes).write(root, base)
@@ -119,7 +119,7 @@ def _extract(root: CID, get: BlockGetter, target: str, limits: ExtractLimits | N
             raise InputPathError(f"{target} already exists")
         os.rename(base, target)
     except OSError as exc:
-        raise InputPathError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise InputPathError(f"cannot write {target}: {exc.strerror or exc}") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

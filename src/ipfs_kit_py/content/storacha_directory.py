@@ -69,7 +69,7 @@ def list_files(path: str | os.PathLike[str], *, hidden: bool = False) -> list[tu
     try:
         is_dir = stat.S_ISDIR(os.stat(root).st_mode)
     except OSError as exc:
-        raise InputPathError(f"cannot read {root}: {exc.strerror or exc}") from None
+        raise InputPathError(f"cannot read {root}: {exc.strerror or exc}") from exc
     if not is_dir:
         raise InputPathError(f"{root} is not a directory")
     found: dict[str, str] = {}
@@ -82,10 +82,10 @@ def list_files(path: str | os.PathLike[str], *, hidden: bool = False) -> list[tu
                 continue
             try:
                 name.encode()
-            except UnicodeEncodeError:
+            except UnicodeEncodeError as exc:
                 raise InputPathError(
                     f"name {os.fsencode(name)!r} in {fs_dir} is not valid UTF-8"
-                ) from None
+                ) from exc
             rel_path = f"{rel}/{name}" if rel else name
             try:
                 if entry.is_file(follow_symlinks=False):
@@ -93,7 +93,7 @@ def list_files(path: str | os.PathLike[str], *, hidden: bool = False) -> list[tu
                 elif entry.is_dir(follow_symlinks=False):
                     stack.append((entry.path, rel_path))
             except OSError as exc:
-                raise InputPathError(f"cannot read {entry.path}: {exc.strerror}") from None
+                raise InputPathError(f"cannot read {entry.path}: {exc.strerror}") from exc
     prefix = _common_directory(list(found))
     return [(name[len(prefix) :], found[name]) for name in upload_order(list(found))]
 
@@ -176,7 +176,7 @@ class _Encoder:
                 while chunk := f.read(self.profile.chunk_size):
                     importer.update(chunk)
         except OSError as exc:
-            raise InputPathError(f"cannot read {fs_path}: {exc.strerror or exc}") from None
+            raise InputPathError(f"cannot read {fs_path}: {exc.strerror or exc}") from exc
         return importer.finish()
 
     def _emit_shard(self, shard: Shard) -> None:
@@ -189,4 +189,4 @@ def _scan(path: str) -> list[os.DirEntry[str]]:
         with os.scandir(path) as entries:
             return list(entries)
     except OSError as exc:
-        raise InputPathError(f"cannot list {path}: {exc.strerror or exc}") from None
+        raise InputPathError(f"cannot list {path}: {exc.strerror or exc}") from exc

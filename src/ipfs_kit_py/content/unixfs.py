@@ -77,8 +77,8 @@ class ImportProfile:
                 raise ValueError(key)
             layout = rest[0] if rest else "eager"
             return cls(int(size[5:]), leaves == "raw", int(version[1:]), int(width[1:]), layout)
-        except ValueError:
-            raise InvalidInputError(f"invalid import profile {key!r}") from None
+        except ValueError as exc:
+            raise InvalidInputError(f"invalid import profile {key!r}") from exc
 
 
 KUBO_DEFAULT = ImportProfile()
@@ -216,14 +216,14 @@ def import_file(
         try:
             with path.open("rb") as f:
                 return _import_stream(f, profile, on_block)
-        except IsADirectoryError:
-            raise InputPathError(f"{path} is a directory; import it as a directory") from None
-        except FileNotFoundError:
-            raise InputPathError(f"no such file: {path}") from None
-        except PermissionError:
-            raise InputPathError(f"permission denied: {path}") from None
+        except IsADirectoryError as exc:
+            raise InputPathError(f"{path} is a directory; import it as a directory") from exc
+        except FileNotFoundError as exc:
+            raise InputPathError(f"no such file: {path}") from exc
+        except PermissionError as exc:
+            raise InputPathError(f"permission denied: {path}") from exc
         except OSError as exc:
-            raise InputPathError(f"cannot read {path}: {exc.strerror or exc}") from None
+            raise InputPathError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if hasattr(source, "readinto"):
         return _import_stream(source, profile, on_block)  # type: ignore[arg-type]
     importer = FileImporter(profile, on_block)

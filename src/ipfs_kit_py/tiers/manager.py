@@ -34,9 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from ipfs_kit_py.backends.base import Backend, StoredObject
-from ipfs_kit_py.backends.disk import CHUNK, DiskBackend, Staging, read_chunks
-from ipfs_kit_py.backends.memory import MemoryBackend
+from ipfs_kit_py.backends.base import BaseBackend, FileCache, ObjectCache, StoredObject
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
 from ipfs_kit_py.content.inline import inline_bytes
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, FileImport, FileImporter, ImportProfile
@@ -49,11 +47,12 @@ from ipfs_kit_py.errors import (
     LastCopyError,
 )
 from ipfs_kit_py.index import MetadataIndex
+from ipfs_kit_py.progress import BaseSubscriber, TransferEvents
+from ipfs_kit_py.staging import Staging
+from ipfs_kit_py.streams import CHUNK, read_chunks
 from ipfs_kit_py.tiers.policy import CircuitBreaker, TierPolicy
 from ipfs_kit_py.tiers.verified_read import (
     Fetched,
-    TransferEvents,
-    TransferSubscriber,
     VerifiedDownloader,
     verify_file,
 )
@@ -63,7 +62,6 @@ __all__ = [
     "Fetched",
     "TierPolicy",
     "TieredCacheManager",
-    "TransferSubscriber",
     "VerifiedDownloader",
 ]
 
@@ -75,7 +73,7 @@ class TieredCacheManager:
 
     def __init__(
         self,
-        tiers: Sequence[Backend],
+        tiers: Sequence[BaseBackend],
         index: MetadataIndex,
         policy: TierPolicy | None = None,
     ) -> None:
@@ -86,18 +84,20 @@ class TieredCacheManager:
         self.index = index
         self.policy = policy or TierPolicy()
         self.breaker = CircuitBreaker(self.policy.backoff_s, self.policy.max_backoff_s)
-        self.memory = next((t for t in tiers if isinstance(t, MemoryBackend)), None)
-        self.disk = next((t for t in tiers if isinstance(t, DiskBackend)), None)
+        self.memory: ObjectCache | None = next(
+            (t for t in tiers if isinstance(t, ObjectCache)), None
+        )
+        self.disk: FileCache | None = next((t for t in tiers if isinstance(t, FileCache)), None)
         self._accesses: dict[str, tuple[int, float]] = {}
         self._hits: dict[str, int] = {}
         self._lock = threading.Lock()
-        self.subscribers: list[TransferSubscriber] = []
+        self.subscribers: list[BaseSubscriber] = []
         self._keys: dict[CID, str] = {}
 
     def __repr__(self) -> str:
         return f"TieredCacheManager(tiers={[t.name for t in self.tiers]})"
 
-    def tier(self, name: str) -> Backend:
+    def tier(self, name: str) -> BaseBackend:
         """Return the tier called ``name``."""
         for t in self.tiers:
             if t.name == name:
@@ -164,7 +164,7 @@ class TieredCacheManager:
 
         return chunks()
 
-    def _candidates(self, key: str) -> tuple[list[Backend], dict[str, str | None]]:
+    def _candidates(self, key: str) -> tuple[list[BaseBackend], dict[str, str | None]]:
         """Tiers to try: those the index lists (in tier order), then the rest, probing.
 
         A copy the index marks bad is not tried again until it is repaired.
@@ -172,7 +172,7 @@ class TieredCacheManager:
         locations = self.index.locations(key, include_bad=True)
         listed = {loc.backend: loc.stamp for loc in locations if not loc.bad}
         bad = {loc.backend for loc in locations if loc.bad}
-        slow = [t for t in self.tiers if t is not self.memory and t.name not in bad]
+        slow = [t for t in self.tiers if not self._is_memory(t) and t.name not in bad]
         ordered = [t for t in slow if t.name in listed] + [t for t in slow if t.name not in listed]
         return ordered, listed
 
@@ -206,7 +206,7 @@ class TieredCacheManager:
             return fetched
         raise ContentNotFoundError(f"{cid}: no tier holds a good copy ({'; '.join(tried)})")
 
-    def _source_failed(self, tier: Backend, cid: CID, exc: Exception) -> None:
+    def _source_failed(self, tier: BaseBackend, cid: CID, exc: Exception) -> None:
         """Back off a tier whose read failed; an unmapped exception is logged as a bug."""
         self.breaker.trip(tier.name, f"{type(exc).__name__}: {exc}")
         if isinstance(exc, IpfsKitError | OSError):
@@ -221,13 +221,13 @@ class TieredCacheManager:
 
     def _read_verified(
         self,
-        tier: Backend,
+        tier: BaseBackend,
         cid: CID,
         profile: ImportProfile | None,
         want_bytes: bool,
         stamp: str | None = None,
     ) -> Fetched:
-        if self.disk is not None and tier is self.disk:
+        if self.disk is not None and self._is_disk(tier):
             return self._read_disk(cid, profile, want_bytes, stamp)
         warm = self.disk is not None and self.policy.warm_disk and not self._disk_down()
         if warm and isinstance(tier, VerifiedDownloader):
@@ -235,7 +235,7 @@ class TieredCacheManager:
         staging = self.disk.stage() if warm and self.disk else Staging(Path(tempfile.gettempdir()))
         events = TransferEvents(str(cid), self.subscribers)
         # a backend whose get() verifies against the CID itself is not hashed twice
-        verifier = None if getattr(tier, "verifies_reads", False) else ContentVerifier(cid, profile)
+        verifier = None if tier.verifies_reads else ContentVerifier(cid, profile)
         limit = self._known_size(cid)  # a source sending more is lying: stop, not spool on
         size = 0
         try:
@@ -325,16 +325,16 @@ class TieredCacheManager:
                 fetched.file.seek(0)
             self.memory.insert(key, data)
 
-    def _correct_stale(self, tier: Backend, cid: CID) -> None:
+    def _correct_stale(self, tier: BaseBackend, cid: CID) -> None:
         # Re-check inside the write lock: another process may have just stored it again.
         with self.index.transaction():
-            if not (tier is self.disk and tier.has(cid)):
+            if not (self._is_disk(tier) and tier.has(cid)):
                 self.index.forget(cid, tier.name)
                 logger.info("index listed %s in %s but it is gone; forgotten", cid, tier.name)
 
-    def _record_found(self, tier: Backend, cid: CID) -> None:
+    def _record_found(self, tier: BaseBackend, cid: CID) -> None:
         """A probe found ``cid`` in a tier the index did not list: record it."""
-        if tier is not self.disk:
+        if not self._is_disk(tier):
             try:
                 locator = tier.stat(cid).locator
             except Exception as exc:  # the read succeeded: only the bookkeeping is lost
@@ -346,9 +346,9 @@ class TieredCacheManager:
             if tier.has(cid):
                 self.index.record(cid, tier.name, tier.stat(cid).locator)  # stamped on next read
 
-    def _refuse(self, tier: Backend, cid: CID, exc: ContentMismatchError) -> None:
+    def _refuse(self, tier: BaseBackend, cid: CID, exc: ContentMismatchError) -> None:
         logger.warning("refused the copy of %s in %s: %s", cid, tier.name, exc)
-        if tier is self.disk:
+        if self._is_disk(tier):
             with self.index.transaction():
                 tier.delete(cid)  # a cache copy that is wrong is only harmful
                 self.index.forget(cid, tier.name)
@@ -429,12 +429,12 @@ class TieredCacheManager:
         stored: list[StoredObject] = []
         with staging.reopen() as source:
             for tier in targets:
-                if tier is self.disk:
+                if self._is_disk(tier):
                     continue
                 source.seek(0)
-                if tier is self.memory:
+                if self.memory is not None and self._is_memory(tier):
                     # size first: a file too large to cache is never read into memory
-                    if self.memory.fits(staging.size):
+                    if staging.size <= self.memory.max_object_bytes:
                         self.memory.insert(cid_key(cid), source.read())
                         stored.append(self.memory.stat(cid))
                     continue
@@ -442,7 +442,7 @@ class TieredCacheManager:
                 obj = tier.put(cid, read_chunks(source), staging.size, profile=profile)
                 self.index.record(cid, tier.name, obj.locator, pinned=pinned)
                 stored.append(obj)
-            if self.disk is not None and self.disk in targets:
+            if self.disk is not None and any(self._is_disk(t) for t in targets):
                 stored.append(self._store_on_disk(cid, staging, source, pinned))
         return stored
 
@@ -509,6 +509,17 @@ class TieredCacheManager:
                 self.index.forget(cid, tier.name)
             removed.append(tier.name)
         return removed
+
+    def _is_memory(self, tier: object) -> bool:
+        return self.memory is not None and tier is self.memory
+
+    def _is_disk(self, tier: object) -> bool:
+        return self.disk is not None and tier is self.disk
+
+    def clean_tmp(self) -> None:
+        """Drop the disk tier's temp files of writers that crashed over an hour ago."""
+        if self.disk is not None:
+            self.disk.clean_tmp()
 
     def close(self) -> None:
         """Flush access statistics; the tiers and index are closed by their owner."""

@@ -1,4 +1,4 @@
-"""The pieces of a verified read from a tier: progress events, downloaders, one-pass checks.
+"""The pieces of a verified read from a tier: downloaders and one-pass checks.
 
 A copy leaves a tier as a :class:`Fetched`: an open file (or its bytes) already checked
 against its CID, so nothing unverified reaches a caller or a faster tier.
@@ -6,28 +6,22 @@ against its CID, so nothing unverified reaches a caller or a faster tier.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from ipfs_kit_py.backends.base import ProgressSubscriber, StoredObject
-from ipfs_kit_py.backends.disk import CHUNK
+from ipfs_kit_py.backends.base import StoredObject
 from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.content.verify import ContentVerifier
+from ipfs_kit_py.progress import Subscribers
+from ipfs_kit_py.streams import CHUNK
 
 __all__ = [
     "Fetched",
-    "TransferEvents",
-    "TransferSubscriber",
     "VerifiedDownloader",
     "verify_file",
 ]
-
-
-# progress hooks for reads from remote tiers (the CLI's progress bars plug in here)
-TransferSubscriber = ProgressSubscriber
 
 
 @runtime_checkable
@@ -40,9 +34,7 @@ class VerifiedDownloader(Protocol):
 
     name: str
 
-    def download(
-        self, cid: CID, dest: Path, *, subscribers: Sequence[TransferSubscriber] = ()
-    ) -> StoredObject: ...
+    def download(self, cid: CID, dest: Path, *, subscribers: Subscribers = ()) -> StoredObject: ...
 
 
 @dataclass
@@ -53,26 +45,6 @@ class Fetched:
     size: int
     file: BinaryIO
     data: bytes | None = field(default=None, repr=False)
-
-
-class TransferEvents:
-    """Fans one remote read out to the subscribers: start, progress, done."""
-
-    def __init__(self, key: str, subscribers: Sequence[TransferSubscriber]) -> None:
-        self.key, self.subscribers = key, tuple(subscribers)
-
-    def __enter__(self) -> TransferEvents:
-        for s in self.subscribers:
-            s.on_start(self.key, None)
-        return self
-
-    def progress(self, nbytes: int) -> None:
-        for s in self.subscribers:
-            s.on_progress(self.key, nbytes)
-
-    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        for s in self.subscribers:
-            s.on_done(self.key, exc)
 
 
 def verify_file(

@@ -9,7 +9,6 @@ answers not-found at once instead of searching the network.
 
 from __future__ import annotations
 
-import io
 import itertools
 import logging
 import os
@@ -19,12 +18,12 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.kubo.multipart import Part, path_parts
 from ipfs_kit_py.backends.kubo.rpc import AddOptions, KuboClient
-from ipfs_kit_py.config import Secret, load_config_file, resolve, split_userinfo
+from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number, split_userinfo
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, SHA2_256, cid_key, make_cid
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1, KUBO_DEFAULT, ImportProfile
 from ipfs_kit_py.content.verify import verify_stream
@@ -35,9 +34,10 @@ from ipfs_kit_py.errors import (
     ContentNotFoundError,
     InputPathError,
     InvalidInputError,
+    NotConfiguredError,
     UnsafePathError,
 )
-from ipfs_kit_py.resource import Closeable
+from ipfs_kit_py.streams import reader
 
 __all__ = ["DEFAULT_API_URL", "KuboBackend", "KuboConfig", "locate_api", "multiaddr_to_url"]
 
@@ -79,30 +79,7 @@ def locate_api(explicit: str | None, *, ipfs_path: str | None) -> str:
     except FileNotFoundError:
         return DEFAULT_API_URL
     except OSError as exc:
-        raise ConfigurationError(f"cannot read {repo / 'api'}: {exc.strerror}") from None
-
-
-def _number(name: str, value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigurationError(
-            f"kubo {name} must be a number of seconds, got {value!r}"
-        ) from None
-    if number <= 0:
-        raise ConfigurationError(f"kubo {name} must be positive, got {value!r}")
-    return number
-
-
-def _flag(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ConfigurationError(f"kubo {name} must be true or false, got {value!r}")
+        raise ConfigurationError(f"cannot read {repo / 'api'}: {exc.strerror}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,24 +102,15 @@ class KuboConfig:
     def from_sources(
         cls,
         args: Mapping[str, Any] | None = None,
-        *,
-        file: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> KuboConfig:
-        """Build from explicit ``args`` > config file section ``[kubo]`` > environment.
+        """Build from explicit ``args`` > config file section ``[kubo]`` > ``env``.
 
-        Environment: ``IPFS_API_URL``, ``IPFS_PATH`` (its ``api`` file), ``IPFS_API_AUTH``,
-        ``IPFS_KIT_KUBO_TIMEOUT``. ``file`` defaults to the loaded config file.
+        Environment (``None``: ``os.environ``): ``IPFS_API_URL``, ``IPFS_PATH`` (its ``api``
+        file), ``IPFS_API_AUTH``, ``IPFS_KIT_KUBO_TIMEOUT``.
         """
-        args = args or {}
-        env = os.environ if env is None else env
-        section = (load_config_file() if file is None else file).get("kubo") or {}
-
-        def get(key: str, *names: str, default: Any = None) -> Any:
-            return resolve(
-                key, args=args, section=section, env=env, env_names=names, default=default
-            )
-
+        get = Sources.of(args, section, env).get
         ipfs_path = get("ipfs_path", "IPFS_PATH")
         api_url = locate_api(get("api_url", "IPFS_API_URL"), ipfs_path=ipfs_path)
         auth = get("auth", "IPFS_API_AUTH")
@@ -153,33 +121,15 @@ class KuboConfig:
         return cls(
             api_url=api_url,
             auth=auth if isinstance(auth, Secret) or auth is None else Secret(str(auth)),
-            timeout=_number("timeout", get("timeout", "IPFS_KIT_KUBO_TIMEOUT", default=60.0)),
-            connect_timeout=_number("connect_timeout", get("connect_timeout", default=5.0)),
-            lookup_timeout=_number("lookup_timeout", get("lookup_timeout", default=10.0)),
-            offline=_flag("offline", get("offline", default=True)),
+            timeout=_seconds("timeout", get("timeout", "IPFS_KIT_KUBO_TIMEOUT", default=60.0)),
+            connect_timeout=_seconds("connect_timeout", get("connect_timeout", default=5.0)),
+            lookup_timeout=_seconds("lookup_timeout", get("lookup_timeout", default=10.0)),
+            offline=parse_bool("kubo offline", get("offline", default=True)),
         )
 
 
-class _IterStream(io.RawIOBase):
-    """A read-only file over an iterator of byte chunks (for ``tarfile``'s stream mode)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._pending:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._pending = memoryview(chunk)
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
+def _seconds(name: str, value: Any) -> float:
+    return parse_number(f"kubo {name}", value, float, positive=True)
 
 
 def add_options(profile: ImportProfile, **kwargs: bool) -> AddOptions:
@@ -193,7 +143,10 @@ def add_options(profile: ImportProfile, **kwargs: bool) -> AddOptions:
     )
 
 
-class KuboBackend(Closeable):
+KUBO_HINT = "set [kubo] api_url in the config file or IPFS_API_URL"
+
+
+class KuboBackend(BaseBackend):
     """The Backend protocol over a kubo node: put adds and pins, delete unpins.
 
     Reads stream what the node returns, unverified (the tier layer verifies);
@@ -201,13 +154,14 @@ class KuboBackend(Closeable):
     """
 
     name = "ipfs"
+    config: KuboConfig | None = None  # what from_config built it from (config show)
 
     def __init__(self, client: KuboClient, *, offline: bool = True) -> None:
         self.client = client
         self.offline = offline
 
     @classmethod
-    def from_config(cls, config: KuboConfig) -> KuboBackend:
+    def from_config(cls, config: KuboConfig) -> Self:
         """A backend for ``config``; no network until the first call."""
         client = KuboClient(
             config.api_url,
@@ -216,7 +170,25 @@ class KuboBackend(Closeable):
             connect_timeout=config.connect_timeout,
             lookup_timeout=config.lookup_timeout,
         )
-        return cls(client, offline=config.offline)
+        backend = cls(client, offline=config.offline)
+        backend.config = config
+        return backend
+
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A backend when ``[kubo]``, ``args``, ``IPFS_API_URL`` or ``IPFS_PATH`` ask for one.
+
+        kubo joins the tiers only when asked for: with no source it raises
+        ``NotConfiguredError``. No network until the first call.
+        """
+        if not Sources.of(args, section, env).given("IPFS_API_URL", "IPFS_PATH"):
+            raise NotConfiguredError(f"kubo is not configured: {KUBO_HINT}")
+        return cls.from_config(KuboConfig.from_sources(args, section, env))
 
     def __repr__(self) -> str:
         return f"KuboBackend({self.client!r})"
@@ -240,7 +212,11 @@ class KuboBackend(Closeable):
     def stat(self, cid: CID) -> StoredObject:
         """Size (file bytes, or block bytes) of the pinned ``cid``."""
         if not self.has(cid):
-            raise ContentNotFoundError(f"IPFS node at {self.client.url} does not pin {cid}")
+            raise ContentNotFoundError(
+                f"IPFS node at {self.client.url} does not pin {cid}",
+                backend="kubo",
+                locator=f"/ipfs/{cid}",
+            )
         info = self.client.files_stat(cid, offline=self.offline)
         return StoredObject(cid, int(info["Size"]), f"/ipfs/{cid}")
 
@@ -350,14 +326,18 @@ class KuboBackend(Closeable):
         return dest
 
     def _extract(self, cid: CID, staging: Path) -> None:
-        stream = io.BufferedReader(_IterStream(self.client.get_tar(cid, offline=self.offline)))
+        stream = reader(self.client.get_tar(cid, offline=self.offline))
         try:
             with tarfile.open(fileobj=stream, mode="r|") as archive:
                 archive.extractall(staging, filter="data")
         except tarfile.FilterError as exc:
-            raise UnsafePathError(f"get {cid}: unsafe entry in the archive: {exc}") from None
+            raise UnsafePathError(f"get {cid}: unsafe entry in the archive: {exc}") from exc
         except tarfile.TarError as exc:
-            raise BackendError(f"get {cid}: broken archive from {self.client.url}: {exc}") from None
+            raise BackendError(
+                f"get {cid}: broken archive from {self.client.url}: {exc}",
+                backend="kubo",
+                locator=f"/ipfs/{cid}",
+            ) from exc
 
 
 def _pin_forms(cid: CID) -> list[CID]:

@@ -66,7 +66,7 @@ def iter_file(path: Path, read_size: int = READ_SIZE) -> Iterator[bytes]:
     try:
         f = path.open("rb", buffering=0)
     except OSError as exc:
-        raise InputPathError(f"cannot read {path}: {exc.strerror}") from None
+        raise InputPathError(f"cannot read {path}: {exc.strerror}") from exc
     with f:
         while chunk := f.read(read_size):
             yield chunk
@@ -101,14 +101,14 @@ def path_parts(path: Path, *, name: str | None = None, hidden: bool = False) -> 
 def _lstat(fs_path: str) -> os.stat_result:
     try:
         return os.lstat(fs_path)
-    except FileNotFoundError:
-        raise InputPathError(f"no such file or directory: {fs_path}") from None
+    except FileNotFoundError as exc:
+        raise InputPathError(f"no such file or directory: {fs_path}") from exc
     except OSError as exc:
-        raise InputPathError(f"cannot read {fs_path}: {exc.strerror}") from None
+        raise InputPathError(f"cannot read {fs_path}: {exc.strerror}") from exc
 
 
 def _listing(fs_path: str) -> list[str]:
     try:
         return sorted(os.listdir(fs_path))
     except OSError as exc:
-        raise InputPathError(f"cannot list {fs_path}: {exc.strerror}") from None
+        raise InputPathError(f"cannot list {fs_path}: {exc.strerror}") from exc

@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 import httpx
 
+from ipfs_kit_py.backends.engine_errors import transport_error
 from ipfs_kit_py.backends.kubo.multipart import Part, encode_multipart, new_boundary
 from ipfs_kit_py.backends.kubo.transport import HTTPClientTransport, StreamError
 from ipfs_kit_py.config import Secret
@@ -171,35 +172,33 @@ class KuboClient(Closeable):
 
     @contextlib.contextmanager
     def _transport_errors(self, command: str) -> Iterator[None]:
-        """Turn httpx's network errors into :class:`BackendUnavailableError`."""
+        """Turn httpx's network errors into the tree, by type, chained to the cause."""
+        located = {"backend": "kubo", "locator": self.url}
         try:
             yield
         except httpx.ConnectError as exc:
-            raise BackendUnavailableError(f"no IPFS node at {self.url}: {exc}") from None
-        except httpx.TimeoutException:
-            raise BackendUnavailableError(
-                f"IPFS node at {self.url} did not answer {command} in time"
-            ) from None
+            raise BackendUnavailableError(f"no IPFS node at {self.url}: {exc}", **located) from exc
         except StreamError as exc:
             message = f"IPFS node at {self.url} failed {command} mid-stream: {exc}"
             if any(marker in str(exc).lower() for marker in _NOT_FOUND):
-                raise ContentNotFoundError(message) from None
-            raise BackendError(message) from None
+                raise ContentNotFoundError(message, **located) from exc
+            raise BackendError(message, **located) from exc
         except httpx.TransportError as exc:
-            raise BackendUnavailableError(
-                f"connection to IPFS node at {self.url} failed during {command}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from None
+            raise transport_error(exc, backend="kubo", locator=self.url, action=command) from exc
         except httpx.HTTPError as exc:
             raise ProtocolError(
-                f"IPFS node at {self.url} answered {command} badly: {type(exc).__name__}: {exc}"
+                f"IPFS node at {self.url} answered {command} badly: {type(exc).__name__}: {exc}",
+                backend="kubo",
+                locator=self.url,
             ) from None
         except (ValueError, LookupError, TypeError, AttributeError) as exc:
             if isinstance(exc, IpfsKitError):
                 raise
             raise ProtocolError(
                 f"IPFS node at {self.url} sent an answer to {command} that kubo never sends "
-                f"({type(exc).__name__}: {_short(exc)})"
+                f"({type(exc).__name__}: {_short(exc)})",
+                backend="kubo",
+                locator=self.url,
             ) from None
 
     @contextlib.contextmanager
@@ -235,19 +234,20 @@ class KuboClient(Closeable):
         message, from_kubo = _error_message(status, body)
         logger.debug("kubo %s at %s: HTTP %d: %s", command, self.url, status, message)
         where = f"IPFS node at {self.url}"
+        located = {"backend": "kubo", "locator": self.url}
         if status in (401, 403):
-            raise AuthenticationError(f"{where} refused {command}: {message}")
+            raise AuthenticationError(f"{where} refused {command}: {message}", **located)
         if status == 404 and not from_kubo:
-            raise BackendError(f"{where} has no RPC command {command}: {message}")
+            raise BackendError(f"{where} has no RPC command {command}: {message}", **located)
         if any(marker in message.lower() for marker in _NOT_FOUND):
-            raise ContentNotFoundError(f"{where}: {message}")
+            raise ContentNotFoundError(f"{where}: {message}", **located)
         if "online mode" in message:
             raise BackendUnavailableError(
-                f"{where} is offline, {command} needs it online: {message}"
+                f"{where} is offline, {command} needs it online: {message}", **located
             )
         if status == 400:
             raise InvalidInputError(f"{where} rejected {command}: {message}")
-        raise BackendError(f"{where} failed {command}: {message}")
+        raise BackendError(f"{where} failed {command}: {message}", **located)
 
     def _json(self, command: str, params: Params | None = None) -> Any:
         with self._stream(command, params or {}) as response, self._transport_errors(command):
@@ -311,7 +311,9 @@ class KuboClient(Closeable):
                 found = True
                 yield line
         if not found:
-            raise BackendError(f"IPFS node at {self.url} added nothing")
+            raise BackendError(
+                f"IPFS node at {self.url} added nothing", backend="kubo", locator=self.url
+            )
 
     def cat(
         self, cid: CID, *, offset: int = 0, length: int | None = None, offline: bool = False
@@ -331,7 +333,9 @@ class KuboClient(Closeable):
                 yield chunk
         if expected is not None and received != expected:
             raise BackendError(
-                f"IPFS node at {self.url} ended cat of {cid} after {received} of {expected} bytes"
+                f"IPFS node at {self.url} ended cat of {cid} after {received} of {expected} bytes",
+                backend="kubo",
+                locator=f"{self.url}/ipfs/{cid}",
             )
 
     def get_tar(self, cid: CID, *, offline: bool = False) -> Iterator[bytes]:
@@ -388,7 +392,9 @@ class KuboClient(Closeable):
         if root.get("PinErrorMsg"):
             raise ContentNotFoundError(
                 f"IPFS node at {self.url} could not pin CAR root {root['Cid']['/']}: "
-                f"{root['PinErrorMsg']}"
+                f"{root['PinErrorMsg']}",
+                backend="kubo",
+                locator=self.url,
             )
         return [parse_cid(root["Cid"]["/"])]
 
@@ -485,6 +491,10 @@ def _check_line(line: Any, command: str, url: str) -> Any:
     if isinstance(line, dict) and line.get("Type") == "error" and "Message" in line:
         message = str(line["Message"])
         if any(marker in message.lower() for marker in _NOT_FOUND):
-            raise ContentNotFoundError(f"IPFS node at {url}: {message}")
-        raise BackendError(f"IPFS node at {url} failed {command}: {message}")
+            raise ContentNotFoundError(
+                f"IPFS node at {url}: {message}", backend="kubo", locator=url
+            )
+        raise BackendError(
+            f"IPFS node at {url} failed {command}: {message}", backend="kubo", locator=url
+        )
     return line

@@ -123,8 +123,8 @@ def _fill(fp: Any, buf: bytearray, pos: int, read_size: int) -> tuple[bytearray,
 def _chunk_size(line: bytes | bytearray) -> int:
     try:
         return int(bytes(line).split(b";", 1)[0], 16)
-    except ValueError:
-        raise http.client.IncompleteRead(b"", None) from None
+    except ValueError as exc:
+        raise http.client.IncompleteRead(b"", None) from exc
 
 
 def _trailers(fp: Any, rest: bytearray, read_size: int) -> dict[str, str]:

@@ -10,32 +10,35 @@ never leave an unverified file).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.s3.client import ObjectInfo, S3Client
 from ipfs_kit_py.backends.s3.config import DEFAULT_KEY_PREFIX, S3Config
-from ipfs_kit_py.backends.s3.transfer import Subscribers, TransferSubscriber, UploadSource
+from ipfs_kit_py.backends.s3.objects import (
+    CID_METADATA,
+    PROFILE_METADATA,
+    S3Objects,
+    content_metadata,
+    verifier_for,
+)
+from ipfs_kit_py.backends.s3.transfer import UploadSource
 from ipfs_kit_py.config import Configured
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
-from ipfs_kit_py.content.verify import ContentVerifier, verify_stream
-from ipfs_kit_py.resource import Closeable
+from ipfs_kit_py.content.verify import verify_stream
+from ipfs_kit_py.progress import Subscribers
 
 __all__ = [
     "CID_METADATA",
     "PROFILE_METADATA",
     "S3Backend",
     "S3Config",
-    "TransferSubscriber",
     "object_key",
 ]
 
 logger = logging.getLogger(__name__)
-
-CID_METADATA = "cid"
-PROFILE_METADATA = "import-profile"
 
 
 def object_key(cid: CID, prefix: str = DEFAULT_KEY_PREFIX) -> str:
@@ -43,21 +46,7 @@ def object_key(cid: CID, prefix: str = DEFAULT_KEY_PREFIX) -> str:
     return f"{prefix}{cid_key(cid)}"
 
 
-def content_metadata(cid: CID, profile: ImportProfile | None = None) -> dict[str, str]:
-    """The object metadata recorded for content ``cid``."""
-    metadata = {CID_METADATA: str(cid)}
-    if profile is not None:
-        metadata[PROFILE_METADATA] = profile.key()
-    return metadata
-
-
-def verifier_for(cid: CID, metadata: Mapping[str, str]) -> ContentVerifier:
-    """A verifier for ``cid`` using the import profile recorded in ``metadata``, if any."""
-    recorded = metadata.get(PROFILE_METADATA)
-    return ContentVerifier(cid, ImportProfile.parse(recorded) if recorded else None)
-
-
-class S3Backend(Configured, Closeable):
+class S3Backend(Configured, BaseBackend):
     """Content by CID in one bucket (``config.bucket``), keys under ``config.key_prefix``."""
 
     name = "s3"
@@ -68,12 +57,19 @@ class S3Backend(Configured, Closeable):
     def __init__(self, config: S3Config, client: S3Client | None = None) -> None:
         super().__init__(config)
         self.client = client if client is not None else S3Client(config)
+        self.objects = S3Objects(config, self.client)  # bucket-level calls, any bucket
 
     def __repr__(self) -> str:
         return f"S3Backend(bucket={self.config.bucket!r}, endpoint={self.config.endpoint_url!r})"
 
     def close(self) -> None:
+        """Release connections and threads (idempotent)."""
         self.client.close()
+
+    def check_configured(self) -> None:
+        """NotConfiguredError unless credentials and a default bucket are set."""
+        self.config.require()
+        self.config.require_bucket()
 
     @property
     def bucket(self) -> str:

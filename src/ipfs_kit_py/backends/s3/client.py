@@ -24,24 +24,29 @@ import obstore
 from obstore.store import S3Store
 
 from ipfs_kit_py.backends.s3.config import S3Config
-from ipfs_kit_py.backends.s3.errors import translate_error, validate_bucket, validate_key
+from ipfs_kit_py.backends.s3.errors import (
+    raise_translated,
+    translate_error,
+    validate_bucket,
+    validate_key,
+)
 from ipfs_kit_py.backends.s3.transfer import (
     ByteSink,
     ChunkSource,
     SourceGuard,
-    Subscribers,
     UploadSource,
     count_chunks,
     download_ranges,
-    notifying,
     peek_first_part,
     source_size,
 )
 from ipfs_kit_py.errors import (
     BucketNotFoundError,
+    ConfigurationError,
     ContentNotFoundError,
     InvalidInputError,
 )
+from ipfs_kit_py.progress import Subscribers, TransferEvents
 from ipfs_kit_py.resource import Closeable
 
 if TYPE_CHECKING:
@@ -144,11 +149,13 @@ class S3Client(Closeable):
             return func(*args, **kw)
         except Exception as exc:
             if source is not None and source.error is not None:
-                raise source.failure() from None
+                raise source.failure()  # noqa: B904 - chained to the source's own error
             error = translate_error(exc, action, bucket, key)
             if isinstance(error, ContentNotFoundError) and not self.bucket_exists(bucket):
-                raise BucketNotFoundError(f"S3 bucket {bucket!r} does not exist") from None
-            raise error from None
+                raise BucketNotFoundError(
+                    f"S3 bucket {bucket!r} does not exist", backend="s3", locator=f"s3://{bucket}"
+                ) from exc
+            raise_translated(exc, action, bucket, key)
 
     def bucket_exists(self, bucket: str) -> bool:
         """True if ``bucket`` exists (a one-key listing; positive answers are cached)."""
@@ -161,7 +168,7 @@ class S3Client(Closeable):
             error = translate_error(exc, "list", bucket)
             if isinstance(error, BucketNotFoundError | ContentNotFoundError):
                 return False
-            raise error from None
+            raise_translated(exc, "list", bucket)
         self._known_buckets.add(bucket)
         return True
 
@@ -211,12 +218,12 @@ class S3Client(Closeable):
             notifier.progress(n)
 
         expected = size if size is not None else source_size(source)
-        with notifying(key, subscribers, expected) as notifier, ChunkSource(source) as chunks:
+        with TransferEvents(key, subscribers, expected) as notifier, ChunkSource(source) as chunks:
             guarded = SourceGuard(count_chunks(chunks, add))
             try:
                 first, rest = peek_first_part(guarded, self.config.part_size)
             except Exception:
-                raise guarded.failure() from None
+                raise guarded.failure()  # noqa: B904 - chained to the source's own error
             result = self._call(
                 "upload",
                 bucket,
@@ -279,7 +286,7 @@ class S3Client(Closeable):
             try:
                 data = bytes(result.bytes())
             except Exception as exc:
-                raise translate_error(exc, "download", bucket, key) from None
+                raise_translated(exc, "download", bucket, key)
             return _info(bucket, key, result.meta, result.attributes), data
 
         return list(self.batch_pool.map(one, wanted))
@@ -365,7 +372,7 @@ class S3Client(Closeable):
             chunks = _translated(result.stream(min_chunk_size=DOWNLOAD_CHUNK), bucket, key)
             return (memoryview(chunk) for chunk in chunks)
 
-        with notifying(key, subscribers, info.size) as notifier:
+        with TransferEvents(key, subscribers, info.size) as notifier:
             download_ranges(
                 fetch,
                 info.size,
@@ -402,7 +409,7 @@ class S3Client(Closeable):
             except StopIteration:
                 return
             except Exception as exc:
-                raise translate_error(exc, "list", bucket, prefix) from None
+                raise_translated(exc, "list", bucket, prefix)
             for meta in batch:
                 if str(meta["path"]).startswith(prefix):
                     yield _info(bucket, str(meta["path"]), meta, {})
@@ -417,7 +424,7 @@ def _translated(stream: Iterable[Any], bucket: str, key: str) -> Iterator[Any]:
         except StopIteration:
             return
         except Exception as exc:
-            raise translate_error(exc, "download", bucket, key) from None
+            raise_translated(exc, "download", bucket, key)
         yield chunk
 
 
@@ -461,10 +468,14 @@ def _credential_provider(config: S3Config) -> Any:
         }
         return lambda: credential
     import boto3.session
+    import botocore.exceptions
     from obstore.auth.boto3 import Boto3CredentialProvider
 
-    session = boto3.session.Session(profile_name=config.profile, region_name=config.region)
-    return Boto3CredentialProvider(session)
+    try:
+        session = boto3.session.Session(profile_name=config.profile, region_name=config.region)
+        return Boto3CredentialProvider(session)
+    except botocore.exceptions.BotoCoreError as exc:  # ProfileNotFound, NoCredentialsError, ...
+        raise ConfigurationError(f"S3 profile {config.profile!r}: {exc}") from exc
 
 
 def _attributes(metadata: Mapping[str, str] | None) -> dict[str, str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ipfs_kit_py.config import Secret, mask_url, resolve
+from ipfs_kit_py.config import Secret, Sources, mask_url, parse_number, require
 from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
 
 __all__ = ["DEFAULT_KEY_PREFIX", "S3Config"]
@@ -70,11 +70,15 @@ class S3Config:
         section: Mapping[str, Any] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> S3Config:
-        """Resolve every field: explicit ``args`` > config file ``section`` > ``env``."""
-        args, section, env = args or {}, section or {}, env or {}
+        """Resolve every field: explicit ``args`` > config file ``section`` > ``env``.
+
+        ``env=None`` means ``os.environ`` (``AWS_*``, ``S3_ENDPOINT_URL``,
+        ``IPFS_KIT_S3_BUCKET``, ``IPFS_KIT_S3_KEY_PREFIX``).
+        """
+        sources = Sources.of(args, section, env)
         values: dict[str, Any] = {}
         for name, env_names in _ENV_NAMES.items():
-            value = resolve(name, args=args, section=section, env=env, env_names=env_names)
+            value = sources.get(name, *env_names)
             if value is not None:
                 values[name] = value
         for name, kind in (
@@ -86,9 +90,9 @@ class S3Config:
             ("max_retries", int),
             ("retry_timeout", float),
         ):
-            value = resolve(name, args=args, section=section, env=env)
+            value = sources.get(name)
             if value is not None:
-                values[name] = _convert(name, value, kind)
+                values[name] = parse_number(f"S3 {name}", value, kind)
         for name in ("secret_access_key", "session_token"):
             if name in values and not isinstance(values[name], Secret):
                 values[name] = Secret(str(values[name]))
@@ -109,13 +113,11 @@ class S3Config:
 
     def require_bucket(self, bucket: str | None = None) -> str:
         """Return ``bucket`` or the configured default bucket."""
-        chosen = bucket or self.bucket
-        if not chosen:
-            raise NotConfiguredError(
-                "S3 bucket not set: pass bucket=..., set IPFS_KIT_S3_BUCKET, or bucket in the "
-                "[s3] section of the config file"
-            )
-        return chosen
+        return require(
+            bucket or self.bucket,
+            "S3 bucket not set: pass bucket=..., set IPFS_KIT_S3_BUCKET, or bucket in the "
+            "[s3] section of the config file",
+        )
 
 
 def _check_endpoint(url: str) -> None:
@@ -134,13 +136,6 @@ def _check_endpoint(url: str) -> None:
         )
     if port == 0:
         raise ConfigurationError(f"S3 endpoint_url {shown!r} has port 0")
-
-
-def _convert(name: str, value: Any, kind: type[int] | type[float]) -> int | float:
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ConfigurationError(f"S3 {name} must be a number, got {value!r}") from None
 
 
 def _normal_prefix(prefix: str) -> str:

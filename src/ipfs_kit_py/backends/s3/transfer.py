@@ -1,7 +1,6 @@
-"""Transfer plumbing for S3: progress subscribers, counted uploads, parallel ranged downloads.
+"""Transfer plumbing for S3: counted uploads, parallel ranged downloads.
 
-Subscribers follow s3transfer's habit: an object with ``on_start`` / ``on_progress`` /
-``on_done`` hooks, attached per transfer, so progress bars never leak into the core.
+Progress goes to subscribers (:mod:`ipfs_kit_py.progress`) attached per transfer;
 ``on_progress`` may be called from worker threads.
 """
 
@@ -15,45 +14,25 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from ipfs_kit_py.backends.base import ProgressSubscriber
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
 from ipfs_kit_py.outfile import temp_beside
+from ipfs_kit_py.progress import Subscribers
 from ipfs_kit_py.sources import open_regular_file
+from ipfs_kit_py.streams import CHUNK, read_chunks
 
 __all__ = [
     "ByteSink",
     "ChunkSource",
-    "ProgressSubscriber",
     "SourceGuard",
     "Subscribers",
-    "TransferSubscriber",
     "UploadSource",
     "count_chunks",
     "download_ranges",
     "peek_first_part",
-    "read_file_chunks",
     "source_size",
 ]
 
 logger = logging.getLogger(__name__)
-
-READ_CHUNK = 1024 * 1024  # measured: larger pieces cost page faults, smaller ones Python calls
-
-
-class TransferSubscriber:
-    """Hooks for one transfer; subclass and override what you need (all are no-ops)."""
-
-    def on_start(self, key: str, total: int | None) -> None:
-        """The transfer of ``key`` starts; ``total`` bytes if known."""
-
-    def on_progress(self, key: str, nbytes: int) -> None:
-        """``nbytes`` more bytes of ``key`` were transferred."""
-
-    def on_done(self, key: str, error: BaseException | None) -> None:
-        """The transfer ended, successfully when ``error`` is None."""
-
-
-Subscribers = Sequence[ProgressSubscriber]
 
 
 class ByteSink(Protocol):
@@ -64,39 +43,6 @@ class ByteSink(Protocol):
     def finish(self) -> object: ...
 
 
-class _Notifier:
-    """Fans one transfer's events out to its subscribers."""
-
-    def __init__(self, key: str, subscribers: Subscribers) -> None:
-        self.key = key
-        self.subscribers = tuple(subscribers)
-
-    def start(self, total: int | None) -> None:
-        for s in self.subscribers:
-            s.on_start(self.key, total)
-
-    def progress(self, nbytes: int) -> None:
-        for s in self.subscribers:
-            s.on_progress(self.key, nbytes)
-
-    def done(self, error: BaseException | None) -> None:
-        for s in self.subscribers:
-            s.on_done(self.key, error)
-
-
-@contextlib.contextmanager
-def notifying(key: str, subscribers: Subscribers, total: int | None) -> Iterator[_Notifier]:
-    """Send on_start now and on_done (with the error, if any) when the block exits."""
-    notifier = _Notifier(key, subscribers)
-    notifier.start(total)
-    try:
-        yield notifier
-    except BaseException as exc:
-        notifier.done(exc)
-        raise
-    notifier.done(None)
-
-
 def count_chunks(
     chunks: Iterable[bytes | bytearray | memoryview], on_chunk: Callable[[int], None]
 ) -> Iterator[bytes | bytearray | memoryview]:
@@ -105,12 +51,6 @@ def count_chunks(
         if len(chunk):
             on_chunk(len(chunk))
             yield chunk
-
-
-def read_file_chunks(f: BinaryIO, size: int = READ_CHUNK) -> Iterator[bytes]:
-    """Read a binary file in ``size`` pieces until EOF."""
-    while chunk := f.read(size):
-        yield chunk
 
 
 def open_source(path: str | os.PathLike[str]) -> BinaryIO:
@@ -188,7 +128,7 @@ def _fetch_into(
 def _feed(sink: ByteSink, fd: int, start: int, end: int) -> None:
     offset = start
     while offset < end:
-        data = os.pread(fd, min(READ_CHUNK, end - offset), offset)
+        data = os.pread(fd, min(CHUNK, end - offset), offset)
         if not data:
             raise OSError(f"temporary file shorter than expected at {offset}")
         sink.update(data)
@@ -228,7 +168,9 @@ class SourceGuard:
         """The source's own error; OS errors become InputPathError."""
         error = self.error
         if isinstance(error, OSError):
-            return InputPathError(f"reading the upload source failed: {error}")
+            failure = InputPathError(f"reading the upload source failed: {error}")
+            failure.__cause__ = error
+            return failure
         return error if error is not None else RuntimeError("upload source failed")
 
 
@@ -269,9 +211,9 @@ class ChunkSource:
             return [src]
         if isinstance(src, str | Path):
             self._opened = open_source(src)
-            return read_file_chunks(self._opened, READ_CHUNK)
+            return read_chunks(self._opened)
         if hasattr(src, "read"):
-            return read_file_chunks(src, READ_CHUNK)  # type: ignore[arg-type]
+            return read_chunks(src)  # type: ignore[arg-type]
         if isinstance(src, Iterable):
             return src
         raise InvalidInputError(f"cannot upload a {type(src).__name__}")

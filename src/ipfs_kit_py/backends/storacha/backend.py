@@ -10,23 +10,25 @@ import datetime as dt
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
-from ipfs_kit_py.backends.base import StoredObject
+from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.gateway import GatewayBackend
 from ipfs_kit_py.backends.storacha.client import StorachaClient
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
+from ipfs_kit_py.backends.storacha.delegation import Delegation
+from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.backends.storacha.upload import Uploader, UploadResult
 from ipfs_kit_py.content.cid import CID, parse_cid
-from ipfs_kit_py.content.unixfs import STORACHA, ImportProfile, import_file
+from ipfs_kit_py.content.unixfs import STORACHA, BlockSink, FileImport, ImportProfile, import_file
 from ipfs_kit_py.content.verify import candidate_profiles
 from ipfs_kit_py.errors import BackendError, ContentMismatchError, ContentNotFoundError
-from ipfs_kit_py.resource import Closeable
+from ipfs_kit_py.streams import read_chunks
 
 __all__ = ["StorachaBackend", "StorachaConfig", "UploadPage"]
 
@@ -42,7 +44,7 @@ class UploadPage:
     size: int
 
 
-class StorachaBackend(Closeable):
+class StorachaBackend(BaseBackend):
     """Content in one Storacha space; a context manager. No network until first use."""
 
     name = "storacha"
@@ -53,6 +55,20 @@ class StorachaBackend(Closeable):
         self.client = StorachaClient(config, http)
         self.gateway = GatewayBackend(config.gateway_url, http=self.client.http)
 
+    @classmethod
+    def from_sources(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        section: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Self:
+        """Build from args > ``[storacha]`` > env (``STORACHA_*``); credentials used lazily."""
+        return cls(StorachaConfig.from_sources(args, section, env))
+
+    def check_configured(self) -> None:
+        """NotConfiguredError unless the agent key and proof are set."""
+        self.config.require_credentials()
+
     def close(self) -> None:
         """Close connections; idempotent."""
         self.client.close()
@@ -60,6 +76,11 @@ class StorachaBackend(Closeable):
     @property
     def space(self) -> str:
         return self.client.space
+
+    @property
+    def agent(self) -> str:
+        """Our agent's DID (from the configured key)."""
+        return self.client.signer.did
 
     def uploader(self) -> Uploader:
         return Uploader(self.client, self.space)
@@ -118,7 +139,9 @@ class StorachaBackend(Closeable):
         ok = self.client.invoke_ok("upload/remove", self.space, {"root": root}, nonce=True)
         record = dict(ok) if isinstance(ok, dict) else {}
         if not record:
-            raise ContentNotFoundError(f"no upload {root} in space {self.space}")
+            raise ContentNotFoundError(
+                f"no upload {root} in space {self.space}", backend="storacha", locator=self.space
+            )
         removed: list[CID] = []
         if blobs:
             for shard in record.get("shards", []):
@@ -130,6 +153,18 @@ class StorachaBackend(Closeable):
         return record
 
     # -- spaces ----------------------------------------------------------------------
+
+    def spaces(self) -> list[str]:
+        """The space DIDs our proofs reach (NotConfiguredError without credentials)."""
+        return self.client.spaces()
+
+    def select_space(self, did: str) -> str:
+        """Select the space later calls use; InvalidInputError if our proofs miss it."""
+        return self.client.select_space(did)
+
+    def create_space(self) -> tuple[Signer, Delegation]:
+        """A new space key and its delegation to our agent (provision it before use)."""
+        return self.client.create_space()
 
     def space_info(self, space: str | None = None) -> dict[str, Any]:
         """space/info of ``space`` (default: the selected one)."""
@@ -146,6 +181,15 @@ class StorachaBackend(Closeable):
         ok = self.client.invoke_ok("usage/report", space, nb, nonce=True)
         return dict(ok) if isinstance(ok, dict) else {}
 
+    # -- retrieval -------------------------------------------------------------------
+
+    def retrieve(self, cid: CID, path: str | os.PathLike[str], *, raw: bool = False) -> int:
+        """Fetch ``cid`` through the gateway (verified CAR, or one raw block) into ``path``.
+
+        Written to a temp file and renamed only once verified; returns the bytes written.
+        """
+        return self.gateway.fetch_to_path(parse_cid(cid), path, raw=raw)
+
     # -- Backend protocol --------------------------------------------------------------
 
     def has(self, cid: CID) -> bool:
@@ -156,7 +200,9 @@ class StorachaBackend(Closeable):
         """Describe the upload of ``cid`` (size from its root block via the gateway)."""
         cid = parse_cid(cid)
         if self.find_upload(cid) is None:
-            raise ContentNotFoundError(f"no upload {cid} in space {self.space}")
+            raise ContentNotFoundError(
+                f"no upload {cid} in space {self.space}", backend="storacha", locator=self.space
+            )
         size = self.gateway.stat(cid).size
         return StoredObject(cid, size, self.space)
 
@@ -180,12 +226,14 @@ class StorachaBackend(Closeable):
                 for chunk in chunks:
                     f.write(chunk)
             profile = profile or _profile_for(cid, path)
-            result = self.uploader().upload_dag(
-                lambda sink: import_file(path, profile, on_block=sink).cid
-            )
+            result = self.uploader().upload_dag(lambda sink: _import_path(path, profile, sink).cid)
             stored = path.stat().st_size
         if result.root != cid:
-            raise BackendError(f"uploaded root {result.root} differs from {cid}")
+            raise BackendError(
+                f"uploaded root {result.root} differs from {cid}",
+                backend="storacha",
+                locator=self.space,
+            )
         return StoredObject(cid, stored, self.space)
 
     def delete(self, cid: CID) -> None:
@@ -196,11 +244,18 @@ class StorachaBackend(Closeable):
             return
 
 
+def _import_path(path: Path, profile: ImportProfile, sink: BlockSink | None = None) -> FileImport:
+    """Import the staged file in 1 MiB reads: import_file's parallel read-ahead of a path
+    (4 x 8 MiB) buys nothing at the service's few MB/s and would dominate memory."""
+    with path.open("rb") as f:
+        return import_file(read_chunks(f), profile, on_block=sink)
+
+
 def _profile_for(cid: CID, path: Path) -> ImportProfile:
     profiles = [STORACHA, *[p for p in candidate_profiles(cid) if p != STORACHA]]
     if cid.version == 0:
         profiles = candidate_profiles(cid)
     for profile in profiles:
-        if import_file(path, profile).cid == cid:
+        if _import_path(path, profile).cid == cid:
             return profile
     raise ContentMismatchError(f"the bytes given for {cid} do not import to that CID", cid=str(cid))

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from ipfs_kit_py.backends.engine_errors import transport_error
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.delegation import Delegation, parse_proof
 from ipfs_kit_py.backends.storacha.did import Signer, Verifier, did_key_public_key, verifier_for
@@ -20,7 +21,7 @@ from ipfs_kit_py.content.cid import CID, DAG_CBOR
 from ipfs_kit_py.errors import (
     AuthenticationError,
     BackendError,
-    BackendUnavailableError,
+    BackendTimeoutError,
     ContentNotFoundError,
     InvalidInputError,
     ProtocolError,
@@ -118,10 +119,16 @@ class StorachaClient(Closeable):
         spaces = self.spaces()
         if self._space is None:
             if not spaces:
-                raise AuthenticationError("the proof grants no space (no did:key resource)")
+                raise AuthenticationError(
+                    "the proof grants no space (no did:key resource)", backend="storacha"
+                )
             self._space = spaces[0]
         elif self._space not in spaces:
-            raise AuthenticationError(f"the proof does not grant access to space {self._space}")
+            raise AuthenticationError(
+                f"the proof does not grant access to space {self._space}",
+                backend="storacha",
+                locator=self._space,
+            )
         return self._space
 
     def select_space(self, did: str) -> str:
@@ -149,7 +156,11 @@ class StorachaClient(Closeable):
         """The delegations granting something on ``space``."""
         chosen = [d for d in self.proofs if space in d.spaces()]
         if not chosen:
-            raise AuthenticationError(f"the proof does not grant access to space {space}")
+            raise AuthenticationError(
+                f"the proof does not grant access to space {space}",
+                backend="storacha",
+                locator=space,
+            )
         return chosen
 
     # -- invocations -------------------------------------------------------------
@@ -202,7 +213,7 @@ class StorachaClient(Closeable):
     ) -> Any:
         """Invoke and return ``out.ok``; raise a typed error for ``out.error``."""
         receipt, _ = self.invoke(can, with_, nb, **kw)
-        raise_for_receipt(receipt, can)
+        raise_for_receipt(receipt, can, with_)
         return receipt.ok
 
     def execute(self, invocations: Sequence[Invocation]) -> AgentMessage:
@@ -213,11 +224,15 @@ class StorachaClient(Closeable):
         response = self._request("POST", url, content=body, headers=headers)
         if response.status_code in (401, 403):
             raise AuthenticationError(
-                f"Storacha service refused the request: {response.status_code}"
+                f"Storacha service refused the request: {response.status_code}",
+                backend="storacha",
+                locator=url,
             )
         if response.status_code != 200:
             raise BackendError(
-                f"Storacha service answered {response.status_code}: {response.text[:200]}"
+                f"Storacha service answered {response.status_code}: {response.text[:200]}",
+                backend="storacha",
+                locator=url,
             )
         return AgentMessage.decode(response.content)
 
@@ -225,9 +240,8 @@ class StorachaClient(Closeable):
         try:
             return self._http.request(method, url, **kwargs)
         except httpx.TransportError as exc:
-            raise BackendUnavailableError(
-                f"cannot reach {url}: {type(exc).__name__}: {exc}"
-            ) from None
+            where = url.split("?", 1)[0]  # a presigned PUT URL's query is a credential
+            raise transport_error(exc, backend="storacha", locator=where, action=method) from exc
 
     # -- receipts ----------------------------------------------------------------
 
@@ -264,7 +278,11 @@ class StorachaClient(Closeable):
                 info = {}
             if info.get("did") == self.config.service_did and info.get("publicKey"):
                 return str(info["publicKey"])
-        raise ProtocolError(f"cannot resolve the key of {self.config.service_did} at {base}")
+        raise ProtocolError(
+            f"cannot resolve the key of {self.config.service_did} at {base}",
+            backend="storacha",
+            locator=base,
+        )
 
     def verify_receipt(self, receipt: Receipt) -> None:
         """Check the receipt's signature: a did:key issuer directly, the service by its key."""
@@ -274,11 +292,15 @@ class StorachaClient(Closeable):
         elif issuer == self.config.service_did:
             verifier = self.service_verifier()
         else:
-            raise ProtocolError(f"receipt {receipt.cid} is issued by unknown {issuer}")
+            raise ProtocolError(
+                f"receipt {receipt.cid} is issued by unknown {issuer}", backend="storacha"
+            )
         try:
             receipt.verify(verifier)
-        except AuthenticationError:
-            raise ProtocolError(f"receipt {receipt.cid} has an invalid signature") from None
+        except AuthenticationError as exc:
+            raise ProtocolError(
+                f"receipt {receipt.cid} has an invalid signature", backend="storacha"
+            ) from exc
 
     def get_receipt(self, task: CID) -> Receipt | None:
         """Fetch the receipt of ``task`` from the receipts endpoint; None if not there yet."""
@@ -287,7 +309,11 @@ class StorachaClient(Closeable):
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise BackendError(f"receipt endpoint answered {response.status_code}")
+            raise BackendError(
+                f"receipt endpoint answered {response.status_code}",
+                backend="storacha",
+                locator=url,
+            )
         message = AgentMessage.decode(response.content)
         receipt = self._find_receipt(message, task)
         if receipt is not None:
@@ -307,7 +333,7 @@ class StorachaClient(Closeable):
         return None
 
     def poll_receipt(self, task: CID, timeout: float | None = None) -> Receipt:
-        """Poll until the receipt of ``task`` exists; raise BackendError on timeout."""
+        """Poll until the receipt of ``task`` exists; raise BackendTimeoutError on timeout."""
         deadline = time.monotonic() + (timeout or self.config.receipt_timeout)
         delay = 0.05
         while True:
@@ -315,23 +341,27 @@ class StorachaClient(Closeable):
             if receipt is not None:
                 return receipt
             if time.monotonic() > deadline:
-                raise BackendError(f"no receipt for task {task} within the timeout")
+                raise BackendTimeoutError(
+                    f"no receipt for task {task} within the timeout",
+                    backend="storacha",
+                    locator=self.config.receipts_endpoint + link_str(task),
+                )
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
 
 
-def raise_for_receipt(receipt: Receipt, what: str) -> None:
-    """Raise a typed error if ``receipt`` reports a failure."""
+def raise_for_receipt(receipt: Receipt, what: str, locator: str = "") -> None:
+    """Raise a typed error if ``receipt`` reports a failure; ``locator``: the resource (space)."""
     if receipt.error is None:
         return
     err = receipt.error
     name = err.get("name", "") if isinstance(err, dict) else ""
     message = f"{what} failed: {receipt.error_text()}"
     if name in _AUTH_ERRORS or "Unauthorized" in name:
-        raise AuthenticationError(message)
+        raise AuthenticationError(message, backend="storacha", locator=locator)
     if name.endswith("NotFound"):
-        raise ContentNotFoundError(message)
-    raise BackendError(message)
+        raise ContentNotFoundError(message, backend="storacha", locator=locator)
+    raise BackendError(message, backend="storacha", locator=locator)
 
 
 def concluded_receipts(message: AgentMessage, tasks: Sequence[CID] | None = None) -> list[Receipt]:

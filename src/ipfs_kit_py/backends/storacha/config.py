@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ipfs_kit_py.backends.storacha.sharding import SHARD_SIZE
-from ipfs_kit_py.config import Secret, resolve
-from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
+from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number, require
+from ipfs_kit_py.errors import ConfigurationError
 
 __all__ = ["DEFAULT_GATEWAY_URL", "DEFAULT_SERVICE_DID", "DEFAULT_SERVICE_URL", "StorachaConfig"]
 
@@ -59,9 +58,8 @@ class StorachaConfig:
 
     def require_credentials(self) -> tuple[str, str]:
         """Return (key, proof) or raise :class:`NotConfiguredError`."""
-        if self.key is None or self.proof is None or not self.configured:
-            raise NotConfiguredError(NOT_CONFIGURED)
-        return self.key.value, self.proof.value
+        key = require(self.key.value if self.key else None, NOT_CONFIGURED)
+        return key, require(self.proof.value if self.proof else None, NOT_CONFIGURED)
 
     @property
     def receipts_endpoint(self) -> str:
@@ -76,14 +74,10 @@ class StorachaConfig:
         env: Mapping[str, str] | None = None,
     ) -> StorachaConfig:
         """Build from explicit args > the [storacha] config section > environment."""
-        sources = {
-            "args": args or {},
-            "section": section or {},
-            "env": os.environ if env is None else env,
-        }
+        sources = Sources.of(args, section, env)
 
         def get(name: str, default: Any = None) -> Any:
-            return resolve(name, env_names=_ENV.get(name, ()), default=default, **sources)
+            return sources.get(name, *_ENV.get(name, ()), default=default)
 
         key, proof = get("key"), get("proof")
         try:
@@ -96,16 +90,14 @@ class StorachaConfig:
                 receipts_url=get("receipts_url"),
                 gateway_url=str(get("gateway_url", DEFAULT_GATEWAY_URL)).rstrip("/"),
                 space=get("space"),
-                shard_size=int(get("shard_size", SHARD_SIZE)),
-                filecoin_offer=_bool(get("filecoin_offer", True)),
-                timeout=float(get("timeout", 120.0)),
-                receipt_timeout=float(get("receipt_timeout", 120.0)),
+                shard_size=parse_number("storacha shard_size", get("shard_size", SHARD_SIZE), int),
+                filecoin_offer=parse_bool("storacha filecoin_offer", get("filecoin_offer", True)),
+                timeout=_seconds("timeout", get("timeout", 120.0)),
+                receipt_timeout=_seconds("receipt_timeout", get("receipt_timeout", 120.0)),
             )
         except (TypeError, ValueError) as exc:
-            raise ConfigurationError(f"invalid [storacha] setting: {exc}") from None
+            raise ConfigurationError(f"invalid [storacha] setting: {exc}") from exc
 
 
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() not in ("0", "false", "no", "off", "")
+def _seconds(name: str, value: Any) -> float:
+    return parse_number(f"storacha {name}", value, float, positive=True)

@@ -69,12 +69,15 @@ class Delegation:
         """Raise :class:`AuthenticationError` if not for ``audience``, expired, or forged."""
         if self.ucan.aud != audience:
             raise AuthenticationError(
-                f"the proof is delegated to {self.ucan.aud}, not to this agent {audience}"
+                f"the proof is delegated to {self.ucan.aud}, not to this agent {audience}",
+                backend="storacha",
             )
         now = time.time() if now is None else now
         for ucan in self.chain():
             if ucan.exp is not None and ucan.exp < now:
-                raise AuthenticationError(f"the proof (UCAN {ucan.cid}) expired at {ucan.exp}")
+                raise AuthenticationError(
+                    f"the proof (UCAN {ucan.cid}) expired at {ucan.exp}", backend="storacha"
+                )
             if ucan.iss.startswith("did:key:"):
                 ucan.verify_signature(verifier_for(ucan.iss))
 
@@ -112,6 +115,7 @@ def _unwrap(text: str) -> bytes:
     try:
         return bytes(multibase.decode(text))
     except Exception:
+        # not chained: the decoder's message may quote the proof, a credential
         raise ConfigurationError(
             "STORACHA_PROOF is not a delegation (expected the base64 'm...' output of "
             "'storacha delegation create --base64')"
@@ -126,7 +130,7 @@ def parse_proof(text: str) -> Delegation:
         blocks = {b.cid: b.data for b in reader}
         roots = reader.roots
     except (CARFormatError, ContentMismatchError) as exc:
-        raise ConfigurationError(f"STORACHA_PROOF holds a bad CAR: {exc}") from None
+        raise ConfigurationError(f"STORACHA_PROOF holds a bad CAR: {exc}") from exc
     if len(roots) != 1 or roots[0] not in blocks:
         raise ConfigurationError("STORACHA_PROOF archive has no root block")
     root = dag_cbor.decode(blocks.pop(roots[0]))
@@ -140,5 +144,5 @@ def parse_proof(text: str) -> Delegation:
     try:
         ucan = UCAN.decode(blocks[cid])
     except Exception as exc:
-        raise ConfigurationError(f"STORACHA_PROOF is not a UCAN delegation: {exc}") from None
+        raise ConfigurationError(f"STORACHA_PROOF is not a UCAN delegation: {exc}") from exc
     return Delegation(ucan, blocks)

@@ -45,13 +45,13 @@ SIGNATURE_PREFIX = varint.encode(EDDSA_SIG) + varint.encode(64)
 def did_key_public_key(did: str) -> bytes:
     """Return the 32-byte Ed25519 public key of a ``did:key:z6Mk...``."""
     if not did.startswith("did:key:"):
-        raise ProtocolError(f"not a did:key: {did[:80]!r}")
+        raise ProtocolError(f"not a did:key: {did[:80]!r}", backend="storacha")
     try:
         raw = multibase.decode(did[len("did:key:") :])
     except Exception as exc:
-        raise ProtocolError(f"malformed did:key {did[:80]!r}: {exc}") from None
+        raise ProtocolError(f"malformed did:key {did[:80]!r}: {exc}", backend="storacha") from exc
     if not raw.startswith(_PUB_PREFIX) or len(raw) != len(_PUB_PREFIX) + 32:
-        raise ProtocolError(f"unsupported did:key (only Ed25519): {did[:80]!r}")
+        raise ProtocolError(f"unsupported did:key (only Ed25519): {did[:80]!r}", backend="storacha")
     return bytes(raw[len(_PUB_PREFIX) :])
 
 
@@ -60,7 +60,7 @@ def encode_did(did: str) -> bytes:
     if did.startswith("did:key:"):
         return _PUB_PREFIX + did_key_public_key(did)
     if not did.startswith("did:"):
-        raise ProtocolError(f"not a DID: {did[:80]!r}")
+        raise ProtocolError(f"not a DID: {did[:80]!r}", backend="storacha")
     return _OTHER_DID + did[len("did:") :].encode()
 
 
@@ -70,7 +70,7 @@ def decode_did(data: bytes) -> str:
         return "did:key:" + str(multibase.encode(data, "base58btc"))
     if data.startswith(_OTHER_DID):
         return "did:" + data[len(_OTHER_DID) :].decode()
-    raise ProtocolError(f"unsupported DID bytes: {data[:8].hex()}...")
+    raise ProtocolError(f"unsupported DID bytes: {data[:8].hex()}...", backend="storacha")
 
 
 def encode_signature(raw: bytes) -> bytes:
@@ -81,7 +81,9 @@ def encode_signature(raw: bytes) -> bytes:
 def decode_signature(sig: bytes) -> bytes:
     """Return the raw 64-byte Ed25519 signature from varsig bytes."""
     if not sig.startswith(SIGNATURE_PREFIX) or len(sig) != len(SIGNATURE_PREFIX) + 64:
-        raise AuthenticationError("unsupported or malformed signature (expected Ed25519 varsig)")
+        raise AuthenticationError(
+            "unsupported or malformed signature (expected Ed25519 varsig)", backend="storacha"
+        )
     return sig[len(SIGNATURE_PREFIX) :]
 
 
@@ -105,8 +107,10 @@ class Verifier:
         raw = decode_signature(signature)
         try:
             Ed25519PublicKey.from_public_bytes(self.public_key).verify(raw, payload)
-        except InvalidSignature:
-            raise AuthenticationError(f"invalid signature by {self.did}") from None
+        except InvalidSignature as exc:
+            raise AuthenticationError(
+                f"invalid signature by {self.did}", backend="storacha"
+            ) from exc
 
 
 def verifier_for(did: str) -> Verifier:
@@ -142,6 +146,7 @@ class Signer:
         try:
             raw = multibase.decode(text.strip())
         except (ValueError, KeyError, binascii.Error) as exc:
+            # not chained: the decoder's message may quote the private key
             raise ConfigurationError(
                 f"STORACHA_KEY is not a valid key: {type(exc).__name__}"
             ) from None

@@ -78,7 +78,7 @@ class Receipt:
                 sig=bytes(raw["sig"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ProtocolError(f"malformed receipt {cid}: {exc}") from None
+            raise ProtocolError(f"malformed receipt {cid}: {exc}", backend="storacha") from exc
 
     def verify(self, verifier: Verifier) -> None:
         """Raise :class:`AuthenticationError` unless ``verifier`` signed this receipt."""
@@ -131,27 +131,31 @@ class AgentMessage:
             blocks = {b.cid: b.data for b in reader}
             roots = reader.roots
         except (CARFormatError, ContentMismatchError) as exc:
-            raise ProtocolError(f"bad agent message CAR: {exc}") from None
+            raise ProtocolError(f"bad agent message CAR: {exc}", backend="storacha") from exc
         if len(roots) != 1 or roots[0] not in blocks:
-            raise ProtocolError("agent message CAR must have exactly one root block")
+            raise ProtocolError(
+                "agent message CAR must have exactly one root block", backend="storacha"
+            )
         try:
             message = dag_cbor.decode(blocks[roots[0]])[MESSAGE_TAG]
         except (KeyError, TypeError, ValueError) as exc:
-            raise ProtocolError(f"not a {MESSAGE_TAG} root: {exc}") from None
+            raise ProtocolError(f"not a {MESSAGE_TAG} root: {exc}", backend="storacha") from exc
         return cls(blocks, list(message.get("execute", [])), dict(message.get("report", {})))
 
     def block(self, cid: CID) -> bytes:
         """Return block ``cid``; raise :class:`ProtocolError` if the message lacks it."""
         try:
             return self.blocks[cid]
-        except KeyError:
-            raise ProtocolError(f"agent message lacks block {cid}") from None
+        except KeyError as exc:
+            raise ProtocolError(f"agent message lacks block {cid}", backend="storacha") from exc
 
     def receipt_for(self, task: CID) -> Receipt:
         """Return the reported receipt of ``task``."""
         cid = self.report.get(link_str(task))
         if cid is None:
-            raise ProtocolError(f"no receipt for task {link_str(task)} in the response")
+            raise ProtocolError(
+                f"no receipt for task {link_str(task)} in the response", backend="storacha"
+            )
         return Receipt.decode(cid, self.block(cid))
 
     def receipts(self) -> list[Receipt]:

@@ -37,7 +37,7 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_json_value(v) for v in value]
     if isinstance(value, float):
-        raise ProtocolError("floats are not supported in UCAN payloads")
+        raise ProtocolError("floats are not supported in UCAN payloads", backend="storacha")
     return value
 
 
@@ -110,14 +110,14 @@ class UCAN:
         try:
             raw = dag_cbor.decode(data)
         except Exception as exc:
-            raise ProtocolError(f"UCAN block is not dag-cbor: {exc}") from None
+            raise ProtocolError(f"UCAN block is not dag-cbor: {exc}", backend="storacha") from exc
         return cls.from_ipld(raw)
 
     @classmethod
     def from_ipld(cls, raw: Any) -> UCAN:
         """Build from the decoded data model."""
         if not isinstance(raw, dict) or raw.get("v") != VERSION:
-            raise ProtocolError("block is not a UCAN 0.9.1")
+            raise ProtocolError("block is not a UCAN 0.9.1", backend="storacha")
         try:
             return cls(
                 iss=decode_did(raw["iss"]),
@@ -131,7 +131,7 @@ class UCAN:
                 s=bytes(raw["s"]),
             )
         except (KeyError, TypeError) as exc:
-            raise ProtocolError(f"malformed UCAN: {exc}") from None
+            raise ProtocolError(f"malformed UCAN: {exc}", backend="storacha") from exc
 
     def verify_signature(self, verifier: Verifier) -> None:
         """Raise :class:`AuthenticationError` unless ``verifier`` signed this UCAN."""
@@ -141,9 +141,11 @@ class UCAN:
         """Raise :class:`AuthenticationError` if expired or not yet valid."""
         now = time.time() if now is None else now
         if self.exp is not None and self.exp < now:
-            raise AuthenticationError(f"UCAN {self.cid} expired at {self.exp}")
+            raise AuthenticationError(f"UCAN {self.cid} expired at {self.exp}", backend="storacha")
         if self.nbf is not None and self.nbf > now:
-            raise AuthenticationError(f"UCAN {self.cid} is not valid before {self.nbf}")
+            raise AuthenticationError(
+                f"UCAN {self.cid} is not valid before {self.nbf}", backend="storacha"
+            )
 
 
 def issue(

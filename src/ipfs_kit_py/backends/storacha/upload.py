@@ -117,11 +117,15 @@ class Uploader:
         receipt, message = self.client.invoke(
             "space/blob/add", self.space, {"blob": {"digest": digest, "size": size}}
         )
-        raise_for_receipt(receipt, "space/blob/add")
+        raise_for_receipt(receipt, "space/blob/add", self.space)
         fx = _blob_effects(receipt, message)
         if fx.allocate is None:
-            raise ProtocolError("space/blob/add receipt carries no blob/allocate receipt")
-        raise_for_receipt(fx.allocate, "blob/allocate")
+            raise ProtocolError(
+                "space/blob/add receipt carries no blob/allocate receipt",
+                backend="storacha",
+                locator=self.space,
+            )
+        raise_for_receipt(fx.allocate, "blob/allocate", self.space)
         address = (fx.allocate.ok or {}).get("address")
         if not fx.put_done:
             if address:
@@ -130,7 +134,7 @@ class Uploader:
         accept = fx.accept if fx.accept is not None and fx.accept.ok is not None else None
         if accept is None:
             accept = self.client.poll_receipt(fx.accept_cid)
-        raise_for_receipt(accept, "blob/accept")
+        raise_for_receipt(accept, "blob/accept", self.space)
 
     def _put(self, address: dict[str, Any], size: int, body: Callable[[], Iterator[bytes]]) -> None:
         headers = {str(k): str(v) for k, v in (address.get("headers") or {}).items()}
@@ -138,13 +142,19 @@ class Uploader:
         url = str(address["url"])
         response = self.client._request("PUT", url, content=body(), headers=headers)
         if response.status_code >= 300:
-            raise BackendError(f"blob PUT answered {response.status_code}: {response.text[:200]}")
+            raise BackendError(
+                f"blob PUT answered {response.status_code}: {response.text[:200]}",
+                backend="storacha",
+                locator=url.split("?", 1)[0],
+            )
 
     def _conclude_put(self, fx: _BlobEffects) -> None:
         facts = fx.put_task.fct[0] if fx.put_task.fct else {}
         keys = facts.get("keys") if isinstance(facts, dict) else None
         if not isinstance(keys, dict) or keys.get("id") not in (keys.get("keys") or {}):
-            raise ProtocolError("http/put task carries no signing key in its facts")
+            raise ProtocolError(
+                "http/put task carries no signing key in its facts", backend="storacha"
+            )
         derived = Signer.from_archive(bytes(keys["keys"][keys["id"]]))
         rcid, rblock = issue_receipt(derived, fx.put_cid, {})
         agent = self.client.signer.did
@@ -265,7 +275,7 @@ class _ShardPipeline:
         return self._pieces
 
     def cancel(self) -> None:
-        self._error = self._error or BackendError("upload cancelled")
+        self._error = self._error or BackendError("upload cancelled", backend="storacha")
         self._shutdown()
 
 
@@ -320,7 +330,9 @@ def _blob_effects(receipt: Receipt, message: AgentMessage) -> _BlobEffects:
             tasks.setdefault(str(ucan.att[0].get("can")), (cid, ucan))
     needed = ("blob/allocate", "http/put", "blob/accept")
     if any(n not in tasks for n in needed):
-        raise ProtocolError(f"space/blob/add receipt lacks effects: {sorted(tasks)}")
+        raise ProtocolError(
+            f"space/blob/add receipt lacks effects: {sorted(tasks)}", backend="storacha"
+        )
     concluded = {r.ran: r for r in concluded_receipts(message, receipt.fork)}
     put_cid, put_task = tasks["http/put"]
     put = concluded.get(put_cid)
