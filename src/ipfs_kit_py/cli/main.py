@@ -106,7 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(kubo_style_booleans(sys.argv[1:] if argv is None else argv))
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # force: a second main() in one process (tests, embedding) logs to the current stderr
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
     try:
         return int(args.func(args))
     except errors.IpfsKitError as exc:
