@@ -430,7 +430,7 @@ def _open_source(source: Source, max_stream_bytes: int | None) -> tuple[Iterable
     """Return (chunks, close) for any accepted source; paths must be regular files.
 
     A stream (file object, iterable) has no size to check up front: it is cut off with
-    :class:`InvalidInputError` once it passes ``max_stream_bytes``.
+    :class:`ResourceLimitError` once it passes ``max_stream_bytes``.
     """
     if isinstance(source, bytes | bytearray | memoryview):
         return [bytes(source)], lambda: None

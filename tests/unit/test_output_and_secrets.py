@@ -186,7 +186,7 @@ def test_config_show_lists_environment_settings_masked(
 
 
 def test_url_credentials_become_auth_for_kubo_and_gateways() -> None:
-    config = KuboConfig.from_sources({"api_url": "http://u%40x:p%3Aw@127.0.0.1:5001"}, file={})
+    config = KuboConfig.from_sources({"api_url": "http://u%40x:p%3Aw@127.0.0.1:5001"}, {}, {})
     assert config.api_url == "http://127.0.0.1:5001"
     assert config.auth == Secret("basic:u@x:p:w")
     assert "p:w" not in repr(config)
