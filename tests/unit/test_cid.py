@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import io
 
 import pytest
@@ -177,3 +178,20 @@ def test_non_minimal_varints_are_refused_like_multiformats_does(codec: bytes) ->
 
 def encode_car_block_raw(cid_bytes: bytes, block: bytes) -> bytes:
     return encode_varint(len(cid_bytes) + len(block)) + cid_bytes + block
+
+
+def test_a_digest_longer_than_its_hash_is_refused_at_parse() -> None:
+    # found by the mutated-CAR property: multiformats decodes a sha2-256 CID with a
+    # 33-byte digest and fails only when the digest is read, inside verification
+    data = b"\x01\x55\x12\x21" + bytes(33)
+    with pytest.raises(InvalidCIDError, match="digest"):
+        parse_cid(data)
+    with pytest.raises(InvalidCIDError, match="digest"):
+        parse_cid("b" + _b32(data))
+    car = encode_car_header([]) + encode_car_block_raw(data, b"block")
+    with pytest.raises(CARFormatError, match="malformed CID"):
+        list(CarReader(io.BytesIO(car)))
+
+
+def _b32(data: bytes) -> str:
+    return base64.b32encode(data).decode().lower().rstrip("=")

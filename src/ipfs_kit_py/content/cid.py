@@ -79,7 +79,7 @@ def parse_cid(value: str | bytes | CID, *, max_bytes: int = MAX_CID_BYTES) -> CI
                 raise ValueError("empty string")
             if len(text) > 8 * max_bytes + 16:
                 raise ValueError(f"longer than {8 * max_bytes + 16} characters")
-            cid = _decode_common_text(text) or CID.decode(text)
+            cid = _decode_common_text(text) or _validated(CID.decode(text))
             _check_length(len(bytes(cid)), max_bytes)
             return cid
         if isinstance(value, bytes | bytearray | memoryview):
@@ -179,7 +179,17 @@ def decode_cid_bytes(data: bytes, *, max_bytes: int = MAX_CID_BYTES) -> CID:
         if codec is not None:
             with contextlib.suppress(Exception):
                 return make_cid(codec, data[-32:], 1)
-    return base32(CID.decode(data))
+    return base32(_validated(CID.decode(data)))
+
+
+def _validated(cid: CID) -> CID:
+    """``cid`` once its digest is checked against its hash function.
+
+    multiformats decodes lazily: a sha2-256 CID with a 33-byte digest decodes, then fails
+    when its digest is first read (deep in verification, as an untyped error).
+    """
+    _ = cid.raw_digest
+    return cid
 
 
 def _small_varint(buf: bytes) -> int | None:
