@@ -11,11 +11,12 @@ import os
 import secrets
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.directory import import_directory
+from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
 from ipfs_kit_py.content.unixfs import FileImport, ImportProfile
 from ipfs_kit_py.errors import ContentMismatchError, InputPathError, UnsafePathError
 from ipfs_kit_py.index import MetadataIndex
@@ -33,6 +34,7 @@ class StoredTree:
     dirs: list[str]
     profile: ImportProfile
     hidden: bool
+    sharding: ShardingPolicy = KUBO_SHARDING
 
 
 def add_directory(
@@ -42,6 +44,7 @@ def add_directory(
     profile: ImportProfile,
     pin: bool,
     hidden: bool,
+    sharding: ShardingPolicy = KUBO_SHARDING,
 ) -> FileImport:
     """Import a tree as ``ipfs add -r``; store each file under its CID; record the tree."""
     files: dict[str, str] = {}
@@ -62,8 +65,10 @@ def add_directory(
             raise ContentMismatchError(f"{fs_path} changed while it was added", cid=str(cid))
         files[inner] = str(cid)
 
-    result = import_directory(root, profile, hidden=hidden, on_entry=on_entry)
-    meta = {"files": files, "dirs": dirs, "hidden": hidden}
+    result = import_directory(root, profile, hidden=hidden, sharding=sharding, on_entry=on_entry)
+    meta: dict[str, object] = {"files": files, "dirs": dirs, "hidden": hidden}
+    if sharding != KUBO_SHARDING:
+        meta["sharding"] = asdict(sharding)
     tiers.index.upsert_content(
         result.cid, size=result.size, kind="dir", profile=profile.key(), metadata=meta
     )
@@ -76,9 +81,13 @@ def stored_tree(index: MetadataIndex, cid: CID | str) -> StoredTree | None:
         return None
     meta = record.metadata
     profile = ImportProfile.parse(record.profile)
-    return StoredTree(
-        dict(meta.get("files", {})), list(meta.get("dirs", [])), profile, bool(meta.get("hidden"))
+    sharding = ShardingPolicy(**meta["sharding"]) if "sharding" in meta else KUBO_SHARDING
+    files, dirs, hidden = (
+        dict(meta.get("files", {})),
+        list(meta.get("dirs", [])),
+        meta.get("hidden"),
     )
+    return StoredTree(files, dirs, profile, bool(hidden), sharding)
 
 
 def materialize_tree(tiers: TieredCacheManager, cid: CID, tree: StoredTree, target: Path) -> Path:
@@ -100,7 +109,9 @@ def materialize_tree(tiers: TieredCacheManager, cid: CID, tree: StoredTree, targ
             with (staging / inner).open("wb") as out:
                 for chunk in tiers.get(file_cid):
                     out.write(chunk)
-        rebuilt = import_directory(staging, tree.profile, hidden=tree.hidden).cid
+        rebuilt = import_directory(
+            staging, tree.profile, hidden=tree.hidden, sharding=tree.sharding
+        ).cid
         if cid_key(rebuilt) != cid_key(cid):
             raise ContentMismatchError(f"rebuilt tree is {rebuilt}, not {cid}", cid=str(cid))
         os.replace(staging, target)

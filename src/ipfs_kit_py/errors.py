@@ -66,6 +66,10 @@ class NotConfiguredError(ConfigurationError):
     """A backend is used that has no configuration; the message says what to set."""
 
 
+class MissingDependencyError(ConfigurationError, ImportError):
+    """An optional part is used whose extra is not installed; the message names the extra."""
+
+
 class InvalidInputError(IpfsKitError, ValueError):
     """An argument is malformed: an option out of range, a bad bucket name or key."""
 

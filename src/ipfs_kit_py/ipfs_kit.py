@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 from ipfs_kit_py import replication
 from ipfs_kit_py.config import Environment, config_file_path, load_config_file, mask_url
 from ipfs_kit_py.content.cid import CID, parse_cid
+from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, ImportProfile
 from ipfs_kit_py.directory_store import add_directory, materialize_tree, stored_tree
 from ipfs_kit_py.errors import (
@@ -32,7 +33,13 @@ from ipfs_kit_py.errors import (
 )
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.kit_config import KitConfig, mask_secret
-from ipfs_kit_py.kit_wiring import KitSources, TierStatus, build_kit, tier_statuses
+from ipfs_kit_py.kit_wiring import (
+    KitSources,
+    TierStatus,
+    backend_sections,
+    build_kit,
+    tier_statuses,
+)
 from ipfs_kit_py.outfile import atomic_output, output_path
 from ipfs_kit_py.resource import Closeable
 from ipfs_kit_py.results import dict_result
@@ -105,9 +112,9 @@ class ipfs_kit(Closeable):
         self.metadata: dict[str, Any] = dict(metadata or {})
         self.resources: dict[str, Any] = dict(resources or {})
         named = {"s3": s3, "storacha": storacha, "kubo": kubo, "gateway": gateway}
-        given = {**(sections or {}), **{k: v for k, v in named.items() if v is not None}}
-        given["replication"] = replication or {}
-        self._sources = KitSources(file_config, {k: dict(v) for k, v in given.items()}, env)
+        given = backend_sections({**(sections or {}), **{k: v for k, v in named.items() if v}})
+        given["replication"] = dict(replication or {})
+        self._sources = KitSources(file_config, given, env)
         local = {
             "cache_dir": cache_dir,
             "index_path": index_path,
@@ -200,16 +207,19 @@ class ipfs_kit(Closeable):
         pin: bool = False,
         tags: Sequence[str] = (),
         hidden: bool = False,
+        sharding: ShardingPolicy = KUBO_SHARDING,
     ) -> AddResult:
         """Import ``source`` (path, bytes, binary file or byte iterable); store it in ``to``.
 
-        A directory gets the CID of ``ipfs add -r`` (``hidden``: include dot-files); each
+        A directory gets the CID of ``ipfs add -r`` (``hidden``: include dot-files;
+        ``sharding``: when its directories become HAMT shards, as a named profile's); each
         of its files is stored under its own CID and the tree is kept in the index.
         Raises ``InputPathError`` (unreadable path), ``InvalidInputError`` (unknown tier),
         ``BackendError`` and its kinds when a target tier fails.
         """
         if isinstance(source, str | os.PathLike) and os.path.isdir(source):
-            result = add_directory(self.tiers, Path(source), to, profile, pin, hidden)
+            root = Path(source)
+            result = add_directory(self.tiers, root, to, profile, pin, hidden, sharding)
         else:
             chunks, close = _open_source(source, self.config.max_stream_bytes)
             try:

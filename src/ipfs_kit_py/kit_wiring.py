@@ -14,9 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ipfs_kit_py.backends.base import BaseBackend
-from ipfs_kit_py.backends.registry import available_backends, build_backends, implementation
+from ipfs_kit_py.backends.registry import (
+    available_backends,
+    build_backends,
+    get_backend_class,
+    implementation,
+)
 from ipfs_kit_py.content.cid import RAW, sha256_cid
-from ipfs_kit_py.errors import IpfsKitError, NotConfiguredError
+from ipfs_kit_py.errors import (
+    ConfigurationError,
+    IpfsKitError,
+    MissingDependencyError,
+    NotConfiguredError,
+)
 from ipfs_kit_py.results import dict_result
 
 __all__ = [
@@ -26,6 +36,7 @@ __all__ = [
     "RemoteBackends",
     "TierStatus",
     "UnconfiguredKit",
+    "backend_sections",
     "build_kit",
     "probe",
     "tier_statuses",
@@ -35,8 +46,6 @@ PROBE_CID = sha256_cid(RAW, b"ipfs-kit reachability probe")
 LOCAL = ("memory", "disk")
 # remote tiers in read order after the local ones; third-party backends come last
 REMOTE_ORDER = ("kubo", "s3", "storacha", "gateway")
-# the name a backend's tier carries when it differs from its registry name
-TIER_NAMES = {"kubo": "ipfs"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +65,21 @@ class UnconfiguredKit:
     Its methods answer ``{"success": False, "error_type": "NotConfiguredError", ...}``;
     its properties raise ``NotConfiguredError``; names the real kit class does not have
     raise ``AttributeError`` (a typo such as ``uplaod_file`` is not "not configured").
-    With no class known, any public name answers.
+    With no class known, any public name answers. ``missing``: the kit's optional
+    dependencies are not installed, and the error is ``MissingDependencyError`` (``hint``
+    names the extra to install).
     """
 
-    def __init__(self, name: str, hint: str, kit_class: type | None = None) -> None:
+    def __init__(
+        self, name: str, hint: str, kit_class: type | None = None, *, missing: bool = False
+    ) -> None:
         self._name, self._hint, self._kit_class = name, hint, kit_class
+        self._missing = missing
+
+    def _error(self) -> IpfsKitError:
+        if self._missing:
+            return MissingDependencyError(self._hint)
+        return NotConfiguredError(f"{self._name} is not configured: {self._hint}")
 
     def __repr__(self) -> str:
         return f"<{self._name} (not configured)>"
@@ -72,11 +91,11 @@ class UnconfiguredKit:
             if not hasattr(self._kit_class, attr):
                 raise AttributeError(f"{self._kit_class.__name__} has no attribute {attr!r}")
             if not callable(getattr(self._kit_class, attr)):  # a property of the real kit
-                raise NotConfiguredError(f"{self._name} is not configured: {self._hint}")
+                raise self._error()
 
         @dict_result
         def not_configured(*args: Any, **kwargs: Any) -> None:
-            raise NotConfiguredError(f"{self._name} is not configured: {self._hint}")
+            raise self._error()
 
         return not_configured
 
@@ -152,6 +171,15 @@ class RemoteBackends:
                 backend.close()
 
 
+def backend_sections(sections: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Keyword sections by remote backend name; ConfigurationError for a name none has."""
+    known = [n for n in available_backends() if n not in LOCAL]
+    unknown = sorted(set(sections) - set(known))
+    if unknown:
+        raise ConfigurationError(f"no backend named {unknown} (known: {', '.join(known)})")
+    return {name: dict(section) for name, section in sections.items()}
+
+
 # the seed's dict kits over the typed backends: registry name -> kit class path
 KITS = {"s3": "ipfs_kit_py.s3_kit.S3Kit", "storacha": "ipfs_kit_py.storacha_kit.StorachaKit"}
 
@@ -161,6 +189,8 @@ def build_kit(name: str, remote: RemoteBackends) -> Any:
     module_name, _, cls_name = KITS[name].rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), cls_name)
+    except MissingDependencyError as exc:  # the kit's extra is not installed
+        return UnconfiguredKit(name, str(exc), missing=True)
     except ImportError:
         return UnconfiguredKit(name, implementation(name).hint)
     try:
@@ -175,11 +205,19 @@ def tier_statuses(tiers: Sequence[BaseBackend], missing: Mapping[str, str]) -> l
     statuses = [probe(tier) for tier in tiers]
     present = {tier.name for tier in tiers}
     for name, reason in missing.items():
-        tier_name = TIER_NAMES.get(name, name)
+        tier_name = _tier_name(name)
         if tier_name not in present:
             kind = implementation(name).class_path.rpartition(".")[2]
             statuses.append(TierStatus(tier_name, kind, False, False, reason))
     return statuses
+
+
+def _tier_name(name: str) -> str:
+    """The tier name backend ``name`` declares (kubo's is ``ipfs``); ``name`` if unloadable."""
+    try:
+        return get_backend_class(name).name
+    except ConfigurationError:
+        return name
 
 
 def probe(tier: BaseBackend) -> TierStatus:

@@ -167,12 +167,17 @@ def test_a_third_party_backend_joins_the_tiers(folder_registered: None, tmp_path
 
 
 def test_a_third_party_backend_left_unconfigured_is_reported(
-    folder_registered: None, tmp_path: Path
+    folder_registered: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("IPFS_API_URL", raising=False)
+    monkeypatch.delenv("IPFS_PATH", raising=False)
     with ipfs_kit({}, cache_dir=tmp_path / "c", index_path=tmp_path / "i") as kit:
         statuses = {s.name: s for s in kit.backends()}
         assert not statuses["folder"].configured
         assert statuses["folder"].reason == "folder is not configured: set [folder] root"
+        kubo = statuses["ipfs"]  # reported under the tier name kubo declares
+        assert (kubo.kind, kubo.configured) == ("KuboBackend", False)
+        assert "IPFS_API_URL" in kubo.reason and "kubo" not in statuses
 
 
 def test_a_backend_that_cannot_load_leaves_its_kit_unconfigured(tmp_path: Path) -> None:
@@ -226,3 +231,8 @@ def test_an_invalid_backend_setting_closes_what_was_built(
     finally:
         registry.known_implementations.pop("broken")
         registry._classes.pop("broken", None)
+
+
+def test_a_section_for_no_backend_is_a_configuration_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"no backend named \['foldr'\]"):
+        ipfs_kit({}, cache_dir=tmp_path / "c", sections={"foldr": {"root": "/x"}})

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from ipfs_kit_py.backends.storacha.client import StorachaClient
+from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.backends.storacha.message import AgentMessage, Receipt, issue_receipt
 from ipfs_kit_py.backends.storacha.ucan import UCAN, issue
@@ -18,20 +20,29 @@ NODE = Signer(bytes([8]) * 32)
 BLOB = Signer(bytes([7]) * 32)  # the key the service derives from the blob digest
 
 
-def task(signer: Signer, can: str, **kw: Any) -> UCAN:
-    return issue(signer, signer.did, [{"with": signer.did, "can": can, "nb": {}}], **kw)
+CLIENT = StorachaClient(
+    StorachaConfig(service_did=SERVICE.did, service_key=SERVICE.verifier.key_did)
+)
 
 
-def blob_add_message(*, exists: bool) -> tuple[Receipt, AgentMessage, dict[str, CID]]:
+def task(signer: Signer, can: str, aud: Signer | None = None, **kw: Any) -> UCAN:
+    audience = (aud or signer).did
+    return issue(signer, audience, [{"with": signer.did, "can": can, "nb": {}}], **kw)
+
+
+def blob_add_message(
+    *, exists: bool, allocator: Signer = NODE, ran: CID | None = None
+) -> tuple[Receipt, AgentMessage, dict[str, CID]]:
+    """What the service answers to space/blob/add (as upload-api 2.8.4 does)."""
     blocks: dict[CID, bytes] = {}
     keys = {"id": BLOB.did, "keys": {BLOB.did: BLOB.archive()}}
     tasks = {
-        "allocate": task(NODE, "blob/allocate"),
+        "allocate": task(SERVICE, "blob/allocate", NODE),
         "put": task(BLOB, "http/put", facts=[{"keys": keys}], expiration=None),
-        "accept": task(NODE, "blob/accept"),
+        "accept": task(SERVICE, "blob/accept", NODE),
     }
     address = None if exists else {"url": "http://node/blob", "headers": {"x": "y"}}
-    results = [(NODE, tasks["allocate"].cid, {"size": 5, "address": address})]
+    results = [(allocator, ran or tasks["allocate"].cid, {"size": 5, "address": address})]
     if exists:
         results.append((BLOB, tasks["put"].cid, {}))
     fork = [t.cid for t in tasks.values()]
@@ -52,7 +63,7 @@ def blob_add_message(*, exists: bool) -> tuple[Receipt, AgentMessage, dict[str, 
 
 def test_fresh_blob_needs_a_put_and_a_conclude() -> None:
     receipt, message, cids = blob_add_message(exists=False)
-    fx = _blob_effects(receipt, message)
+    fx = _blob_effects(receipt, message, CLIENT)
     assert fx.put_cid == cids["put"] and fx.accept_cid == cids["accept"]
     assert not fx.put_done and fx.accept is None
     assert fx.allocate is not None and fx.allocate.ok["address"]["url"] == "http://node/blob"
@@ -62,7 +73,7 @@ def test_fresh_blob_needs_a_put_and_a_conclude() -> None:
 
 def test_existing_blob_skips_the_put() -> None:
     receipt, message, _ = blob_add_message(exists=True)
-    fx = _blob_effects(receipt, message)
+    fx = _blob_effects(receipt, message, CLIENT)
     assert fx.put_done
     assert fx.allocate is not None and fx.allocate.ok["address"] is None
 
@@ -71,4 +82,17 @@ def test_missing_effects_are_a_protocol_error() -> None:
     receipt, message, cids = blob_add_message(exists=False)
     del message.blocks[cids["accept"]]
     with pytest.raises(ProtocolError, match="lacks effects"):
-        _blob_effects(receipt, message)
+        _blob_effects(receipt, message, CLIENT)
+
+
+def test_allocation_signed_by_a_stranger_is_refused() -> None:
+    """A node the service did not assign the task to cannot name the PUT URL."""
+    receipt, message, _ = blob_add_message(exists=False, allocator=Signer.generate())
+    with pytest.raises(ProtocolError, match="not by the service"):
+        _blob_effects(receipt, message, CLIENT)
+
+
+def test_allocation_answering_another_task_is_not_used() -> None:
+    other = task(SERVICE, "blob/allocate", NODE, nonce="another").cid
+    receipt, message, _ = blob_add_message(exists=False, ran=other)
+    assert _blob_effects(receipt, message, CLIENT).allocate is None  # add_blob then refuses

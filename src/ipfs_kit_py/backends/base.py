@@ -42,7 +42,10 @@ class Backend(Protocol):
     the backend sets ``verifies_reads = True``: then its ``get`` raises
     ``ContentMismatchError`` (at the latest after the last chunk) itself. Every
     method raises from :mod:`ipfs_kit_py.errors`: ``ContentNotFoundError`` for a CID the
-    backend lacks, ``BackendUnavailableError`` when it cannot be reached.
+    backend lacks, ``BackendUnavailableError`` when it cannot be reached,
+    ``BackendTimeoutError`` when it does not answer in time; its errors name the backend
+    and the locator, chained to the engine's exception. ``tests/contract`` holds every
+    backend to this.
     """
 
     name: str

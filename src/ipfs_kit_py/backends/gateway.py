@@ -8,7 +8,6 @@ extra-rooted or tampered block is an error and only verified bytes are yielded.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -19,7 +18,7 @@ import httpx
 from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.engine_errors import transport_error
 from ipfs_kit_py.config import Sources, parse_number, split_userinfo
-from ipfs_kit_py.content.car import CarReader
+from ipfs_kit_py.content.car import MAX_BLOCK_SIZE, CarReader
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
 from ipfs_kit_py.content.dagpb import UnixFSType, decode_node, decode_unixfs
 from ipfs_kit_py.content.unixfs import Block, ImportProfile
@@ -32,7 +31,6 @@ from ipfs_kit_py.errors import (
     ContentMismatchError,
     ContentNotFoundError,
     InvalidInputError,
-    IpfsKitError,
     NotConfiguredError,
     ProtocolError,
 )
@@ -47,31 +45,13 @@ CAR_ACCEPT = "application/vnd.ipld.car; version=1; order=dfs; dups=y"
 RAW_ACCEPT = "application/vnd.ipld.raw"
 _IDENTITY = 0x00
 MAX_REDIRECTS = 5
-MAX_BLOCK_BYTES = 4 << 20  # kubo refuses blocks over 2 MiB; twice that is never a block
-MAX_PENDING_BYTES = 64 << 20  # out-of-order blocks held while the DAG walk waits for one
-MAX_EARLY_BLOCKS = 4096  # blocks a CAR may send before the node that links them
-SLACK_BYTES = 16 << 20  # CAR framing and dag-pb nodes on top of the file's own bytes
+# What a CAR walk holds of blocks that came before they were needed (DFS order needs none).
+MAX_PENDING_BYTES = 32 * 1024 * 1024
+MAX_PENDING_BLOCKS = 16384
+MAX_REPEATED_BLOCKS = 1024
 
 
 GATEWAYS_HINT = "set [gateway] urls in the config file or IPFS_KIT_GATEWAYS"
-
-
-class _Budget:
-    """How many more bytes a read may take from the server; exceeded is a protocol fault."""
-
-    def __init__(self, limit: int, what: str) -> None:
-        self.limit, self.used, self.what = limit, 0, what
-
-    def spend(self, n: int) -> None:
-        self.used += n
-        if self.used > self.limit:
-            raise ProtocolError(f"{self.what}: more than {self.limit} bytes; refused")
-
-    def chunks(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
-        """``chunks``, each paid for before it is passed on."""
-        for chunk in chunks:
-            self.spend(len(chunk))
-            yield chunk
 
 
 def gateway_urls(value: Any) -> list[str]:
@@ -190,55 +170,36 @@ class GatewayBackend(BaseBackend):
     # -- reads -----------------------------------------------------------------------
 
     def get_block(self, cid: CID) -> bytes:
-        """Fetch one block with ``?format=raw`` and verify it against ``cid``.
-
-        The body is read up to :data:`MAX_BLOCK_BYTES`; a longer one is refused unread.
-        """
+        """Fetch one block with ``?format=raw`` and verify it against ``cid``."""
         if cid.hashfun.code == _IDENTITY:
             return bytes(cid.raw_digest)
         url = f"{self.base_url}/{cid_key(cid)}?format=raw"
-        headers = {"accept": RAW_ACCEPT}
-        with self._answer(cid, url), self._http.stream("GET", url, headers=headers) as response:
-            _check_status(response, cid, url)
-            budget = _Budget(MAX_BLOCK_BYTES, f"gateway {self.base_url} block {cid}")
-            data = b"".join(budget.chunks(response.iter_bytes()))
-            verify_block(cid, data)
+        try:
+            with self._http.stream("GET", url, headers={"accept": RAW_ACCEPT}) as response:
+                if response.status_code != 200:
+                    response.read()
+                _check_status(response, cid, url)
+                data = _read_block(response, cid, url)
+        except httpx.TransportError as exc:
+            raise _unreachable(exc, url) from exc
+        verify_block(cid, data)
         return data
 
     def iter_file(self, cid: CID) -> Iterator[bytes]:
         """Yield the UnixFS file bytes of ``cid``; each block verified before use."""
         url = f"{self.base_url}/{cid_key(cid)}?format=car&dag-scope=all"
-        headers = {"accept": CAR_ACCEPT}
-        with self._answer(cid, url), self._http.stream("GET", url, headers=headers) as response:
-            _check_status(response, cid, url)
-            budget = _Budget(2 * MAX_BLOCK_BYTES, f"gateway {self.base_url} CAR of {cid}")
-            stream = reader(budget.chunks(response.iter_bytes()), 1 << 20)
-            yield from _walk_car(cid, stream, url, budget)
-
-    @contextlib.contextmanager
-    def _answer(self, cid: CID, url: str) -> Iterator[None]:
-        """Any fault of the server's answer becomes an error of this backend's kind.
-
-        Not found and mismatch stay what they are (the tiers act on them); a transport
-        failure is mapped by type; anything else the answer made us fail on (a malformed
-        CAR, a block we cannot check, a redirect loop, an undecodable body) is
-        :class:`ProtocolError`, so a reader moves on to its next source.
-        """
         try:
-            yield
-        except (ContentNotFoundError, ContentMismatchError, BackendError):
-            raise
+            with self._http.stream("GET", url, headers={"accept": CAR_ACCEPT}) as response:
+                if response.status_code != 200:
+                    response.read()
+                _check_status(response, cid, url)
+                stream = reader(response.iter_bytes(), 1 << 20)
+                yield from _walk_car(cid, stream, url)
         except httpx.TransportError as exc:
             raise _unreachable(exc, url) from exc
-        except httpx.HTTPError as exc:
+        except CARFormatError as exc:  # this source's fault: the next tier may do better
             raise ProtocolError(
-                f"gateway {self.base_url} answered {cid} badly: {type(exc).__name__}: {exc}",
-                backend="gateway",
-                locator=url,
-            ) from exc
-        except (IpfsKitError, ValueError, LookupError, TypeError, EOFError) as exc:
-            raise ProtocolError(
-                f"gateway {self.base_url} sent an unusable answer for {cid}: {exc}",
+                f"gateway {self.base_url} sent a bad CAR for {cid}: {exc}",
                 backend="gateway",
                 locator=url,
             ) from exc
@@ -262,8 +223,6 @@ def _unreachable(exc: httpx.TransportError, url: str) -> BackendError:
 
 def _check_status(response: httpx.Response, cid: CID, url: str) -> None:
     status, where = response.status_code, {"backend": "gateway", "locator": url}
-    if status != 200:
-        response.close()  # the body of an error page is not read: it may be endless
     if status == 404 or status == 410:
         raise ContentNotFoundError(f"gateway does not have {cid}", **where)
     if status >= 500:
@@ -272,21 +231,65 @@ def _check_status(response: httpx.Response, cid: CID, url: str) -> None:
         raise BackendError(f"gateway answered {status} for {cid}", **where)
 
 
-def _walk_car(
-    root: CID, stream: BinaryIO, url: str = "", budget: _Budget | None = None
-) -> Iterator[bytes]:
+def _read_block(response: httpx.Response, cid: CID, url: str) -> bytes:
+    """The body of a ``?format=raw`` answer, refused past the block size limit."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > MAX_BLOCK_SIZE:
+            raise ProtocolError(
+                f"gateway sent more than {MAX_BLOCK_SIZE} bytes for block {cid}",
+                backend="gateway",
+                locator=url,
+            )
+    return bytes(body)
+
+
+class _Pending:
+    """Blocks that arrived before they were needed: bounded in bytes, count and repeats."""
+
+    def __init__(self, url: str) -> None:
+        self.blocks: dict[tuple[int, bytes], bytes] = {}
+        self.size = 0
+        self.repeats = 0
+        self.url = url
+
+    def pop(self, key: tuple[int, bytes]) -> bytes | None:
+        data = self.blocks.pop(key, None)
+        self.size -= len(data) if data is not None else 0
+        return data
+
+    def keep(self, key: tuple[int, bytes], data: bytes) -> None:
+        if key in self.blocks:
+            self.repeats += 1
+            if self.repeats > MAX_REPEATED_BLOCKS:
+                raise ProtocolError(
+                    f"the gateway's CAR repeats blocks more than {MAX_REPEATED_BLOCKS} times",
+                    backend="gateway",
+                    locator=self.url,
+                )
+            return
+        self.blocks[key] = data
+        self.size += len(data)
+        if self.size > MAX_PENDING_BYTES or len(self.blocks) > MAX_PENDING_BLOCKS:
+            raise ProtocolError(
+                f"the gateway's CAR holds more than {MAX_PENDING_BYTES} bytes or "
+                f"{MAX_PENDING_BLOCKS} blocks not (yet) needed",
+                backend="gateway",
+                locator=self.url,
+            )
+
+
+def _walk_car(root: CID, stream: BinaryIO, url: str = "") -> Iterator[bytes]:
     """Walk the UnixFS file DAG of ``root`` over a verified CAR stream, yielding leaf bytes.
 
     Blocks normally arrive in DFS order and are used at once; out-of-order blocks are
-    kept (up to :data:`MAX_PENDING_BYTES`) until needed. A needed block that never
+    kept until needed, up to a bound (:class:`_Pending`). A needed block that never
     arrives is an error; a CAR that breaks off before the root block (kubo's answer,
     after a 200, for content it lacks) means the gateway does not have the content.
-    Once the root says how large the file is, the whole read may take about twice that
-    from the server (``budget``), and no more blocks than the DAG has links (plus some
-    sent early), so a CAR that repeats blocks or adds junk ends in bounded time.
     """
     blocks = iter(CarReader(stream, verify=True))
-    pending = _Pending()
+    pending = _Pending(url)
     todo = [root]
     while todo:
         cid = todo.pop()
@@ -309,50 +312,9 @@ def _walk_car(
         unixfs = decode_unixfs(node.data or b"")
         if unixfs.type not in (UnixFSType.FILE, UnixFSType.RAW):
             raise InvalidInputError(f"{cid} is a UnixFS {unixfs.type.name.lower()}, not a file")
-        if budget is not None and cid is root:
-            budget.limit = 2 * (unixfs.filesize or 0) + 2 * MAX_BLOCK_BYTES + SLACK_BYTES
         if unixfs.data:
             yield unixfs.data
-        pending.links += len(node.links)
         todo.extend(link.cid for link in reversed(node.links))
-
-
-class _Pending:
-    """Blocks that arrived before they were needed, bounded in bytes; and a block count.
-
-    Every block a CAR carries answers a link of the DAG (or is the root): more blocks
-    than links seen so far, beyond :data:`MAX_EARLY_BLOCKS` sent ahead of their parents,
-    is a CAR repeating itself or padding with junk.
-    """
-
-    def __init__(self) -> None:
-        self.blocks: dict[tuple[int, bytes], bytes] = {}
-        self.size = 0
-        self.links = 1  # the root
-        self.received = 0
-
-    def arrived(self) -> None:
-        self.received += 1
-        if self.received > self.links + MAX_EARLY_BLOCKS:
-            raise ProtocolError(
-                f"the gateway sent {self.received} blocks for a DAG of {self.links} links so far"
-            )
-
-    def pop(self, key: tuple[int, bytes]) -> bytes | None:
-        data = self.blocks.pop(key, None)
-        if data is not None:
-            self.size -= len(data)
-        return data
-
-    def put(self, key: tuple[int, bytes], data: bytes) -> None:
-        if key in self.blocks:
-            return  # a repeat (dups=y) is not kept twice
-        self.size += len(data)
-        if self.size > MAX_PENDING_BYTES:
-            raise ProtocolError(
-                f"the gateway sent more than {MAX_PENDING_BYTES} bytes of blocks out of order"
-            )
-        self.blocks[key] = data
 
 
 def _same_block(cid: CID) -> tuple[int, bytes]:
@@ -364,13 +326,12 @@ def _next_needed(cid: CID, blocks: Iterator[Block], pending: _Pending) -> bytes:
     if cid.hashfun.code == _IDENTITY:
         return bytes(cid.raw_digest)
     key = _same_block(cid)
-    data = pending.pop(key)
-    if data is not None:
-        return data
+    held = pending.pop(key)
+    if held is not None:
+        return held
     for block in blocks:
-        pending.arrived()
         got = _same_block(block.cid)
         if got == key:
             return block.data
-        pending.put(got, block.data)
+        pending.keep(got, block.data)
     raise ContentMismatchError(f"the gateway's CAR lacks block {cid}", cid=str(cid))

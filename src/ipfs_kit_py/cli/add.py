@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from ipfs_kit_py.cli.console import console, print_json
-from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, STORACHA, ImportProfile, import_file
+from ipfs_kit_py.content.hamt import ShardingPolicy
+from ipfs_kit_py.content.profiles import PROFILES, named_profile
+from ipfs_kit_py.content.unixfs import ImportProfile, import_file
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
 from ipfs_kit_py.sources import open_regular_file
 
@@ -22,9 +24,15 @@ examples:
   ipfs-kit add --only-hash photo.jpg                  # CIDv0, exactly like `ipfs add -n`
   ipfs-kit add -n --cid-version=1 photo.jpg           # bafk.../bafy..., raw leaves
   ipfs-kit add -n -r --chunker=size-1048576 ./dataset # a directory, 1 MiB chunks
+  ipfs-kit add -n -r --profile unixfs-v1-2025 ./data  # as kubo with that Import profile
   cat data.bin | ipfs-kit add -n -                    # from standard input
   ipfs-kit add --to disk,s3 photo.jpg                 # store on disk and in S3
 """
+
+
+PROFILES_HELP = "\nprofiles (--profile NAME):\n" + "".join(
+    f"  {p.name:<17} {p.summary}\n" for p in PROFILES.values()
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,7 +40,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "add",
         help="add a file or directory; print its CID",
-        description=HELP,
+        description=HELP + PROFILES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("path", help="file or directory to add; '-' reads standard input")
@@ -68,9 +76,11 @@ def add_profile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunker", default=None, help="size-N (bytes per chunk, N <= 1048576)")
     p.add_argument(
         "--profile",
-        choices=("kubo", "storacha"),
+        choices=list(PROFILES),
         default="kubo",
-        help="base import profile: kubo's defaults, or the Storacha client's",
+        metavar="NAME",
+        help="base import profile: kubo's Import profile names (`ipfs config profile apply "
+        "NAME`) or storacha; the flags above override it. One of: " + ", ".join(PROFILES),
     )
 
 
@@ -86,7 +96,7 @@ def parse_chunker(spec: str) -> int:
 
 def profile_from_args(args: argparse.Namespace) -> ImportProfile:
     """Build the import profile from the flags, with kubo's defaulting rules."""
-    base = STORACHA if args.profile == "storacha" else KUBO_DEFAULT
+    base = named_profile(args.profile).file
     changes: dict[str, Any] = {}
     if args.cid_version is not None:
         changes["cid_version"] = args.cid_version
@@ -99,6 +109,11 @@ def profile_from_args(args: argparse.Namespace) -> ImportProfile:
     return replace(base, **changes)
 
 
+def sharding_from_args(args: argparse.Namespace) -> ShardingPolicy:
+    """When directories become HAMT shards under the named profile."""
+    return named_profile(args.profile).sharding
+
+
 def _hash_entries(args: argparse.Namespace, profile: ImportProfile) -> list[tuple[str, str]]:
     """Return (cid, name) for every entry kubo would print, root last."""
     if args.path == "-":
@@ -108,17 +123,23 @@ def _hash_entries(args: argparse.Namespace, profile: ImportProfile) -> list[tupl
     if os.path.isdir(path):
         if not args.recursive:
             raise InputPathError(f"{path} is a directory, use the '-r' flag to add directories")
-        return _hash_directory(path, profile, args.hidden)
+        return _hash_directory(path, profile, args.hidden, sharding_from_args(args))
     with open_regular_file(path) as f:
         return [(str(import_file(f, profile).cid), path.name)]
 
 
-def _hash_directory(path: Path, profile: ImportProfile, hidden: bool) -> list[tuple[str, str]]:
+def _hash_directory(
+    path: Path, profile: ImportProfile, hidden: bool, sharding: ShardingPolicy
+) -> list[tuple[str, str]]:
     from ipfs_kit_py.content.directory import import_directory
 
     entries: list[tuple[str, str]] = []
     import_directory(
-        path, profile, hidden=hidden, on_entry=lambda name, cid, _: entries.append((str(cid), name))
+        path,
+        profile,
+        hidden=hidden,
+        sharding=sharding,
+        on_entry=lambda name, cid, _: entries.append((str(cid), name)),
     )
     return entries
 
@@ -141,6 +162,9 @@ def _store(args: argparse.Namespace, profile: ImportProfile) -> int:
     if isinstance(source, Path) and os.path.isdir(source) and not args.recursive:
         raise InputPathError(f"{source} is a directory, use the '-r' flag to add directories")
     options: dict[str, Any] = {"hidden": True} if args.hidden else {}
+    sharding = sharding_from_args(args)
+    if sharding != named_profile("kubo").sharding:
+        options["sharding"] = sharding
     limit = args.max_stream_bytes
     if limit is not None and limit < 0:
         raise InvalidInputError(f"--max-stream-bytes must be >= 0, got {limit}")

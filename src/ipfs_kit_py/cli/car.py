@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from ipfs_kit_py.cli.add import add_profile_arguments, profile_from_args
+from ipfs_kit_py.cli.add import add_profile_arguments, profile_from_args, sharding_from_args
 from ipfs_kit_py.cli.console import console, print_json
 from ipfs_kit_py.content.archive import pack_car, verify_car
 from ipfs_kit_py.content.extract import extract_car
@@ -93,7 +93,13 @@ def run_pack(args: argparse.Namespace) -> int:
         open_regular_file(Path(args.path)).close()  # a FIFO or /dev/zero would never end
     output = _car_output(args.output, args.path)
     try:
-        summary = pack_car(args.path, output, profile_from_args(args), hidden=args.hidden)
+        summary = pack_car(
+            args.path,
+            output,
+            profile_from_args(args),
+            hidden=args.hidden,
+            sharding=sharding_from_args(args),
+        )
     except OSError as exc:  # the output directory refused the temp files or the CAR
         raise InputPathError(f"cannot write {output}: {exc.strerror or exc}") from None
     root = str(summary.roots[0])

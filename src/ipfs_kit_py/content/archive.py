@@ -16,6 +16,7 @@ from ipfs_kit_py.content.car import CarReader, export_dag
 from ipfs_kit_py.content.cid import CID, DAG_CBOR, DAG_PB, cid_bytes_key
 from ipfs_kit_py.content.dagpb import decode_node
 from ipfs_kit_py.content.directory import import_directory
+from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, Block, ImportProfile, import_file
 from ipfs_kit_py.errors import InputPathError
 
@@ -37,8 +38,11 @@ def pack_car(
     profile: ImportProfile = KUBO_DEFAULT,
     *,
     hidden: bool = False,
+    sharding: ShardingPolicy = KUBO_SHARDING,
 ) -> CarSummary:
     """Import a file or directory and write its DAG to ``out`` as a CAR, root first.
+
+    ``hidden`` and ``sharding`` apply to a directory, as in :func:`import_directory`.
 
     The CAR is written to a temporary file beside ``out`` and renamed into place, so a
     failure leaves nothing at ``out``.
@@ -52,7 +56,9 @@ def pack_car(
             store.put(block.cid, block.data)
 
         if source_path.is_dir():
-            root = import_directory(source_path, profile, hidden=hidden, on_block=keep).cid
+            root = import_directory(
+                source_path, profile, hidden=hidden, sharding=sharding, on_block=keep
+            ).cid
         else:
             root = import_file(source_path, profile, on_block=keep).cid
         fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)

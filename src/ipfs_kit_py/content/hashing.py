@@ -1,14 +1,21 @@
-"""Leaf hashing: read large buffers, hash their chunks on worker threads, in order.
+"""Leaf hashing: fill reused buffers, hash their chunks on worker threads, in order.
 
-hashlib releases the GIL on large inputs, so two workers hash two chunks at once while
-the caller reads the next buffer; memory stays at a few buffers whatever the file size.
+hashlib releases the GIL on large inputs, so the workers hash on every core at once.
+For a regular file each worker also reads its own buffer (``os.preadv`` at an offset,
+GIL released), so neither reading nor hashing waits on the caller's thread; other
+streams are read by the caller into the same reused buffers. Chunks are memoryview
+slices of those buffers: nothing is copied between the read and the hash, and memory
+stays at a few buffers whatever the file size.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import os
+import stat
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
@@ -16,8 +23,11 @@ from ipfs_kit_py.content.dagpb import encode_varint
 
 __all__ = ["iter_leaf_digests", "leaf_digest", "pb_leaf_frame"]
 
-_BUFFER_BYTES = 8 * 1024 * 1024
-_WORKERS = 2
+_BUFFER_BYTES = 1024 * 1024  # one L2 cache: read, then hashed while still in it
+_WORKERS = max(2, min(4, os.cpu_count() or 2))
+_IN_FLIGHT = 2 * _WORKERS  # buffers being filled or hashed; one more is being yielded
+
+Digests = tuple[int, list[bytes]]  # bytes filled, the digest of each chunk in them
 
 
 def pb_leaf_frame(size: int) -> tuple[bytes, bytes]:
@@ -43,8 +53,11 @@ def leaf_digest(chunk: bytes | memoryview, raw: bool) -> bytes:
     return h.digest()
 
 
-def _hash_all(chunks: list[memoryview], raw: bool) -> list[bytes]:
-    return [leaf_digest(c, raw) for c in chunks]
+def _hash_chunks(buf: bytearray, filled: int, chunk_size: int, raw: bool) -> Digests:
+    view = memoryview(buf)[:filled]
+    return filled, [
+        leaf_digest(view[i : i + chunk_size], raw) for i in range(0, filled, chunk_size)
+    ]
 
 
 def _read_full(stream: BinaryIO, buf: bytearray) -> int:
@@ -58,25 +71,132 @@ def _read_full(stream: BinaryIO, buf: bytearray) -> int:
     return filled
 
 
+def _pread_full(fd: int, buf: bytearray, offset: int) -> int:
+    view = memoryview(buf)
+    filled = 0
+    while filled < len(buf):
+        n = os.preadv(fd, [view[filled:]], offset + filled)
+        if not n:
+            break
+        filled += n
+    return filled
+
+
+def _regular_file_fd(stream: BinaryIO) -> int | None:
+    """The descriptor of ``stream`` if it is a plain binary file over a regular file.
+
+    Only ``open(path, "rb")`` objects qualify: wrappers such as ``gzip.GzipFile`` also
+    have a ``fileno()``, but their bytes are not the descriptor's bytes.
+    """
+    raw = stream.raw if type(stream) is io.BufferedReader else stream
+    if type(raw) is not io.FileIO or not hasattr(os, "preadv"):
+        return None
+    fd = raw.fileno()
+    return fd if stat.S_ISREG(os.fstat(fd).st_mode) else None
+
+
 def iter_leaf_digests(
-    stream: BinaryIO, chunk_size: int, raw: bool
+    stream: BinaryIO, chunk_size: int, raw: bool, *, buffer_bytes: int = _BUFFER_BYTES
 ) -> Iterator[tuple[memoryview, bytes]]:
-    """Yield ``(chunk, leaf_digest)`` for each fixed-size chunk of ``stream``, in order."""
-    per_buffer = max(1, _BUFFER_BYTES // chunk_size)
-    buffer_bytes = per_buffer * chunk_size
-    pending: deque[tuple[list[memoryview], Future[list[bytes]]]] = deque()
-    eof = False
+    """Yield ``(chunk, leaf_digest)`` for each fixed-size chunk of ``stream``, in order.
+
+    Each chunk is a view into a reused buffer, valid until the next item is requested
+    (copy it to keep it). The stream is read from its position to its end, and left there.
+    Buffers hold ``buffer_bytes`` rounded down to whole chunks (at least one chunk).
+    """
+    per_buffer = max(1, buffer_bytes // chunk_size)
+    fd = _regular_file_fd(stream)
+    if fd is None:
+        yield from _pipeline(_StreamSource(stream, per_buffer * chunk_size), chunk_size, raw)
+        return
+    start = stream.tell()
+    size_hint = os.fstat(fd).st_size
+    # A small file gets one buffer a byte longer than itself: one read finds its end.
+    chunks = min(per_buffer, max(size_hint - start, 0) // chunk_size + 1)
+    source = _FileSource(fd, start, size_hint, chunks * chunk_size)
+    end = yield from _pipeline(source, chunk_size, raw)
+    stream.seek(end)
+
+
+class _StreamSource:
+    """Fills buffers from any binary stream, on the caller's thread."""
+
+    def __init__(self, stream: BinaryIO, buffer_bytes: int) -> None:
+        self.stream = stream
+        self.buffer_bytes = buffer_bytes
+        self.position = 0
+        self.exhausted = False
+
+    def submit(self, pool: ThreadPoolExecutor, buf: bytearray, chunk: int, raw: bool) -> Job:
+        filled = _read_full(self.stream, buf)
+        self.exhausted = filled < len(buf)
+        return pool.submit(_hash_chunks, buf, filled, chunk, raw)
+
+    def refresh(self) -> None:
+        pass
+
+
+class _FileSource:
+    """Fills buffers from a regular file on the workers, each at its own offset.
+
+    Reads stop being submitted past the size the file had (``size_hint``); if the last
+    of them comes back full, the file grew, and :meth:`refresh` reads its size again.
+    """
+
+    def __init__(self, fd: int, start: int, size_hint: int, buffer_bytes: int) -> None:
+        self.fd = fd
+        self.position = start
+        self.next_offset = start
+        self.size_hint = size_hint
+        self.buffer_bytes = buffer_bytes
+
+    @property
+    def exhausted(self) -> bool:
+        return self.next_offset > self.size_hint
+
+    def submit(self, pool: ThreadPoolExecutor, buf: bytearray, chunk: int, raw: bool) -> Job:
+        offset = self.next_offset
+        self.next_offset += len(buf)
+        return pool.submit(self._read_and_hash, buf, offset, chunk, raw)
+
+    def _read_and_hash(self, buf: bytearray, offset: int, chunk: int, raw: bool) -> Digests:
+        return _hash_chunks(buf, _pread_full(self.fd, buf, offset), chunk, raw)
+
+    def refresh(self) -> None:
+        self.size_hint = os.fstat(self.fd).st_size
+
+
+Job = Future[Digests]
+
+
+def _pipeline(
+    source: _StreamSource | _FileSource, chunk: int, raw: bool
+) -> Generator[tuple[memoryview, bytes], None, int]:
+    """Keep ``_IN_FLIGHT`` buffers filling and hashing; yield their chunks in order.
+
+    Returns the stream offset after the last byte. The first buffer that comes back
+    short is the end: anything read after it is dropped, so a file that changes size
+    while it is read is cut at one consistent point.
+    """
+    position = source.position
+    free: list[bytearray] = []
+    pending: deque[tuple[bytearray, Job]] = deque()
     with ThreadPoolExecutor(_WORKERS, thread_name_prefix="ipfs-kit-hash") as pool:
         while True:
-            while not eof and len(pending) < 2 * _WORKERS:
-                buf = bytearray(buffer_bytes)
-                n = _read_full(stream, buf)
-                eof = n < buffer_bytes
-                if n:
-                    view = memoryview(buf)[:n]
-                    chunks = [view[i : i + chunk_size] for i in range(0, n, chunk_size)]
-                    pending.append((chunks, pool.submit(_hash_all, chunks, raw)))
+            while len(pending) < _IN_FLIGHT and not source.exhausted:
+                buf = free.pop() if free else bytearray(source.buffer_bytes)
+                pending.append((buf, source.submit(pool, buf, chunk, raw)))
             if not pending:
-                return
-            chunks, future = pending.popleft()
-            yield from zip(chunks, future.result(), strict=True)
+                return position
+            buf, job = pending.popleft()
+            filled, digests = job.result()
+            view = memoryview(buf)
+            for index, digest in enumerate(digests):
+                start = index * chunk
+                yield view[start : min(start + chunk, filled)], digest
+            position += filled
+            if filled < len(buf):
+                return position
+            free.append(buf)
+            if not pending:
+                source.refresh()

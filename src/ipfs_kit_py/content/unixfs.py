@@ -208,8 +208,9 @@ def import_file(
 ) -> FileImport:
     """Import a file from a path, a binary file object, or an iterable of byte chunks.
 
-    A path or file object is read in large buffers and, for raw leaves, hashed on
-    two threads (hashlib releases the GIL), so a CID costs about one sha256 pass.
+    A path or file object is read in large reused buffers whose leaves are hashed on
+    worker threads (hashlib releases the GIL; a regular file is also read by them), so a
+    CID takes about one sha256 pass spread over the cores.
     """
     if isinstance(source, str | os.PathLike):
         path = Path(source)

@@ -337,8 +337,8 @@ class TieredCacheManager:
         if not self._is_disk(tier):
             try:
                 locator = tier.stat(cid).locator
-            except Exception as exc:  # the read succeeded: only the bookkeeping is lost
-                logger.info("could not stat %s in %s to record it: %s", cid, tier.name, exc)
+            except (IpfsKitError, OSError) as exc:  # the read is verified: it stands
+                logger.warning("found %s in %s but cannot record it: %s", cid, tier.name, exc)
                 return
             self.index.record(cid, tier.name, locator)
             return

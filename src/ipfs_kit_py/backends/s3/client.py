@@ -20,8 +20,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import obstore
-from obstore.store import S3Store
+from ipfs_kit_py.errors import MissingDependencyError
+
+try:
+    import obstore
+    from obstore.store import S3Store
+except ImportError as exc:  # the engine comes with the optional s3 extra
+    raise MissingDependencyError(
+        "S3 support is not installed: install the extra: pip install 'ipfs_kit_py[s3]'"
+    ) from exc
 
 from ipfs_kit_py.backends.s3.config import S3Config
 from ipfs_kit_py.backends.s3.errors import (
@@ -467,9 +474,14 @@ def _credential_provider(config: S3Config) -> Any:
             "expires_at": None,
         }
         return lambda: credential
-    import boto3.session
-    import botocore.exceptions
-    from obstore.auth.boto3 import Boto3CredentialProvider
+    try:
+        import boto3.session
+        import botocore.exceptions
+        from obstore.auth.boto3 import Boto3CredentialProvider
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "S3 profiles need boto3: install the extra: pip install 'ipfs_kit_py[s3]'"
+        ) from exc
 
     try:
         session = boto3.session.Session(profile_name=config.profile, region_name=config.region)

@@ -9,18 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
-import httpx
-
 from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.gateway import GatewayBackend
 from ipfs_kit_py.backends.storacha.client import StorachaClient
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
+from ipfs_kit_py.backends.storacha.debris import temp_dir
 from ipfs_kit_py.backends.storacha.delegation import Delegation
 from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.backends.storacha.upload import Uploader, UploadResult
@@ -50,10 +48,11 @@ class StorachaBackend(BaseBackend):
     name = "storacha"
     verifies_reads = True  # get() checks the bytes against the CID before its end
 
-    def __init__(self, config: StorachaConfig, http: httpx.Client | None = None) -> None:
+    def __init__(self, config: StorachaConfig) -> None:
         self.config = config
-        self.client = StorachaClient(config, http)
-        self.gateway = GatewayBackend(config.gateway_url, http=self.client.http)
+        self.client = StorachaClient(config)
+        # its own connections: the service's never follow redirects, a gateway's may
+        self.gateway = GatewayBackend(config.gateway_url, timeout=config.timeout)
 
     @classmethod
     def from_sources(
@@ -72,6 +71,7 @@ class StorachaBackend(BaseBackend):
     def close(self) -> None:
         """Close connections; idempotent."""
         self.client.close()
+        self.gateway.close()
 
     @property
     def space(self) -> str:
@@ -220,7 +220,7 @@ class StorachaBackend(BaseBackend):
     ) -> StoredObject:
         """Upload ``chunks`` with the import profile that reproduces ``cid``."""
         cid = parse_cid(cid)
-        with tempfile.TemporaryDirectory(prefix="storacha-put-") as tmp:
+        with temp_dir("storacha-put-") as tmp:
             path = Path(tmp) / "content"
             with path.open("wb") as f:
                 for chunk in chunks:

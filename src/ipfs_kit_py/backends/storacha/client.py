@@ -1,21 +1,25 @@
-"""StorachaClient: signs invocations, posts agent messages, checks receipts, polls receipts."""
+"""StorachaClient: signs invocations, posts agent messages, checks receipts, polls receipts.
+
+A receipt is acted on only if it answers the task we asked about (its ``ran``) and is
+signed by the service, or by the audience of a task that a service-signed receipt lists
+among its effects (a storage node's ``blob/allocate`` receipt, the ``http/put`` key).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import httpx
-
-from ipfs_kit_py.backends.engine_errors import transport_error
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.delegation import Delegation, parse_proof
 from ipfs_kit_py.backends.storacha.did import Signer, Verifier, did_key_public_key, verifier_for
 from ipfs_kit_py.backends.storacha.message import AgentMessage, Invocation, Receipt, encode_request
 from ipfs_kit_py.backends.storacha.piece import register_piece_multihash
+from ipfs_kit_py.backends.storacha.transport import MAX_REDIRECTS, Answer, ServiceHTTP
 from ipfs_kit_py.backends.storacha.ucan import issue, link_str
 from ipfs_kit_py.content.cid import CID, DAG_CBOR
 from ipfs_kit_py.errors import (
@@ -46,6 +50,7 @@ SPACE_ABILITIES = (
     "filecoin/*",
     "usage/*",
 )
+_DOC_BYTES = 64 * 1024  # did.json and /version
 _AUTH_ERRORS = {
     "Unauthorized",
     "InvalidAudience",
@@ -62,14 +67,9 @@ _AUTH_ERRORS = {
 class StorachaClient(Closeable):
     """A ucanto client for the Storacha upload service; a context manager."""
 
-    def __init__(self, config: StorachaConfig, http: httpx.Client | None = None) -> None:
+    def __init__(self, config: StorachaConfig) -> None:
         self.config = config
-        self._own_http = http is None
-        self._http = http or httpx.Client(
-            timeout=httpx.Timeout(config.timeout, connect=10.0),
-            follow_redirects=True,
-            headers={"user-agent": USER_AGENT},
-        )
+        self._http = ServiceHTTP(config.timeout, headers={"user-agent": USER_AGENT})
         self._signer: Signer | None = None
         self._proofs: list[Delegation] | None = None
         self._space = config.space
@@ -77,12 +77,11 @@ class StorachaClient(Closeable):
         register_piece_multihash()
 
     def close(self) -> None:
-        """Close the HTTP client if we own it; idempotent."""
-        if self._own_http:
-            self._http.close()
+        """Close the HTTP connections; idempotent."""
+        self._http.close()
 
     @property
-    def http(self) -> httpx.Client:
+    def http(self) -> ServiceHTTP:
         return self._http
 
     # -- credentials -------------------------------------------------------------
@@ -205,7 +204,7 @@ class StorachaClient(Closeable):
         inv = self.invocation(can, with_, nb, **kwargs)
         message = self.execute([inv])
         receipt = message.receipt_for(inv.cid)
-        self.verify_receipt(receipt)
+        self.verify_receipt(receipt, inv.cid)
         return receipt, message
 
     def invoke_ok(
@@ -217,31 +216,35 @@ class StorachaClient(Closeable):
         return receipt.ok
 
     def execute(self, invocations: Sequence[Invocation]) -> AgentMessage:
-        """POST an agent message; return the decoded response message."""
+        """POST an agent message; return the decoded response message.
+
+        Redirects are not followed: the message carries our proofs, and a 3xx to
+        another origin would hand them over.
+        """
         body = encode_request(invocations)
         headers = {"content-type": CAR_TYPE, "accept": CAR_TYPE}
         url = self.config.service_url + "/"
-        response = self._request("POST", url, content=body, headers=headers)
-        if response.status_code in (401, 403):
+        answer = self.request("POST", url, content=body, headers=headers)
+        where = {"backend": "storacha", "locator": url}
+        if answer.status in (401, 403):
             raise AuthenticationError(
-                f"Storacha service refused the request: {response.status_code}",
-                backend="storacha",
-                locator=url,
+                f"Storacha service refused the request: {answer.status}", **where
             )
-        if response.status_code != 200:
+        if 300 <= answer.status < 400:
+            raise ProtocolError(
+                f"Storacha service answered {answer.status} (a redirect): not followed, "
+                "agent messages go only to the configured service URL",
+                **where,
+            )
+        if answer.status != 200:
             raise BackendError(
-                f"Storacha service answered {response.status_code}: {response.text[:200]}",
-                backend="storacha",
-                locator=url,
+                f"Storacha service answered {answer.status}: {answer.text[:200]}", **where
             )
-        return AgentMessage.decode(response.content)
+        return AgentMessage.decode(answer.body)
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        try:
-            return self._http.request(method, url, **kwargs)
-        except httpx.TransportError as exc:
-            where = url.split("?", 1)[0]  # a presigned PUT URL's query is a credential
-            raise transport_error(exc, backend="storacha", locator=where, action=method) from exc
+    def request(self, method: str, url: str, **kwargs: Any) -> Answer:
+        """One bounded exchange with the service (see :class:`ServiceHTTP`)."""
+        return self._http.exchange(method, url, **kwargs)
 
     # -- receipts ----------------------------------------------------------------
 
@@ -257,26 +260,33 @@ class StorachaClient(Closeable):
             self._service_verifier = Verifier(did_key_public_key(key), did)
         return self._service_verifier
 
+    @property
+    def _key_is_resolved(self) -> bool:
+        """True when the service key comes from the service itself, so it may change."""
+        fixed = self.config.service_key or self.config.service_did.startswith("did:key:")
+        return not fixed
+
     def _resolve_service_key(self) -> str:
         base = self.config.service_url
-        response = self._request("GET", base + "/.well-known/did.json")
-        if response.status_code == 200:
+        answer = self.request("GET", base + "/.well-known/did.json", max_bytes=_DOC_BYTES)
+        if answer.status == 200:
             try:
-                doc = response.json()
+                doc = json.loads(answer.body)
                 if doc.get("id") == self.config.service_did:
                     for method in doc.get("verificationMethod", []):
                         mb = method.get("publicKeyMultibase")
-                        if mb:
-                            return "did:key:" + str(mb)
-            except ValueError:
+                        if isinstance(mb, str) and mb:
+                            return "did:key:" + mb
+            except (ValueError, AttributeError, TypeError):
                 pass
-        response = self._request("GET", base + "/version")
-        if response.status_code == 200:
+        answer = self.request("GET", base + "/version", max_bytes=_DOC_BYTES)
+        if answer.status == 200:
             try:
-                info = response.json()
+                info = json.loads(answer.body)
             except ValueError:
                 info = {}
-            if info.get("did") == self.config.service_did and info.get("publicKey"):
+            did_matches = isinstance(info, dict) and info.get("did") == self.config.service_did
+            if did_matches and isinstance(info.get("publicKey"), str):
                 return str(info["publicKey"])
         raise ProtocolError(
             f"cannot resolve the key of {self.config.service_did} at {base}",
@@ -284,40 +294,75 @@ class StorachaClient(Closeable):
             locator=base,
         )
 
-    def verify_receipt(self, receipt: Receipt) -> None:
-        """Check the receipt's signature: a did:key issuer directly, the service by its key."""
+    def verify_receipt(self, receipt: Receipt, ran: CID, delegates: Iterable[str] = ()) -> None:
+        """Accept ``receipt`` only as the service's (or a delegate's) answer to task ``ran``.
+
+        ``delegates`` are did:keys the service named as audiences of tasks it listed in
+        a receipt it signed. Raises :class:`ProtocolError` for a receipt about another
+        task, by another issuer, or with a bad signature.
+        """
+        if receipt.ran != ran:
+            raise ProtocolError(
+                f"receipt {receipt.cid} answers task {link_str(receipt.ran)}, not {link_str(ran)}",
+                backend="storacha",
+            )
         issuer = receipt.issuer or self.config.service_did
-        if issuer.startswith("did:key:"):
-            verifier = verifier_for(issuer)
-        elif issuer == self.config.service_did:
-            verifier = self.service_verifier()
+        if issuer == self.config.service_did or issuer == self.service_verifier().key_did:
+            self._verify_by_service(receipt)
+        elif issuer.startswith("did:key:") and issuer in set(delegates):
+            try:
+                receipt.verify(verifier_for(issuer))
+            except AuthenticationError as exc:
+                raise ProtocolError(
+                    f"receipt {receipt.cid} has an invalid signature", backend="storacha"
+                ) from exc
         else:
             raise ProtocolError(
-                f"receipt {receipt.cid} is issued by unknown {issuer}", backend="storacha"
+                f"receipt {receipt.cid} is issued by {issuer[:100]}, not by the service "
+                f"{self.config.service_did} or a task it assigned",
+                backend="storacha",
             )
-        try:
-            receipt.verify(verifier)
-        except AuthenticationError as exc:
-            raise ProtocolError(
-                f"receipt {receipt.cid} has an invalid signature", backend="storacha"
-            ) from exc
 
-    def get_receipt(self, task: CID) -> Receipt | None:
+    def _verify_by_service(self, receipt: Receipt) -> None:
+        """Check the service's signature; re-resolve its key once if it may have changed."""
+        try:
+            receipt.verify(self.service_verifier())
+            return
+        except AuthenticationError as exc:
+            if not self._key_is_resolved:
+                raise ProtocolError(
+                    f"receipt {receipt.cid} has an invalid signature", backend="storacha"
+                ) from exc
+        old = self.service_verifier()
+        self._service_verifier = None
+        try:
+            fresh = self.service_verifier()
+        except BackendError:
+            self._service_verifier = old
+            raise
+        if fresh.public_key != old.public_key:
+            logger.info("the key of %s changed; re-resolved", self.config.service_did)
+            try:
+                receipt.verify(fresh)
+                return
+            except AuthenticationError:
+                pass
+        raise ProtocolError(f"receipt {receipt.cid} has an invalid signature", backend="storacha")
+
+    def get_receipt(self, task: CID, delegates: Iterable[str] = ()) -> Receipt | None:
         """Fetch the receipt of ``task`` from the receipts endpoint; None if not there yet."""
         url = self.config.receipts_endpoint + link_str(task)
-        response = self._request("GET", url)
-        if response.status_code == 404:
+        answer = self.request("GET", url, redirects=MAX_REDIRECTS)
+        if answer.status == 404:
             return None
-        if response.status_code != 200:
+        if answer.status != 200:
             raise BackendError(
-                f"receipt endpoint answered {response.status_code}",
-                backend="storacha",
-                locator=url,
+                f"receipt endpoint answered {answer.status}", backend="storacha", locator=url
             )
-        message = AgentMessage.decode(response.content)
+        message = AgentMessage.decode(answer.body)
         receipt = self._find_receipt(message, task)
         if receipt is not None:
-            self.verify_receipt(receipt)
+            self.verify_receipt(receipt, task, delegates)
         return receipt
 
     @staticmethod
@@ -332,12 +377,14 @@ class StorachaClient(Closeable):
                 return receipt
         return None
 
-    def poll_receipt(self, task: CID, timeout: float | None = None) -> Receipt:
+    def poll_receipt(
+        self, task: CID, timeout: float | None = None, delegates: Iterable[str] = ()
+    ) -> Receipt:
         """Poll until the receipt of ``task`` exists; raise BackendTimeoutError on timeout."""
         deadline = time.monotonic() + (timeout or self.config.receipt_timeout)
         delay = 0.05
         while True:
-            receipt = self.get_receipt(task)
+            receipt = self.get_receipt(task, delegates)
             if receipt is not None:
                 return receipt
             if time.monotonic() > deadline:

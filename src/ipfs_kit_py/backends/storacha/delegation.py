@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import time
+from collections import deque
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from multiformats import multibase, varint
 
@@ -19,6 +22,7 @@ from ipfs_kit_py.errors import (
     ConfigurationError,
     ContentMismatchError,
     InvalidCIDError,
+    ProtocolError,
 )
 
 __all__ = ["Delegation", "parse_proof"]
@@ -26,6 +30,11 @@ __all__ = ["Delegation", "parse_proof"]
 ARCHIVE_TAG = "ucan@0.9.1"
 _IDENTITY = 0x00
 _MAX_PROOF_BYTES = 256 * 1024  # a proof is an identity CID far longer than a content CID
+
+
+# Bounds on a proof chain: real ones are a handful of UCANs a few levels deep.
+MAX_PROOF_DEPTH = 16
+MAX_PROOFS = 256
 
 
 @dataclass(frozen=True)
@@ -39,47 +48,46 @@ class Delegation:
     def cid(self) -> CID:
         return self.ucan.cid
 
+    @cached_property
+    def _chain(self) -> tuple[UCAN, ...]:
+        return tuple(walk_chain(self.ucan, self.blocks))
+
     def chain(self) -> list[UCAN]:
-        """The root and every proof UCAN carried with it, depth first."""
-        out: list[UCAN] = []
-        todo = [self.ucan]
-        while todo:
-            ucan = todo.pop()
-            out.append(ucan)
-            todo.extend(UCAN.decode(self.blocks[p]) for p in ucan.prf if p in self.blocks)
-        return out
+        """The root and every distinct proof UCAN carried with it, breadth first.
+
+        Each proof is decoded once however many UCANs cite it; raises
+        :class:`AuthenticationError` past :data:`MAX_PROOF_DEPTH` levels or
+        :data:`MAX_PROOFS` distinct proofs, :class:`ConfigurationError` if one is malformed.
+        """
+        return list(self._chain)
 
     def spaces(self) -> list[str]:
         """The space DIDs (did:key resources) this delegation grants abilities on."""
-        found: list[str] = []
-        for ucan in self.chain():
+        for ucan in self._chain:
+            found: list[str] = []
             for cap in ucan.att:
-                with_ = str(cap.get("with", ""))
+                with_ = str(cap.get("with", "")) if isinstance(cap, dict) else ""
                 if with_.startswith("did:key:") and with_ not in found:
                     found.append(with_)
             if found:
-                break
-        return found
+                return found
+        return []
 
     def abilities(self) -> list[str]:
         """The abilities the root UCAN grants."""
         return [str(c.get("can")) for c in self.ucan.att]
 
     def check(self, audience: str, now: float | None = None) -> None:
-        """Raise :class:`AuthenticationError` if not for ``audience``, expired, or forged."""
+        """Raise :class:`AuthenticationError` if not for ``audience``, expired, not yet
+        valid (``nbf``), or forged; each distinct UCAN of the chain is checked once."""
         if self.ucan.aud != audience:
             raise AuthenticationError(
                 f"the proof is delegated to {self.ucan.aud}, not to this agent {audience}",
                 backend="storacha",
             )
         now = time.time() if now is None else now
-        for ucan in self.chain():
-            if ucan.exp is not None and ucan.exp < now:
-                raise AuthenticationError(
-                    f"the proof (UCAN {ucan.cid}) expired at {ucan.exp}", backend="storacha"
-                )
-            if ucan.iss.startswith("did:key:"):
-                ucan.verify_signature(verifier_for(ucan.iss))
+        for ucan in self._chain:
+            check_ucan(ucan, now)
 
     def archive(self) -> bytes:
         """Encode as a CAR whose root is ``{"ucan@0.9.1": cid}`` (the ucanto archive)."""
@@ -96,6 +104,66 @@ class Delegation:
         mh = bytes([_IDENTITY]) + _varint(len(car)) + car
         cid = CID("base64", 1, CAR_CODEC, mh)
         return str(cid.encode("base64"))
+
+
+def check_ucan(ucan: UCAN, now: float) -> None:
+    """One UCAN of a proof chain: in its time window, and signed by its did:key issuer."""
+    if ucan.exp is not None and ucan.exp < now:
+        raise AuthenticationError(
+            f"the proof (UCAN {ucan.cid}) expired at {ucan.exp}", backend="storacha"
+        )
+    if ucan.nbf is not None and ucan.nbf > now:
+        raise AuthenticationError(
+            f"the proof (UCAN {ucan.cid}) is not valid before {ucan.nbf}", backend="storacha"
+        )
+    if ucan.iss.startswith("did:key:"):
+        try:
+            ucan.verify_signature(verifier_for(ucan.iss))
+        except ProtocolError as exc:
+            raise AuthenticationError(
+                f"the proof (UCAN {ucan.cid}): {exc}", backend="storacha"
+            ) from exc
+
+
+def walk_chain(
+    root: UCAN,
+    blocks: Mapping[CID, bytes],
+    *,
+    max_depth: int = MAX_PROOF_DEPTH,
+    max_proofs: int = MAX_PROOFS,
+) -> Iterator[UCAN]:
+    """Yield ``root`` and each distinct proof it reaches in ``blocks``, breadth first.
+
+    A proof cited by many UCANs is visited once, so the walk is linear in the distinct
+    UCANs, not in the paths to them. Raises :class:`AuthenticationError` if a proof
+    lies more than ``max_depth`` links from the root (shortest path) or more than
+    ``max_proofs`` UCANs are reached.
+    """
+    seen: set[CID] = {root.cid}
+    todo: deque[tuple[UCAN, int]] = deque([(root, 0)])
+    while todo:
+        ucan, depth = todo.popleft()
+        yield ucan
+        for link in ucan.prf:
+            if link in seen or link not in blocks:
+                continue  # a proof not carried here may be one the service holds
+            if depth + 1 > max_depth:
+                raise AuthenticationError(
+                    f"the proof chain is deeper than {max_depth}", backend="storacha"
+                )
+            seen.add(link)
+            if len(seen) > max_proofs:
+                raise AuthenticationError(
+                    f"the proof chain has more than {max_proofs} UCANs", backend="storacha"
+                )
+            todo.append((_decode_proof(link, blocks[link]), depth + 1))
+
+
+def _decode_proof(cid: CID, data: bytes) -> UCAN:
+    try:
+        return UCAN.decode(data)
+    except ProtocolError as exc:
+        raise ConfigurationError(f"STORACHA_PROOF holds a malformed UCAN {cid}: {exc}") from exc
 
 
 def _varint(n: int) -> bytes:

@@ -62,12 +62,12 @@ class Receipt:
 
     @classmethod
     def decode(cls, cid: CID, data: bytes) -> Receipt:
-        """Decode a receipt block."""
+        """Decode a receipt block; raise :class:`ProtocolError` if any field has a wrong type."""
         try:
             raw = dag_cbor.decode(data)
             ocm = raw["ocm"]
             fx = ocm.get("fx") or {}
-            return cls(
+            receipt = cls(
                 cid=cid,
                 ran=ocm["ran"],
                 out=dict(ocm["out"]),
@@ -77,8 +77,17 @@ class Receipt:
                 ocm_bytes=bytes(dag_cbor.encode(ocm)),
                 sig=bytes(raw["sig"]),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProtocolError(f"malformed receipt {cid}: {exc}", backend="storacha") from exc
+        if not isinstance(receipt.ran, CID) or not all(isinstance(c, CID) for c in receipt.fork):
+            raise ProtocolError(
+                f"malformed receipt {cid}: ran and fx.fork must be links", backend="storacha"
+            )
+        if receipt.issuer is not None and not isinstance(receipt.issuer, str):
+            raise ProtocolError(
+                f"malformed receipt {cid}: iss must be a DID string", backend="storacha"
+            )
+        return receipt
 
     def verify(self, verifier: Verifier) -> None:
         """Raise :class:`AuthenticationError` unless ``verifier`` signed this receipt."""
@@ -138,9 +147,15 @@ class AgentMessage:
             )
         try:
             message = dag_cbor.decode(blocks[roots[0]])[MESSAGE_TAG]
-        except (KeyError, TypeError, ValueError) as exc:
+            execute = list(message.get("execute", []))
+            report = dict(message.get("report", {}))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProtocolError(f"not a {MESSAGE_TAG} root: {exc}", backend="storacha") from exc
-        return cls(blocks, list(message.get("execute", [])), dict(message.get("report", {})))
+        if not all(isinstance(c, CID) for c in [*execute, *report.values()]):
+            raise ProtocolError(
+                f"{MESSAGE_TAG} root: execute and report must hold links", backend="storacha"
+            )
+        return cls(blocks, execute, report)
 
     def block(self, cid: CID) -> bytes:
         """Return block ``cid``; raise :class:`ProtocolError` if the message lacks it."""

@@ -130,7 +130,7 @@ class UCAN:
                 nbf=raw.get("nbf"),
                 s=bytes(raw["s"]),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProtocolError(f"malformed UCAN: {exc}", backend="storacha") from exc
 
     def verify_signature(self, verifier: Verifier) -> None:

@@ -13,7 +13,6 @@ import multiprocessing
 import os
 import queue
 import sys
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -27,6 +26,7 @@ from ipfs_kit_py.backends.storacha.client import (
     concluded_receipts,
     raise_for_receipt,
 )
+from ipfs_kit_py.backends.storacha.debris import sigterm_as_interrupt, sweep_stale, temp_dir
 from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.backends.storacha.message import AgentMessage, Receipt, issue_receipt
 from ipfs_kit_py.backends.storacha.piece import BATCH_BYTES, NATIVE, PieceHasher, batch_root
@@ -61,6 +61,7 @@ class _BlobEffects:
     put_cid: CID
     put_done: bool
     accept_cid: CID
+    accept_by: str  # who may sign the blob/accept receipt besides the service
     accept: Receipt | None
 
 
@@ -90,7 +91,8 @@ class Uploader:
         """
         one_car = input_size is not None and input_size < self.config.shard_size
         shard_size = sys.maxsize if one_car else self.config.shard_size
-        with tempfile.TemporaryDirectory(prefix="storacha-shards-") as tmp:
+        sweep_stale()
+        with sigterm_as_interrupt(), temp_dir("storacha-shards-") as tmp:
             pipeline = _ShardPipeline(self)
             writer = ShardWriter(Path(tmp), shard_size, pipeline.submit)
             try:
@@ -118,7 +120,7 @@ class Uploader:
             "space/blob/add", self.space, {"blob": {"digest": digest, "size": size}}
         )
         raise_for_receipt(receipt, "space/blob/add", self.space)
-        fx = _blob_effects(receipt, message)
+        fx = _blob_effects(receipt, message, self.client)
         if fx.allocate is None:
             raise ProtocolError(
                 "space/blob/add receipt carries no blob/allocate receipt",
@@ -133,19 +135,31 @@ class Uploader:
             self._conclude_put(fx)
         accept = fx.accept if fx.accept is not None and fx.accept.ok is not None else None
         if accept is None:
-            accept = self.client.poll_receipt(fx.accept_cid)
+            accept = self.client.poll_receipt(fx.accept_cid, delegates=[fx.accept_by])
         raise_for_receipt(accept, "blob/accept", self.space)
 
-    def _put(self, address: dict[str, Any], size: int, body: Callable[[], Iterator[bytes]]) -> None:
-        headers = {str(k): str(v) for k, v in (address.get("headers") or {}).items()}
+    def _put(self, address: Any, size: int, body: Callable[[], Iterator[bytes]]) -> None:
+        """PUT the blob to the URL the verified allocate receipt names, and nowhere else."""
+        url = address.get("url") if isinstance(address, dict) else None
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ProtocolError(
+                "blob/allocate receipt names no HTTP URL to PUT the blob to", backend="storacha"
+            )
+        raw_headers = address.get("headers") or {}
+        if not isinstance(raw_headers, dict):
+            raise ProtocolError(
+                "blob/allocate receipt has malformed PUT headers", backend="storacha"
+            )
+        headers = {str(k): str(v) for k, v in raw_headers.items()}
         headers["content-length"] = str(size)
-        url = str(address["url"])
-        response = self.client._request("PUT", url, content=body(), headers=headers)
-        if response.status_code >= 300:
+        answer = self.client.request(
+            "PUT", url, content=body(), headers=headers, total=False, max_bytes=_PUT_ANSWER_BYTES
+        )
+        if answer.status >= 300:
             raise BackendError(
-                f"blob PUT answered {response.status_code}: {response.text[:200]}",
+                f"blob PUT answered {answer.status}: {answer.text[:200]}",
                 backend="storacha",
-                locator=url.split("?", 1)[0],
+                locator=url.split("?", 1)[0],  # a presigned PUT URL's query is a credential
             )
 
     def _conclude_put(self, fx: _BlobEffects) -> None:
@@ -292,6 +306,7 @@ class _InlineExecutor(Executor):
 
 
 _INLINE = _InlineExecutor()
+_PUT_ANSWER_BYTES = 1024 * 1024
 _PIECE_BACKLOG = 1
 _PROCESS_MIN_BYTES = 16 * 1024 * 1024
 _PIECE_PROCESSES = 2
@@ -322,7 +337,13 @@ def _sha256_multihash(cid: CID) -> bytes:
     return bytes(cid.digest)
 
 
-def _blob_effects(receipt: Receipt, message: AgentMessage) -> _BlobEffects:
+def _blob_effects(receipt: Receipt, message: AgentMessage, client: StorachaClient) -> _BlobEffects:
+    """The tasks a verified space/blob/add receipt lists, and their verified receipts.
+
+    The receipt's signature commits to its ``fx.fork`` task CIDs, so each task says what
+    the service asked of whom: a receipt of a task is accepted from the service or from
+    that task's audience (the storage node, the http/put key), signature checked.
+    """
     tasks: dict[str, tuple[CID, UCAN]] = {}
     for cid in receipt.fork:
         ucan = message.invocation(cid)
@@ -334,14 +355,23 @@ def _blob_effects(receipt: Receipt, message: AgentMessage) -> _BlobEffects:
             f"space/blob/add receipt lacks effects: {sorted(tasks)}", backend="storacha"
         )
     concluded = {r.ran: r for r in concluded_receipts(message, receipt.fork)}
+
+    def verified(name: str) -> Receipt | None:
+        cid, task = tasks[name]
+        found = concluded.get(cid)
+        if found is not None:
+            client.verify_receipt(found, cid, delegates=[task.aud])
+        return found
+
     put_cid, put_task = tasks["http/put"]
-    put = concluded.get(put_cid)
-    accept_cid = tasks["blob/accept"][0]
+    put = verified("http/put")
+    accept_cid, accept_task = tasks["blob/accept"]
     return _BlobEffects(
-        allocate=concluded.get(tasks["blob/allocate"][0]),
+        allocate=verified("blob/allocate"),
         put_task=put_task,
         put_cid=put_cid,
         put_done=put is not None and put.ok is not None,
         accept_cid=accept_cid,
-        accept=concluded.get(accept_cid),
+        accept_by=accept_task.aud,
+        accept=verified("blob/accept"),
     )
