@@ -176,13 +176,16 @@ class GatewayBackend(BaseBackend):
         url = f"{self.base_url}/{cid_key(cid)}?format=raw"
         try:
             with self._http.stream("GET", url, headers={"accept": RAW_ACCEPT}) as response:
-                if response.status_code != 200:
-                    response.read()
                 _check_status(response, cid, url)
                 data = _read_block(response, cid, url)
         except httpx.TransportError as exc:
             raise _unreachable(exc, url) from exc
-        verify_block(cid, data)
+        except httpx.HTTPError as exc:  # a redirect loop, an undecodable body
+            raise _bad_answer(self.base_url, cid, url, exc) from exc
+        try:
+            verify_block(cid, data)
+        except InvalidInputError as exc:  # a hash function we cannot check
+            raise _bad_answer(self.base_url, cid, url, exc) from exc
         return data
 
     def iter_file(self, cid: CID) -> Iterator[bytes]:
@@ -190,8 +193,6 @@ class GatewayBackend(BaseBackend):
         url = f"{self.base_url}/{cid_key(cid)}?format=car&dag-scope=all"
         try:
             with self._http.stream("GET", url, headers={"accept": CAR_ACCEPT}) as response:
-                if response.status_code != 200:
-                    response.read()
                 _check_status(response, cid, url)
                 stream = reader(response.iter_bytes(), 1 << 20)
                 yield from _walk_car(cid, stream, url)
@@ -203,6 +204,10 @@ class GatewayBackend(BaseBackend):
                 backend="gateway",
                 locator=url,
             ) from exc
+        except httpx.HTTPError as exc:  # a redirect loop, an undecodable (gzip) body
+            raise _bad_answer(self.base_url, cid, url, exc) from exc
+        except InvalidInputError as exc:  # a block we cannot check (sha1), a non-file DAG
+            raise _bad_answer(self.base_url, cid, url, exc) from exc
 
     def fetch_to_path(self, cid: CID, path: str | os.PathLike[str], *, raw: bool = False) -> int:
         """Write the verified content of ``cid`` to ``path`` (``dir/``: a file named by the
@@ -221,8 +226,18 @@ def _unreachable(exc: httpx.TransportError, url: str) -> BackendError:
     return transport_error(exc, backend="gateway", locator=url, action="GET")
 
 
+def _bad_answer(base: str, cid: CID, url: str, exc: Exception) -> ProtocolError:
+    return ProtocolError(
+        f"gateway {base} sent an unusable answer for {cid}: {type(exc).__name__}: {exc}",
+        backend="gateway",
+        locator=url,
+    )
+
+
 def _check_status(response: httpx.Response, cid: CID, url: str) -> None:
     status, where = response.status_code, {"backend": "gateway", "locator": url}
+    if status != 200:
+        response.close()  # an error page's body is not read: it may be endless
     if status == 404 or status == 410:
         raise ContentNotFoundError(f"gateway does not have {cid}", **where)
     if status >= 500:
