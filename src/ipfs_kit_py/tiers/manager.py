@@ -440,7 +440,7 @@ class TieredCacheManager:
                     continue
                 profile = self.profile_of(cid)
                 obj = tier.put(cid, read_chunks(source), staging.size, profile=profile)
-                self.index.record(cid, tier.name, obj.locator, pinned=pinned)
+                self.index.record(cid, tier.name, obj.locator, pinned=pinned or None)
                 stored.append(obj)
             if self.disk is not None and any(self._is_disk(t) for t in targets):
                 stored.append(self._store_on_disk(cid, staging, source, pinned))
@@ -462,7 +462,9 @@ class TieredCacheManager:
             with self.index.transaction():
                 path = self.disk.commit(local, cid)
                 stamp = self.disk.stamp(path)
-                self.index.record(cid, self.disk.name, str(path), pinned=pinned, stamp=stamp)
+                self.index.record(
+                    cid, self.disk.name, str(path), pinned=pinned or None, stamp=stamp
+                )
         finally:
             local.abort()
         return StoredObject(cid, staging.size, str(path))
