@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, Self, TypeVar
@@ -23,7 +23,9 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
 
 __all__ = [
+    "ENV_PREFIXES",
     "Configured",
+    "Environment",
     "Secret",
     "SourcedConfig",
     "Sources",
@@ -31,11 +33,13 @@ __all__ = [
     "config_file_path",
     "from_config_file",
     "load_config_file",
+    "mask_url",
     "parse_bool",
     "parse_number",
     "parse_url",
     "require",
     "resolve",
+    "split_userinfo",
     "xdg_dir",
 ]
 
@@ -46,29 +50,24 @@ T = TypeVar("T")
 
 
 class Secret:
-    """A credential whose repr and str never show the value.
+    """A credential whose repr, str and ``dataclasses.asdict`` never show the value.
 
-    Deliberately not a dataclass: ``dataclasses.asdict`` of a config holding one would
-    otherwise recurse into it and hand out the value.
+    Not a dataclass on purpose: ``asdict`` recurses into dataclasses and would copy the
+    value out; it deep-copies this object instead, which stays masked.
     """
 
-    __slots__ = ("value",)
-    value: str
+    __slots__ = ("_value",)
+    _value: str
 
     def __init__(self, value: str) -> None:
-        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "_value", value)
 
-    def __setattr__(self, name: str, value: Any) -> None:
+    @property
+    def value(self) -> str:
+        return str(self._value)
+
+    def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Secret is immutable")
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other.value == self.value
-
-    def __hash__(self) -> int:
-        return hash((Secret, self.value))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Secret, (self.value,))
 
     def __repr__(self) -> str:
         return "Secret('***')"
@@ -77,7 +76,65 @@ class Secret:
         return "***"
 
     def __bool__(self) -> bool:
-        return bool(self.value)
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __copy__(self) -> Secret:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Secret:
+        return self
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Secret, (self._value,))
+
+
+def split_userinfo(url: str) -> tuple[str, str | None]:
+    """Return ``url`` without ``user:pass@`` and that userinfo (percent-decoded), if any."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, sep, password = userinfo.partition(":")
+    decoded = unquote(user) + (sep + unquote(password) if sep else "")
+    return urlunsplit(parts._replace(netloc=host)), decoded
+
+
+def mask_url(url: str) -> str:
+    """``url`` with any ``user:pass@`` shown as ``***@``."""
+    bare, userinfo = split_userinfo(url)
+    if userinfo is None:
+        return url
+    parts = urlsplit(bare)
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc))
+
+
+# prefixes of the environment variables any part of the kit reads
+ENV_PREFIXES = ("AWS_", "S3_", "IPFS_", "STORACHA_", "XDG_")
+
+
+class Environment(Mapping[str, str]):
+    """The part of the environment the kit reads (by prefix); its repr hides the values."""
+
+    def __init__(self, env: Mapping[str, str], prefixes: Sequence[str] = ENV_PREFIXES) -> None:
+        self._env = {k: v for k, v in env.items() if k.startswith(tuple(prefixes))}
+
+    def __getitem__(self, key: str) -> str:
+        return self._env[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._env)
+
+    def __len__(self) -> int:
+        return len(self._env)
+
+    def __repr__(self) -> str:
+        return f"Environment({sorted(self._env)})"
 
 
 def xdg_dir(kind: str, env: Mapping[str, str] | None = None) -> Path:

@@ -12,6 +12,7 @@ the node. The other tiers hold the files; the directory itself lives in the inde
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -181,10 +182,12 @@ def stored_tree(index: MetadataIndex, cid: CID | str) -> StoredTree | None:
 
 def materialize_tree(tiers: TieredCacheManager, cid: CID, tree: StoredTree, target: Path) -> Path:
     """Rebuild a stored tree next to ``target``, check its CID, then rename it into place."""
-    if target.exists():
+    if os.path.lexists(target):
         raise InputPathError(f"{target} already exists")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(debris.mkdtemp(target.parent, f".{target.name}."))
+    try:
+        staging = _staging_dir(target)
+    except OSError as exc:
+        raise InputPathError(f"cannot write {target}: {exc.strerror or exc}") from None
     try:
         for inner in [*tree.dirs, *tree.files, *tree.links]:
             if Path(inner).is_absolute() or ".." in Path(inner).parts:
@@ -205,6 +208,8 @@ def materialize_tree(tiers: TieredCacheManager, cid: CID, tree: StoredTree, targ
         if cid_key(rebuilt) != cid_key(cid):
             raise ContentMismatchError(f"rebuilt tree is {rebuilt}, not {cid}", cid=str(cid))
         os.replace(staging, target)
+    except OSError as exc:
+        raise InputPathError(f"cannot write {target}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         debris.release(staging)
@@ -230,3 +235,17 @@ def restore_tree(tiers: TieredCacheManager, cid: CID, targets: Sequence[str]) ->
             except (IpfsKitError, OSError) as exc:
                 failed[target] = f"{type(exc).__name__}: {exc}"
     return failed
+
+
+def _staging_dir(target: Path) -> Path:
+    """A new directory beside ``target``, with the mode ``mkdir`` gives (umask honoured),
+    recorded in the temp-path journal (before it exists) so a killed process's is swept."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name[:200]}.{secrets.token_hex(6)}{debris.SUFFIX}"
+    debris.record(staging)
+    try:
+        staging.mkdir(0o777)
+    except BaseException:
+        debris.release(staging)
+        raise
+    return staging

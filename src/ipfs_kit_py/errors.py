@@ -4,7 +4,9 @@
 
     IpfsKitError                   root: catch this to catch everything we raise
     ├── ConfigurationError         invalid configuration (bad value, unreadable file)
-    │   └── NotConfiguredError     a backend is used that has no configuration
+    │   ├── NotConfiguredError     a backend is used that has no configuration
+    │   └── MetadataIndexError     the index cannot be read or written (corrupt, locked)
+    │       └── IndexCorruptError  the index file is damaged (the message names it)
     ├── InvalidInputError          a malformed argument (also a ValueError)
     │   ├── InvalidCIDError        a value that is not a CID
     │   ├── InputPathError         a local path that cannot be used
@@ -12,6 +14,7 @@
     ├── ContentNotFoundError       no tier or backend holds the content (also a LookupError)
     ├── ContentMismatchError       bytes that do not hash to the CID they claim
     ├── CARFormatError             a malformed or truncated CAR
+    ├── ResourceLimitError         refused: the work would pass a budget (bytes, entries)
     ├── LastCopyError              refused: it would remove the last known copy
     └── BackendError               a backend failed (carries ``backend`` and ``locator``)
         ├── BackendUnavailableError    could not be reached (down, refused, reset)
@@ -45,6 +48,7 @@ __all__ = [
     "InvalidInputError",
     "IpfsKitError",
     "LastCopyError",
+    "MetadataIndexError",
     "NotConfiguredError",
     "ProtocolError",
     "UnsafePathError",
@@ -109,8 +113,31 @@ class CARFormatError(IpfsKitError):
     """A CAR stream is malformed or truncated."""
 
 
+class ResourceLimitError(IpfsKitError):
+    """Refused: the work would pass a budget (bytes, free disk space, entries, depth).
+
+    Raised before anything is written where the need is known in advance (extracting a
+    DAG that declares more bytes than the disk holds), else as soon as the budget is hit.
+    """
+
+
 class LastCopyError(IpfsKitError):
     """Refused: the operation would remove the last known copy of kept content."""
+
+
+class MetadataIndexError(ConfigurationError):
+    """The metadata index cannot be read or written: corrupt, unwritable, or locked too long.
+
+    A :class:`ConfigurationError`: the index path names no usable index (exit code 3)."""
+
+
+class IndexCorruptError(MetadataIndexError):
+    """The metadata index file is damaged or not a SQLite database; the message names it
+    (exit code 3; ``ipfs-kit index rebuild`` rebuilds it from the tiers)."""
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class BackendError(IpfsKitError):
@@ -146,11 +173,3 @@ class BucketNotFoundError(BackendError):
 
 class ProtocolError(BackendError):
     """A server answered something the protocol does not allow (bad receipt, bad signature)."""
-
-
-class IndexCorruptError(IpfsKitError):
-    """The metadata index file is damaged or not a SQLite database; the message names it."""
-
-    def __init__(self, message: str, *, path: str = "") -> None:
-        super().__init__(message)
-        self.path = path

@@ -15,14 +15,19 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ipfs_kit_py.config import xdg_dir
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
-from ipfs_kit_py.errors import ConfigurationError, IndexCorruptError, InvalidInputError
+from ipfs_kit_py.errors import (
+    ConfigurationError,
+    IndexCorruptError,
+    InvalidInputError,
+    MetadataIndexError,
+)
 from ipfs_kit_py.index_schema import (
     LOCATION_COLUMNS,
     MIGRATIONS,
@@ -36,6 +41,8 @@ from ipfs_kit_py.resource import Closeable
 __all__ = ["MIGRATIONS", "ContentRecord", "Location", "MetadataIndex", "default_index_path"]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def default_index_path(env: Mapping[str, str] | None = None) -> Path:
@@ -99,9 +106,39 @@ def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
     return db
 
 
-class MetadataIndex(Closeable):
-    """The SQLite index of content and locations; safe across threads and processes."""
+def _sqlite_errors(method: Callable[..., T]) -> Callable[..., T]:
+    """Raise :class:`MetadataIndexError` for any SQLite (or file) error under ``method``."""
 
+    @functools.wraps(method)
+    def wrapper(self: MetadataIndex, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, OSError) as exc:
+            if getattr(self, "_opening", False) and method.__name__ != "__init__":
+                raise  # __init__ tells a damaged file (IndexCorruptError) from the rest
+            raise MetadataIndexError(f"index {self.path}: {_reason(exc)}") from exc
+        except (OverflowError, UnicodeEncodeError) as exc:  # a value SQLite cannot bind
+            raise InvalidInputError(f"cannot look that up in the index: {exc}") from None
+
+    return wrapper
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
+        return "the file is not an ipfs-kit index (corrupt?); move it away to start a new one"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
+
+
+class MetadataIndex(Closeable):
+    """The SQLite index of content and locations; safe across threads and processes.
+
+    A damaged file surfaces as :class:`IndexCorruptError`; every other SQLite or file
+    error as :class:`MetadataIndexError`.
+    """
+
+    @_sqlite_errors
     def __init__(
         self,
         path: Path | str | None = None,
@@ -112,8 +149,10 @@ class MetadataIndex(Closeable):
         """Open (creating and migrating) the index; ``recover`` finishes interrupted adds.
 
         Raises :class:`IndexCorruptError` naming the file if it is not a sound SQLite
-        database (``ipfs-kit index rebuild`` makes a new one from the tiers).
+        database (``ipfs-kit index rebuild`` makes a new one from the tiers), and
+        :class:`MetadataIndexError` (a ConfigurationError) if ``path`` cannot hold one.
         """
+        self._opening = True
         self.path = Path(path) if path is not None else default_index_path()
         self._lock = threading.RLock()
         self._depth = 0
@@ -123,15 +162,20 @@ class MetadataIndex(Closeable):
             with self._errors(opening=True):
                 self._db = _connect(self.path, busy_timeout_ms)
         except (OSError, sqlite3.DatabaseError) as exc:  # by type: not a database, unwritable
-            raise ConfigurationError(f"cannot open the index {self.path}: {exc}") from exc
+            reason = _reason(exc)
+            raise MetadataIndexError(f"cannot open the index {self.path}: {reason}") from exc
         try:
             with self._errors(opening=True):
                 self.migrate()
                 self._check_schema()
                 if recover:
                     self.recover_pending()
-        except BaseException:
+            self._opening = False
+        except BaseException as exc:
             self._db.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                reason = _reason(exc)
+                raise MetadataIndexError(f"cannot open the index {self.path}: {reason}") from exc
             raise
 
     @contextmanager
@@ -226,21 +270,28 @@ class MetadataIndex(Closeable):
                 finally:
                     self._depth -= 1
                 return
-            with self._errors():
-                self._db.execute("BEGIN IMMEDIATE")
+            self._execute("BEGIN IMMEDIATE")
             self._depth = 1
             try:
                 with self._errors():
                     yield self._db
             except BaseException:
                 if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+                    self._execute("ROLLBACK")
                 raise
             else:
-                with self._errors():
-                    self._db.execute("COMMIT")
+                self._execute("COMMIT")
             finally:
                 self._depth = 0
+
+    def _execute(self, sql: str) -> None:
+        try:
+            with self._errors():  # damage: IndexCorruptError
+                self._db.execute(sql)
+        except sqlite3.Error as exc:
+            if self._opening:
+                raise  # __init__ tells a damaged file from the rest
+            raise MetadataIndexError(f"index {self.path}: {_reason(exc)}") from exc
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock, self._errors():
@@ -687,3 +738,9 @@ def _filters(
             raise InvalidInputError(f"query filter must not be negative: {value}")
     present = [(v, sql) for v, sql in checks if v is not None]
     return [sql for _, sql in present], [v for v, _ in present]
+
+
+for _name, _method in list(vars(MetadataIndex).items()):
+    # every public query and update (transaction() maps its own BEGIN/COMMIT errors)
+    if callable(_method) and not _name.startswith("_") and _name not in ("transaction", "close"):
+        setattr(MetadataIndex, _name, _sqlite_errors(_method))

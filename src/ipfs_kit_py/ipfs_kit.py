@@ -11,7 +11,7 @@ and always return a dict; ``ipfs_cat`` puts the bytes under ``"data"``.
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import functools
 import io
 import logging
@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from ipfs_kit_py import debris, replication
 from ipfs_kit_py.backends.base import BaseBackend
-from ipfs_kit_py.config import as_section, config_file_path, load_config_file
+from ipfs_kit_py.config import (
+    Environment,
+    as_section,
+    config_file_path,
+    load_config_file,
+    mask_url,
+)
 from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, ImportProfile
@@ -44,8 +50,10 @@ from ipfs_kit_py.kit_wiring import (
     tier_aliases,
     tier_statuses,
 )
+from ipfs_kit_py.outfile import atomic_output, output_path
 from ipfs_kit_py.resource import Closeable
 from ipfs_kit_py.results import dict_result
+from ipfs_kit_py.sources import bounded, open_regular_file
 from ipfs_kit_py.streams import CHUNK, read_chunks
 from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
 from ipfs_kit_py.upload_ledger import UploadLedger, upload_endpoint
@@ -97,6 +105,7 @@ class ipfs_kit(Closeable):
         put_to: Sequence[str] | str | None = None,
         promote_after: int | None = None,
         verify_disk_reads: bool | None = None,
+        max_stream_bytes: int | None = None,
         s3: Section = None,
         storacha: Section = None,
         kubo: Section = None,
@@ -106,7 +115,7 @@ class ipfs_kit(Closeable):
         metadata: Mapping[str, Any] | None = None,
         resources: Mapping[str, Any] | None = None,
     ) -> None:
-        env = dict(os.environ)
+        env = Environment(os.environ)
         if config is None or isinstance(config, str | os.PathLike):
             path = Path(config) if config is not None else config_file_path(env)
             file_config = load_config_file(path)
@@ -127,10 +136,16 @@ class ipfs_kit(Closeable):
             "put_to": put_to,
             "promote_after": promote_after,
             "verify_disk_reads": verify_disk_reads,
+            "max_stream_bytes": max_stream_bytes,
         }
         self.config = KitConfig.from_sources(local, file_config, env)
         self.policies = _policies(self._sources)
         self._remote = self._sources.remote_backends()
+        # the remote backends hold their credentials now (the lazy dict kits are built
+        # from them); keep only the part of the environment the kit still reads
+        self._sources = dataclasses.replace(
+            self._sources, env=Environment(env, prefixes=("IPFS_", "XDG_"))
+        )
         self._index: MetadataIndex | None = None
         self._tiers: TieredCacheManager | None = None
         self._backends: list[BaseBackend] | None = None
@@ -277,11 +292,11 @@ class ipfs_kit(Closeable):
         ``BackendError`` and its kinds when a target tier fails.
         """
         to = _tier_names(to)
-        if isinstance(source, str | os.PathLike) and Path(source).is_dir():
+        if isinstance(source, str | os.PathLike) and os.path.isdir(source):
             root = Path(source)
             result = add_directory(self.tiers, root, to, profile, pin, hidden, sharding)
         else:
-            chunks, close = _open_source(source)
+            chunks, close = _open_source(source, self.config.max_stream_bytes)
             try:
                 result = self.tiers.add(chunks, profile=profile, to=to, pinned=pin)
             finally:
@@ -327,23 +342,13 @@ class ipfs_kit(Closeable):
         cid = parse_cid(cid)
         if not isinstance(path, str | os.PathLike):
             raise InputPathError(f"a target path is required, got {type(path).__name__}")
-        target = Path(path)
-        if target.is_dir():
-            target = target / str(parse_cid(cid))
+        target = output_path(path, str(cid))
         tree = stored_tree(self.index, cid)
         if tree is not None:
-            return materialize_tree(self.tiers, parse_cid(cid), tree, target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = debris.mkstemp(target.parent, f".{target.name}.")
-        try:
-            with os.fdopen(fd, "wb") as out, self.open(cid) as src:
-                while chunk := src.read(CHUNK):
-                    out.write(chunk)
-            os.replace(tmp, target)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            debris.release(tmp)
+            return materialize_tree(self.tiers, cid, tree, target)
+        with self.open(cid) as src, atomic_output(target) as out:
+            while chunk := src.read(CHUNK):
+                out.write(chunk)
         return target
 
     def whereis(self, cid: CID | str) -> list[str]:
@@ -398,11 +403,17 @@ class ipfs_kit(Closeable):
     ) -> None:
         """Pin ``cid`` (eviction and ``remove`` keep its last copy); set its own policy.
 
-        Raises ``ContentNotFoundError`` if ``cid`` is not in the index.
+        Raises ``ContentNotFoundError`` if ``cid`` is not in the index or no tier but
+        the per-process memory holds a copy (the pin lives with the indexed copies).
         """
         record = self.index.content(cid)
         if record is None:
             raise ContentNotFoundError(f"{cid} is not in the index: add it first")
+        memory = self.tiers.memory.name if self.tiers.memory else None
+        if not [name for name in self.whereis(cid) if name != memory]:
+            raise ContentNotFoundError(
+                f"{cid} has no copy left outside this process's memory to keep: add it again"
+            )
         self.index.set_pinned(cid, True)
         if min_copies is not None or required:
             own = {"min_copies": min_copies or 1, "required": list(required)}
@@ -411,12 +422,22 @@ class ipfs_kit(Closeable):
             )
 
     def remove(self, cid: CID | str, from_: Sequence[str], *, force: bool = False) -> list[str]:
-        """Delete ``cid`` from the named tiers (never the last copy of pinned content).
+        """Delete ``cid`` from those of the named tiers that hold it; return their names.
 
-        Raises ``LastCopyError`` for the last copy of kept content (unless ``force``),
-        ``InvalidInputError`` for an unknown tier.
+        Raises :class:`InvalidInputError` for no tier or an unknown one,
+        :class:`ContentNotFoundError` if none of them holds ``cid``, and
+        :class:`LastCopyError` for the last copy of pinned content (unless ``force``).
         """
-        return self.tiers.remove(cid, _tier_names(from_) or (), force=force)
+        names = _tier_names(from_)
+        if not names:
+            raise InvalidInputError("name at least one tier to remove from")
+        cid = parse_cid(cid)
+        tiers = [self.tiers.tier(name) for name in names]
+        listed = {loc.backend for loc in self.index.locations(cid, include_bad=True)}
+        holders = [t.name for t in tiers if t.name in listed or t.has(cid)]
+        if not holders:
+            raise ContentNotFoundError(f"{cid} is not in {', '.join(t.name for t in tiers)}")
+        return self.tiers.remove(cid, holders, force=force)
 
     def forget(self, cid: CID | str, from_: Sequence[str] | None = None) -> list[str]:
         """Drop the index's entries for ``cid`` (all, or the copies in ``from_``).
@@ -440,12 +461,24 @@ class ipfs_kit(Closeable):
             "disk_bytes": self.config.disk_bytes,
             "put_to": list(self.config.put_to),
             "verify_disk_reads": self.config.verify_disk_reads,
+            "max_stream_bytes": self.config.max_stream_bytes,
         }
         for name in sorted({*self._sources.sections, *SECTIONS}):
-            merged = self._sources.merged(name)
+            merged = {**self._effective(name), **self._sources.merged(name)}
             if merged:
-                summary[name] = {k: mask_secret(k, v) for k, v in merged.items()}
+                summary[name] = {k: _shown(k, v) for k, v in merged.items()}
         return summary
+
+    def _effective(self, section: str) -> dict[str, Any]:
+        """The settings a configured backend resolved that differ from the defaults."""
+        group = self._remote.built.get(section)
+        config = getattr(group[0], "config", None) if group else None
+        if config is None or not dataclasses.is_dataclass(config) or isinstance(config, type):
+            return {}
+        fields = dataclasses.fields(config)
+        values = {f.name: getattr(config, f.name) for f in fields}
+        defaults = {f.name: _default_of(f) for f in fields}
+        return {k: v for k, v in values.items() if v is not None and v != defaults[k]}
 
     # -- the seed's dict face ---------------------------------------------------------
 
@@ -503,6 +536,23 @@ def _tier_names(names: Sequence[str] | str | None) -> Sequence[str] | None:
     return (names,) if isinstance(names, str) else names
 
 
+def _default_of(f: dataclasses.Field[Any]) -> Any:
+    """A dataclass field's default, made by its factory if it has one (``Timeouts``)."""
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
+
+
+def _shown(key: str, value: Any) -> Any:
+    """A config value as ``config show`` prints it: secrets and URL credentials masked."""
+    masked = mask_secret(key, value)
+    if isinstance(masked, str) and "://" in masked:
+        return mask_url(masked)
+    if isinstance(masked, list | tuple):
+        return [mask_url(v) if isinstance(v, str) else v for v in masked]
+    return masked
+
+
 def _byte_chunks(chunks: Iterable[Any]) -> Iterator[bytes]:
     """The chunks of a byte iterable; InvalidInputError at the first that is not bytes."""
     for chunk in chunks:
@@ -511,26 +561,26 @@ def _byte_chunks(chunks: Iterable[Any]) -> Iterator[bytes]:
         yield bytes(chunk)
 
 
-def _open_source(source: Source) -> tuple[Iterable[bytes], Any]:
+def _open_source(source: Source, max_stream_bytes: int | None) -> tuple[Iterable[bytes], Any]:
     """Return (chunks, close) for any accepted source; paths must be regular files.
 
     Anything else (None, a number, a mapping, chunks that are not bytes) is an
-    ``InvalidInputError``.
+    ``InvalidInputError``. A stream (file object, iterable) has no size to check up
+    front: it is cut off with :class:`ResourceLimitError` once it passes
+    ``max_stream_bytes``.
     """
     if isinstance(source, bytes | bytearray | memoryview):
         return [bytes(source)], lambda: None
     if isinstance(source, str | os.PathLike):
-        path = Path(source)
-        try:
-            f = path.open("rb")
-        except OSError as exc:
-            raise InputPathError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        f = open_regular_file(Path(source))
         return read_chunks(f), f.close
     if isinstance(source, io.IOBase) or hasattr(source, "read"):
-        return read_chunks(source), lambda: None  # type: ignore[arg-type]
-    if isinstance(source, Mapping) or not isinstance(source, Iterable):
+        chunks: Iterable[bytes] = read_chunks(source)  # type: ignore[arg-type]
+    elif isinstance(source, Mapping) or not isinstance(source, Iterable):
         raise InvalidInputError(
             f"cannot add a {type(source).__name__}: give a path, bytes, a binary file "
             "or an iterable of bytes"
         )
-    return _byte_chunks(source), lambda: None
+    else:
+        chunks = _byte_chunks(source)
+    return bounded(chunks, max_stream_bytes), lambda: None

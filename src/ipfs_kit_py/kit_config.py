@@ -35,6 +35,7 @@ class KitConfig:
     put_to: tuple[str, ...] = DEFAULT_PUT_TO
     promote_after: int = DEFAULT_PROMOTE_AFTER
     verify_disk_reads: bool = False  # re-hash every disk hit, not only changed files
+    max_stream_bytes: int | None = None  # cut-off for streams added from '-' or file objects
 
     @classmethod
     def from_sources(
@@ -79,6 +80,14 @@ class KitConfig:
                         default=False,
                     ),
                 ),
+                max_stream_bytes=_optional_size(
+                    "max_stream_bytes",
+                    get(
+                        "max_stream_bytes",
+                        section=tiers,
+                        env_names=["IPFS_KIT_MAX_STREAM_BYTES"],
+                    ),
+                ),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"invalid cache/index configuration: {exc}") from exc
@@ -89,6 +98,13 @@ def _count(name: str, value: Any, default: int) -> int:
     if value is None or value == "":
         return default
     return parse_number(name, value, int, minimum=0) or default
+
+
+def _optional_size(name: str, value: Any) -> int | None:
+    """A byte count >= 0, or None (no limit) for an unset value; else ConfigurationError."""
+    if value is None or value == "":
+        return None
+    return parse_number(name, value, int, minimum=0)
 
 
 _SECRET_NAMES = frozenset({"key", "proof", "auth", "access_key_id"})

@@ -50,9 +50,9 @@ def test_a_garbage_index_is_named_then_rebuilt_from_the_disk_tier(
         Path(f"{index}{leftover}").unlink(missing_ok=True)
 
     code, r = cli(capsys, "ls")
-    assert code == 1 and r["error_type"] == "IndexCorruptError" and str(index) in r["error"]
+    assert code == 3 and r["error_type"] == "IndexCorruptError" and str(index) in r["error"]
     code, r = cli(capsys, "index", "check")
-    assert code == 1 and r["error_type"] == "IndexCorruptError"
+    assert code == 3 and r["error_type"] == "IndexCorruptError"
 
     code, r = cli(capsys, "index", "rebuild")
     assert code == 0 and r["report"]["found"] == {"disk": 2}

@@ -11,12 +11,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import Any, BinaryIO, Self
 
 import httpx
 
-from ipfs_kit_py import debris
 from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.engine_errors import transport_error
 from ipfs_kit_py.config import Sources, parse_number, parse_url
@@ -32,12 +30,12 @@ from ipfs_kit_py.errors import (
     ConfigurationError,
     ContentMismatchError,
     ContentNotFoundError,
-    InputPathError,
     InvalidInputError,
     NotConfiguredError,
     ProtocolError,
 )
 from ipfs_kit_py.net import Timeouts, bounded_request, retrying
+from ipfs_kit_py.outfile import atomic_output, output_path
 from ipfs_kit_py.streams import reader
 
 __all__ = ["GatewayBackend"]
@@ -47,6 +45,7 @@ logger = logging.getLogger(__name__)
 CAR_ACCEPT = "application/vnd.ipld.car; version=1; order=dfs; dups=y"
 RAW_ACCEPT = "application/vnd.ipld.raw"
 _IDENTITY = 0x00
+MAX_REDIRECTS = 5
 # What a CAR walk holds of blocks that came before they were needed (DFS order needs none).
 MAX_PENDING_BYTES = 32 * 1024 * 1024
 MAX_PENDING_BLOCKS = 16384
@@ -75,7 +74,8 @@ class GatewayBackend(BaseBackend):
     def __init__(
         self, base_url: str, *, http: httpx.Client | None = None, timeouts: Timeouts | None = None
     ) -> None:
-        url, userinfo = parse_url("gateway url", base_url)  # user:password@ -> basic auth
+        # user:pass@ in the URL becomes Basic auth, so no message or log line shows it
+        url, userinfo = parse_url("gateway url", base_url)
         base = url.rstrip("/")
         self.base_url = base if base.endswith("/ipfs") else base + "/ipfs"
         self.timeouts = timeouts or Timeouts()
@@ -84,6 +84,7 @@ class GatewayBackend(BaseBackend):
         self._http = http or httpx.Client(
             timeout=self.timeouts.httpx(),
             follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
             auth=httpx.BasicAuth(user, password) if userinfo is not None else None,
         )
 
@@ -205,14 +206,20 @@ class GatewayBackend(BaseBackend):
                     backend="gateway",
                     locator=url,
                 ) from exc
+            except httpx.HTTPError as exc:  # a redirect loop, an undecodable body
+                raise _bad_answer(self.base_url, cid, url, exc) from exc
             _check_status(response, cid, url)
             return response
 
         response = retrying(
             once, retries=self.timeouts.retries, what="gateway GET", deadline=deadline
         )
-        verify_block(cid, response.content)
-        return response.content
+        data = response.content
+        try:
+            verify_block(cid, data)
+        except InvalidInputError as exc:  # a hash function we cannot check
+            raise _bad_answer(self.base_url, cid, url, exc) from exc
+        return data
 
     def iter_file(self, cid: CID) -> Iterator[bytes]:
         """Yield the UnixFS file bytes of ``cid``; each block verified before use."""
@@ -220,8 +227,6 @@ class GatewayBackend(BaseBackend):
         self._check_open()
         try:
             with self._http.stream("GET", url, headers={"accept": CAR_ACCEPT}) as response:
-                if response.status_code != 200:
-                    response.read()
                 _check_status(response, cid, url)
                 guard = self.timeouts.stall_guard(f"gateway {self.base_url}")
                 stream = reader(guard.wrap(response.iter_bytes()), 1 << 20)
@@ -234,27 +239,21 @@ class GatewayBackend(BaseBackend):
                 backend="gateway",
                 locator=url,
             ) from exc
+        except httpx.HTTPError as exc:  # a redirect loop, an undecodable (gzip) body
+            raise _bad_answer(self.base_url, cid, url, exc) from exc
+        except InvalidInputError as exc:  # a block we cannot check (sha1), a non-file DAG
+            raise _bad_answer(self.base_url, cid, url, exc) from exc
 
     def fetch_to_path(self, cid: CID, path: str | os.PathLike[str], *, raw: bool = False) -> int:
-        """Write the verified content of ``cid`` to ``path`` (temp file + rename)."""
-        target = Path(path)
-        if target.is_dir():
-            raise InputPathError(f"{target} is a directory")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = debris.mkstemp(target.parent, f".{target.name}.")
+        """Write the verified content of ``cid`` to ``path`` (``dir/``: a file named by the
+        CID inside it) atomically, with the mode ``open()`` would give; return its size."""
+        target = output_path(path, cid_key(cid))
         written = 0
-        try:
-            with os.fdopen(fd, "wb") as out:
-                chunks = [self.get_block(cid)] if raw else self.iter_file(cid)
-                for chunk in chunks:
-                    out.write(chunk)
-                    written += len(chunk)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        finally:
-            debris.release(tmp)
+        with atomic_output(target) as out:
+            chunks = [self.get_block(cid)] if raw else self.iter_file(cid)
+            for chunk in chunks:
+                out.write(chunk)
+                written += len(chunk)
         return written
 
 
@@ -262,8 +261,18 @@ def _unreachable(exc: httpx.TransportError, url: str) -> BackendError:
     return transport_error(exc, backend="gateway", locator=url, action="GET")
 
 
+def _bad_answer(base: str, cid: CID, url: str, exc: Exception) -> ProtocolError:
+    return ProtocolError(
+        f"gateway {base} sent an unusable answer for {cid}: {type(exc).__name__}: {exc}",
+        backend="gateway",
+        locator=url,
+    )
+
+
 def _check_status(response: httpx.Response, cid: CID, url: str) -> None:
     status, where = response.status_code, {"backend": "gateway", "locator": url}
+    if status != 200:
+        response.close()  # an error page's body is not read: it may be endless
     if status == 404 or status == 410:
         raise ContentNotFoundError(f"gateway does not have {cid}", **where)
     if status >= 500:

@@ -115,8 +115,14 @@ class MemoryBackend(BaseBackend):
         *,
         profile: ImportProfile | None = None,
     ) -> StoredObject:
-        data = b"".join(chunks)
-        self.insert(cid_key(cid), data)
+        if size is not None and not self.fits(size):
+            raise InvalidInputError(f"{cid}: {size} bytes do not fit the memory tier")
+        data = bytearray()
+        for chunk in chunks:
+            data += chunk
+            if not self.fits(len(data)):
+                raise InvalidInputError(f"{cid}: more bytes than fit the memory tier")
+        self.insert(cid_key(cid), bytes(data))
         return StoredObject(cid, len(data), f"memory:{cid_key(cid)}")
 
     def delete(self, cid: CID) -> None:
@@ -153,11 +159,15 @@ class MemoryBackend(BaseBackend):
             data = self._t1.get(key)
             return data if data is not None else self._t2.get(key)  # b"" is content too
 
+    def fits(self, size: int) -> bool:
+        """True if an object of ``size`` bytes may be cached."""
+        return size <= self.max_object_bytes and size <= self.capacity
+
     def insert(self, key: str, data: bytes) -> bool:
         """Cache ``data`` under ``key``; return False if it is too large to cache."""
-        size = len(data)
-        if size > self.max_object_bytes or size > self.capacity:
+        if not self.fits(len(data)):
             return False
+        size = len(data)
         with self._lock:
             if key in self._t1 or key in self._t2:
                 self._promote(key)

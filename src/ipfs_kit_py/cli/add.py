@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +14,7 @@ from ipfs_kit_py.content.hamt import ShardingPolicy
 from ipfs_kit_py.content.profiles import PROFILES, named_profile
 from ipfs_kit_py.content.unixfs import ImportProfile, import_file
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
+from ipfs_kit_py.sources import open_regular_file
 
 HELP = """\
 Add a file or directory: print its CID as kubo's `ipfs add` would, and (without
@@ -50,6 +52,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("-Q", "--quieter", action="store_true", help="print only the final CID")
     p.add_argument(
         "--to", default=None, help="comma-separated tiers to store in (kubo: the ipfs tier)"
+    )
+    p.add_argument(
+        "--max-stream-bytes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="refuse a stream ('-') longer than N bytes (default: [tiers] max_stream_bytes "
+        "or IPFS_KIT_MAX_STREAM_BYTES; unset: no limit)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -112,11 +122,12 @@ def _hash_entries(args: argparse.Namespace, profile: ImportProfile) -> list[tupl
         result = import_file(sys.stdin.buffer, profile)
         return [(result.cid_text, result.cid_text)]
     path = Path(args.path)
-    if path.is_dir():
+    if os.path.isdir(path):
         if not args.recursive:
             raise InputPathError(f"{path} is a directory, use the '-r' flag to add directories")
         return _hash_directory(path, profile, args.hidden, sharding_from_args(args))
-    return [(import_file(path, profile).cid_text, path.name)]
+    with open_regular_file(path) as f:
+        return [(import_file(f, profile).cid_text, path.name)]
 
 
 def _hash_directory(
@@ -150,13 +161,16 @@ def _store(args: argparse.Namespace, profile: ImportProfile) -> int:
 
     to = [t.strip() for t in args.to.split(",") if t.strip()] if args.to else None
     source: Any = sys.stdin.buffer if args.path == "-" else Path(args.path)
-    if isinstance(source, Path) and source.is_dir() and not args.recursive:
+    if isinstance(source, Path) and os.path.isdir(source) and not args.recursive:
         raise InputPathError(f"{source} is a directory, use the '-r' flag to add directories")
     options: dict[str, Any] = {"hidden": True} if args.hidden else {}
     sharding = sharding_from_args(args)
     if sharding != named_profile("kubo").sharding:
         options["sharding"] = sharding
-    with ipfs_kit() as kit:
+    limit = args.max_stream_bytes
+    if limit is not None and limit < 0:
+        raise InvalidInputError(f"--max-stream-bytes must be >= 0, got {limit}")
+    with ipfs_kit(**({} if limit is None else {"max_stream_bytes": limit})) as kit:
         result = kit.add(source, to=to, profile=profile, **options)
     name = str(result.cid) if args.path == "-" else Path(args.path).name
     _print_entries(args, [(str(result.cid), name)], profile, stored=list(result.stored))

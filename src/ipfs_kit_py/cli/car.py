@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from ipfs_kit_py.cli.add import add_profile_arguments, profile_from_args, sharding_from_args
 from ipfs_kit_py.cli.console import print_json, print_line
 from ipfs_kit_py.content.archive import pack_car, verify_car
 from ipfs_kit_py.content.extract import extract_car
+from ipfs_kit_py.content.extract_plan import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES, ExtractLimits
 from ipfs_kit_py.errors import InputPathError
+from ipfs_kit_py.outfile import output_path
+from ipfs_kit_py.sources import open_regular_file
 
 HELP = """\
 Content archives (CARv1), as kubo's `ipfs dag export` / `dag import` write and read them.
@@ -18,6 +22,7 @@ examples:
   ipfs-kit car pack ./dataset -o dataset.car --cid-version=1   # root first, depth first
   ipfs-kit car verify dataset.car        # every block against its CID; the DAG complete
   ipfs-kit car extract dataset.car -o ./restored   # refuses names escaping ./restored
+      # and trees over the limits (--max-bytes/--max-entries/--max-depth) or the free space
 """
 
 
@@ -32,7 +37,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     commands = car.add_subparsers(dest="car_command", metavar="ACTION", required=True)
     pack = commands.add_parser("pack", help="import a file or directory into a CAR")
     pack.add_argument("path")
-    pack.add_argument("-o", "--output", required=True, help="the CAR file to write")
+    pack.add_argument(
+        "-o", "--output", required=True, help="the CAR file to write (dir/: NAME.car inside it)"
+    )
     pack.add_argument("-H", "--hidden", action="store_true", help="include dot-files")
     add_profile_arguments(pack)
     pack.add_argument("--json", action="store_true")
@@ -45,30 +52,68 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     extract.add_argument("car")
     extract.add_argument("-o", "--output", required=True, help="target path (must not exist)")
     extract.add_argument("--root", default=None, help="which root, if the CAR has several")
+    extract.add_argument(
+        "--max-bytes", type=int, default=None, help="refuse more file bytes (default: free space)"
+    )
+    extract.add_argument(
+        "--max-entries",
+        type=int,
+        default=DEFAULT_MAX_ENTRIES,
+        help=f"refuse more files, directories and symlinks (default: {DEFAULT_MAX_ENTRIES})",
+    )
+    extract.add_argument(
+        "--max-depth",
+        type=int,
+        default=DEFAULT_MAX_DEPTH,
+        help=f"refuse deeper nesting (default: {DEFAULT_MAX_DEPTH})",
+    )
     extract.add_argument("--json", action="store_true")
     extract.set_defaults(func=run_extract)
 
 
 def _open_car(path: str) -> Path:
     car = Path(path)
-    if not car.is_file():
+    if not os.path.isfile(car):
         raise InputPathError(f"no such CAR file: {car}")
     return car
 
 
+def _car_output(output: str, source: str) -> Path:
+    """The CAR file to write: ``-o dir/`` (or an existing directory) means ``dir/<name>.car``."""
+    target = output_path(output, (Path(source).resolve().name or "content") + ".car")
+    if not os.path.isdir(target.parent):
+        raise InputPathError(f"cannot write {target}: directory {target.parent} does not exist")
+    if os.path.lexists(target) and not os.path.isfile(target):
+        raise InputPathError(f"cannot write {target}: it is not a regular file; not replaced")
+    return target
+
+
 def run_pack(args: argparse.Namespace) -> int:
-    summary = pack_car(
-        args.path,
-        args.output,
-        profile_from_args(args),
-        hidden=args.hidden,
-        sharding=sharding_from_args(args),
-    )
+    if not os.path.isdir(args.path):
+        open_regular_file(Path(args.path)).close()  # a FIFO or /dev/zero would never end
+    output = _car_output(args.output, args.path)
+    try:
+        summary = pack_car(
+            args.path,
+            output,
+            profile_from_args(args),
+            hidden=args.hidden,
+            sharding=sharding_from_args(args),
+        )
+    except OSError as exc:  # the output directory refused the temp files or the CAR
+        raise InputPathError(f"cannot write {output}: {exc.strerror or exc}") from None
     root = str(summary.roots[0])
     if args.json:
-        print_json({"root": root, "blocks": summary.blocks, "bytes": summary.block_bytes})
+        print_json(
+            {
+                "root": root,
+                "path": str(output),
+                "blocks": summary.blocks,
+                "bytes": summary.block_bytes,
+            }
+        )
     else:
-        print_line(f"{root} -> {args.output} ({summary.blocks} blocks)")
+        print_line(f"{root} -> {output} ({summary.blocks} blocks)")
     return 0
 
 
@@ -88,7 +133,8 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_extract(args: argparse.Namespace) -> int:
     with _open_car(args.car).open("rb") as f:
-        root = extract_car(f, args.output, args.root)
+        limits = ExtractLimits(args.max_bytes, args.max_entries, args.max_depth)
+        root = extract_car(f, args.output, args.root, limits)
     if args.json:
         print_json({"root": str(root), "path": args.output})
     else:

@@ -13,17 +13,34 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 
 _consoles: dict[bool, Console] = {}
 
 
+def printable(value: object) -> str:
+    """``value`` as text any UTF-8 stream accepts: undecodable bytes of a file name or an
+    argument (surrogates) are shown as ``\\udcff`` escapes instead of failing the print."""
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def rich_console(*, stderr: bool = False) -> Console:
-    """The rich console on stdout (or stderr), made (and rich imported) on first use."""
+    """The rich console on stdout (or stderr), made (and rich imported) on first use.
+
+    Its printed strings never fail on undecodable bytes (surrogates): a failed write
+    would also stay in rich's buffer and fail every later print.
+    """
     if stderr not in _consoles:
         from rich.console import Console
 
-        _consoles[stderr] = Console(stderr=stderr, highlight=False)
+        class SafeConsole(Console):
+            def print(self, *objects: Any, **kwargs: Any) -> None:
+                super().print(
+                    *(printable(o) if isinstance(o, str) else o for o in objects), **kwargs
+                )
+
+        _consoles[stderr] = SafeConsole(stderr=stderr, highlight=False)
     return _consoles[stderr]
 
 
@@ -43,7 +60,19 @@ err_console: Console = _LazyConsole(stderr=True)  # type: ignore[assignment]
 
 def print_line(text: str) -> None:
     """Print ``text`` and a newline on stdout, as is (no markup, no wrapping)."""
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(printable(text) + "\n")
+
+
+def plain(value: object) -> Text:
+    """``value`` as a rich Text, which is never parsed as markup: user data stays data.
+
+    Use it for every user-controlled string in a table cell or a markup-enabled print
+    (keys, names, reasons): ``[red]x[/red]`` prints as itself, ``[/]`` cannot crash, a
+    trailing backslash stays one backslash (``rich.markup.escape`` would double it).
+    """
+    from rich.text import Text
+
+    return Text(printable(value))
 
 
 def print_json(value: Any) -> None:
@@ -54,9 +83,10 @@ def print_json(value: Any) -> None:
 def print_error(exc: BaseException, *, as_json: bool = False) -> None:
     """Report an error: a JSON object with ``--json``, else one (red) line on stderr."""
     if as_json:
-        print_json({"success": False, "error": str(exc), "error_type": type(exc).__name__})
+        error = printable(exc)
+        print_json({"success": False, "error": error, "error_type": type(exc).__name__})
     else:
-        sys.stderr.write(_red(f"Error: {exc}") + "\n")
+        sys.stderr.write(_red(f"Error: {printable(exc)}") + "\n")
 
 
 def _red(text: str) -> str:

@@ -15,7 +15,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from ipfs_kit_py.cli.console import print_json, print_line, rich_console, stderr_is_terminal
+from ipfs_kit_py.cli.console import (
+    print_json,
+    print_line,
+    printable,
+    rich_console,
+    stderr_is_terminal,
+)
 from ipfs_kit_py.cli.table import format_table, human_size
 from ipfs_kit_py.errors import InvalidInputError
 from ipfs_kit_py.progress import BaseSubscriber
@@ -58,7 +64,11 @@ class ProgressBars(BaseSubscriber):
             if not self._started:
                 self.progress.start()
                 self._started = True
-            task = self.progress.add_task(key[:16] + "…", total=total, completed=done)
+            from rich.markup import escape
+
+            # the description is rendered as markup: a key is data ("[red]x" prints as is)
+            name = escape(printable(key[:16]) + "…")
+            task = self.progress.add_task(name, total=total, completed=done)
         elif task is not None:
             self.progress.update(task, completed=done)
         self._tasks[key] = (task, start, done, total)

@@ -84,6 +84,8 @@ exit codes:
 
 BOOLEAN_FLAGS = {"--raw-leaves"}  # BooleanOptionalAction options kubo spells --flag=false
 
+logger = logging.getLogger("ipfs_kit_py.cli")
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_BACKEND = 0, 1, 2, 3, 4
 
 
@@ -186,7 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = kubo_style_booleans(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # force: a second main() in one process (tests, embedding) logs to the current stderr
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
     terminate_like_interrupt()
     debris.sweep()  # temp files of earlier commands that were killed
     try:
@@ -199,6 +202,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # a bug or an unmapped OS error: one line, never a traceback
+        logger.debug("unexpected error", exc_info=True)
+        print_error(UnexpectedError(exc), as_json=getattr(args, "json", False))
+        return EXIT_FAILED
+
+
+class UnexpectedError(Exception):
+    """An exception the typed core did not map; reported by its type, traceback at -vv."""
+
+    def __init__(self, exc: BaseException) -> None:
+        hint = "" if logger.isEnabledFor(logging.DEBUG) else " (run with -vv for details)"
+        super().__init__(f"{type(exc).__name__}: {exc}{hint}")
 
 
 if __name__ == "__main__":

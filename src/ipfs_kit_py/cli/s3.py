@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from ipfs_kit_py.cli.console import console, print_json, print_line, stderr_is_terminal
+from ipfs_kit_py.cli.console import console, plain, print_json, print_line, stderr_is_terminal
 from ipfs_kit_py.cli.table import format_table
 from ipfs_kit_py.ipfs_kit import ipfs_kit
 
@@ -122,7 +122,8 @@ def _ls(args: argparse.Namespace, objects: S3Objects) -> int:
 
     table = Table("key", "size", "last modified", box=None)
     for i in rows:
-        table.add_row(i.key, f"{i.size:,}", i.last_modified.isoformat() if i.last_modified else "")
+        modified = i.last_modified.isoformat() if i.last_modified else ""
+        table.add_row(plain(i.key), f"{i.size:,}", modified)
     console.print(table)
     return 0
 

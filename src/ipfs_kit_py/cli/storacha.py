@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,8 @@ from ipfs_kit_py.cli.console import print_json, print_line
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
 from ipfs_kit_py.errors import InputPathError
 from ipfs_kit_py.ipfs_kit import ipfs_kit
+from ipfs_kit_py.outfile import output_path
+from ipfs_kit_py.sources import open_regular_file
 
 if TYPE_CHECKING:
     from ipfs_kit_py import StorachaBackend
@@ -107,12 +110,14 @@ def _show(args: argparse.Namespace, value: dict[str, Any], text: str) -> int:
 
 def run_up(args: argparse.Namespace) -> int:
     path = Path(args.path)
-    if not path.exists():
+    if not os.path.lexists(path):
         raise InputPathError(f"no such file or directory: {path}")
-    if path.is_dir() and not args.recursive:
+    if os.path.isdir(path) and not args.recursive:
         raise InputPathError(f"{path} is a directory: use -r")
+    if not os.path.isdir(path):
+        open_regular_file(path).close()  # a FIFO or a device would never end
     with backend_from_args(args) as backend:
-        if path.is_dir():
+        if os.path.isdir(path):
             result = backend.upload_directory(path, hidden=args.hidden)
         else:
             result = backend.upload_file(path)
@@ -158,7 +163,7 @@ def run_rm(args: argparse.Namespace) -> int:
 
 def run_get(args: argparse.Namespace) -> int:
     root = parse_cid(args.cid)
-    output = Path(args.output or cid_key(root))
+    output = output_path(args.output or ".", cid_key(root))
     with backend_from_args(args) as backend:
         size = backend.retrieve(root, output, raw=args.raw)
     value = {"cid": cid_key(root), "path": str(output), "size": size}

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from ipfs_kit_py.content.cid import CID, cid_bytes_key
+from ipfs_kit_py.content.cid import CID, cid_bytes_key, short_cid
 from ipfs_kit_py.errors import ContentNotFoundError
 
 __all__ = ["TempBlockStore"]
@@ -44,7 +44,7 @@ class TempBlockStore:
         try:
             offset, length = self._index[cid_bytes_key(cid)]
         except KeyError as exc:
-            raise ContentNotFoundError(f"block {cid} is missing from the DAG") from exc
+            raise ContentNotFoundError(f"block {short_cid(cid)} is missing from the DAG") from exc
         return os.pread(self._fd, length, offset)
 
     def __len__(self) -> int:

@@ -7,11 +7,13 @@ its inner CARv1 payload.
 
 from __future__ import annotations
 
+import io
+import reprlib
 import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import BinaryIO
 
-from ipfs_kit_py.content.cid import CID, DAG_PB, base32, decode_cid_bytes
+from ipfs_kit_py.content.cid import CID, DAG_PB, MAX_CID_BYTES, base32, decode_cid_bytes
 from ipfs_kit_py.content.dagpb import decode_node, encode_varint
 from ipfs_kit_py.content.unixfs import Block
 from ipfs_kit_py.content.verify import verify_block
@@ -30,6 +32,7 @@ __all__ = [
 MAX_BLOCK_SIZE = 16 * 1024 * 1024  # kubo's limit is 4 MiB; anything far past it is corrupt
 _MAX_HEADER_SIZE = 1024 * 1024
 _CARV2_PRAGMA = bytes.fromhex("0aa16776657273696f6e02")
+_SKIP_CHUNK = 1024 * 1024
 
 
 def encode_car_header(roots: Sequence[CID]) -> bytes:
@@ -89,7 +92,8 @@ class CarReader:
         self._verify = verify
         self._remaining: int | None = None  # payload bytes left, for CARv2
         self._pushback = b""
-        self.roots: list[CID] = self._read_header()
+        self._size = _stream_size(stream)  # bytes from here to the end, if it can seek
+        self.roots: list[CID] = self._read_header(allow_v2=True)
 
     def __iter__(self) -> Iterator[Block]:
         while True:
@@ -105,11 +109,13 @@ class CarReader:
                 verify_block(cid, data)
             yield Block(cid, data)
 
-    def _read_header(self) -> list[CID]:
-        first = self._stream.read(len(_CARV2_PRAGMA))
+    def _read_header(self, *, allow_v2: bool) -> list[CID]:
+        first = self._read_raw(len(_CARV2_PRAGMA))
         if first == _CARV2_PRAGMA:
+            if not allow_v2:
+                raise CARFormatError("a CARv2 payload must be a CARv1, not another CARv2")
             self._enter_v2_payload()
-            return self._read_header()
+            return self._read_header(allow_v2=False)
         self._pushback = first
         length = self._read_varint(allow_eof=False)
         if length is None or not 0 < length <= _MAX_HEADER_SIZE:
@@ -118,30 +124,49 @@ class CarReader:
             import dag_cbor
 
             header = dag_cbor.decode(self._read_exact(length))
+        except CARFormatError:
+            raise
         except Exception as exc:
             raise CARFormatError(f"CAR header is not valid dag-cbor: {exc}") from exc
         if not isinstance(header, dict) or header.get("version") != 1:
-            raise CARFormatError(f"unsupported CAR header {header!r:.200}")
-        roots = header.get("roots", [])
-        if not isinstance(roots, list) or not all(isinstance(r, CID) for r in roots):
-            raise CARFormatError("CAR header roots must be a list of CIDs")
-        return [base32(r) for r in roots if isinstance(r, CID)]
+            raise CARFormatError(f"unsupported CAR header {_short_repr(header)}")
+        return _header_roots(header.get("roots", []))
 
     def _enter_v2_payload(self) -> None:
+        """Skip the CARv2 header (and any padding) to its CARv1 payload.
+
+        The offsets are checked against the file's size when the stream can seek, and a
+        gap before the payload is skipped without holding it, never read into memory.
+        """
         fixed = self._read_exact_raw(40)
         data_offset, data_size = struct.unpack_from("<QQ", fixed, 16)
-        skip = data_offset - len(_CARV2_PRAGMA) - 40
-        if skip < 0:
+        header_end = len(_CARV2_PRAGMA) + 40
+        if data_offset < header_end:
             raise CARFormatError("CARv2 data offset points inside its header")
-        self._read_exact_raw(skip)
+        if self._size is not None and data_offset + data_size > self._size:
+            raise CARFormatError(
+                f"CARv2 payload ({data_size} bytes at offset {data_offset}) runs past "
+                f"the end of the file ({self._size} bytes)"
+            )
+        self._skip(data_offset - header_end)
         self._remaining = data_size
+
+    def _skip(self, n: int) -> None:
+        if self._size is not None:
+            self._stream.seek(n, io.SEEK_CUR)
+            return
+        while n > 0:
+            n -= len(self._read_exact_raw(min(n, _SKIP_CHUNK)))
 
     def _read_raw(self, n: int) -> bytes:
         out = b""
         if self._pushback:
             out, self._pushback = self._pushback[:n], self._pushback[n:]
-        if len(out) < n:
-            out += self._stream.read(n - len(out))
+        while len(out) < n:  # a pipe or socket may answer short reads before its end
+            more = self._stream.read(n - len(out))
+            if not more:
+                break
+            out += more
         return out
 
     def _read_exact_raw(self, n: int) -> bytes:
@@ -168,12 +193,44 @@ class CarReader:
                     return None
                 raise CARFormatError("truncated CAR: stream ends inside a length prefix")
             if self._remaining is not None:
+                if self._remaining <= 0:
+                    raise CARFormatError("truncated CAR: a length prefix runs past the payload")
                 self._remaining -= 1
             result |= (byte[0] & 0x7F) << shift
             if not byte[0] & 0x80:
                 return result
             shift += 7
         raise CARFormatError("CAR length prefix is too long")
+
+
+def _stream_size(stream: BinaryIO) -> int | None:
+    """How many bytes ``stream`` holds from its position on, or None if it cannot seek."""
+    try:
+        if not stream.seekable():
+            return None
+        here = stream.tell()
+        end = stream.seek(0, io.SEEK_END)
+        stream.seek(here)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return max(0, end - here)
+
+
+def _short_repr(value: object) -> str:
+    text = reprlib.repr(value)
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def _header_roots(roots: object) -> list[CID]:
+    """The roots of a CAR header: a list of CIDs, none longer than a CID may be."""
+    if not isinstance(roots, list) or not all(isinstance(r, CID) for r in roots):
+        raise CARFormatError("CAR header roots must be a list of CIDs")
+    checked = []
+    for root in roots:
+        if len(bytes(root)) > MAX_CID_BYTES:
+            raise CARFormatError(f"CAR header root is longer than {MAX_CID_BYTES} bytes")
+        checked.append(base32(root))
+    return checked
 
 
 def _read_varint_at(buf: bytes, pos: int) -> tuple[int, int]:

@@ -26,6 +26,9 @@ __all__ = [
     "CID",
     "DAG_CBOR",
     "DAG_PB",
+    "IDENTITY",
+    "MAX_CID_BYTES",
+    "MAX_CID_CHARS",
     "RAW",
     "SHA2_256",
     "base32",
@@ -37,6 +40,7 @@ __all__ = [
     "parse_cid",
     "sha256_cid",
     "sha256_cid_bytes",
+    "short_cid",
 ]
 
 DAG_PB = 0x70
@@ -44,7 +48,16 @@ RAW = 0x55
 DAG_CBOR = 0x71
 CAR_CODEC = 0x0202
 SHA2_256 = 0x12
+IDENTITY = 0x00
 _SHA256_PREFIX = bytes([SHA2_256, 32])
+
+MAX_CID_BYTES = 256
+"""The longest CID accepted, in binary form: room for kubo's largest inline (identity)
+CID, 128 bytes of content, and for any real hash. Longer values are refused at parse,
+so that no work on a CID grows with hostile input."""
+MAX_CID_CHARS = 8 * MAX_CID_BYTES + 16
+"""The longest CID text accepted: :data:`MAX_CID_BYTES` in any multibase, base2 too."""
+_SHORT = 60
 
 
 def __getattr__(name: str) -> Any:
@@ -60,8 +73,25 @@ def _cid_class() -> type[CID]:
     return CID
 
 
-def parse_cid(value: str | bytes | CID) -> CID:
-    """Return ``value`` as a CID, raising :class:`InvalidCIDError` if it is not one."""
+def short_cid(value: CID | str | bytes | bytearray | memoryview) -> str:
+    """``value`` as an error message quotes it: its text, cut in the middle if long."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bytes | bytearray | memoryview):
+        text = bytes(value[: _SHORT * 4]).hex() + ("…" if len(value) > _SHORT * 4 else "")
+    else:  # a CID: str() without loading multiformats here
+        text = str(value)
+    if len(text) <= _SHORT:
+        return text
+    return f"{text[: _SHORT - 14]}…{text[-12:]} ({len(text)} chars)"
+
+
+def parse_cid(value: str | bytes | CID, *, max_bytes: int = MAX_CID_BYTES) -> CID:
+    """Return ``value`` as a CID, raising :class:`InvalidCIDError` if it is not one.
+
+    A CID longer than ``max_bytes`` in binary form (or than :data:`MAX_CID_CHARS` as
+    text, for the default bound) is refused before any decoding.
+    """
     cid_class = _cid_class()
     if isinstance(value, cid_class):
         return value
@@ -70,13 +100,22 @@ def parse_cid(value: str | bytes | CID) -> CID:
             text = value.strip()
             if not text:
                 raise ValueError("empty string")
-            return _decode_common_text(text) or cid_class.decode(text)
+            if len(text) > 8 * max_bytes + 16:
+                raise ValueError(f"longer than {8 * max_bytes + 16} characters")
+            cid = _decode_common_text(text) or _validated(cid_class.decode(text))
+            _check_length(len(bytes(cid)), max_bytes)
+            return cid
         if isinstance(value, bytes | bytearray | memoryview):
-            return decode_cid_bytes(bytes(value))
+            return decode_cid_bytes(bytes(value), max_bytes=max_bytes)
     except Exception as exc:  # multiformats raises several unrelated error types
-        shown = value if isinstance(value, str) else bytes(value).hex()
-        raise InvalidCIDError(f"invalid CID {shown[:100]!r}: {exc}") from exc
+        shown = value if isinstance(value, str) else bytes(value)
+        raise InvalidCIDError(f"invalid CID {short_cid(shown)!r}: {exc}") from exc
     raise InvalidCIDError(f"invalid CID: expected str, bytes or CID, got {type(value).__name__}")
+
+
+def _check_length(length: int, max_bytes: int) -> None:
+    if length > max_bytes:
+        raise InvalidCIDError(f"a CID has at most {max_bytes} bytes, this one has {length}")
 
 
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -150,11 +189,14 @@ def make_cid(codec: int, sha256_digest: bytes, version: int = 1) -> CID:
     return cid
 
 
-def decode_cid_bytes(data: bytes) -> CID:
+def decode_cid_bytes(data: bytes, *, max_bytes: int = MAX_CID_BYTES) -> CID:
     """Decode a binary CID (as found in blocks and CARs); v1 CIDs print in base32.
 
-    sha2-256 CIDs (nearly all) take the fast path of :func:`make_cid`.
+    sha2-256 CIDs (nearly all) take the fast path of :func:`make_cid`. Raises
+    :class:`InvalidCIDError` for more than ``max_bytes`` bytes (before decoding) and
+    multiformats' errors for malformed ones.
     """
+    _check_length(len(data), max_bytes)
     if len(data) == 34 and data[:2] == _SHA256_PREFIX:
         return make_cid(DAG_PB, data[2:], 0)
     if len(data) > 35 and data[0] == 1 and data[-34:-32] == _SHA256_PREFIX:
@@ -162,16 +204,32 @@ def decode_cid_bytes(data: bytes) -> CID:
         if codec is not None:
             with contextlib.suppress(Exception):
                 return make_cid(codec, data[-32:], 1)
-    return base32(_cid_class().decode(data))
+    return base32(_validated(_cid_class().decode(data)))
+
+
+def _validated(cid: CID) -> CID:
+    """``cid`` once its digest is checked against its hash function.
+
+    multiformats decodes lazily: a sha2-256 CID with a 33-byte digest decodes, then fails
+    when its digest is first read (deep in verification, as an untyped error).
+    """
+    _ = cid.raw_digest
+    return cid
 
 
 def _small_varint(buf: bytes) -> int | None:
-    """Decode ``buf`` if it is exactly one varint, else None."""
+    """Decode ``buf`` if it is exactly one minimally encoded varint, else None.
+
+    A trailing zero byte (``d5 00`` for 0x55) is a redundant encoding that multiformats
+    and the Go and JS implementations refuse; accepting it would make two byte forms of
+    one CID.
+    """
     value = shift = 0
     for index, byte in enumerate(buf):
         value |= (byte & 0x7F) << shift
         if not byte & 0x80:
-            return value if index == len(buf) - 1 else None
+            minimal = byte != 0 or index == 0
+            return value if index == len(buf) - 1 and minimal else None
         shift += 7
     return None
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, parse_cid
+from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, parse_cid, short_cid
 from ipfs_kit_py.content.dagpb import PBLink, UnixFSData, UnixFSType, decode_node, decode_unixfs
 from ipfs_kit_py.content.hamt import iter_shard
 from ipfs_kit_py.content.verify import verify_block
@@ -60,7 +60,7 @@ def verified_getter(source: BlockSource, *, verify: bool = True) -> BlockGetter:
         try:
             data = get_block(cid)
         except KeyError as exc:
-            raise ContentNotFoundError(f"block {cid} is missing from the DAG") from exc
+            raise ContentNotFoundError(f"block {short_cid(cid)} is missing from the DAG") from exc
         if verify:
             verify_block(cid, data)
         return data
@@ -86,7 +86,9 @@ class UnixFSNode:
             return "directory"
         if self.unixfs.type == UnixFSType.SYMLINK:
             return "symlink"
-        raise ContentMismatchError(f"{self.cid} is UnixFS {self.unixfs.type.name}, unsupported")
+        raise ContentMismatchError(
+            f"{short_cid(self.cid)} is UnixFS {self.unixfs.type.name}, unsupported"
+        )
 
 
 def load_node(cid: CID, get: BlockGetter) -> UnixFSNode:
@@ -97,10 +99,10 @@ def load_node(cid: CID, get: BlockGetter) -> UnixFSNode:
     if code == RAW:
         return UnixFSNode(cid, None, raw=data)
     if code != DAG_PB:
-        raise ContentMismatchError(f"{cid} is {cid.codec.name}, not a UnixFS block")
+        raise ContentMismatchError(f"{short_cid(cid)} is {cid.codec.name}, not a UnixFS block")
     node = decode_node(data)
     if node.data is None:
-        raise ContentMismatchError(f"dag-pb node {cid} has no UnixFS data")
+        raise ContentMismatchError(f"dag-pb node {short_cid(cid)} has no UnixFS data")
     return UnixFSNode(cid, decode_unixfs(node.data), node.links)
 
 
@@ -137,17 +139,17 @@ def _file_parts(node: UnixFSNode) -> tuple[bytes, list[tuple[CID, int]]]:
     unixfs = node.unixfs
     if unixfs is None or unixfs.type not in _FILE_TYPES:
         kind = unixfs.type.name if unixfs else "raw"
-        raise ContentMismatchError(f"{node.cid} is UnixFS {kind}, not part of a file")
+        raise ContentMismatchError(f"{short_cid(node.cid)} is UnixFS {kind}, not part of a file")
     if len(unixfs.blocksizes) != len(node.links):
         raise ContentMismatchError(
-            f"file node {node.cid} has {len(node.links)} links "
+            f"file node {short_cid(node.cid)} has {len(node.links)} links "
             f"but {len(unixfs.blocksizes)} block sizes"
         )
     data = unixfs.data or b""
     total = len(data) + sum(unixfs.blocksizes)
     if unixfs.filesize is not None and unixfs.filesize != total:
         raise ContentMismatchError(
-            f"file node {node.cid} declares {unixfs.filesize} bytes but holds {total}"
+            f"file node {short_cid(node.cid)} declares {unixfs.filesize} bytes but holds {total}"
         )
     return data, [
         (link.cid, size) for link, size in zip(node.links, unixfs.blocksizes, strict=True)
@@ -157,7 +159,7 @@ def _file_parts(node: UnixFSNode) -> tuple[bytes, list[tuple[CID, int]]]:
 def _check_size(cid: CID, actual: int, expected: int | None) -> None:
     if expected is not None and actual != expected:
         raise ContentMismatchError(
-            f"file block {cid} holds {actual} bytes but its parent says {expected}"
+            f"file block {short_cid(cid)} holds {actual} bytes but its parent says {expected}"
         )
 
 
@@ -173,12 +175,12 @@ def iter_directory(node: UnixFSNode, get: BlockGetter) -> Iterator[tuple[str, PB
             yield link.name or "", link
         return
     if unixfs is None or unixfs.type != UnixFSType.HAMT_SHARD:
-        raise ContentMismatchError(f"{node.cid} is not a directory")
+        raise ContentMismatchError(f"{short_cid(node.cid)} is not a directory")
 
     def load(cid: CID) -> tuple[UnixFSData, list[PBLink]]:
         child = load_node(cid, get)
         if child.unixfs is None:
-            raise ContentMismatchError(f"HAMT sub-shard {cid} is a raw block")
+            raise ContentMismatchError(f"HAMT sub-shard {short_cid(cid)} is a raw block")
         return child.unixfs, child.links
 
     yield from iter_shard(unixfs, node.links, load)

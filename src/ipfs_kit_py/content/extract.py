@@ -1,11 +1,13 @@
 """Safe extraction of a UnixFS DAG (from a block source or a CAR) to the local disk.
 
-Two steps, like a planned transfer: first the DAG's structure is walked and checked
-(every name, every symlink target, no duplicates) without writing anything; then the
-tree is written into a fresh staging directory next to the target, each file streamed
-into a temporary name and renamed when complete, symlinks last, and the finished tree
-is renamed onto the target. On any error the staging directory is removed, so the
-target either appears complete or not at all.
+Two steps, like a planned transfer: first :func:`plan_tree` checks the DAG (every name,
+every symlink target, no duplicates) and what writing it costs (entries, bytes, depth,
+each shared sub-DAG visited once) against :class:`ExtractLimits` and the free space of
+the target's file system, without writing anything; then the tree is written into a
+fresh staging directory next to the target, each file streamed into a temporary name
+and renamed when complete, symlinks last, and the finished tree is renamed onto the
+target. On any error the staging directory is removed, so the target either appears
+complete or not at all.
 
 A symlink is allowed only if it provably stays inside the extracted tree: a relative
 target whose leading ``..`` components do not climb above the root and which has no
@@ -18,60 +20,63 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from ipfs_kit_py import debris
 from ipfs_kit_py.content.blockstore import TempBlockStore
 from ipfs_kit_py.content.car import CarReader
-from ipfs_kit_py.content.cid import CID, parse_cid
+from ipfs_kit_py.content.cid import CID, cid_key, parse_cid, short_cid
 from ipfs_kit_py.content.dag import (
     BlockGetter,
     BlockSource,
-    UnixFSNode,
-    iter_directory,
     load_node,
     read_verified_file,
     verified_getter,
 )
-from ipfs_kit_py.errors import InputPathError, InvalidInputError, UnsafePathError
+from ipfs_kit_py.content.extract_plan import (
+    ExtractLimits,
+    TreePlan,
+    directory_entries,
+    plan_tree,
+    symlink_target,
+)
+from ipfs_kit_py.errors import InputPathError, InvalidInputError, ResourceLimitError
 
-__all__ = ["extract", "extract_car"]
+__all__ = ["ExtractLimits", "extract", "extract_car"]
 
-_SEPARATORS = {"/", os.sep} | ({os.altsep} if os.altsep else set())
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """One thing to write: its path below the root, its kind, its CID."""
-
-    parts: tuple[str, ...]
-    kind: str  # "directory", "file" or "symlink"
-    cid: CID
-    target: bytes = b""
+_ENTRY_OVERHEAD = 4096  # a file system block per file, directory or symlink
 
 
-def extract(root: CID | str, blocks: BlockSource, target: str | os.PathLike[str]) -> None:
+def extract(
+    root: CID | str,
+    blocks: BlockSource,
+    target: str | os.PathLike[str],
+    limits: ExtractLimits | None = None,
+) -> None:
     """Write the UnixFS file, directory or tree ``root`` to the new path ``target``.
 
     ``blocks`` is a ``get_block(cid)`` callable or a store with ``get`` (such as a
     :class:`TempBlockStore`); every block from it is verified. Raises :class:`UnsafePathError` for a
-    name or symlink that would escape ``target``, :class:`ContentNotFoundError` for a
+    name or symlink that would escape ``target``, :class:`ResourceLimitError` for a tree
+    larger than ``limits`` or the free space, :class:`ContentNotFoundError` for a
     missing block, :class:`ContentMismatchError` for corrupt content, and
     :class:`InputPathError` if ``target`` exists or cannot be written; in every case
     nothing is left at ``target``.
     """
-    _extract(parse_cid(root), verified_getter(blocks), os.fspath(target))
+    _extract(parse_cid(root), verified_getter(blocks), os.fspath(target), limits)
 
 
 def extract_car(
-    car_stream: BinaryIO, target: str | os.PathLike[str], root: CID | str | None = None
+    car_stream: BinaryIO,
+    target: str | os.PathLike[str],
+    root: CID | str | None = None,
+    limits: ExtractLimits | None = None,
 ) -> CID:
     """Read a CAR (verifying every block), then extract ``root`` to ``target``.
 
-    ``root`` defaults to the CAR's only root. Blocks are spilled to a temporary file
-    next to the target, not held in memory. Returns the extracted root. Raises
+    ``root`` defaults to the CAR's only root; a ``root`` that is neither a root nor a
+    block of the CAR is an :class:`InvalidInputError`. Blocks are spilled to a temporary
+    file next to the target, not held in memory. Returns the extracted root. Raises
     :class:`CARFormatError` for a malformed or truncated CAR, and what :func:`extract`
     raises.
     """
@@ -87,20 +92,29 @@ def extract_car(
     with TempBlockStore(parent) as store:
         for block in reader:  # verified by the reader
             store.put(block.cid, block.data)
-        _extract(root_cid, verified_getter(store.get, verify=False), target_path)
+        _check_root_in_car(root_cid, reader.roots, store)
+        _extract(root_cid, verified_getter(store.get, verify=False), target_path, limits)
     return root_cid
 
 
-def _extract(root: CID, get: BlockGetter, target: str) -> None:
+def _check_root_in_car(root: CID, roots: list[CID], store: TempBlockStore) -> None:
+    if store.has(root) or any(cid_key(r) == cid_key(root) for r in roots):
+        return
+    listed = ", ".join(short_cid(r) for r in roots[:5]) or "none"
+    raise InvalidInputError(f"{short_cid(root)} is not in the CAR (its roots: {listed})")
+
+
+def _extract(root: CID, get: BlockGetter, target: str, limits: ExtractLimits | None) -> None:
     parent = _check_target(target)
-    entries = list(_plan(root, get))
+    plan = plan_tree(root, get, limits or ExtractLimits())
+    _check_space(plan, parent)
     try:
         staging = debris.mkdtemp(parent, ".ipfs-kit-extract-")
     except OSError as exc:
         raise InputPathError(f"cannot write in {parent}: {exc.strerror or exc}") from exc
     try:
         base = os.path.join(staging, "root")
-        _write(entries, base, get)
+        _Writer(get, plan.bytes).write(root, base)
         if os.path.lexists(target):
             raise InputPathError(f"{target} already exists")
         os.rename(base, target)
@@ -109,6 +123,23 @@ def _extract(root: CID, get: BlockGetter, target: str) -> None:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         debris.release(staging)
+
+
+def _check_space(plan: TreePlan, parent: str) -> None:
+    """Refuse a tree the target's file system has no room (or no inodes) for."""
+    need = plan.bytes + plan.entries * _ENTRY_OVERHEAD
+    stats = os.statvfs(parent)
+    free = stats.f_bavail * stats.f_frsize
+    if need > free:
+        raise ResourceLimitError(
+            f"{short_cid(plan.root)} needs about {need} bytes ({plan.entries} entries, "
+            f"{plan.bytes} bytes of files); {parent} has {free} bytes free"
+        )
+    if stats.f_files and plan.entries > stats.f_favail:
+        raise ResourceLimitError(
+            f"{short_cid(plan.root)} has {plan.entries} entries; "
+            f"{parent} has {stats.f_favail} inodes free"
+        )
 
 
 def _check_target(target: str) -> str:
@@ -121,84 +152,49 @@ def _check_target(target: str) -> str:
     return parent
 
 
-def _plan(root: CID, get: BlockGetter) -> Iterator[_Entry]:
-    """Yield the entries of the tree, each directory before its contents, checking every
-    name and symlink target; the caller takes them all before writing anything."""
-    stack: list[tuple[tuple[str, ...], CID]] = [((), root)]
-    while stack:
-        parts, cid = stack.pop()
-        node = load_node(cid, get)
-        kind = node.kind
-        if kind == "symlink":
-            assert node.unixfs is not None
-            target = node.unixfs.data or b""
-            _check_symlink(parts, target)
-            yield _Entry(parts, kind, cid, target)
-            continue
-        yield _Entry(parts, kind, cid)
-        if kind == "directory":
-            children = _children(node, get)
-            stack.extend(((*parts, name), child) for name, child in reversed(children))
+class _Writer:
+    """Writes a planned tree: directories first, files streamed, symlinks last.
 
+    The plan's byte total is enforced again while writing, so a DAG can never write
+    more than was checked against the limits and the free space.
+    """
 
-def _children(node: UnixFSNode, get: BlockGetter) -> list[tuple[str, CID]]:
-    """A directory's entries, each name checked and distinct."""
-    seen: set[str] = set()
-    children = []
-    for name, link in iter_directory(node, get):
-        _check_name(name)
-        if name in seen:
-            raise UnsafePathError(f"directory {node.cid} lists {name!r:.200} twice")
-        seen.add(name)
-        children.append((name, link.cid))
-    return children
+    def __init__(self, get: BlockGetter, budget: int) -> None:
+        self._get = get
+        self._budget = budget
 
+    def write(self, root: CID, base: str) -> None:
+        symlinks: list[tuple[str, bytes]] = []
+        stack = [(base, root)]
+        while stack:
+            path, cid = stack.pop()
+            node = load_node(cid, self._get)
+            if node.kind == "directory":
+                os.mkdir(path)
+                entries = directory_entries(node, self._get)
+                stack.extend((os.path.join(path, name), kid) for name, kid in reversed(entries))
+            elif node.kind == "file":
+                self._write_file(path, cid)
+            else:
+                symlinks.append((path, symlink_target(node)))
+        for path, target in symlinks:  # last, so that no write can pass through one
+            os.symlink(os.fsdecode(target), path)
 
-def _check_name(name: str) -> None:
-    if name in ("", ".", "..") or "\0" in name or any(s in name for s in _SEPARATORS):
-        raise UnsafePathError(f"unsafe name in directory: {name!r:.200}")
-
-
-def _check_symlink(parts: tuple[str, ...], target: bytes) -> None:
-    shown = f"{'/'.join(parts) or '<root>'} -> {target!r:.200}"
-    if not parts:
-        raise UnsafePathError(f"the root is a symlink pointing outside the tree: {shown}")
-    if not target or b"\0" in target or target.startswith(b"/") or os.path.isabs(target):
-        raise UnsafePathError(f"symlink with an absolute or empty target: {shown}")
-    components = [c for c in target.replace(b"\\", b"/").split(b"/") if c not in (b"", b".")]
-    climbs = 0
-    while climbs < len(components) and components[climbs] == b"..":
-        climbs += 1
-    if b".." in components[climbs:] or climbs > len(parts) - 1:
-        raise UnsafePathError(f"symlink pointing outside the extracted tree: {shown}")
-
-
-def _write(entries: list[_Entry], base: str, get: BlockGetter) -> None:
-    symlinks: list[_Entry] = []
-    for entry in entries:
-        path = os.path.join(base, *entry.parts)
-        if entry.kind == "directory":
-            os.mkdir(path)
-        elif entry.kind == "file":
-            _write_file(path, entry.cid, get)
-        else:
-            symlinks.append(entry)
-    for entry in symlinks:  # last, so that no write can pass through one
-        os.symlink(os.fsdecode(entry.target), os.path.join(base, *entry.parts))
-
-
-def _write_file(path: str, cid: CID, get: BlockGetter) -> None:
-    """Stream the file into a temporary name beside ``path``, then rename it."""
-    directory = os.path.dirname(path)
-    temporary = os.path.join(directory, f".ipfs-kit-part-{secrets.token_hex(8)}")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(temporary, flags, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in read_verified_file(cid, get):
-                out.write(chunk)
-        os.rename(temporary, path)
-    except BaseException:
-        if os.path.lexists(temporary):
-            os.unlink(temporary)
-        raise
+    def _write_file(self, path: str, cid: CID) -> None:
+        """Stream the file into a temporary name beside ``path``, then rename it."""
+        directory = os.path.dirname(path)
+        temporary = os.path.join(directory, f".ipfs-kit-part-{secrets.token_hex(8)}")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(temporary, flags, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in read_verified_file(cid, self._get):
+                    self._budget -= len(chunk)
+                    if self._budget < 0:
+                        raise ResourceLimitError("the DAG wrote more bytes than it declared")
+                    out.write(chunk)
+            os.rename(temporary, path)
+        except BaseException:
+            if os.path.lexists(temporary):
+                os.unlink(temporary)
+            raise

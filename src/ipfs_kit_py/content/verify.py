@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 
-from ipfs_kit_py.content.cid import CID, DAG_PB, SHA2_256, cid_key
+from ipfs_kit_py.content.cid import CID, DAG_PB, SHA2_256, cid_key, short_cid
 from ipfs_kit_py.content.unixfs import (
     KUBO_CID_V1,
     KUBO_DEFAULT,
@@ -34,7 +34,9 @@ def _hasher(cid: CID) -> hashlib._Hash | None:
         return hashlib.sha256()
     if code == _IDENTITY:
         return None
-    raise InvalidInputError(f"cannot verify {cid}: unsupported hash function {cid.hashfun.name}")
+    raise InvalidInputError(
+        f"cannot verify {short_cid(cid)}: unsupported hash function {cid.hashfun.name}"
+    )
 
 
 def verify_block(cid: CID, data: bytes | memoryview) -> None:
@@ -47,7 +49,8 @@ def verify_block(cid: CID, data: bytes | memoryview) -> None:
         actual = h.digest()
     if actual != cid.raw_digest:
         raise ContentMismatchError(
-            f"block {cid} does not match its CID: its bytes hash to {actual.hex()[:16]}…",
+            f"block {short_cid(cid)} does not match its CID: "
+            f"its bytes hash to {actual.hex()[:16]}…",
             cid=str(cid),
             actual=actual.hex(),
         )
@@ -96,18 +99,19 @@ class ContentVerifier:
             if any(cid_key(root) == cid_key(self.cid) for root in roots):
                 return
             found = ", ".join(
-                f"{root} ({importer.profile.key()})"
+                f"{short_cid(root)} ({importer.profile.key()})"
                 for root, importer in zip(roots, self._importers, strict=True)
             )
             raise ContentMismatchError(
-                f"content of {self.size} bytes does not match {self.cid}: it imports to {found}",
+                f"content of {self.size} bytes does not match {short_cid(self.cid)}: "
+                f"it imports to {found}",
                 cid=str(self.cid),
                 actual=str(roots[0]),
             )
         actual = self._hash.digest() if self._hash is not None else bytes(self._identity)
         if actual != self.cid.raw_digest:
             raise ContentMismatchError(
-                f"content of {self.size} bytes does not match {self.cid}: "
+                f"content of {self.size} bytes does not match {short_cid(self.cid)}: "
                 f"it hashes to {actual.hex()[:16]}…",
                 cid=str(self.cid),
                 actual=actual.hex(),

@@ -3,16 +3,18 @@
 Tiers are ordered fastest first: the in-process :class:`MemoryBackend` (ARC), the shared
 :class:`DiskBackend`, then any remote backends (kubo, S3, Storacha, gateways).
 
-Read path: memory, then the tiers the index says hold the CID, then the other tiers
-(probing). Bytes from outside the process are verified against the CID before they are
-returned or cached; a remote object streams into a disk temp file while it is verified
-and is committed (warming the disk tier) only on success. A tier that raises a backend
-error is skipped and backed off (circuit breaker); a copy that does not match its CID is
-refused (marked bad, with when and why) and the next tier serves; a copy the index lists
-but the tier lacks is a miss that marks it ``missing`` in the index (never dropped: only
-``remove``, eviction and ``forget`` drop a copy). Read-only tiers (gateways) serve reads
-but are never recorded as holding a copy, and bookkeeping that fails after a verified
-read (``stat``, an index write) is logged, not raised: the verified bytes are returned.
+Read path: an identity CID is answered from the CID itself; else memory, then the tiers
+the index says hold the CID, then the other tiers (probing). Bytes from outside the
+process are verified against the CID before they are returned or cached; a remote
+object streams into a disk temp file while it is verified and is committed (warming the
+disk tier) only on success. A source that fails is skipped (the next tier serves) and,
+for an availability fault, backed off (circuit breaker); a copy that does not match its
+CID is refused (marked bad, with when and why) and the next tier serves; a copy the
+index lists but the tier lacks is a miss that marks it ``missing`` in the index (never
+dropped: only ``remove``, eviction and ``forget`` drop a copy). Read-only tiers
+(gateways) serve reads but are never recorded as holding a copy, and bookkeeping that
+fails after a verified read (``stat``, an index write) is logged, not raised: the
+verified bytes are returned.
 A disk copy is re-hashed on read unless its stamp (inode, size, mtime) still matches the
 one recorded when it was written or last verified: any rewrite of the file is caught,
 silent bit rot only by ``verify`` (or ``trust_disk_stamps=False``).
@@ -40,11 +42,10 @@ from typing import Any, BinaryIO
 
 from ipfs_kit_py.backends.base import BaseBackend, FileCache, ObjectCache, StoredObject
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
+from ipfs_kit_py.content.inline import inline_bytes
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, FileImport, FileImporter, ImportProfile
 from ipfs_kit_py.content.verify import ContentVerifier, verify_stream
 from ipfs_kit_py.errors import (
-    BackendError,
-    ConfigurationError,
     ContentMismatchError,
     ContentNotFoundError,
     InvalidInputError,
@@ -139,6 +140,9 @@ class TieredCacheManager:
         if data is not None:
             return data
         cid = parse_cid(cid)
+        inline = inline_bytes(cid)  # an identity CID is its own content, as in kubo
+        if inline is not None:
+            return inline
         fetched = self._fetch(cid, self._key_of(cid), want_bytes=True)
         fetched.file.close()
         assert fetched.data is not None
@@ -150,6 +154,9 @@ class TieredCacheManager:
         if data is not None:
             return io.BytesIO(data)
         cid = parse_cid(cid)
+        inline = inline_bytes(cid)
+        if inline is not None:
+            return io.BytesIO(inline)
         return self._fetch(cid, self._key_of(cid), want_bytes=False).file
 
     def _memory_hit(self, cid: CID | str) -> bytes | None:
@@ -216,10 +223,9 @@ class TieredCacheManager:
                 tried.append(f"{tier.name}: mismatch")
                 self._refuse(tier, cid, exc)
                 continue
-            except (BackendError, ConfigurationError, OSError) as exc:
+            except Exception as exc:  # any other fault of one source: try the next one
                 tried.append(f"{tier.name}: {type(exc).__name__}")
-                if not self._is_disk(tier) and is_availability_fault(exc):
-                    self.breaker.trip(tier.name, f"{type(exc).__name__}: {exc}")
+                self._source_failed(tier, cid, exc)
                 continue
             self.breaker.reset(tier.name)
             if tier.name not in listed and tier.name not in self.policy.read_only:
@@ -250,6 +256,16 @@ class TieredCacheManager:
             return chunks
         return tier.get(cid)
 
+    def _source_failed(self, tier: BaseBackend, cid: CID, exc: Exception) -> None:
+        """Note a tier whose read failed: an availability fault of a tier outside this
+        machine backs it off; an unmapped exception is logged as a bug."""
+        if not self._is_disk(tier) and is_availability_fault(exc):
+            self.breaker.trip(tier.name, f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, IpfsKitError | OSError):
+            logger.info("reading %s from %s failed: %s", cid, tier.name, exc)
+        else:
+            logger.warning("reading %s from %s failed unexpectedly", cid, tier.name, exc_info=exc)
+
     def profile_of(self, cid: CID | str) -> ImportProfile | None:
         """The import profile recorded for ``cid``, or None (verification then guesses)."""
         key = self.index.profile(cid)
@@ -270,12 +286,17 @@ class TieredCacheManager:
             return self._download_to_disk(tier, cid, profile, want_bytes)
         staging = self.disk.stage() if warm and self.disk else Staging(Path(tempfile.gettempdir()))
         events = TransferEvents(str(cid), self.subscribers)
+        limit = self._known_size(cid)  # a source sending more is lying: stop, not spool on
         size = 0
         try:
             with events:
                 for chunk in self.verified_chunks(tier, cid, profile):
-                    staging.write(chunk)
                     size += len(chunk)
+                    if limit is not None and size > limit:
+                        raise ContentMismatchError(
+                            f"{tier.name} sent more than the {limit} bytes of {cid}", cid=str(cid)
+                        )
+                    staging.write(chunk)
                     events.progress(len(chunk))
             f = staging.reopen()
             if warm and self.disk is not None:
@@ -286,6 +307,11 @@ class TieredCacheManager:
         if want_bytes:
             f.seek(0)
         return Fetched(tier.name, size, f, data)
+
+    def _known_size(self, cid: CID) -> int | None:
+        """The size the index recorded for file ``cid``, if any."""
+        record = self.index.content(cid)
+        return record.size if record is not None and record.kind == "file" else None
 
     def _read_disk(
         self, cid: CID, profile: ImportProfile | None, want_bytes: bool, stamp: str | None
@@ -473,12 +499,14 @@ class TieredCacheManager:
                     continue
                 source.seek(0)
                 if self.memory is not None and self._is_memory(tier):
-                    if self.memory.insert(cid_key(cid), source.read()):
+                    # size first: a file too large to cache is never read into memory
+                    if staging.size <= self.memory.max_object_bytes:
+                        self.memory.insert(cid_key(cid), source.read())
                         stored.append(self.memory.stat(cid))
                     continue
                 profile = self.profile_of(cid)
                 obj = tier.put(cid, read_chunks(source), staging.size, profile=profile)
-                self.index.record(cid, tier.name, obj.locator, pinned=pinned)
+                self.index.record(cid, tier.name, obj.locator, pinned=pinned or None)
                 stored.append(obj)
             if self.disk is not None and any(self._is_disk(t) for t in targets):
                 stored.append(self._store_on_disk(cid, staging, source, pinned))
@@ -500,7 +528,9 @@ class TieredCacheManager:
             with self.index.transaction():
                 path = self.disk.commit(local, cid)
                 stamp = self.disk.stamp(path)
-                self.index.record(cid, self.disk.name, str(path), pinned=pinned, stamp=stamp)
+                self.index.record(
+                    cid, self.disk.name, str(path), pinned=pinned or None, stamp=stamp
+                )
         finally:
             local.abort()
         return StoredObject(cid, staging.size, str(path))

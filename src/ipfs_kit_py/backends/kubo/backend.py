@@ -122,7 +122,8 @@ class KuboConfig:
         located = locate_api(get("api_url", "IPFS_API_URL"), ipfs_path=ipfs_path)
         api_url, userinfo = parse_url("kubo api_url", located)
         auth = get("auth", "IPFS_API_AUTH")
-        if auth is None and userinfo is not None:  # user:password@ becomes basic auth
+        # user:pass@ in the URL would show in every message and log line: make it auth
+        if auth is None and userinfo is not None:
             auth = Secret(f"basic:{userinfo}")
         legacy = get("timeout", "IPFS_KIT_KUBO_TIMEOUT")
         defaults = {} if legacy is None else {"idle_timeout": _seconds("timeout", legacy)}
@@ -140,7 +141,8 @@ def _seconds(name: str, value: Any) -> float:
 
 
 def pin_forms(cid: CID) -> list[CID]:
-    """``cid`` and its other version: kubo keeps the v0 and v1 pins of one node apart."""
+    """``cid`` and its other version: kubo pins the form content was added as, and keeps
+    the v0 (``Qm…``) and v1 (``bafy…``) pins of one dag-pb sha2-256 node apart."""
     if cid.codec.code != DAG_PB or cid.hashfun.code != SHA2_256:
         return [cid]
     return [cid, make_cid(DAG_PB, bytes(cid.raw_digest), version=1 - cid.version)]
@@ -168,6 +170,7 @@ class KuboBackend(BaseBackend):
     """
 
     name = "ipfs"
+    config: KuboConfig | None = None  # what from_config built it from (config show)
 
     def __init__(self, client: KuboClient, *, offline: bool = True) -> None:
         self.client = client
@@ -182,7 +185,9 @@ class KuboBackend(BaseBackend):
             timeouts=config.timeouts,
             lookup_timeout=config.lookup_timeout,
         )
-        return cls(client, offline=config.offline)
+        backend = cls(client, offline=config.offline)
+        backend.config = config
+        return backend
 
     @classmethod
     def from_sources(

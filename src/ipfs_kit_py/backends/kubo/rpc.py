@@ -32,6 +32,8 @@ from ipfs_kit_py.errors import (
     BackendUnavailableError,
     ContentNotFoundError,
     InvalidInputError,
+    IpfsKitError,
+    ProtocolError,
 )
 from ipfs_kit_py.net import Deadline, Timeouts, retrying
 from ipfs_kit_py.resource import Closeable
@@ -46,6 +48,8 @@ Params = dict[str, str]
 _IDEMPOTENT = frozenset(
     {"id", "version", "repo/stat", "block/stat", "files/stat", "pin/ls", "block/get"}
 )
+MAX_ERROR_BODY = 64 << 10  # of an error answer, enough for kubo's error JSON
+MAX_JSON_BODY = 16 << 20  # of a one-object JSON answer (id, version, stat, pin/add)
 
 # Substrings of kubo's messages for content the node does not have (offline, or after the
 # lookup timeout), and for unpinning what is not pinned.
@@ -190,6 +194,21 @@ class KuboClient(Closeable):
             raise BackendError(message, **located) from exc
         except httpx.TransportError as exc:
             raise transport_error(exc, backend="kubo", locator=self.url, action=command) from exc
+        except httpx.HTTPError as exc:
+            raise ProtocolError(
+                f"IPFS node at {self.url} answered {command} badly: {type(exc).__name__}: {exc}",
+                backend="kubo",
+                locator=self.url,
+            ) from None
+        except (ValueError, LookupError, TypeError, AttributeError) as exc:
+            if isinstance(exc, IpfsKitError):
+                raise
+            raise ProtocolError(
+                f"IPFS node at {self.url} sent an answer to {command} that kubo never sends "
+                f"({type(exc).__name__}: {_short(exc)})",
+                backend="kubo",
+                locator=self.url,
+            ) from None
 
     @contextlib.contextmanager
     def _stream(
@@ -227,15 +246,14 @@ class KuboClient(Closeable):
         try:
             if response.status_code != 200:
                 with self._transport_errors(command):
-                    response.read()
-                self._raise_for(command, response)
+                    body = _bounded_body(response, MAX_ERROR_BODY)
+                self._raise_for(command, response.status_code, body)
             yield response
         finally:
             response.close()
 
-    def _raise_for(self, command: str, response: httpx.Response) -> NoReturn:
-        status = response.status_code
-        message, from_kubo = _error_message(response)
+    def _raise_for(self, command: str, status: int, body: bytes) -> NoReturn:
+        message, from_kubo = _error_message(status, body)
         logger.debug("kubo %s at %s: HTTP %d: %s", command, self.url, status, message)
         where = f"IPFS node at {self.url}"
         located = {"backend": "kubo", "locator": self.url}
@@ -261,7 +279,10 @@ class KuboClient(Closeable):
                 self._stream(command, params or {}, deadline=deadline) as response,
                 self._transport_errors(command),
             ):
-                return json.loads(response.read())
+                body = _bounded_body(response, MAX_JSON_BODY + 1)
+                if len(body) > MAX_JSON_BODY:
+                    raise ValueError(f"answer longer than {MAX_JSON_BODY} bytes")
+                return json.loads(body)
 
         if command not in _IDEMPOTENT:
             return once()
@@ -283,7 +304,7 @@ class KuboClient(Closeable):
             self._stream(command, params, parts, bulk=bulk, deadline=deadline) as response,
             self._transport_errors(command),
         ):
-            for line in response.iter_lines():
+            for line in _bounded_lines(response.iter_raw(), MAX_JSON_BODY):
                 if line.strip():
                     yield _check_line(json.loads(line), command, self.url)
 
@@ -319,12 +340,14 @@ class KuboClient(Closeable):
 
     def add(self, parts: Iterable[Part], options: AddOptions | None = None) -> list[AddedEntry]:
         """``add`` streamed multipart ``parts``; entries in kubo's order, the root last."""
-        return [_entry(line) for line in self._added(parts, options)]
+        with self._transport_errors("add"):
+            return [_entry(line) for line in self._added(parts, options)]
 
     def add_root(self, parts: Iterable[Part], options: AddOptions | None = None) -> AddedEntry:
         """``add`` like :meth:`add`, returning only the root (one CID parsed, not one per file)."""
         (last,) = collections.deque(self._added(parts, options), maxlen=1)
-        return _entry(last)
+        with self._transport_errors("add"):
+            return _entry(last)
 
     def _added(self, parts: Iterable[Part], options: AddOptions | None) -> Iterator[Any]:
         params = (options or AddOptions()).params()
@@ -351,12 +374,13 @@ class KuboClient(Closeable):
             self._stream("cat", params, bulk=True) as response,
             self._transport_errors("cat"),
         ):
-            expected = response.headers.get("X-Content-Length")
+            header = response.headers.get("X-Content-Length")
+            expected = None if header is None else _length(header)
             received = 0
             for chunk in response.iter_raw():
                 received += len(chunk)
                 yield chunk
-        if expected is not None and received != int(expected):
+        if expected is not None and received != expected:
             raise BackendError(
                 f"IPFS node at {self.url} ended cat of {cid} after {received} of {expected} bytes",
                 backend="kubo",
@@ -377,18 +401,24 @@ class KuboClient(Closeable):
         """``block/put``: store one block (sha2-256) and return its CID."""
         params = {"cid-codec": codec, "mhtype": "sha2-256", "pin": _flag(pin)}
         lines = list(self._lines("block/put", params, [Part("block", body=[data])]))
-        return parse_cid(lines[-1]["Key"])
+        with self._transport_errors("block/put"):
+            return parse_cid(lines[-1]["Key"])
 
     def block_stat(self, cid: CID, *, offline: bool = False) -> int:
         """``block/stat``: the size of one block."""
         answer = self._json("block/stat", self._lookup(cid, offline))
-        return int(answer["Size"])
+        with self._transport_errors("block/stat"):
+            return _length(answer["Size"])
 
     def files_stat(self, cid: CID, *, offline: bool = False) -> dict[str, Any]:
         """``files/stat`` of ``/ipfs/<cid>``: Type, Size (file bytes), CumulativeSize."""
         params = self._lookup(cid, offline)
         params["arg"] = f"/ipfs/{cid}"
-        return dict(self._json("files/stat", params))
+        answer = self._json("files/stat", params)
+        with self._transport_errors("files/stat"):
+            stat = dict(answer)
+            stat["Size"] = _length(stat["Size"])
+        return stat
 
     def dag_export(self, cid: CID, *, offline: bool = False) -> Iterator[bytes]:
         """``dag/export``: stream the DAG under ``cid`` as a CAR."""
@@ -399,18 +429,23 @@ class KuboClient(Closeable):
         params = {"pin-roots": _flag(pin_roots), "stats": "false"}
         roots = []
         for line in self._lines("dag/import", params, [Part("car", body=car)]):
-            root = line.get("Root")
-            if root is None:
-                continue
-            if root.get("PinErrorMsg"):
-                raise ContentNotFoundError(
-                    f"IPFS node at {self.url} could not pin CAR root {root['Cid']['/']}: "
-                    f"{root['PinErrorMsg']}",
-                    backend="kubo",
-                    locator=self.url,
-                )
-            roots.append(parse_cid(root["Cid"]["/"]))
+            with self._transport_errors("dag/import"):
+                roots.extend(self._import_root(line))
         return roots
+
+    def _import_root(self, line: Any) -> list[CID]:
+        """The root a ``dag/import`` answer line names (if any); a pin failure raises."""
+        root = line.get("Root")
+        if root is None:
+            return []
+        if root.get("PinErrorMsg"):
+            raise ContentNotFoundError(
+                f"IPFS node at {self.url} could not pin CAR root {root['Cid']['/']}: "
+                f"{root['PinErrorMsg']}",
+                backend="kubo",
+                locator=self.url,
+            )
+        return [parse_cid(root["Cid"]["/"])]
 
     # -- pins and routing -----------------------------------------------------------------
 
@@ -428,18 +463,18 @@ class KuboClient(Closeable):
         """``pin/ls``: pinned CIDs (as kubo prints them) -> pin type."""
         params = {"type": pin_type, "stream": "true"}
         if cid is None:  # every pin of the node: as long as it takes while it moves
-            return {line["Cid"]: line["Type"] for line in self._lines("pin/ls", params, bulk=True)}
+            lines = list(self._lines("pin/ls", params, bulk=True))
+            with self._transport_errors("pin/ls"):
+                return {str(line["Cid"]): str(line["Type"]) for line in lines}
         params["arg"] = str(cid)
         deadline = self.timeouts.deadline_from_now()
-        return retrying(
-            lambda: {
-                line["Cid"]: line["Type"]
-                for line in self._lines("pin/ls", params, deadline=deadline)
-            },
-            retries=self.timeouts.retries,
-            what="kubo pin/ls",
-            deadline=deadline,
-        )
+
+        def once() -> dict[str, str]:
+            lines = list(self._lines("pin/ls", params, deadline=deadline))
+            with self._transport_errors("pin/ls"):
+                return {str(line["Cid"]): str(line["Type"]) for line in lines}
+
+        return retrying(once, retries=self.timeouts.retries, what="kubo pin/ls", deadline=deadline)
 
     def findprovs(self, cid: CID, *, num_providers: int = 20) -> list[str]:
         """``routing/findprovs``: peer IDs of providers found within ``lookup_timeout``."""
@@ -451,24 +486,61 @@ class KuboClient(Closeable):
         providers: list[str] = []
         deadline = Deadline(self.lookup_timeout + self.timeouts.deadline)
         for event in self._lines("routing/findprovs", params, deadline=deadline):
-            if event.get("Type") == 4:  # routing.Provider
-                providers.extend(r["ID"] for r in event.get("Responses") or [])
+            with self._transport_errors("routing/findprovs"):
+                if event.get("Type") == 4:  # routing.Provider
+                    providers.extend(str(r["ID"]) for r in event.get("Responses") or [])
         return providers
+
+
+def _length(value: Any) -> int:
+    """A byte count from an answer: a non-negative integer, or ValueError."""
+    text = str(value).strip()
+    if not text.isdigit() or len(text) > 20:
+        raise ValueError(f"not a byte count: {text[:40]!r}")
+    return int(text)
 
 
 def _entry(line: Any) -> AddedEntry:
     return AddedEntry(line["Name"], parse_cid(line["Hash"]), int(line.get("Size") or 0))
 
 
-def _error_message(response: httpx.Response) -> tuple[str, bool]:
+def _bounded_body(response: httpx.Response, limit: int) -> bytes:
+    """At most ``limit`` bytes of an (error) body: an endless one is cut, not buffered."""
+    body = bytearray()
+    for chunk in response.iter_raw():
+        body += chunk[: limit - len(body)]
+        if len(body) >= limit:
+            break
+    return bytes(body)
+
+
+def _bounded_lines(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
+    """Split a byte stream into lines; a line longer than ``limit`` is a ValueError."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        yield from lines
+        if len(pending) > limit:
+            raise ValueError(f"an answer line longer than {limit} bytes")
+    if pending:
+        yield pending
+
+
+def _short(exc: BaseException, limit: int = 200) -> str:
+    text = str(exc)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _error_message(status: int, raw: bytes) -> tuple[str, bool]:
     """kubo's error message and whether it came as kubo's error JSON."""
-    text = response.text.strip()
+    text = raw.decode("utf-8", "replace").strip()
     try:
         body = json.loads(text)
     except ValueError:
-        return text[:500] or f"HTTP {response.status_code}", False
+        return text[:500] or f"HTTP {status}", False
     if isinstance(body, dict) and "Message" in body:
-        return str(body["Message"]), True
+        return str(body["Message"])[:500], True
     return text[:500], False
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -492,9 +493,9 @@ class S3Client(Closeable):
         only when complete and accepted by it.
         """
         dest = Path(dest)
-        if dest.is_dir():
+        if os.path.isdir(dest):
             raise InvalidInputError(f"download target {dest} is a directory")
-        if not dest.parent.is_dir():
+        if not os.path.isdir(dest.parent):
             raise InvalidInputError(f"download target directory {dest.parent} does not exist")
         self.sweep_uploads(bucket, when_due=True)
         info = self.head(bucket, key)

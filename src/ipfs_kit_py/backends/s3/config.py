@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ipfs_kit_py.backends.registry import S3_NOT_CONFIGURED
 from ipfs_kit_py.backends.s3.errors import validate_key
-from ipfs_kit_py.config import Secret, Sources, parse_number, parse_url, require
+from ipfs_kit_py.config import Secret, Sources, mask_url, parse_number, parse_url, require
 from ipfs_kit_py.errors import ConfigurationError, InvalidInputError, NotConfiguredError
 
 __all__ = ["DEFAULT_KEY_PREFIX", "S3Config"]
@@ -38,7 +39,7 @@ _ENV_NAMES: dict[str, tuple[str, ...]] = {
 class S3Config:
     """Where and how to reach S3; credentials are :class:`Secret` and never shown."""
 
-    access_key_id: str | None = None
+    access_key_id: str | None = field(default=None, repr=False)  # masked like the secret
     secret_access_key: Secret | None = None
     session_token: Secret | None = None
     region: str = "us-east-1"
@@ -86,7 +87,7 @@ class S3Config:
         parse_number("S3 max_retries", self.max_retries, int, minimum=0, maximum=100)
         parse_number("S3 part_size", self.part_size, int, maximum=5 * 1024 * MiB)
         self._check_header_values()
-        if self.endpoint_url:
+        if self.endpoint_url is not None:
             if not self.endpoint_url.isascii():  # the engine panics on a non-ASCII URI
                 raise ConfigurationError("S3 endpoint_url must be ASCII (write a host as xn--)")
             _, userinfo = parse_url("S3 endpoint_url", self.endpoint_url)
@@ -95,6 +96,7 @@ class S3Config:
                     "S3 endpoint_url must not carry user:password@ (S3 signs requests with "
                     "access_key_id/secret_access_key)"
                 )
+            _check_endpoint(self.endpoint_url)
 
     def _check_header_values(self) -> None:
         """Values sent in request headers: the engine panics on any it cannot send."""
@@ -165,6 +167,24 @@ class S3Config:
             "S3 bucket not set: pass bucket=..., set IPFS_KIT_S3_BUCKET, or bucket in the "
             "[s3] section of the config file",
         )
+
+
+def _check_endpoint(url: str) -> None:
+    """An endpoint is ``http(s)://host[:port][/path]``; anything else is refused here, before
+    the S3 engine (which aborts the process-level call on a URL it cannot parse) sees it."""
+    shown = mask_url(url)[:200]
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ConfigurationError(f"S3 endpoint_url {shown!r} is not a URL") from None
+    bad_char = any(c.isspace() or not c.isprintable() for c in url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or bad_char:
+        raise ConfigurationError(
+            f"S3 endpoint_url {shown!r} must be an http:// or https:// URL with a host"
+        )
+    if port == 0:
+        raise ConfigurationError(f"S3 endpoint_url {shown!r} has port 0")
 
 
 def _normal_prefix(prefix: str) -> str:

@@ -21,6 +21,7 @@ from ipfs_kit_py.content.cid import CID, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.content.verify import ContentVerifier, verify_stream
 from ipfs_kit_py.errors import InvalidInputError
+from ipfs_kit_py.outfile import output_path
 from ipfs_kit_py.progress import Subscribers
 
 __all__ = [
@@ -125,7 +126,7 @@ class S3Objects:
         appears only when complete and verified, and nothing is left on failure.
         """
         bucket, key = self.target(bucket, required_key(key))
-        path = Path(dest) if dest is not None else Path(Path(key).name)
+        path = output_path(dest if dest is not None else ".", Path(key).name)  # dir/: inside
         wanted = parse_cid(cid) if cid is not None else None
         used: list[CID] = []
 

@@ -16,7 +16,9 @@ from typing import Any, BinaryIO, Protocol
 
 from ipfs_kit_py import debris
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
+from ipfs_kit_py.outfile import temp_beside
 from ipfs_kit_py.progress import Subscribers
+from ipfs_kit_py.sources import open_regular_file
 from ipfs_kit_py.streams import CHUNK, read_chunks
 
 __all__ = [
@@ -54,13 +56,7 @@ def count_chunks(
 
 def open_source(path: str | os.PathLike[str]) -> BinaryIO:
     """Open a local file for upload, raising InputPathError when it cannot be read."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputPathError(f"not a readable file: {p}")
-    try:
-        return p.open("rb")
-    except OSError as exc:
-        raise InputPathError(f"cannot open {p}: {exc.strerror}") from exc
+    return open_regular_file(Path(path))  # a FIFO or a device is refused, not read forever
 
 
 FetchRange = Callable[[int, int], Iterable[bytes | memoryview]]
@@ -83,7 +79,8 @@ def download_ranges(
     verified) file is renamed to ``dest``; on any failure nothing is left behind.
     """
     dest = Path(dest)
-    fd, tmp_name = debris.mkstemp(dest.parent or ".", f".{dest.name}.")
+    # the mode open() would give, not mkstemp's 0600; recorded in the debris journal
+    fd, tmp_name = temp_beside(dest)
     try:
         os.ftruncate(fd, size)
         starts = range(0, size, part_size)
@@ -208,7 +205,7 @@ def source_size(source: UploadSource) -> int | None:
     if isinstance(source, str | Path):
         try:
             return Path(source).stat().st_size
-        except OSError:
+        except (OSError, ValueError):
             return None
     return None
 

@@ -29,6 +29,7 @@ __all__ = ["Delegation", "parse_proof"]
 
 ARCHIVE_TAG = "ucan@0.9.1"
 _IDENTITY = 0x00
+_MAX_PROOF_BYTES = 256 * 1024  # a proof is an identity CID far longer than a content CID
 
 
 # Bounds on a proof chain: real ones are a handful of UCANs a few levels deep.
@@ -172,7 +173,7 @@ def _varint(n: int) -> bytes:
 def _unwrap(text: str) -> bytes:
     """Return the archive CAR bytes carried by ``text`` (identity CID or raw CAR, base64)."""
     try:
-        cid = parse_cid(text)
+        cid = parse_cid(text, max_bytes=_MAX_PROOF_BYTES)
     except InvalidCIDError:
         cid = None
     if cid is not None:
