@@ -236,7 +236,7 @@ def test_a_corrupt_index_is_a_typed_error_everywhere(
             kit.add(b"x")
         assert isinstance(info.value.__cause__, sqlite3.DatabaseError)
         result = kit.ipfs_add(b"x")
-    assert result["success"] is False and result["error_type"] == "MetadataIndexError"
+    assert result["success"] is False and result["error_type"] == "IndexCorruptError"
 
 
 def test_typed_get_to_path_raises_input_path_errors_not_oserror(cid: str, home: Path) -> None:
