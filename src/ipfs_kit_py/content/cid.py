@@ -211,9 +211,13 @@ def _validated(cid: CID) -> CID:
     """``cid`` once its digest is checked against its hash function.
 
     multiformats decodes lazily: a sha2-256 CID with a 33-byte digest decodes, then fails
-    when its digest is first read (deep in verification, as an untyped error).
+    when its digest is first read (deep in verification, as an untyped error). A hash
+    function whose implementation is an optional package that is not installed (keccak
+    needs pycryptodome) cannot be checked here: the CID is kept as multiformats decodes it,
+    and content under it cannot be verified later.
     """
-    _ = cid.raw_digest
+    with contextlib.suppress(ImportError):
+        _ = cid.raw_digest
     return cid
 
 
