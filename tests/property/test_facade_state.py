@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precondition, rule
 
 from ipfs_kit_py.content.cid import cid_key, parse_cid
-from ipfs_kit_py.errors import ContentNotFoundError, LastCopyError
+from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError, LastCopyError
 from ipfs_kit_py.ipfs_kit import ipfs_kit
 from tests.servers.kubo import KuboNode
 
@@ -186,17 +186,36 @@ def test_facade_state_machine(machine: type[FacadeMachine]) -> None:
         max_examples=15,
         stateful_step_count=20,
         deadline=None,
+        derandomize=True,  # the same sequences in every run; found bugs get their own test
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
     run().runTest()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ContentMismatchError,
+    reason="open bug (found by the state machine): content whose record was dropped is "
+    "re-put into kubo with the profile guessed from its v1 key, and kubo builds another root",
+)
+def test_replicating_unrecorded_empty_content_back_into_kubo(
+    machine: type[FacadeMachine],
+) -> None:
+    state = machine()
+    try:
+        key = state.add(payload=b"", pin=False, to=["ipfs"])
+        state.force_remove(key=key, tiers=["memory", "disk", "ipfs"])
+        state.replicate(key=key, to="ipfs")
+    finally:
+        state.teardown()
 
 
 def test_keep_refuses_content_with_no_copy_left(tmp_path: Path) -> None:
     # found by the state machine: add, remove every copy, keep -> "pinned", keeping nothing
     with ipfs_kit({}, cache_dir=tmp_path / "c", index_path=tmp_path / "i.db") as kit:
         cid = kit.add(b"soon gone", to=["memory", "disk"]).cid
-        kit.remove(cid, ["memory", "disk"])
-        with pytest.raises(ContentNotFoundError, match="no copy left"):
+        kit.remove(cid, ["memory", "disk"])  # the last copy gone: the record goes too
+        with pytest.raises(ContentNotFoundError, match="not in the index"):
             kit.keep(cid)
         again = kit.add(b"only in memory", to=["memory"]).cid
         with pytest.raises(ContentNotFoundError, match="no copy left"):
