@@ -13,10 +13,10 @@ import logging
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ipfs_kit_py.content.archive import verify_car
-from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
+from ipfs_kit_py.content.cid import cid_key, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.directory_store import restore_tree
 from ipfs_kit_py.errors import (
@@ -27,6 +27,9 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
 )
 from ipfs_kit_py.tiers.manager import TieredCacheManager
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
 
 __all__ = [
     "CopyCheck",
