@@ -38,12 +38,12 @@ from ipfs_kit_py.index_schema import (
 )
 from ipfs_kit_py.resource import Closeable
 
-if TYPE_CHECKING:
-    from ipfs_kit_py.content.cid import CID
-
 __all__ = ["MIGRATIONS", "ContentRecord", "Location", "MetadataIndex", "default_index_path"]
 
 logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
 
 T = TypeVar("T")
 
