@@ -49,7 +49,10 @@ class Code(NamedTuple):
 
 
 class Cid:
-    """An immutable CID of the common kinds; equal to multiformats' CID of the same text."""
+    """An immutable CID of the common kinds; equal to multiformats' CID of the same text.
+
+    It hashes by its bytes, multiformats' class by its parts: use one class per dict or set.
+    """
 
     __slots__ = ("_bytes", "codec_code", "hash_code", "raw_digest", "version")
 
