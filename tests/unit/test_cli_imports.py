@@ -73,7 +73,14 @@ FORBIDDEN = {
         *OTHER_COMMANDS,
     ],
     # a cached CID is read by its key: neither multiformats' CID nor a verifier is needed
-    "cat": [*REMOTE, "rich", "multiformats", "ipfs_kit_py.cli.add", *OTHER_COMMANDS],
+    "cat": [
+        *REMOTE,
+        "rich",
+        "multiformats",
+        "ipfs_kit_py.content.archive",  # CAR packing and DAG checks
+        "ipfs_kit_py.cli.add",
+        *OTHER_COMMANDS,
+    ],
 }
 
 
