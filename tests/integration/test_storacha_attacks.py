@@ -89,7 +89,7 @@ def in_fresh_process(kind: str, config: StorachaConfig, cid: str = "") -> dict[s
         "service_did": config.service_did,
         "receipts_url": config.receipts_url,
         "gateway_url": config.gateway_url,
-        "timeout": config.timeouts.deadline,
+        "deadline": config.timeouts.deadline,
     }
     done = subprocess.run(
         [sys.executable, "-m", "tests.servers.hostile_storacha", kind, json.dumps(fields)],
