@@ -8,6 +8,11 @@ bytes served, copies lost from the ledger (a copy that exists but is not recorde
 good, or is recorded good and is not there), debris left (temp files, open multipart
 uploads) and the worst time to a clear error. Goal: 0 / 0 / 0 and every time < 15 s.
 
+The Storacha row "hostile answers" runs ``bench.storacha_attacks`` (ours only: forged,
+replayed, redirected, oversized, nested, dripped answers): an attack counts as detected
+unless the call succeeded on it ("accepted wrongly"); credentials sent elsewhere and
+peak RSS are printed below the table (goals 0 and < 150 MB). ``--no-attacks`` skips it.
+
     .venv/bin/python -m bench.reliability [--reps 4] [--workers 6]
 
 Prints one table and writes ``bench/results/reliability-<time>.json``.
@@ -44,6 +49,7 @@ from tests.servers.storacha import (
     start_storacha_service,
 )
 
+from bench import storacha_attacks
 from bench.common import RESULTS_DIR
 from bench.faults.proxy import Fault, FaultProxy
 from ipfs_kit_py.backends.s3.backend import object_key
@@ -488,6 +494,17 @@ def plan(
     return jobs
 
 
+def attack_outcomes(rows: list[storacha_attacks.Row]) -> list[Outcome]:
+    """One Outcome per hostile-answer run of ``bench.storacha_attacks`` (a Storacha row)."""
+    found: list[Outcome] = []
+    for row in rows:
+        for run in range(row.runs):
+            wrong = run < row.accepted_wrongly
+            note = row.attack if not wrong else f"{row.attack}: accepted wrongly"
+            found.append(Outcome("hostile answers", "storacha", not wrong, row.worst_s, note=note))
+    return found
+
+
 def run_job(job: Callable[[], Outcome]) -> Outcome:
     try:
         return job()
@@ -570,6 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=4, help="repetitions of each fault")
     parser.add_argument("--workers", type=int, default=6, help="trials run at once")
     parser.add_argument("--only", default="", help="only trials whose fault or backend has this")
+    parser.add_argument("--no-attacks", action="store_true", help="skip the Storacha attacks")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # the kit logs every fault it meets: quiet
     base = Path(tempfile.mkdtemp(prefix="ipfs-kit-reliability-"))
@@ -589,8 +607,17 @@ def main(argv: list[str] | None = None) -> int:
                 outcomes = list(pool.map(run_job, jobs))
     finally:
         shutil.rmtree(base, ignore_errors=True)
+    attack_rows = [] if args.no_attacks else storacha_attacks.run(repeat=1, peer=False)
+    outcomes += attack_outcomes(attack_rows)
     rows = summarize(outcomes)
     print(table(rows))
+    if attack_rows:
+        totals = storacha_attacks.summary(attack_rows)
+        print(
+            f"storacha attacks: accepted wrongly {totals['accepted_wrongly']} (goal 0), "
+            f"credentials elsewhere {totals['credentials_elsewhere']} (goal 0), peak RSS "
+            f"{totals['peak_rss_mb']:.0f} MB (goal < {storacha_attacks.RSS_GOAL_MB} MB)"
+        )
     total = sum(r["injected"] for r in rows)
     worst = max((r["worst_s"] for r in rows), default=0.0)
     misses = [
