@@ -414,6 +414,18 @@ def test_an_answer_of_many_tiny_blocks_is_refused_quickly(
         backend.list_uploads()
 
 
+def test_an_identity_cid_root_is_uploaded_and_read_without_the_gateway(
+    proxy: HostileProxy, storacha_service: StorachaService, storacha_credentials: Any
+) -> None:
+    root = parse_cid("bafkqadtimvwgy3zanfsgk3tunf2hs")  # raw, identity: b"hello identity"
+    config = through(proxy, storacha_service, storacha_credentials)
+    with StorachaBackend(config) as backend:
+        assert b"".join(backend.get(root)) == b"hello identity"
+        assert not [e for e in proxy.seen if "/ipfs/" in e.path]  # the CID is the content
+        assert backend.uploader().upload_dag(lambda sink: root).root == root
+        assert backend.has(root)
+
+
 def test_receipt_redirects_stay_on_the_same_origin(
     proxy: HostileProxy, storacha_service: StorachaService, storacha_credentials: Any
 ) -> None:

@@ -18,6 +18,7 @@ from multiformats import multibase
 
 from ipfs_kit_py import log_redact
 from ipfs_kit_py.backends.gateway import GatewayBackend
+from ipfs_kit_py.backends.kubo.rpc import KuboClient
 from ipfs_kit_py.backends.storacha import _cbor
 from ipfs_kit_py.backends.storacha.client import StorachaClient, did_web_origin
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
@@ -39,7 +40,12 @@ from ipfs_kit_py.backends.storacha.ucan import issue
 from ipfs_kit_py.cli.main import main
 from ipfs_kit_py.content.car import encode_car_block, encode_car_header
 from ipfs_kit_py.content.cid import DAG_CBOR, RAW, sha256_cid
-from ipfs_kit_py.errors import BackendError, ConfigurationError, ProtocolError
+from ipfs_kit_py.errors import (
+    BackendError,
+    BackendTimeoutError,
+    ConfigurationError,
+    ProtocolError,
+)
 from ipfs_kit_py.net import Timeouts
 from tests.unit.test_storacha_transport import raw_server
 
@@ -197,9 +203,9 @@ def test_a_gateway_dripping_its_headers_fails_at_the_deadline() -> None:
     cid = sha256_cid(RAW, b"hello")
     with raw_server(drip_headers) as url:
         gateway = GatewayBackend(url, timeouts=timeouts)
-        with pytest.raises(BackendError):
+        with pytest.raises(BackendTimeoutError):
             gateway.get_block(cid)
-        with pytest.raises(BackendError):
+        with pytest.raises(BackendTimeoutError):
             b"".join(gateway.iter_file(cid))
         gateway.close()
 
@@ -218,3 +224,17 @@ def test_where_the_service_key_comes_from() -> None:
     assert source() == "did:web"  # the default service is the did:web's own domain
     assert source(service_url="http://127.0.0.1:1") == "pinned"
     assert source(service_key=Signer.generate().did) == "configured"
+
+
+def test_kubo_answers_dripping_their_headers_fail_at_the_deadline() -> None:
+    timeouts = Timeouts(idle_timeout=1.5, deadline=2.0, retries=0)
+    cid = sha256_cid(RAW, b"x")
+    with raw_server(drip_headers) as url:
+        client = KuboClient(url, timeouts=timeouts, lookup_timeout=1.0)
+        with pytest.raises(BackendTimeoutError):
+            client.version()
+        with pytest.raises(BackendTimeoutError):  # small call: the deadline
+            client.block_get(cid)
+        with pytest.raises(BackendTimeoutError):  # bulk: deadline + lookup_timeout
+            b"".join(client.cat(cid))
+        client.close()
