@@ -110,19 +110,17 @@ def nested_receipt(exchange: Exchange) -> Reply:
 
 
 def many_tiny_blocks(count: int) -> Any:
-    """Answer with ``count`` tiny raw blocks and an empty report (built once, then reused)."""
-    built: list[bytes] = []
+    """Answer with ``count`` tiny raw blocks and an empty report (built here, once)."""
+    blocks = {}
+    for i in range(count):
+        data = i.to_bytes(4, "big")
+        blocks[sha256_cid(RAW, data)] = data
+    body = encode_message(blocks, {})
 
     def rule(exchange: Exchange) -> Reply:
         if exchange.method != "POST":
             return exchange.forward()
-        if not built:
-            blocks = {}
-            for i in range(count):
-                data = i.to_bytes(4, "big")
-                blocks[sha256_cid(RAW, data)] = data
-            built.append(encode_message(blocks, {}))
-        return Reply(200, {"content-type": CAR_TYPE}, built[0])
+        return Reply(200, {"content-type": CAR_TYPE}, body)
 
     return rule
 
