@@ -414,6 +414,18 @@ def test_an_answer_of_many_tiny_blocks_is_refused_quickly(
         backend.list_uploads()
 
 
+def test_a_blob_add_answered_with_another_blobs_receipt_and_effects_fails(
+    proxy: HostileProxy, storacha_service: StorachaService, storacha_credentials: Any
+) -> None:
+    replay = attacks.CrossTaskBlobAdd()
+    proxy.rule = replay
+    config = through(proxy, storacha_service, storacha_credentials)
+    with StorachaBackend(config) as backend:
+        with pytest.raises(ProtocolError, match="answers task"):
+            backend.upload_file([b"the first blob/add is genuine; the second is not"])
+        assert replay.replayed == 1
+
+
 def test_an_identity_cid_root_is_uploaded_and_read_without_the_gateway(
     proxy: HostileProxy, storacha_service: StorachaService, storacha_credentials: Any
 ) -> None:

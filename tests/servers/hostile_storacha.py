@@ -125,6 +125,28 @@ def many_tiny_blocks(count: int) -> Any:
     return rule
 
 
+class CrossTaskBlobAdd:
+    """Forward the first ``space/blob/add``; answer a later one (another blob) with the
+    first's genuine, service-signed receipt and its effects (allocate, put, accept)."""
+
+    def __init__(self) -> None:
+        self.stored: AgentMessage | None = None
+        self.replayed = 0
+
+    def __call__(self, exchange: Exchange) -> Reply:
+        if exchange.method != "POST" or "space/blob/add" not in invoked(exchange.body):
+            return exchange.forward()
+        real = exchange.forward()
+        if self.stored is None:
+            self.stored = AgentMessage.decode(bytes(real.body))
+            return real
+        task = AgentMessage.decode(exchange.body).execute[0]
+        (receipt,) = self.stored.report.values()
+        self.replayed += 1
+        body = encode_message(dict(self.stored.blocks), {link_str(task): receipt})
+        return Reply(200, {"content-type": CAR_TYPE}, body)
+
+
 def redirect_gets(target: str) -> Any:
     """Answer every GET with a 302 to ``target``; forward the rest."""
 
