@@ -18,7 +18,7 @@ from ipfs_kit_py.net import check_deadline
 __all__ = ["AgentMessage", "Invocation", "Receipt", "encode_request", "issue_receipt"]
 
 MESSAGE_TAG = "ucanto/message@7.0.0"
-MAX_MESSAGE_BLOCKS = 4096  # an answer holds receipts, their effects and proofs: dozens
+MAX_MESSAGE_BLOCKS = 1024  # an answer holds receipts, effects, proofs (<= 256 UCANs): dozens
 
 
 @dataclass(frozen=True)
