@@ -46,7 +46,7 @@ from ipfs_kit_py.errors import (
     ConfigurationError,
     ProtocolError,
 )
-from ipfs_kit_py.net import Timeouts
+from ipfs_kit_py.net import Timeouts, deadline
 from tests.unit.test_storacha_transport import raw_server
 
 SECRET = "X-Amz-Signature=deadbeefSECRET"
@@ -238,3 +238,21 @@ def test_kubo_answers_dripping_their_headers_fail_at_the_deadline() -> None:
         with pytest.raises(BackendTimeoutError):  # bulk: deadline + lookup_timeout
             b"".join(client.cat(cid))
         client.close()
+
+
+def test_decoding_counts_against_the_exchange_deadline() -> None:
+    root = _cbor.encode({"ucanto/message@7.0.0": {"report": {}}})
+    rc = sha256_cid(DAG_CBOR, root)
+    body = encode_car_header([rc]) + encode_car_block(rc, root)
+    assert AgentMessage.decode(body).report == {}
+    with deadline(0.001):
+        time.sleep(0.01)
+        with pytest.raises(TimeoutError):
+            AgentMessage.decode(body)
+
+
+def test_timeout_is_the_idle_timeout_and_deadline_its_own_key() -> None:
+    config = StorachaConfig.from_sources({"timeout": 7}, {}, {})
+    assert config.timeouts.idle_timeout == 7 and config.timeouts.deadline == Timeouts().deadline
+    config = StorachaConfig.from_sources({"timeout": 7, "deadline": 3}, {}, {})
+    assert (config.timeouts.idle_timeout, config.timeouts.deadline) == (7, 3)
