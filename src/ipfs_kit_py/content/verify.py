@@ -71,7 +71,9 @@ class ContentVerifier:
     """Feed content with :meth:`update`; :meth:`finish` raises if it is not ``cid``.
 
     ``profile`` says how a dag-pb root was imported; ``None`` tries the profiles of
-    :func:`candidate_profiles` side by side (each costs one more hash pass).
+    :func:`candidate_profiles` side by side (each costs one more hash pass). After
+    :meth:`finish`, ``matched`` is the profile that rebuilt a dag-pb root (re-importing
+    the bytes with it makes the same root), else None.
     """
 
     def __init__(self, cid: CID, profile: ImportProfile | None = None) -> None:
@@ -80,6 +82,7 @@ class ContentVerifier:
         self._importers: list[FileImporter] = []
         self._hash: hashlib._Hash | None = None
         self._identity = bytearray()
+        self.matched: ImportProfile | None = None
         if cid.codec.code == DAG_PB:
             profiles = [profile] if profile else candidate_profiles(cid)
             self._importers = [FileImporter(p) for p in profiles]
@@ -100,8 +103,10 @@ class ContentVerifier:
         """Raise :class:`ContentMismatchError` unless the content was exactly ``cid``."""
         if self._importers:
             roots = [importer.finish().cid for importer in self._importers]
-            if any(cid_key(root) == cid_key(self.cid) for root in roots):
-                return
+            for root, importer in zip(roots, self._importers, strict=True):
+                if cid_key(root) == cid_key(self.cid):
+                    self.matched = importer.profile
+                    return
             found = ", ".join(
                 f"{short_cid(root)} ({importer.profile.key()})"
                 for root, importer in zip(roots, self._importers, strict=True)

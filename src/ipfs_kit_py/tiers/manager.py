@@ -500,14 +500,16 @@ class TieredCacheManager:
     ) -> list[StoredObject]:
         """Store content whose CID is known; it is verified before it is stored anywhere."""
         cid = parse_cid(cid)
+        profile = profile or self.profile_of(cid)
         verifier = ContentVerifier(cid, profile)
         with self._spool() as staging:
             for chunk in chunks:
                 verifier.update(chunk)
                 staging.write(chunk)
             verifier.finish()
-            key = profile.key() if profile else None
-            self.index.begin_add(cid, size=verifier.size, profile=key)
+            # the profile that rebuilt the root, so no tier re-imports with a guess
+            found = profile or verifier.matched
+            self.index.begin_add(cid, size=verifier.size, profile=found.key() if found else None)
             return self._store_pending(cid, staging, to, pinned)
 
     def _store_pending(
