@@ -366,7 +366,7 @@ class S3Client(Closeable):
                     attributes=attributes,
                     use_multipart=rest is not None,
                     chunk_size=self.config.part_size,
-                    max_concurrency=self.config.max_concurrency,
+                    max_concurrency=self.config.buffered_parts,
                     source=guarded,
                 )
         self._known_buckets.add(bucket)
@@ -432,7 +432,7 @@ class S3Client(Closeable):
     def open_parallel(self, bucket: str, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
         """Like :meth:`open`, but a large object comes as parallel ranged GETs, in order.
 
-        At most ``max_concurrency`` parts are in memory; a small object is one GET.
+        At most ``buffered_parts`` parts are in memory; a small object is one GET.
         """
         info = self.head(bucket, key)
         if info.size <= self.config.part_size:
@@ -452,7 +452,7 @@ class S3Client(Closeable):
         starts = iter(range(0, info.size, part))
         pending: deque[Future[list[bytes]]] = deque(
             self.pool.submit(fetch, start)
-            for start in itertools.islice(starts, self.config.max_concurrency)
+            for start in itertools.islice(starts, self.config.buffered_parts)
         )
         try:
             while pending:

@@ -49,6 +49,9 @@ class S3Config:
     key_prefix: str = DEFAULT_KEY_PREFIX
     part_size: int = 8 * MiB
     max_concurrency: int = 8
+    # parts one upload or in-order read holds in memory at once (a download to a file
+    # writes its parts to disk as they come, max_concurrency of them)
+    max_buffer_bytes: int = 32 * MiB
     batch_concurrency: int = 32
     connect_timeout: float = 3.0
     idle_timeout: float = 5.0  # longest wait for the next byte of an answer
@@ -86,6 +89,7 @@ class S3Config:
             parse_number(f"S3 {name}", getattr(self, name), float, positive=True, maximum=MAX_WAIT)
         parse_number("S3 max_retries", self.max_retries, int, minimum=0, maximum=100)
         parse_number("S3 part_size", self.part_size, int, maximum=5 * 1024 * MiB)
+        parse_number("S3 max_buffer_bytes", self.max_buffer_bytes, int, minimum=1)
         self._check_header_values()
         if self.endpoint_url is not None:
             if not self.endpoint_url.isascii():  # the engine panics on a non-ASCII URI
@@ -97,6 +101,12 @@ class S3Config:
                     "access_key_id/secret_access_key)"
                 )
             _check_endpoint(self.endpoint_url)
+
+    @property
+    def buffered_parts(self) -> int:
+        """Parts an upload or an in-order read keeps in flight: ``max_buffer_bytes`` of
+        them, at least one, at most ``max_concurrency``."""
+        return max(1, min(self.max_concurrency, self.max_buffer_bytes // self.part_size))
 
     def _check_header_values(self) -> None:
         """Values sent in request headers: the engine panics on any it cannot send."""
@@ -128,6 +138,7 @@ class S3Config:
         for name, kind in (
             ("part_size", int),
             ("max_concurrency", int),
+            ("max_buffer_bytes", int),
             ("batch_concurrency", int),
             ("connect_timeout", float),
             ("idle_timeout", float),
