@@ -1,6 +1,7 @@
-"""Odd paths and failing streams through the CAR API: only ``ipfs_kit_py.errors`` escape.
+"""Odd paths and failing streams through the content API: only ``ipfs_kit_py.errors`` escape.
 
-``pack_car``, ``verify_car`` and ``extract_car`` are public entry points: whatever the
+``import_file``, ``import_directory``, ``pack_car``, ``verify_car`` and ``extract_car``
+are public entry points: whatever the
 source, the target or the stream (missing, a FIFO, a device, a directory where a file
 belongs, a NUL in the name, ``/proc``, a read that fails halfway), each either works or
 raises an ``IpfsKitError``, and nothing is left behind at the target.
@@ -18,7 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ipfs_kit_py.content.archive import pack_car, verify_car
+from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.extract import extract_car
+from ipfs_kit_py.content.unixfs import import_file
 from ipfs_kit_py.errors import InputPathError, IpfsKitError
 
 SOURCES = [
@@ -117,6 +120,20 @@ def test_pack_car_refuses_what_would_never_end(tmp_path: Path, source: str) -> N
     with pytest.raises(InputPathError):
         pack_car(make_source(tmp_path, source), tmp_path / "x.car")
     assert not (tmp_path / "x.car").exists()
+
+
+@FAST
+@given(source=st.sampled_from(SOURCES))
+def test_importing_an_odd_path_is_typed(tmp_path: Path, source: str) -> None:
+    root = tmp_path / os.urandom(4).hex()
+    root.mkdir()
+    path = make_source(root, source)
+    for entry in (import_file, import_directory):
+        try:
+            entry(path)
+        except IpfsKitError:
+            continue
+        assert source in ("file", "empty") if entry is import_file else "dir" in source
 
 
 @pytest.mark.parametrize("target", ["missing-parent", "proc", "existing-dir", "file-parent"])
