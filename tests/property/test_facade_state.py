@@ -133,6 +133,24 @@ class FacadeMachine(RuleBasedStateMachine):
         assert to in report.copied or to in report.already, report
         assert to in self.kit.whereis(key)
 
+    @rule(key=contents, stream=st.booleans())
+    def get_to_path(self, key: str, stream: bool) -> None:
+        """A written file is exactly the content, else no file at all."""
+        target = self.dir / "out" / os.urandom(4).hex()
+        target.parent.mkdir(exist_ok=True)
+        holders = self.kit.whereis(key)
+        try:
+            if stream:
+                with self.kit.open(key) as f, target.open("wb") as out:
+                    out.write(f.read())
+            else:
+                self.kit.get_to_path(key, target)
+        except ContentNotFoundError:
+            assert not holders, f"nothing read, but whereis said {holders}"
+            assert stream or not target.exists()
+            return
+        assert target.read_bytes() == self.data[key]
+
     @rule(key=contents)
     def verify(self, key: str) -> None:
         check = self.kit.verify(key)
