@@ -30,6 +30,6 @@ def typed_os_errors(doing: str) -> Iterator[None]:
             raise ResourceLimitError(f"{doing}: {why}") from exc
         raise InputPathError(f"{doing}: {why}") from exc
     except ValueError as exc:
-        if "null" not in str(exc) and "NUL" not in str(exc):
+        if "null byte" not in str(exc):  # os calls say "embedded null byte"; others are bugs
             raise
         raise InputPathError(f"{doing}: a path contains a NUL character") from exc
