@@ -15,9 +15,10 @@ dropped: only ``remove``, eviction and ``forget`` drop a copy). Read-only tiers
 (gateways) serve reads but are never recorded as holding a copy, and bookkeeping that
 fails after a verified read (``stat``, an index write) is logged, not raised: the
 verified bytes are returned.
-A disk copy is re-hashed on read unless its stamp (inode, size, mtime) still matches the
-one recorded when it was written or last verified: any rewrite of the file is caught,
-silent bit rot only by ``verify`` (or ``trust_disk_stamps=False``).
+A disk copy is re-hashed on every read by default (a large one by the parallel leaf
+hasher); with ``trust_disk_stamps=True`` it is re-hashed only when its stamp (inode,
+size, mtime) no longer matches the one recorded when it was written or last verified,
+so silent bit rot is then caught only by ``verify``.
 
 Promotion policy (:class:`TierPolicy`): remote hits warm the disk tier; an object enters
 memory on its ``promote_after``-th access in this process if it fits

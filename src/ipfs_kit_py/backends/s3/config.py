@@ -56,7 +56,8 @@ class S3Config:
     connect_timeout: float = 3.0
     idle_timeout: float = 5.0  # longest wait for the next byte of an answer
     deadline: float = 10.0  # a whole metadata call (head, list, delete), retries included
-    upload_timeout: float = 30.0  # for the answer to one upload request (sending a part)
+    upload_timeout: float = 30.0  # for the answer to one upload request
+    upload_stall_timeout: float = 10.0  # no byte acknowledged while some wait: fail; 0: off
     min_rate: float = 1024.0  # a download slower than this (bytes/s) over stall_window fails
     stall_window: float = 10.0
     request_timeout: float = 120.0  # one transfer request (one part or range at most)
@@ -85,6 +86,8 @@ class S3Config:
             validate_key(self.key_prefix + "x")
         except InvalidInputError as exc:
             raise ConfigurationError(f"S3 key_prefix {self.key_prefix!r}: {exc}") from exc
+        if not 0 <= self.upload_stall_timeout <= MAX_WAIT:
+            raise ConfigurationError("S3 upload_stall_timeout must be >= 0 seconds (0: off)")
         for name in ("connect_timeout", "request_timeout", "retry_timeout"):
             parse_number(f"S3 {name}", getattr(self, name), float, positive=True, maximum=MAX_WAIT)
         parse_number("S3 max_retries", self.max_retries, int, minimum=0, maximum=100)
@@ -144,6 +147,7 @@ class S3Config:
             ("idle_timeout", float),
             ("deadline", float),
             ("upload_timeout", float),
+            ("upload_stall_timeout", float),
             ("min_rate", float),
             ("stall_window", float),
             ("request_timeout", float),
