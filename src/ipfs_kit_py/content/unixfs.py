@@ -128,6 +128,11 @@ class FileImport:
         return self._cid
 
     @property
+    def raw_cid(self) -> bytes:
+        """The root CID in binary form (no CID object is built)."""
+        return self._raw
+
+    @property
     def cid_text(self) -> str:
         """``str(self.cid)``, computed from the bytes."""
         return str(self._cid) if self._cid is not None else cid_text(self._raw)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 from ipfs_kit_py.content.cid import DAG_PB, SHA2_256, cid_key, short_cid
+from ipfs_kit_py.content.cidvalue import Cid
 from ipfs_kit_py.content.hashing import leaf_digests_of
 from ipfs_kit_py.content.unixfs import (
     KUBO_CID_V1,
@@ -205,6 +206,19 @@ def verify_bytes(data: bytes, cid: CID, profile: ImportProfile | None = None) ->
     _check_roots(cid, profile, _importer_of(data))
 
 
+def _is_root(result: FileImport, cid: CID) -> bool:
+    """True if ``result``'s root is ``cid`` (either CID version), compared as a light
+    :class:`Cid` so that a read path check needs no multiformats."""
+    root = Cid.from_bytes(result.raw_cid)
+    if root is None:
+        return cid_key(result.cid) == cid_key(cid)
+    return (root.codec_code, root.hash_code, root.raw_digest) == (
+        cid.codec.code,
+        cid.hashfun.code,
+        cid.raw_digest,
+    )
+
+
 def _check_roots(
     cid: CID,
     profile: ImportProfile | None,
@@ -216,7 +230,7 @@ def _check_roots(
     results: list[tuple[ImportProfile, FileImport]] = []
     for candidate in profiles:
         result = imported(candidate)
-        if cid_key(result.cid) == cid_key(cid):
+        if _is_root(result, cid):
             return result.size
         results.append((candidate, result))
     size = results[0][1].size

@@ -210,7 +210,7 @@ class TieredCacheManager:
 
     def _fetch(self, any_cid: AnyCID, key: str, *, want_bytes: bool) -> Fetched:
         candidates, listed = self._candidates(key)
-        trusted = self._trusted_disk_copy(any_cid, candidates, listed, want_bytes)
+        trusted = self._trusted_disk_copy(any_cid, key, candidates, listed, want_bytes)
         if trusted is not None:
             self.breaker.reset(trusted.tier)
             self._after_hit(any_cid, key, trusted)
@@ -247,29 +247,39 @@ class TieredCacheManager:
     def _trusted_disk_copy(
         self,
         cid: AnyCID,
+        key: str,
         candidates: list[BaseBackend],
         listed: dict[str, str | None],
         want_bytes: bool,
     ) -> Fetched | None:
-        """The disk copy, if disk is the first tier to try and its stamp shows the file
-        verified before (None sends the read down the full path, which decides)."""
+        """The disk copy, if disk is the first tier to try and the copy is verified now
+        (or, with ``trust_disk_stamps``, its stamp shows the file verified before). None
+        sends the read down the full path, which decides (and refuses a bad copy)."""
         disk = self.disk
         if disk is None or not candidates or not self._is_disk(candidates[0]):
             return None
         stamp = listed.get(disk.name)
-        if not self.policy.trust_disk_stamps or stamp is None or self.breaker.is_open(disk.name):
+        if disk.name not in listed or self.breaker.is_open(disk.name):
+            return None
+        trusting = self.policy.trust_disk_stamps
+        if trusting and stamp is None:
             return None
         try:
             f = disk.open(cid)
         except (IpfsKitError, OSError):
             return None
         try:
+            if not trusting:
+                return verify_file(f, cid, self.profile_of(key), disk.name, want_bytes)  # type: ignore[arg-type]
             if disk.stamp(f) != stamp:
                 f.close()
                 return None
             data = f.read() if want_bytes else None
             f.seek(0)
             return Fetched(disk.name, os.fstat(f.fileno()).st_size, f, data)
+        except (IpfsKitError, OSError):
+            f.close()  # the full path reads it again and decides
+            return None
         except BaseException:
             f.close()
             raise
