@@ -32,7 +32,7 @@ __all__ = ["UploadRelay"]
 logger = logging.getLogger(__name__)
 
 _HEAD_LIMIT = 64 * 1024
-_BUFFER = 256 * 1024
+_BUFFER = 64 * 1024  # per direction and connection: memory stays bounded by parts
 _TICK_S = 0.25
 _Allowed = Callable[[str, int], bool]
 
