@@ -22,7 +22,7 @@ from ipfs_kit_py.backends.storacha.debris import temp_dir
 from ipfs_kit_py.backends.storacha.delegation import Delegation
 from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.backends.storacha.upload import Uploader, UploadResult
-from ipfs_kit_py.content.cid import CID, parse_cid
+from ipfs_kit_py.content.cid import CID, cid_bytes_key, is_cid, parse_cid
 from ipfs_kit_py.content.unixfs import STORACHA, BlockSink, FileImport, ImportProfile, import_file
 from ipfs_kit_py.content.verify import candidate_profiles
 from ipfs_kit_py.errors import BackendError, ContentMismatchError, ContentNotFoundError
@@ -128,9 +128,15 @@ class StorachaBackend(BaseBackend):
             cursor = page.cursor
 
     def find_upload(self, root: CID) -> dict[str, Any] | None:
-        """The upload record of ``root``, or None."""
+        """The upload record of ``root`` in either CID form (``Qm…`` or ``bafy…``), or None.
+
+        The service keeps the root as it was uploaded: a CIDv0 upload is found by the
+        index's CIDv1 key too (the same node).
+        """
+        key = cid_bytes_key(parse_cid(root))
         for record in self.iter_uploads():
-            if record.get("root") == root:
+            found = record.get("root")
+            if is_cid(found) and cid_bytes_key(found) == key:
                 return record
         return None
 
@@ -228,7 +234,7 @@ class StorachaBackend(BaseBackend):
             profile = profile or _profile_for(cid, path)
             result = self.uploader().upload_dag(lambda sink: _import_path(path, profile, sink).cid)
             stored = path.stat().st_size
-        if result.root != cid:
+        if cid_bytes_key(result.root) != cid_bytes_key(cid):  # Qm… and bafy… name one node
             raise BackendError(
                 f"uploaded root {result.root} differs from {cid}",
                 backend="storacha",
@@ -243,8 +249,11 @@ class StorachaBackend(BaseBackend):
 
     def delete(self, cid: CID) -> None:
         """Remove the upload of ``cid`` and its shard blobs; absent is not an error."""
-        try:
-            self.remove_upload(parse_cid(cid), blobs=True)
+        record = self.find_upload(parse_cid(cid))
+        if record is None:
+            return
+        try:  # by the root as the service holds it (a CIDv0 upload asked for as CIDv1)
+            self.remove_upload(record["root"], blobs=True)
         except ContentNotFoundError:
             return
 
