@@ -169,6 +169,7 @@ def _when(at: float | None) -> str:
 
 def cmd_ls(args: argparse.Namespace, kit: ipfs_kit) -> int:
     now = time.time()
+    _check_filters(args)
     records = kit.index.query(
         backend=kit.tiers.tier_name(args.backend) if args.backend else None,
         tag=args.tag,
@@ -178,6 +179,8 @@ def cmd_ls(args: argparse.Namespace, kit: ipfs_kit) -> int:
         min_access_count=args.min_access,
         limit=args.limit,
     )
+    if not records and args.backend:
+        _explain_empty(kit, args.backend)
     if args.json:
         content = [{**_plain(r), "added_cid": added_form(r)} for r in records]
         print_json({"success": True, "count": len(records), "content": content})
@@ -190,6 +193,26 @@ def cmd_ls(args: argparse.Namespace, kit: ipfs_kit) -> int:
     for line in format_table(headers, rows, right=(1, 3)) if rows else []:
         print_line(line)
     return 0
+
+
+def _explain_empty(kit: ipfs_kit, name: str) -> None:
+    """Nothing listed in tier ``name``: if it is not a configured tier, say why (what to
+    set for a known backend, the tiers there are for a typo). The index's copies in a tier
+    no longer configured are still listed."""
+    if kit.tiers.tier_name(name) not in {t.name for t in kit.tiers.tiers}:
+        kit.tiers.tier(name)
+
+
+def _check_filters(args: argparse.Namespace) -> None:
+    """Refuse filter values that would silently select all or nothing (-1, nan, inf)."""
+    import math
+
+    for flag in ("limit", "min_size", "max_size", "min_access", "older_than_days"):
+        value = getattr(args, flag)
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise InvalidInputError(
+                f"--{flag.replace('_', '-')} must be a number >= 0, got {value}"
+            )
 
 
 def added_form(record: ContentRecord) -> str:
@@ -249,6 +272,8 @@ def cmd_forget(args: argparse.Namespace, kit: ipfs_kit) -> int:
     tiers = _names(args.from_) if args.from_ else None
     dropped = kit.forget(args.cid, tiers)
     text = f"forgot {args.cid}" + (f" in {', '.join(dropped)}" if tiers is not None else "")
+    if tiers is not None and not dropped:
+        text = f"{args.cid}: no entry in {', '.join(tiers)} to forget"
     return _done(args, {"cid": args.cid, "forgotten": dropped}, text)
 
 
