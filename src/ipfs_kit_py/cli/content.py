@@ -150,7 +150,7 @@ def cmd_whereis(args: argparse.Namespace, kit: ipfs_kit) -> int:
     where = kit.whereis(args.cid)
     locations = kit.index.locations(args.cid, include_bad=True)
     lost = [loc for loc in locations if loc.state != "good"]
-    lines = where if where else [f"{args.cid}: not held by any tier"]
+    lines = where if where else [f"{args.cid}: {_nowhere(args.cid)}"]
     lines += [
         f"{loc.backend}: {loc.state} since {_when(loc.marked_at)} ({loc.reason})" for loc in lost
     ]
@@ -160,7 +160,24 @@ def cmd_whereis(args: argparse.Namespace, kit: ipfs_kit) -> int:
         "lost": [loc.backend for loc in lost],
         "locations": [{**_plain(loc), "state": loc.state} for loc in locations],
     }
-    return _done(args, payload, "\n".join(lines), ok=bool(where))
+    inline = not where and _nowhere(args.cid) != NOT_HELD
+    if inline:
+        payload["inline"] = True
+    return _done(args, payload, "\n".join(lines), ok=bool(where) or inline)
+
+
+NOT_HELD = "not held by any tier"
+
+
+def _nowhere(cid: str) -> str:
+    """Why no tier lists ``cid``: an identity CID needs none (``cat`` reads it from the
+    CID itself, as kubo does); any other is simply not held."""
+    from ipfs_kit_py.content.cid import read_cid
+    from ipfs_kit_py.content.inline import inline_bytes
+
+    if inline_bytes(read_cid(cid)) is not None:
+        return "inline: an identity CID holds its content, no tier is needed"
+    return NOT_HELD
 
 
 def _when(at: float | None) -> str:
