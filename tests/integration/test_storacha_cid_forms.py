@@ -67,3 +67,32 @@ def test_removing_by_the_index_key_removes_the_cidv0_upload(kit: ipfs_kit) -> No
     kit.remove(v1, ["storacha"])
     assert not storacha.has(parse_cid(v0)) and not storacha.has(parse_cid(v1))
     assert kit.whereis(v0) == ["disk"]
+
+
+def test_cli_storacha_rm_takes_either_form(
+    kit: ipfs_kit,
+    storacha_service: StorachaService,
+    storacha_credentials: StorachaTestCredentials,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from ipfs_kit_py.cli.main import main
+
+    args = storacha_service.backend_args(storacha_credentials)
+    monkeypatch.setenv("STORACHA_KEY", args["key"])
+    monkeypatch.setenv("STORACHA_PROOF", args["proof"])
+    v0, v1 = _added_v0(kit)
+    flags = [
+        "--service-url",
+        args["service_url"],
+        "--service-did",
+        args["service_did"],
+        "--space",
+        args["space"],
+    ]
+    monkeypatch.setenv("STORACHA_SERVICE_KEY", args["service_key"])
+    monkeypatch.setenv("STORACHA_RECEIPTS_URL", args["receipts_url"])
+    assert main(["storacha", *flags, "rm", v1, "--json"]) == 0, capsys.readouterr()
+    assert not kit.tiers.tier("storacha").has(parse_cid(v0))
+    assert main(["storacha", *flags, "rm", v1]) == 1  # gone: not found in either form
+    assert "not found" in capsys.readouterr().err

@@ -141,8 +141,19 @@ class StorachaBackend(BaseBackend):
         return None
 
     def remove_upload(self, root: CID, *, blobs: bool = False) -> dict[str, Any]:
-        """upload/remove ``root``; with ``blobs``, also space/blob/remove each shard."""
-        ok = self.client.invoke_ok("upload/remove", self.space, {"root": root}, nonce=True)
+        """upload/remove ``root``; with ``blobs``, also space/blob/remove each shard.
+
+        The service knows an upload by its root as uploaded: a ``Qm…`` upload asked for
+        by its CIDv1 (the index key), or the reverse, is removed under the listed form.
+        """
+        try:
+            ok = self.client.invoke_ok("upload/remove", self.space, {"root": root}, nonce=True)
+        except ContentNotFoundError:
+            listed = self.find_upload(root)
+            if listed is None or bytes(listed["root"]) == bytes(root):
+                raise
+            root = listed["root"]
+            ok = self.client.invoke_ok("upload/remove", self.space, {"root": root}, nonce=True)
         record = dict(ok) if isinstance(ok, dict) else {}
         if not record:
             raise ContentNotFoundError(
@@ -249,11 +260,8 @@ class StorachaBackend(BaseBackend):
 
     def delete(self, cid: CID) -> None:
         """Remove the upload of ``cid`` and its shard blobs; absent is not an error."""
-        record = self.find_upload(parse_cid(cid))
-        if record is None:
-            return
-        try:  # by the root as the service holds it (a CIDv0 upload asked for as CIDv1)
-            self.remove_upload(record["root"], blobs=True)
+        try:
+            self.remove_upload(parse_cid(cid), blobs=True)
         except ContentNotFoundError:
             return
 
