@@ -65,6 +65,7 @@ class ReplicationReport:
     copied: tuple[str, ...]
     already: tuple[str, ...]
     failed: Mapping[str, str]
+    short: int = 0  # durable copies the policy asks for that no configured tier can add
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +141,7 @@ def replicate(
             logger.warning("replicating %s to %s failed: %s", plan.cid, target, exc)
         else:
             copied.append(target)
-    return ReplicationReport(plan.cid, tuple(copied), plan.have, failed)
+    return ReplicationReport(plan.cid, tuple(copied), plan.have, failed, plan.shortfall)
 
 
 def verify(

@@ -254,7 +254,13 @@ def cmd_replicate(args: argparse.Namespace, kit: ipfs_kit) -> int:
     text = f"copied to: {', '.join(report.copied) or 'nothing needed'}"
     if report.failed:
         text += "\nfailed: " + "; ".join(f"{k}: {v}" for k, v in report.failed.items())
-    return _done(args, {"report": report}, text, ok=not report.failed)
+    if report.short:
+        held = len(report.copied) + len(report.already)
+        text += (
+            f"\nshort by {report.short}: {held} durable copies, and no other configured "
+            "tier to copy to (configure more tiers or lower --min-copies)"
+        )
+    return _done(args, {"report": report}, text, ok=not report.failed and not report.short)
 
 
 def cmd_verify(args: argparse.Namespace, kit: ipfs_kit) -> int:
