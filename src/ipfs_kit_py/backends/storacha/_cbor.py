@@ -14,7 +14,7 @@ import dag_cbor
 
 from ipfs_kit_py.net import check_deadline
 
-__all__ = ["MAX_DEPTH", "decode", "encode"]
+__all__ = ["MAX_DEPTH", "byte_string", "decode", "encode"]
 
 MAX_DEPTH = 64  # UCANs and receipts nest a dozen levels
 MAX_ITEMS = 1 << 20  # items in one block: a 1,000-upload list page holds ~20,000
@@ -24,6 +24,17 @@ _CHECK_EVERY = 4096  # items between two deadline checks
 def encode(value: Any) -> bytes:
     """Canonical dag-cbor bytes of ``value`` (bytes stay bytes, CIDs become tag 42)."""
     return bytes(dag_cbor.encode(value))
+
+
+def byte_string(value: Any, name: str) -> bytes:
+    """``value`` if it is a dag-cbor byte string; TypeError otherwise.
+
+    Never ``bytes(value)`` on decoded data: an integer there would allocate that many
+    zero bytes (a receipt whose ``sig`` is 25,000,000,000 asked for 25 GB).
+    """
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise TypeError(f"{name} must be a byte string, not {type(value).__name__}")
+    return bytes(value)
 
 
 def decode(data: bytes) -> Any:

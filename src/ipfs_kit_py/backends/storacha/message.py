@@ -77,7 +77,7 @@ class Receipt:
                 join=fx.get("join"),
                 issuer=ocm.get("iss"),
                 ocm_bytes=bytes(dag_cbor.encode(ocm)),
-                sig=bytes(raw["sig"]),
+                sig=dag_cbor.byte_string(raw["sig"], "sig"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProtocolError(f"malformed receipt {cid}: {exc}", backend="storacha") from exc

@@ -128,7 +128,7 @@ class UCAN:
                 fct=list(raw.get("fct", [])),
                 nnc=raw.get("nnc"),
                 nbf=raw.get("nbf"),
-                s=bytes(raw["s"]),
+                s=dag_cbor.byte_string(raw["s"], "s"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProtocolError(f"malformed UCAN: {exc}", backend="storacha") from exc
