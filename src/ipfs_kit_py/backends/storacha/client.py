@@ -28,6 +28,7 @@ from ipfs_kit_py.errors import (
     AuthenticationError,
     BackendError,
     BackendTimeoutError,
+    ConfigurationError,
     ContentNotFoundError,
     InvalidInputError,
     ProtocolError,
@@ -286,7 +287,9 @@ class StorachaClient(Closeable):
                 key = did
             if key is None:
                 key = self._learned_key()
-            self._service_verifier = Verifier(did_key_public_key(key), did)
+                self._service_verifier = Verifier(did_key_public_key(key), did)
+            else:
+                self._service_verifier = Verifier(_configured_key(key), did)
         return self._service_verifier
 
     @property
@@ -450,6 +453,17 @@ class StorachaClient(Closeable):
                 )
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+
+def _configured_key(key: str) -> bytes:
+    """The configured service key's bytes; the message never quotes it (a misplaced
+    agent key is a secret)."""
+    try:
+        return did_key_public_key(key)
+    except ProtocolError:
+        raise ConfigurationError(
+            "storacha service_key (or a did:key service_did) must be an Ed25519 did:key"
+        ) from None
 
 
 def did_web_origin(did: str) -> str | None:
