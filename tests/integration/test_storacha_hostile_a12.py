@@ -11,6 +11,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,7 +32,12 @@ from ipfs_kit_py.backends.storacha.message import AgentMessage
 from ipfs_kit_py.backends.storacha.ucan import link_str
 from ipfs_kit_py.content.car import encode_car_block, encode_car_header
 from ipfs_kit_py.content.cid import CID, DAG_CBOR, RAW, sha256_cid
-from ipfs_kit_py.errors import BackendTimeoutError, ConfigurationError, ProtocolError
+from ipfs_kit_py.errors import (
+    BackendTimeoutError,
+    BackendUnavailableError,
+    ConfigurationError,
+    ProtocolError,
+)
 from ipfs_kit_py.net import Timeouts
 from ipfs_kit_py.storacha_kit import StorachaKit
 
@@ -244,3 +252,52 @@ def test_an_agent_key_in_the_service_key_field_is_never_quoted(
         assert key[:12] not in str(caught.value)
         result = StorachaKit.from_backend(backend).list_uploads()
     assert result["error_type"] == "ConfigurationError" and key[:12] not in result["error"]
+
+
+# -- blob PUTs: a storage node draining the body too slowly ------------------------------------
+
+
+class SlowDrain:
+    """A storage node that reads a PUT body ``rate`` bytes a second and never answers.
+
+    A mock: the real storage node cannot be slowed; the same PUT path against the real
+    one is every upload test.
+    """
+
+    def __init__(self, rate: int) -> None:
+        self.rate, self.received = rate, 0
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}/blob"
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self._server.accept()
+        with conn:
+            conn.settimeout(60)
+            while data := conn.recv(self.rate // 10):
+                self.received += len(data)
+                time.sleep(0.1)
+
+    def close(self) -> None:
+        self._server.close()
+
+
+def test_a_blob_put_drained_below_min_rate_is_stalled(
+    storacha_service: StorachaService, storacha_credentials: StorachaTestCredentials
+) -> None:
+    # min_rate, stall_window and idle_timeout did not apply to blob PUTs: a node reading
+    # just fast enough to beat each write wait kept an upload going for hours
+    node = SlowDrain(rate=256 * 1024)
+    timeouts = Timeouts(deadline=5, idle_timeout=5, min_rate=4 << 20, stall_window=2)
+    config = config_for(storacha_service, storacha_credentials, timeouts=timeouts)
+    size = 64 << 20
+    chunk = bytes(1 << 16)
+    try:
+        with StorachaBackend(config) as backend:
+            uploader = backend.uploader()
+            with pytest.raises(BackendUnavailableError, match="stalled"):
+                uploader._put({"url": node.url}, size, lambda: iter([chunk] * (size >> 16)))
+    finally:
+        node.close()
+    assert node.received < size

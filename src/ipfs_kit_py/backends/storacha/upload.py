@@ -152,8 +152,16 @@ class Uploader:
             )
         headers = {str(k): str(v) for k, v in raw_headers.items()}
         headers["content-length"] = str(size)
+        timeouts = self.config.timeouts  # idle wait per write; a node draining too slowly
+        guard = timeouts.stall_guard(f"blob PUT to {url.split('?', 1)[0]}")  # is stalled
         answer = self.client.request(
-            "PUT", url, content=body(), headers=headers, total=False, max_bytes=_PUT_ANSWER_BYTES
+            "PUT",
+            url,
+            content=guard.wrap(body()),
+            headers=headers,
+            total=False,
+            max_bytes=_PUT_ANSWER_BYTES,
+            timeout=timeouts.httpx(),
         )
         if answer.status >= 300:
             raise BackendError(
