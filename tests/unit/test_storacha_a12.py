@@ -89,3 +89,18 @@ def test_real_dids_are_accepted() -> None:
         {},
     )
     assert (config.service_key, config.space) == (agent, agent)
+
+
+@pytest.mark.parametrize(
+    "headers", [{"x-a": "\u00e9"}, {"x-a": "a\r\nb"}, {"x-a": 5}, {"\u00e9": "a"}]
+)
+def test_unsendable_put_headers_are_a_protocol_error(headers: dict[str, object]) -> None:
+    # a non-ASCII value escaped as a bare UnicodeEncodeError from httpx
+    from ipfs_kit_py.backends.storacha.client import StorachaClient
+    from ipfs_kit_py.backends.storacha.upload import Uploader
+
+    with StorachaClient(StorachaConfig()) as client:
+        uploader = Uploader(client, Signer.generate().did)
+        address = {"url": "http://127.0.0.1:9/blob", "headers": headers}
+        with pytest.raises(ProtocolError, match="malformed PUT headers"):
+            uploader._put(address, 4, lambda: iter([b"abcd"]))

@@ -146,7 +146,9 @@ class Uploader:
                 "blob/allocate receipt names no HTTP URL to PUT the blob to", backend="storacha"
             )
         raw_headers = address.get("headers") or {}
-        if not isinstance(raw_headers, dict):
+        if not isinstance(raw_headers, dict) or not all(
+            _header_text(k) and _header_text(v) for k, v in raw_headers.items()
+        ):
             raise ProtocolError(
                 "blob/allocate receipt has malformed PUT headers", backend="storacha"
             )
@@ -339,6 +341,11 @@ def piece_in_parallel(shard: Shard, pool: Executor, parts: int = _PIECE_PROCESSE
     tail = shard.read(batches * BATCH_BYTES, shard.size - batches * BATCH_BYTES)
     roots = [root for future in futures for root in future.result()]
     return PieceHasher.from_parts(roots, tail).cid()
+
+
+def _header_text(value: Any) -> bool:
+    """True for a string httpx can send as a header: printable ASCII, no CR or LF."""
+    return isinstance(value, str) and value.isascii() and value.isprintable()
 
 
 def _sha256_multihash(cid: CID) -> bytes:
