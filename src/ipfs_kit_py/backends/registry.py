@@ -57,6 +57,7 @@ class Implementation:
     env_prefixes: tuple[str, ...] = ()
     unconfigured: str = ""
     tier: str | None = None
+    discover: str = ""  # "module.function(env) -> bool": configured by a file it finds
 
 
 # what the S3 and Storacha configs say when nothing is set (a test holds them equal)
@@ -114,6 +115,7 @@ known_implementations: dict[str, Implementation] = {
         ("STORACHA_",),
         STORACHA_NOT_CONFIGURED,
         tier="storacha",
+        discover="ipfs_kit_py.backends.storacha.agent_store.agent_store_present",
     ),
     "gateway": Implementation(
         "ipfs_kit_py.backends.gateway.GatewayBackend",
@@ -223,9 +225,19 @@ def build_backends(
     Raises ``NotConfiguredError`` when the sources do not ask for it.
     """
     impl = implementation(name)
-    if impl.env_prefixes and not _mentioned(impl.env_prefixes, args, section, env):
+    mentioned = _mentioned(impl.env_prefixes, args, section, env) or _discovered(impl, env)
+    if impl.env_prefixes and not mentioned:
         raise NotConfiguredError(impl.unconfigured or f"{name} is not configured: {impl.hint}")
     return list(get_backend_class(name).all_from_sources(args, section, env))
+
+
+def _discovered(impl: Implementation, env: Mapping[str, str] | None) -> bool:
+    """True if the implementation's ``discover`` function finds its own configuration."""
+    if not impl.discover:
+        return False
+    module, _, name = impl.discover.rpartition(".")
+    found: bool = getattr(importlib.import_module(module), name)(env)
+    return found
 
 
 def _mentioned(

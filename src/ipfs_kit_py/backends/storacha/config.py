@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ipfs_kit_py.backends.registry import STORACHA_NOT_CONFIGURED
+from ipfs_kit_py.backends.storacha.agent_store import stored_credentials
 from ipfs_kit_py.backends.storacha.sharding import SHARD_SIZE
 from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number, parse_url, require
 from ipfs_kit_py.errors import ConfigurationError
@@ -17,6 +18,9 @@ __all__ = ["DEFAULT_GATEWAY_URL", "DEFAULT_SERVICE_DID", "DEFAULT_SERVICE_URL", 
 DEFAULT_SERVICE_URL = "https://up.storacha.network"
 DEFAULT_SERVICE_DID = "did:web:up.storacha.network"
 DEFAULT_GATEWAY_URL = "https://storacha.link"
+# the content-serve service that gets space/content/serve/* at space creation
+DEFAULT_GATEWAY_DID = "did:web:w3s.link"
+DEFAULT_GATEWAY_SERVICE_URL = "https://gateway.storacha.network"
 NOT_CONFIGURED = STORACHA_NOT_CONFIGURED  # said once, in the registry
 
 MIN_SHARD = 1024  # the smallest shard the CAR writer takes (sharding.ShardWriter)
@@ -29,6 +33,9 @@ _ENV = {
     "service_key": ["STORACHA_SERVICE_KEY"],
     "receipts_url": ["STORACHA_RECEIPTS_URL"],
     "gateway_url": ["STORACHA_GATEWAY_URL"],
+    "gateway_did": ["STORACHA_GATEWAY_DID"],
+    "gateway_service_url": ["STORACHA_GATEWAY_SERVICE_URL"],
+    "agent_store": ["STORACHA_AGENT_STORE"],
     "space": ["STORACHA_SPACE"],
     "shard_size": ["STORACHA_SHARD_SIZE"],
     "filecoin_offer": ["STORACHA_FILECOIN_OFFER"],
@@ -46,6 +53,9 @@ class StorachaConfig:
     service_key: str | None = None  # the service's did:key; else resolved from did.json
     receipts_url: str | None = None  # default: <service_url>/receipt/
     gateway_url: str = DEFAULT_GATEWAY_URL
+    gateway_did: str = DEFAULT_GATEWAY_DID
+    gateway_service_url: str = DEFAULT_GATEWAY_SERVICE_URL
+    agent_store: str | None = None  # default: the XDG path (agent_store.agent_store_path)
     space: str | None = None
     shard_size: int = SHARD_SIZE
     filecoin_offer: bool = True
@@ -79,7 +89,11 @@ class StorachaConfig:
         def get(name: str, default: Any = None) -> Any:
             return sources.get(name, *_ENV.get(name, ()), default=default)
 
-        key, proof = get("key"), get("proof")
+        key, proof, space = get("key"), get("proof"), get("space")
+        store = get("agent_store")
+        if not key and not proof:  # env and config win; else the agent store, if any
+            key, proof, stored_space = stored_credentials(store, sources.env)
+            space = space or stored_space
         try:
             return cls(
                 key=Secret(str(key).strip()) if key else None,
@@ -89,7 +103,13 @@ class StorachaConfig:
                 service_key=get("service_key"),
                 receipts_url=_url("receipts_url", get("receipts_url")),
                 gateway_url=_url("gateway_url", get("gateway_url", DEFAULT_GATEWAY_URL)),
-                space=get("space"),
+                gateway_did=str(get("gateway_did", DEFAULT_GATEWAY_DID)),
+                gateway_service_url=_url(
+                    "gateway_service_url",
+                    get("gateway_service_url", DEFAULT_GATEWAY_SERVICE_URL),
+                ),
+                agent_store=str(store) if store else None,
+                space=space,
                 shard_size=parse_number(
                     "storacha shard_size", get("shard_size", SHARD_SIZE), int, minimum=MIN_SHARD
                 ),
