@@ -63,7 +63,11 @@ def accounts(delegations: Iterable[Delegation]) -> list[str]:
     found: list[str] = []
     for delegation in pool:
         iss = delegation.ucan.iss
-        if iss.startswith("did:mailto:") and iss not in found and attestations_for([delegation], pool):
+        if (
+            iss.startswith("did:mailto:")
+            and iss not in found
+            and attestations_for([delegation], pool)
+        ):
             found.append(iss)
     return found
 

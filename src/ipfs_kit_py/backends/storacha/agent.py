@@ -140,8 +140,8 @@ class StorachaAgent(Closeable):
 
     def plan(self, account: str | None = None) -> dict[str, Any]:
         """``plan/get`` of the account."""
-        did = self.account(account)
-        return self._account_call("plan/get", did, {})
+        ok = self._account_call("plan/get", self.account(account), {})
+        return dict(ok) if isinstance(ok, dict) else {}
 
     def _account_call(self, can: str, did: str, nb: dict[str, Any]) -> Any:
         state = self.state()
@@ -159,43 +159,56 @@ class StorachaAgent(Closeable):
         recovery: bool = True,
         authorize_gateway: bool = True,
     ) -> CreatedSpace:
-        """A new space delegated to us, selected for uploads; provisioned for the account,
-        with a recovery delegation to it and the gateway authorized, unless told not to."""
+        """A new space delegated to us and selected for uploads; unless told not to,
+        provisioned for the account, with a recovery delegation to it and the gateway
+        authorized. A recovery delegation of a space not provisioned yet is kept in the
+        store and published by :meth:`provision` (the service takes it only then)."""
         name = _space_name(name)
         owner = self.account(account) if (provision or recovery) else None
         space = Signer.generate()
         with self.store.update() as state:
             caps = [{"with": space.did, "can": can} for can in SPACE_ABILITIES]
-            grant = delegate(space, state.principal.did, caps, facts=[_space_fact(name)])
-            state.add([grant])
+            state.add([delegate(space, state.principal.did, caps, facts=[_space_fact(name)])])
+            if recovery and owner:
+                grant = delegate(
+                    space, owner, [{"with": space.did, "can": "*"}], facts=[_space_fact(name)]
+                )
+                state.add([grant], issued=True)
             state.names[space.did] = name
             state.current_space = space.did
-        provisioned = recovered = authorized = False
+        authorized = False
         if provision and owner:
-            self.provision(space.did, owner)
-            provisioned = True
-        if recovery and owner:
-            self._recovery(space, owner, name)
-            recovered = True
-        if authorize_gateway and provisioned:
-            self.authorize_gateway(space.did)
-            authorized = True
+            authorized = self.provision(space.did, owner, authorize_gateway=authorize_gateway)
         return CreatedSpace(
-            space.did, name, Secret(space.format()), provisioned, recovered, authorized, owner
+            space.did,
+            name,
+            Secret(space.format()),
+            provisioned=bool(provision and owner),
+            recovery=bool(recovery and owner),
+            gateway_authorized=authorized,
+            account=owner,
         )
 
-    def provision(self, space: str | None = None, account: str | None = None) -> str:
-        """``provider/add``: the account pays for the space; returns the space DID."""
+    def provision(
+        self,
+        space: str | None = None,
+        account: str | None = None,
+        *,
+        authorize_gateway: bool = True,
+    ) -> bool:
+        """``provider/add`` (the account pays for the space), then publish the space's
+        recovery delegations and authorize the gateway; True if the gateway was."""
         did = self._space(space)
         owner = self.account(account)
         nb = {"provider": self.config.service_did, "consumer": did}
         self._account_call("provider/add", owner, nb)
-        return did
-
-    def _recovery(self, space: Signer, account: str, name: str) -> None:
-        """Delegate the space to the account and store that with the service."""
-        grant = delegate(space, account, [{"with": space.did, "can": "*"}], facts=[_space_fact(name)])
-        self._publish(self.client(), space.did, grant)
+        state = self.state()
+        for grant in state.issued:
+            if grant.ucan.iss == did and grant.ucan.aud == owner:
+                self._publish(self.client(state), did, grant)
+        if authorize_gateway:
+            self.authorize_gateway(did)
+        return authorize_gateway
 
     def authorize_gateway(self, space: str | None = None) -> str:
         """Delegate ``space/content/serve/*`` to the gateway's DID and publish it there."""
@@ -340,4 +353,3 @@ def _held(d: Delegation, issued: bool) -> HeldDelegation:
         expiration=d.ucan.exp,
         issued=issued,
     )
-

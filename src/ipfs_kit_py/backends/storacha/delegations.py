@@ -138,4 +138,3 @@ def parse_abilities(values: Iterable[str]) -> list[str]:
     if not found:
         raise InvalidInputError("name at least one ability (--can upload/add ...)")
     return found
-

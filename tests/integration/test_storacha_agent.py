@@ -1,0 +1,147 @@
+"""Storacha from Python alone: login -> space create -> upload -> share -> revoke, by the
+``ipfs-kit storacha`` CLI in a fresh HOME with no ``node`` on PATH, against the local service."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tests.servers.storacha import StorachaService
+
+from ipfs_kit_py.content.unixfs import STORACHA, import_file
+
+PYTHON_BIN = Path(sys.executable).parent
+IPFS_KIT = PYTHON_BIN / "ipfs-kit"
+SHARED = ("space/blob/add", "space/index/add", "upload/add", "upload/list", "filecoin/offer")
+
+
+class Agent:
+    """One user: a fresh HOME (so a fresh agent store) and the service in the environment."""
+
+    def __init__(self, service: StorachaService, home: Path) -> None:
+        home.mkdir(parents=True, exist_ok=True)
+        self.home = home
+        self.env = {
+            "HOME": str(home),
+            "PATH": str(PYTHON_BIN),  # no node: everything here is Python
+            "IPFS_KIT_CONFIG": str(home / "absent.toml"),
+            "STORACHA_SERVICE_URL": service.url,
+            "STORACHA_SERVICE_DID": service.did,
+            "STORACHA_SERVICE_KEY": service.did_key,
+            "STORACHA_RECEIPTS_URL": service.receipts_url,
+            "STORACHA_GATEWAY_URL": service.gateway_url,
+            # the local service stands in for the content-serve gateway service
+            "STORACHA_GATEWAY_DID": service.did,
+            "STORACHA_GATEWAY_SERVICE_URL": service.url,
+        }
+        assert shutil.which("node", path=self.env["PATH"]) is None
+
+    def run(self, *argv: str) -> tuple[int, dict[str, Any]]:
+        done = subprocess.run(
+            [str(IPFS_KIT), "storacha", *argv, "--json"],
+            env=self.env,
+            cwd=self.home,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        lines = done.stdout.strip().splitlines()
+        assert lines, f"no output from {argv}: {done.stderr[-2000:]}"
+        return done.returncode, json.loads(lines[-1])
+
+    def ok(self, *argv: str) -> dict[str, Any]:
+        code, value = self.run(*argv)
+        assert code == 0, (argv, value)
+        return value
+
+
+def email() -> str:
+    return f"user-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def test_login_space_upload_share_revoke(storacha_service: StorachaService, tmp_path: Path) -> None:
+    alice, bob = Agent(storacha_service, tmp_path / "a"), Agent(storacha_service, tmp_path / "b")
+    address = email()
+    logged = alice.ok("login", address)
+    assert logged["account"] == "did:mailto:example.com:" + address.split("@")[0]
+    assert alice.ok("account", "ls")["accounts"] == [logged["account"]]
+    store = Path(alice.ok("whoami")["store"])
+    assert store.is_relative_to(alice.home) and store.stat().st_mode & 0o777 == 0o600
+    assert alice.ok("plan", "get")["plan"]["product"] == storacha_service.did
+
+    made = alice.ok("space", "create", "photos")
+    assert made["provisioned"] and made["recovery"] and made["gateway_authorized"]
+    space = made["did"]
+    assert "space_key" not in made and "key" not in made
+    rows = alice.ok("space", "ls")["spaces"]
+    assert [(r["did"], r["name"], r["current"], r["known"]) for r in rows] == [
+        (space, "photos", True, True)
+    ]
+
+    data = os.urandom(1_500_000)
+    (alice.home / "f.bin").write_bytes(data)
+    (alice.home / "d" / "sub").mkdir(parents=True)
+    (alice.home / "d" / "a.txt").write_text("alpha")
+    (alice.home / "d" / "sub" / "b.txt").write_text("beta")
+    up = alice.ok("up", "f.bin")
+    assert (
+        up["cid"] == str(import_file(alice.home / "f.bin", STORACHA).cid) and up["space"] == space
+    )
+    tree = alice.ok("up", "-r", "d")
+    listed = alice.ok("ls")
+    assert {u["root"] for u in listed["uploads"]} == {up["cid"], tree["cid"]}
+    assert listed["cursor"] is None  # one page holds both
+    got = alice.ok("get", up["cid"], "-o", "copy.bin")
+    assert (alice.home / "copy.bin").read_bytes() == data and got["size"] == len(data)
+
+    bob_did = bob.ok("whoami")["agent"]
+    shared = alice.ok("delegation", "create", bob_did, *[a for c in SHARED for a in ("-c", c)])
+    assert shared["proof"].startswith("m")
+    (bob.home / "proof.txt").write_text(shared["proof"])
+    assert bob.ok("import-proof", "proof.txt")["spaces"] == [space]
+    (bob.home / "g.bin").write_bytes(b"from bob")
+    bob_up = bob.ok("up", "g.bin")
+    assert bob_up["space"] == space
+    assert bob_up["cid"] in {u["root"] for u in alice.ok("ls")["uploads"]}
+
+    issued = {d["audience"]: d for d in alice.ok("delegation", "ls")["delegations"] if d["issued"]}
+    assert issued.keys() == {bob_did, logged["account"]}  # the share and the space's recovery
+    assert issued[bob_did]["cid"] == shared["cid"] and issued[logged["account"]]["issuer"] == space
+    assert alice.ok("delegation", "revoke", shared["cid"])["revoked"] == shared["cid"]
+    (bob.home / "h.bin").write_bytes(b"refused")
+    code, refused = bob.run("up", "h.bin")
+    assert code != 0 and refused["error_type"] == "AuthenticationError", refused
+
+
+def test_unprovisioned_space_says_to_provision(
+    storacha_service: StorachaService, tmp_path: Path
+) -> None:
+    user = Agent(storacha_service, tmp_path)
+    user.ok("login", email())
+    made = user.ok("space", "create", "later", "--no-provision")
+    assert not made["provisioned"] and not made["gateway_authorized"] and made["recovery"]
+    assert user.ok("space", "ls")["spaces"][0]["known"] is False
+    (tmp_path / "f.bin").write_bytes(b"not yet")
+    code, refused = user.run("up", "f.bin")
+    assert code != 0 and refused["error_type"] == "SpaceNotProvisionedError"
+    assert "space provision" in refused["error"]
+    assert user.ok("space", "provision")["space"] == made["did"]
+    assert user.ok("space", "ls")["spaces"][0]["known"] is True
+    assert user.ok("up", "f.bin")["space"] == made["did"]
+
+
+def test_commands_need_login_first(storacha_service: StorachaService, tmp_path: Path) -> None:
+    user = Agent(storacha_service, tmp_path)
+    code, refused = user.run("space", "create", "x")
+    assert code != 0 and refused["error_type"] == "AuthenticationError"
+    assert "login" in refused["error"]
+    assert user.ok("account", "ls")["accounts"] == []
+    code, refused = user.run("login", "not-an-address")
+    assert code != 0 and refused["error_type"] == "InvalidInputError"
