@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.servers.storacha import StorachaService
+from tests.servers.storacha import StorachaService, make_credentials, run_cli
 
 from ipfs_kit_py.content.unixfs import STORACHA, import_file
 
@@ -145,3 +145,49 @@ def test_commands_need_login_first(storacha_service: StorachaService, tmp_path: 
     assert user.ok("account", "ls")["accounts"] == []
     code, refused = user.run("login", "not-an-address")
     assert code != 0 and refused["error_type"] == "InvalidInputError"
+
+
+def test_official_cli_uses_our_space_and_proof(
+    storacha_service: StorachaService, tmp_path: Path
+) -> None:
+    """A space we created, shared with an agent of the official CLI: it lists what we
+    uploaded, uploads itself, and we see its upload."""
+    alice = Agent(storacha_service, tmp_path / "a")
+    alice.ok("login", email())
+    space = alice.ok("space", "create", "shared")["did"]
+    (alice.home / "f.bin").write_bytes(os.urandom(300_000))
+    ours = alice.ok("up", "f.bin")["cid"]
+
+    cli_env = storacha_service.cli_env(tmp_path / "cli", store_name=f"t-{uuid.uuid4().hex[:8]}")
+    cli_agent = json.loads(run_cli(["key", "create", "--json"], cli_env).stdout)
+    cli_env = {**cli_env, "STORACHA_PRINCIPAL": cli_agent["key"]}
+    abilities = [*SHARED, "upload/remove", "space/info"]
+    proof = alice.ok(
+        "delegation", "create", cli_agent["did"], *[a for c in abilities for a in ("-c", c)]
+    )
+    run_cli(["space", "add", proof["proof"]], cli_env)  # the base64 form, as the CLI prints
+    run_cli(["space", "use", space], cli_env)
+    assert ours in run_cli(["ls"], cli_env).stdout
+    (tmp_path / "theirs.txt").write_text("uploaded by the official CLI")
+    theirs = run_cli(["up", str(tmp_path / "theirs.txt"), "--no-wrap", "--json"], cli_env)
+    root = json.loads(theirs.stdout.strip().splitlines()[-1])["root"]["/"]
+    assert root in {u["root"] for u in alice.ok("ls")["uploads"]}
+    got = alice.ok("get", root, "-o", "theirs.txt")
+    assert (alice.home / "theirs.txt").read_text() == "uploaded by the official CLI"
+    assert got["size"] == len("uploaded by the official CLI")
+
+
+def test_we_use_the_official_cli_space_and_proof(
+    storacha_service: StorachaService, tmp_path: Path
+) -> None:
+    """A space and a delegation made by the official CLI, imported into our agent store."""
+    creds = make_credentials(storacha_service, tmp_path / "cli")
+    user = Agent(storacha_service, tmp_path / "us")
+    (user.home / "proof.txt").write_text(creds.proof)
+    (user.home / "key.txt").write_text(creds.key)
+    imported = user.ok("import-proof", "proof.txt", "--key-file", "key.txt")
+    assert imported["agent"] == creds.agent_did and imported["spaces"] == [creds.space_did]
+    (user.home / "f.txt").write_text("ours, in the CLI's space")
+    up = user.ok("up", "f.txt")
+    assert up["space"] == creds.space_did
+    assert up["cid"] in run_cli(["ls"], creds.cli_env).stdout
