@@ -44,8 +44,11 @@ def mailto_did(email: str) -> str:
     if not _EMAIL.match(text):
         raise InvalidInputError(f"not an e-mail address: {email[:100]!r}")
     local, domain = text.rsplit("@", 1)
-    quote = urllib.parse.quote
-    return f"did:mailto:{quote(domain.lower(), safe='')}:{quote(local, safe='')}"
+
+    def quote(text: str) -> str:  # as JS encodeURIComponent (the official did-mailto)
+        return urllib.parse.quote(text, safe="!~*'()")
+
+    return f"did:mailto:{quote(domain)}:{quote(local)}"
 
 
 def email_of(did: str) -> str:

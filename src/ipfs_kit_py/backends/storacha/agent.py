@@ -18,7 +18,7 @@ from ipfs_kit_py.backends.storacha.client import SPACE_ABILITIES, StorachaClient
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.delegation import Delegation, parse_proof
 from ipfs_kit_py.backends.storacha.delegations import delegate, parse_abilities
-from ipfs_kit_py.backends.storacha.did import Signer
+from ipfs_kit_py.backends.storacha.did import Signer, encode_did
 from ipfs_kit_py.backends.storacha.ucan import link_str
 from ipfs_kit_py.config import Secret
 from ipfs_kit_py.errors import (
@@ -26,6 +26,7 @@ from ipfs_kit_py.errors import (
     ConfigurationError,
     ContentNotFoundError,
     InvalidInputError,
+    ProtocolError,
 )
 from ipfs_kit_py.resource import Closeable
 
@@ -282,8 +283,12 @@ class StorachaAgent(Closeable):
         expiration: int | None = None,
     ) -> Delegation:
         """Delegate ``abilities`` on the space to ``audience`` (a did:key); kept as issued."""
-        if not audience.startswith("did:"):
-            raise InvalidInputError(f"not a DID: {audience[:100]!r}")
+        try:
+            encode_did(audience)
+        except ProtocolError:
+            raise InvalidInputError(
+                f"not an agent DID (did:key:z6Mk...): {audience[:100]!r}"
+            ) from None
         did = self._space(space)
         state = self.state()
         proofs = self.client(state).proofs_for(did)
