@@ -262,7 +262,10 @@ def _text_arg(value: str, *, path_only: bool = False) -> str:
         return sys.stdin.read(1 << 20).strip()
     if path_only or os.path.isfile(value):
         try:
-            return Path(value).read_text()[: 1 << 20].strip()
+            with Path(value).open("rb") as f:
+                return f.read(1 << 20).decode().strip()
         except OSError as exc:
             raise InputPathError(f"cannot read {value}: {exc.strerror}") from exc
+        except (UnicodeDecodeError, ValueError):
+            raise InputPathError(f"{value} does not hold a text proof or key") from None
     return value.strip()
