@@ -11,16 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ipfs_kit_py.backends.storacha.agent import StorachaAgent
-from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.cli.console import err_console, plain, print_json, print_line
-from ipfs_kit_py.config import from_config_file
 from ipfs_kit_py.content.cid import cid_key
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
 
 __all__ = ["register_agent_commands"]
 
 if TYPE_CHECKING:
+    from ipfs_kit_py.backends.storacha.agent import StorachaAgent
+
     Sub = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
@@ -108,9 +107,10 @@ def agent_from_args(args: argparse.Namespace) -> Iterator[StorachaAgent]:
         "space": args.space,
     }
     given = {k: v for k, v in overrides.items() if v is not None}
-    config = from_config_file(StorachaConfig.from_sources, "storacha", given)
-    with StorachaAgent(config) as agent:
-        yield agent
+    from ipfs_kit_py.storacha_kit import storacha_kit  # the kit's typed core, loaded late
+
+    with storacha_kit(**given) as kit:
+        yield kit.agent
 
 
 def _show(args: argparse.Namespace, value: Any, text: str) -> int:

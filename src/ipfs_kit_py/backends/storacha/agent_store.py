@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ipfs_kit_py.backends.registry import config_file_of
 from ipfs_kit_py.backends.storacha.delegation import Delegation, parse_proof
 from ipfs_kit_py.backends.storacha.did import Signer
-from ipfs_kit_py.config import xdg_dir
 from ipfs_kit_py.errors import ConfigurationError
 
 __all__ = [
@@ -42,15 +42,15 @@ __all__ = [
 
 FORMAT = "ipfs-kit/storacha-agent"
 VERSION = 1
-ENV_PATH = "STORACHA_AGENT_STORE"
 _MAX_STORE_BYTES = 16 * 1024 * 1024
 
 
 def agent_store_path(env: Mapping[str, str] | None = None) -> Path:
-    """``$STORACHA_AGENT_STORE``, else ``<XDG config>/ipfs-kit/storacha-agent.json``."""
-    env = os.environ if env is None else env
-    explicit = env.get(ENV_PATH)
-    return Path(explicit) if explicit else xdg_dir("CONFIG", env) / "storacha-agent.json"
+    """``$STORACHA_AGENT_STORE``, else ``<XDG config>/ipfs-kit/storacha-agent.json``
+    (the file the registry looks for to tell that Storacha is configured)."""
+    path = config_file_of("storacha", env)
+    assert path is not None  # the registry's storacha entry names it
+    return path
 
 
 def stored_credentials(
