@@ -191,3 +191,42 @@ def test_we_use_the_official_cli_space_and_proof(
     up = user.ok("up", "f.txt")
     assert up["space"] == creds.space_did
     assert up["cid"] in run_cli(["ls"], creds.cli_env).stdout
+
+
+def test_dict_face_of_the_agent(storacha_service: StorachaService, tmp_path: Path) -> None:
+    """storacha_kit's agent methods: the same flow in-process, errors as dicts."""
+    from ipfs_kit_py.storacha_kit import StorachaKit
+
+    env = {**Agent(storacha_service, tmp_path / "home").env}
+    env["STORACHA_AGENT_STORE"] = str(tmp_path / "store.json")
+    with StorachaKit.from_sources({}, {}, env) as kit:
+        bad = kit.login("nobody")
+        assert not bad["success"] and bad["error_type"] == "InvalidInputError"
+        assert not kit.new_space("x")["success"]  # not logged in
+        me = kit.whoami()
+        assert me["success"] and me["store"] == env["STORACHA_AGENT_STORE"]
+        address = email()
+        assert kit.login(address)["account"] == kit.list_accounts()["accounts"][0]
+        made = kit.new_space("docs")
+        assert made["success"] and made["provisioned"] and made["space_key"].startswith("M")
+        assert made["space_key"] not in repr(kit.agent.state())
+        assert kit.plan()["plan"]["product"] == storacha_service.did
+        rows = kit.agent_spaces()["spaces"]
+        assert [(r["did"], r["known"]) for r in rows] == [(made["did"], True)]
+        other = StorachaKit.from_sources(
+            {}, {}, {**env, "STORACHA_AGENT_STORE": str(tmp_path / "b.json")}
+        )
+        shared = kit.create_delegation(other.whoami()["agent"], ["upload/list"])
+        assert shared["success"] and other.import_proof(shared["proof"])["spaces"] == [made["did"]]
+        assert not other.import_proof("m-not-a-proof")["success"]
+        listed = kit.list_delegations()["delegations"]
+        assert shared["cid"] in {d["cid"] for d in listed}
+        assert kit.revoke_delegation(shared["cid"])["revoked"] == shared["cid"]
+        assert kit.revoke_delegation("bafynotthere")["error_type"] == "ContentNotFoundError"
+        other.close()
+    # a new kit from the same store uploads to the new space without key or proof set
+    with StorachaKit.from_sources({}, {}, env) as kit:
+        up = kit.upload_bytes(b"from the agent store")
+        assert up["success"] and up["space"] == made["did"]
+        spaces = kit.list_spaces()
+        assert spaces["known"] == [made["did"]] and spaces["unknown"] == []
