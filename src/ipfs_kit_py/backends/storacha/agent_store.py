@@ -226,8 +226,7 @@ class AgentStore:
         body = json.dumps(state.to_json(), indent=1).encode()
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".storacha-agent-", suffix=".tmp")
         try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "wb") as f:
+            with os.fdopen(fd, "wb") as f:  # mkstemp makes it 0600
                 f.write(body)
                 f.flush()
                 os.fsync(f.fileno())
