@@ -216,6 +216,11 @@ def test_dict_face_of_the_agent(storacha_service: StorachaService, tmp_path: Pat
         other = StorachaKit.from_sources(
             {}, {}, {**env, "STORACHA_AGENT_STORE": str(tmp_path / "b.json")}
         )
+        past = kit.create_delegation(other.whoami()["agent"], ["upload/list"], expiration=1)
+        assert past["error_type"] == "InvalidInputError"
+        assert kit.create_delegation("did:key:zBad", ["upload/list"])["error_type"] == (
+            "InvalidInputError"
+        )
         shared = kit.create_delegation(other.whoami()["agent"], ["upload/list"])
         assert shared["success"] and other.import_proof(shared["proof"])["spaces"] == [made["did"]]
         assert not other.import_proof("m-not-a-proof")["success"]

@@ -127,3 +127,11 @@ def test_an_account_grant_travels_with_its_attestation() -> None:
     assert accounts([grant]) == []  # without its attestation it is not a login
     with pytest.raises(AuthenticationError, match=r"login bob@example\.com"):
         account_proofs("did:mailto:example.com:bob", pool)
+
+
+@pytest.mark.parametrize("timeout", [0.0, -1.0, float("nan"), float("inf")])
+def test_login_refuses_a_timeout_that_is_not_positive_seconds(timeout: float) -> None:
+    from ipfs_kit_py.backends.storacha.account import login
+
+    with pytest.raises(InvalidInputError, match="positive seconds"):
+        login(None, "alice@example.com", timeout=timeout)  # type: ignore[arg-type]

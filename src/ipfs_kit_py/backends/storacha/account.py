@@ -9,6 +9,7 @@ access/authorize>}``, which is how we tell them from older grants.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import urllib.parse
@@ -103,6 +104,8 @@ def login(
     :class:`BackendTimeoutError` if the e-mail is not confirmed within ``timeout``.
     """
     account = mailto_did(email)
+    if not (math.isfinite(timeout) and timeout > 0 and math.isfinite(interval) and interval > 0):
+        raise InvalidInputError("the login timeout and poll interval must be positive seconds")
     agent = client.signer.did
     ok = client.invoke_ok(
         "access/authorize", agent, {"iss": account, "att": [{"can": "*"}]}, nonce=True

@@ -8,6 +8,7 @@ any network call, so a failed provisioning never loses it.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -289,6 +290,8 @@ class StorachaAgent(Closeable):
             raise InvalidInputError(
                 f"not an agent DID (did:key:z6Mk...): {audience[:100]!r}"
             ) from None
+        if expiration is not None and expiration <= time.time():
+            raise InvalidInputError(f"the expiration {expiration} is not in the future")
         did = self._space(space)
         state = self.state()
         proofs = self.client(state).proofs_for(did)
