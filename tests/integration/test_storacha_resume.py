@@ -89,9 +89,11 @@ def test_a_killed_upload_resumes_sending_only_the_missing_shards(
         result = backend.upload_file(source)
         assert result.root == import_file(source, STORACHA).cid
         assert len(result.shards) >= 4  # several shards, so the kill points differ
-        # every shard stored before the kill is skipped: the service holds it
+        # every shard stored before the kill is skipped: the service holds it (one more
+        # transfer may have finished meanwhile: two are in flight by default)
         shard_puts = [s for s in sent if s > 1_000_000]
-        assert len(shard_puts) == len(result.shards) - kill_after, sent
+        missing = len(result.shards) - kill_after
+        assert missing - 1 <= len(shard_puts) <= missing, sent
         assert sum(sent) < sum(s for s in sent if s > 1_000_000) + 64 * 1024  # + the index
         records = backend.find_upload(result.root)
         assert records is not None and records["shards"] == result.shards

@@ -210,3 +210,22 @@ def test_any_bytes_in_the_store_file_are_an_answer(
         store.load()
     except ConfigurationError as exc:
         assert str(store.path) in str(exc)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(st.integers(-10, 10), st.text(max_size=5), st.floats(), st.booleans()))
+def test_upload_concurrency_is_1_to_4_or_a_configuration_error(value: object) -> None:
+    try:
+        config = StorachaConfig.from_sources(
+            {"upload_concurrency": value, "agent_store": "/nonexistent/agent.json"}, {}, {}
+        )
+    except ConfigurationError as exc:
+        assert "upload_concurrency" in str(exc)
+        return
+    assert 1 <= config.upload_concurrency <= 4
+    assert (
+        StorachaConfig.from_sources(
+            {"agent_store": "/nonexistent/a.json"}, {}, {}
+        ).upload_concurrency
+        == 2
+    )

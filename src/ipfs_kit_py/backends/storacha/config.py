@@ -23,6 +23,7 @@ DEFAULT_GATEWAY_DID = "did:web:w3s.link"
 DEFAULT_GATEWAY_SERVICE_URL = "https://gateway.storacha.network"
 NOT_CONFIGURED = STORACHA_NOT_CONFIGURED  # said once, in the registry
 
+MAX_CONCURRENCY = 4  # shards in flight: each is a temp file and a connection
 MIN_SHARD = 1024  # the smallest shard the CAR writer takes (sharding.ShardWriter)
 
 _ENV = {
@@ -39,6 +40,7 @@ _ENV = {
     "space": ["STORACHA_SPACE"],
     "shard_size": ["STORACHA_SHARD_SIZE"],
     "filecoin_offer": ["STORACHA_FILECOIN_OFFER"],
+    "upload_concurrency": ["STORACHA_UPLOAD_CONCURRENCY"],
 }
 
 
@@ -59,6 +61,7 @@ class StorachaConfig:
     space: str | None = None
     shard_size: int = SHARD_SIZE
     filecoin_offer: bool = True
+    upload_concurrency: int = 2  # shards transferred at once (1-4)
     timeouts: Timeouts = field(default_factory=Timeouts)  # network waits (ipfs_kit_py.net)
     receipt_timeout: float = 120.0
 
@@ -114,6 +117,7 @@ class StorachaConfig:
                     "storacha shard_size", get("shard_size", SHARD_SIZE), int, minimum=MIN_SHARD
                 ),
                 filecoin_offer=parse_bool("storacha filecoin_offer", get("filecoin_offer", True)),
+                upload_concurrency=_concurrency(get("upload_concurrency", 2)),
                 timeouts=_timeouts(sources, get("timeout")),
                 receipt_timeout=_seconds("receipt_timeout", get("receipt_timeout", 120.0)),
             )
@@ -129,6 +133,12 @@ def _url(name: str, value: Any) -> Any:
     if userinfo is not None:
         raise ConfigurationError(f"storacha {name} must not carry user:password@")
     return url.rstrip("/") if name != "receipts_url" else url
+
+
+def _concurrency(value: Any) -> int:
+    return parse_number(
+        "storacha upload_concurrency", value, int, minimum=1, maximum=MAX_CONCURRENCY
+    )
 
 
 def _seconds(name: str, value: Any) -> float:
