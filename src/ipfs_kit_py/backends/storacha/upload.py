@@ -116,9 +116,10 @@ class Uploader:
 
     def add_blob(self, digest: bytes, size: int, body: Callable[[], Iterator[bytes]]) -> None:
         """space/blob/add, PUT when needed, conclude the http/put, await blob/accept."""
-        receipt, message = self.client.invoke(
-            "space/blob/add", self.space, {"blob": {"digest": digest, "size": size}}
-        )
+        # a nonce: a retry within the same second (a resumed upload) must not get the
+        # service's cached receipt of the first try, which may predate the blob's PUT
+        nb = {"blob": {"digest": digest, "size": size}}
+        receipt, message = self.client.invoke("space/blob/add", self.space, nb, nonce=True)
         raise_for_receipt(receipt, "space/blob/add", self.space)
         fx = _blob_effects(receipt, message, self.client)
         if fx.allocate is None:
