@@ -77,7 +77,7 @@ class Receipt:
                 join=fx.get("join"),
                 issuer=ocm.get("iss"),
                 ocm_bytes=bytes(dag_cbor.encode(ocm)),
-                sig=bytes(raw["sig"]),
+                sig=_bytes(raw["sig"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProtocolError(f"malformed receipt {cid}: {exc}", backend="storacha") from exc
@@ -94,6 +94,13 @@ class Receipt:
     def verify(self, verifier: Verifier) -> None:
         """Raise :class:`AuthenticationError` unless ``verifier`` signed this receipt."""
         verifier.verify(self.ocm_bytes, self.sig)
+
+
+def _bytes(value: Any) -> bytes:
+    """``value`` if it is bytes; TypeError else (``bytes(n)`` of an int would allocate n)."""
+    if not isinstance(value, bytes):
+        raise TypeError(f"expected bytes, got {type(value).__name__}")
+    return value
 
 
 def issue_receipt(signer: Signer, ran: CID, ok: Any) -> tuple[CID, bytes]:
