@@ -1,6 +1,6 @@
 """Storacha: our native client vs the official @storacha/client, on the local service.
 
-    .venv/bin/python -m bench.storacha [--sizes 20,256] [--repeat 1]
+    .venv/bin/python -m bench.storacha [--sizes 20,256] [--repeat 1] [--shard-mb N]
 
 Cases: ``upload N MB`` end to end (encode, shard, PUT, receipts, index, upload/add,
 filecoin/offer) for us and for ``@storacha/client`` ``uploadFile`` (its own timer, so
@@ -102,12 +102,14 @@ def timed_js(
     tmp: Path,
     size: int,
     repeat: int,
+    shard_size: int | None = None,
 ) -> None:
     seconds, notes = [], ""
     for _ in range(repeat):
         path = fresh_file(tmp, size)
         try:
-            seconds.append(float(js_upload(service, creds, path)["seconds"]))
+            result = js_upload(service, creds, path, shard_size=shard_size)
+            seconds.append(float(result["seconds"]))
         except Exception as exc:  # the peer failing is a result to report, not a crash
             notes = f"failed: {str(exc).splitlines()[0][:120]}"
         path.unlink()
@@ -135,6 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="20,256", help="sizes in MB, comma-separated")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--shard-mb", type=int, default=None, help="shard size (MiB), both")
     args = parser.parse_args()
     run = BenchRun("storacha")
     baselines: dict[str, str] = {}
@@ -149,16 +152,23 @@ def main() -> None:
                 service_did=service.did,
                 gateway_url=service.gateway_url,
             )
+            if args.shard_mb:
+                shard = args.shard_mb << 20
+                config = StorachaConfig(**{**config.__dict__, "shard_size": shard})
             no_offer = StorachaConfig(**{**config.__dict__, "filecoin_offer": False})
             for mb in (int(s) for s in args.sizes.split(",")):
                 size, case = mb * MB, f"upload {mb} MB"
-                timed_js(run, case, service, creds, tmp, size, args.repeat)
+                timed_js(run, case, service, creds, tmp, size, args.repeat, config.shard_size)
                 timed_ours(
                     run, case, "ipfs_kit (with filecoin/offer)", config, tmp, size, args.repeat
                 )
                 timed_ours(
                     run, case, "ipfs_kit (no filecoin/offer)", no_offer, tmp, size, args.repeat
                 )
+                for count in (1, 4):  # shards in flight (default 2)
+                    inflight = StorachaConfig(**{**config.__dict__, "upload_concurrency": count})
+                    name = f"ipfs_kit ({count} shard(s) in flight)"
+                    timed_ours(run, case, name, inflight, tmp, size, args.repeat)
                 if any(m.case == case and m.contender.startswith("@") for m in run.measurements):
                     baselines[case] = "@storacha/client uploadFile"
         for mb in (int(s) for s in args.sizes.split(",")):

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
         LastCopyError,
         NotConfiguredError,
         ProtocolError,
+        SpaceNotProvisionedError,
         UnsafePathError,
     )
     from ipfs_kit_py.ipfs_kit import AddResult, ipfs_kit
@@ -95,6 +96,7 @@ _EXPORTS = {
     "LastCopyError": "ipfs_kit_py.errors",
     "NotConfiguredError": "ipfs_kit_py.errors",
     "ProtocolError": "ipfs_kit_py.errors",
+    "SpaceNotProvisionedError": "ipfs_kit_py.errors",
     "UnsafePathError": "ipfs_kit_py.errors",
     "CID": "ipfs_kit_py.content.cid",
     "cid_key": "ipfs_kit_py.content.cid",
@@ -166,6 +168,7 @@ __all__ = [
     "S3Kit",
     "S3Objects",
     "Secret",
+    "SpaceNotProvisionedError",
     "StorachaBackend",
     "StorachaConfig",
     "StorachaKit",

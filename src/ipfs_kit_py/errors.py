@@ -20,6 +20,7 @@
         ├── BackendUnavailableError    could not be reached (down, refused, reset)
         │   └── BackendTimeoutError    did not answer in time (every backend, one type)
         ├── AuthenticationError        rejected our credentials or their signature
+        │   └── SpaceNotProvisionedError  a Storacha space has no storage provider yet
         ├── BucketNotFoundError        an S3 bucket does not exist
         └── ProtocolError              an answer the protocol does not allow
 
@@ -51,6 +52,7 @@ __all__ = [
     "MetadataIndexError",
     "NotConfiguredError",
     "ProtocolError",
+    "SpaceNotProvisionedError",
     "UnsafePathError",
 ]
 
@@ -165,6 +167,10 @@ class BackendTimeoutError(BackendUnavailableError):
 
 class AuthenticationError(BackendError):
     """A backend rejected our credentials or their signature."""
+
+
+class SpaceNotProvisionedError(AuthenticationError):
+    """A Storacha space has no storage provider: provision it for an account first."""
 
 
 class BucketNotFoundError(BackendError):

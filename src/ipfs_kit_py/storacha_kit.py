@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from ipfs_kit_py.backends.storacha.agent import StorachaAgent
 from ipfs_kit_py.backends.storacha.backend import StorachaBackend
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.upload import UploadResult
@@ -56,6 +57,7 @@ class StorachaKit(DictKit):
     ) -> None:
         super().__init__(config or StorachaConfig.from_sources())
         self._backend = backend
+        self._agent: StorachaAgent | None = None
 
     @classmethod
     def from_backend(cls, backend: StorachaBackend) -> StorachaKit:
@@ -70,10 +72,19 @@ class StorachaKit(DictKit):
             self._backend = StorachaBackend(self.config)
         return self._backend
 
+    @property
+    def agent(self) -> StorachaAgent:
+        """The typed core of the agent store: login, accounts, spaces, sharing."""
+        if self._agent is None:
+            self._agent = StorachaAgent(self.config)
+        return self._agent
+
     def close(self) -> None:
         """Close connections; idempotent."""
         if self._backend is not None:
             self._backend.close()
+        if self._agent is not None:
+            self._agent.close()
 
     # -- uploads ---------------------------------------------------------------------
 
@@ -118,9 +129,16 @@ class StorachaKit(DictKit):
 
     @dict_result
     def list_spaces(self) -> dict[str, Any]:
-        """The spaces our credentials reach and the selected one."""
+        """The spaces our credentials reach, the selected one, and which the service knows."""
         backend = self.backend
-        return {"spaces": backend.spaces(), "current": backend.space, "agent": backend.agent}
+        known = backend.known_spaces()
+        return {
+            "spaces": backend.spaces(),
+            "current": backend.space,
+            "agent": backend.agent,
+            "known": [s for s, k in known.items() if k],
+            "unknown": [s for s, k in known.items() if not k],
+        }
 
     @dict_result
     def select_space(self, did: str) -> dict[str, Any]:
@@ -150,6 +168,100 @@ class StorachaKit(DictKit):
     def usage(self, space: str | None = None) -> dict[str, Any]:
         """usage/report of a space for the current month."""
         return {"usage": _plain(self.backend.usage(space)), "space": space or self.backend.space}
+
+    # -- the agent store: identity, accounts, spaces, sharing -------------------------
+
+    @dict_result
+    def whoami(self) -> dict[str, Any]:
+        """Our agent's DID (an agent store is created on first use)."""
+        return {"agent": self.agent.whoami(), "store": str(self.agent.store.path)}
+
+    @dict_result
+    def login(self, email: str, timeout: float = 900.0) -> dict[str, Any]:
+        """Log in by e-mail: the service sends a link; returns once it is clicked."""
+        return {"account": self.agent.login(email, timeout=timeout), "agent": self.agent.whoami()}
+
+    @dict_result
+    def list_accounts(self) -> dict[str, Any]:
+        """The accounts this agent is logged in to."""
+        return {"accounts": self.agent.accounts()}
+
+    @dict_result
+    def new_space(
+        self,
+        name: str,
+        provision: bool = True,
+        recovery: bool = True,
+        authorize_gateway: bool = True,
+        account: str | None = None,
+    ) -> dict[str, Any]:
+        """Create a space in the agent store, provision it and select it for uploads.
+
+        ``space_key`` is the space's root key: keep it secret (the account's recovery
+        delegation is the other way back in).
+        """
+        made = self.agent.create_space(
+            name,
+            account=account,
+            provision=provision,
+            recovery=recovery,
+            authorize_gateway=authorize_gateway,
+        )
+        fields = {k: v for k, v in made.__dict__.items() if k != "key"}
+        return {"space": made.did, **fields, "space_key": made.key.value}
+
+    @dict_result
+    def provision_space(
+        self, space: str | None = None, account: str | None = None
+    ) -> dict[str, Any]:
+        """provider/add: the account (default: the logged-in one) pays for the space."""
+        did = space or self.agent.state().current_space
+        authorized = self.agent.provision(did, account)
+        return {"space": did, "provisioned": True, "gateway_authorized": authorized}
+
+    @dict_result
+    def use_space(self, did: str) -> dict[str, Any]:
+        """Select the agent store's space for later uploads."""
+        return {"space": self.agent.use_space(did)}
+
+    @dict_result
+    def agent_spaces(self) -> dict[str, Any]:
+        """The agent store's spaces, and whether the service knows each."""
+        rows = self.agent.spaces(ask_service=True)
+        return {"spaces": [dict(r.__dict__, providers=list(r.providers)) for r in rows]}
+
+    @dict_result
+    def plan(self, account: str | None = None) -> dict[str, Any]:
+        """plan/get of the account."""
+        return {"plan": _plain(self.agent.plan(account))}
+
+    @dict_result
+    def create_delegation(
+        self,
+        audience: str,
+        abilities: list[str],
+        space: str | None = None,
+        expiration: int | None = None,
+    ) -> dict[str, Any]:
+        """Delegate ``abilities`` on a space to ``audience``; ``proof``: the base64 form."""
+        made = self.agent.create_delegation(audience, abilities, space=space, expiration=expiration)
+        return {"cid": cid_key(made.cid), "proof": made.format(), "audience": audience}
+
+    @dict_result
+    def list_delegations(self) -> dict[str, Any]:
+        """Delegations held and issued by this agent."""
+        return {"delegations": [dict(d.__dict__) for d in self.agent.delegations()]}
+
+    @dict_result
+    def revoke_delegation(self, cid: str) -> dict[str, Any]:
+        """ucan/revoke a delegation (by CID)."""
+        return {"revoked": self.agent.revoke(cid)}
+
+    @dict_result
+    def import_proof(self, proof: str, key: str | None = None) -> dict[str, Any]:
+        """Add a ``delegation create --base64`` proof (and its agent ``key``, for a new store)."""
+        made = self.agent.import_proof(proof, key=key)
+        return {"cid": cid_key(made.cid), "spaces": made.spaces(), "agent": self.agent.whoami()}
 
     # -- retrieval -------------------------------------------------------------------
 

@@ -265,7 +265,10 @@ def test_create_space_provision_and_upload(
         assert made["proof"].startswith("m") and made["space"] in kit.list_spaces()["spaces"]
         assert kit.select_space(made["space"])["success"]
         refused = kit.upload_bytes(b"before provisioning")
-        assert refused["error_type"] == "AuthenticationError", refused
+        assert refused["error_type"] == "SpaceNotProvisionedError", (
+            refused
+        )  # an AuthenticationError
+        assert "space provision" in refused["error"]
         storacha_service.provision(made["space"], storacha_credentials.account)
         up = kit.upload_bytes(probe(100))
         assert up["success"] and up["space"] == made["space"], up

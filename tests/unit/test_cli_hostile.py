@@ -72,7 +72,7 @@ def benign(dest: str) -> str:
     }.get(dest, "file")
 
 
-REQUIRED_OPTIONS = {"-o": "out-target", "--from": "disk"}
+REQUIRED_OPTIONS = {"-o": "out-target", "--from": "disk", "-c": "upload/add"}
 
 
 def sweep() -> Iterator[list[str]]:

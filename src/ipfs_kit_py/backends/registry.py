@@ -24,9 +24,11 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ipfs_kit_py.backends.base import BaseBackend
+from ipfs_kit_py.config import xdg_dir
 from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "available_backends",
     "build_backend",
     "build_backends",
+    "config_file_of",
     "get_backend_class",
     "known_implementations",
     "register_implementation",
@@ -47,6 +50,8 @@ class Implementation:
     ``env_prefixes``: the environment variables (by prefix) the backend reads; when set
     and neither they, the arguments nor the config section say anything, the backend is
     not configured and ``unconfigured`` says what to set, without importing the class.
+    ``config_file``: (variable, name) of a file that configures the backend when it exists
+    (``$variable``, else ``name`` in the XDG config dir), e.g. Storacha's agent store.
     ``tier``: the tier name the class declares, known without importing it (None: ask
     the class); a test holds each built-in's to its class.
     """
@@ -57,6 +62,8 @@ class Implementation:
     env_prefixes: tuple[str, ...] = ()
     unconfigured: str = ""
     tier: str | None = None
+    # (env var, file name in the XDG config dir): a file that configures it when present
+    config_file: tuple[str, str] | None = None
 
 
 # what the S3 and Storacha configs say when nothing is set (a test holds them equal)
@@ -114,6 +121,7 @@ known_implementations: dict[str, Implementation] = {
         ("STORACHA_",),
         STORACHA_NOT_CONFIGURED,
         tier="storacha",
+        config_file=("STORACHA_AGENT_STORE", "storacha-agent.json"),  # the agent store
     ),
     "gateway": Implementation(
         "ipfs_kit_py.backends.gateway.GatewayBackend",
@@ -223,9 +231,30 @@ def build_backends(
     Raises ``NotConfiguredError`` when the sources do not ask for it.
     """
     impl = implementation(name)
-    if impl.env_prefixes and not _mentioned(impl.env_prefixes, args, section, env):
+    mentioned = _mentioned(impl.env_prefixes, args, section, env) or _discovered(impl, env)
+    if impl.env_prefixes and not mentioned:
         raise NotConfiguredError(impl.unconfigured or f"{name} is not configured: {impl.hint}")
     return list(get_backend_class(name).all_from_sources(args, section, env))
+
+
+def config_file_of(name: str, env: Mapping[str, str] | None = None) -> Path | None:
+    """Where backend ``name`` keeps a file that configures it (``$VAR`` or the XDG config
+    dir), or None if it keeps none."""
+    return _config_path(implementation(name), env)
+
+
+def _config_path(impl: Implementation, env: Mapping[str, str] | None) -> Path | None:
+    if impl.config_file is None:
+        return None
+    env = os.environ if env is None else env
+    var, file_name = impl.config_file
+    return Path(env[var]) if env.get(var) else xdg_dir("CONFIG", env) / file_name
+
+
+def _discovered(impl: Implementation, env: Mapping[str, str] | None) -> bool:
+    """True if the implementation's own configuration file exists."""
+    path = _config_path(impl, env)
+    return path is not None and path.is_file()
 
 
 def _mentioned(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ipfs_kit_py.cli.console import print_json, print_line
+from ipfs_kit_py.cli.storacha_agent import register_agent_commands
 from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
 from ipfs_kit_py.errors import InputPathError
 from ipfs_kit_py.ipfs_kit import ipfs_kit
@@ -22,11 +23,15 @@ if TYPE_CHECKING:
 HELP = """\
 Store content in Storacha with the native client (UCAN over HTTP, no Node needed).
 
-credentials: STORACHA_KEY (from `storacha key create`) and STORACHA_PROOF (from
-`storacha delegation create <agent did> -c space/blob/add -c space/index/add
--c upload/add -c upload/list ... --base64`), or key/proof in the [storacha] section.
+credentials: STORACHA_KEY and STORACHA_PROOF (or key/proof in the [storacha] section)
+win; else the agent store ($XDG_CONFIG_HOME/ipfs-kit/storacha-agent.json, or
+STORACHA_AGENT_STORE) that `login`, `space create` and `import-proof` fill.
 
 examples:
+  ipfs-kit storacha login alice@example.com    # e-mails a link; waits until it is clicked
+  ipfs-kit storacha space create photos        # new space: provisioned, selected
+  ipfs-kit storacha delegation create did:key:z6Mk... -c upload/add -c space/blob/add
+  ipfs-kit storacha import-proof proof.txt     # use a space someone shared with us
   ipfs-kit storacha up my_dataset.zip          # upload; print the root CID
   ipfs-kit storacha up -r ./photos             # upload a directory
   ipfs-kit storacha ls --size 20               # list uploads (then --cursor ...)
@@ -81,6 +86,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     info = cmds.add_parser("info", help="space/info and usage of the space")
     info.set_defaults(func=run_info)
+    register_agent_commands(cmds)
 
 
 @contextlib.contextmanager

@@ -25,7 +25,12 @@ from ipfs_kit_py.backends.storacha.upload import Uploader, UploadResult
 from ipfs_kit_py.content.cid import CID, cid_bytes_key, is_cid, parse_cid
 from ipfs_kit_py.content.unixfs import STORACHA, BlockSink, FileImport, ImportProfile, import_file
 from ipfs_kit_py.content.verify import candidate_profiles
-from ipfs_kit_py.errors import BackendError, ContentMismatchError, ContentNotFoundError
+from ipfs_kit_py.errors import (
+    AuthenticationError,
+    BackendError,
+    ContentMismatchError,
+    ContentNotFoundError,
+)
 from ipfs_kit_py.streams import read_chunks
 
 __all__ = ["StorachaBackend", "StorachaConfig", "UploadPage"]
@@ -115,7 +120,16 @@ class StorachaBackend(BaseBackend):
         ok = self.client.invoke_ok("upload/list", self.space, nb, nonce=True)
         results = [dict(r) for r in ok.get("results", [])]
         next_cursor = ok.get("cursor") if len(results) and ok.get("cursor") != cursor else None
+        if next_cursor is not None and not self._more_after(str(next_cursor)):
+            next_cursor = None  # the service hands out a cursor even on the last page
         return UploadPage(results, next_cursor, int(ok.get("size", len(results))))
+
+    def _more_after(self, cursor: str) -> bool:
+        """True if ``upload/list`` has at least one record past ``cursor``."""
+        ok = self.client.invoke_ok(
+            "upload/list", self.space, {"cursor": cursor, "size": 1}, nonce=True
+        )
+        return bool(ok.get("results"))
 
     def iter_uploads(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
         """Every upload record, following cursors."""
@@ -174,6 +188,17 @@ class StorachaBackend(BaseBackend):
     def spaces(self) -> list[str]:
         """The space DIDs our proofs reach (NotConfiguredError without credentials)."""
         return self.client.spaces()
+
+    def known_spaces(self) -> dict[str, bool]:
+        """For each space our proofs reach: does the service know it (``space/info``)?"""
+        known: dict[str, bool] = {}
+        for did in self.spaces():
+            try:
+                self.client.invoke_ok("space/info", did, {}, nonce=True)
+                known[did] = True
+            except (AuthenticationError, ContentNotFoundError):
+                known[did] = False
+        return known
 
     def select_space(self, did: str) -> str:
         """Select the space later calls use; InvalidInputError if our proofs miss it."""

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.delegation import Delegation, parse_proof
+from ipfs_kit_py.backends.storacha.delegations import attestations_for
 from ipfs_kit_py.backends.storacha.did import Signer, Verifier, did_key_public_key, verifier_for
 from ipfs_kit_py.backends.storacha.message import AgentMessage, Invocation, Receipt, encode_request
 from ipfs_kit_py.backends.storacha.piece import register_piece_multihash
@@ -32,6 +33,7 @@ from ipfs_kit_py.errors import (
     ContentNotFoundError,
     InvalidInputError,
     ProtocolError,
+    SpaceNotProvisionedError,
 )
 from ipfs_kit_py.net import deadline
 from ipfs_kit_py.resource import Closeable
@@ -113,6 +115,11 @@ class StorachaClient(Closeable):
             self._proofs = parsed
         return self._proofs
 
+    def use_agent(self, signer: Signer, proofs: Sequence[Delegation]) -> None:
+        """Act as ``signer`` holding ``proofs`` (an agent store's), not the configured pair."""
+        self._signer = signer
+        self._proofs = list(proofs)
+
     def spaces(self) -> list[str]:
         """The space DIDs our proofs reach."""
         found: list[str] = []
@@ -162,6 +169,7 @@ class StorachaClient(Closeable):
     def proofs_for(self, space: str) -> list[Delegation]:
         """The delegations granting something on ``space``."""
         chosen = [d for d in self.proofs if space in d.spaces()]
+        chosen += attestations_for(chosen, self.proofs)  # an account's grant needs its attest
         if not chosen:
             raise AuthenticationError(
                 f"the proof does not grant access to space {space}",
@@ -507,6 +515,12 @@ def raise_for_receipt(receipt: Receipt, what: str, locator: str = "") -> None:
     err = receipt.error
     name = err.get("name", "") if isinstance(err, dict) else ""
     message = f"{what} failed: {receipt.error_text()}"
+    if name == "InsufficientStorage":
+        raise SpaceNotProvisionedError(
+            f"{message}; provision the space: ipfs-kit storacha space provision {locator}".strip(),
+            backend="storacha",
+            locator=locator,
+        )
     if name in _AUTH_ERRORS or "Unauthorized" in name:
         raise AuthenticationError(message, backend="storacha", locator=locator)
     if name.endswith("NotFound"):

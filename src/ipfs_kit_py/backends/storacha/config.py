@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ipfs_kit_py.backends.registry import STORACHA_NOT_CONFIGURED
+from ipfs_kit_py.backends.storacha.agent_store import stored_credentials
 from ipfs_kit_py.backends.storacha.did import did_key_public_key
 from ipfs_kit_py.backends.storacha.sharding import SHARD_SIZE
 from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number, parse_url, require
@@ -19,8 +20,12 @@ __all__ = ["DEFAULT_GATEWAY_URL", "DEFAULT_SERVICE_DID", "DEFAULT_SERVICE_URL", 
 DEFAULT_SERVICE_URL = "https://up.storacha.network"
 DEFAULT_SERVICE_DID = "did:web:up.storacha.network"
 DEFAULT_GATEWAY_URL = "https://storacha.link"
+# the content-serve service that gets space/content/serve/* at space creation
+DEFAULT_GATEWAY_DID = "did:web:w3s.link"
+DEFAULT_GATEWAY_SERVICE_URL = "https://gateway.storacha.network"
 NOT_CONFIGURED = STORACHA_NOT_CONFIGURED  # said once, in the registry
 
+MAX_CONCURRENCY = 4  # shards in flight: each is a temp file and a connection
 MIN_SHARD = 1024  # the smallest shard the CAR writer takes (sharding.ShardWriter)
 
 _ENV = {
@@ -31,9 +36,13 @@ _ENV = {
     "service_key": ["STORACHA_SERVICE_KEY"],
     "receipts_url": ["STORACHA_RECEIPTS_URL"],
     "gateway_url": ["STORACHA_GATEWAY_URL"],
+    "gateway_did": ["STORACHA_GATEWAY_DID"],
+    "gateway_service_url": ["STORACHA_GATEWAY_SERVICE_URL"],
+    "agent_store": ["STORACHA_AGENT_STORE"],
     "space": ["STORACHA_SPACE"],
     "shard_size": ["STORACHA_SHARD_SIZE"],
     "filecoin_offer": ["STORACHA_FILECOIN_OFFER"],
+    "upload_concurrency": ["STORACHA_UPLOAD_CONCURRENCY"],
 }
 
 
@@ -48,9 +57,13 @@ class StorachaConfig:
     service_key: str | None = None  # the service's did:key; else resolved from did.json
     receipts_url: str | None = None  # default: <service_url>/receipt/
     gateway_url: str = DEFAULT_GATEWAY_URL
+    gateway_did: str = DEFAULT_GATEWAY_DID
+    gateway_service_url: str = DEFAULT_GATEWAY_SERVICE_URL
+    agent_store: str | None = None  # default: the XDG path (agent_store.agent_store_path)
     space: str | None = None
     shard_size: int = SHARD_SIZE
     filecoin_offer: bool = True
+    upload_concurrency: int = 2  # shards transferred at once (1-4)
     timeouts: Timeouts = field(default_factory=Timeouts)  # network waits (ipfs_kit_py.net)
     receipt_timeout: float = 120.0
 
@@ -81,7 +94,11 @@ class StorachaConfig:
         def get(name: str, default: Any = None) -> Any:
             return sources.get(name, *_ENV.get(name, ()), default=default)
 
-        key, proof = get("key"), get("proof")
+        key, proof, space = get("key"), get("proof"), get("space")
+        store = get("agent_store")
+        if not key and not proof:  # env and config win; else the agent store, if any
+            key, proof, stored_space = stored_credentials(store, sources.env)
+            space = space or stored_space
         try:
             return cls(
                 key=Secret(str(key).strip()) if key else None,
@@ -91,11 +108,18 @@ class StorachaConfig:
                 service_key=_service_key(get("service_key")),
                 receipts_url=_url("receipts_url", get("receipts_url")),
                 gateway_url=_url("gateway_url", get("gateway_url", DEFAULT_GATEWAY_URL)),
-                space=_did("space", get("space"), key_only=True),
+                gateway_did=_did("gateway_did", get("gateway_did", DEFAULT_GATEWAY_DID)),
+                gateway_service_url=_url(
+                    "gateway_service_url",
+                    get("gateway_service_url", DEFAULT_GATEWAY_SERVICE_URL),
+                ),
+                agent_store=str(store) if store else None,
+                space=_did("space", space, key_only=True),
                 shard_size=parse_number(
                     "storacha shard_size", get("shard_size", SHARD_SIZE), int, minimum=MIN_SHARD
                 ),
                 filecoin_offer=parse_bool("storacha filecoin_offer", get("filecoin_offer", True)),
+                upload_concurrency=_concurrency(get("upload_concurrency", 2)),
                 timeouts=_timeouts(sources, get("timeout")),
                 receipt_timeout=_seconds("receipt_timeout", get("receipt_timeout", 120.0)),
             )
@@ -145,6 +169,12 @@ def _service_key(value: Any) -> str | None:
 
 
 _DID_TEXT = re.compile(r"did:(key|web):[A-Za-z0-9._%:-]{1,200}")
+
+
+def _concurrency(value: Any) -> int:
+    return parse_number(
+        "storacha upload_concurrency", value, int, minimum=1, maximum=MAX_CONCURRENCY
+    )
 
 
 def _seconds(name: str, value: Any) -> float:

@@ -116,9 +116,10 @@ class Uploader:
 
     def add_blob(self, digest: bytes, size: int, body: Callable[[], Iterator[bytes]]) -> None:
         """space/blob/add, PUT when needed, conclude the http/put, await blob/accept."""
-        receipt, message = self.client.invoke(
-            "space/blob/add", self.space, {"blob": {"digest": digest, "size": size}}
-        )
+        # a nonce: a retry within the same second (a resumed upload) must not get the
+        # service's cached receipt of the first try, which may predate the blob's PUT
+        nb = {"blob": {"digest": digest, "size": size}}
+        receipt, message = self.client.invoke("space/blob/add", self.space, nb, nonce=True)
         raise_for_receipt(receipt, "space/blob/add", self.space)
         fx = _blob_effects(receipt, message, self.client)
         if fx.allocate is None:
@@ -204,12 +205,13 @@ class Uploader:
 
 
 class _ShardPipeline:
-    """A worker thread storing shards in order while the encoder makes the next one.
+    """A worker thread storing shards while the encoder makes the next one.
 
-    Piece CIDs of large shards are computed on two workers while the next shard is
-    stored: threads over the native tree, processes over the pure-Python fallback;
-    each shard's temp file is kept until its piece is known, at most
-    ``_PIECE_BACKLOG`` shards behind.
+    Up to ``upload_concurrency`` shards are transferred at once (blob/add, PUT streamed
+    from the shard's temp file, accept), so at most that many shard files wait on the
+    network. Piece CIDs of large shards are computed on two workers meanwhile: threads
+    over the native tree, processes over the pure-Python fallback. Shards are finished
+    (piece offered, temp file released) in order.
     """
 
     def __init__(self, uploader: Uploader) -> None:
@@ -217,9 +219,12 @@ class _ShardPipeline:
         self._queue: queue.Queue[Shard | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._pieces: list[CID] = []
-        self._pending: deque[tuple[Shard, Future[CID]]] = deque()
+        self._pending: deque[tuple[Shard, Future[CID] | None, Future[None]]] = deque()
         self._pool: Executor | None = None
         self._combiner: Executor = _INLINE
+        concurrency = uploader.config.upload_concurrency
+        self._keep = max(concurrency - 1, _PIECE_BACKLOG if uploader.config.filecoin_offer else 0)
+        self._transfers = ThreadPoolExecutor(concurrency, thread_name_prefix="storacha-put")
         self._thread = threading.Thread(target=self._run, name="storacha-upload", daemon=True)
         self._thread.start()
 
@@ -242,24 +247,22 @@ class _ShardPipeline:
                 self._store(shard)
             except BaseException as exc:
                 self._error = exc
-                shard.release()
         try:
             if self._error is None:
                 self._drain(0)
         except BaseException as exc:
             self._error = exc
         finally:
-            for shard, _ in self._pending:
+            self._transfers.shutdown(wait=True)  # no PUT still reads a file released below
+            for shard, _, _ in self._pending:
                 shard.release()
 
     def _store(self, shard: Shard) -> None:
-        if not self.uploader.config.filecoin_offer:
-            self.uploader.add_blob(shard.digest, shard.size, shard.chunks)
-            shard.release()
-            return
-        self._pending.append((shard, self._piece_future(shard)))
-        self.uploader.add_blob(shard.digest, shard.size, shard.chunks)
-        self._drain(_PIECE_BACKLOG)
+        piece = self._piece_future(shard) if self.uploader.config.filecoin_offer else None
+        add = self.uploader.add_blob
+        transfer = self._transfers.submit(add, shard.digest, shard.size, shard.chunks)
+        self._pending.append((shard, piece, transfer))
+        self._drain(self._keep)
 
     def _piece_future(self, shard: Shard) -> Future[CID]:
         can_fork = "fork" in multiprocessing.get_all_start_methods()
@@ -276,14 +279,16 @@ class _ShardPipeline:
         return self._combiner.submit(piece_in_parallel, shard, self._pool)
 
     def _drain(self, keep: int) -> None:
+        """Finish the oldest shards until at most ``keep`` are in flight."""
         while len(self._pending) > keep:
-            shard, future = self._pending.popleft()
-            try:
-                piece = future.result()
-            finally:
-                shard.release()
-            self.uploader.offer_piece(shard.digest, piece)
-            self._pieces.append(piece)
+            shard, piece_future, transfer = self._pending[0]
+            transfer.result()
+            piece = piece_future.result() if piece_future is not None else None
+            self._pending.popleft()
+            shard.release()
+            if piece is not None:
+                self.uploader.offer_piece(shard.digest, piece)
+                self._pieces.append(piece)
 
     def _shutdown(self) -> None:
         self._queue.put(None)

@@ -1,0 +1,133 @@
+"""Accounts: ``did:mailto`` identities, login by e-mail, and the proofs an account lends us.
+
+Login is the official client's flow: ``access/authorize`` asks the service to e-mail the
+account a confirmation link; once it is clicked, ``access/claim`` returns a delegation
+from the account to our agent (with no signature of its own) and the service's
+``ucan/attest`` vouching for it. Both carry the fact ``{"access/request": <CID of our
+access/authorize>}``, which is how we tell them from older grants.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from ipfs_kit_py.backends.storacha.delegation import Delegation
+from ipfs_kit_py.backends.storacha.delegations import (
+    attestations_for,
+    delegations_from_claim,
+    has_fact,
+)
+from ipfs_kit_py.content.cid import CID
+from ipfs_kit_py.errors import AuthenticationError, BackendTimeoutError, InvalidInputError
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.backends.storacha.client import StorachaClient
+
+__all__ = ["account_proofs", "accounts", "email_of", "login", "mailto_did"]
+
+# local@domain, no spaces or control characters; the service checks deliverability
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z0-9-]{2,63}$")
+LOGIN_TIMEOUT = 15 * 60.0  # the service's confirmation link lives 15 minutes
+
+Progress = Callable[[float], None]
+
+
+def mailto_did(email: str) -> str:
+    """``alice@example.com`` -> ``did:mailto:example.com:alice`` (InvalidInputError if bad)."""
+    text = email.strip()
+    if text.startswith("did:mailto:"):
+        text = email_of(text)
+    if not _EMAIL.match(text):
+        raise InvalidInputError(f"not an e-mail address: {email[:100]!r}")
+    local, domain = text.rsplit("@", 1)
+
+    def quote(text: str) -> str:  # as JS encodeURIComponent (the official did-mailto)
+        return urllib.parse.quote(text, safe="!~*'()")
+
+    return f"did:mailto:{quote(domain)}:{quote(local)}"
+
+
+def email_of(did: str) -> str:
+    """``did:mailto:example.com:alice`` -> ``alice@example.com``."""
+    parts = did.split(":")
+    if len(parts) != 4 or parts[:2] != ["did", "mailto"] or not parts[2] or not parts[3]:
+        raise InvalidInputError(f"not a did:mailto: {did[:100]!r}")
+    unquote = urllib.parse.unquote
+    return f"{unquote(parts[3])}@{unquote(parts[2])}"
+
+
+def accounts(delegations: Iterable[Delegation]) -> list[str]:
+    """The ``did:mailto`` accounts that delegated to us and whose grant is attested."""
+    pool = list(delegations)
+    found: list[str] = []
+    for delegation in pool:
+        iss = delegation.ucan.iss
+        if (
+            iss.startswith("did:mailto:")
+            and iss not in found
+            and attestations_for([delegation], pool)
+        ):
+            found.append(iss)
+    return found
+
+
+def account_proofs(account: str, delegations: Iterable[Delegation]) -> list[Delegation]:
+    """The delegations from ``account`` and their attestations; AuthenticationError if none."""
+    pool = list(delegations)
+    chosen = [d for d in pool if d.ucan.iss == account]
+    chosen += attestations_for(chosen, pool)
+    if not chosen:
+        raise AuthenticationError(
+            f"not logged in as {account}: run 'ipfs-kit storacha login {email_of(account)}'",
+            backend="storacha",
+            locator=account,
+        )
+    return chosen
+
+
+def login(
+    client: StorachaClient,
+    email: str,
+    *,
+    timeout: float = LOGIN_TIMEOUT,
+    interval: float = 1.0,
+    progress: Progress | None = None,
+) -> list[Delegation]:
+    """Ask the account ``email`` for access; poll until confirmed; return the grant.
+
+    ``progress(seconds_waited)`` is called before each poll. Raises
+    :class:`BackendTimeoutError` if the e-mail is not confirmed within ``timeout``.
+    """
+    account = mailto_did(email)
+    if not (math.isfinite(timeout) and timeout > 0 and math.isfinite(interval) and interval > 0):
+        raise InvalidInputError("the login timeout and poll interval must be positive seconds")
+    agent = client.signer.did
+    ok = client.invoke_ok(
+        "access/authorize", agent, {"iss": account, "att": [{"can": "*"}]}, nonce=True
+    )
+    request = ok.get("request") if isinstance(ok, dict) else None
+    if not isinstance(request, CID):
+        raise AuthenticationError("access/authorize answered without a request", backend="storacha")
+    start = time.monotonic()
+    while True:
+        waited = time.monotonic() - start
+        if progress is not None:
+            progress(waited)
+        claimed = delegations_from_claim(client.invoke_ok("access/claim", agent, {}, nonce=True))
+        granted = [d for d in claimed if has_fact(d, "access/request", request)]
+        for delegation in granted:
+            delegation.check(agent)
+        if granted:
+            return granted
+        if waited > timeout:
+            raise BackendTimeoutError(
+                f"the login e-mail to {email_of(account)} was not confirmed within {timeout:g}s",
+                backend="storacha",
+                locator=account,
+            )
+        time.sleep(interval)

@@ -1,0 +1,241 @@
+"""The agent store: one 0600 JSON file holding the agent's key and every delegation it holds.
+
+``$XDG_CONFIG_HOME/ipfs-kit/storacha-agent.json`` (or ``STORACHA_AGENT_STORE``), written
+atomically (temp file, fsync, rename) under an exclusive ``flock`` so that concurrent
+processes never lose each other's changes. The format is versioned::
+
+    {"format": "ipfs-kit/storacha-agent", "version": 1, "principal": "Mg...",
+     "delegations": [{"proof": "m...", "issued": false}, ...],
+     "current_space": "did:key:...", "spaces": {"did:key:...": "name"}}
+
+``issued`` marks delegations this agent made for others (``delegation create``); they
+are kept for ``delegation ls`` / ``revoke`` and are never used as our own proofs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ipfs_kit_py.backends.registry import config_file_of
+from ipfs_kit_py.backends.storacha.delegation import Delegation, parse_proof
+from ipfs_kit_py.backends.storacha.did import Signer
+from ipfs_kit_py.errors import ConfigurationError
+
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "AgentState",
+    "AgentStore",
+    "agent_store_path",
+    "agent_store_present",
+    "stored_credentials",
+]
+
+FORMAT = "ipfs-kit/storacha-agent"
+VERSION = 1
+_MAX_STORE_BYTES = 16 * 1024 * 1024
+
+
+def agent_store_path(env: Mapping[str, str] | None = None) -> Path:
+    """``$STORACHA_AGENT_STORE``, else ``<XDG config>/ipfs-kit/storacha-agent.json``
+    (the file the registry looks for to tell that Storacha is configured)."""
+    path = config_file_of("storacha", env)
+    assert path is not None  # the registry's storacha entry names it
+    return path
+
+
+def stored_credentials(
+    path: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None
+) -> tuple[str | None, str | None, str | None]:
+    """(key, proofs, current space) from the agent store at ``path`` (default: the XDG
+    path); all None without a store. Proofs are the unexpired held delegations."""
+    store = AgentStore(path if path is not None else agent_store_path(env))
+    state = store.load()
+    if state is None:
+        return None, None, None
+    proofs = " ".join(d.format() for d in state.valid_delegations())
+    return state.principal.format(), proofs or None, state.current_space
+
+
+def agent_store_present(env: Mapping[str, str] | None = None) -> bool:
+    """True if an agent store file exists (the facade then configures Storacha from it)."""
+    return agent_store_path(env).is_file()
+
+
+@dataclass
+class AgentState:
+    """The store's contents: the agent key, held and issued delegations, spaces."""
+
+    principal: Signer
+    delegations: list[Delegation] = field(default_factory=list)
+    issued: list[Delegation] = field(default_factory=list)
+    current_space: str | None = None
+    names: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"AgentState(agent={self.principal.did!r}, delegations={len(self.delegations)}, "
+            f"issued={len(self.issued)}, current_space={self.current_space!r})"
+        )
+
+    def add(self, delegations: list[Delegation], *, issued: bool = False) -> None:
+        """Add delegations not already held (by CID)."""
+        target = self.issued if issued else self.delegations
+        known = {d.cid for d in target}
+        for delegation in delegations:
+            if delegation.cid not in known:
+                known.add(delegation.cid)
+                target.append(delegation)
+
+    def valid_delegations(self, now: float | None = None) -> list[Delegation]:
+        """Held delegations whose root has not expired (expired ones would fail every call)."""
+        now = time.time() if now is None else now
+        return [d for d in self.delegations if d.ucan.exp is None or d.ucan.exp >= now]
+
+    def spaces(self) -> list[str]:
+        """Space DIDs our held delegations reach, in the order they were added."""
+        found: list[str] = []
+        for delegation in self.valid_delegations():
+            found += [s for s in delegation.spaces() if s not in found]
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        rows = [{"proof": d.format(), "issued": False} for d in self.delegations]
+        rows += [{"proof": d.format(), "issued": True} for d in self.issued]
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "principal": self.principal.format(),
+            "delegations": rows,
+            "current_space": self.current_space,
+            "spaces": dict(self.names),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: Path) -> AgentState:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ConfigurationError(f"{where} is not a Storacha agent store")
+        version = data.get("version")
+        if version != VERSION:
+            raise ConfigurationError(
+                f"{where} has agent store version {version!r}; this ipfs_kit_py reads {VERSION}"
+            )
+        try:
+            state = cls(Signer.parse(str(data["principal"])))
+            for row in data.get("delegations") or []:
+                state.add([parse_proof(str(row["proof"]))], issued=bool(row.get("issued")))
+            space = data.get("current_space")
+            state.current_space = str(space) if space else None
+            state.names = {str(k): str(v) for k, v in (data.get("spaces") or {}).items()}
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ConfigurationError(f"{where} is damaged: {type(exc).__name__}") from None
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{where} is damaged: {exc}") from None
+        return state
+
+
+class AgentStore:
+    """The agent store file; reads take a shared lock, :meth:`update` an exclusive one."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else agent_store_path()
+
+    def __repr__(self) -> str:
+        return f"AgentStore({str(self.path)!r})"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def load(self) -> AgentState | None:
+        """The stored state, or None if there is no store yet."""
+        if not self.path.exists():
+            return None
+        with self._locked(fcntl.LOCK_SH):
+            return self._read()
+
+    def require(self) -> AgentState:
+        """The stored state; ConfigurationError if there is none."""
+        state = self.load()
+        if state is None:
+            raise ConfigurationError(
+                f"no Storacha agent at {self.path}: run 'ipfs-kit storacha login EMAIL' "
+                "or 'ipfs-kit storacha import-proof'"
+            )
+        return state
+
+    @contextmanager
+    def update(self) -> Iterator[AgentState]:
+        """Read, let the caller change, and atomically write the state, all under one lock.
+
+        A new store gets a fresh agent key. Nothing is written if the block raises.
+        """
+        with self._locked(fcntl.LOCK_EX):
+            state = self._read() or AgentState(Signer.generate())
+            yield state
+            self._write(state)
+
+    @contextmanager
+    def _locked(self, how: int) -> Iterator[None]:
+        self._ensure_dir()
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot lock {self.lock_path}: {exc.strerror}") from exc
+        try:
+            fcntl.flock(fd, how)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _ensure_dir(self) -> None:
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot create {self.path.parent}: {exc}") from exc
+
+    def _read(self) -> AgentState | None:
+        try:
+            with self.path.open("rb") as f:
+                raw = f.read(_MAX_STORE_BYTES + 1)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read {self.path}: {exc.strerror}") from exc
+        if len(raw) > _MAX_STORE_BYTES:
+            raise ConfigurationError(f"{self.path} is larger than {_MAX_STORE_BYTES} bytes")
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise ConfigurationError(f"{self.path} is damaged: not JSON") from None
+        return AgentState.from_json(data, self.path)
+
+    def _write(self, state: AgentState) -> None:
+        body = json.dumps(state.to_json(), indent=1).encode()
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".storacha-agent-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:  # mkstemp makes it 0600
+                f.write(body)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

@@ -1,0 +1,140 @@
+"""Making and reading delegations: new UCANs with their proof chains, CARs of delegations,
+and the session proofs (``ucan/attest``) that make an account's delegation usable."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ipfs_kit_py.backends.storacha.delegation import Delegation
+from ipfs_kit_py.backends.storacha.did import Signer
+from ipfs_kit_py.backends.storacha.ucan import UCAN, Capability, issue
+from ipfs_kit_py.content.car import CarReader
+from ipfs_kit_py.content.cid import CID
+from ipfs_kit_py.errors import (
+    CARFormatError,
+    ContentMismatchError,
+    InvalidInputError,
+    ProtocolError,
+)
+
+__all__ = [
+    "attestations_for",
+    "delegate",
+    "delegations_from_car",
+    "delegations_from_claim",
+    "has_fact",
+    "is_attestation",
+    "parse_abilities",
+]
+
+MAX_DELEGATIONS = 256  # an access/claim answer holds a handful
+
+
+def delegate(
+    issuer: Signer,
+    audience: str,
+    capabilities: Sequence[Capability],
+    *,
+    proofs: Sequence[Delegation] = (),
+    expiration: int | None = None,
+    facts: Sequence[Any] = (),
+) -> Delegation:
+    """A signed delegation from ``issuer`` to ``audience`` carrying its proofs' blocks.
+
+    ``expiration`` None: never expires (as the official client's default ``Infinity``).
+    """
+    ucan = issue(
+        issuer,
+        audience,
+        capabilities,
+        expiration=expiration,
+        lifetime=None,
+        proofs=[p.cid for p in proofs],
+        facts=facts,
+    )
+    blocks: dict[CID, bytes] = {}
+    for proof in proofs:
+        blocks.update(proof.blocks)
+    blocks[ucan.cid] = ucan.encode()
+    return Delegation(ucan, blocks)
+
+
+def delegations_from_car(car: bytes) -> list[Delegation]:
+    """The delegations of a CAR whose roots are UCANs (an ``access/claim`` answer's values).
+
+    Raises :class:`ProtocolError` for a malformed CAR or a root that is not a UCAN.
+    """
+    try:
+        reader = CarReader(io.BytesIO(car), verify=True)
+        blocks = {b.cid: b.data for b in reader}
+        roots = list(reader.roots)
+    except (CARFormatError, ContentMismatchError) as exc:
+        raise ProtocolError(f"bad delegation CAR: {exc}", backend="storacha") from exc
+    if len(roots) > MAX_DELEGATIONS:
+        raise ProtocolError(f"more than {MAX_DELEGATIONS} delegations", backend="storacha")
+    found: list[Delegation] = []
+    for root in roots:
+        if root not in blocks:
+            raise ProtocolError(f"delegation CAR lacks its root {root}", backend="storacha")
+        found.append(Delegation(UCAN.decode(blocks[root]), dict(blocks)))
+    return found
+
+
+def delegations_from_claim(ok: Any) -> list[Delegation]:
+    """The delegations of an ``access/claim`` result: ``{"delegations": {cid: CAR bytes}}``."""
+    table = ok.get("delegations") if isinstance(ok, Mapping) else None
+    if not isinstance(table, Mapping):
+        raise ProtocolError("access/claim answered without delegations", backend="storacha")
+    found: list[Delegation] = []
+    for car in list(table.values())[:MAX_DELEGATIONS]:
+        if not isinstance(car, bytes):
+            raise ProtocolError("access/claim delegation is not bytes", backend="storacha")
+        found += delegations_from_car(car)
+    return found
+
+
+def is_attestation(delegation: Delegation) -> bool:
+    """True for a service's ``ucan/attest`` vouching for another delegation."""
+    att = delegation.ucan.att
+    return bool(att) and att[0].get("can") == "ucan/attest"
+
+
+def attested(delegation: Delegation) -> CID | None:
+    """The CID a ``ucan/attest`` delegation vouches for, or None."""
+    if not is_attestation(delegation):
+        return None
+    proof = (delegation.ucan.att[0].get("nb") or {}).get("proof")
+    return proof if isinstance(proof, CID) else None
+
+
+def attestations_for(chosen: Iterable[Delegation], pool: Iterable[Delegation]) -> list[Delegation]:
+    """The attestations in ``pool`` of delegations in ``chosen`` that lack a signature of
+    their own (issued by a ``did:mailto`` account), not already chosen."""
+    chosen = list(chosen)
+    wanted = {d.cid for d in chosen if d.ucan.iss.startswith("did:mailto:")}
+    have = {d.cid for d in chosen}
+    return [d for d in pool if attested(d) in wanted and d.cid not in have]
+
+
+def has_fact(delegation: Delegation, key: str, value: Any) -> bool:
+    """True if one of the delegation's facts maps ``key`` to ``value``."""
+    return any(isinstance(f, Mapping) and f.get(key) == value for f in delegation.ucan.fct)
+
+
+def parse_abilities(values: Iterable[str]) -> list[str]:
+    """Abilities as ``ns/verb``, ``ns/*`` or ``*``, each given once; InvalidInputError else."""
+    found: list[str] = []
+    for raw in values:
+        for can in (c.strip() for c in raw.split(",")):
+            if not can:
+                continue
+            parts = can.split("/")
+            if can != "*" and (len(parts) < 2 or not all(parts) or " " in can):
+                raise InvalidInputError(f"not an ability: {can[:80]!r} (e.g. upload/add, space/*)")
+            if can not in found:
+                found.append(can)
+    if not found:
+        raise InvalidInputError("name at least one ability (--can upload/add ...)")
+    return found
