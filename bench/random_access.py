@@ -9,7 +9,8 @@ Cases, on one file added to an S3-only kit (default 1 GB, kubo's default profile
   leaf overshoot), per read.
 - ``whole file``: ``S3Backend.download`` by CID (verified) vs boto3 ``download_file``
   with the default TransferConfig (unverified), interleaved round by round.
-- ``layout build``: the one-time pass that writes a file's DAG layout beside it.
+- ``layout build``: the one-time pass that writes the DAG layout of a file added
+  without one (``add`` writes it; the bench deletes it to time the rebuild).
 
 Run: .venv/bin/python -m bench.random_access [--size-mb 1024] [--reads 20] [--rounds 3]
 """
@@ -30,7 +31,7 @@ from tests.servers.seaweedfs import start_seaweedfs
 
 from bench.common import BenchRun, Measurement
 from bench.s3 import BUCKET, MiB, boto, sha256_file
-from ipfs_kit_py.backends.s3.backend import S3Backend
+from ipfs_kit_py.backends.s3.backend import S3Backend, layout_key
 from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.ipfs_kit import ipfs_kit
 from ipfs_kit_py.kit_reads import KitReader
@@ -176,9 +177,10 @@ def main() -> None:
             write_random_file(src, size)  # no repeated chunk: no leaf is deduplicated
             digest = sha256_file(src)
             with open_kit(server, tmp, "writer") as kit:
-                cid = kit.add(src, to=["s3"]).cid
+                cid = kit.add(src, to=["s3"]).cid  # writes the layout beside the object
+                boto(server).delete_object(Bucket=BUCKET, Key=layout_key(cid, PREFIX))
                 start = time.perf_counter()
-                with kit.open(cid) as f:  # the first range read builds and stores the layout
+                with kit.open(cid) as f:  # a file added without one: the first read builds it
                     f.read(1)
                 built = time.perf_counter() - start
             run.add(Measurement("layout build (once per file)", "us", [built], size))

@@ -41,8 +41,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ipfs_kit_py.backends.base import BaseBackend, FileCache, ObjectCache, StoredObject
-from ipfs_kit_py.content.cid import cid_key, full_cid, parse_cid, read_cid
+from ipfs_kit_py.backends.base import (
+    BaseBackend,
+    FileCache,
+    ObjectCache,
+    RangeReader,
+    StoredObject,
+)
+from ipfs_kit_py.content.cid import DAG_PB, cid_key, full_cid, parse_cid, read_cid
 from ipfs_kit_py.content.inline import inline_bytes
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, FileImport, FileImporter, ImportProfile
 from ipfs_kit_py.content.verify import ContentVerifier, verify_stream
@@ -489,8 +495,15 @@ class TieredCacheManager:
         pinned: bool = False,
         kind: str = "file",
     ) -> FileImport:
-        """Import a byte stream, computing its CID while spooling it, then store it."""
-        importer = FileImporter(profile)
+        """Import a byte stream, computing its CID while spooling it, then store it.
+
+        A tier that holds files as plain bytes readable by ranges (S3) also gets the
+        file's DAG layout (its internal nodes, kept while importing) beside it.
+        """
+        from ipfs_kit_py.tiers.span_layout import LayoutCollector  # not on the read path
+
+        layout = LayoutCollector()
+        importer = FileImporter(profile, layout, leaves=False)
         with self._spool() as staging:
             for chunk in chunks:
                 importer.update(chunk)
@@ -498,7 +511,19 @@ class TieredCacheManager:
             result = importer.finish()
             self.index.begin_add(result.cid, size=result.size, kind=kind, profile=profile.key())
             self._store_pending(result.cid, staging, to, pinned)
+        self._store_layouts(result.cid, layout.nodes)
         return result
+
+    def _store_layouts(self, cid: CID, nodes: dict[bytes, bytes] | None) -> None:
+        """Write ``cid``'s layout beside each range-readable copy (best effort)."""
+        if nodes is None or cid.codec.code != DAG_PB:
+            return
+        from ipfs_kit_py.tiers.span_layout import rooted, store_layout
+
+        holders = {loc.backend for loc in self.index.locations(cid)}
+        for tier in self.tiers:
+            if tier.name in holders and isinstance(tier, RangeReader):
+                store_layout(tier, cid, rooted(cid, nodes))
 
     def put(
         self,

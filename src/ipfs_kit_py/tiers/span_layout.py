@@ -37,7 +37,16 @@ from ipfs_kit_py.errors import (
     ResourceLimitError,
 )
 
-__all__ = ["MAX_LAYOUT_BYTES", "SpanLayoutOf", "SpanTier", "build_layout"]
+__all__ = [
+    "MAX_LAYOUT_BYTES",
+    "LayoutCollector",
+    "SpanLayoutOf",
+    "SpanTier",
+    "build_layout",
+    "encode_layout",
+    "rooted",
+    "store_layout",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -126,14 +135,43 @@ class SpanTier:
         return SpanLayoutOf(self.backend, root, size, nodes)
 
     def _store(self, root: CID, nodes: dict[bytes, bytes]) -> None:
-        car = io.BytesIO()
-        car.write(encode_car_header([root]))
-        for block in _blocks(nodes):
-            car.write(encode_car_block(block.cid, block.data))
-        try:
-            self.backend.put_layout(root, car.getvalue())
-        except IpfsKitError as exc:
-            logger.info("could not store the layout of %s: %s", short_cid(root), exc)
+        store_layout(self.backend, root, nodes)
+
+
+def encode_layout(root: CID, nodes: dict[bytes, bytes]) -> bytes:
+    """The stored form of a layout: a CARv1 rooted at ``root`` holding ``nodes``."""
+    car = io.BytesIO()
+    car.write(encode_car_header([root]))
+    for block in _blocks(nodes):
+        car.write(encode_car_block(block.cid, block.data))
+    return car.getvalue()
+
+
+def store_layout(tier: RangeReader, root: CID, nodes: dict[bytes, bytes]) -> None:
+    """Write the layout of ``root`` beside it in ``tier``; a failure is logged, not raised
+    (a missing layout is rebuilt on the first range read)."""
+    try:
+        tier.put_layout(root, encode_layout(root, nodes))
+    except IpfsKitError as exc:
+        logger.info("could not store the layout of %s in %s: %s", short_cid(root), tier.name, exc)
+
+
+class LayoutCollector:
+    """Keeps the internal nodes an importer emits (``FileImporter(..., leaves=False)``),
+    up to :data:`MAX_LAYOUT_BYTES`; past that it keeps none (``nodes`` is None)."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[bytes, bytes] | None = {}
+        self._bytes = 0
+
+    def __call__(self, block: Block) -> None:
+        if self.nodes is None:
+            return
+        self._bytes += len(block.data)
+        if self._bytes > MAX_LAYOUT_BYTES:
+            self.nodes = None
+            return
+        self.nodes[bytes(block.cid)] = block.data
 
 
 def _blocks(nodes: dict[bytes, bytes]) -> Iterator[Block]:
@@ -172,11 +210,11 @@ def build_layout(
     for importer, nodes in zip(importers, kept, strict=True):
         result = importer.finish()
         if cid_key(result.cid) == cid_key(root):
-            return _rooted(root, nodes), result.size
+            return rooted(root, nodes), result.size
     raise ContentMismatchError(f"the object of {short_cid(root)} does not import to it")
 
 
-def _rooted(root: CID, nodes: dict[bytes, bytes]) -> dict[bytes, bytes]:
+def rooted(root: CID, nodes: dict[bytes, bytes]) -> dict[bytes, bytes]:
     """``nodes`` with the root under the CID form asked for (v0 and v1 share a key)."""
     wanted = cid_key(root)
     for key, data in list(nodes.items()):
@@ -195,7 +233,7 @@ def _read_layout(root: CID, data: bytes) -> dict[bytes, bytes] | None:
     except (CARFormatError, ContentMismatchError) as exc:
         logger.warning("ignoring a damaged S3 layout of %s: %s", short_cid(root), exc)
         return None
-    return _rooted(root, nodes)
+    return rooted(root, nodes)
 
 
 def _root_size(root: CID, nodes: dict[bytes, bytes]) -> int | None:
