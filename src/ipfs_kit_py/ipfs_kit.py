@@ -31,7 +31,6 @@ from ipfs_kit_py.config import (
 )
 from ipfs_kit_py.content.cid import cid_key, parse_cid, read_cid
 from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
-from ipfs_kit_py.content.resolve import NodeStat
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, ImportProfile
 from ipfs_kit_py.directory_store import DagStore, add_directory, materialize_tree, stored_tree
 from ipfs_kit_py.errors import (
@@ -42,7 +41,6 @@ from ipfs_kit_py.errors import (
 )
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.kit_config import KitConfig, mask_secret
-from ipfs_kit_py.kit_reads import KitReader
 from ipfs_kit_py.kit_wiring import (
     KitSources,
     TierStatus,
@@ -65,7 +63,9 @@ if TYPE_CHECKING:
     from ipfs_kit_py.backends.s3.backend import S3Backend
     from ipfs_kit_py.backends.storacha.backend import StorachaBackend
     from ipfs_kit_py.content.cid import CID
+    from ipfs_kit_py.content.resolve import NodeStat
     from ipfs_kit_py.index_rebuild import RebuildReport
+    from ipfs_kit_py.kit_reads import KitReader
 
 __all__ = ["AddResult", "KitConfig", "TierStatus", "ipfs_kit"]
 
@@ -235,6 +235,8 @@ class ipfs_kit(Closeable):
     @property
     def reader(self) -> KitReader:
         """Verified random access over the tiers (built on first use)."""
+        from ipfs_kit_py.kit_reads import KitReader  # not on the whole-file read path
+
         tiers = self.tiers
         if self._reader is None or self._reader.tiers is not tiers:
             self._reader = KitReader(tiers)
