@@ -171,3 +171,25 @@ def test_iter_blocks_of_a_whole_file_are_its_dag(kubo: KuboNode, shapes: dict[st
                 cid_key(parse_cid(c)) for c in {*refs, root}
             }
             assert cid_key(blocks[0][0]) == cid_key(parse_cid(root))
+
+
+def test_kit_reads_ranges_through_a_trustless_gateway(kubo: KuboNode, tmp_path: Path) -> None:
+    """A gateway tier answers single raw blocks: paths and ranges work through it alone."""
+    tree = tmp_path / "gw"
+    tree.mkdir()
+    body = random.Random(6).randbytes(2_000_000)
+    (tree / "big.bin").write_bytes(body)
+    root = kubo.cli_text("add", "-r", "-Q", "--cid-version=1", str(tree))
+    with ipfs_kit(
+        cache_dir=tmp_path / "cache",
+        index_path=tmp_path / "i.sqlite3",
+        gateway={"urls": [kubo.gateway_url]},
+    ) as kit:
+        assert [t.name for t in kit.tiers.tiers] == ["memory", "disk", "gateway"]
+        with kit.open(f"{root}/big.bin") as f:
+            f.seek(1_500_000)
+            assert f.read(300_000) == body[1_500_000:1_800_000]
+        stats = kit.reader.blocks.stats
+        assert stats.bytes < 700_000  # the root, the directory, the leaves under the range
+        assert [e.name for e in kit.stat(root).entries] == ["big.bin"]
+        assert kit.whereis(kit.resolve(f"{root}/big.bin")) == []  # ranges warm no tier
