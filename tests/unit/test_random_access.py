@@ -392,3 +392,29 @@ def test_iter_blocks_yields_a_verifiable_dfs_dag_for_the_range(
         b"".join(iter_range(root, VerifiedBlocks([only]), start, start + length))
         == (data[start : start + length])
     )
+
+
+class FailingSpans(Spans):
+    """A span source whose ranged request breaks after ``good`` leaves."""
+
+    def __init__(self, root: CID, data: bytes, nodes: dict[bytes, bytes], good: int) -> None:
+        super().__init__(root, data, nodes)
+        self.good = good
+
+    def read_spans(self, spans: list[LeafSpan]) -> Iterator[bytes]:
+        for i, piece in enumerate(super().read_spans(spans)):
+            if i == self.good:
+                raise BackendUnavailableError("connection reset", backend="spans")
+            yield piece
+
+
+@pytest.mark.parametrize("good", [0, 2])
+def test_a_span_source_failing_mid_range_hands_over_to_block_sources(good: int) -> None:
+    profile = PROFILES[1]
+    data = random.Random(21).randbytes(9_000)
+    root, spans = spans_for(data, profile)
+    failing = FailingSpans(root, data, spans.nodes, good)
+    with pytest.raises(BackendUnavailableError):
+        b"".join(iter_range(root, VerifiedBlocks([failing])))
+    _, source = imported(data, profile)
+    assert b"".join(iter_range(root, VerifiedBlocks([failing, source]))) == data

@@ -47,6 +47,7 @@ from ipfs_kit_py.content.dagpb import decode_node, decode_unixfs
 from ipfs_kit_py.content.hashing import pb_leaf_frame
 from ipfs_kit_py.content.verify import verify_block
 from ipfs_kit_py.errors import (
+    BackendError,
     ContentMismatchError,
     ContentNotFoundError,
     InvalidInputError,
@@ -251,6 +252,13 @@ class VerifiedBlocks:
                     break
                 run.append(span)
             del todo[: len(run)]
+            yield from self._read_run(layout, run)
+
+    def _read_run(self, layout: SpanLayout, run: list[LeafSpan]) -> Iterator[bytes]:
+        """One ranged request for ``run``; if the span source fails part-way, the rest
+        comes from the block sources (or the span source's error is raised)."""
+        done = 0
+        try:
             self._count(1, 0, 0)
             pieces = layout.read_spans(run)
             for span in run:
@@ -260,7 +268,16 @@ class VerifiedBlocks:
                         f"the span source ended before leaf {short_cid(span.cid)}"
                     )
                 self._count(0, 1, len(data))
-                yield self._checked_leaf(span, data)
+                checked = self._checked_leaf(span, data)
+                done += 1
+                yield checked
+        except (BackendError, ContentNotFoundError) as exc:
+            for span in run[done:]:
+                try:
+                    block = self.get(span.cid)
+                except ContentNotFoundError:
+                    raise exc from None
+                yield leaf_content(span, block)
 
     def _checked_leaf(self, span: LeafSpan, data: bytes) -> bytes:
         """``data`` if it is the leaf ``span.cid``, else the leaf from a block source."""
