@@ -10,8 +10,10 @@
     ├── InvalidInputError          a malformed argument (also a ValueError)
     │   ├── InvalidCIDError        a value that is not a CID
     │   ├── InputPathError         a local path that cannot be used
-    │   └── UnsafePathError        a name that would escape its target directory
+    │   ├── UnsafePathError        a name that would escape its target directory
+    │   └── NotADirectoryPathError a path goes through a file as if it were a directory
     ├── ContentNotFoundError       no tier or backend holds the content (also a LookupError)
+    │   └── PathNotFoundError      a path inside a DAG names no entry
     ├── ContentMismatchError       bytes that do not hash to the CID they claim
     ├── CARFormatError             a malformed or truncated CAR
     ├── ResourceLimitError         refused: the work would pass a budget (bytes, entries)
@@ -49,7 +51,9 @@ __all__ = [
     "IpfsKitError",
     "LastCopyError",
     "MetadataIndexError",
+    "NotADirectoryPathError",
     "NotConfiguredError",
+    "PathNotFoundError",
     "ProtocolError",
     "UnsafePathError",
 ]
@@ -98,6 +102,14 @@ class ContentNotFoundError(IpfsKitError, LookupError):
         super().__init__(message)
         self.backend = backend
         self.locator = locator
+
+
+class PathNotFoundError(ContentNotFoundError):
+    """A path inside a DAG (``<cid>/a/b``) names an entry its directory does not have."""
+
+
+class NotADirectoryPathError(InvalidInputError):
+    """A path inside a DAG goes through a file or symlink as if it were a directory."""
 
 
 class ContentMismatchError(IpfsKitError):

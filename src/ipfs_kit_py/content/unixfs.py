@@ -158,12 +158,20 @@ class FileImporter:
     """Push bytes in with :meth:`update`, get the root with :meth:`finish`.
 
     ``on_block`` receives every block as it is made, children before parents, the root
-    last, in the order the profile's layout makes them (``layout.py``).
+    last, in the order the profile's layout makes them (``layout.py``); with
+    ``leaves=False`` only the parent (internal) nodes, the DAG without the file's bytes.
     """
 
-    def __init__(self, profile: ImportProfile = KUBO_DEFAULT, on_block: BlockSink | None = None):
+    def __init__(
+        self,
+        profile: ImportProfile = KUBO_DEFAULT,
+        on_block: BlockSink | None = None,
+        *,
+        leaves: bool = True,
+    ):
         self.profile = profile
         self.on_block = on_block
+        self._leaf_sink = on_block if leaves else None
         self._pending = bytearray()
         layout = DeferredLayout if profile.layout == "deferred" else EagerLayout
         self._layout: Layout[_Node] = layout(profile.max_links, self._make_parent, self._emit_node)
@@ -208,19 +216,20 @@ class FileImporter:
 
     def _make_leaf(self, chunk: bytes | memoryview, digest: bytes | None) -> _Node:
         n = len(chunk)
+        sink = self._leaf_sink
         if self.profile.raw_leaves:
             cid = sha256_cid_bytes(RAW, digest or hashlib.sha256(chunk).digest(), 1)
-            if self.on_block is not None:
-                self.on_block(Block(decode_cid_bytes(cid), bytes(chunk)))
+            if sink is not None:
+                sink(Block(decode_cid_bytes(cid), bytes(chunk)))
             return _Node(cid, n, n)
         prefix, suffix = pb_leaf_frame(n)
         data = None
-        if digest is None or self.on_block is not None:
+        if digest is None or sink is not None:
             data = b"".join((prefix, chunk, suffix))
             digest = digest or hashlib.sha256(data).digest()
         cid = sha256_cid_bytes(DAG_PB, digest, self.profile.cid_version)
-        if data is not None and self.on_block is not None:
-            self.on_block(Block(decode_cid_bytes(cid), data))
+        if data is not None and sink is not None:
+            sink(Block(decode_cid_bytes(cid), data))
         return _Node(cid, n, len(prefix) + n + len(suffix))
 
     def _make_parent(self, children: list[_Node]) -> _Node:
