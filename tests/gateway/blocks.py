@@ -14,6 +14,7 @@ import uvicorn
 from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.hamt import ShardingPolicy
+from ipfs_kit_py.content.random_access import VerifiedBlocks
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, Block, ImportProfile, import_file
 from ipfs_kit_py.errors import ContentNotFoundError
 from ipfs_kit_py.gateway import GatewayApp, GatewayConfig
@@ -22,6 +23,8 @@ from tests.servers.process import free_port
 
 class MemoryBlocks:
     """Blocks by CID in a dict: a BlockSource for tests (``tamper`` corrupts one)."""
+
+    name = "memory-blocks"
 
     def __init__(self) -> None:
         self.blocks: dict[bytes, bytes] = {}
@@ -66,8 +69,7 @@ def add_file(blocks: MemoryBlocks, data: bytes, profile: ImportProfile = KUBO_DE
 def serving(app: GatewayApp) -> Iterator[str]:
     """Run ``app`` under uvicorn on a free 127.0.0.1 port; yield its base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -84,4 +86,6 @@ def serving(app: GatewayApp) -> Iterator[str]:
 
 
 def gateway(blocks: MemoryBlocks, **config: object) -> GatewayApp:
-    return GatewayApp(blocks, GatewayConfig(**config))  # type: ignore[arg-type]
+    """A gateway over ``blocks`` (no cache: a changed block is seen at once)."""
+    verified = VerifiedBlocks([blocks], cache_bytes=0)
+    return GatewayApp(verified, GatewayConfig(**config))  # type: ignore[arg-type]

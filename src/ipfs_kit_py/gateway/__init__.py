@@ -1,16 +1,16 @@
 """``ipfs-kit serve``: a path + trustless IPFS HTTP gateway over the tiers, as an ASGI app.
 
-``GatewayApp(source)`` answers ``GET/HEAD /ipfs/{cid}[/{path}]`` (raw blocks, CARs with
-``dag-scope`` and ``entity-bytes``, files with ``Range``, directory listings) from any
-:class:`BlockSource`; only bytes that match their CID are ever sent.
+``GatewayApp(blocks)`` answers ``GET/HEAD /ipfs/{cid}[/{path}]`` (raw blocks, CARs with
+``dag-scope`` and ``entity-bytes``, files with ``Range``, directory listings) from a
+``VerifiedBlocks`` (``ipfs_kit_py.content.random_access``): only bytes that match their
+CID are ever sent.
 """
 
 from ipfs_kit_py.gateway.app import ContentWriter, GatewayApp, GatewayConfig
-from ipfs_kit_py.gateway.handler import BlockSource, GatewayHandler, Request, Response
+from ipfs_kit_py.gateway.handler import GatewayHandler, Request, Response
 from ipfs_kit_py.gateway.params import HTTPError
 
 __all__ = [
-    "BlockSource",
     "ContentWriter",
     "GatewayApp",
     "GatewayConfig",

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 
 from ipfs_kit_py.config import Secret
 from ipfs_kit_py.content.cid import CID
+from ipfs_kit_py.content.random_access import VerifiedBlocks
 from ipfs_kit_py.errors import (
     BackendError,
     BackendUnavailableError,
@@ -33,7 +34,7 @@ from ipfs_kit_py.errors import (
     IpfsKitError,
     ResourceLimitError,
 )
-from ipfs_kit_py.gateway.handler import BlockSource, GatewayHandler, Request, Response
+from ipfs_kit_py.gateway.handler import GatewayHandler, Request, Response
 from ipfs_kit_py.gateway.params import HTTPError
 
 __all__ = ["ContentWriter", "GatewayApp", "GatewayConfig"]
@@ -82,18 +83,18 @@ class GatewayConfig:
 
 
 class GatewayApp:
-    """An ASGI 3 application serving ``/ipfs/`` from ``source``; ``writer`` (with a
+    """An ASGI 3 application serving ``/ipfs/`` from ``blocks``; ``writer`` (with a
     ``write_token`` in ``config``) enables ``POST /ipfs``."""
 
     def __init__(
         self,
-        source: BlockSource,
+        blocks: VerifiedBlocks,
         config: GatewayConfig | None = None,
         *,
         writer: ContentWriter | None = None,
     ) -> None:
         self.config = config or GatewayConfig()
-        self.handler = GatewayHandler(source, max_car_bytes=self.config.max_car_bytes)
+        self.handler = GatewayHandler(blocks, max_car_bytes=self.config.max_car_bytes)
         self.writer = writer if self.config.write_token is not None else None
         self._active = 0
         self._pool = ThreadPoolExecutor(self.config.max_concurrent, "ipfs-kit-gateway")
@@ -130,11 +131,16 @@ class GatewayApp:
         method = request.method
         if method == "OPTIONS":
             return Response(200, {"allow": self._allowed(), "content-length": "0"})
-        if method == "POST" and self.writer is not None and request.raw_path in (b"/ipfs", b"/ipfs/"):
+        if (
+            method == "POST"
+            and self.writer is not None
+            and request.raw_path in (b"/ipfs", b"/ipfs/")
+        ):
             return await self._post(request, receive)
         if method not in ("GET", "HEAD"):
             raise HTTPError(405, f"{method[:20]} is not allowed", {"allow": self._allowed()})
-        return await self._in_thread(self.handler.handle, request)
+        response: Response = await self._in_thread(self.handler.handle, request)
+        return response
 
     def _allowed(self) -> str:
         return _READ_METHODS + (", POST" if self.writer is not None else "")
@@ -153,13 +159,16 @@ class GatewayApp:
         given = request.headers.get("authorization", "")
         expected = "Bearer " + self.config.write_token.value
         if not hmac.compare_digest(given.encode(), expected.encode()):
-            raise HTTPError(401, "a valid bearer token is required",
-                            {"www-authenticate": 'Bearer realm="ipfs-kit"'})
+            raise HTTPError(
+                401,
+                "a valid bearer token is required",
+                {"www-authenticate": 'Bearer realm="ipfs-kit"'},
+            )
         with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
             await _read_body(receive, spool, self.config.max_upload_bytes)
             spool.seek(0)
             cid = await self._in_thread(self.writer, spool)
-        return _text(201, f"{cid}\n", {"location": f"/ipfs/{cid}/", "ipfs-hash": str(cid)})
+        return _text(201, f"{cid}\n", {"location": f"/ipfs/{cid}", "ipfs-hash": str(cid)})
 
     async def _send_streaming(self, send: Send, response: Response, method: str) -> None:
         if isinstance(response.body, bytes):

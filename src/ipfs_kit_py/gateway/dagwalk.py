@@ -55,7 +55,16 @@ def _node(cid: CID, data: bytes) -> UnixFSNode | None:
     """The block decoded as UnixFS, or None for another codec."""
     if cid.codec.code not in (RAW, DAG_PB):
         return None
-    return load_node(cid, lambda _: data)
+    return _decoded(cid, data)
+
+
+def _decoded(cid: CID, data: bytes) -> UnixFSNode:
+    """A fetched (verified) block decoded as UnixFS."""
+
+    def give(_: CID) -> bytes:
+        return data
+
+    return load_node(cid, give)
 
 
 def resolve(root: CID, segments: tuple[str, ...], get: BlockGetter) -> Resolved:
@@ -68,15 +77,19 @@ def resolve(root: CID, segments: tuple[str, ...], get: BlockGetter) -> Resolved:
             raise HTTPError(501, f"cannot walk a path inside {here.cid.codec.name} data")
         if here.kind != "directory":
             shown = "/".join(segments[: depth + 1])
-            raise HTTPError(404, f"no link named {shown!r}: {segments[depth - 1:depth] or root}"
-                            " is not a directory")
+            raise HTTPError(
+                404,
+                f"no link named {shown!r}: {segments[depth - 1 : depth] or root}"
+                " is not a directory",
+            )
         here.path_blocks.append((here.cid, here.data))
         link = _lookup(here.node, name, get, here.path_blocks)
         if link is None:
             raise HTTPError(404, f"no link named {'/'.join(segments[: depth + 1])!r} under {root}")
         data = get(link.cid)
-        here = Resolved(link.cid, data, _node(link.cid, data), here.path_blocks,
-                        [*here.roots, link.cid])
+        here = Resolved(
+            link.cid, data, _node(link.cid, data), here.path_blocks, [*here.roots, link.cid]
+        )
     return here
 
 
@@ -108,7 +121,7 @@ def _hamt_lookup(
             return next((lk for lk in links if lk.name == prefix + name), None)
         data = get(shard.cid)
         walked.append((shard.cid, data))
-        child = load_node(shard.cid, lambda _, d=data: d)
+        child = _decoded(shard.cid, data)
         if child.unixfs is None or child.unixfs.type != UnixFSType.HAMT_SHARD:
             raise ContentMismatchError(f"HAMT sub-shard {shard.cid} is not a shard")
         links = child.links
@@ -137,7 +150,7 @@ def file_range_blocks(
         cid, block, offset, expected = stack.pop()
         if block is None:
             block = get(cid)
-        node = load_node(cid, lambda _, b=block: b)
+        node = _decoded(cid, block)
         inline, children = _file_parts(node, expected)
         piece = inline[max(start - offset, 0) : max(stop - offset, 0)]
         yield cid, block, piece
@@ -167,13 +180,12 @@ def _file_parts(node: UnixFSNode, expected: int | None) -> tuple[bytes, list[tup
 
 def _check(cid: CID, actual: int, expected: int | None) -> None:
     if expected is not None and actual != expected:
-        raise ContentMismatchError(f"file block {cid} holds {actual} bytes, its parent says "
-                                   f"{expected}")
+        raise ContentMismatchError(
+            f"file block {cid} holds {actual} bytes, its parent says {expected}"
+        )
 
 
-def dag_blocks(
-    root: CID, data: bytes, get: BlockGetter, *, entity_only: bool
-) -> Iterator[Block]:
+def dag_blocks(root: CID, data: bytes, get: BlockGetter, *, entity_only: bool) -> Iterator[Block]:
     """Yield ``root`` and every block below it, depth-first, each once (identity CIDs
     skipped). ``entity_only``: below a directory, only its HAMT shards (what listing it
     needs), never its entries."""
@@ -198,7 +210,7 @@ def dag_blocks(
 
 def _entity_links(cid: CID, block: bytes, links: list[PBLink]) -> list[PBLink]:
     """The links of a node that belong to the same entity (file chunks, HAMT shards)."""
-    node = load_node(cid, lambda _: block)
+    node = _decoded(cid, block)
     if node.unixfs is None or node.unixfs.type in (UnixFSType.FILE, UnixFSType.RAW):
         return links
     if node.unixfs.type == UnixFSType.HAMT_SHARD:

@@ -7,13 +7,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
 from urllib.parse import quote
 
 from ipfs_kit_py.content.car import encode_car_block, encode_car_header
 from ipfs_kit_py.content.cid import CID
-from ipfs_kit_py.content.verify import verify_block
-from ipfs_kit_py.errors import ResourceLimitError
+from ipfs_kit_py.content.random_access import VerifiedBlocks, iter_range
+from ipfs_kit_py.errors import ContentNotFoundError, ResourceLimitError
 from ipfs_kit_py.gateway import dagwalk
 from ipfs_kit_py.gateway.listing import LISTING_VERSION, render_listing
 from ipfs_kit_py.gateway.mime import SNIFF_BYTES, content_type
@@ -29,7 +28,7 @@ from ipfs_kit_py.gateway.params import (
     resolve_span,
 )
 
-__all__ = ["BlockSource", "GatewayHandler", "Request", "Response"]
+__all__ = ["GatewayHandler", "Request", "Response"]
 
 IMMUTABLE = "public, max-age=29030400, immutable"
 _IDENTITY = 0x00
@@ -39,16 +38,6 @@ _CODEC_TYPES = {
     0x0129: "application/vnd.ipld.dag-json",
     0x71: "application/vnd.ipld.dag-cbor",
 }
-
-
-class BlockSource(Protocol):
-    """Where the gateway reads blocks: ``get_block`` returns a block's bytes (raising
-    ``ContentNotFoundError`` if no tier holds it); ``has_block`` answers without
-    fetching."""
-
-    def get_block(self, cid: CID) -> bytes: ...
-
-    def has_block(self, cid: CID) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,23 +61,16 @@ class Response:
 
 
 class GatewayHandler:
-    """Turns requests into responses over a :class:`BlockSource`.
+    """Turns requests into responses over verified blocks (15a's :class:`VerifiedBlocks`).
 
     ``max_car_bytes`` bounds one CAR response: past it the stream is cut (a truncated
     CAR, which clients reject), never silently ended.
     """
 
-    def __init__(self, source: BlockSource, *, max_car_bytes: int = 16 << 30) -> None:
-        self.source = source
+    def __init__(self, blocks: VerifiedBlocks, *, max_car_bytes: int = 16 << 30) -> None:
+        self.blocks = blocks
+        self.get = blocks.get  # every block verified against its CID, or an error
         self.max_car_bytes = max_car_bytes
-
-    def get(self, cid: CID) -> bytes:
-        """A block, verified against its CID (identity CIDs answered from the CID)."""
-        if cid.hashfun.code == _IDENTITY:
-            return bytes(cid.raw_digest)
-        data = self.source.get_block(cid)
-        verify_block(cid, data)
-        return data
 
     def handle(self, request: Request) -> Response:
         """Answer ``request`` (GET or HEAD under ``/ipfs/``); raises :class:`HTTPError`."""
@@ -120,7 +102,13 @@ class GatewayHandler:
         return self._deserialized(request, path, common)
 
     def _held(self, cid: CID) -> bool:
-        return cid.hashfun.code == _IDENTITY or self.source.has_block(cid)
+        """Whether the root block is here: every source is this gateway's own store
+        (it never fetches from the network), so one read of the root answers."""
+        try:
+            self.get(cid)
+        except ContentNotFoundError:
+            return False
+        return True
 
     # -- trustless --------------------------------------------------------------------
 
@@ -220,12 +208,19 @@ class GatewayHandler:
         if found.kind == "symlink":
             assert found.node is not None and found.node.unixfs is not None
             target = found.node.unixfs.data or b""
-            headers = {**common, "content-type": "text/plain; charset=utf-8",
-                       "etag": f'"{found.cid}"'}
+            headers = {
+                **common,
+                "content-type": "text/plain; charset=utf-8",
+                "etag": f'"{found.cid}"',
+            }
             return _bytes_response(request, headers, target)
         media = _CODEC_TYPES.get(found.cid.codec.code, "application/octet-stream")
-        headers = {**common, "content-type": media, "etag": f'"{found.cid}"',
-                   "x-content-type-options": "nosniff"}
+        headers = {
+            **common,
+            "content-type": media,
+            "etag": f'"{found.cid}"',
+            "x-content-type-options": "nosniff",
+        }
         if _not_modified(request, headers["etag"]):
             return Response(304, _without_body_headers(headers))
         return _bytes_response(request, headers, found.data)
@@ -292,8 +287,7 @@ class GatewayHandler:
     def _read(self, found: dagwalk.Resolved, start: int, stop: int) -> Iterator[bytes]:
         if start >= stop:
             return iter(())
-        blocks = dagwalk.file_range_blocks(found.cid, found.data, start, stop, self.get)
-        return (piece for _, _, piece in blocks if piece)
+        return iter_range(found.cid, self.blocks, start, stop)
 
 
 def _not_modified(request: Request, etag: str) -> bool:

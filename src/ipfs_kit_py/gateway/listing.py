@@ -25,7 +25,7 @@ def render_listing(path: str, cid: CID, entries: Iterable[tuple[str, CID, int | 
     rows = [_row("..", None, None)] if path.rstrip("/").count("/") > 2 else []
     rows += [_row(name, child, size) for name, child, size in entries]
     return (
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f"<title>{title}</title><style>{_STYLE}</style></head><body>\n"
         f"<h1>Index of {title}</h1>\n<p>{html.escape(str(cid))}</p>\n"
         "<table>\n" + "\n".join(rows) + "\n</table>\n</body></html>\n"
@@ -37,12 +37,16 @@ def _row(name: str, cid: CID | None, size: int | None) -> str:
     link = f'<a href="./{href}">{html.escape(name)}</a>' if name != ".." else '<a href="../">..</a>'
     shown_cid = html.escape(str(cid)) if cid is not None else ""
     shown_size = _size(size) if size is not None else ""
-    return f'<tr><td>{link}</td><td class="cid">{shown_cid}</td><td class="size">{shown_size}</td></tr>'
+    cells = f'<td>{link}</td><td class="cid">{shown_cid}</td><td class="size">{shown_size}</td>'
+    return f"<tr>{cells}</tr>"
 
 
 def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
+    if n < 1024:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024
+        if value < 1024 or unit == "TiB":
+            break
+    return f"{value:.1f} {unit}"

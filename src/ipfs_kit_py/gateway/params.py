@@ -28,6 +28,7 @@ __all__ = [
 ResponseFormat = Literal["raw", "car", ""]  # "" = deserialized (files, listings)
 Scope = Literal["block", "entity", "all"]
 
+_SCOPES: dict[str, Scope] = {"block": "block", "entity": "entity", "all": "all"}
 MEDIA_TYPES = {
     "raw": "application/vnd.ipld.raw",
     "car": "application/vnd.ipld.car",
@@ -172,9 +173,9 @@ def parse_car_params(query: dict[str, str], accept_params: dict[str, str]) -> Ca
     dups = query.get("car-dups", accept_params.get("dups", "n"))
     if dups not in ("y", "n"):
         raise HTTPError(400, f"unsupported CAR dups {dups[:20]!r}; y or n")
-    scope = query.get("dag-scope", "all")
-    if scope not in ("block", "entity", "all"):
-        raise HTTPError(400, f"unknown dag-scope {scope[:20]!r}; block, entity or all")
+    scope = _SCOPES.get(query.get("dag-scope", "all"))
+    if scope is None:
+        raise HTTPError(400, f"unknown dag-scope {query['dag-scope'][:20]!r}; block, entity or all")
     entity = query.get("entity-bytes")
     span = parse_entity_bytes(entity) if entity is not None else None
     if span is not None and scope == "all":
