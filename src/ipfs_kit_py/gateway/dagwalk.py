@@ -185,16 +185,18 @@ def _check(cid: CID, actual: int, expected: int | None) -> None:
         )
 
 
-def dag_blocks(root: CID, data: bytes, get: BlockGetter, *, entity_only: bool) -> Iterator[Block]:
-    """Yield ``root`` and every block below it, depth-first, each once (identity CIDs
-    skipped). ``entity_only``: below a directory, only its HAMT shards (what listing it
-    needs), never its entries."""
+def dag_blocks(
+    root: CID, data: bytes, get: BlockGetter, *, entity_only: bool, dups: bool = False
+) -> Iterator[Block]:
+    """Yield ``root`` and every block below it, depth-first, each once unless ``dups``
+    (identity CIDs skipped). ``entity_only``: below a directory, only its HAMT shards
+    (what listing it needs), never its entries."""
     seen: set[bytes] = set()
     stack: list[tuple[CID, bytes | None]] = [(root, data)]
     while stack:
         cid, block = stack.pop()
         key = bytes(cid)
-        if key in seen or cid.hashfun.code == _IDENTITY:
+        if (key in seen and not dups) or cid.hashfun.code == _IDENTITY:
             continue
         seen.add(key)
         if block is None:

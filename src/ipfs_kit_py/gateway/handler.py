@@ -15,7 +15,7 @@ from ipfs_kit_py.content.random_access import VerifiedBlocks, iter_range
 from ipfs_kit_py.errors import ContentNotFoundError, ResourceLimitError
 from ipfs_kit_py.gateway import dagwalk
 from ipfs_kit_py.gateway.listing import LISTING_VERSION, render_listing
-from ipfs_kit_py.gateway.mime import SNIFF_BYTES, content_type
+from ipfs_kit_py.gateway.mime import SNIFF_BYTES, sniff, type_from_name
 from ipfs_kit_py.gateway.params import (
     MEDIA_TYPES,
     CarParams,
@@ -192,7 +192,7 @@ class GatewayHandler:
                 yield cid, block
         else:
             yield from dagwalk.dag_blocks(
-                found.cid, found.data, self.get, entity_only=car.scope == "entity"
+                found.cid, found.data, self.get, entity_only=car.scope == "entity", dups=car.dups
             )
 
     # -- deserialized -----------------------------------------------------------------
@@ -267,8 +267,10 @@ class GatewayHandler:
         headers = {**common, "etag": etag, "accept-ranges": "bytes"}
         if _not_modified(request, etag):
             return Response(304, _without_body_headers(headers))
-        head = b"".join(self._read(found, 0, min(size, SNIFF_BYTES)))
-        headers["content-type"] = content_type(name, head)
+        media = type_from_name(name)  # else sniffed from the first bytes
+        if media is None:
+            media = sniff(b"".join(self._read(found, 0, min(size, SNIFF_BYTES))))
+        headers["content-type"] = media
         if "filename" in request.query or request.query.get("download") == "true":
             attachment = request.query.get("download") == "true"
             headers["content-disposition"] = _disposition(name or str(found.cid), attachment)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 
-__all__ = ["SNIFF_BYTES", "content_type"]
+__all__ = ["SNIFF_BYTES", "content_type", "sniff", "type_from_name"]
 
 SNIFF_BYTES = 512
 _BINARY = "application/octet-stream"
@@ -34,10 +34,13 @@ _TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg
 
 def content_type(name: str, head: bytes) -> str:
     """The media type of a file called ``name`` (may be empty) starting with ``head``."""
+    return type_from_name(name) or sniff(head)
+
+
+def type_from_name(name: str) -> str | None:
+    """The media type a file name's extension says, if any."""
     guessed, _ = mimetypes.guess_type(name, strict=False) if name else (None, None)
-    if guessed:
-        return _with_charset(guessed)
-    return sniff(head)
+    return _with_charset(guessed) if guessed else None
 
 
 def _with_charset(media: str) -> str:
