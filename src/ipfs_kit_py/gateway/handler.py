@@ -121,6 +121,7 @@ class GatewayHandler:
             "x-content-type-options": "nosniff",
             "content-disposition": _disposition(name, attachment=True),
             "etag": f'"{found.cid}.raw"',
+            "accept-ranges": "bytes",
             "x-ipfs-roots": ",".join(str(c) for c in found.roots),
         }
         if _not_modified(request, headers["etag"]):
@@ -135,7 +136,8 @@ class GatewayHandler:
         tag = hashlib.sha256(
             f"{path.text()}|{car.scope}|{car.entity_bytes}|{car.dups}".encode()
         ).hexdigest()[:16]
-        name = request.query.get("filename") or f"{path.cid}.car"
+        last = f"_{path.segments[-1]}" if path.segments else ""
+        name = request.query.get("filename") or f"{path.cid}{last}.car"
         headers = {
             **common,
             "content-type": car.content_type(),
@@ -149,7 +151,7 @@ class GatewayHandler:
             return Response(304, _without_body_headers(headers))
         if request.method == "HEAD":
             return Response(200, headers)
-        return Response(200, headers, self._car_body(path.cid, found, car, span))
+        return Response(200, headers, self._car_body(found.cid, found, car, span))
 
     def _car_span(self, found: dagwalk.Resolved, car: CarParams) -> tuple[int, int] | None:
         """The byte range ``entity-bytes`` asks of a file; 400 if it lies wholly past
@@ -235,9 +237,8 @@ class GatewayHandler:
             return Response(301, {**common, "location": location})
         assert found.node is not None
         index = self._index_html(found)
-        if index is not None:
-            common["x-ipfs-roots"] += f",{index.cid}"
-            return self._file(request, index, "index.html", common)
+        if index is not None:  # as kubo: the directory's Etag and roots
+            return self._file(request, index, "index.html", common, etag=f'"{found.cid}"')
         etag = f'"DirIndex-{LISTING_VERSION}_CID-{found.cid}"'
         headers = {**common, "content-type": "text/html; charset=utf-8", "etag": etag}
         if _not_modified(request, etag):
@@ -259,11 +260,16 @@ class GatewayHandler:
         return index if index.kind == "file" else None
 
     def _file(
-        self, request: Request, found: dagwalk.Resolved, name: str, common: dict[str, str]
+        self,
+        request: Request,
+        found: dagwalk.Resolved,
+        name: str,
+        common: dict[str, str],
+        etag: str | None = None,
     ) -> Response:
         assert found.node is not None
         size = dagwalk.file_size(found.node)
-        etag = f'"{found.cid}"'
+        etag = etag or f'"{found.cid}"'
         headers = {**common, "etag": etag, "accept-ranges": "bytes"}
         if _not_modified(request, etag):
             return Response(304, _without_body_headers(headers))
@@ -321,7 +327,5 @@ def _bytes_response(
 def _disposition(name: str, attachment: bool) -> str:
     kind = "attachment" if attachment else "inline"
     ascii_name = "".join(c if 0x20 <= ord(c) < 0x7F and c not in '"\\' else "_" for c in name)
-    value = f'{kind}; filename="{ascii_name}"'
-    if ascii_name != name:
-        value += f"; filename*=UTF-8''{quote(name.encode('utf-8', 'surrogateescape'), safe='')}"
-    return value
+    encoded = quote(name.encode("utf-8", "surrogateescape"), safe="")
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"
