@@ -5,6 +5,7 @@ an iterator of verified bytes. Synchronous: the ASGI app runs it in a worker thr
 from __future__ import annotations
 
 import hashlib
+import html
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -234,7 +235,9 @@ class GatewayHandler:
             location = request.raw_path.decode("latin-1") + "/"
             if request.query_string:
                 location += "?" + request.query_string
-            return Response(301, {**common, "location": location})
+            page = f'<a href="{html.escape(location)}">Moved Permanently</a>.\n'.encode()
+            headers = {**common, "location": location, "content-type": "text/html; charset=utf-8"}
+            return _bytes_response(request, headers, page, ranges=False, status=301)
         assert found.node is not None
         index = self._index_html(found)
         if index is not None:  # as kubo: the directory's Etag and roots
@@ -307,13 +310,18 @@ def _not_modified(request: Request, etag: str) -> bool:
 
 
 def _without_body_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k not in ("content-length", "content-type")}
+    dropped = ("content-length", "content-type", "x-ipfs-roots")
+    return {k: v for k, v in headers.items() if k not in dropped}
 
 
 def _bytes_response(
-    request: Request, headers: dict[str, str], data: bytes, *, ranges: bool = True
+    request: Request,
+    headers: dict[str, str],
+    data: bytes,
+    *,
+    ranges: bool = True,
+    status: int = 200,
 ) -> Response:
-    status = 200
     if ranges and "range" in request.headers and data:
         wanted = parse_range(request.headers["range"], len(data))
         if wanted is not None:

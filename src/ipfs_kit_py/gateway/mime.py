@@ -29,7 +29,7 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"wOF2", "font/woff2"),
 )
 _HTML_TAGS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"<title", b"<div")
-_TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
+_CHARSET_TYPES = frozenset(("text/plain", "text/css", "text/javascript", "text/csv"))
 
 
 def content_type(name: str, head: bytes) -> str:
@@ -44,7 +44,7 @@ def type_from_name(name: str) -> str | None:
 
 
 def _with_charset(media: str) -> str:
-    if media.startswith(_TEXT_TYPES) and "charset" not in media:
+    if media in _CHARSET_TYPES:  # as kubo names them (Go's mime table)
         return f"{media}; charset=utf-8"
     return media
 
