@@ -12,17 +12,16 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from tests.gateway.blocks import MemoryBlocks, add_tree, gateway, serving
-from tests.servers.kubo import KuboNode
 
 from ipfs_kit_py.content.car import CarReader
 from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.content.hamt import ShardingPolicy
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1
+from tests.gateway.blocks import MemoryBlocks, add_tree, gateway, serving
+from tests.servers.kubo import KuboNode
 
 BIG = os.urandom(700_000)
 HEADERS = [
@@ -172,9 +171,7 @@ def _known(label: str, header: str, kubo_reply: httpx.Response) -> bool:
         return True  # kubo adds it to error pages; ours are text/plain
     if header == "cache-control" and kubo_reply.status_code in (301, 416):
         return True  # the specs ask it of every /ipfs/ reply; kubo leaves these out
-    if header in ("etag", "x-ipfs-roots") and kubo_reply.status_code == 416:
-        return True
-    return False
+    return bool(header in ("etag", "x-ipfs-roots") and kubo_reply.status_code == 416)
 
 
 def _fetch(base: str, path: str, headers: dict[str, str]) -> httpx.Response:

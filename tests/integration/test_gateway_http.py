@@ -151,7 +151,7 @@ def test_directory_without_slash_redirects_301(client: httpx.Client, root: CID) 
 def test_index_html_wins_over_the_listing(client: httpx.Client, root: CID) -> None:
     r = client.get(f"/ipfs/{root}/site/")
     assert r.status_code == 200 and r.text == "<h1>site</h1>"
-    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert r.headers["content-type"] == "text/html"
 
 
 def test_listing_escapes_names_and_links_work(client: httpx.Client, root: CID) -> None:
