@@ -129,11 +129,11 @@ class KuboBlockSource:
 
 
 def kit_blocks(kit: ipfs_kit, *, cache_bytes: int = 64 << 20) -> VerifiedBlocks:
-    """Verified blocks over a kit's tiers: kubo first (it holds directories' nodes),
-    then the files the tiers hold whole."""
+    """Verified blocks over a kit's tiers: files the tiers hold whole first (chunked
+    once, then read locally), then kubo, which holds directories' nodes."""
     from ipfs_kit_py.backends.kubo.backend import KuboBackend
 
     tiers = kit.tiers
-    sources: list[Source] = [KuboBlockSource(t) for t in tiers.tiers if isinstance(t, KuboBackend)]
-    sources.append(WholeFileBlocks(tiers))
+    sources: list[Source] = [WholeFileBlocks(tiers)]
+    sources += [KuboBlockSource(t) for t in tiers.tiers if isinstance(t, KuboBackend)]
     return VerifiedBlocks(sources, cache_bytes=cache_bytes)
