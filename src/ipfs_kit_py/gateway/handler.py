@@ -23,6 +23,7 @@ from ipfs_kit_py.gateway.params import (
     HTTPError,
     IpfsPath,
     choose_format,
+    cid_str,
     parse_car_params,
     parse_ipfs_path,
     parse_range,
@@ -32,6 +33,7 @@ from ipfs_kit_py.gateway.params import (
 __all__ = ["GatewayHandler", "Request", "Response"]
 
 IMMUTABLE = "public, max-age=29030400, immutable"
+_INLINE_BYTES = 256 * 1024
 _IDENTITY = 0x00
 _CODEC_TYPES = {
     0x0200: "application/json",
@@ -115,15 +117,15 @@ class GatewayHandler:
 
     def _raw(self, request: Request, path: IpfsPath, common: dict[str, str]) -> Response:
         found = dagwalk.resolve(path.cid, path.segments, self.get)
-        name = request.query.get("filename") or f"{found.cid}.bin"
+        name = request.query.get("filename") or f"{cid_str(found.cid)}.bin"
         headers = {
             **common,
             "content-type": MEDIA_TYPES["raw"],
             "x-content-type-options": "nosniff",
             "content-disposition": _disposition(name, attachment=True),
-            "etag": f'"{found.cid}.raw"',
+            "etag": f'"{cid_str(found.cid)}.raw"',
             "accept-ranges": "bytes",
-            "x-ipfs-roots": ",".join(str(c) for c in found.roots),
+            "x-ipfs-roots": ",".join(cid_str(c) for c in found.roots),
         }
         if _not_modified(request, headers["etag"]):
             return Response(304, _without_body_headers(headers))
@@ -138,15 +140,15 @@ class GatewayHandler:
             f"{path.text()}|{car.scope}|{car.entity_bytes}|{car.dups}".encode()
         ).hexdigest()[:16]
         last = f"_{path.segments[-1]}" if path.segments else ""
-        name = request.query.get("filename") or f"{path.cid}{last}.car"
+        name = request.query.get("filename") or f"{cid_str(path.cid)}{last}.car"
         headers = {
             **common,
             "content-type": car.content_type(),
             "x-content-type-options": "nosniff",
             "content-disposition": _disposition(name, attachment=True),
-            "etag": f'"{path.cid}.car.{tag}"',
+            "etag": f'"{cid_str(path.cid)}.car.{tag}"',
             "accept-ranges": "none",
-            "x-ipfs-roots": ",".join(str(c) for c in found.roots),
+            "x-ipfs-roots": ",".join(cid_str(c) for c in found.roots),
         }
         if _not_modified(request, headers["etag"]):
             return Response(304, _without_body_headers(headers))
@@ -179,7 +181,9 @@ class GatewayHandler:
             section = encode_car_block(cid, data)
             sent += len(section)
             if sent > self.max_car_bytes:
-                raise ResourceLimitError(f"CAR of {root} passes {self.max_car_bytes} bytes")
+                raise ResourceLimitError(
+                    f"CAR of {cid_str(root)} passes {self.max_car_bytes} bytes"
+                )
             yield section
 
     def _car_blocks(
@@ -202,7 +206,7 @@ class GatewayHandler:
 
     def _deserialized(self, request: Request, path: IpfsPath, common: dict[str, str]) -> Response:
         found = dagwalk.resolve(path.cid, path.segments, self.get)
-        common["x-ipfs-roots"] = ",".join(str(c) for c in found.roots)
+        common["x-ipfs-roots"] = ",".join(cid_str(c) for c in found.roots)
         if found.kind == "directory":
             return self._directory(request, path, found, common)
         if found.kind == "file":
@@ -214,14 +218,14 @@ class GatewayHandler:
             headers = {
                 **common,
                 "content-type": "text/plain; charset=utf-8",
-                "etag": f'"{found.cid}"',
+                "etag": f'"{cid_str(found.cid)}"',
             }
             return _bytes_response(request, headers, target)
         media = _CODEC_TYPES.get(found.cid.codec.code, "application/octet-stream")
         headers = {
             **common,
             "content-type": media,
-            "etag": f'"{found.cid}"',
+            "etag": f'"{cid_str(found.cid)}"',
             "x-content-type-options": "nosniff",
         }
         if _not_modified(request, headers["etag"]):
@@ -241,8 +245,8 @@ class GatewayHandler:
         assert found.node is not None
         index = self._index_html(found)
         if index is not None:  # as kubo: the directory's Etag and roots
-            return self._file(request, index, "index.html", common, etag=f'"{found.cid}"')
-        etag = f'"DirIndex-{LISTING_VERSION}_CID-{found.cid}"'
+            return self._file(request, index, "index.html", common, etag=f'"{cid_str(found.cid)}"')
+        etag = f'"DirIndex-{LISTING_VERSION}_CID-{cid_str(found.cid)}"'
         headers = {**common, "content-type": "text/html; charset=utf-8", "etag": etag}
         if _not_modified(request, etag):
             return Response(304, _without_body_headers(headers))
@@ -272,7 +276,7 @@ class GatewayHandler:
     ) -> Response:
         assert found.node is not None
         size = dagwalk.file_size(found.node)
-        etag = etag or f'"{found.cid}"'
+        etag = etag or f'"{cid_str(found.cid)}"'
         headers = {**common, "etag": etag, "accept-ranges": "bytes"}
         if _not_modified(request, etag):
             return Response(304, _without_body_headers(headers))
@@ -282,7 +286,7 @@ class GatewayHandler:
         headers["content-type"] = media
         if "filename" in request.query or request.query.get("download") == "true":
             attachment = request.query.get("download") == "true"
-            headers["content-disposition"] = _disposition(name or str(found.cid), attachment)
+            headers["content-disposition"] = _disposition(name or cid_str(found.cid), attachment)
         span = (0, size)
         status = 200
         if "range" in request.headers and size > 0:
@@ -293,6 +297,8 @@ class GatewayHandler:
         headers["content-length"] = str(span[1] - span[0])
         if request.method == "HEAD":
             return Response(status, headers)
+        if span[1] - span[0] <= _INLINE_BYTES:  # read here: one send, checked before headers
+            return Response(status, headers, b"".join(self._read(found, *span)))
         return Response(status, headers, self._read(found, *span))
 
     def _read(self, found: dagwalk.Resolved, start: int, stop: int) -> Iterator[bytes]:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from urllib.parse import quote
 
 from ipfs_kit_py.content.cid import CID
+from ipfs_kit_py.gateway.params import cid_str
 
 __all__ = ["LISTING_VERSION", "render_listing"]
 
@@ -27,7 +28,7 @@ def render_listing(path: str, cid: CID, entries: Iterable[tuple[str, CID, int | 
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f"<title>{title}</title><style>{_STYLE}</style></head><body>\n"
-        f"<h1>Index of {title}</h1>\n<p>{html.escape(str(cid))}</p>\n"
+        f"<h1>Index of {title}</h1>\n<p>{html.escape(cid_str(cid))}</p>\n"
         "<table>\n" + "\n".join(rows) + "\n</table>\n</body></html>\n"
     )
 
@@ -35,7 +36,7 @@ def render_listing(path: str, cid: CID, entries: Iterable[tuple[str, CID, int | 
 def _row(name: str, cid: CID | None, size: int | None) -> str:
     href = html.escape(quote(name.encode("utf-8", "surrogateescape"), safe=""))
     link = f'<a href="./{href}">{html.escape(name)}</a>' if name != ".." else '<a href="../">..</a>'
-    shown_cid = html.escape(str(cid)) if cid is not None else ""
+    shown_cid = html.escape(cid_str(cid)) if cid is not None else ""
     shown_size = _size(size) if size is not None else ""
     cells = f'<td>{link}</td><td class="cid">{shown_cid}</td><td class="size">{shown_size}</td>'
     return f"<tr>{cells}</tr>"

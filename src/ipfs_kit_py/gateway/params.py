@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote_to_bytes
 
-from ipfs_kit_py.content.cid import CID, parse_cid
+from ipfs_kit_py.content.cid import CID, cid_text, parse_cid
 from ipfs_kit_py.errors import InvalidCIDError
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "IpfsPath",
     "ResponseFormat",
     "choose_format",
+    "cid_str",
     "parse_car_params",
     "parse_entity_bytes",
     "parse_ipfs_path",
@@ -46,6 +47,14 @@ MAX_PATH_BYTES = 4096
 MAX_SEGMENTS = 256
 
 
+def cid_str(cid: CID) -> str:
+    """``str(cid)`` without multiformats' slow encoder for the common forms (about
+    1 ms each there: a gateway reply prints several CIDs)."""
+    if cid.version == 0 or cid.base.name == "base32":
+        return cid_text(bytes(cid))
+    return str(cid)
+
+
 class HTTPError(Exception):
     """A request the gateway answers with ``status`` and a one-line ``message``."""
 
@@ -68,7 +77,9 @@ class IpfsPath:
     def text(self) -> str:
         """The path as ``/ipfs/<cid>/a/b`` (the X-Ipfs-Path of the reply)."""
         tail = "".join(f"/{s}" for s in self.segments)
-        return f"/ipfs/{self.cid}{tail}{'/' if self.trailing_slash and self.segments else ''}"
+        return (
+            f"/ipfs/{cid_str(self.cid)}{tail}{'/' if self.trailing_slash and self.segments else ''}"
+        )
 
 
 def parse_ipfs_path(raw_path: bytes) -> IpfsPath:
