@@ -41,7 +41,7 @@ def split_target(target: CID | str) -> tuple[CID, str]:
     """The root CID and the path (``""`` for none) of a target string."""
     if not isinstance(target, str):
         return parse_cid(target), ""
-    text = target.strip()
+    text = target.lstrip()  # a name may end in a space: only the CID side is trimmed
     for scheme in _SCHEMES:
         if text.startswith(scheme):
             text = text[len(scheme) :]

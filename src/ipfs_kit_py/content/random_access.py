@@ -256,7 +256,15 @@ class VerifiedBlocks:
     def _checked_leaf(self, span: LeafSpan, data: bytes) -> bytes:
         """``data`` if it is the leaf ``span.cid``, else the leaf from a block source."""
         if len(data) != span.size or not _leaf_matches(span.cid, data):
-            data = leaf_content(span, self.get(span.cid))  # raises if no good copy
+            try:
+                block = self.get(span.cid)  # another source may hold the good leaf
+            except ContentNotFoundError as exc:
+                raise ContentMismatchError(
+                    f"leaf {short_cid(span.cid)} at bytes {span.offset}..{span.offset + span.size}"
+                    " does not match its CID and no other source holds it",
+                    cid=str(span.cid),
+                ) from exc
+            data = leaf_content(span, block)
         self._put(_leaf_key(span.cid), data)
         return data
 
