@@ -278,7 +278,8 @@ class Spans:
 
 def spans_for(data: bytes, profile: ImportProfile) -> tuple[CID, Spans]:
     nodes: dict[bytes, bytes] = {}
-    importer = FileImporter(profile, lambda b: nodes.__setitem__(bytes(b.cid), b.data), leaves=False)
+    keep = lambda b: nodes.__setitem__(bytes(b.cid), b.data)  # noqa: E731
+    importer = FileImporter(profile, keep, leaves=False)
     importer.update(data)
     root = importer.finish().cid
     return root, Spans(root, data, nodes)
