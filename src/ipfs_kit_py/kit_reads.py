@@ -26,6 +26,7 @@ from ipfs_kit_py.errors import (
     ContentNotFoundError,
     InvalidInputError,
     NotADirectoryPathError,
+    NotAFileError,
     PathNotFoundError,
 )
 from ipfs_kit_py.streams import CHUNK
@@ -100,7 +101,7 @@ class KitReader:
     def _ranged(self, cid: CID) -> UnixFSFile | None:
         """``cid`` over the block and span sources, or None when none holds it."""
         if stored_tree(self.tiers.index, cid) is not None:
-            raise InvalidInputError(f"{short_cid(cid)} is a directory")
+            raise NotAFileError(f"{short_cid(cid)} is a directory, not a file")
         try:
             return UnixFSFile(cid, self.blocks)
         except PathNotFoundError:

@@ -25,8 +25,9 @@ verified blocks (``cache_bytes``) and counts what it fetched (:class:`FetchStats
 
 Errors: :class:`ContentNotFoundError` (no source holds a block),
 :class:`ContentMismatchError` (bad bytes, not a file, sizes that do not add up),
-:class:`ResourceLimitError` (a block or DAG past the bounds), ``InvalidInputError``
-(a bad range or seek), and what a source raises when it fails (``BackendError`` kinds).
+:class:`ResourceLimitError` (a block or DAG past the bounds), :class:`NotAFileError`
+(the CID is a directory or symlink), ``InvalidInputError`` (a bad range or seek),
+and what a source raises when it fails (``BackendError`` kinds).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from ipfs_kit_py.errors import (
     ContentNotFoundError,
     InvalidInputError,
     IpfsKitError,
+    NotAFileError,
     ResourceLimitError,
 )
 
@@ -381,6 +383,8 @@ class UnixFSFile:
             _check_block_size(self.cid, layout.size)
             return layout.size
         self._root = load_node(self.cid, lambda _cid: block)
+        if self._root.kind != "file":
+            raise NotAFileError(f"{short_cid(self.cid)} is a {self._root.kind}, not a file")
         if self._root.unixfs is None:
             return len(self._root.raw)
         data, children = _file_parts(self._root)
