@@ -12,9 +12,10 @@ start, so paths are read-only (``rm``, ``mv``, ``cp``, opening for writing raise
 ``PermissionError``; ``mkdir`` of a directory that is there and ``touch`` of an empty
 file that is there succeed, as they change nothing). Writing adds content:
 :meth:`pipe_file` and :meth:`put_file` ignore the path they are given and return the new
-CID (``ipfs://`` + that CID reads it back). Failures answer as fsspec callers expect: ``FileNotFoundError`` for a missing CID
-or path, ``NotADirectoryError`` for a path through a file, ``IsADirectoryError`` to
-open a directory, each chained to the kit's typed error.
+CID (``ipfs://`` + that CID reads it back). Failures answer as fsspec callers expect:
+``FileNotFoundError`` for a missing CID or path, ``NotADirectoryError`` for a path
+through a file, ``IsADirectoryError`` to open a directory, each chained to the kit's
+typed error.
 """
 
 from __future__ import annotations
