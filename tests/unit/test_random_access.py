@@ -23,6 +23,7 @@ from ipfs_kit_py.content.random_access import (
 )
 from ipfs_kit_py.content.unixfs import Block, FileImporter, ImportProfile
 from ipfs_kit_py.errors import (
+    BackendUnavailableError,
     ContentMismatchError,
     ContentNotFoundError,
     InvalidInputError,
@@ -330,3 +331,22 @@ def test_import_profile_leaves_false_keeps_only_parents(tmp_path: Path) -> None:
     _, full = imported(data, PROFILES[0])
     assert set(spans.nodes) < set(full.blocks)
     assert all(load_node(root, lambda c: full.blocks[bytes(c)]).links for _ in [0])
+
+
+class Down:
+    """A source that cannot be reached."""
+
+    name = "down"
+
+    def get_block(self, cid: CID) -> bytes:
+        raise BackendUnavailableError("connection refused", backend="down")
+
+
+def test_an_unreachable_source_is_skipped_and_named_when_none_serves() -> None:
+    data = random.Random(8).randbytes(5_000)
+    root, source = imported(data, PROFILES[0])
+    assert b"".join(iter_range(root, VerifiedBlocks([Down(), source]))) == data
+    with pytest.raises(BackendUnavailableError):
+        RandomAccessFile(root, VerifiedBlocks([Down(), MemoryBlocks()]))
+    with pytest.raises(ContentNotFoundError):
+        RandomAccessFile(root, VerifiedBlocks([MemoryBlocks()]))

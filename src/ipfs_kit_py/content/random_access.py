@@ -169,7 +169,7 @@ class VerifiedBlocks:
         cached = self._lookup(cid)
         if cached is not None:
             return cached
-        first: Exception | None = None
+        failures: list[Exception] = []
         for source in self.sources:
             if not isinstance(source, BlockSource):
                 continue
@@ -179,13 +179,11 @@ class VerifiedBlocks:
                 _check_block_size(cid, len(data))
                 verify_block(cid, data)
             except (IpfsKitError, KeyError) as exc:
-                first = first or exc
+                failures.append(exc)
                 continue
             self._store(cid, data)
             return data
-        if isinstance(first, ContentMismatchError | ResourceLimitError):
-            raise first
-        raise ContentNotFoundError(f"no source holds block {short_cid(cid)}") from first
+        raise _worst(cid, failures)
 
     def layout(self, root: CID) -> SpanLayout | None:
         """The first span layout a source offers for ``root`` (asked once per root)."""
@@ -308,6 +306,21 @@ class VerifiedBlocks:
             self.stats.requests += requests
             self.stats.blocks += blocks
             self.stats.bytes += size
+
+
+def _worst(cid: CID, failures: list[Exception]) -> Exception:
+    """What to raise when no source served ``cid``: bad bytes first, then a source that
+    failed (the block may exist), else not found."""
+    for kind in (ContentMismatchError, ResourceLimitError):
+        for exc in failures:
+            if isinstance(exc, kind):
+                return exc
+    for exc in failures:
+        if not isinstance(exc, ContentNotFoundError | KeyError):
+            return exc
+    found = ContentNotFoundError(f"no source holds block {short_cid(cid)}")
+    found.__cause__ = failures[0] if failures else None
+    return found
 
 
 def _leaf_key(cid: CID) -> bytes:
