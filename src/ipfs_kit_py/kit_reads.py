@@ -98,6 +98,21 @@ class KitReader:
             return source.iter_range(start, end)
         return _file_range(self.tiers.open(cid), start, end)
 
+    def iter_blocks(
+        self, target: CID | str, start: int = 0, end: int | None = None
+    ) -> Iterator[tuple[CID, bytes]]:
+        """``(cid, block)`` for every block of the file a target names that the bytes
+        ``[start, end)`` need, verified, depth-first (a trustless CAR's blocks).
+
+        Served by the block and span sources only (kubo, gateways, S3 through layouts):
+        ``ContentNotFoundError`` for a file only whole-file tiers hold.
+        """
+        cid = self.resolve(target)
+        source = self._ranged(cid)
+        if source is None:
+            raise ContentNotFoundError(f"no block or span source holds {short_cid(cid)}")
+        return source.iter_blocks(start, end)
+
     def _ranged(self, cid: CID) -> UnixFSFile | None:
         """``cid`` over the block and span sources, or None when none holds it."""
         if stored_tree(self.tiers.index, cid) is not None:

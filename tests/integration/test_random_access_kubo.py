@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.servers.kubo import KuboNode
 
-from ipfs_kit_py.content.cid import parse_cid
-from ipfs_kit_py.content.random_access import RandomAccessFile, VerifiedBlocks
+from ipfs_kit_py.content.cid import cid_key, parse_cid
+from ipfs_kit_py.content.random_access import RandomAccessFile, UnixFSFile, VerifiedBlocks
 from ipfs_kit_py.content.resolve import resolve, stat
 from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError, PathNotFoundError
 from ipfs_kit_py.ipfs_kit import ipfs_kit
@@ -159,3 +159,15 @@ def test_kit_open_and_stat_through_kubo(kubo: KuboNode, tmp_path: Path) -> None:
             kit.open(f"{root}/nope")
         with pytest.raises(ContentNotFoundError):
             kit.open("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku")
+
+
+def test_iter_blocks_of_a_whole_file_are_its_dag(kubo: KuboNode, shapes: dict[str, str]) -> None:
+    """The blocks a trustless CAR of the whole entity carries are kubo's own DAG."""
+    with kubo.backend() as backend:
+        for root in shapes.values():
+            blocks = list(UnixFSFile(root, VerifiedBlocks([backend])).iter_blocks())
+            refs = set(kubo.cli_text("refs", "-r", "--unique", root).split())
+            assert {cid_key(cid) for cid, _ in blocks} == {
+                cid_key(parse_cid(c)) for c in {*refs, root}
+            }
+            assert cid_key(blocks[0][0]) == cid_key(parse_cid(root))

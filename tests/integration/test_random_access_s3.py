@@ -135,6 +135,30 @@ def test_a_corrupted_object_fails_the_damaged_range_only(
             assert f.read(500_000) == data[:500_000]  # leaves before the damage are good
         with pytest.raises(ContentMismatchError):
             b"".join(kit.iter_range(cid))
+        with pytest.raises(ContentMismatchError):
+            list(kit.reader.iter_blocks(cid))
+
+
+def test_iter_blocks_from_s3_rebuild_the_range(
+    seaweedfs: SeaweedS3, tmp_path: Path, stored: dict[str, tuple[str, bytes]]
+) -> None:
+    from ipfs_kit_py.content.random_access import VerifiedBlocks, iter_range
+    from ipfs_kit_py.content.verify import verify_block
+
+    cid, data = stored["kubo"]
+    with open_kit(seaweedfs, tmp_path, stored["_prefix"][0]) as kit:
+        got = dict(kit.reader.iter_blocks(cid, 1_000_000, 2_000_000))
+    for key, block in got.items():
+        verify_block(key, block)
+
+    class Only:
+        name = "only"
+
+        def get_block(self, c: Any) -> bytes:
+            return got[c]
+
+    piece = b"".join(iter_range(cid, VerifiedBlocks([Only()]), 1_000_000, 2_000_000))
+    assert piece == data[1_000_000:2_000_000]
 
 
 def test_layouts_live_beside_the_content_prefix(

@@ -6,6 +6,7 @@ import io
 import random
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,14 +15,17 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from ipfs_kit_py.content.cid import CID, RAW, make_cid
 from ipfs_kit_py.content.dag import load_node
+from ipfs_kit_py.content.dagpb import decode_node
 from ipfs_kit_py.content.random_access import (
     MAX_BLOCK_BYTES,
     LeafSpan,
     RandomAccessFile,
+    UnixFSFile,
     VerifiedBlocks,
     iter_range,
 )
 from ipfs_kit_py.content.unixfs import Block, FileImporter, ImportProfile
+from ipfs_kit_py.content.verify import verify_block
 from ipfs_kit_py.errors import (
     BackendUnavailableError,
     ContentMismatchError,
@@ -350,3 +354,41 @@ def test_an_unreachable_source_is_skipped_and_named_when_none_serves() -> None:
         RandomAccessFile(root, VerifiedBlocks([Down(), MemoryBlocks()]))
     with pytest.raises(ContentNotFoundError):
         RandomAccessFile(root, VerifiedBlocks([MemoryBlocks()]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    size=st.integers(0, 30_000),
+    profile=st.sampled_from(PROFILES),
+    start=st.integers(0, 31_000),
+    length=st.integers(0, 9_000),
+    spans=st.booleans(),
+)
+def test_iter_blocks_yields_a_verifiable_dfs_dag_for_the_range(
+    size: int, profile: ImportProfile, start: int, length: int, spans: bool
+) -> None:
+    """The blocks a ranged trustless CAR carries: each matches its CID, parents come
+    before children, and reading the range back from them alone gives the bytes."""
+    data = random.Random(size).randbytes(size)
+    root, source = imported(data, profile)
+    sources: list[Any] = [spans_for(data, profile)[1]] if spans else [source]
+    got = list(UnixFSFile(root, VerifiedBlocks(sources)).iter_blocks(start, start + length))
+    assert got[0][0] == root
+    seen: set[bytes] = set()
+    for cid, block in got:
+        verify_block(cid, block)
+        if cid != root:
+            assert any(
+                link.cid == cid
+                for parent, parent_block in got
+                if bytes(parent) in seen and parent.codec.code == 0x70
+                for link in decode_node(parent_block).links
+            )
+        seen.add(bytes(cid))
+    only = MemoryBlocks()
+    for cid, block in got:
+        only.blocks[bytes(cid)] = block
+    assert (
+        b"".join(iter_range(root, VerifiedBlocks([only]), start, start + length))
+        == (data[start : start + length])
+    )

@@ -36,7 +36,7 @@ import hashlib
 import io
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -383,6 +383,7 @@ class UnixFSFile:
         self.blocks = blocks
         self._layout = blocks.layout(self.cid)
         self._root: UnixFSNode | None = None
+        self._root_block = b""
         self.size = self._size()
 
     def __repr__(self) -> str:
@@ -396,6 +397,7 @@ class UnixFSFile:
             _check_block_size(self.cid, layout.size)
             return layout.size
         self._root = load_node(self.cid, lambda _cid: block)
+        self._root_block = block
         if self._root.kind != "file":
             raise NotAFileError(f"{short_cid(self.cid)} is a {self._root.kind}, not a file")
         if self._root.unixfs is None:
@@ -432,8 +434,61 @@ class UnixFSFile:
         for span, data in zip(spans, contents, strict=False):
             yield from _trimmed(span.offset, data, start, end)
 
-    def _walk(self, start: int, end: int) -> Iterator[LeafSpan | tuple[int, bytes]]:
-        """Leaves (as spans) and inline data (as ``(offset, bytes)``) over the range."""
+    def iter_blocks(self, start: int = 0, end: int | None = None) -> Iterator[tuple[CID, bytes]]:
+        """Yield ``(cid, block)`` for every block the bytes ``[start, end)`` need, verified,
+        in depth-first order (parents before children): the blocks of a trustless
+        gateway's CAR for ``dag-scope=entity`` with ``entity-bytes``. The root always.
+        """
+        start, end = _clamp(start, end, self.size)
+        nodes: list[tuple[CID, bytes]] = []
+        pending: list[LeafSpan] = []
+        if self._root is None:  # a one-leaf file held as plain bytes
+            yield from self._leaf_blocks([LeafSpan(self.cid, 0, self.size)])
+            return
+        if start >= end:
+            yield self.cid, self._root_block
+            return
+        for item in self._walk(start, end, lambda cid, block: nodes.append((cid, block))):
+            if nodes:
+                yield from self._leaf_blocks(pending)
+                yield from nodes
+                nodes.clear()
+            if isinstance(item, LeafSpan):
+                pending.append(item)
+                if sum(s.size for s in pending) >= SPAN_BATCH_BYTES:
+                    yield from self._leaf_blocks(pending)
+        yield from self._leaf_blocks(pending)
+        yield from nodes
+
+    def _leaf_blocks(self, pending: list[LeafSpan]) -> Iterator[tuple[CID, bytes]]:
+        spans = pending[:]
+        pending.clear()
+        if not spans:
+            return
+        if self._layout is None:
+            for span in spans:
+                yield span.cid, self.blocks.get(span.cid)
+            return
+        for span, content in zip(spans, self.blocks.read_leaves(self._layout, spans), strict=True):
+            yield span.cid, self._leaf_block(span.cid, content)
+
+    def _leaf_block(self, cid: CID, content: bytes) -> bytes:
+        """The block of a verified leaf from its content (raw, or the canonical dag-pb
+        leaf that hashed to ``cid``; any other form is fetched as a block)."""
+        if cid.codec.code != DAG_PB:
+            return content
+        block = b"".join(_framed(content))
+        try:
+            verify_block(cid, block)
+        except ContentMismatchError:
+            return self.blocks.get(cid)
+        return block
+
+    def _walk(
+        self, start: int, end: int, on_node: Callable[[CID, bytes], None] | None = None
+    ) -> Iterator[LeafSpan | tuple[int, bytes]]:
+        """Leaves (as spans) and inline data (as ``(offset, bytes)``) over the range;
+        ``on_node`` sees each internal node (the root too) as it is reached."""
         stack: list[tuple[CID, int, int, int]] = [(self.cid, 0, self.size, 0)]
         while stack:
             cid, offset, size, depth = stack.pop()
@@ -441,11 +496,14 @@ class UnixFSFile:
                 continue
             if depth > MAX_DEPTH:
                 raise ResourceLimitError(f"{short_cid(self.cid)} nests deeper than {MAX_DEPTH}")
-            node = self._node(cid, depth)
-            if node is None:
+            found = self._node(cid, depth)
+            if found is None:
                 _check_block_size(cid, size)
                 yield LeafSpan(cid, offset, size)
                 continue
+            node, block = found
+            if on_node is not None:
+                on_node(cid, block)
             data, children = _checked_parts(node, size)
             if data:
                 yield offset, data
@@ -456,18 +514,17 @@ class UnixFSFile:
                 child_offset += child_size
             stack.extend(reversed(pushed))
 
-    def _node(self, cid: CID, depth: int) -> UnixFSNode | None:
-        """The decoded internal node ``cid``, or None when it is a leaf to read as a span."""
+    def _node(self, cid: CID, depth: int) -> tuple[UnixFSNode, bytes] | None:
+        """The decoded internal node ``cid`` and its block, or None for a leaf to read as
+        a span."""
         if depth == 0 and self._root is not None:
-            node = self._root
-        elif cid.codec.code == RAW and cid.hashfun.code != IDENTITY:
+            return self._root, self._root_block
+        if cid.codec.code == RAW and cid.hashfun.code != IDENTITY:
             return None
-        else:
-            block = self.blocks.node_from(self._layout, cid)
-            if block is None:
-                return None
-            node = load_node(cid, lambda _cid: block)
-        return node
+        block = self.blocks.node_from(self._layout, cid)
+        if block is None:
+            return None
+        return load_node(cid, lambda _cid: block), block
 
 
 def _checked_parts(node: UnixFSNode, expected: int) -> tuple[bytes, list[tuple[CID, int]]]:
