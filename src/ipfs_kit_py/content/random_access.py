@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -73,6 +74,8 @@ MAX_BLOCK_BYTES = 4 * 1024 * 1024  # kubo refuses larger blocks; a bigger one is
 MAX_DEPTH = 64  # a balanced DAG of 2^64 bytes is ~8 levels deep
 DEFAULT_CACHE_BYTES = 8 * 1024 * 1024
 SPAN_BATCH_BYTES = 8 * 1024 * 1024  # leaves read per ranged request while streaming
+LAYOUT_MISS_TTL_S = 60.0
+MAX_LAYOUTS = 256  # layouts kept per VerifiedBlocks (~200 KB each for 1 GB files)
 
 
 @runtime_checkable
@@ -154,7 +157,7 @@ class VerifiedBlocks:
         self.stats = FetchStats()
         self._cache: OrderedDict[bytes, bytes] = OrderedDict()
         self._cached = 0
-        self._layouts: dict[bytes, SpanLayout | None] = {}
+        self._layouts: dict[bytes, tuple[SpanLayout | None, float]] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -186,11 +189,14 @@ class VerifiedBlocks:
         raise _worst(cid, failures)
 
     def layout(self, root: CID) -> SpanLayout | None:
-        """The first span layout a source offers for ``root`` (asked once per root)."""
+        """The first span layout a source offers for ``root``; a layout is kept, a miss
+        is asked again after :data:`LAYOUT_MISS_TTL_S` (a source may have been down)."""
         key = bytes(root)
+        now = time.monotonic()
         with self._lock:
-            if key in self._layouts:
-                return self._layouts[key]
+            known = self._layouts.get(key)
+        if known is not None and (known[0] is not None or now - known[1] < LAYOUT_MISS_TTL_S):
+            return known[0]
         found: SpanLayout | None = None
         for source in self.sources:
             if isinstance(source, SpanSource) and not isinstance(source, BlockSource):
@@ -198,9 +204,9 @@ class VerifiedBlocks:
                 if found is not None:
                     break
         with self._lock:
-            if len(self._layouts) >= 256:
+            if len(self._layouts) >= MAX_LAYOUTS:
                 self._layouts.clear()
-            self._layouts[key] = found
+            self._layouts[key] = (found, now)
         return found
 
     def node_from(self, layout: SpanLayout | None, cid: CID) -> bytes | None:
