@@ -158,6 +158,9 @@ class KitReader:
         return tree
 
     def _held_locally(self, cid: CID) -> bool:
+        memory = self.tiers.memory
+        if memory is not None and memory.has(cid):  # never recorded in the shared index
+            return True
         local = {t.name for t in (self.tiers.memory, self.tiers.disk) if t is not None}
         if not local:
             return False
