@@ -179,3 +179,30 @@ def test_layouts_live_beside_the_content_prefix(
         listed = {str(held[0]) for held in backend.holdings()}
         assert all(not name.endswith(".dag") and "/" not in name for name in listed)
         assert len(listed) == 4
+
+
+@pytest.mark.parametrize("profile", [KUBO_DEFAULT, KUBO_CID_V1, STORACHA], ids=lambda p: p.key())
+def test_whole_downloads_verify_leaf_digests_hashed_per_part(
+    seaweedfs: SeaweedS3, tmp_path: Path, profile: ImportProfile
+) -> None:
+    """Parallel parts each hash their own leaves; one flipped byte still fails the file."""
+    from ipfs_kit_py.backends.s3.config import S3Config
+    from ipfs_kit_py.content.unixfs import import_file
+
+    data = random.Random(profile.key()).randbytes(20 * 1024 * 1024 + 4321)  # 3 parts
+    cid = import_file([data], profile).cid
+    config = S3Config.from_sources(seaweedfs.s3_args(key_prefix=f"dl-{uuid.uuid4().hex[:8]}/"))
+    with S3Backend(config) as backend:
+        backend.put(cid, [data], profile=profile)
+        backend.download(cid, tmp_path / "good", profile=profile)
+        assert (tmp_path / "good").read_bytes() == data
+        damaged = bytearray(data)
+        damaged[17 * 1024 * 1024 + 5] ^= 1
+        client = boto_client(seaweedfs)
+        key = backend.key_for(cid)
+        metadata = client.head_object(Bucket=seaweedfs.bucket, Key=key)["Metadata"]
+        client.put_object(Bucket=seaweedfs.bucket, Key=key, Body=bytes(damaged), Metadata=metadata)
+        with pytest.raises(ContentMismatchError):
+            backend.download(cid, tmp_path / "bad", profile=profile)
+        assert not (tmp_path / "bad").exists()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["good"]  # no temp file left
