@@ -11,7 +11,8 @@
     │   ├── InvalidCIDError        a value that is not a CID
     │   ├── InputPathError         a local path that cannot be used
     │   ├── UnsafePathError        a name that would escape its target directory
-    │   └── NotADirectoryPathError a path goes through a file as if it were a directory
+    │   ├── NotADirectoryPathError a path goes through a file as if it were a directory
+    │   └── NotAFileError          a directory or symlink where a file is needed
     ├── ContentNotFoundError       no tier or backend holds the content (also a LookupError)
     │   └── PathNotFoundError      a path inside a DAG names no entry
     ├── ContentMismatchError       bytes that do not hash to the CID they claim
@@ -52,6 +53,7 @@ __all__ = [
     "LastCopyError",
     "MetadataIndexError",
     "NotADirectoryPathError",
+    "NotAFileError",
     "NotConfiguredError",
     "PathNotFoundError",
     "ProtocolError",
@@ -110,6 +112,10 @@ class PathNotFoundError(ContentNotFoundError):
 
 class NotADirectoryPathError(InvalidInputError):
     """A path inside a DAG goes through a file or symlink as if it were a directory."""
+
+
+class NotAFileError(InvalidInputError):
+    """A CID or path names a directory or symlink where a file's bytes are asked for."""
 
 
 class ContentMismatchError(IpfsKitError):

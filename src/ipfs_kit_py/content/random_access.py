@@ -25,8 +25,9 @@ verified blocks (``cache_bytes``) and counts what it fetched (:class:`FetchStats
 
 Errors: :class:`ContentNotFoundError` (no source holds a block),
 :class:`ContentMismatchError` (bad bytes, not a file, sizes that do not add up),
-:class:`ResourceLimitError` (a block or DAG past the bounds), ``InvalidInputError``
-(a bad range or seek), and what a source raises when it fails (``BackendError`` kinds).
+:class:`ResourceLimitError` (a block or DAG past the bounds), :class:`NotAFileError`
+(the CID is a directory or symlink), ``InvalidInputError`` (a bad range or seek),
+and what a source raises when it fails (``BackendError`` kinds).
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -49,6 +51,7 @@ from ipfs_kit_py.errors import (
     ContentNotFoundError,
     InvalidInputError,
     IpfsKitError,
+    NotAFileError,
     ResourceLimitError,
 )
 
@@ -71,6 +74,8 @@ MAX_BLOCK_BYTES = 4 * 1024 * 1024  # kubo refuses larger blocks; a bigger one is
 MAX_DEPTH = 64  # a balanced DAG of 2^64 bytes is ~8 levels deep
 DEFAULT_CACHE_BYTES = 8 * 1024 * 1024
 SPAN_BATCH_BYTES = 8 * 1024 * 1024  # leaves read per ranged request while streaming
+LAYOUT_MISS_TTL_S = 60.0
+MAX_LAYOUTS = 256  # layouts kept per VerifiedBlocks (~200 KB each for 1 GB files)
 
 
 @runtime_checkable
@@ -152,7 +157,7 @@ class VerifiedBlocks:
         self.stats = FetchStats()
         self._cache: OrderedDict[bytes, bytes] = OrderedDict()
         self._cached = 0
-        self._layouts: dict[bytes, SpanLayout | None] = {}
+        self._layouts: dict[bytes, tuple[SpanLayout | None, float]] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -167,7 +172,7 @@ class VerifiedBlocks:
         cached = self._lookup(cid)
         if cached is not None:
             return cached
-        first: Exception | None = None
+        failures: list[Exception] = []
         for source in self.sources:
             if not isinstance(source, BlockSource):
                 continue
@@ -177,20 +182,21 @@ class VerifiedBlocks:
                 _check_block_size(cid, len(data))
                 verify_block(cid, data)
             except (IpfsKitError, KeyError) as exc:
-                first = first or exc
+                failures.append(exc)
                 continue
             self._store(cid, data)
             return data
-        if isinstance(first, ContentMismatchError | ResourceLimitError):
-            raise first
-        raise ContentNotFoundError(f"no source holds block {short_cid(cid)}") from first
+        raise _worst(cid, failures)
 
     def layout(self, root: CID) -> SpanLayout | None:
-        """The first span layout a source offers for ``root`` (asked once per root)."""
+        """The first span layout a source offers for ``root``; a layout is kept, a miss
+        is asked again after :data:`LAYOUT_MISS_TTL_S` (a source may have been down)."""
         key = bytes(root)
+        now = time.monotonic()
         with self._lock:
-            if key in self._layouts:
-                return self._layouts[key]
+            known = self._layouts.get(key)
+        if known is not None and (known[0] is not None or now - known[1] < LAYOUT_MISS_TTL_S):
+            return known[0]
         found: SpanLayout | None = None
         for source in self.sources:
             if isinstance(source, SpanSource) and not isinstance(source, BlockSource):
@@ -198,9 +204,9 @@ class VerifiedBlocks:
                 if found is not None:
                     break
         with self._lock:
-            if len(self._layouts) >= 256:
+            if len(self._layouts) >= MAX_LAYOUTS:
                 self._layouts.clear()
-            self._layouts[key] = found
+            self._layouts[key] = (found, now)
         return found
 
     def node_from(self, layout: SpanLayout | None, cid: CID) -> bytes | None:
@@ -256,7 +262,15 @@ class VerifiedBlocks:
     def _checked_leaf(self, span: LeafSpan, data: bytes) -> bytes:
         """``data`` if it is the leaf ``span.cid``, else the leaf from a block source."""
         if len(data) != span.size or not _leaf_matches(span.cid, data):
-            data = leaf_content(span, self.get(span.cid))  # raises if no good copy
+            try:
+                block = self.get(span.cid)  # another source may hold the good leaf
+            except ContentNotFoundError as exc:
+                raise ContentMismatchError(
+                    f"leaf {short_cid(span.cid)} at bytes {span.offset}..{span.offset + span.size}"
+                    " does not match its CID and no other source holds it",
+                    cid=str(span.cid),
+                ) from exc
+            data = leaf_content(span, block)
         self._put(_leaf_key(span.cid), data)
         return data
 
@@ -298,6 +312,21 @@ class VerifiedBlocks:
             self.stats.requests += requests
             self.stats.blocks += blocks
             self.stats.bytes += size
+
+
+def _worst(cid: CID, failures: list[Exception]) -> Exception:
+    """What to raise when no source served ``cid``: bad bytes first, then a source that
+    failed (the block may exist), else not found."""
+    for kind in (ContentMismatchError, ResourceLimitError):
+        for exc in failures:
+            if isinstance(exc, kind):
+                return exc
+    for exc in failures:
+        if not isinstance(exc, ContentNotFoundError | KeyError):
+            return exc
+    found = ContentNotFoundError(f"no source holds block {short_cid(cid)}")
+    found.__cause__ = failures[0] if failures else None
+    return found
 
 
 def _leaf_key(cid: CID) -> bytes:
@@ -360,6 +389,7 @@ class UnixFSFile:
         self.blocks = blocks
         self._layout = blocks.layout(self.cid)
         self._root: UnixFSNode | None = None
+        self._root_block = b""
         self.size = self._size()
 
     def __repr__(self) -> str:
@@ -373,6 +403,9 @@ class UnixFSFile:
             _check_block_size(self.cid, layout.size)
             return layout.size
         self._root = load_node(self.cid, lambda _cid: block)
+        self._root_block = block
+        if self._root.kind != "file":
+            raise NotAFileError(f"{short_cid(self.cid)} is a {self._root.kind}, not a file")
         if self._root.unixfs is None:
             return len(self._root.raw)
         data, children = _file_parts(self._root)
@@ -407,8 +440,61 @@ class UnixFSFile:
         for span, data in zip(spans, contents, strict=False):
             yield from _trimmed(span.offset, data, start, end)
 
-    def _walk(self, start: int, end: int) -> Iterator[LeafSpan | tuple[int, bytes]]:
-        """Leaves (as spans) and inline data (as ``(offset, bytes)``) over the range."""
+    def iter_blocks(self, start: int = 0, end: int | None = None) -> Iterator[tuple[CID, bytes]]:
+        """Yield ``(cid, block)`` for every block the bytes ``[start, end)`` need, verified,
+        in depth-first order (parents before children): the blocks of a trustless
+        gateway's CAR for ``dag-scope=entity`` with ``entity-bytes``. The root always.
+        """
+        start, end = _clamp(start, end, self.size)
+        nodes: list[tuple[CID, bytes]] = []
+        pending: list[LeafSpan] = []
+        if self._root is None:  # a one-leaf file held as plain bytes
+            yield from self._leaf_blocks([LeafSpan(self.cid, 0, self.size)])
+            return
+        if start >= end:
+            yield self.cid, self._root_block
+            return
+        for item in self._walk(start, end, lambda cid, block: nodes.append((cid, block))):
+            if nodes:
+                yield from self._leaf_blocks(pending)
+                yield from nodes
+                nodes.clear()
+            if isinstance(item, LeafSpan):
+                pending.append(item)
+                if sum(s.size for s in pending) >= SPAN_BATCH_BYTES:
+                    yield from self._leaf_blocks(pending)
+        yield from self._leaf_blocks(pending)
+        yield from nodes
+
+    def _leaf_blocks(self, pending: list[LeafSpan]) -> Iterator[tuple[CID, bytes]]:
+        spans = pending[:]
+        pending.clear()
+        if not spans:
+            return
+        if self._layout is None:
+            for span in spans:
+                yield span.cid, self.blocks.get(span.cid)
+            return
+        for span, content in zip(spans, self.blocks.read_leaves(self._layout, spans), strict=True):
+            yield span.cid, self._leaf_block(span.cid, content)
+
+    def _leaf_block(self, cid: CID, content: bytes) -> bytes:
+        """The block of a verified leaf from its content (raw, or the canonical dag-pb
+        leaf that hashed to ``cid``; any other form is fetched as a block)."""
+        if cid.codec.code != DAG_PB:
+            return content
+        block = b"".join(_framed(content))
+        try:
+            verify_block(cid, block)
+        except ContentMismatchError:
+            return self.blocks.get(cid)
+        return block
+
+    def _walk(
+        self, start: int, end: int, on_node: Callable[[CID, bytes], None] | None = None
+    ) -> Iterator[LeafSpan | tuple[int, bytes]]:
+        """Leaves (as spans) and inline data (as ``(offset, bytes)``) over the range;
+        ``on_node`` sees each internal node (the root too) as it is reached."""
         stack: list[tuple[CID, int, int, int]] = [(self.cid, 0, self.size, 0)]
         while stack:
             cid, offset, size, depth = stack.pop()
@@ -416,11 +502,14 @@ class UnixFSFile:
                 continue
             if depth > MAX_DEPTH:
                 raise ResourceLimitError(f"{short_cid(self.cid)} nests deeper than {MAX_DEPTH}")
-            node = self._node(cid, depth)
-            if node is None:
+            found = self._node(cid, depth)
+            if found is None:
                 _check_block_size(cid, size)
                 yield LeafSpan(cid, offset, size)
                 continue
+            node, block = found
+            if on_node is not None:
+                on_node(cid, block)
             data, children = _checked_parts(node, size)
             if data:
                 yield offset, data
@@ -431,18 +520,17 @@ class UnixFSFile:
                 child_offset += child_size
             stack.extend(reversed(pushed))
 
-    def _node(self, cid: CID, depth: int) -> UnixFSNode | None:
-        """The decoded internal node ``cid``, or None when it is a leaf to read as a span."""
+    def _node(self, cid: CID, depth: int) -> tuple[UnixFSNode, bytes] | None:
+        """The decoded internal node ``cid`` and its block, or None for a leaf to read as
+        a span."""
         if depth == 0 and self._root is not None:
-            node = self._root
-        elif cid.codec.code == RAW and cid.hashfun.code != IDENTITY:
+            return self._root, self._root_block
+        if cid.codec.code == RAW and cid.hashfun.code != IDENTITY:
             return None
-        else:
-            block = self.blocks.node_from(self._layout, cid)
-            if block is None:
-                return None
-            node = load_node(cid, lambda _cid: block)
-        return node
+        block = self.blocks.node_from(self._layout, cid)
+        if block is None:
+            return None
+        return load_node(cid, lambda _cid: block), block
 
 
 def _checked_parts(node: UnixFSNode, expected: int) -> tuple[bytes, list[tuple[CID, int]]]:

@@ -55,19 +55,25 @@ _HASH_BITS = 64
 
 @dataclass(frozen=True, slots=True)
 class DirEntry:
-    """One directory entry: name, CID, size (file bytes, else the DAG size), type."""
+    """One directory entry: name, CID, size (file bytes, else the DAG size), type.
+
+    ``cid`` is None only for a sub-directory the kit keeps in its index alone.
+    """
 
     name: str
-    cid: CID
+    cid: CID | None
     size: int | None
     type: str  # "file", "directory", "symlink" or "unknown" (not resolved)
 
 
 @dataclass(frozen=True, slots=True)
 class NodeStat:
-    """What a CID (or path) is: type, size and, for a directory, its entries."""
+    """What a CID (or path) is: type, size and, for a directory, its entries.
 
-    cid: CID
+    ``cid`` is None only for a sub-directory the kit keeps in its index alone.
+    """
+
+    cid: CID | None
     type: str  # "file", "directory" or "symlink"
     size: int
     entries: list[DirEntry] = field(default_factory=list)

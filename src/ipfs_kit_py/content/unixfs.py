@@ -203,6 +203,21 @@ class FileImporter:
         self._layout.begin_leaf(self._size, final=len(chunk) < self.profile.chunk_size)
         self._layout.add_leaf(self._make_leaf(chunk, digest))
 
+    def add_leaf_digest(self, size: int, digest: bytes) -> None:
+        """Add one leaf known by its content size and the sha256 of its block alone
+        (hashed elsewhere, e.g. on the thread that received it); no block is emitted."""
+        if not 0 <= size <= self.profile.chunk_size or self._pending:
+            raise InvalidInputError(f"a leaf of {size} bytes does not fit this import")
+        self._leaf_count += 1
+        self._size += size
+        self._layout.begin_leaf(self._size, final=size < self.profile.chunk_size)
+        if self.profile.raw_leaves:
+            self._layout.add_leaf(_Node(sha256_cid_bytes(RAW, digest, 1), size, size))
+            return
+        prefix, suffix = pb_leaf_frame(size)
+        cid = sha256_cid_bytes(DAG_PB, digest, self.profile.cid_version)
+        self._layout.add_leaf(_Node(cid, size, len(prefix) + size + len(suffix)))
+
     def finish(self) -> FileImport:
         """Flush the last chunk and the tree; return the root."""
         if self._finished:
