@@ -20,13 +20,13 @@ from ipfs_kit_py.content.random_access import Source, VerifiedBlocks
 from ipfs_kit_py.content.unixfs import Block, ImportProfile, import_file
 from ipfs_kit_py.content.verify import candidate_profiles
 from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError
+from ipfs_kit_py.tiers.blocks import block_sources
 
 if TYPE_CHECKING:
-    from ipfs_kit_py.backends.kubo.backend import KuboBackend
     from ipfs_kit_py.ipfs_kit import ipfs_kit
     from ipfs_kit_py.tiers.manager import TieredCacheManager
 
-__all__ = ["KuboBlockSource", "WholeFileBlocks", "kit_blocks"]
+__all__ = ["WholeFileBlocks", "kit_blocks"]
 
 
 class WholeFileBlocks:
@@ -117,23 +117,11 @@ class WholeFileBlocks:
                 old.close()
 
 
-class KuboBlockSource:
-    """One block by CID from a kubo tier (``block/get``, offline as configured)."""
-
-    def __init__(self, backend: KuboBackend) -> None:
-        self.backend = backend
-        self.name = backend.name
-
-    def get_block(self, cid: CID) -> bytes:
-        return self.backend.client.block_get(cid, offline=self.backend.offline)
-
-
 def kit_blocks(kit: ipfs_kit, *, cache_bytes: int = 64 << 20) -> VerifiedBlocks:
     """Verified blocks over a kit's tiers: files the tiers hold whole first (chunked
-    once, then read locally), then kubo, which holds directories' nodes."""
-    from ipfs_kit_py.backends.kubo.backend import KuboBackend
-
+    once, then read locally), then the tiers that answer blocks (kubo, gateways; S3
+    layouts serve file ranges), as :func:`~ipfs_kit_py.tiers.blocks.block_sources`."""
     tiers = kit.tiers
     sources: list[Source] = [WholeFileBlocks(tiers)]
-    sources += [KuboBlockSource(t) for t in tiers.tiers if isinstance(t, KuboBackend)]
+    sources += block_sources(tiers.tiers, tiers.profile_of)
     return VerifiedBlocks(sources, cache_bytes=cache_bytes)
