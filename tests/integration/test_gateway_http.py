@@ -35,6 +35,7 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "a.txt").write_text("hello\n")
     (root / '<b>&"q.txt').write_text("x")
     (root / "ünï cödé.txt").write_text("unicode")
+    (root / "中文.txt").write_text("cjk")
     (root / "empty").write_bytes(b"")
     (root / "big.bin").write_bytes(BIG)
     (root / "site").mkdir()
@@ -164,6 +165,8 @@ def test_listing_escapes_names_and_links_work(client: httpx.Client, root: CID) -
     linked = client.get(f"/ipfs/{root}/%3Cb%3E%26%22q.txt")
     assert linked.status_code == 200 and linked.text == "x"
     assert client.get(f"/ipfs/{root}/%C3%BCn%C3%AF%20c%C3%B6d%C3%A9.txt").text == "unicode"
+    cjk = client.get(f"/ipfs/{root}/%E4%B8%AD%E6%96%87.txt")
+    assert cjk.text == "cjk" and cjk.headers["x-ipfs-path"].endswith("/%E4%B8%AD%E6%96%87.txt")
 
 
 def test_hamt_paths_resolve_and_list(client: httpx.Client, hamt_root: CID) -> None:

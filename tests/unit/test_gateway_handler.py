@@ -76,3 +76,50 @@ def test_entity_bytes_car_covers_the_range_and_no_more(first: int, last: int) ->
             )
         )
         assert pieces == DATA[lo : hi + 1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(max_size=12), max_size=5),
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "format",
+                "filename",
+                "download",
+                "dag-scope",
+                "entity-bytes",
+                "car-dups",
+                "car-version",
+            ]
+        ),
+        st.text(max_size=12),
+        max_size=4,
+    ),
+    st.dictionaries(
+        st.sampled_from(["accept", "range", "if-none-match", "cache-control", "service-worker"]),
+        st.text(max_size=30),
+        max_size=3,
+    ),
+)
+def test_any_request_is_an_answer_or_a_4xx(
+    segments: list[str], query: dict[str, str], headers: dict[str, str]
+) -> None:
+    from urllib.parse import quote, urlencode
+
+    from ipfs_kit_py.errors import IpfsKitError
+
+    path = "/".join(quote(s, safe="") for s in segments)
+    qs = urlencode(query)
+    request = Request("GET", f"/ipfs/{CID}/{path}".encode(), query, headers, qs)
+    try:
+        response = HANDLER.handle(request)
+    except HTTPError as exc:
+        assert 400 <= exc.status < 500
+        return
+    except IpfsKitError:
+        return  # mapped by the app (404, 400, ...): tested over HTTP
+    for value in response.headers.values():
+        value.encode("ascii")  # every header value is plain ASCII
+    if not isinstance(response.body, bytes):
+        b"".join(response.body)

@@ -233,7 +233,9 @@ def _start(response: Response) -> Message:
     return {
         "type": "http.response.start",
         "status": response.status,
-        "headers": [(k.encode(), v.encode("latin-1")) for k, v in response.headers.items()],
+        "headers": [
+            (k.encode(), v.encode("latin-1", "replace")) for k, v in response.headers.items()
+        ],
     }
 
 

@@ -89,14 +89,11 @@ class GatewayHandler:
             raise HTTPError(status, f"format {fmt} is not served for /ipfs/ content here")
         if "only-if-cached" in headers.get("cache-control", "") and not self._held(path.cid):
             raise HTTPError(412, "not held here (only-if-cached)")
-        common = {
-            "cache-control": IMMUTABLE,
-            "vary": "Accept",
-            "x-ipfs-path": path.text(),
-        }
+        shown = quote(path.text(), safe="/")  # header values are ASCII
+        common = {"cache-control": IMMUTABLE, "vary": "Accept", "x-ipfs-path": shown}
         if from_accept and fmt:
             sep = "&" if request.query_string else ""
-            url = f"{path.text()}?{request.query_string}{sep}format={fmt}"
+            url = f"{shown}?{request.query_string}{sep}format={fmt}"
             common["content-location"] = url
         if fmt == "raw":
             return self._raw(request, path, common)
