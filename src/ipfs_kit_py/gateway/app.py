@@ -102,6 +102,7 @@ class GatewayApp:
     def close(self) -> None:
         """Stop the worker threads (idempotent)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self.handler.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -7,7 +7,7 @@ these functions yield is verified. Walks use explicit stacks, never recursion.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW
@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 BlockGetter = Callable[[CID], bytes]
+Want = Callable[[Iterable[CID]], None]
 Block = tuple[CID, bytes]
 _HASH_BITS = 64
 _IDENTITY = 0x00
@@ -138,12 +139,13 @@ def file_size(node: UnixFSNode) -> int:
 
 
 def file_range_blocks(
-    root: CID, data: bytes, start: int, stop: int, get: BlockGetter
+    root: CID, data: bytes, start: int, stop: int, get: BlockGetter, want: Want | None = None
 ) -> Iterator[tuple[CID, bytes, bytes]]:
     """Yield ``(cid, block, payload)`` depth-first for each block of a UnixFS file that
     covers ``[start, stop)``, ``payload`` cut to the range; only those blocks are fetched.
 
-    Raises :class:`ContentMismatchError` where declared sizes disagree with the data.
+    ``want`` hears the blocks the walk will visit next (read-ahead). Raises
+    :class:`ContentMismatchError` where declared sizes disagree with the data.
     """
     stack: list[tuple[CID, bytes | None, int, int | None]] = [(root, data, 0, None)]
     while stack:
@@ -160,6 +162,8 @@ def file_range_blocks(
             if pos < stop and pos + size > start:
                 pending.append((child, None, pos, size))
             pos += size
+        if want is not None:
+            want(child for child, _, _, _ in pending)
         stack.extend(reversed(pending))
 
 
@@ -186,7 +190,13 @@ def _check(cid: CID, actual: int, expected: int | None) -> None:
 
 
 def dag_blocks(
-    root: CID, data: bytes, get: BlockGetter, *, entity_only: bool, dups: bool = False
+    root: CID,
+    data: bytes,
+    get: BlockGetter,
+    *,
+    entity_only: bool,
+    dups: bool = False,
+    want: Want | None = None,
 ) -> Iterator[Block]:
     """Yield ``root`` and every block below it, depth-first, each once unless ``dups``
     (identity CIDs skipped). ``entity_only``: below a directory, only its HAMT shards
@@ -207,6 +217,8 @@ def dag_blocks(
         links = decode_node(block).links
         if entity_only:
             links = _entity_links(cid, block, links)
+        if want is not None:
+            want(link.cid for link in links if dups or bytes(link.cid) not in seen)
         stack.extend((link.cid, None) for link in reversed(links))
 
 

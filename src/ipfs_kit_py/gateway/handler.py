@@ -7,12 +7,13 @@ from __future__ import annotations
 import hashlib
 import html
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from ipfs_kit_py.content.car import encode_car_block, encode_car_header
 from ipfs_kit_py.content.cid import CID
-from ipfs_kit_py.content.random_access import VerifiedBlocks, iter_range
+from ipfs_kit_py.content.random_access import VerifiedBlocks
 from ipfs_kit_py.errors import ContentNotFoundError, ResourceLimitError
 from ipfs_kit_py.gateway import dagwalk
 from ipfs_kit_py.gateway.listing import LISTING_VERSION, render_listing
@@ -29,6 +30,7 @@ from ipfs_kit_py.gateway.params import (
     parse_range,
     resolve_span,
 )
+from ipfs_kit_py.gateway.prefetch import Prefetcher
 
 __all__ = ["GatewayHandler", "Request", "Response"]
 
@@ -70,10 +72,17 @@ class GatewayHandler:
     CAR, which clients reject), never silently ended.
     """
 
-    def __init__(self, blocks: VerifiedBlocks, *, max_car_bytes: int = 16 << 30) -> None:
+    def __init__(
+        self, blocks: VerifiedBlocks, *, max_car_bytes: int = 16 << 30, read_ahead: int = 8
+    ) -> None:
         self.blocks = blocks
         self.get = blocks.get  # every block verified against its CID, or an error
         self.max_car_bytes = max_car_bytes
+        self._pool = ThreadPoolExecutor(read_ahead, "ipfs-kit-read-ahead")
+
+    def close(self) -> None:
+        """Stop the read-ahead threads (idempotent)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def handle(self, request: Request) -> Response:
         """Answer ``request`` (GET or HEAD under ``/ipfs/``); raises :class:`HTTPError`."""
@@ -189,15 +198,26 @@ class GatewayHandler:
         yield from found.path_blocks
         if car.scope == "block" or (car.entity_bytes is not None and span is None):
             yield found.cid, found.data
-        elif span is not None:
-            for cid, block, _ in dagwalk.file_range_blocks(
-                found.cid, found.data, span[0], span[1], self.get
-            ):
-                yield cid, block
-        else:
-            yield from dagwalk.dag_blocks(
-                found.cid, found.data, self.get, entity_only=car.scope == "entity", dups=car.dups
-            )
+            return
+        ahead = Prefetcher(self.get, self._pool)
+        try:
+            if span is not None:
+                for cid, block, _ in dagwalk.file_range_blocks(
+                    found.cid, found.data, span[0], span[1], ahead.get, ahead.want
+                ):
+                    yield cid, block
+            else:
+                entity = car.scope == "entity"
+                yield from dagwalk.dag_blocks(
+                    found.cid,
+                    found.data,
+                    ahead.get,
+                    entity_only=entity,
+                    dups=car.dups,
+                    want=ahead.want,
+                )
+        finally:
+            ahead.close()
 
     # -- deserialized -----------------------------------------------------------------
 
@@ -299,9 +319,18 @@ class GatewayHandler:
         return Response(status, headers, self._read(found, *span))
 
     def _read(self, found: dagwalk.Resolved, start: int, stop: int) -> Iterator[bytes]:
+        """The verified bytes ``[start, stop)`` of a file, with read-ahead."""
         if start >= stop:
-            return iter(())
-        return iter_range(found.cid, self.blocks, start, stop)
+            return
+        ahead = Prefetcher(self.get, self._pool)
+        try:
+            for _, _, piece in dagwalk.file_range_blocks(
+                found.cid, found.data, start, stop, ahead.get, ahead.want
+            ):
+                if piece:
+                    yield piece
+        finally:
+            ahead.close()
 
 
 def _not_modified(request: Request, etag: str) -> bool:
