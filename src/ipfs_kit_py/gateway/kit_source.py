@@ -15,7 +15,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from ipfs_kit_py.content.blockstore import TempBlockStore
-from ipfs_kit_py.content.cid import CID, DAG_PB, cid_bytes_key, short_cid
+from ipfs_kit_py.content.cid import CID, DAG_PB, cid_bytes_key, cid_key, short_cid
 from ipfs_kit_py.content.random_access import Source, VerifiedBlocks
 from ipfs_kit_py.content.unixfs import Block, ImportProfile, import_file
 from ipfs_kit_py.content.verify import candidate_profiles
@@ -70,13 +70,13 @@ class WholeFileBlocks:
         return None
 
     def _held(self, cid: CID) -> bool:
-        record = self.tiers.index.content(cid)
-        if record is not None and record.kind != "file":
-            return False
-        return bool(self.tiers.whereis(cid)) or (
-            self.tiers.memory is not None
-            and (self.tiers.memory.lookup(self.tiers._key_of(cid), count_miss=False) is not None)
-        )
+        """Whether a tier holds ``cid`` as a whole file (one index query for the many
+        blocks that are no file's root)."""
+        if self.tiers.whereis(cid):
+            record = self.tiers.index.content(cid)
+            return record is None or record.kind == "file"
+        memory = self.tiers.memory  # per process, never in the index
+        return memory is not None and memory.lookup(cid_key(cid), count_miss=False) is not None
 
     def _derive(self, cid: CID) -> bytes:
         recorded = self.tiers.profile_of(cid)
