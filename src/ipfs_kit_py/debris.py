@@ -4,15 +4,18 @@ Every temp path the kit creates next to a target (``get -o``, ``car extract``, S
 downloads) or in the cache's ``tmp/`` is recorded while it exists in an *in-flight
 journal*: one small entry file per temp path under ``$XDG_CACHE_HOME/ipfs-kit/inflight``,
 named after the owning process (pid and start time) and holding the path. The entry is
-released when the temp path is renamed into place or removed. :func:`sweep` (run at the
-start of every CLI command and when a kit opens its tiers) removes the temp paths of
-processes that no longer run, whatever killed them (SIGKILL included), then their
-entries. A path is only ever removed if its name marks it as ours (``.part``).
+released when the temp path is renamed into place or removed. :func:`sweep` removes the
+temp paths of processes that no longer run, whatever killed them (SIGKILL included),
+then their entries; it runs once per process and journal, just before the process
+records its first temp path, so every command that writes cleans up after the killed
+ones and a command that only reads (``cat`` of a cached CID, ``--help``) pays nothing.
+A path is only ever removed if its name marks it as ours (``.part``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -82,8 +85,12 @@ def _entry(path: str | Path, directory: Path | None = None) -> Path:
 
 
 def record(path: str | Path) -> None:
-    """Note ``path`` as a temp path of this process (best effort: never fails a write)."""
+    """Note ``path`` as a temp path of this process (best effort: never fails a write).
+
+    The first time in this process, the journal is swept first (:func:`sweep`).
+    """
     entry = _entry(path)
+    _sweep_once(entry.parent)
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
         entry.write_bytes(os.fsencode(os.path.abspath(path)))
@@ -143,6 +150,12 @@ def sweep(directory: Path | None = None) -> int:
     if removed:
         logger.info("removed %d temp paths left by processes that were killed", removed)
     return removed
+
+
+@functools.cache
+def _sweep_once(directory: Path) -> int:
+    """:func:`sweep` of ``directory``, run once per process (the first writer's)."""
+    return sweep(directory)
 
 
 def _remove(target: str) -> int:

@@ -18,11 +18,11 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Protocol, runtime_checkable
 
 from ipfs_kit_py import debris
 from ipfs_kit_py.content.car import encode_car_block, encode_car_header
-from ipfs_kit_py.content.cid import CID, cid_key
+from ipfs_kit_py.content.cid import cid_key
 from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
 from ipfs_kit_py.content.unixfs import Block, FileImport, ImportProfile
@@ -30,6 +30,9 @@ from ipfs_kit_py.errors import ContentMismatchError, InputPathError, IpfsKitErro
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.streams import read_chunks
 from ipfs_kit_py.tiers.manager import TieredCacheManager
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
 
 __all__ = [
     "DagStore",

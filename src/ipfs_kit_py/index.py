@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ipfs_kit_py.config import xdg_dir
-from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
+from ipfs_kit_py.content.cid import cid_key, parse_cid
 from ipfs_kit_py.errors import (
     ConfigurationError,
     IndexCorruptError,
@@ -42,6 +42,9 @@ __all__ = ["MIGRATIONS", "ContentRecord", "Location", "MetadataIndex", "default_
 
 logger = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
+
 T = TypeVar("T")
 
 
@@ -57,7 +60,7 @@ _TO_B32HEX = str.maketrans(_B32, "0123456789abcdefghijklmnopqrstuv")  # int(...,
 
 def _key(cid: CID | str) -> str:
     """The normal key of ``cid``; strings take a cached, mostly parse-free path."""
-    return cid_key(cid) if isinstance(cid, CID) else _key_from_str(cid)
+    return _key_from_str(cid) if isinstance(cid, str) else cid_key(cid)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -17,13 +17,16 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ipfs_kit_py.backends.base import Backend, Listable
-from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
+from ipfs_kit_py.content.cid import cid_key, is_cid, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.errors import InvalidCIDError, IpfsKitError
 from ipfs_kit_py.index import MetadataIndex
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["RebuildReport", "Salvage", "rebuild_index", "salvage", "scan_tier"]
 
@@ -109,7 +112,7 @@ def _sane(size: Any, kind: Any, profile: Any, meta: Any) -> tuple[int | None, st
 
 def _key(text: Any) -> str | None:
     """The normal key of a CID found in a listing or a damaged file, or None."""
-    if not isinstance(text, str | CID):
+    if not (isinstance(text, str) or is_cid(text)):
         return None
     try:
         return cid_key(parse_cid(text))

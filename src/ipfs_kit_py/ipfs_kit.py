@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from ipfs_kit_py import debris, replication
+from ipfs_kit_py import replication
 from ipfs_kit_py.backends.base import BaseBackend
 from ipfs_kit_py.config import (
     Environment,
@@ -30,7 +30,7 @@ from ipfs_kit_py.config import (
     load_config_file,
     mask_url,
 )
-from ipfs_kit_py.content.cid import CID, parse_cid
+from ipfs_kit_py.content.cid import cid_key, parse_cid, read_cid
 from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
 from ipfs_kit_py.content.resolve import NodeStat
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, ImportProfile
@@ -63,6 +63,7 @@ from ipfs_kit_py.upload_ledger import UploadLedger, upload_endpoint
 if TYPE_CHECKING:
     from ipfs_kit_py.backends.s3.backend import S3Backend
     from ipfs_kit_py.backends.storacha.backend import StorachaBackend
+    from ipfs_kit_py.content.cid import CID
     from ipfs_kit_py.index_rebuild import RebuildReport
 
 __all__ = ["AddResult", "KitConfig", "TierStatus", "ipfs_kit"]
@@ -246,7 +247,6 @@ class ipfs_kit(Closeable):
             disk = self._sources.build(
                 "disk", {"cache_dir": cfg.cache_dir, "disk_bytes": cfg.disk_bytes}
             )
-            debris.sweep()  # temp files of processes killed since, at once
             self._backends = [*memory, *disk, *self._remote.tiers()]
         return self._backends
 
@@ -323,10 +323,10 @@ class ipfs_kit(Closeable):
         Raises ``InvalidCIDError``, ``ContentNotFoundError`` (no tier holds a good copy),
         ``InvalidInputError`` for a directory CID.
         """
-        cid = parse_cid(cid)
-        if stored_tree(self.index, cid) is not None:
-            raise InvalidInputError(f"{cid} is a directory: use get_to_path")
-        return self.tiers.get_bytes(cid)
+        found = read_cid(cid)
+        if stored_tree(self.index, cid_key(found)) is not None:
+            raise InvalidInputError(f"{found} is a directory: use get_to_path")
+        return self.tiers.get_bytes(found)
 
     def get(self, cid: CID | str) -> Iterator[bytes]:
         """Stream the content of ``cid``, verified before the first chunk.

@@ -44,7 +44,7 @@ __all__ = [
     "tier_statuses",
 ]
 
-PROBE_CID = sha256_cid(RAW, b"ipfs-kit reachability probe")
+PROBE_CONTENT = b"ipfs-kit reachability probe"  # its CID is asked for by `backends`
 LOCAL = ("memory", "disk")
 # remote tiers in read order after the local ones; third-party backends come last
 REMOTE_ORDER = ("kubo", "s3", "storacha", "gateway")
@@ -258,7 +258,7 @@ def probe(tier: BaseBackend) -> TierStatus:
     """Ask ``tier`` whether it holds a probe CID: reachable, or not and why."""
     kind = type(tier).__name__
     try:
-        tier.has(PROBE_CID)
+        tier.has(sha256_cid(RAW, PROBE_CONTENT))
     except IpfsKitError as exc:
         return TierStatus(tier.name, kind, True, False, f"{type(exc).__name__}: {exc}")
     except OSError as exc:

@@ -13,10 +13,9 @@ import logging
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ipfs_kit_py.content.archive import verify_car
-from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
+from ipfs_kit_py.content.cid import cid_key, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.directory_store import restore_tree
 from ipfs_kit_py.errors import (
@@ -27,6 +26,9 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
 )
 from ipfs_kit_py.tiers.manager import TieredCacheManager
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
 
 __all__ = [
     "CopyCheck",
@@ -263,6 +265,8 @@ def _check_copy(
 
 def _check_dag(tier: Any, cid: CID) -> None:
     """Export the whole DAG under ``cid`` from ``tier`` and check every block of it."""
+    from ipfs_kit_py.content.archive import verify_car  # only DAG checks need CARs
+
     export = getattr(tier, "export_car", None)
     if export is None:
         raise ContentNotFoundError(f"{tier.name} cannot export the DAG of {cid}")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ipfs_kit_py.content.archive import verify_car
 from ipfs_kit_py.content.car import CarReader, write_car
-from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key, parse_cid, sha256_cid
+from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key, parse_cid, read_cid, sha256_cid
 from ipfs_kit_py.content.dag import iter_directory, load_node, read_verified_file, verified_getter
 from ipfs_kit_py.content.dagpb import decode_node, decode_unixfs, encode_varint
 from ipfs_kit_py.content.directory import import_directory
@@ -45,13 +45,22 @@ def fuzz_car(data: bytes) -> None:
 
 def fuzz_cid(data: bytes) -> None:
     """Parse ``data`` as binary and as text CIDs; what parses must agree with
-    multiformats' own decoder and round-trip through its text and key forms."""
+    multiformats' own decoder and round-trip through its text and key forms; the read
+    path's ``read_cid`` must accept and refuse the same, as the same CID and text."""
     text = data.decode("utf-8", errors="replace")
     for value in (data, text):
         try:
+            light = read_cid(value)
+        except InvalidCIDError:
+            light = None
+        try:
             cid = parse_cid(value)
         except InvalidCIDError:
+            if light is not None:
+                raise AssertionError(f"read_cid accepts {value!r}, parse_cid refuses it") from None
             continue
+        if light is None or light != cid or str(light) != str(cid):
+            raise AssertionError(f"read_cid reads {value!r} as {light!r}, parse_cid as {cid!r}")
         if CID.decode(value.strip() if isinstance(value, str) else value) != cid:
             raise AssertionError(f"{value!r} parses unlike multiformats: {cid}")
         key = cid_key(cid)

@@ -57,6 +57,7 @@ FORBIDDEN = {
         "ipfs_kit_py.ipfs_kit",
         "ipfs_kit_py.cli.add",
         "ipfs_kit_py.cli.content",
+        "ipfs_kit_py.debris",
         *OTHER_COMMANDS,
     ],
     "add -n": [
@@ -68,9 +69,18 @@ FORBIDDEN = {
         "ipfs_kit_py.ipfs_kit",
         "ipfs_kit_py.tiers",
         "ipfs_kit_py.cli.content",
+        "ipfs_kit_py.debris",
         *OTHER_COMMANDS,
     ],
-    "cat": [*REMOTE, "rich", "ipfs_kit_py.cli.add", *OTHER_COMMANDS],
+    # a cached CID is read by its key: neither multiformats' CID nor a verifier is needed
+    "cat": [
+        *REMOTE,
+        "rich",
+        "multiformats",
+        "ipfs_kit_py.content.archive",  # CAR packing and DAG checks
+        "ipfs_kit_py.cli.add",
+        *OTHER_COMMANDS,
+    ],
 }
 
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, Self, runtime_checkable
 
-from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.errors import ConfigurationError
 from ipfs_kit_py.resource import Closeable
 from ipfs_kit_py.staging import Staging
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID, AnyCID
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +273,7 @@ class FileCache(Protocol):
         """Move a complete file from :attr:`tmp_dir` into place as ``cid``."""
         ...
 
-    def open(self, cid: CID) -> BinaryIO:
+    def open(self, cid: AnyCID) -> BinaryIO:
         """Open the file of ``cid`` for reading (ContentNotFoundError if absent)."""
         ...
 

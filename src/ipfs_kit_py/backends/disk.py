@@ -18,15 +18,18 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Self
+from typing import TYPE_CHECKING, Any, BinaryIO, Self
 
 from ipfs_kit_py.backends.base import BaseBackend, Holding, StoredObject
 from ipfs_kit_py.config import Sources, parse_number, xdg_dir
-from ipfs_kit_py.content.cid import CID, cid_key
+from ipfs_kit_py.content.cid import cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.errors import ContentNotFoundError, InvalidInputError
 from ipfs_kit_py.staging import Staging
 from ipfs_kit_py.streams import CHUNK
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID, AnyCID
 
 __all__ = ["DiskBackend", "DiskEntry", "Staging", "default_cache_dir"]
 
@@ -98,7 +101,7 @@ class DiskBackend(BaseBackend):
         """The one key -> path rule: ``objects/<key[-3:-1]>/<key>``."""
         return self.objects_dir / key[-3:-1] / key
 
-    def path_for(self, cid: CID) -> Path:
+    def path_for(self, cid: AnyCID) -> Path:
         return self.path_for_key(cid_key(cid))
 
     # -- Backend protocol ---------------------------------------------------------------
@@ -119,7 +122,7 @@ class DiskBackend(BaseBackend):
     def get(self, cid: CID) -> Iterator[bytes]:
         return _chunks(self.open(cid))
 
-    def open(self, cid: CID) -> BinaryIO:
+    def open(self, cid: AnyCID) -> BinaryIO:
         """Open the cached file for reading and mark it recently used."""
         path = self.path_for(cid)
         try:

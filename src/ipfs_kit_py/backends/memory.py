@@ -15,13 +15,16 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.config import Sources, parse_number
-from ipfs_kit_py.content.cid import CID, cid_key
+from ipfs_kit_py.content.cid import cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.errors import ContentNotFoundError, InvalidInputError
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
 
 __all__ = ["ArcStats", "MemoryBackend"]
 

@@ -24,7 +24,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ipfs_kit_py import debris, errors
+from ipfs_kit_py import errors
 from ipfs_kit_py.cli.console import print_error
 
 # command -> (the module that registers it, its one-line help), in --help order; a
@@ -196,7 +196,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     # force: a second main() in one process (tests, embedding) logs to the current stderr
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
     terminate_like_interrupt()
-    debris.sweep()  # temp files of earlier commands that were killed
     try:
         return int(args.func(args))
     except errors.IpfsKitError as exc:

@@ -6,17 +6,20 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ipfs_kit_py import debris
 from ipfs_kit_py.content.blockstore import TempBlockStore
 from ipfs_kit_py.content.car import CarReader, export_dag
-from ipfs_kit_py.content.cid import CID, DAG_CBOR, DAG_PB, cid_bytes_key
+from ipfs_kit_py.content.cid import DAG_CBOR, DAG_PB, cid_bytes_key
 from ipfs_kit_py.content.dagpb import decode_node
 from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, Block, ImportProfile, import_file
 from ipfs_kit_py.errors import InputPathError
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
 
 __all__ = ["CarSummary", "iter_links", "pack_car", "verify_car"]
 
@@ -78,6 +81,7 @@ def iter_links(cid: CID, data: bytes) -> Iterator[CID]:
         yield from (link.cid for link in decode_node(data).links)
     elif cid.codec.code == DAG_CBOR:
         import dag_cbor  # only a dag-cbor block needs it
+        from multiformats import CID
 
         stack = [dag_cbor.decode(data)]
         while stack:

@@ -10,9 +10,13 @@ import os
 import tempfile
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from ipfs_kit_py.content.cid import CID, cid_bytes_key, short_cid
+from ipfs_kit_py.content.cid import cid_bytes_key, short_cid
 from ipfs_kit_py.errors import ContentNotFoundError
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
 
 __all__ = ["TempBlockStore"]
 

@@ -11,13 +11,16 @@ import io
 import reprlib
 import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from ipfs_kit_py.content.cid import CID, DAG_PB, MAX_CID_BYTES, base32, decode_cid_bytes
+from ipfs_kit_py.content.cid import DAG_PB, MAX_CID_BYTES, base32, decode_cid_bytes, is_cid
 from ipfs_kit_py.content.dagpb import decode_node, encode_varint
 from ipfs_kit_py.content.unixfs import Block
 from ipfs_kit_py.content.verify import verify_block
 from ipfs_kit_py.errors import CARFormatError
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
 
 __all__ = [
     "MAX_BLOCK_SIZE",
@@ -223,7 +226,7 @@ def _short_repr(value: object) -> str:
 
 def _header_roots(roots: object) -> list[CID]:
     """The roots of a CAR header: a list of CIDs, none longer than a CID may be."""
-    if not isinstance(roots, list) or not all(isinstance(r, CID) for r in roots):
+    if not isinstance(roots, list) or not all(is_cid(r) for r in roots):
         raise CARFormatError("CAR header roots must be a list of CIDs")
     checked = []
     for root in roots:

@@ -11,8 +11,10 @@ import base64
 import contextlib
 import functools
 import hashlib
-from typing import TYPE_CHECKING, Any
+import sys
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 
+from ipfs_kit_py.content.cidvalue import Cid
 from ipfs_kit_py.errors import InvalidCIDError
 
 if TYPE_CHECKING:
@@ -31,13 +33,18 @@ __all__ = [
     "MAX_CID_CHARS",
     "RAW",
     "SHA2_256",
+    "AnyCID",
+    "Cid",
     "base32",
     "cid_bytes_key",
     "cid_key",
     "cid_text",
     "decode_cid_bytes",
+    "full_cid",
+    "is_cid",
     "make_cid",
     "parse_cid",
+    "read_cid",
     "sha256_cid",
     "sha256_cid_bytes",
     "short_cid",
@@ -59,6 +66,9 @@ MAX_CID_CHARS = 8 * MAX_CID_BYTES + 16
 """The longest CID text accepted: :data:`MAX_CID_BYTES` in any multibase, base2 too."""
 _SHORT = 60
 
+AnyCID: TypeAlias = "CID | Cid"
+"""A CID as the read path carries it: multiformats' class or the light :class:`Cid`."""
+
 
 def __getattr__(name: str) -> Any:
     if name == "CID":
@@ -73,7 +83,7 @@ def _cid_class() -> type[CID]:
     return CID
 
 
-def short_cid(value: CID | str | bytes | bytearray | memoryview) -> str:
+def short_cid(value: AnyCID | str | bytes | bytearray | memoryview) -> str:
     """``value`` as an error message quotes it: its text, cut in the middle if long."""
     if isinstance(value, str):
         text = value
@@ -86,12 +96,14 @@ def short_cid(value: CID | str | bytes | bytearray | memoryview) -> str:
     return f"{text[: _SHORT - 14]}…{text[-12:]} ({len(text)} chars)"
 
 
-def parse_cid(value: str | bytes | CID, *, max_bytes: int = MAX_CID_BYTES) -> CID:
+def parse_cid(value: str | bytes | AnyCID, *, max_bytes: int = MAX_CID_BYTES) -> CID:
     """Return ``value`` as a CID, raising :class:`InvalidCIDError` if it is not one.
 
     A CID longer than ``max_bytes`` in binary form (or than :data:`MAX_CID_CHARS` as
     text, for the default bound) is refused before any decoding.
     """
+    if isinstance(value, Cid):
+        return value.full()
     cid_class = _cid_class()
     if isinstance(value, cid_class):
         return value
@@ -111,6 +123,39 @@ def parse_cid(value: str | bytes | CID, *, max_bytes: int = MAX_CID_BYTES) -> CI
         shown = value if isinstance(value, str) else bytes(value)
         raise InvalidCIDError(f"invalid CID {short_cid(shown)!r}: {exc}") from exc
     raise InvalidCIDError(f"invalid CID: expected str, bytes or CID, got {type(value).__name__}")
+
+
+def read_cid(value: str | bytes | CID | Cid) -> AnyCID:
+    """:func:`parse_cid` for the read path: the common forms become a light :class:`Cid`.
+
+    Accepts and refuses exactly what :func:`parse_cid` does, and the result prints the
+    same; only CIDs outside :class:`Cid`'s kinds load multiformats.
+    """
+    if isinstance(value, Cid):
+        return value
+    if isinstance(value, str):
+        light = Cid.from_text(value.strip())
+    elif isinstance(value, bytes | bytearray | memoryview):
+        light = Cid.from_bytes(bytes(value))
+    else:
+        light = None
+    return light if light is not None else parse_cid(value)
+
+
+def full_cid(cid: AnyCID) -> CID:
+    """``cid`` as multiformats' ``CID`` (a light :class:`Cid` is converted)."""
+    return cid.full() if isinstance(cid, Cid) else cid
+
+
+def is_cid(value: object) -> TypeGuard[AnyCID]:
+    """Whether ``value`` is a CID object of either class, without importing multiformats.
+
+    No value can be a multiformats ``CID`` before multiformats is imported.
+    """
+    if isinstance(value, Cid):
+        return True
+    module = sys.modules.get("multiformats")
+    return module is not None and isinstance(value, module.CID)
 
 
 def _check_length(length: int, max_bytes: int) -> None:
@@ -145,7 +190,7 @@ def _decode_common_text(text: str) -> CID | None:
     return None
 
 
-def cid_key(cid: CID) -> str:
+def cid_key(cid: AnyCID) -> str:
     """Return the one normal string form of ``cid``: CIDv1, base32.
 
     v0 and v1 forms of the same dag-pb node map to the same key, so every index and
@@ -154,7 +199,7 @@ def cid_key(cid: CID) -> str:
     return "b" + base64.b32encode(cid_bytes_key(cid)).decode("ascii").lower().rstrip("=")
 
 
-def cid_bytes_key(cid: CID) -> bytes:
+def cid_bytes_key(cid: AnyCID) -> bytes:
     """The binary form of :func:`cid_key`: the CIDv1 bytes of ``cid``."""
     raw = bytes(cid)
     return b"\x01\x70" + raw if cid.version == 0 else raw

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, parse_cid, short_cid
+from ipfs_kit_py.content.cid import DAG_PB, RAW, parse_cid, short_cid
 from ipfs_kit_py.content.dagpb import PBLink, UnixFSData, UnixFSType, decode_node, decode_unixfs
 from ipfs_kit_py.content.hamt import iter_shard
 from ipfs_kit_py.content.verify import verify_block
 from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
 
 __all__ = [
     "BlockGetter",
@@ -29,7 +32,7 @@ __all__ = [
     "verified_getter",
 ]
 
-BlockGetter = Callable[[CID], bytes]
+BlockGetter = Callable[["CID"], bytes]
 
 
 class BlockStore(Protocol):

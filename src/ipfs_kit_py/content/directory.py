@@ -17,8 +17,9 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ipfs_kit_py.content.cid import CID, DAG_PB, make_cid
+from ipfs_kit_py.content.cid import DAG_PB, make_cid
 from ipfs_kit_py.content.dagpb import PBLink, UnixFSType, encode_node, encode_unixfs
 from ipfs_kit_py.content.hamt import KUBO_SHARDING, Shard, ShardingPolicy, build_shard, shard_order
 from ipfs_kit_py.content.unixfs import (
@@ -31,9 +32,12 @@ from ipfs_kit_py.content.unixfs import (
 )
 from ipfs_kit_py.errors import InputPathError
 
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
+
 __all__ = ["DirectoryImport", "EntryCallback", "import_directory"]
 
-EntryCallback = Callable[[str, CID, int], None]
+EntryCallback = Callable[[str, "CID", int], None]
 BlockSink = Callable[[Block], None]
 
 _EMPTY_DIR_DATA = encode_unixfs(UnixFSType.DIRECTORY)

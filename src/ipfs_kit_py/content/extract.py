@@ -20,12 +20,12 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ipfs_kit_py import debris
 from ipfs_kit_py.content.blockstore import TempBlockStore
 from ipfs_kit_py.content.car import CarReader
-from ipfs_kit_py.content.cid import CID, cid_key, parse_cid, short_cid
+from ipfs_kit_py.content.cid import cid_key, parse_cid, short_cid
 from ipfs_kit_py.content.dag import (
     BlockGetter,
     BlockSource,
@@ -41,6 +41,9 @@ from ipfs_kit_py.content.extract_plan import (
     symlink_target,
 )
 from ipfs_kit_py.errors import InputPathError, InvalidInputError, ResourceLimitError
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
 
 __all__ = ["ExtractLimits", "extract", "extract_car"]
 

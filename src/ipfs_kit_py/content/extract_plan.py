@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ipfs_kit_py.content.cid import CID, short_cid
+from ipfs_kit_py.content.cid import short_cid
 from ipfs_kit_py.content.dag import BlockGetter, UnixFSNode, iter_directory, load_node
 from ipfs_kit_py.errors import (
     ContentMismatchError,
@@ -22,6 +23,9 @@ from ipfs_kit_py.errors import (
     ResourceLimitError,
     UnsafePathError,
 )
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",

@@ -9,8 +9,13 @@ as a file when every block it needs is inline too. Since a CID has at most
 
 from __future__ import annotations
 
-from ipfs_kit_py.content.cid import CID, DAG_PB, IDENTITY, RAW
+from typing import TYPE_CHECKING
+
+from ipfs_kit_py.content.cid import DAG_PB, IDENTITY, RAW, full_cid
 from ipfs_kit_py.content.dag import read_verified_file, verified_getter
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID, AnyCID
 
 __all__ = ["inline_bytes", "is_inline"]
 
@@ -19,7 +24,7 @@ class _NotInline(Exception):
     """A block the inline DAG needs is stored elsewhere."""
 
 
-def is_inline(cid: CID) -> bool:
+def is_inline(cid: AnyCID) -> bool:
     """Whether ``cid`` carries its block in its digest (an identity multihash)."""
     return bool(cid.hashfun.code == IDENTITY)
 
@@ -28,7 +33,7 @@ def _inline_only(cid: CID) -> bytes:
     raise _NotInline(str(cid))
 
 
-def inline_bytes(cid: CID) -> bytes | None:
+def inline_bytes(cid: AnyCID) -> bytes | None:
     """The content of an identity CID, or None if its content lives outside the CID.
 
     Raw identity CIDs are their digest; a dag-pb one is read as a UnixFS file whose
@@ -43,6 +48,6 @@ def inline_bytes(cid: CID) -> bytes | None:
     if code != DAG_PB:
         return None
     try:
-        return b"".join(read_verified_file(cid, verified_getter(_inline_only)))
+        return b"".join(read_verified_file(full_cid(cid), verified_getter(_inline_only)))
     except _NotInline:
         return None

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
-from ipfs_kit_py.content.cid import CID, DAG_PB, SHA2_256, cid_key, short_cid
+from ipfs_kit_py.content.cid import DAG_PB, SHA2_256, cid_key, short_cid
 from ipfs_kit_py.content.unixfs import (
     KUBO_CID_V1,
     KUBO_DEFAULT,
@@ -20,6 +21,9 @@ from ipfs_kit_py.content.unixfs import (
     ImportProfile,
 )
 from ipfs_kit_py.errors import ContentMismatchError, InvalidInputError
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
 
 __all__ = ["ContentVerifier", "candidate_profiles", "verify_block", "verify_stream"]
 

@@ -38,10 +38,10 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ipfs_kit_py.backends.base import BaseBackend, FileCache, ObjectCache, StoredObject
-from ipfs_kit_py.content.cid import CID, cid_key, parse_cid
+from ipfs_kit_py.content.cid import cid_key, full_cid, parse_cid, read_cid
 from ipfs_kit_py.content.inline import inline_bytes
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, FileImport, FileImporter, ImportProfile
 from ipfs_kit_py.content.verify import ContentVerifier, verify_stream
@@ -63,6 +63,9 @@ from ipfs_kit_py.tiers.verified_read import (
     VerifiedDownloader,
     verify_file,
 )
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID, AnyCID
 
 __all__ = [
     "CircuitBreaker",
@@ -106,7 +109,7 @@ class TieredCacheManager:
         self._hits: dict[str, int] = {}
         self._lock = threading.Lock()
         self.subscribers: list[BaseSubscriber] = []
-        self._keys: dict[CID, str] = {}
+        self._keys: dict[AnyCID, str] = {}
 
     def __repr__(self) -> str:
         return f"TieredCacheManager(tiers={[t.name for t in self.tiers]})"
@@ -134,45 +137,45 @@ class TieredCacheManager:
 
     # -- read path --------------------------------------------------------------------
 
-    def get_bytes(self, cid: CID | str) -> bytes:
+    def get_bytes(self, cid: AnyCID | str) -> bytes:
         """Return the verified content of ``cid`` (memory hits skip everything else)."""
         data = self._memory_hit(cid)
         if data is not None:
             return data
-        cid = parse_cid(cid)
-        inline = inline_bytes(cid)  # an identity CID is its own content, as in kubo
+        found = read_cid(cid)
+        inline = inline_bytes(found)  # an identity CID is its own content, as in kubo
         if inline is not None:
             return inline
-        fetched = self._fetch(cid, self._key_of(cid), want_bytes=True)
+        fetched = self._fetch(found, self._key_of(found), want_bytes=True)
         fetched.file.close()
         assert fetched.data is not None
         return fetched.data
 
-    def open(self, cid: CID | str) -> BinaryIO:
+    def open(self, cid: AnyCID | str) -> BinaryIO:
         """Return a readable file of the verified content of ``cid``."""
         data = self._memory_hit(cid)
         if data is not None:
             return io.BytesIO(data)
-        cid = parse_cid(cid)
-        inline = inline_bytes(cid)
+        found = read_cid(cid)
+        inline = inline_bytes(found)
         if inline is not None:
             return io.BytesIO(inline)
-        return self._fetch(cid, self._key_of(cid), want_bytes=False).file
+        return self._fetch(found, self._key_of(found), want_bytes=False).file
 
-    def _memory_hit(self, cid: CID | str) -> bytes | None:
+    def _memory_hit(self, cid: AnyCID | str) -> bytes | None:
         """The memory tier's copy, looked up without parsing a key string or a known CID."""
         if self.memory is None:
             return None
         key = cid if isinstance(cid, str) else self._key_of(cid)
         data = self.memory.lookup(key, count_miss=False)
         if data is None and isinstance(cid, str):
-            key = self._key_of(parse_cid(cid))  # e.g. a CIDv0 string
+            key = self._key_of(read_cid(cid))  # e.g. a CIDv0 string
             data = self.memory.lookup(key)
         if data is not None:
             self._note_access(key)
         return data
 
-    def _key_of(self, cid: CID) -> str:
+    def _key_of(self, cid: AnyCID) -> str:
         """``cid_key`` with a bounded cache (computing a key costs ~10-30 us)."""
         key = self._keys.get(cid)
         if key is None:
@@ -181,7 +184,7 @@ class TieredCacheManager:
             key = self._keys[cid] = cid_key(cid)
         return key
 
-    def get(self, cid: CID | str) -> Iterator[bytes]:
+    def get(self, cid: AnyCID | str) -> Iterator[bytes]:
         """Stream the verified content of ``cid`` (verified before the first chunk)."""
         f = self.open(cid)
 
@@ -204,8 +207,14 @@ class TieredCacheManager:
         ordered = [t for t in slow if t.name in listed] + [t for t in slow if t.name not in listed]
         return ordered, listed
 
-    def _fetch(self, cid: CID, key: str, *, want_bytes: bool) -> Fetched:
+    def _fetch(self, any_cid: AnyCID, key: str, *, want_bytes: bool) -> Fetched:
         candidates, listed = self._candidates(key)
+        trusted = self._trusted_disk_copy(any_cid, candidates, listed, want_bytes)
+        if trusted is not None:
+            self.breaker.reset(trusted.tier)
+            self._after_hit(any_cid, key, trusted)
+            return trusted
+        cid = full_cid(any_cid)  # every other read needs multiformats' CID
         profile = self.profile_of(key)
         tried: list[str] = []
         for tier in candidates:
@@ -233,6 +242,36 @@ class TieredCacheManager:
             self._after_hit(cid, key, fetched)
             return fetched
         raise ContentNotFoundError(f"{cid}: no tier holds a good copy ({'; '.join(tried)})")
+
+    def _trusted_disk_copy(
+        self,
+        cid: AnyCID,
+        candidates: list[BaseBackend],
+        listed: dict[str, str | None],
+        want_bytes: bool,
+    ) -> Fetched | None:
+        """The disk copy, if disk is the first tier to try and its stamp shows the file
+        verified before (None sends the read down the full path, which decides)."""
+        disk = self.disk
+        if disk is None or not candidates or not self._is_disk(candidates[0]):
+            return None
+        stamp = listed.get(disk.name)
+        if not self.policy.trust_disk_stamps or stamp is None or self.breaker.is_open(disk.name):
+            return None
+        try:
+            f = disk.open(cid)
+        except (IpfsKitError, OSError):
+            return None
+        try:
+            if disk.stamp(f) != stamp:
+                f.close()
+                return None
+            data = f.read() if want_bytes else None
+            f.seek(0)
+            return Fetched(disk.name, os.fstat(f.fileno()).st_size, f, data)
+        except BaseException:
+            f.close()
+            raise
 
     def _bookkeep(self, step: Any, *args: Any) -> None:
         """Run an index update after a read; its failure is logged, never the read's."""
@@ -367,7 +406,7 @@ class TieredCacheManager:
             path = self.disk.commit(staging, cid)
             self.index.record(cid, self.disk.name, str(path), stamp=self.disk.stamp(path))
 
-    def _after_hit(self, cid: CID, key: str, fetched: Fetched) -> None:
+    def _after_hit(self, cid: AnyCID, key: str, fetched: Fetched) -> None:
         self._note_access(key)
         if self.memory is None or fetched.size > self.memory.max_object_bytes:
             return

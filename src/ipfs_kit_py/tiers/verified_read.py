@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 from ipfs_kit_py.backends.base import StoredObject
-from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.content.verify import ContentVerifier
 from ipfs_kit_py.progress import Subscribers
 from ipfs_kit_py.streams import CHUNK
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
 
 __all__ = [
     "Fetched",

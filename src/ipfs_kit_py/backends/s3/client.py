@@ -111,8 +111,7 @@ class S3Client(Closeable):
         self._stores: dict[str, S3Store] = {}
         self._known_buckets: set[str] = set()
         self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
-        self._batch_pool: ThreadPoolExecutor | None = None
+        self._pools: dict[str, ThreadPoolExecutor] = {}
         self._closed = False
 
     def __repr__(self) -> str:
@@ -122,15 +121,13 @@ class S3Client(Closeable):
         """Release the thread pool and connections."""
         with self._lock:
             self._closed = True  # no store or pool is made again: use after close raises
-            pools = (self._pool, self._batch_pool)
-            self._pool = self._batch_pool = None
+            pools, self._pools = list(self._pools.values()), {}
             self._stores.clear()
             pending, self._pending = self._pending, None
         if pending is not None:
             pending.close()
         for pool in pools:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -159,23 +156,21 @@ class S3Client(Closeable):
 
     @property
     def pool(self) -> ThreadPoolExecutor:
-        with self._lock:
-            self._check_open()
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(
-                    self.config.max_concurrency, thread_name_prefix="s3-transfer"
-                )
-            return self._pool
+        """The transfer threads (parts and ranges), made on first use."""
+        return self._lazy_pool("s3-transfer", self.config.max_concurrency)
 
     @property
     def batch_pool(self) -> ThreadPoolExecutor:
+        """The threads of batch calls (many small objects), made on first use."""
+        return self._lazy_pool("s3-batch", self.config.batch_concurrency)
+
+    def _lazy_pool(self, name: str, workers: int) -> ThreadPoolExecutor:
         with self._lock:
             self._check_open()
-            if self._batch_pool is None:
-                self._batch_pool = ThreadPoolExecutor(
-                    self.config.batch_concurrency, thread_name_prefix="s3-batch"
-                )
-            return self._batch_pool
+            pool = self._pools.get(name)
+            if pool is None:
+                pool = self._pools[name] = ThreadPoolExecutor(workers, thread_name_prefix=name)
+            return pool
 
     def _call(
         self,
