@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from typing import TYPE_CHECKING, BinaryIO, TypeAlias
 
 from ipfs_kit_py.errors import InvalidInputError, MissingDependencyError
@@ -38,6 +39,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ipfs_kit_py.gateway.kit_source import kit_blocks
     from ipfs_kit_py.ipfs_kit import ipfs_kit
 
+    check_listen(args.host, args.port)
     token = os.environ.get(TOKEN_ENV) if args.writable else None
     if args.writable and not token:
         raise InvalidInputError(f"--writable needs a token in ${TOKEN_ENV}")
@@ -66,6 +68,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         finally:
             app.close()
     return 0
+
+
+def check_listen(host: str, port: int) -> None:
+    """Refuse an address uvicorn could not bind, before anything starts (an empty host
+    would mean every interface)."""
+    if not host or len(host) > 253 or not host.isascii() or not host.isprintable():
+        raise InvalidInputError(f"--host must be a host name or an IP address, got {host!r:.60}")
+    if not 1 <= port <= 65535:
+        raise InvalidInputError(f"--port must be in 1..65535, got {port}")
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise InvalidInputError(f"cannot listen on {host!r:.60}: {exc}") from None
 
 
 def register(sub: SubParsers) -> None:

@@ -76,7 +76,14 @@ class GatewayConfig:
     max_upload_bytes: int = 1 << 30
 
     def __post_init__(self) -> None:
-        if self.max_concurrent < 1 or self.request_timeout_s <= 0 or self.chunk_timeout_s <= 0:
+        limits = (
+            self.max_concurrent,
+            self.request_timeout_s,
+            self.chunk_timeout_s,
+            self.max_car_bytes,
+            self.max_upload_bytes,
+        )
+        if min(limits) <= 0:
             raise InvalidInputError("gateway limits must be positive")
         if self.write_token is not None and len(self.write_token.value) < 16:
             raise InvalidInputError("a gateway write token needs at least 16 characters")
