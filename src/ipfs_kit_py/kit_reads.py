@@ -16,9 +16,9 @@ from __future__ import annotations
 import io
 import posixpath
 from collections.abc import Iterator
-from typing import BinaryIO, cast
+from typing import TYPE_CHECKING, BinaryIO, cast
 
-from ipfs_kit_py.content.cid import CID, parse_cid, short_cid
+from ipfs_kit_py.content.cid import parse_cid, short_cid
 from ipfs_kit_py.content.random_access import RandomAccessFile, UnixFSFile, VerifiedBlocks
 from ipfs_kit_py.content.resolve import DirEntry, NodeStat, resolve, split_path, stat
 from ipfs_kit_py.directory_store import DagStore, StoredTree, stored_tree
@@ -32,6 +32,10 @@ from ipfs_kit_py.errors import (
 from ipfs_kit_py.streams import CHUNK
 from ipfs_kit_py.tiers.blocks import verified_blocks
 from ipfs_kit_py.tiers.manager import TieredCacheManager
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
+
 
 __all__ = ["KitReader", "split_target"]
 

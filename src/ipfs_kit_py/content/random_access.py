@@ -39,9 +39,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from ipfs_kit_py.content.cid import CID, DAG_PB, IDENTITY, RAW, SHA2_256, parse_cid, short_cid
+from ipfs_kit_py.content.cid import DAG_PB, IDENTITY, RAW, SHA2_256, parse_cid, short_cid
 from ipfs_kit_py.content.dag import UnixFSNode, _file_parts, load_node
 from ipfs_kit_py.content.dagpb import decode_node, decode_unixfs
 from ipfs_kit_py.content.hashing import pb_leaf_frame
@@ -54,6 +54,10 @@ from ipfs_kit_py.errors import (
     NotAFileError,
     ResourceLimitError,
 )
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
+
 
 __all__ = [
     "DEFAULT_CACHE_BYTES",

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, parse_cid, short_cid
+from ipfs_kit_py.content.cid import DAG_PB, RAW, parse_cid, short_cid
 from ipfs_kit_py.content.dag import UnixFSNode, _file_parts, iter_directory, load_node
 from ipfs_kit_py.content.dagpb import PBLink, UnixFSType
 from ipfs_kit_py.content.hamt import MURMUR3_X64_64, hamt_hash
@@ -33,6 +34,10 @@ from ipfs_kit_py.errors import (
     ResourceLimitError,
     UnsafePathError,
 )
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
+
 
 __all__ = [
     "MAX_LISTING",

@@ -14,16 +14,19 @@ the tier manager.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from ipfs_kit_py.backends.base import BaseBackend, BlockReader, RangeReader
-from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.content.random_access import DEFAULT_CACHE_BYTES, Source, VerifiedBlocks
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.tiers.span_layout import SpanTier
 
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
+
 __all__ = ["block_sources", "verified_blocks"]
 
-ProfileOf = Callable[[CID], "ImportProfile | None"]
+ProfileOf = Callable[["CID"], "ImportProfile | None"]
 
 
 def block_sources(tiers: Sequence[BaseBackend], profile_of: ProfileOf) -> list[Source]:

@@ -20,10 +20,11 @@ import io
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ipfs_kit_py.backends.base import RangeReader
 from ipfs_kit_py.content.car import CarReader, encode_car_block, encode_car_header
-from ipfs_kit_py.content.cid import CID, DAG_PB, cid_key, decode_cid_bytes, short_cid
+from ipfs_kit_py.content.cid import DAG_PB, cid_key, decode_cid_bytes, short_cid
 from ipfs_kit_py.content.dag import load_node
 from ipfs_kit_py.content.random_access import LeafSpan
 from ipfs_kit_py.content.resolve import node_size
@@ -36,6 +37,10 @@ from ipfs_kit_py.errors import (
     IpfsKitError,
     ResourceLimitError,
 )
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
+
 
 __all__ = ["MAX_LAYOUT_BYTES", "SpanLayoutOf", "SpanTier", "build_layout"]
 
@@ -76,7 +81,7 @@ def _split(chunks: Iterator[bytes], sizes: list[int]) -> Iterator[bytes]:
         del buffer[:size]
 
 
-ProfileOf = Callable[[CID], "ImportProfile | None"]
+ProfileOf = Callable[["CID"], "ImportProfile | None"]
 
 
 class SpanTier:
