@@ -539,8 +539,9 @@ class UnixFSFile:
 
 def _checked_parts(node: UnixFSNode, expected: int) -> tuple[bytes, list[tuple[CID, int]]]:
     """A file node's inline data and children, checked against the size its parent gave."""
+    children: list[tuple[CID, int]]
     if node.unixfs is None:
-        data, children = node.raw, list[tuple[CID, int]]()
+        data, children = node.raw, []
     else:
         data, children = _file_parts(node)
     actual = len(data) + sum(size for _, size in children)
