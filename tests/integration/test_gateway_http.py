@@ -462,29 +462,25 @@ def test_car_size_limit_cuts_the_stream(blocks: MemoryBlocks, root: CID) -> None
 def test_concurrency_limit_answers_429_at_once(blocks: MemoryBlocks, root: CID) -> None:
     import threading
 
-    class Slow(MemoryBlocks):
-        def __init__(self) -> None:
-            super().__init__()
-            self.gate = threading.Event()
+    entered, gate = threading.Event(), threading.Event()
 
+    class Slow(MemoryBlocks):
         def get_block(self, cid: CID) -> bytes:
-            self.gate.wait(20)
+            entered.set()
+            gate.wait(20)
             return blocks.get_block(cid)
 
-    slow = Slow()
-    with serving(gateway(slow, max_concurrent=1)) as url:
+    with serving(gateway(Slow(), max_concurrent=1)) as url:
         waiting = threading.Thread(
             target=httpx.get, args=(f"{url}/ipfs/{root}/a.txt",), kwargs={"timeout": 30}
         )
         waiting.start()
         try:
-            for _ in range(200):
-                r = httpx.get(f"{url}/ipfs/{root}/a.txt", timeout=10)
-                if r.status_code == 429:
-                    break
+            assert entered.wait(20)  # the one slot is taken
+            r = httpx.get(f"{url}/ipfs/{root}/a.txt", timeout=10)
             assert r.status_code == 429 and r.headers["retry-after"] == "1"
         finally:
-            slow.gate.set()
+            gate.set()
             waiting.join(30)
 
 
