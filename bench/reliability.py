@@ -2,11 +2,19 @@
 
 Starts SeaweedFS, kubo and the local Storacha service (the test fixtures' start
 functions), puts a fault-injecting proxy (``bench/faults/proxy.py``) in front of each
-for every trial, and drives the kit's facade with default timeouts. Per fault class and
+for every trial, and drives the kit's facade with default timeouts. Real kills (SIGKILL
+of the SeaweedFS or kubo process mid-transfer, at a third of the bytes by its
+``/proc/PID/io``, then a restart on the same data) run against a server of the trial's
+own; the "reset" rows are the proxy cutting connections. Per fault class and
 backend it counts: faults injected, detected (a typed error, or a refused copy), corrupt
 bytes served, copies lost from the ledger (a copy that exists but is not recorded as
 good, or is recorded good and is not there), debris left (temp files, open multipart
 uploads) and the worst time to a clear error. Goal: 0 / 0 / 0 and every time < 15 s.
+
+The Storacha row "hostile answers" runs ``bench.storacha_attacks`` (ours only: forged,
+replayed, redirected, oversized, nested, dripped answers): an attack counts as detected
+unless the call succeeded on it ("accepted wrongly"); credentials sent elsewhere and
+peak RSS are printed below the table (goals 0 and < 150 MB). ``--no-attacks`` skips it.
 
     .venv/bin/python -m bench.reliability [--reps 4] [--workers 6]
 
@@ -16,6 +24,7 @@ Prints one table and writes ``bench/results/reliability-<time>.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -30,7 +39,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -44,6 +53,7 @@ from tests.servers.storacha import (
     start_storacha_service,
 )
 
+from bench import storacha_attacks
 from bench.common import RESULTS_DIR
 from bench.faults.proxy import Fault, FaultProxy
 from ipfs_kit_py.backends.s3.backend import object_key
@@ -100,7 +110,7 @@ class Trial:
     def kit(self) -> ipfs_kit:
         s = self.servers
         sections: dict[str, Any] = {}
-        url = self.proxy.url if self.proxy else ""
+        url = self.proxy.url if self.proxy else _direct_url(s, self.backend)
         if self.backend == "s3":
             sections["s3"] = {**s.s3.s3_args(endpoint_url=url), "key_prefix": self.prefix}
         elif self.backend == "kubo":
@@ -151,6 +161,12 @@ class Trial:
             answer = s3.list_multipart_uploads(Bucket=self.servers.s3.bucket, Prefix=self.prefix)
             debris += len(answer.get("Uploads") or [])
         return lost, debris
+
+
+def _direct_url(s: Servers, backend: str) -> str:
+    return {"s3": s.s3.endpoint_url, "kubo": s.kubo.api_url, "storacha": s.storacha.url}.get(
+        backend, ""
+    )
 
 
 def _holds_good_copy(kit: ipfs_kit, tier: Any, cid: str) -> bool:
@@ -231,7 +247,7 @@ def kill_mid_download(servers: Servers, backend: str) -> Outcome:
             got, error, seconds = timed(lambda: kit.cat(cid))
         corrupt = 0 if got is None or got == data else len(got)
         lost, debris = t.audit(cid)
-        name = "kill mid-download"
+        name = "reset mid-download"
         return Outcome(
             name, backend, error is not None, seconds, corrupt, lost, debris, _why(error)
         )
@@ -261,8 +277,76 @@ def kill_mid_upload(servers: Servers, backend: str) -> Outcome:
             t.proxy.trigger("up", min(len(data) // 3, UP_AFTER[backend]), Fault("down"), drop=True)
             _, error, seconds = timed(lambda: kit.add(data, to=[t.tier]))
         lost, debris = t.audit(cid)
-        name = "kill mid-upload"
+        name = "reset mid-upload"
         return outcome(name, backend, error, seconds, 0, lost, debris)
+
+
+# -- real kills: SIGKILL of the server process mid-transfer, then a restart -----------------
+
+
+@contextmanager
+def private_server(servers: Servers, backend: str) -> Iterator[tuple[Servers, Any]]:
+    """A server of ``backend``'s kind of this trial's own (killing it spares the others)."""
+    base = servers.base / "private" / uuid.uuid4().hex[:10]
+    if backend == "s3":
+        server: Any = start_seaweedfs(base)
+        own = replace(servers, s3=server, upstream={})
+    else:
+        server = start_kubo(base)
+        own = replace(servers, kubo=server, upstream={})
+    try:
+        yield own, server
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _kill_after(pid: int, field: str, nbytes: int) -> threading.Thread:
+    """SIGKILL ``pid`` once it has read (``rchar``) or written (``wchar``) ``nbytes`` more."""
+
+    def io_count() -> int:
+        with open(f"/proc/{pid}/io") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith(field))
+
+    def watch() -> None:
+        start = io_count()
+        deadline = time.monotonic() + 120
+        with contextlib.suppress(OSError, StopIteration):
+            while io_count() - start < nbytes and time.monotonic() < deadline:
+                time.sleep(0.002)
+            os.kill(pid, signal.SIGKILL)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def sigkill_server(servers: Servers, backend: str, direction: str) -> Outcome:
+    """SIGKILL the real server process mid-upload or mid-download, restart it, audit."""
+    size = 24 * MiB if backend == "s3" else 8 * MiB
+    data = os.urandom(size)
+    with private_server(servers, backend) as (own, server), trial(own, backend) as t:
+        cid = str(import_file(_bytes_file(data)).cid)
+        if direction == "down":
+            with t.kit() as kit:
+                kit.add(data, to=[t.tier])
+        with t.kit() as kit:
+            assert kit.index is not None
+            watcher = _kill_after(
+                server.process.pid, "rchar" if direction == "up" else "wchar", size // 3
+            )
+            if direction == "up":
+                _, error, seconds = timed(lambda: kit.add(data, to=[t.tier]))
+                corrupt = 0
+            else:
+                kit.tiers.tier("disk").delete(parse_cid(cid))
+                got, error, seconds = timed(lambda: kit.cat(cid))
+                corrupt = 0 if got is None or got == data else len(got)
+            watcher.join()
+        server.restart()
+        lost, debris = t.audit(cid)
+        name = f"SIGKILL server mid-{'upload' if direction == 'up' else 'download'}"
+        return outcome(name, backend, error, seconds, corrupt, lost, debris)
 
 
 def _bytes_file(data: bytes) -> Any:
@@ -475,6 +559,9 @@ def plan(
                 jobs.append(partial(write_fault, servers, backend, name, fault))
             jobs.append(partial(kill_mid_download, servers, backend))
             jobs.append(partial(kill_mid_upload, servers, backend))
+            if backend != "storacha":  # its local service keeps everything in memory
+                for direction in ("up", "down"):
+                    jobs.append(partial(sigkill_server, servers, backend, direction))
         for backend, kinds in (
             ("s3", ("corrupted", "truncated", "deleted")),
             ("kubo", ("corrupted", "truncated", "deleted")),
@@ -486,6 +573,17 @@ def plan(
     for fraction in (0.05, 0.25, 0.5, 0.75, 0.95):
         jobs.append(partial(sigkill_add, servers, fraction, add_seconds, add_source))
     return jobs
+
+
+def attack_outcomes(rows: list[storacha_attacks.Row]) -> list[Outcome]:
+    """One Outcome per hostile-answer run of ``bench.storacha_attacks`` (a Storacha row)."""
+    found: list[Outcome] = []
+    for row in rows:
+        for run in range(row.runs):
+            wrong = run < row.accepted_wrongly
+            note = row.attack if not wrong else f"{row.attack}: accepted wrongly"
+            found.append(Outcome("hostile answers", "storacha", not wrong, row.worst_s, note=note))
+    return found
 
 
 def run_job(job: Callable[[], Outcome]) -> Outcome:
@@ -570,6 +668,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=4, help="repetitions of each fault")
     parser.add_argument("--workers", type=int, default=6, help="trials run at once")
     parser.add_argument("--only", default="", help="only trials whose fault or backend has this")
+    parser.add_argument("--no-attacks", action="store_true", help="skip the Storacha attacks")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # the kit logs every fault it meets: quiet
     base = Path(tempfile.mkdtemp(prefix="ipfs-kit-reliability-"))
@@ -589,8 +688,17 @@ def main(argv: list[str] | None = None) -> int:
                 outcomes = list(pool.map(run_job, jobs))
     finally:
         shutil.rmtree(base, ignore_errors=True)
+    attack_rows = [] if args.no_attacks else storacha_attacks.run(repeat=1, peer=False)
+    outcomes += attack_outcomes(attack_rows)
     rows = summarize(outcomes)
     print(table(rows))
+    if attack_rows:
+        totals = storacha_attacks.summary(attack_rows)
+        print(
+            f"storacha attacks: accepted wrongly {totals['accepted_wrongly']} (goal 0), "
+            f"credentials elsewhere {totals['credentials_elsewhere']} (goal 0), peak RSS "
+            f"{totals['peak_rss_mb']:.0f} MB (goal < {storacha_attacks.RSS_GOAL_MB} MB)"
+        )
     total = sum(r["injected"] for r in rows)
     worst = max((r["worst_s"] for r in rows), default=0.0)
     misses = [

@@ -90,7 +90,9 @@ ATTACKS = [
     Attack("302 to another port", None, "upload"),
     Attack("400 MB answer", attacks.oversized_answer, "upload"),
     Attack("endless answer", attacks.endless_answer, "upload"),
-    Attack("1 byte/s drip (timeout=5)", None, "upload", timeout=5.0),
+    Attack("1 byte/s drip (deadline=5)", None, "upload", timeout=5.0),
+    Attack("receipt nested 100,000 deep", attacks.nested_receipt, "upload", peer=False),
+    Attack("16 MB of 4-byte blocks", None, "upload", peer=False),  # built in arm()
     Attack("truncated CAR (gateway)", attacks.truncated_car, "cat", peer=False),
     Attack("endless unneeded blocks (gateway)", attacks.endless_unneeded_car, "cat", peer=False),
     Attack("repeated block (gateway)", attacks.repeated_block_car, "cat", peer=False),
@@ -122,7 +124,7 @@ class Bench:
             "service_did": self.service.did,
             "receipts_url": self.proxy.url + "/receipt/",
             "gateway_url": self.proxy.url + "/ipfs",
-            "timeout": timeout,
+            "deadline": timeout,
         }
 
     def stored_root(self) -> str:
@@ -148,6 +150,10 @@ class Bench:
             return lambda: replay.replayed
         if attack.name.startswith(("307", "302")):
             self.proxy.rule = attacks.redirect_posts(self.witness.url, int(attack.name[:3]))
+        elif attack.name.startswith("16 MB"):
+            if attack.rule is None:  # built once, before the clock starts
+                attack.rule = attacks.many_tiny_blocks(400_000)
+            self.proxy.rule = attack.rule
         elif attack.name.startswith("1 byte/s"):
             self.proxy.rule = attacks.DrippedAnswer(1.0)
         else:
@@ -272,6 +278,24 @@ def summary(rows: list[Row]) -> dict[str, Any]:
     }
 
 
+def run(repeat: int = 2, peer: bool = True, peer_cap: float = 30.0) -> list[Row]:
+    """Every attack against a fresh local service; the rows (ours, and the peer's)."""
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="bench-storacha-attacks-") as tmp_name:
+        tmp = Path(tmp_name)
+        with running(start_storacha_service(tmp / "service")) as service:
+            bench = Bench(service, make_credentials(service, tmp / "cli"), tmp, peer_cap)
+            try:
+                for attack in ATTACKS:
+                    rows.append(bench.measure(attack, OURS, repeat))
+                    if attack.peer and peer:
+                        rows.append(bench.measure(attack, PEER, repeat))
+                    print(table(rows[-2:] if attack.peer and peer else rows[-1:]), flush=True)
+            finally:
+                bench.close()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=2, help="runs per attack and contender")
@@ -280,19 +304,7 @@ def main() -> None:
     )
     parser.add_argument("--no-peer", action="store_true", help="only our client")
     args = parser.parse_args()
-    rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="bench-storacha-attacks-") as tmp_name:
-        tmp = Path(tmp_name)
-        with running(start_storacha_service(tmp / "service")) as service:
-            bench = Bench(service, make_credentials(service, tmp / "cli"), tmp, args.peer_cap)
-            try:
-                for attack in ATTACKS:
-                    rows.append(bench.measure(attack, OURS, args.repeat))
-                    if attack.peer and not args.no_peer:
-                        rows.append(bench.measure(attack, PEER, args.repeat))
-                    print(table(rows[-2:] if attack.peer else rows[-1:]), flush=True)
-            finally:
-                bench.close()
+    rows = run(args.repeat, not args.no_peer, args.peer_cap)
     print()
     print(table(rows))
     totals = summary(rows)

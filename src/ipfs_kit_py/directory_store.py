@@ -65,6 +65,7 @@ class StoredTree:
     hidden: bool
     links: dict[str, str]  # path -> symlink target, as read by os.readlink
     sharding: ShardingPolicy = KUBO_SHARDING
+    tiers: tuple[str, ...] = ()  # where a tree without files was added (it has no file copies)
 
 
 def add_directory(
@@ -100,12 +101,21 @@ def add_directory(
         }
         if sharding != KUBO_SHARDING:
             meta["sharding"] = asdict(sharding)
+        if not adding.files:  # no file to find it by: it lives where it was added
+            meta["tiers"] = _added_to(tiers, result.cid, names)
         tiers.index.upsert_content(
             result.cid, size=result.size, kind="dir", profile=profile.key(), metadata=meta
         )
         for store in dag_stores:
             _import_nodes(tiers, store, result.cid, nodes, pin)
     return FileImport(result.cid, result.size, result.dag_size)
+
+
+def _added_to(tiers: TieredCacheManager, cid: CID, names: Sequence[str]) -> list[str]:
+    """The tiers (not DAG stores) a tree without files was added to, now and before."""
+    before = stored_tree(tiers.index, cid)
+    now = [n for n in names if not isinstance(tiers.tier(n), DagStore)]
+    return list(dict.fromkeys([*(before.tiers if before else ()), *now]))
 
 
 class _TreeAdd:
@@ -180,6 +190,7 @@ def stored_tree(index: MetadataIndex, cid: CID | str) -> StoredTree | None:
         bool(meta.get("hidden")),
         dict(meta.get("links", {})),
         sharding,
+        tuple(meta.get("tiers", ())),
     )
 
 

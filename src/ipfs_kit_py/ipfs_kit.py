@@ -384,14 +384,15 @@ class ipfs_kit(Closeable):
         """Names of the tiers holding ``cid``.
 
         A directory is held by a DAG store (kubo) only where its root is recorded (every
-        block imported, the root pinned); by the other tiers where all its files are.
+        block imported, the root pinned); by the other tiers where all its files are (a
+        tree without files, such as an empty directory, by those it was added to).
         """
         cid = parse_cid(cid)
         tree = stored_tree(self.index, cid)
         if tree is None:
             return self.tiers.whereis(cid)
         holders = [set(self.tiers.whereis(file_cid)) for file_cid in tree.files.values()]
-        common = set.intersection(*holders) if holders else set()
+        common = set.intersection(*holders) if holders else set(tree.tiers)
         dag_stores = {t.name for t in self.tiers.tiers if isinstance(t, DagStore)}
         held = (common - dag_stores) | set(self.tiers.whereis(cid))
         return [t.name for t in self.tiers.tiers if t.name in held]

@@ -34,7 +34,7 @@ class KitConfig:
     disk_bytes: int = DEFAULT_DISK_BYTES
     put_to: tuple[str, ...] = DEFAULT_PUT_TO
     promote_after: int = DEFAULT_PROMOTE_AFTER
-    verify_disk_reads: bool = False  # re-hash every disk hit, not only changed files
+    verify_disk_reads: bool = True  # false: trust an unchanged disk file (inode, size, mtime)
     max_stream_bytes: int | None = None  # cut-off for streams added from '-' or file objects
 
     @classmethod
@@ -77,7 +77,7 @@ class KitConfig:
                         "verify_disk_reads",
                         section=cache,
                         env_names=["IPFS_KIT_VERIFY_DISK_READS"],
-                        default=False,
+                        default=True,
                     ),
                 ),
                 max_stream_bytes=_optional_size(

@@ -21,19 +21,35 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
+import httpcore
 import httpx
 
+from ipfs_kit_py import log_redact
 from ipfs_kit_py.errors import BackendUnavailableError, ConfigurationError, ProtocolError
 
-__all__ = ["Deadline", "StallGuard", "Timeouts", "bounded_request", "retrying"]
+__all__ = [
+    "Deadline",
+    "DeadlineNetwork",
+    "StallGuard",
+    "Timeouts",
+    "bounded_request",
+    "deadline",
+    "deadline_transport",
+    "headers_deadline",
+    "retrying",
+    "send_within",
+]
 
 logger = logging.getLogger(__name__)
+log_redact.install()  # every remote backend imports this module: no URL secret in logs
 
 T = TypeVar("T")
 BACKOFF_BASE_S = 0.1
@@ -172,6 +188,115 @@ class StallGuard:
             yield chunk
 
 
+# -- a deadline below httpx: every socket read/write of this thread ---------------------
+
+_local = threading.local()
+
+
+@contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Bound every socket operation of this thread inside the block to ``seconds`` in all."""
+    outer = getattr(_local, "end", None)
+    end = None if seconds is None else time.monotonic() + seconds
+    if outer is not None and (end is None or outer < end):
+        end = outer
+    _local.end = end
+    try:
+        yield
+    finally:
+        _local.end = outer
+
+
+def _left(timeout: float | None, error: type[Exception]) -> float | None:
+    end: float | None = getattr(_local, "end", None)
+    if end is None:
+        return timeout
+    left = end - time.monotonic()
+    if left <= 0:
+        raise error("the deadline of this exchange has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        left = _left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, left))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class DeadlineNetwork(httpcore.NetworkBackend):
+    """httpcore's sync network, each operation cut to the thread's :func:`deadline`."""
+
+    def __init__(self, inner: httpcore.NetworkBackend | None = None) -> None:
+        self._inner = inner or httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        left = _left(timeout, httpcore.ConnectTimeout)
+        stream = self._inner.connect_tcp(host, port, left, local_address, socket_options)
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        left = _left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.connect_unix_socket(path, left, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def check_deadline() -> None:
+    """Raise ``TimeoutError`` if this thread's :func:`deadline` has passed (CPU-bound work)."""
+    _left(None, TimeoutError)
+
+
+def headers_deadline(seconds: float) -> dict[str, Any]:
+    """Request extensions that start a ``seconds`` deadline once the request is sent.
+
+    For uploads that have no total deadline (the body may be large): the wait for the
+    answer's headers and body is still bounded, under an enclosing :func:`deadline`.
+    """
+
+    def trace(event: str, info: Mapping[str, Any]) -> None:
+        if event.endswith("receive_response_headers.started"):
+            end = time.monotonic() + seconds
+            outer = getattr(_local, "end", None)
+            _local.end = end if outer is None else min(outer, end)
+
+    return {"trace": trace}
+
+
+def deadline_transport(**kwargs: Any) -> httpx.HTTPTransport:
+    """An httpx transport whose sockets honour :func:`deadline`."""
+    transport = httpx.HTTPTransport(**kwargs)
+    pool = transport._pool  # httpx builds the pool; only its network layer is swapped
+    pool._network_backend = DeadlineNetwork(pool._network_backend)
+    return transport
+
+
 def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
     """Full-jitter exponential back-off before retry ``attempt`` (1-based)."""
     ceiling = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2**attempt)
@@ -221,24 +346,26 @@ def bounded_request(
     """Send one small request and read its whole answer before ``deadline``.
 
     Raises ``httpx.TimeoutException`` (``ReadTimeout``) once the deadline passes, even
-    while the server keeps sending a byte now and then, and ``ProtocolError`` once the
-    answer grows past ``max_bytes``. The answer is returned read.
+    while the server keeps sending a byte now and then (its headers too, when ``http``
+    is built on :func:`deadline_transport`), and ``ProtocolError`` once the answer grows
+    past ``max_bytes``. The answer is returned read.
     """
     try:
         request = http.build_request(method, url, timeout=timeouts.httpx(deadline), **kwargs)
     except TimeoutError as exc:
         raise httpx.ReadTimeout(str(exc)) from None
-    response = http.send(request, stream=True)
-    try:
-        body = bytearray()
-        for chunk in response.iter_raw():
-            if deadline.expired():
-                raise httpx.ReadTimeout(f"no complete answer within {deadline.seconds:g}s")
-            body += chunk
-            if max_bytes is not None and len(body) > max_bytes:
-                raise ProtocolError(f"answer larger than {max_bytes} bytes", locator=url)
-    finally:
-        response.close()
+    with _socket_deadline(deadline):
+        response = http.send(request, stream=True)
+        try:
+            body = bytearray()
+            for chunk in response.iter_raw():
+                if deadline.expired():
+                    raise httpx.ReadTimeout(f"no complete answer within {deadline.seconds:g}s")
+                body += chunk
+                if max_bytes is not None and len(body) > max_bytes:
+                    raise ProtocolError(f"answer larger than {max_bytes} bytes", locator=url)
+        finally:
+            response.close()
     return httpx.Response(
         response.status_code,
         headers=response.headers,
@@ -246,3 +373,16 @@ def bounded_request(
         request=request,
         extensions=response.extensions,
     )
+
+
+def send_within(http: httpx.Client, request: httpx.Request, limit: Deadline) -> httpx.Response:
+    """``http.send(request, stream=True)``: its status and headers before ``limit``.
+
+    The body is the caller's to read (with its own stall guard).
+    """
+    with _socket_deadline(limit):
+        return http.send(request, stream=True)
+
+
+def _socket_deadline(limit: Deadline) -> Any:
+    return deadline(limit.remaining())

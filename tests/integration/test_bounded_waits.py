@@ -101,7 +101,9 @@ def test_kubo_trickle_is_cut_by_the_stall_guard_and_the_deadline() -> None:
 
 @pytest.mark.timeout(60)
 def test_kubo_frozen_mid_transfer(kubo_private: KuboNode) -> None:
-    data = os.urandom(4 << 20)
+    # Larger than the loopback socket buffers together (a few MiB each way), so the freeze
+    # stalls the stream however far kubo got before it.
+    data = os.urandom(32 << 20)
     with kubo_private.backend(idle_timeout=1, deadline=2, stall_window=2) as k:
         cid = k.client.add([Part("big", body=[data])])[-1].cid
         stream = k.get(cid)

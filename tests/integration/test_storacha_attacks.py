@@ -89,7 +89,7 @@ def in_fresh_process(kind: str, config: StorachaConfig, cid: str = "") -> dict[s
         "service_did": config.service_did,
         "receipts_url": config.receipts_url,
         "gateway_url": config.gateway_url,
-        "timeout": config.timeouts.deadline,
+        "deadline": config.timeouts.deadline,
     }
     done = subprocess.run(
         [sys.executable, "-m", "tests.servers.hostile_storacha", kind, json.dumps(fields)],
@@ -331,24 +331,129 @@ def test_a_wrong_raw_block_after_a_verified_car_read_does_not_fail_the_read(
 # -- the service's key changes --------------------------------------------------------------------
 
 
-def test_a_service_restarted_with_a_new_key_is_re_resolved_once(
+def test_a_key_learned_from_another_origin_is_pinned_across_a_restart(
     proxy: HostileProxy,
     storacha_service: StorachaService,
     storacha_credentials: StorachaTestCredentials,
     tmp_path: Path,
 ) -> None:
-    config = through(proxy, storacha_service, storacha_credentials)
+    # service_url (the proxy) is not the did:web's own domain: the key is trusted on first
+    # use and never replaced, so a restart with a new key needs service_key (issue 12, #1)
+    config = dataclasses.replace(
+        through(proxy, storacha_service, storacha_credentials), service_key=None
+    )
     with StorachaBackend(config) as backend:
         backend.list_uploads()  # resolves the first key through the proxy
+        assert backend.client.key_source == "pinned"
         first = backend.client.service_verifier().key_did
         with running(start_storacha_service(tmp_path, name="restarted")) as restarted:
             assert restarted.did == storacha_service.did and restarted.did_key != first
             restarted.provision(storacha_credentials.space_did, storacha_credentials.account)
             proxy.upstream = restarted.url  # "the service restarted"
-            assert backend.list_uploads().uploads == []  # the new service knows no uploads
-            assert backend.client.service_verifier().key_did == restarted.did_key
+            with pytest.raises(ProtocolError, match="set service_key"):
+                backend.list_uploads()
+            assert backend.client.service_verifier().key_did == first
             resolutions = [e for e in proxy.seen if e.path == "/.well-known/did.json"]
-            assert len(resolutions) == 2
+            assert len(resolutions) == 1
+
+
+def test_a_hijacked_endpoint_cannot_replace_the_default_key(
+    proxy: HostileProxy, storacha_service: StorachaService, storacha_credentials: Any
+) -> None:
+    """The DEFAULT config (no service_key): the attacker serves its own key in did.json
+    and /version after the first call and re-signs every receipt under the service's DID."""
+    config = dataclasses.replace(
+        through(proxy, storacha_service, storacha_credentials), service_key=None
+    )
+    evil = Signer.generate()
+    doc = {
+        "id": storacha_service.did,
+        "verificationMethod": [{"publicKeyMultibase": evil.did[len("did:key:") :]}],
+    }
+
+    def hijack(exchange: Any) -> Reply:
+        if exchange.path.startswith("/.well-known/did.json"):
+            return Reply(200, {"content-type": "application/json"}, json.dumps(doc).encode())
+        if exchange.path.startswith("/version"):
+            body = {"did": storacha_service.did, "publicKey": evil.did}
+            return Reply(200, {"content-type": "application/json"}, json.dumps(body).encode())
+        return attacks.forge_receipts_by(evil.with_did(storacha_service.did))(exchange)
+
+    with StorachaBackend(config) as backend:
+        backend.list_uploads()  # genuine: the key is learned now
+        genuine = backend.client.service_verifier().key_did
+        assert genuine == storacha_service.did_key
+        proxy.rule = hijack
+        with pytest.raises(ProtocolError, match="invalid signature"):
+            backend.list_uploads()
+        with pytest.raises(ProtocolError):
+            backend.upload_file([b"a forged success must not count"])
+        assert backend.client.service_verifier().key_did == genuine
+    # a fresh client whose FIRST contact is the attacker learns the attacker's key: that is
+    # trust on first use, documented; service_key (or the did:web domain) is the remedy
+    pinned = dataclasses.replace(config, service_key=storacha_service.did_key)
+    with StorachaBackend(pinned) as backend, pytest.raises(ProtocolError):
+        backend.list_uploads()
+
+
+def test_deeply_nested_receipts_answer_a_protocol_error(
+    proxy: HostileProxy, storacha_service: StorachaService, storacha_credentials: Any
+) -> None:
+    proxy.rule = attacks.nested_receipt
+    config = through(proxy, storacha_service, storacha_credentials)
+    with StorachaBackend(config) as backend, pytest.raises(ProtocolError, match="nested"):
+        backend.list_uploads()
+
+
+def test_an_answer_of_many_tiny_blocks_is_refused_quickly(
+    proxy: HostileProxy, storacha_service: StorachaService, storacha_credentials: Any
+) -> None:
+    proxy.rule = attacks.many_tiny_blocks(20_000)
+    config = through(proxy, storacha_service, storacha_credentials)
+    with StorachaBackend(config) as backend, pytest.raises(ProtocolError, match="blocks"):
+        backend.list_uploads()
+
+
+def test_a_blob_add_answered_with_another_blobs_receipt_and_effects_fails(
+    proxy: HostileProxy, storacha_service: StorachaService, storacha_credentials: Any
+) -> None:
+    replay = attacks.CrossTaskBlobAdd()
+    proxy.rule = replay
+    config = through(proxy, storacha_service, storacha_credentials)
+    with StorachaBackend(config) as backend:
+        with pytest.raises(ProtocolError, match="answers task"):
+            backend.upload_file([b"the first blob/add is genuine; the second is not"])
+        assert replay.replayed == 1
+
+
+def test_an_identity_cid_root_is_uploaded_and_read_without_the_gateway(
+    proxy: HostileProxy, storacha_service: StorachaService, storacha_credentials: Any
+) -> None:
+    root = parse_cid("bafkqadtimvwgy3zanfsgk3tunf2hs")  # raw, identity: b"hello identity"
+    config = through(proxy, storacha_service, storacha_credentials)
+    with StorachaBackend(config) as backend:
+        assert b"".join(backend.get(root)) == b"hello identity"
+        assert not [e for e in proxy.seen if "/ipfs/" in e.path]  # the CID is the content
+        assert backend.uploader().upload_dag(lambda sink: root).root == root
+        assert backend.has(root)
+
+
+def test_receipt_redirects_stay_on_the_same_origin(
+    proxy: HostileProxy, storacha_service: StorachaService, storacha_credentials: Any
+) -> None:
+    with Witness() as elsewhere:
+        for target in (
+            elsewhere.url + "/receipt/x",
+            proxy.url.replace("127.0.0.1", "127.0.0.2") + "/receipt/x",
+            proxy.url.replace("http://", "http://user:pw@") + "/receipt/x",
+        ):
+            proxy.rule = attacks.redirect_gets(target)
+            config = through(proxy, storacha_service, storacha_credentials)
+            with StorachaBackend(config) as backend:
+                task = backend.client.invocation("upload/list", backend.client.space).cid
+                with pytest.raises(ProtocolError, match="another origin"):
+                    backend.client.get_receipt(task)
+        assert not elsewhere.received
 
 
 def test_a_configured_service_key_is_never_replaced(

@@ -23,6 +23,7 @@ from ipfs_kit_py.backends.storacha import _cbor
 from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.backends.storacha.message import MESSAGE_TAG, AgentMessage
 from ipfs_kit_py.backends.storacha.piece import register_piece_multihash
+from ipfs_kit_py.backends.storacha.ucan import link_str
 from ipfs_kit_py.content.car import encode_car_block, encode_car_header
 from ipfs_kit_py.content.cid import CID, DAG_CBOR, RAW, parse_cid, sha256_cid
 from ipfs_kit_py.content.unixfs import STORACHA, import_file
@@ -80,6 +81,81 @@ def forge_receipts(exchange: Exchange) -> Reply:
     if real.status != 200 or not is_car or not isinstance(real.body, bytes):
         return real  # did.json, /version
     return Reply(200, {"content-type": CAR_TYPE}, resign(real.body, Signer.generate()))
+
+
+def forge_receipts_by(signer: Signer) -> Any:
+    """Like :func:`forge_receipts`, re-signed by ``signer`` (e.g. a key under the service DID)."""
+
+    def rule(exchange: Exchange) -> Reply:
+        real = exchange.forward()
+        is_car = "car" in {k.lower(): v for k, v in real.headers.items()}.get("content-type", "")
+        if real.status != 200 or not is_car or not isinstance(real.body, bytes):
+            return real
+        return Reply(200, {"content-type": CAR_TYPE}, resign(real.body, signer))
+
+    return rule
+
+
+def nested_receipt(exchange: Exchange) -> Reply:
+    """Answer each task with a receipt whose ``out`` nests 100,000 arrays deep."""
+    if exchange.method != "POST":
+        return exchange.forward()
+    task = AgentMessage.decode(exchange.body).execute[0]
+    ran = _cbor.encode({"ran": task})[1:]  # the map's one pair, without its header
+    ocm = b"\xa2" + ran + b"\x63out\xa1\x62ok" + b"\x81" * 100_000 + b"\x00"
+    block = b"\xa2\x63ocm" + ocm + b"\x63sig\x40"
+    rcid = sha256_cid(DAG_CBOR, block)
+    body = encode_message({rcid: block}, {link_str(task): rcid})
+    return Reply(200, {"content-type": CAR_TYPE}, body)
+
+
+def many_tiny_blocks(count: int) -> Any:
+    """Answer with ``count`` tiny raw blocks and an empty report (built here, once)."""
+    blocks = {}
+    for i in range(count):
+        data = i.to_bytes(4, "big")
+        blocks[sha256_cid(RAW, data)] = data
+    body = encode_message(blocks, {})
+
+    def rule(exchange: Exchange) -> Reply:
+        if exchange.method != "POST":
+            return exchange.forward()
+        return Reply(200, {"content-type": CAR_TYPE}, body)
+
+    return rule
+
+
+class CrossTaskBlobAdd:
+    """Forward the first ``space/blob/add``; answer a later one (another blob) with the
+    first's genuine, service-signed receipt and its effects (allocate, put, accept)."""
+
+    def __init__(self) -> None:
+        self.stored: AgentMessage | None = None
+        self.replayed = 0
+
+    def __call__(self, exchange: Exchange) -> Reply:
+        if exchange.method != "POST" or "space/blob/add" not in invoked(exchange.body):
+            return exchange.forward()
+        real = exchange.forward()
+        if self.stored is None:
+            self.stored = AgentMessage.decode(bytes(real.body))
+            return real
+        task = AgentMessage.decode(exchange.body).execute[0]
+        (receipt,) = self.stored.report.values()
+        self.replayed += 1
+        body = encode_message(dict(self.stored.blocks), {link_str(task): receipt})
+        return Reply(200, {"content-type": CAR_TYPE}, body)
+
+
+def redirect_gets(target: str) -> Any:
+    """Answer every GET with a 302 to ``target``; forward the rest."""
+
+    def rule(exchange: Exchange) -> Reply:
+        if exchange.method != "GET":
+            return exchange.forward()
+        return Reply(302, {"location": target}, b"")
+
+    return rule
 
 
 class ReplayUploadAdd:

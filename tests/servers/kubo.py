@@ -89,6 +89,18 @@ class KuboNode:
     def kill(self) -> None:
         self.process.kill()
 
+    def restart(self) -> None:
+        """Start the stopped or killed daemon again on the same repo and ports."""
+        self.process.stop()
+        self.process = start_server(
+            self.process.name,
+            list(self.process.popen.args),  # type: ignore[arg-type]
+            ready=lambda: _ready(self.api_url, self.auth),
+            log_dir=self.process.log_path.parent,
+            env={"IPFS_PATH": str(self.repo)},
+            timeout=60,
+        )
+
 
 def _configure(repo: Path, api_port: int, gateway_port: int, auth: str | None) -> None:
     path = repo / "config"

@@ -292,9 +292,9 @@ def _rot_in_place(path: Path) -> None:
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-@pytest.mark.parametrize("verify_disk_reads", [False, True])
-def test_disk_reads_trust_the_stamp_unless_asked_and_verify_always_scrubs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verify_disk_reads: bool
+@pytest.mark.parametrize("verify_disk_reads", [None, False, True])
+def test_disk_reads_are_rehashed_unless_opted_out_and_verify_always_scrubs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verify_disk_reads: bool | None
 ) -> None:
     from ipfs_kit_py.ipfs_kit import ipfs_kit
 
@@ -309,11 +309,12 @@ def test_disk_reads_trust_the_stamp_unless_asked_and_verify_always_scrubs(
         cid = kit.add(data).cid
         assert kit.cat(cid) == data  # stamps the verified file
         _rot_in_place(kit.tiers.disk.path_for(cid))  # type: ignore[union-attr]
-        if verify_disk_reads:
+        if verify_disk_reads is not False:  # the default re-hashes every disk hit
             with pytest.raises(ContentNotFoundError):
                 kit.cat(cid)  # re-hashed, refused, and no other tier has it
+            assert not kit.tiers.disk.path_for(cid).exists()  # type: ignore[union-attr]
         else:
-            assert kit.cat(cid) != data  # documented: an unchanged stamp is trusted
+            assert kit.cat(cid) != data  # the documented trade: an unchanged stamp is trusted
             check = kit.verify(cid)  # the scrub re-hashes every copy
             assert check.bad == ("disk",)
         [loc] = kit.index.locations(cid, include_bad=True)

@@ -86,6 +86,16 @@ def test_empty_directory_round_trips(kit: ipfs_kit, home: Path) -> None:
     assert target.is_dir() and not any(target.iterdir())
 
 
+def test_a_directory_without_files_is_where_it_was_added(kit: ipfs_kit, home: Path) -> None:
+    (home / "hollow" / "inner").mkdir(parents=True)  # directories only, no file
+    (home / "emptydir").mkdir()
+    empty = kit.add(home / "emptydir", to=["disk"]).cid
+    assert kit.whereis(empty) == ["disk"]
+    assert kit.whereis(kit.add(home / "emptydir", to=["memory"]).cid) == ["memory", "disk"]
+    hollow = kit.add(home / "hollow", to=["memory", "disk"]).cid
+    assert kit.whereis(hollow) == ["memory", "disk"]
+
+
 def test_empty_content_through_the_dict_face(kit: ipfs_kit) -> None:
     added = kit.ipfs_add(b"")
     assert added["success"] and added["cid"] == EMPTY_V0 and added["size"] == 0

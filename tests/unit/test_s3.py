@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ipfs_kit_py.backends.s3.backend import S3Backend, object_key
 from ipfs_kit_py.backends.s3.config import S3Config
@@ -87,6 +89,34 @@ def test_bad_numbers_are_configuration_errors() -> None:
         S3Config.from_sources({"part_size": "lots"})
     with pytest.raises(ConfigurationError):
         S3Config.from_sources({"part_size": 1024})
+
+
+@given(
+    part_mib=st.integers(5, 64),
+    concurrency=st.integers(1, 256),
+    buffer=st.one_of(st.integers(1, 1 << 31), st.integers(1, 8).map(lambda n: f"{n << 23}")),
+)
+@settings(max_examples=80, deadline=None)
+def test_parts_held_in_memory_stay_within_the_buffer(
+    part_mib: int, concurrency: int, buffer: int | str
+) -> None:
+    config = S3Config.from_sources(
+        {"part_size": part_mib << 20, "max_concurrency": concurrency, "max_buffer_bytes": buffer}
+    )
+    parts = config.buffered_parts
+    assert 1 <= parts <= concurrency
+    assert parts == 1 or parts * config.part_size <= int(buffer)
+
+
+def test_default_transfers_hold_32_mib_of_parts_and_bad_buffers_are_refused() -> None:
+    from ipfs_kit_py.errors import ConfigurationError
+
+    assert S3Config().buffered_parts * S3Config().part_size == 32 << 20
+    env = {"IPFS_KIT_S3_MAX_BUFFER_BYTES": str(16 << 20)}
+    assert S3Config.from_sources(env=env).buffered_parts == 2
+    for bad in (0, -1, "lots", True, float("nan")):
+        with pytest.raises(ConfigurationError):
+            S3Config.from_sources({"max_buffer_bytes": bad})
 
 
 def test_unconfigured_face_says_what_to_set(tmp_path: Path) -> None:

@@ -195,7 +195,8 @@ def test_disk_stamp_skips_rehash_until_the_file_changes(
     tmp_path: Path, index: MetadataIndex
 ) -> None:
     disk = DiskBackend(tmp_path / "cache")
-    trusting = TieredCacheManager([disk], index, TierPolicy(put_to=("disk",)))
+    policy = TierPolicy(put_to=("disk",), trust_disk_stamps=True)
+    trusting = TieredCacheManager([disk], index, policy)
     data = payload(9)
     cid = trusting.add([data]).cid
     path = disk.path_for(cid)
@@ -205,7 +206,7 @@ def test_disk_stamp_skips_rehash_until_the_file_changes(
     path.write_bytes(b"Z" + data[1:])  # same size; then hide the rewrite's mtime
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert trusting.get_bytes(cid) != data  # a stamp cannot see silent rot...
-    strict = TieredCacheManager([disk], index, TierPolicy(trust_disk_stamps=False))
+    strict = TieredCacheManager([disk], index, TierPolicy())  # the default re-hashes
     with pytest.raises(ContentNotFoundError, match="disk: mismatch"):
         strict.get_bytes(cid)  # ...a re-hash does, and drops the copy
     assert not path.exists()

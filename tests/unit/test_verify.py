@@ -3,10 +3,24 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ipfs_kit_py.content.cid import DAG_CBOR, RAW, sha256_cid
-from ipfs_kit_py.content.unixfs import KUBO_CID_V1, KUBO_DEFAULT, STORACHA, import_file
-from ipfs_kit_py.content.verify import ContentVerifier, verify_block, verify_stream
+from ipfs_kit_py.content.cid import DAG_CBOR, DAG_PB, RAW, sha256_cid
+from ipfs_kit_py.content.unixfs import (
+    KUBO_CID_V1,
+    KUBO_DEFAULT,
+    STORACHA,
+    ImportProfile,
+    import_file,
+)
+from ipfs_kit_py.content.verify import (
+    KUBO_V0_RAW_LEAVES,
+    KUBO_V1_PB_LEAVES,
+    ContentVerifier,
+    verify_block,
+    verify_stream,
+)
 from ipfs_kit_py.errors import ContentMismatchError
 
 DATA = random.Random(1).randbytes(1_300_000)
@@ -26,6 +40,28 @@ def test_file_roots_verify_with_a_guessed_profile(profile: object) -> None:
     for i in range(0, len(DATA), 99_999):
         verifier.update(DATA[i : i + 99_999])
     verifier.finish()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    data=st.one_of(st.binary(max_size=3000), st.integers(0, 1_100_000).map(lambda n: b"q" * n)),
+    profile=st.sampled_from(
+        [KUBO_DEFAULT, KUBO_CID_V1, STORACHA, KUBO_V1_PB_LEAVES, KUBO_V0_RAW_LEAVES]
+    ),
+)
+def test_a_guessed_profile_that_verifies_rebuilds_the_same_root(
+    data: bytes, profile: ImportProfile
+) -> None:
+    # what replicate re-puts with: a profile that cannot yield another root
+    cid = import_file([data], profile).cid
+    verifier = ContentVerifier(cid)
+    verifier.update(data)
+    verifier.finish()
+    if cid.codec.code == DAG_PB:
+        assert verifier.matched is not None
+        assert import_file([data], verifier.matched).cid == cid
+    else:
+        assert verifier.matched is None  # a raw block is its hash: no profile involved
 
 
 @pytest.mark.parametrize(

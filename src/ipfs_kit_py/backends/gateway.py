@@ -34,7 +34,7 @@ from ipfs_kit_py.errors import (
     NotConfiguredError,
     ProtocolError,
 )
-from ipfs_kit_py.net import Timeouts, bounded_request, retrying
+from ipfs_kit_py.net import Timeouts, bounded_request, deadline_transport, retrying, send_within
 from ipfs_kit_py.outfile import atomic_output, output_path
 from ipfs_kit_py.streams import reader
 
@@ -83,6 +83,7 @@ class GatewayBackend(BaseBackend):
         user, _, password = (userinfo or "").partition(":")
         self._http = http or httpx.Client(
             timeout=self.timeouts.httpx(),
+            transport=deadline_transport(),  # the deadline covers headers too
             follow_redirects=True,
             max_redirects=MAX_REDIRECTS,
             auth=httpx.BasicAuth(user, password) if userinfo is not None else None,
@@ -223,14 +224,21 @@ class GatewayBackend(BaseBackend):
 
     def iter_file(self, cid: CID) -> Iterator[bytes]:
         """Yield the UnixFS file bytes of ``cid``; each block verified before use."""
+        if cid.hashfun.code == _IDENTITY and cid.codec.code == RAW:
+            yield bytes(cid.raw_digest)  # the content is the CID: nothing to ask
+            return
         url = f"{self.base_url}/{cid_key(cid)}?format=car&dag-scope=all"
         self._check_open()
         try:
-            with self._http.stream("GET", url, headers={"accept": CAR_ACCEPT}) as response:
+            request = self._http.build_request("GET", url, headers={"accept": CAR_ACCEPT})
+            response = send_within(self._http, request, self.timeouts.deadline_from_now())
+            try:  # status and headers came within the deadline; the body: stall guard
                 _check_status(response, cid, url)
                 guard = self.timeouts.stall_guard(f"gateway {self.base_url}")
                 stream = reader(guard.wrap(response.iter_bytes()), 1 << 20)
                 yield from _walk_car(cid, stream, url)
+            finally:
+                response.close()
         except httpx.TransportError as exc:
             raise _unreachable(exc, url) from exc
         except CARFormatError as exc:  # this source's fault: the next tier may do better

@@ -24,7 +24,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ipfs_kit_py import errors
+from ipfs_kit_py import errors, log_redact
 from ipfs_kit_py.cli.console import print_error
 
 # command -> (the module that registers it, its one-line help), in --help order; a
@@ -195,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     # force: a second main() in one process (tests, embedding) logs to the current stderr
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    log_redact.install()  # httpx logs request URLs at -v: never their query or user:password@
     terminate_like_interrupt()
     try:
         return int(args.func(args))

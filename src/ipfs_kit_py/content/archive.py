@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -15,8 +15,10 @@ from ipfs_kit_py.content.cid import DAG_CBOR, DAG_PB, cid_bytes_key
 from ipfs_kit_py.content.dagpb import decode_node
 from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
+from ipfs_kit_py.content.os_errors import typed_os_errors
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, Block, ImportProfile, import_file
 from ipfs_kit_py.errors import InputPathError
+from ipfs_kit_py.sources import open_regular_file
 
 if TYPE_CHECKING:
     from ipfs_kit_py.content.cid import CID
@@ -46,22 +48,36 @@ def pack_car(
     ``hidden`` and ``sharding`` apply to a directory, as in :func:`import_directory`.
 
     The CAR is written to a temporary file beside ``out`` and renamed into place, so a
-    failure leaves nothing at ``out``.
+    failure leaves nothing at ``out``. Raises :class:`InputPathError` for a source that
+    is missing, unreadable or neither a regular file nor a directory (a FIFO or a device
+    would never end), and for an ``out`` that cannot be written (no such directory, a
+    directory); :class:`ResourceLimitError` when the disk fills.
     """
     source_path, out_path = Path(source), Path(out)
-    if not source_path.exists() and not source_path.is_symlink():
-        raise InputPathError(f"no such file or directory: {source_path}")
+    with typed_os_errors(f"cannot pack {source_path} into {out_path}"):
+        if os.path.isdir(out_path):
+            raise InputPathError(f"cannot write {out_path}: it is a directory")
+        if not source_path.is_dir():
+            with open_regular_file(source_path) as f:
+                return _pack(out_path, lambda keep: import_file(f, profile, on_block=keep).cid)
+        return _pack(
+            out_path,
+            lambda keep: (
+                import_directory(
+                    source_path, profile, hidden=hidden, sharding=sharding, on_block=keep
+                ).cid
+            ),
+        )
+
+
+def _pack(out_path: Path, import_root: Callable[[Callable[[Block], None]], CID]) -> CarSummary:
+    """Collect the blocks ``import_root`` makes, then write them to ``out_path`` as a CAR."""
     with TempBlockStore(out_path.parent) as store:
 
         def keep(block: Block) -> None:
             store.put(block.cid, block.data)
 
-        if source_path.is_dir():
-            root = import_directory(
-                source_path, profile, hidden=hidden, sharding=sharding, on_block=keep
-            ).cid
-        else:
-            root = import_file(source_path, profile, on_block=keep).cid
+        root = import_root(keep)
         fd, tmp = debris.mkstemp(out_path.parent, f".{out_path.name}.")
         try:
             with os.fdopen(fd, "wb") as f:
@@ -98,8 +114,15 @@ def verify_car(stream: BinaryIO) -> CarSummary:
     """Check every block of a CAR against its CID and that each root's DAG is complete.
 
     Raises :class:`ContentMismatchError` for a bad block, :class:`CARFormatError` for a
-    malformed or truncated CAR, :class:`ContentNotFoundError` naming a missing block.
+    malformed or truncated CAR, :class:`ContentNotFoundError` naming a missing block, and
+    :class:`InputPathError` / :class:`ResourceLimitError` if the stream or the temporary
+    block store fails.
     """
+    with typed_os_errors("cannot verify the CAR"):
+        return _verify_car(stream)
+
+
+def _verify_car(stream: BinaryIO) -> CarSummary:
     reader = CarReader(stream)
     total = 0
     with TempBlockStore() as store:

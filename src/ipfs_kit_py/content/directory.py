@@ -304,6 +304,8 @@ def _lstat(path: str) -> os.stat_result:
         return os.lstat(path)
     except OSError as exc:
         raise InputPathError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # a NUL in the name
+        raise InputPathError(f"cannot read {path!r}: {exc}") from exc
 
 
 def _stat_target(path: str) -> os.stat_result:

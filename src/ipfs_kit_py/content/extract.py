@@ -40,6 +40,7 @@ from ipfs_kit_py.content.extract_plan import (
     plan_tree,
     symlink_target,
 )
+from ipfs_kit_py.content.os_errors import typed_os_errors
 from ipfs_kit_py.errors import InputPathError, InvalidInputError, ResourceLimitError
 
 if TYPE_CHECKING:
@@ -85,19 +86,32 @@ def extract_car(
     """
     target_path = os.fspath(target)
     parent = _check_target(target_path)
-    reader = CarReader(car_stream)
+    with typed_os_errors("cannot read the CAR"):
+        reader = CarReader(car_stream)
     if root is not None:
         root_cid = parse_cid(root)
     elif len(reader.roots) == 1:
         root_cid = reader.roots[0]
     else:
         raise InvalidInputError(f"the CAR has {len(reader.roots)} roots; name the one to extract")
-    with TempBlockStore(parent) as store:
-        for block in reader:  # verified by the reader
-            store.put(block.cid, block.data)
+    with typed_os_errors(f"cannot stage the CAR's blocks in {parent}"):
+        store = _spill(reader, parent)
+    with store:
         _check_root_in_car(root_cid, reader.roots, store)
         _extract(root_cid, verified_getter(store.get, verify=False), target_path, limits)
     return root_cid
+
+
+def _spill(reader: CarReader, parent: str) -> TempBlockStore:
+    """Every block of the CAR (verified by the reader) in a temporary store in ``parent``."""
+    store = TempBlockStore(parent)
+    try:
+        for block in reader:
+            store.put(block.cid, block.data)
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 def _check_root_in_car(root: CID, roots: list[CID], store: TempBlockStore) -> None:

@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from ipfs_kit_py.content.dagpb import encode_varint
 
-__all__ = ["LeafHasher", "iter_leaf_digests", "leaf_digest", "pb_leaf_frame"]
+__all__ = ["LeafHasher", "iter_leaf_digests", "leaf_digest", "leaf_digests_of", "pb_leaf_frame"]
 
 _BUFFER_BYTES = 1024 * 1024  # one L2 cache: read, then hashed while still in it
 _WORKERS = max(2, min(4, os.cpu_count() or 2))
@@ -247,3 +247,23 @@ def _pipeline(
             free.append(buf)
             if not pending:
                 source.refresh()
+
+
+def leaf_digests_of(
+    data: bytes | memoryview, chunk_size: int, raw: bool
+) -> Iterator[tuple[memoryview, bytes]]:
+    """Yield ``(chunk, leaf_digest)`` for each chunk of ``data`` in memory, in order,
+    hashed on worker threads (views of ``data``: nothing is copied)."""
+    view = memoryview(data)
+    part = max(1, _BUFFER_BYTES // chunk_size) * chunk_size
+    with ThreadPoolExecutor(_WORKERS, thread_name_prefix="ipfs-kit-hash") as pool:
+        starts = range(0, len(view), part)
+        jobs = [pool.submit(_hash_region, view[at : at + part], chunk_size, raw) for at in starts]
+        for at, job in zip(starts, jobs, strict=True):
+            for index, digest in enumerate(job.result()):
+                start = at + index * chunk_size
+                yield view[start : min(start + chunk_size, len(view))], digest
+
+
+def _hash_region(region: memoryview, chunk_size: int, raw: bool) -> list[bytes]:
+    return [leaf_digest(region[i : i + chunk_size], raw) for i in range(0, len(region), chunk_size)]

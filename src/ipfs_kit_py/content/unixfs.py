@@ -24,6 +24,7 @@ from ipfs_kit_py.content.dagpb import (
 from ipfs_kit_py.content.hashing import iter_leaf_digests, pb_leaf_frame
 from ipfs_kit_py.content.layout import DeferredLayout, EagerLayout, Layout
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
+from ipfs_kit_py.sources import open_regular_file
 
 if TYPE_CHECKING:
     from ipfs_kit_py.content.cid import CID
@@ -125,6 +126,11 @@ class FileImport:
         if self._cid is None:
             self._cid = decode_cid_bytes(self._raw)
         return self._cid
+
+    @property
+    def raw_cid(self) -> bytes:
+        """The root CID in binary form (no CID object is built)."""
+        return self._raw
 
     @property
     def cid_text(self) -> str:
@@ -276,17 +282,13 @@ def import_file(
     """
     if isinstance(source, str | os.PathLike):
         path = Path(source)
-        try:
-            with path.open("rb") as f:
+        if os.path.isdir(path):
+            raise InputPathError(f"{path} is a directory; import it as a directory")
+        with open_regular_file(path) as f:  # a FIFO or a device would never end
+            try:
                 return _import_stream(f, profile, on_block)
-        except IsADirectoryError as exc:
-            raise InputPathError(f"{path} is a directory; import it as a directory") from exc
-        except FileNotFoundError as exc:
-            raise InputPathError(f"no such file: {path}") from exc
-        except PermissionError as exc:
-            raise InputPathError(f"permission denied: {path}") from exc
-        except OSError as exc:
-            raise InputPathError(f"cannot read {path}: {exc.strerror or exc}") from exc
+            except OSError as exc:
+                raise InputPathError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if hasattr(source, "readinto"):
         return _import_stream(source, profile, on_block)  # type: ignore[arg-type]
     importer = FileImporter(profile, on_block)

@@ -9,23 +9,35 @@ or guessed from the CID) and comparing roots. Every failure is a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, BinaryIO
 
 from ipfs_kit_py.content.cid import DAG_PB, SHA2_256, cid_key, short_cid
+from ipfs_kit_py.content.cidvalue import Cid
+from ipfs_kit_py.content.hashing import leaf_digests_of
 from ipfs_kit_py.content.unixfs import (
     KUBO_CID_V1,
     KUBO_DEFAULT,
     STORACHA,
+    FileImport,
     FileImporter,
     ImportProfile,
+    import_file,
 )
 from ipfs_kit_py.errors import ContentMismatchError, InvalidInputError
 
 if TYPE_CHECKING:
     from ipfs_kit_py.content.cid import CID
 
-__all__ = ["ContentVerifier", "candidate_profiles", "verify_block", "verify_stream"]
+__all__ = [
+    "ContentVerifier",
+    "candidate_profiles",
+    "read_verified",
+    "verify_block",
+    "verify_bytes",
+    "verify_seekable",
+    "verify_stream",
+]
 
 _IDENTITY = 0x00
 KUBO_V1_PB_LEAVES = ImportProfile(cid_version=1)
@@ -71,7 +83,9 @@ class ContentVerifier:
     """Feed content with :meth:`update`; :meth:`finish` raises if it is not ``cid``.
 
     ``profile`` says how a dag-pb root was imported; ``None`` tries the profiles of
-    :func:`candidate_profiles` side by side (each costs one more hash pass).
+    :func:`candidate_profiles` side by side (each costs one more hash pass). After
+    :meth:`finish`, ``matched`` is the profile that rebuilt a dag-pb root (re-importing
+    the bytes with it makes the same root), else None.
     """
 
     def __init__(self, cid: CID, profile: ImportProfile | None = None) -> None:
@@ -80,6 +94,7 @@ class ContentVerifier:
         self._importers: list[FileImporter] = []
         self._hash: hashlib._Hash | None = None
         self._identity = bytearray()
+        self.matched: ImportProfile | None = None
         if cid.codec.code == DAG_PB:
             profiles = [profile] if profile else candidate_profiles(cid)
             self._importers = [FileImporter(p) for p in profiles]
@@ -115,8 +130,10 @@ class ContentVerifier:
         """Raise :class:`ContentMismatchError` unless the content was exactly ``cid``."""
         if self._importers:
             roots = [importer.finish().cid for importer in self._importers]
-            if any(cid_key(root) == cid_key(self.cid) for root in roots):
-                return
+            for root, importer in zip(roots, self._importers, strict=True):
+                if cid_key(root) == cid_key(self.cid):
+                    self.matched = importer.profile
+                    return
             found = ", ".join(
                 f"{short_cid(root)} ({importer.profile.key()})"
                 for root, importer in zip(roots, self._importers, strict=True)
@@ -148,3 +165,94 @@ def verify_stream(
         verifier.update(chunk)
         yield chunk
     verifier.finish()
+
+
+PARALLEL_FROM = 4 << 20  # below this, one thread hashes faster than a pool starts
+
+
+def verify_seekable(f: BinaryIO, cid: CID, profile: ImportProfile | None = None) -> int:
+    """Verify the whole of the seekable file ``f`` against ``cid``; return its size.
+
+    A dag-pb root of :data:`PARALLEL_FROM` bytes or more is re-imported with the
+    parallel leaf hasher (a regular file is read by the hashing workers themselves);
+    profiles are tried one at a time until one matches, so the usual case costs one
+    pass. A smaller file is read once and checked on this thread. ``f`` is left at its end.
+    """
+    size = f.seek(0, 2)
+    f.seek(0)
+    if cid.codec.code != DAG_PB or size < PARALLEL_FROM:
+        verify_bytes(f.read(), cid, profile)
+        return size
+    return _check_roots(cid, profile, lambda p: (f.seek(0), import_file(f, p))[1])
+
+
+def read_verified(f: BinaryIO, cid: CID, profile: ImportProfile | None = None) -> bytes:
+    """Read the whole seekable file ``f`` once and verify its bytes against ``cid``.
+
+    A large dag-pb file's leaves are hashed from memory on worker threads (with the
+    recorded profile, or the likeliest candidate first). Raises :class:`ContentMismatchError`.
+    """
+    f.seek(0)
+    data = f.read()
+    verify_bytes(data, cid, profile)
+    return data
+
+
+def _importer_of(data: bytes) -> Callable[[ImportProfile], FileImport]:
+    def imported(p: ImportProfile) -> FileImport:
+        importer = FileImporter(p)
+        if len(data) < PARALLEL_FROM:
+            importer.update(data)
+        else:
+            for chunk, digest in leaf_digests_of(data, p.chunk_size, p.raw_leaves):
+                importer.add_leaf(chunk, digest)
+        return importer.finish()
+
+    return imported
+
+
+def verify_bytes(data: bytes, cid: CID, profile: ImportProfile | None = None) -> None:
+    """Raise :class:`ContentMismatchError` unless ``data`` is the content of ``cid``."""
+    if cid.codec.code != DAG_PB:
+        verifier = ContentVerifier(cid, profile)
+        verifier.update(data)
+        verifier.finish()
+        return
+    _check_roots(cid, profile, _importer_of(data))
+
+
+def _is_root(result: FileImport, cid: CID) -> bool:
+    """True if ``result``'s root is ``cid`` (either CID version), compared as a light
+    :class:`Cid` so that a read path check needs no multiformats."""
+    root = Cid.from_bytes(result.raw_cid)
+    if root is None:
+        return cid_key(result.cid) == cid_key(cid)
+    return (root.codec_code, root.hash_code, root.raw_digest) == (
+        cid.codec.code,
+        cid.hashfun.code,
+        cid.raw_digest,
+    )
+
+
+def _check_roots(
+    cid: CID,
+    profile: ImportProfile | None,
+    imported: Callable[[ImportProfile], FileImport],
+) -> int:
+    """Import with each candidate profile in turn; return the size once one makes
+    ``cid``, else raise :class:`ContentMismatchError`."""
+    profiles = [profile] if profile else candidate_profiles(cid)
+    results: list[tuple[ImportProfile, FileImport]] = []
+    for candidate in profiles:
+        result = imported(candidate)
+        if _is_root(result, cid):
+            return result.size
+        results.append((candidate, result))
+    size = results[0][1].size
+    roots = [r.cid for _, r in results]
+    found = ", ".join(f"{short_cid(r.cid)} ({p.key()})" for p, r in results)
+    raise ContentMismatchError(
+        f"content of {size} bytes does not match {short_cid(cid)}: it imports to {found}",
+        cid=str(cid),
+        actual=str(roots[0]),
+    )

@@ -15,9 +15,10 @@ dropped: only ``remove``, eviction and ``forget`` drop a copy). Read-only tiers
 (gateways) serve reads but are never recorded as holding a copy, and bookkeeping that
 fails after a verified read (``stat``, an index write) is logged, not raised: the
 verified bytes are returned.
-A disk copy is re-hashed on read unless its stamp (inode, size, mtime) still matches the
-one recorded when it was written or last verified: any rewrite of the file is caught,
-silent bit rot only by ``verify`` (or ``trust_disk_stamps=False``).
+A disk copy is re-hashed on every read by default (a large one by the parallel leaf
+hasher); with ``trust_disk_stamps=True`` it is re-hashed only when its stamp (inode,
+size, mtime) no longer matches the one recorded when it was written or last verified,
+so silent bit rot is then caught only by ``verify``.
 
 Promotion policy (:class:`TierPolicy`): remote hits warm the disk tier; an object enters
 memory on its ``promote_after``-th access in this process if it fits
@@ -209,7 +210,7 @@ class TieredCacheManager:
 
     def _fetch(self, any_cid: AnyCID, key: str, *, want_bytes: bool) -> Fetched:
         candidates, listed = self._candidates(key)
-        trusted = self._trusted_disk_copy(any_cid, candidates, listed, want_bytes)
+        trusted = self._trusted_disk_copy(any_cid, key, candidates, listed, want_bytes)
         if trusted is not None:
             self.breaker.reset(trusted.tier)
             self._after_hit(any_cid, key, trusted)
@@ -246,29 +247,39 @@ class TieredCacheManager:
     def _trusted_disk_copy(
         self,
         cid: AnyCID,
+        key: str,
         candidates: list[BaseBackend],
         listed: dict[str, str | None],
         want_bytes: bool,
     ) -> Fetched | None:
-        """The disk copy, if disk is the first tier to try and its stamp shows the file
-        verified before (None sends the read down the full path, which decides)."""
+        """The disk copy, if disk is the first tier to try and the copy is verified now
+        (or, with ``trust_disk_stamps``, its stamp shows the file verified before). None
+        sends the read down the full path, which decides (and refuses a bad copy)."""
         disk = self.disk
         if disk is None or not candidates or not self._is_disk(candidates[0]):
             return None
         stamp = listed.get(disk.name)
-        if not self.policy.trust_disk_stamps or stamp is None or self.breaker.is_open(disk.name):
+        if disk.name not in listed or self.breaker.is_open(disk.name):
+            return None
+        trusting = self.policy.trust_disk_stamps
+        if trusting and stamp is None:
             return None
         try:
             f = disk.open(cid)
         except (IpfsKitError, OSError):
             return None
         try:
+            if not trusting:
+                return verify_file(f, cid, self.profile_of(key), disk.name, want_bytes)  # type: ignore[arg-type]
             if disk.stamp(f) != stamp:
                 f.close()
                 return None
             data = f.read() if want_bytes else None
             f.seek(0)
             return Fetched(disk.name, os.fstat(f.fileno()).st_size, f, data)
+        except (IpfsKitError, OSError):
+            f.close()  # the full path reads it again and decides
+            return None
         except BaseException:
             f.close()
             raise
@@ -500,14 +511,16 @@ class TieredCacheManager:
     ) -> list[StoredObject]:
         """Store content whose CID is known; it is verified before it is stored anywhere."""
         cid = parse_cid(cid)
+        profile = profile or self.profile_of(cid)
         verifier = ContentVerifier(cid, profile)
         with self._spool() as staging:
             for chunk in chunks:
                 verifier.update(chunk)
                 staging.write(chunk)
             verifier.finish()
-            key = profile.key() if profile else None
-            self.index.begin_add(cid, size=verifier.size, profile=key)
+            # the profile that rebuilt the root, so no tier re-imports with a guess
+            found = profile or verifier.matched
+            self.index.begin_add(cid, size=verifier.size, profile=found.key() if found else None)
             return self._store_pending(cid, staging, to, pinned)
 
     def _store_pending(

@@ -24,7 +24,7 @@ class TierPolicy:
     backoff_s: float = 5.0
     max_backoff_s: float = 120.0
     access_flush_every: int = 256
-    trust_disk_stamps: bool = True
+    trust_disk_stamps: bool = False  # True: skip the re-hash of an unchanged disk file
     read_only: tuple[str, ...] = ()  # tiers that serve reads but take no copies (gateways)
 
 

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 from ipfs_kit_py.backends.base import StoredObject
 from ipfs_kit_py.content.unixfs import ImportProfile
-from ipfs_kit_py.content.verify import ContentVerifier
+from ipfs_kit_py.content.verify import read_verified, verify_seekable
 from ipfs_kit_py.progress import Subscribers
-from ipfs_kit_py.streams import CHUNK
 
 if TYPE_CHECKING:
     from ipfs_kit_py.content.cid import CID
@@ -52,21 +51,20 @@ class Fetched:
 def verify_file(
     f: BinaryIO, cid: CID, profile: ImportProfile | None, name: str, want_bytes: bool
 ) -> Fetched:
-    """Verify an open file in one pass; keep its bytes if asked, else rewind it."""
-    verifier = ContentVerifier(cid, profile)
+    """Verify an open regular file; keep its bytes if asked, else rewind it.
+
+    Either way the file is read once: its bytes are hashed while they are read, a large
+    file's by the parallel leaf hasher.
+    """
     data: bytes | None = None
     try:
         if want_bytes:
-            data = f.read()
-            view = memoryview(data)
-            for start in range(0, len(data), CHUNK):
-                verifier.update(view[start : start + CHUNK])
+            data = read_verified(f, cid, profile)
+            size = len(data)
         else:
-            while chunk := f.read(CHUNK):
-                verifier.update(chunk)
-        verifier.finish()
+            size = verify_seekable(f, cid, profile)
     except BaseException:
         f.close()
         raise
     f.seek(0)
-    return Fetched(name, verifier.size, f, data)
+    return Fetched(name, size, f, data)

@@ -25,15 +25,18 @@ from ipfs_kit_py.backends.kubo.multipart import Part, path_parts
 from ipfs_kit_py.backends.kubo.rpc import AddOptions, KuboClient
 from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number, parse_url
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, SHA2_256, cid_key, make_cid
+from ipfs_kit_py.content.dag import read_file
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1, KUBO_DEFAULT, ImportProfile
 from ipfs_kit_py.content.verify import verify_stream
 from ipfs_kit_py.errors import (
     BackendError,
+    BackendUnavailableError,
     ConfigurationError,
     ContentMismatchError,
     ContentNotFoundError,
     InputPathError,
     InvalidInputError,
+    IpfsKitError,
     NotConfiguredError,
     UnsafePathError,
 )
@@ -241,12 +244,43 @@ class KuboBackend(BaseBackend):
         return self.client.block_get(cid, offline=self.offline)
 
     def get(self, cid: CID) -> Iterator[bytes]:
-        """Stream the file bytes of ``cid``; not-found raises here, not on first read."""
-        stream = self.client.cat(cid, offline=self.offline)
+        """Stream the file bytes of ``cid``; not-found raises here, not on first read.
+
+        kubo answers a damaged block (truncated, rewritten in its repo) with an error
+        rather than bytes: such an error is checked block by block (:meth:`_diagnose`)
+        and raised as :class:`ContentMismatchError` when a block does not match its CID.
+        """
+        stream = self._diagnosed(cid, self.client.cat(cid, offline=self.offline))
         first = next(stream, None)
         if first is None:
             return iter(())
         return itertools.chain([first], stream)
+
+    def _diagnosed(self, cid: CID, stream: Iterator[bytes]) -> Iterator[bytes]:
+        try:
+            yield from stream
+        except BackendUnavailableError:
+            raise
+        except BackendError as exc:
+            self._diagnose(cid, exc)
+            raise
+
+    def _diagnose(self, cid: CID, exc: BackendError) -> None:
+        """Read every block of ``cid`` from this node's repo (``block/get``, offline) and
+        verify it; raise :class:`ContentMismatchError` (from ``exc``) at a damaged one.
+
+        Any other failure of the walk leaves ``exc`` to be raised as it was.
+        """
+        try:
+            for _ in read_file(cid, lambda block: self.client.block_get(block, offline=True)):
+                pass
+        except ContentMismatchError as bad:
+            raise ContentMismatchError(
+                f"IPFS node at {self.client.url} holds a damaged block of {cid}: {bad}",
+                cid=str(cid),
+            ) from exc
+        except (IpfsKitError, OSError) as other:
+            logger.debug("checking the blocks of %s after %s failed: %s", cid, exc, other)
 
     def put(
         self,

@@ -234,6 +234,8 @@ class KuboClient(Closeable):
             content = encode_multipart(parts, boundary)
         elif bulk:
             extensions["ipfs_kit.stall"] = self.timeouts.stall_guard(f"kubo {command}")
+            # its headers come once kubo has found the content (``lookup_timeout``)
+            extensions["ipfs_kit.headers_timeout"] = self.timeouts.deadline + self.lookup_timeout
         else:
             extensions["ipfs_kit.deadline"] = deadline or self.timeouts.deadline_from_now()
         http = self._http()

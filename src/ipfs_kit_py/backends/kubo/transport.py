@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import select
+import socket
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
@@ -48,12 +49,45 @@ class _Pacer:
         self._idle = _timeouts(request)[1]
         self._deadline: Deadline | None = request.extensions.get("ipfs_kit.deadline")
         self._stall: StallGuard | None = request.extensions.get("ipfs_kit.stall")
+        self._headers: float | None = request.extensions.get("ipfs_kit.headers_timeout")
 
     def limit(self) -> None:
         """Set the socket timeout for the next wait; raise TimeoutError past the deadline."""
         wait = self._idle if self._deadline is None else self._deadline.wait_limit(self._idle)
         if self._conn.sock is not None:
             self._conn.sock.settimeout(wait)
+
+    @contextlib.contextmanager
+    def watchdog(self) -> Iterator[None]:
+        """Cut the connection at the deadline while inside (``http.client`` reads the
+        headers in many waits, each of which :meth:`limit` can only bound alone)."""
+        left = None if self._deadline is None else self._deadline.remaining()
+        if self._headers is not None:  # a bulk download: its headers, not its body
+            left = self._headers if left is None else min(left, self._headers)
+        sock = self._conn.sock
+        if left is None or sock is None:
+            yield
+            return
+        fired = threading.Event()
+
+        def cut() -> None:
+            fired.set()
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(left, cut)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        except Exception as exc:
+            if fired.is_set():
+                raise TimeoutError("the deadline passed while the answer's headers came") from exc
+            raise
+        finally:
+            timer.cancel()
+        if fired.is_set():
+            raise TimeoutError("the deadline passed while the answer's headers came")
 
     def count(self, nbytes: int) -> None:
         if self._stall is not None:
@@ -249,10 +283,10 @@ class HTTPClientTransport(httpx.BaseTransport):
                 self._send(conn, request, pacer)
         except httpx.WriteError:
             # The server may answer before reading the whole body (e.g. 403): read that.
-            with _mapped_errors(read=True):
+            with _mapped_errors(read=True), pacer.watchdog():
                 pacer.limit()
                 return conn.getresponse()
-        with _mapped_errors(read=True):
+        with _mapped_errors(read=True), pacer.watchdog():
             pacer.limit()
             return conn.getresponse()
 

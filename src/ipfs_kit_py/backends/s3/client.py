@@ -40,6 +40,7 @@ from ipfs_kit_py.backends.s3.errors import (
     validate_key,
 )
 from ipfs_kit_py.backends.s3.pending import InflightLedger, PendingUploads
+from ipfs_kit_py.backends.s3.relay import UploadRelay
 from ipfs_kit_py.backends.s3.transfer import (
     ByteSink,
     ChunkSource,
@@ -51,6 +52,7 @@ from ipfs_kit_py.backends.s3.transfer import (
     source_size,
 )
 from ipfs_kit_py.errors import (
+    BackendTimeoutError,
     BackendUnavailableError,
     BucketNotFoundError,
     ConfigurationError,
@@ -112,6 +114,7 @@ class S3Client(Closeable):
         self._known_buckets: set[str] = set()
         self._lock = threading.Lock()
         self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._relay: UploadRelay | None = None
         self._closed = False
 
     def __repr__(self) -> str:
@@ -124,8 +127,11 @@ class S3Client(Closeable):
             pools, self._pools = list(self._pools.values()), {}
             self._stores.clear()
             pending, self._pending = self._pending, None
+            relay, self._relay = self._relay, None
         if pending is not None:
             pending.close()
+        if relay is not None:
+            relay.close()
         for pool in pools:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -139,8 +145,9 @@ class S3Client(Closeable):
         """Return the (cached) engine store for ``bucket``; no network.
 
         Three flavours, for three kinds of wait: ``metadata`` (small calls, each request
-        within the ``deadline``), ``upload`` (the server answers a request only once a
-        whole part arrived: ``upload_timeout``) and downloads (``idle_timeout`` between
+        within the ``deadline``), ``upload`` (through the stall guard's relay: no byte
+        accepted for ``upload_stall_timeout`` fails; the answer, once a whole part is
+        sent, within ``upload_timeout``) and downloads (``idle_timeout`` between
         bytes); every request within ``request_timeout``.
         """
         validate_bucket(bucket)
@@ -151,8 +158,16 @@ class S3Client(Closeable):
             self._check_open()
             found = self._stores.get(name)
             if found is None:
-                found = self._stores[name] = _make_store(self.config, bucket, kind)
+                relay = self._upload_relay() if kind == "up" else None
+                proxy = relay.url if relay is not None else None
+                found = self._stores[name] = _make_store(self.config, bucket, kind, proxy)
             return found
+
+    def _upload_relay(self) -> UploadRelay | None:
+        """The stall guard of uploads (made on first use; None when turned off)."""
+        if self._relay is None and self.config.upload_stall_timeout > 0:
+            self._relay = UploadRelay(self.config.endpoint_url, self.config.upload_stall_timeout)
+        return self._relay
 
     @property
     def pool(self) -> ThreadPoolExecutor:
@@ -354,7 +369,10 @@ class S3Client(Closeable):
                 first, rest = peek_first_part(guarded, self.config.part_size)
             except Exception:
                 raise guarded.failure()  # noqa: B904 - chained to the source's own error
-            with self._recorded_upload(bucket, key, multipart=rest is not None):
+            with (
+                self._recorded_upload(bucket, key, multipart=rest is not None),
+                self._stall_named(bucket, key),
+            ):
                 result = self._call(
                     "upload",
                     bucket,
@@ -366,13 +384,30 @@ class S3Client(Closeable):
                     attributes=attributes,
                     use_multipart=rest is not None,
                     chunk_size=self.config.part_size,
-                    max_concurrency=self.config.max_concurrency,
+                    max_concurrency=self.config.buffered_parts,
                     source=guarded,
                 )
         self._known_buckets.add(bucket)
         etag = str(result.get("e_tag") or "").strip('"')
         logger.debug("uploaded s3://%s/%s (%d bytes)", bucket, key, total[0])
         return ObjectInfo(bucket, key, total[0], etag, None, dict(metadata or {}))
+
+    @contextlib.contextmanager
+    def _stall_named(self, bucket: str, key: str) -> Iterator[None]:
+        """An upload that failed after the relay cut a stalled connection says so."""
+        started = time.monotonic()
+        try:
+            yield
+        except IpfsKitError as exc:
+            relay = self._relay
+            if relay is None or not relay.stalled_since(started):
+                raise
+            raise BackendTimeoutError(
+                f"S3 upload of s3://{bucket}/{key} stalled: the server accepted no byte "
+                f"for {relay.stall_timeout:g}s (upload_stall_timeout)",
+                backend="s3",
+                locator=f"s3://{bucket}/{key}",
+            ) from exc
 
     def put_many(
         self,
@@ -442,7 +477,7 @@ class S3Client(Closeable):
     def open_parallel(self, bucket: str, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
         """Like :meth:`open`, but a large object comes as parallel ranged GETs, in order.
 
-        At most ``max_concurrency`` parts are in memory; a small object is one GET.
+        At most ``buffered_parts`` parts are in memory; a small object is one GET.
         """
         info = self.head(bucket, key)
         if info.size <= self.config.part_size:
@@ -462,7 +497,7 @@ class S3Client(Closeable):
         starts = iter(range(0, info.size, part))
         pending: deque[Future[list[bytes]]] = deque(
             self.pool.submit(fetch, start)
-            for start in itertools.islice(starts, self.config.max_concurrency)
+            for start in itertools.islice(starts, self.config.buffered_parts)
         )
         try:
             while pending:
@@ -580,10 +615,13 @@ def _guarded(guard: StallGuard, chunks: Iterator[memoryview]) -> Iterator[memory
         yield chunk
 
 
-def _make_store(config: S3Config, bucket: str, kind: str = "down") -> S3Store:
+def _make_store(
+    config: S3Config, bucket: str, kind: str = "down", proxy_url: str | None = None
+) -> S3Store:
     """Build the engine store from our config; credentials only through a provider.
 
-    ``kind``: ``meta``, ``up`` or ``down`` (see :meth:`S3Client.store`).
+    ``kind``: ``meta``, ``up`` or ``down`` (see :meth:`S3Client.store`); ``proxy_url``:
+    the upload relay (:mod:`.relay`) the store's requests go through.
     """
     total = config.deadline if kind == "meta" else config.request_timeout
     idle = config.upload_timeout if kind == "up" else config.idle_timeout
@@ -593,6 +631,8 @@ def _make_store(config: S3Config, bucket: str, kind: str = "down") -> S3Store:
         "timeout": timedelta(seconds=total),
         "pool_max_idle_per_host": str(max(16, config.max_concurrency * 2)),
     }
+    if proxy_url is not None:
+        client_options["proxy_url"] = proxy_url
     kwargs: dict[str, Any] = {"region": config.region}
     if config.endpoint_url:
         kwargs["endpoint"] = config.endpoint_url.rstrip("/")

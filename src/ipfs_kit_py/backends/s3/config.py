@@ -49,11 +49,15 @@ class S3Config:
     key_prefix: str = DEFAULT_KEY_PREFIX
     part_size: int = 8 * MiB
     max_concurrency: int = 8
+    # parts one upload or in-order read holds in memory at once (a download to a file
+    # writes its parts to disk as they come, max_concurrency of them)
+    max_buffer_bytes: int = 32 * MiB
     batch_concurrency: int = 32
     connect_timeout: float = 3.0
     idle_timeout: float = 5.0  # longest wait for the next byte of an answer
     deadline: float = 10.0  # a whole metadata call (head, list, delete), retries included
-    upload_timeout: float = 30.0  # for the answer to one upload request (sending a part)
+    upload_timeout: float = 30.0  # for the answer to one upload request
+    upload_stall_timeout: float = 10.0  # no byte acknowledged while some wait: fail; 0: off
     min_rate: float = 1024.0  # a download slower than this (bytes/s) over stall_window fails
     stall_window: float = 10.0
     request_timeout: float = 120.0  # one transfer request (one part or range at most)
@@ -82,10 +86,13 @@ class S3Config:
             validate_key(self.key_prefix + "x")
         except InvalidInputError as exc:
             raise ConfigurationError(f"S3 key_prefix {self.key_prefix!r}: {exc}") from exc
+        if not 0 <= self.upload_stall_timeout <= MAX_WAIT:
+            raise ConfigurationError("S3 upload_stall_timeout must be >= 0 seconds (0: off)")
         for name in ("connect_timeout", "request_timeout", "retry_timeout"):
             parse_number(f"S3 {name}", getattr(self, name), float, positive=True, maximum=MAX_WAIT)
         parse_number("S3 max_retries", self.max_retries, int, minimum=0, maximum=100)
         parse_number("S3 part_size", self.part_size, int, maximum=5 * 1024 * MiB)
+        parse_number("S3 max_buffer_bytes", self.max_buffer_bytes, int, minimum=1)
         self._check_header_values()
         if self.endpoint_url is not None:
             if not self.endpoint_url.isascii():  # the engine panics on a non-ASCII URI
@@ -97,6 +104,12 @@ class S3Config:
                     "access_key_id/secret_access_key)"
                 )
             _check_endpoint(self.endpoint_url)
+
+    @property
+    def buffered_parts(self) -> int:
+        """Parts an upload or an in-order read keeps in flight: ``max_buffer_bytes`` of
+        them, at least one, at most ``max_concurrency``."""
+        return max(1, min(self.max_concurrency, self.max_buffer_bytes // self.part_size))
 
     def _check_header_values(self) -> None:
         """Values sent in request headers: the engine panics on any it cannot send."""
@@ -128,11 +141,13 @@ class S3Config:
         for name, kind in (
             ("part_size", int),
             ("max_concurrency", int),
+            ("max_buffer_bytes", int),
             ("batch_concurrency", int),
             ("connect_timeout", float),
             ("idle_timeout", float),
             ("deadline", float),
             ("upload_timeout", float),
+            ("upload_stall_timeout", float),
             ("min_rate", float),
             ("stall_window", float),
             ("request_timeout", float),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,6 +31,7 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
     ProtocolError,
 )
+from ipfs_kit_py.net import deadline
 from ipfs_kit_py.resource import Closeable
 
 __all__ = ["StorachaClient"]
@@ -224,7 +226,12 @@ class StorachaClient(Closeable):
         body = encode_request(invocations)
         headers = {"content-type": CAR_TYPE, "accept": CAR_TYPE}
         url = self.config.service_url + "/"
-        answer = self.request("POST", url, content=body, headers=headers)
+        with deadline(self._http.timeout):  # the answer's decoding counts too
+            answer = self.request("POST", url, content=body, headers=headers)
+            return self._message(self._checked(answer, url), url)
+
+    @staticmethod
+    def _checked(answer: Answer, url: str) -> Answer:
         where = {"backend": "storacha", "locator": url}
         if answer.status in (401, 403):
             raise AuthenticationError(
@@ -240,7 +247,18 @@ class StorachaClient(Closeable):
             raise BackendError(
                 f"Storacha service answered {answer.status}: {answer.text[:200]}", **where
             )
-        return AgentMessage.decode(answer.body)
+        return answer
+
+    def _message(self, answer: Answer, url: str) -> AgentMessage:
+        """Decode an answer within the exchange's deadline (a BackendTimeoutError past it)."""
+        try:
+            return AgentMessage.decode(answer.body)
+        except TimeoutError as exc:
+            raise BackendTimeoutError(
+                f"the answer of {url} was not decoded within {self._http.timeout:g}s",
+                backend="storacha",
+                locator=url,
+            ) from exc
 
     def request(self, method: str, url: str, **kwargs: Any) -> Answer:
         """One bounded exchange with the service (see :class:`ServiceHTTP`)."""
@@ -249,7 +267,7 @@ class StorachaClient(Closeable):
     # -- receipts ----------------------------------------------------------------
 
     def service_verifier(self) -> Verifier:
-        """The service's key: configured, or resolved from did.json or /version."""
+        """The service's key: configured, or resolved once (see :func:`key_source`)."""
         if self._service_verifier is None:
             did = self.config.service_did
             key = self.config.service_key
@@ -261,33 +279,35 @@ class StorachaClient(Closeable):
         return self._service_verifier
 
     @property
-    def _key_is_resolved(self) -> bool:
-        """True when the service key comes from the service itself, so it may change."""
-        fixed = self.config.service_key or self.config.service_did.startswith("did:key:")
-        return not fixed
+    def key_source(self) -> str:
+        """Where the service key comes from, which decides whether it may ever change.
+
+        ``configured`` (``service_key``, or a did:key ``service_did``): fixed. ``did:web``:
+        resolved from the did:web's own domain (``https://<domain>/.well-known/did.json``,
+        the configured ``service_url`` being that origin), re-resolved there once if a
+        receipt's signature fails (a key rotation). ``pinned``: learned on first use from
+        another ``service_url`` (a proxy, a local service), never replaced afterwards.
+        """
+        if self.config.service_key or self.config.service_did.startswith("did:key:"):
+            return "configured"
+        origin = did_web_origin(self.config.service_did)
+        if origin is not None and origin == self.config.service_url.rstrip("/").lower():
+            return "did:web"
+        return "pinned"
 
     def _resolve_service_key(self) -> str:
         base = self.config.service_url
         answer = self.request("GET", base + "/.well-known/did.json", max_bytes=_DOC_BYTES)
         if answer.status == 200:
-            try:
-                doc = json.loads(answer.body)
-                if doc.get("id") == self.config.service_did:
-                    for method in doc.get("verificationMethod", []):
-                        mb = method.get("publicKeyMultibase")
-                        if isinstance(mb, str) and mb:
-                            return "did:key:" + mb
-            except (ValueError, AttributeError, TypeError):
-                pass
-        answer = self.request("GET", base + "/version", max_bytes=_DOC_BYTES)
-        if answer.status == 200:
-            try:
-                info = json.loads(answer.body)
-            except ValueError:
-                info = {}
-            did_matches = isinstance(info, dict) and info.get("did") == self.config.service_did
-            if did_matches and isinstance(info.get("publicKey"), str):
-                return str(info["publicKey"])
+            key = _key_from_did_doc(answer.body, self.config.service_did)
+            if key is not None:
+                return key
+        if self.key_source == "pinned":  # /version: the local service's older answer
+            answer = self.request("GET", base + "/version", max_bytes=_DOC_BYTES)
+            if answer.status == 200:
+                key = _key_from_version(answer.body, self.config.service_did)
+                if key is not None:
+                    return key
         raise ProtocolError(
             f"cannot resolve the key of {self.config.service_did} at {base}",
             backend="storacha",
@@ -324,14 +344,19 @@ class StorachaClient(Closeable):
             )
 
     def _verify_by_service(self, receipt: Receipt) -> None:
-        """Check the service's signature; re-resolve its key once if it may have changed."""
+        """Check the service's signature; re-resolve a did:web key once from its domain."""
         try:
             receipt.verify(self.service_verifier())
             return
         except AuthenticationError as exc:
-            if not self._key_is_resolved:
+            if self.key_source != "did:web":
+                hint = (
+                    ""
+                    if self.key_source == "configured"
+                    else " (the key learned first is kept: set service_key if it changed)"
+                )
                 raise ProtocolError(
-                    f"receipt {receipt.cid} has an invalid signature", backend="storacha"
+                    f"receipt {receipt.cid} has an invalid signature{hint}", backend="storacha"
                 ) from exc
         old = self.service_verifier()
         self._service_verifier = None
@@ -352,14 +377,15 @@ class StorachaClient(Closeable):
     def get_receipt(self, task: CID, delegates: Iterable[str] = ()) -> Receipt | None:
         """Fetch the receipt of ``task`` from the receipts endpoint; None if not there yet."""
         url = self.config.receipts_endpoint + link_str(task)
-        answer = self.request("GET", url, redirects=MAX_REDIRECTS)
-        if answer.status == 404:
-            return None
-        if answer.status != 200:
-            raise BackendError(
-                f"receipt endpoint answered {answer.status}", backend="storacha", locator=url
-            )
-        message = AgentMessage.decode(answer.body)
+        with deadline(self._http.timeout):
+            answer = self.request("GET", url, redirects=MAX_REDIRECTS)
+            if answer.status == 404:
+                return None
+            if answer.status != 200:
+                raise BackendError(
+                    f"receipt endpoint answered {answer.status}", backend="storacha", locator=url
+                )
+            message = self._message(answer, url)
         receipt = self._find_receipt(message, task)
         if receipt is not None:
             self.verify_receipt(receipt, task, delegates)
@@ -395,6 +421,40 @@ class StorachaClient(Closeable):
                 )
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+
+def did_web_origin(did: str) -> str | None:
+    """The ``https://`` origin a ``did:web`` names (``%3A`` a port), or None for another DID."""
+    if not did.startswith("did:web:"):
+        return None
+    host = did[len("did:web:") :].split(":", 1)[0].replace("%3A", ":").replace("%3a", ":")
+    if not host or not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", host):
+        return None
+    return "https://" + host.lower()
+
+
+def _key_from_did_doc(body: bytes, did: str) -> str | None:
+    try:
+        doc = json.loads(body)
+        if doc.get("id") != did:
+            return None
+        for method in doc.get("verificationMethod", []):
+            mb = method.get("publicKeyMultibase")
+            if isinstance(mb, str) and mb:
+                return "did:key:" + mb
+    except (ValueError, AttributeError, TypeError):
+        pass
+    return None
+
+
+def _key_from_version(body: bytes, did: str) -> str | None:
+    try:
+        info = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(info, dict) and info.get("did") == did and isinstance(info.get("publicKey"), str):
+        return str(info["publicKey"])
+    return None
 
 
 def raise_for_receipt(receipt: Receipt, what: str, locator: str = "") -> None:

@@ -116,10 +116,9 @@ def _seconds(name: str, value: Any) -> float:
 
 
 def _timeouts(sources: Sources, legacy_idle: Any) -> Timeouts:
-    """The [storacha] network waits; the older ``timeout`` key sets the idle timeout and
-    the deadline of one exchange with the service (what it meant before ``timeouts``)."""
+    """The [storacha] network waits; the older ``timeout`` key is the idle timeout only
+    (``deadline`` is its own key: the whole of one exchange with the service)."""
     defaults = {}
     if legacy_idle is not None:
-        seconds = _seconds("timeout", legacy_idle)
-        defaults = {"idle_timeout": seconds, "deadline": seconds}
+        defaults = {"idle_timeout": _seconds("timeout", legacy_idle)}
     return Timeouts.from_sources("storacha", sources.args, sources.section, sources.env, **defaults)

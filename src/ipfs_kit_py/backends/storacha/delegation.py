@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import time
 from collections import deque
@@ -9,13 +11,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from multiformats import multibase, varint
+from multiformats import varint
 
 from ipfs_kit_py.backends.storacha import _cbor as dag_cbor
 from ipfs_kit_py.backends.storacha.did import verifier_for
 from ipfs_kit_py.backends.storacha.ucan import UCAN
 from ipfs_kit_py.content.car import CarReader, encode_car_block, encode_car_header
-from ipfs_kit_py.content.cid import CAR_CODEC, CID, DAG_CBOR, parse_cid, sha256_cid
+from ipfs_kit_py.content.cid import CAR_CODEC, CID, DAG_CBOR, decode_cid_bytes, sha256_cid
 from ipfs_kit_py.errors import (
     AuthenticationError,
     CARFormatError,
@@ -30,6 +32,7 @@ __all__ = ["Delegation", "parse_proof"]
 ARCHIVE_TAG = "ucan@0.9.1"
 _IDENTITY = 0x00
 _MAX_PROOF_BYTES = 256 * 1024  # a proof is an identity CID far longer than a content CID
+MAX_PROOF_CHARS = (_MAX_PROOF_BYTES + 16) * 8 // 5 + 8  # base32 of the largest proof
 
 
 # Bounds on a proof chain: real ones are a handful of UCANs a few levels deep.
@@ -172,22 +175,47 @@ def _varint(n: int) -> bytes:
 
 def _unwrap(text: str) -> bytes:
     """Return the archive CAR bytes carried by ``text`` (identity CID or raw CAR, base64)."""
+    data = multibase_bytes(text)
+    if data[:1] != b"\x01":  # not a CIDv1: the CAR itself (its header length comes first)
+        return data
     try:
-        cid = parse_cid(text, max_bytes=_MAX_PROOF_BYTES)
+        cid = decode_cid_bytes(data, max_bytes=_MAX_PROOF_BYTES + 16)
     except InvalidCIDError:
-        cid = None
-    if cid is not None:
-        if cid.codec.code != CAR_CODEC or cid.hashfun.code != _IDENTITY:
-            raise ConfigurationError("STORACHA_PROOF is a CID but not an identity CID of a CAR")
-        return bytes(cid.raw_digest)
-    try:
-        return bytes(multibase.decode(text))
-    except Exception:
-        # not chained: the decoder's message may quote the proof, a credential
+        raise ConfigurationError("STORACHA_PROOF holds an unreadable CID") from None
+    if cid.codec.code != CAR_CODEC or cid.hashfun.code != _IDENTITY:
+        raise ConfigurationError("STORACHA_PROOF is a CID but not an identity CID of a CAR")
+    return bytes(cid.raw_digest)
+
+
+def multibase_bytes(text: str) -> bytes:
+    """Decode a base64 (``m M u U``) or base32 (``b B``) multibase string in linear time.
+
+    At most :data:`MAX_PROOF_CHARS` characters; ConfigurationError otherwise. The message
+    never quotes ``text`` (a credential).
+    """
+    if len(text) > MAX_PROOF_CHARS:
         raise ConfigurationError(
-            "STORACHA_PROOF is not a delegation (expected the base64 'm...' output of "
-            "'storacha delegation create --base64')"
-        ) from None
+            f"STORACHA_PROOF is longer than {MAX_PROOF_CHARS} characters (the limit)"
+        )
+    prefix, body = text[:1], text[1:]
+    try:
+        if prefix in ("m", "M", "u", "U"):
+            alt = b"-_" if prefix in ("u", "U") else None
+            if (prefix.islower() and "=" in body) or len(body) % 4 == 1:
+                raise ValueError("bad padding")
+            padded = body + "=" * (-len(body) % 4)
+            return base64.b64decode(padded.encode("ascii"), altchars=alt, validate=True)
+        if prefix in ("b", "B"):
+            if "=" in body:
+                raise ValueError("padding in unpadded base32")
+            padded = body.upper() + "=" * (-len(body) % 8)
+            return base64.b32decode(padded.encode("ascii"))
+    except (ValueError, binascii.Error, UnicodeEncodeError):
+        pass
+    raise ConfigurationError(
+        "STORACHA_PROOF is not a delegation (expected the base64 'm...' output of "
+        "'storacha delegation create --base64')"
+    )
 
 
 def parse_proof(text: str) -> Delegation:
@@ -201,7 +229,10 @@ def parse_proof(text: str) -> Delegation:
         raise ConfigurationError(f"STORACHA_PROOF holds a bad CAR: {exc}") from exc
     if len(roots) != 1 or roots[0] not in blocks:
         raise ConfigurationError("STORACHA_PROOF archive has no root block")
-    root = dag_cbor.decode(blocks.pop(roots[0]))
+    try:
+        root = dag_cbor.decode(blocks.pop(roots[0]))
+    except ValueError:
+        raise ConfigurationError("STORACHA_PROOF archive root is not dag-cbor") from None
     if isinstance(root, dict) and ARCHIVE_TAG in root:
         cid = root[ARCHIVE_TAG]
     else:  # an older archive whose root is the delegation itself

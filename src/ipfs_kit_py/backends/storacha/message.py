@@ -13,10 +13,12 @@ from ipfs_kit_py.backends.storacha.ucan import UCAN, link_str
 from ipfs_kit_py.content.car import CarReader, encode_car_block, encode_car_header
 from ipfs_kit_py.content.cid import CID, DAG_CBOR, sha256_cid
 from ipfs_kit_py.errors import CARFormatError, ContentMismatchError, ProtocolError
+from ipfs_kit_py.net import check_deadline
 
 __all__ = ["AgentMessage", "Invocation", "Receipt", "encode_request", "issue_receipt"]
 
 MESSAGE_TAG = "ucanto/message@7.0.0"
+MAX_MESSAGE_BLOCKS = 1024  # an answer holds receipts, effects, proofs (<= 256 UCANs): dozens
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class Invocation:
     """A signed UCAN to execute, with the blocks that travel with it (proofs, receipts)."""
 
     ucan: UCAN
-    attached: Mapping[CID, bytes] = field(default_factory=dict)
+    attached: Mapping[CID, bytes] = field(default_factory=dict, repr=False)  # proofs
 
     @property
     def cid(self) -> CID:
@@ -37,7 +39,7 @@ class Receipt:
 
     cid: CID
     ran: CID
-    out: dict[str, Any]
+    out: dict[str, Any] = field(repr=False)  # may name a presigned URL
     fork: list[CID]
     join: CID | None
     issuer: str | None
@@ -128,16 +130,28 @@ def encode_request(invocations: Iterable[Invocation]) -> bytes:
 class AgentMessage:
     """A decoded agent message: its blocks (all hash-verified) and its root."""
 
-    blocks: dict[CID, bytes]
+    blocks: dict[CID, bytes] = field(repr=False)
     execute: list[CID]
     report: dict[str, CID]
 
     @classmethod
     def decode(cls, body: bytes) -> AgentMessage:
-        """Decode an agent-message CAR; every block is checked against its CID."""
+        """Decode an agent-message CAR; every block is checked against its CID.
+
+        At most :data:`MAX_MESSAGE_BLOCKS` blocks; under an enclosing
+        :func:`ipfs_kit_py.net.deadline`, ``TimeoutError`` once it passes.
+        """
         try:
             reader = CarReader(io.BytesIO(body), verify=True)
-            blocks = {b.cid: b.data for b in reader}
+            blocks: dict[CID, bytes] = {}
+            for block in reader:
+                check_deadline()
+                blocks[block.cid] = block.data
+                if len(blocks) > MAX_MESSAGE_BLOCKS:
+                    raise ProtocolError(
+                        f"agent message of more than {MAX_MESSAGE_BLOCKS} blocks",
+                        backend="storacha",
+                    )
             roots = reader.roots
         except (CARFormatError, ContentMismatchError) as exc:
             raise ProtocolError(f"bad agent message CAR: {exc}", backend="storacha") from exc

@@ -5,114 +5,29 @@ resolution) must end within ``timeout`` seconds however the server paces its byt
 reads at most ``max_bytes`` of answer. The deadline is enforced below httpx, on each
 socket read and write (:class:`DeadlineNetwork`), so a server that drips its headers or
 its body one byte a second fails at the deadline, not after the idle timeout of every
-byte. Redirects are never followed for POST and PUT (the agent message carries our
-proofs); a GET may follow a few (the receipts endpoint answers 302 to a bucket).
+byte. An upload (``total=False``) has no deadline while it sends its body, but the
+answer after it must come within ``timeout`` too. Redirects are never followed for POST
+and PUT (the agent message carries our proofs); a GET may follow a few, within the same
+origin (scheme, host and port).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpcore
 import httpx
 
 from ipfs_kit_py.backends.engine_errors import transport_error
 from ipfs_kit_py.errors import BackendTimeoutError, ConfigurationError, ProtocolError
+from ipfs_kit_py.net import DeadlineNetwork, deadline, deadline_transport, headers_deadline
 from ipfs_kit_py.resource import Closeable
 
 __all__ = ["MAX_MESSAGE_BYTES", "Answer", "DeadlineNetwork", "ServiceHTTP", "deadline"]
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # agent messages and receipts are kilobytes
 MAX_REDIRECTS = 3
-_local = threading.local()
-
-
-@contextmanager
-def deadline(seconds: float | None) -> Iterator[None]:
-    """Bound every socket operation of this thread inside the block to ``seconds`` in all."""
-    outer = getattr(_local, "end", None)
-    end = None if seconds is None else time.monotonic() + seconds
-    if outer is not None and (end is None or outer < end):
-        end = outer
-    _local.end = end
-    try:
-        yield
-    finally:
-        _local.end = outer
-
-
-def _left(timeout: float | None, error: type[Exception]) -> float | None:
-    end: float | None = getattr(_local, "end", None)
-    if end is None:
-        return timeout
-    left = end - time.monotonic()
-    if left <= 0:
-        raise error("the deadline of this exchange has passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        left = _left(timeout, httpcore.ConnectTimeout)
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, left))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class DeadlineNetwork(httpcore.NetworkBackend):
-    """httpcore's sync network, each operation cut to the thread's :func:`deadline`."""
-
-    def __init__(self, inner: httpcore.NetworkBackend | None = None) -> None:
-        self._inner = inner or httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        left = _left(timeout, httpcore.ConnectTimeout)
-        stream = self._inner.connect_tcp(host, port, left, local_address, socket_options)
-        return _DeadlineStream(stream)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        left = _left(timeout, httpcore.ConnectTimeout)
-        return _DeadlineStream(self._inner.connect_unix_socket(path, left, socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def deadline_transport() -> httpx.HTTPTransport:
-    """An httpx transport whose sockets honour :func:`deadline`."""
-    transport = httpx.HTTPTransport()
-    pool = transport._pool  # httpx builds the pool; only its network layer is swapped
-    pool._network_backend = DeadlineNetwork(pool._network_backend)
-    return transport
 
 
 @dataclass(frozen=True)
@@ -123,6 +38,9 @@ class Answer:
     headers: httpx.Headers
     body: bytes
     url: str
+
+    def __repr__(self) -> str:  # a presigned URL's query is a credential
+        return f"Answer(status={self.status}, url={_where(self.url)!r}, {len(self.body)} bytes)"
 
     @property
     def text(self) -> str:
@@ -157,22 +75,22 @@ class ServiceHTTP(Closeable):
     ) -> Answer:
         """One request and its whole answer, within the deadline (``total``) and ``max_bytes``.
 
-        Only a GET follows redirects (at most ``redirects``); any other 3xx is returned.
+        Only a GET follows redirects (at most ``redirects``, same origin only); any other
+        3xx is returned.
         Raises :class:`BackendTimeoutError` (too slow), :class:`BackendUnavailableError`
         (unreachable) or :class:`ProtocolError` (answer too large, too many redirects).
         """
         if self.client.is_closed:  # httpx would raise a bare RuntimeError
             raise ConfigurationError("this Storacha client is closed")
+        if not total:  # a large body may take long to send; the answer may not
+            kwargs["extensions"] = headers_deadline(self.timeout)
         with deadline(self.timeout if total else None):
             for _ in range(redirects + 1 if method == "GET" else 1):
                 answer = self._once(method, url, max_bytes, **kwargs)
                 target = answer.headers.get("location")
                 if method != "GET" or not 300 <= answer.status < 400 or not target:
                     return answer
-                url = str(httpx.URL(url).join(target))
-                if httpx.URL(url).scheme not in ("http", "https"):
-                    where = _where(answer.url)
-                    raise _protocol_error(f"redirect to a non-HTTP URL from {where}", where)
+                url = _same_origin(answer.url, target)
         raise _protocol_error(f"more than {redirects} redirects, the last to {_where(url)}", url)
 
     def _once(self, method: str, url: str, max_bytes: int, **kwargs: Any) -> Answer:
@@ -189,6 +107,25 @@ class ServiceHTTP(Closeable):
             ) from exc
         except httpx.TransportError as exc:
             raise transport_error(exc, backend="storacha", locator=where, action=method) from exc
+
+
+def _same_origin(base: str, target: str) -> str:
+    """``target`` resolved against ``base``; ProtocolError unless it keeps the same origin.
+
+    A redirect may move within the service (a path), never to another scheme, host or
+    port, and never carry ``user:password@``.
+    """
+    where = _where(base)
+    try:
+        origin, url = httpx.URL(base), httpx.URL(base).join(target)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise _protocol_error(f"unusable redirect from {where}", where) from exc
+    if url.scheme not in ("http", "https"):
+        raise _protocol_error(f"redirect to a non-HTTP URL from {where}", where)
+    same = (url.scheme, url.host, url.port) == (origin.scheme, origin.host, origin.port)
+    if not same or url.userinfo:
+        raise _protocol_error(f"redirect to another origin from {where}: not followed", where)
+    return str(url)
 
 
 def _read_capped(response: httpx.Response, max_bytes: int, where: str) -> bytes:

@@ -55,10 +55,10 @@ class UCAN:
     att: list[Capability]
     exp: int | None
     prf: list[CID] = field(default_factory=list)
-    fct: list[Any] = field(default_factory=list)
+    fct: list[Any] = field(default_factory=list, repr=False)  # may carry keys (http/put)
     nnc: str | None = None
     nbf: int | None = None
-    s: bytes = b""
+    s: bytes = field(default=b"", repr=False)  # with the fields, it rebuilds a proof
 
     def signing_input(self) -> bytes:
         """The bytes that are signed: ``b64url(header) + "." + b64url(payload)``."""
