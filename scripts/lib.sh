@@ -2,6 +2,8 @@
 #   step NAME ESTIMATE CMD...  one progress line per step with its elapsed time; the step's
 #                              full output goes to $IPFS_KIT_LOG_DIR/NAME.log, which a failure names
 #   apt_install PKG...         Debian packages, waiting for the dpkg lock instead of failing
+#   hold_lock FILE             wait for, then hold until the script exits, an exclusive lock
+#                              (two runs of one install script take turns instead of racing)
 # IPFS_KIT_VERBOSE=1 shows every step's output as it runs.
 
 IPFS_KIT_LOG_DIR=${IPFS_KIT_LOG_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ipfs-kit-install/logs}
@@ -39,4 +41,13 @@ apt_install() {
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@"
+}
+
+hold_lock() {
+  mkdir -p "$(dirname "$1")"
+  exec 9>"$1"
+  if ! flock -n 9; then
+    echo "waiting for another install that holds $1 ..."
+    flock 9
+  fi
 }

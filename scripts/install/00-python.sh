@@ -8,6 +8,8 @@
 # sees source changes by itself). PYTHON picks the interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/lib.sh
+hold_lock .venv/.install.lock  # two runs take turns: never two pip installs into one venv
 PY=${PYTHON:-python3}
 "$PY" -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 required"'
 stamp=.venv/.installed-from

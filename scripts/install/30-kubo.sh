@@ -12,6 +12,7 @@ GO_TOOLCHAIN=1.26.8
 CACHE=${IPFS_KIT_BUILD_CACHE:-$HOME/.cache/ipfs-kit-build}
 DEST="$CACHE/kubo-$KUBO_VERSION"
 BIN="$DEST/ipfs"
+hold_lock "$CACHE/kubo-$KUBO_VERSION.lock"  # a second run waits, then finds the binary built
 
 # Go >= 1.21 fetches the toolchain kubo's go.mod asks for by itself (GOTOOLCHAIN=auto).
 # Without any go, Debian's golang package is installed first; an older go (< 1.21) takes the

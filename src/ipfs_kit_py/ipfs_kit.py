@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from ipfs_kit_py import replication
 from ipfs_kit_py.backends.base import BaseBackend
 from ipfs_kit_py.config import (
     Environment,
@@ -53,6 +52,7 @@ from ipfs_kit_py.kit_wiring import (
     tier_statuses,
 )
 from ipfs_kit_py.outfile import atomic_output, output_path
+from ipfs_kit_py.replication_policy import PolicySet, ReplicationPolicy
 from ipfs_kit_py.resource import Closeable
 from ipfs_kit_py.results import dict_result
 from ipfs_kit_py.sources import bounded, open_regular_file
@@ -61,6 +61,7 @@ from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
 from ipfs_kit_py.upload_ledger import UploadLedger, upload_endpoint
 
 if TYPE_CHECKING:
+    from ipfs_kit_py import replication
     from ipfs_kit_py.backends.s3.backend import S3Backend
     from ipfs_kit_py.backends.storacha.backend import StorachaBackend
     from ipfs_kit_py.content.cid import CID
@@ -404,11 +405,15 @@ class ipfs_kit(Closeable):
 
         Raises ``InvalidInputError`` (unknown tier), ``ContentNotFoundError`` (no good copy).
         """
-        policy = None if min_copies is None else replication.ReplicationPolicy(min_copies)
+        from ipfs_kit_py import replication  # loaded by the commands that replicate
+
+        policy = None if min_copies is None else ReplicationPolicy(min_copies)
         return replication.replicate(self.tiers, cid, _tier_names(to) or (), policy, self.policies)
 
     def verify(self, cid: CID | str) -> replication.CopyCheck:
         """Check every known copy of ``cid``; mark bad and missing ones; count the shortfall."""
+        from ipfs_kit_py import replication
+
         return replication.verify(self.tiers, cid, self.policies)
 
     def verify_all(self) -> list[replication.CopyCheck]:
@@ -426,6 +431,8 @@ class ipfs_kit(Closeable):
 
     def repair(self, cid: CID | str) -> replication.ReplicationReport:
         """Replace bad or missing copies of ``cid`` from a good one."""
+        from ipfs_kit_py import replication
+
         return replication.repair(self.tiers, cid, policies=self.policies)
 
     def keep(
@@ -557,8 +564,8 @@ class ipfs_kit(Closeable):
 SECTIONS = ("s3", "storacha", "kubo", "gateway", "replication")
 
 
-def _policies(sources: KitSources) -> replication.PolicySet:
-    return replication.PolicySet.from_config(sources.merged("replication"))
+def _policies(sources: KitSources) -> PolicySet:
+    return PolicySet.from_config(sources.merged("replication"))
 
 
 def _tier_names(names: Sequence[str] | str | None) -> Sequence[str] | None:

@@ -83,3 +83,24 @@ def test_cli_bucket_option_before_or_after_the_command(
     assert main(["s3", "ls", "--bucket", "no-such-bucket-here", "--json"]) == 1
     assert "BucketNotFoundError" in capsys.readouterr().out
     assert main(["s3", "--bucket", "no-such-bucket-here", "ls", "--bucket", seaweedfs.bucket]) == 0
+
+
+def test_cli_json_before_or_after_the_command(
+    s3_env: Path, seaweedfs: SeaweedS3, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``s3 --json ls`` is ``s3 ls --json``, as for ``storacha``; without it, lines."""
+    src = make_file(s3_env / "j.bin", 1000)
+    assert main(["s3", "put", str(src), "json-placement/j.bin", "--json"]) == 0
+    capsys.readouterr()
+    answers = []
+    for argv in (
+        ["s3", "--json", "ls", "json-placement/"],
+        ["s3", "ls", "json-placement/", "--json"],
+    ):
+        assert main(argv) == 0
+        answers.append(json.loads(capsys.readouterr().out))
+    assert answers[0] == answers[1] and answers[0]["objects"][0]["key"] == "json-placement/j.bin"
+    assert main(["s3", "ls", "json-placement/"]) == 0
+    assert not capsys.readouterr().out.startswith("{")
+    assert main(["s3", "--json", "exists", "json-placement/none"]) == 1  # absent: exit 1
+    assert json.loads(capsys.readouterr().out)["exists"] is False

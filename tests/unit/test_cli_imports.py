@@ -78,6 +78,7 @@ FORBIDDEN = {
         "rich",
         "multiformats",
         "ipfs_kit_py.content.archive",  # CAR packing and DAG checks
+        "ipfs_kit_py.replication",  # replicate / verify / repair: the policies suffice
         "ipfs_kit_py.cli.add",
         *OTHER_COMMANDS,
     ],
@@ -149,6 +150,15 @@ def test_the_forbidden_lists_can_fail(tmp_path: Path) -> None:
     code, modules = run_cli(tmp_path, "s3", "ls", "--json")
     assert code == 3  # not configured, but the S3 command module and client were loaded
     assert loaded(modules, ["ipfs_kit_py.cli.s3", "ipfs_kit_py.backends.s3"]) != []
+
+
+def test_verify_loads_replication_that_cat_does_not(tmp_path: Path, small: Path) -> None:
+    """The "cat" list's replication entry can fail: the command that uses it loads it."""
+    code, modules = run_cli(tmp_path, "add", str(small))
+    assert code == 0 and "ipfs_kit_py.replication_policy" in modules
+    assert loaded(modules, ["ipfs_kit_py.replication"]) == []
+    code, modules = run_cli(tmp_path, "verify", "--all")
+    assert code == 0 and "ipfs_kit_py.replication" in modules
 
 
 def test_command_table_matches_the_modules() -> None:

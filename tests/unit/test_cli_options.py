@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ipfs_kit_py.cli.main import build_parser, main
+from ipfs_kit_py.cli.main import build_parser, main, verbosity
 
 Path_ = tuple[str, ...]
 
@@ -143,3 +143,18 @@ def test_an_option_a_command_does_not_take_is_still_refused(
         main(["add", "-n", str(home), "--space", "x"])  # --space is storacha's only
     assert exc.value.code == 2
     assert "unrecognized arguments: --space" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "count"),
+    [
+        (["-v", "ls", "-v"], 2),
+        (["-vv", "ls"], 2),
+        (["ls", "--verbose", "-v", "-v"], 3),
+        (["ls"], 0),
+        (["add", "--", "-v"], 0),  # a file named -v
+        (["-v", "add", "-Q", "x"], 1),
+    ],
+)
+def test_verbosity_counts_every_v_before_and_after_the_command(argv: list[str], count: int) -> None:
+    assert verbosity(argv) == count

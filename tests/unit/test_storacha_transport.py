@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ipfs_kit_py.backends.storacha import _cbor
@@ -180,6 +180,7 @@ ipld = st.recursive(
 
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.sampled_from(["ran", "out", "fx", "iss", "meta", "x"]), ipld), ipld)
+@example(ocm={"out": [], "ran": None}, sig=25_276_512_776)  # bytes(int): a 25 GB allocation
 def test_any_ipld_as_a_receipt(ocm: dict[str, object], sig: object) -> None:
     block = _cbor.encode({"ocm": ocm, "sig": sig})
     cid = sha256_cid(DAG_CBOR, block)
@@ -197,3 +198,13 @@ def test_any_ipld_as_a_message_root(root: dict[str, object]) -> None:
     cid = sha256_cid(DAG_CBOR, data)
     with contextlib.suppress(ProtocolError):
         AgentMessage.decode(encode_car_header([cid]) + encode_car_block(cid, data))
+
+
+def test_an_integer_signature_in_a_ucan_is_malformed_not_an_allocation() -> None:
+    from ipfs_kit_py.backends.storacha.did import encode_did
+    from ipfs_kit_py.backends.storacha.ucan import UCAN
+
+    did = encode_did("did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK")
+    raw = {"v": "0.9.1", "iss": did, "aud": did, "att": [], "s": 30_000_000_000}
+    with pytest.raises(ProtocolError, match="s must be a byte string"):
+        UCAN.from_ipld(raw)

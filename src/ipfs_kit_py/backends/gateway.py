@@ -296,6 +296,7 @@ class _Pending:
         self.blocks: dict[tuple[int, bytes], bytes] = {}
         self.size = 0
         self.repeats = 0
+        self.repeated_bytes = 0  # a repeated 16 MiB block costs as much as a new one
         self.url = url
 
     def pop(self, key: tuple[int, bytes]) -> bytes | None:
@@ -306,9 +307,11 @@ class _Pending:
     def keep(self, key: tuple[int, bytes], data: bytes) -> None:
         if key in self.blocks:
             self.repeats += 1
-            if self.repeats > MAX_REPEATED_BLOCKS:
+            self.repeated_bytes += len(data)
+            if self.repeats > MAX_REPEATED_BLOCKS or self.repeated_bytes > MAX_PENDING_BYTES:
                 raise ProtocolError(
-                    f"the gateway's CAR repeats blocks more than {MAX_REPEATED_BLOCKS} times",
+                    f"the gateway's CAR repeats blocks more than {MAX_REPEATED_BLOCKS} times "
+                    f"or {MAX_PENDING_BYTES} bytes",
                     backend="gateway",
                     locator=self.url,
                 )

@@ -150,7 +150,7 @@ def cmd_whereis(args: argparse.Namespace, kit: ipfs_kit) -> int:
     where = kit.whereis(args.cid)
     locations = kit.index.locations(args.cid, include_bad=True)
     lost = [loc for loc in locations if loc.state != "good"]
-    lines = where if where else [f"{args.cid}: not held by any tier"]
+    lines = where if where else [f"{args.cid}: {_nowhere(args.cid)}"]
     lines += [
         f"{loc.backend}: {loc.state} since {_when(loc.marked_at)} ({loc.reason})" for loc in lost
     ]
@@ -160,7 +160,24 @@ def cmd_whereis(args: argparse.Namespace, kit: ipfs_kit) -> int:
         "lost": [loc.backend for loc in lost],
         "locations": [{**_plain(loc), "state": loc.state} for loc in locations],
     }
-    return _done(args, payload, "\n".join(lines), ok=bool(where))
+    inline = not where and _nowhere(args.cid) != NOT_HELD
+    if inline:
+        payload["inline"] = True
+    return _done(args, payload, "\n".join(lines), ok=bool(where) or inline)
+
+
+NOT_HELD = "not held by any tier"
+
+
+def _nowhere(cid: str) -> str:
+    """Why no tier lists ``cid``: an identity CID needs none (``cat`` reads it from the
+    CID itself, as kubo does); any other is simply not held."""
+    from ipfs_kit_py.content.cid import read_cid
+    from ipfs_kit_py.content.inline import inline_bytes
+
+    if inline_bytes(read_cid(cid)) is not None:
+        return "inline: an identity CID holds its content, no tier is needed"
+    return NOT_HELD
 
 
 def _when(at: float | None) -> str:
@@ -169,6 +186,7 @@ def _when(at: float | None) -> str:
 
 def cmd_ls(args: argparse.Namespace, kit: ipfs_kit) -> int:
     now = time.time()
+    _check_filters(args)
     records = kit.index.query(
         backend=kit.tiers.tier_name(args.backend) if args.backend else None,
         tag=args.tag,
@@ -178,6 +196,8 @@ def cmd_ls(args: argparse.Namespace, kit: ipfs_kit) -> int:
         min_access_count=args.min_access,
         limit=args.limit,
     )
+    if not records and args.backend:
+        _explain_empty(kit, args.backend)
     if args.json:
         content = [{**_plain(r), "added_cid": added_form(r)} for r in records]
         print_json({"success": True, "count": len(records), "content": content})
@@ -190,6 +210,26 @@ def cmd_ls(args: argparse.Namespace, kit: ipfs_kit) -> int:
     for line in format_table(headers, rows, right=(1, 3)) if rows else []:
         print_line(line)
     return 0
+
+
+def _explain_empty(kit: ipfs_kit, name: str) -> None:
+    """Nothing listed in tier ``name``: if it is not a configured tier, say why (what to
+    set for a known backend, the tiers there are for a typo). The index's copies in a tier
+    no longer configured are still listed."""
+    if kit.tiers.tier_name(name) not in {t.name for t in kit.tiers.tiers}:
+        kit.tiers.tier(name)
+
+
+def _check_filters(args: argparse.Namespace) -> None:
+    """Refuse filter values that would silently select all or nothing (-1, nan, inf)."""
+    import math
+
+    for flag in ("limit", "min_size", "max_size", "min_access", "older_than_days"):
+        value = getattr(args, flag)
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise InvalidInputError(
+                f"--{flag.replace('_', '-')} must be a number >= 0, got {value}"
+            )
 
 
 def added_form(record: ContentRecord) -> str:
@@ -214,7 +254,13 @@ def cmd_replicate(args: argparse.Namespace, kit: ipfs_kit) -> int:
     text = f"copied to: {', '.join(report.copied) or 'nothing needed'}"
     if report.failed:
         text += "\nfailed: " + "; ".join(f"{k}: {v}" for k, v in report.failed.items())
-    return _done(args, {"report": report}, text, ok=not report.failed)
+    if report.short:
+        held = len(report.copied) + len(report.already)
+        text += (
+            f"\nshort by {report.short}: {held} durable copies, and no other configured "
+            "tier to copy to (configure more tiers or lower --min-copies)"
+        )
+    return _done(args, {"report": report}, text, ok=not report.failed and not report.short)
 
 
 def cmd_verify(args: argparse.Namespace, kit: ipfs_kit) -> int:
@@ -249,6 +295,8 @@ def cmd_forget(args: argparse.Namespace, kit: ipfs_kit) -> int:
     tiers = _names(args.from_) if args.from_ else None
     dropped = kit.forget(args.cid, tiers)
     text = f"forgot {args.cid}" + (f" in {', '.join(dropped)}" if tiers is not None else "")
+    if tiers is not None and not dropped:
+        text = f"{args.cid}: no entry in {', '.join(tiers)} to forget"
     return _done(args, {"cid": args.cid, "forgotten": dropped}, text)
 
 

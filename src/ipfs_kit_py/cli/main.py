@@ -167,6 +167,23 @@ def command_of(argv: Sequence[str]) -> str | None:
     return next((token for token in argv if not token.startswith("-")), None)
 
 
+def verbosity(argv: Sequence[str]) -> int:
+    """How many ``-v`` ``argv`` gives, before and after its sub-commands (``-v ls -v`` is 2).
+
+    argparse counts each parser's ``-v`` apart (a sub-command's count replaces the
+    top-level one), so the tokens are counted here, up to a ``--``.
+    """
+    count = 0
+    for token in argv:
+        if token == "--":
+            break
+        if token == "--verbose":
+            count += 1
+        elif len(token) > 1 and token[0] == "-" and token[1:] == "v" * (len(token) - 1):
+            count += len(token) - 1
+    return count
+
+
 def kubo_style_booleans(argv: Sequence[str]) -> list[str]:
     """Accept kubo's ``--flag=true|false`` spelling for our ``--flag/--no-flag`` options."""
     out = []
@@ -192,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``ipfs-kit`` with ``argv``; return the exit code."""
     argv = kubo_style_booleans(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
-    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbosity(argv), 2)]
     # force: a second main() in one process (tests, embedding) logs to the current stderr
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
     log_redact.install()  # httpx logs request URLs at -v: never their query or user:password@

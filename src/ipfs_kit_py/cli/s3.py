@@ -30,6 +30,7 @@ def register(subparsers: SubParsers) -> None:
     s3 = subparsers.add_parser("s3", help="S3 objects: ls, put, get, rm, head, exists, cleanup")
     s3.add_argument("--bucket", help="bucket (default: [s3] bucket or IPFS_KIT_S3_BUCKET)")
     s3.add_argument("--endpoint-url", help="S3 endpoint (default: S3_ENDPOINT_URL)")
+    s3.add_argument("--json", action="store_true", help="print one JSON result")
     sub = s3.add_subparsers(dest="s3_command", metavar="S3_COMMAND", required=True)
 
     ls = _command(sub, "ls", _ls, "list objects under a prefix (all pages)")
@@ -73,8 +74,8 @@ def register(subparsers: SubParsers) -> None:
 
 def _command(sub: SubParsers, name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=text, description=text)
-    parser.add_argument("--json", action="store_true", help="print one JSON result")
-    # also accepted after the sub-command; SUPPRESS keeps a value given before it
+    # --json is the s3 group's, shared by cli.main (before or after the sub-command); these
+    # are also accepted after the sub-command; SUPPRESS keeps a value given before it
     parser.add_argument("--bucket", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     parser.add_argument("--endpoint-url", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     parser.set_defaults(func=lambda args: _run(args, handler))

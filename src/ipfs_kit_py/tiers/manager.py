@@ -628,7 +628,12 @@ class TieredCacheManager:
                 raise ContentNotFoundError(f"{cid} is not in the index")
             self.index.drop(cid)
             return known
-        names = [name for name in from_ if name in known]
+        wanted = [self.tier_name(name) for name in from_]  # ``kubo`` is the ipfs tier
+        tiers = {t.name for t in self.tiers} | set(self.unconfigured)
+        unknown = [n for n, w in zip(from_, wanted, strict=True) if w not in {*known, *tiers}]
+        if unknown:
+            self.tier(unknown[0])  # InvalidInputError naming the tiers there are
+        names = list(dict.fromkeys(name for name in wanted if name in known))
         self.index.forget_many((cid, name) for name in names)
         return names
 

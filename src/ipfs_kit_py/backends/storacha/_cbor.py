@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 import dag_cbor
+from dag_cbor.encoding.err import CBORError
 
 from ipfs_kit_py.net import check_deadline
 
-__all__ = ["MAX_DEPTH", "decode", "encode"]
+__all__ = ["MAX_DEPTH", "byte_string", "decode", "encode", "map_value"]
 
 MAX_DEPTH = 64  # UCANs and receipts nest a dozen levels
 MAX_ITEMS = 1 << 20  # items in one block: a 1,000-upload list page holds ~20,000
@@ -26,23 +27,67 @@ def encode(value: Any) -> bytes:
     return bytes(dag_cbor.encode(value))
 
 
+def byte_string(value: Any, name: str) -> bytes:
+    """``value`` if it is a dag-cbor byte string; TypeError otherwise.
+
+    Never ``bytes(value)`` on decoded data: an integer there would allocate that many
+    zero bytes (a receipt whose ``sig`` is 25,000,000,000 asked for 25 GB).
+    """
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise TypeError(f"{name} must be a byte string, not {type(value).__name__}")
+    return bytes(value)
+
+
 def decode(data: bytes) -> Any:
-    """Decode dag-cbor bytes; ValueError for too deep or malformed data.
+    """Decode dag-cbor bytes; ValueError for too deep, malformed or non-canonical data.
+
+    The library's own errors (e.g. map keys out of canonical order) become ValueError
+    too, with a message that never quotes the bytes (a proof's are a credential).
 
     Under an enclosing :func:`ipfs_kit_py.net.deadline`, raises ``TimeoutError`` once
     it passes.
     """
+    check_deadline()  # many small blocks never reach check_shape's periodic check
     check_shape(data)
     try:
         return dag_cbor.decode(data)
     except RecursionError:  # cannot happen after check_shape; never let it escape
         raise ValueError("dag-cbor nested too deeply") from None
+    except CBORError as exc:  # not a ValueError: callers would let it escape untyped
+        raise ValueError(f"malformed or non-canonical dag-cbor ({type(exc).__name__})") from None
 
 
 def check_shape(data: bytes, max_depth: int = MAX_DEPTH) -> None:
     """Walk one CBOR item iteratively; ValueError if deeper than ``max_depth`` or malformed."""
     view = memoryview(data)
-    pos, end, pending, items = 0, len(view), [1], 0
+    if _item_end(view, 0, max_depth) != len(view):
+        raise ValueError("bytes after the dag-cbor item")
+
+
+def map_value(data: bytes, key: str) -> bytes:
+    """The encoded bytes of ``key``'s value in the map ``data`` (as the block holds them).
+
+    In canonical dag-cbor (what :func:`decode` accepts) these are the value's canonical
+    encoding, so a signature over it is checked without re-encoding (which costs seconds
+    for a block of a million items). ValueError if ``data`` is no map or lacks ``key``.
+    """
+    view = memoryview(data)
+    major, count, pos = _head(view, 0, len(view))
+    if major != 5:
+        raise ValueError("not a dag-cbor map")
+    wanted = encode(key)
+    for _ in range(count):
+        key_end = _item_end(view, pos, MAX_DEPTH)
+        value_end = _item_end(view, key_end, MAX_DEPTH)
+        if view[pos:key_end] == wanted:
+            return bytes(view[key_end:value_end])
+        pos = value_end
+    raise ValueError(f"no {key!r} in the dag-cbor map")
+
+
+def _item_end(view: memoryview, pos: int, max_depth: int) -> int:
+    """The position after the one CBOR item at ``pos``, walked without recursion."""
+    end, pending, items = len(view), [1], 0
     while pending:
         if pending[-1] == 0:
             pending.pop()
@@ -62,8 +107,7 @@ def check_shape(data: bytes, max_depth: int = MAX_DEPTH) -> None:
             pending.append(value * 2 if major == 5 else 1 if major == 6 else value)
             if len(pending) > max_depth + 1:
                 raise ValueError(f"dag-cbor nested deeper than {max_depth} levels")
-    if pos != end:
-        raise ValueError("bytes after the dag-cbor item")
+    return pos
 
 
 def _head(view: memoryview, pos: int, end: int) -> tuple[int, int, int]:

@@ -22,7 +22,7 @@ from ipfs_kit_py.backends.storacha.debris import temp_dir
 from ipfs_kit_py.backends.storacha.delegation import Delegation
 from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.backends.storacha.upload import Uploader, UploadResult
-from ipfs_kit_py.content.cid import CID, parse_cid
+from ipfs_kit_py.content.cid import CID, cid_bytes_key, is_cid, parse_cid
 from ipfs_kit_py.content.unixfs import STORACHA, BlockSink, FileImport, ImportProfile, import_file
 from ipfs_kit_py.content.verify import candidate_profiles
 from ipfs_kit_py.errors import BackendError, ContentMismatchError, ContentNotFoundError
@@ -128,15 +128,32 @@ class StorachaBackend(BaseBackend):
             cursor = page.cursor
 
     def find_upload(self, root: CID) -> dict[str, Any] | None:
-        """The upload record of ``root``, or None."""
+        """The upload record of ``root`` in either CID form (``Qm…`` or ``bafy…``), or None.
+
+        The service keeps the root as it was uploaded: a CIDv0 upload is found by the
+        index's CIDv1 key too (the same node).
+        """
+        key = cid_bytes_key(parse_cid(root))
         for record in self.iter_uploads():
-            if record.get("root") == root:
+            found = record.get("root")
+            if is_cid(found) and cid_bytes_key(found) == key:
                 return record
         return None
 
     def remove_upload(self, root: CID, *, blobs: bool = False) -> dict[str, Any]:
-        """upload/remove ``root``; with ``blobs``, also space/blob/remove each shard."""
-        ok = self.client.invoke_ok("upload/remove", self.space, {"root": root}, nonce=True)
+        """upload/remove ``root``; with ``blobs``, also space/blob/remove each shard.
+
+        The service knows an upload by its root as uploaded: a ``Qm…`` upload asked for
+        by its CIDv1 (the index key), or the reverse, is removed under the listed form.
+        """
+        try:
+            ok = self.client.invoke_ok("upload/remove", self.space, {"root": root}, nonce=True)
+        except ContentNotFoundError:
+            listed = self.find_upload(root)
+            if listed is None or bytes(listed["root"]) == bytes(root):
+                raise
+            root = listed["root"]
+            ok = self.client.invoke_ok("upload/remove", self.space, {"root": root}, nonce=True)
         record = dict(ok) if isinstance(ok, dict) else {}
         if not record:
             raise ContentNotFoundError(
@@ -228,7 +245,7 @@ class StorachaBackend(BaseBackend):
             profile = profile or _profile_for(cid, path)
             result = self.uploader().upload_dag(lambda sink: _import_path(path, profile, sink).cid)
             stored = path.stat().st_size
-        if result.root != cid:
+        if cid_bytes_key(result.root) != cid_bytes_key(cid):  # Qm… and bafy… name one node
             raise BackendError(
                 f"uploaded root {result.root} differs from {cid}",
                 backend="storacha",

@@ -11,9 +11,10 @@ import json
 import logging
 import re
 import secrets
+import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.delegation import Delegation, parse_proof
@@ -27,6 +28,7 @@ from ipfs_kit_py.errors import (
     AuthenticationError,
     BackendError,
     BackendTimeoutError,
+    ConfigurationError,
     ContentNotFoundError,
     InvalidInputError,
     ProtocolError,
@@ -37,6 +39,7 @@ from ipfs_kit_py.resource import Closeable
 __all__ = ["StorachaClient"]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CAR_TYPE = "application/vnd.ipld.car"
 USER_AGENT = "ipfs_kit_py (python; storacha)"
@@ -53,6 +56,9 @@ SPACE_ABILITIES = (
     "usage/*",
 )
 _DOC_BYTES = 64 * 1024  # did.json and /version
+# Service keys learned on first use, by (service URL, service DID): for the process.
+_PINS: dict[tuple[str, str], str] = {}
+_PINS_LOCK = threading.Lock()
 _AUTH_ERRORS = {
     "Unauthorized",
     "InvalidAudience",
@@ -204,8 +210,10 @@ class StorachaClient(Closeable):
         if "proofs" not in kwargs and with_ != self.signer.did:
             kwargs["proofs"] = self.proofs_for(with_)
         inv = self.invocation(can, with_, nb, **kwargs)
-        message = self.execute([inv])
-        receipt = message.receipt_for(inv.cid)
+        url = self.config.service_url + "/"
+        with deadline(self._http.timeout):  # the receipt's decoding counts too
+            message = self.execute([inv])
+            receipt = self._within(url, lambda: message.receipt_for(inv.cid))
         self.verify_receipt(receipt, inv.cid)
         return receipt, message
 
@@ -251,8 +259,12 @@ class StorachaClient(Closeable):
 
     def _message(self, answer: Answer, url: str) -> AgentMessage:
         """Decode an answer within the exchange's deadline (a BackendTimeoutError past it)."""
+        return self._within(url, lambda: AgentMessage.decode(answer.body))
+
+    def _within(self, url: str, decode: Callable[[], T]) -> T:
+        """Run ``decode`` under the enclosing deadline; BackendTimeoutError once it passes."""
         try:
-            return AgentMessage.decode(answer.body)
+            return decode()
         except TimeoutError as exc:
             raise BackendTimeoutError(
                 f"the answer of {url} was not decoded within {self._http.timeout:g}s",
@@ -274,8 +286,10 @@ class StorachaClient(Closeable):
             if did.startswith("did:key:"):
                 key = did
             if key is None:
-                key = self._resolve_service_key()
-            self._service_verifier = Verifier(did_key_public_key(key), did)
+                key = self._learned_key()
+                self._service_verifier = Verifier(did_key_public_key(key), did)
+            else:
+                self._service_verifier = Verifier(_configured_key(key), did)
         return self._service_verifier
 
     @property
@@ -294,6 +308,24 @@ class StorachaClient(Closeable):
         if origin is not None and origin == self.config.service_url.rstrip("/").lower():
             return "did:web"
         return "pinned"
+
+    def _learned_key(self) -> str:
+        """The resolved key; a pinned one is shared by every client of this process.
+
+        Trust on first use holds for the process, not for one client: a second client of
+        the same service (a new kit, a new backend) gets the key the first one learned,
+        so an endpoint hijacked in between cannot hand it another.
+        """
+        if self.key_source != "pinned":
+            return self._resolve_service_key()
+        where = (self.config.service_url.rstrip("/"), self.config.service_did)
+        with _PINS_LOCK:
+            known = _PINS.get(where)
+        if known is not None:
+            return known
+        key = self._resolve_service_key()
+        with _PINS_LOCK:
+            return _PINS.setdefault(where, key)
 
     def _resolve_service_key(self) -> str:
         base = self.config.service_url
@@ -386,7 +418,7 @@ class StorachaClient(Closeable):
                     f"receipt endpoint answered {answer.status}", backend="storacha", locator=url
                 )
             message = self._message(answer, url)
-        receipt = self._find_receipt(message, task)
+            receipt = self._within(url, lambda: self._find_receipt(message, task))
         if receipt is not None:
             self.verify_receipt(receipt, task, delegates)
         return receipt
@@ -423,6 +455,17 @@ class StorachaClient(Closeable):
             delay = min(delay * 2, 1.0)
 
 
+def _configured_key(key: str) -> bytes:
+    """The configured service key's bytes; the message never quotes it (a misplaced
+    agent key is a secret)."""
+    try:
+        return did_key_public_key(key)
+    except ProtocolError:
+        raise ConfigurationError(
+            "storacha service_key (or a did:key service_did) must be an Ed25519 did:key"
+        ) from None
+
+
 def did_web_origin(did: str) -> str | None:
     """The ``https://`` origin a ``did:web`` names (``%3A`` a port), or None for another DID."""
     if not did.startswith("did:web:"):
@@ -435,14 +478,14 @@ def did_web_origin(did: str) -> str | None:
 
 def _key_from_did_doc(body: bytes, did: str) -> str | None:
     try:
-        doc = json.loads(body)
+        doc = json.loads(body)  # 64 KiB at most, but "[[[..." recurses: RecursionError
         if doc.get("id") != did:
             return None
         for method in doc.get("verificationMethod", []):
             mb = method.get("publicKeyMultibase")
             if isinstance(mb, str) and mb:
                 return "did:key:" + mb
-    except (ValueError, AttributeError, TypeError):
+    except (ValueError, AttributeError, TypeError, RecursionError):
         pass
     return None
 
@@ -450,7 +493,7 @@ def _key_from_did_doc(body: bytes, did: str) -> str | None:
 def _key_from_version(body: bytes, did: str) -> str | None:
     try:
         info = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(info, dict) and info.get("did") == did and isinstance(info.get("publicKey"), str):
         return str(info["publicKey"])

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ipfs_kit_py.backends.registry import STORACHA_NOT_CONFIGURED
+from ipfs_kit_py.backends.storacha.did import did_key_public_key
 from ipfs_kit_py.backends.storacha.sharding import SHARD_SIZE
 from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number, parse_url, require
-from ipfs_kit_py.errors import ConfigurationError
+from ipfs_kit_py.errors import ConfigurationError, ProtocolError
 from ipfs_kit_py.net import Timeouts
 
 __all__ = ["DEFAULT_GATEWAY_URL", "DEFAULT_SERVICE_DID", "DEFAULT_SERVICE_URL", "StorachaConfig"]
@@ -85,11 +87,11 @@ class StorachaConfig:
                 key=Secret(str(key).strip()) if key else None,
                 proof=Secret(str(proof).strip()) if proof else None,
                 service_url=_url("service_url", get("service_url", DEFAULT_SERVICE_URL)),
-                service_did=str(get("service_did", DEFAULT_SERVICE_DID)),
-                service_key=get("service_key"),
+                service_did=_did("service_did", get("service_did", DEFAULT_SERVICE_DID)),
+                service_key=_service_key(get("service_key")),
                 receipts_url=_url("receipts_url", get("receipts_url")),
                 gateway_url=_url("gateway_url", get("gateway_url", DEFAULT_GATEWAY_URL)),
-                space=get("space"),
+                space=_did("space", get("space"), key_only=True),
                 shard_size=parse_number(
                     "storacha shard_size", get("shard_size", SHARD_SIZE), int, minimum=MIN_SHARD
                 ),
@@ -109,6 +111,40 @@ def _url(name: str, value: Any) -> Any:
     if userinfo is not None:
         raise ConfigurationError(f"storacha {name} must not carry user:password@")
     return url.rstrip("/") if name != "receipts_url" else url
+
+
+def _did(name: str, value: Any, *, key_only: bool = False) -> Any:
+    """``value`` checked as a DID (``did:key:``, or ``did:web:`` unless ``key_only``).
+
+    The message never quotes the value: an agent key (``Mg...``) pasted into the wrong
+    field is a secret, and an invocation's audience or a space travels to the service.
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    prefixes = ("did:key:",) if key_only else ("did:key:", "did:web:")
+    if not text.startswith(prefixes) or not _DID_TEXT.fullmatch(text):
+        hint = " (it looks like a private key: that is `key`)" if text.startswith("Mg") else ""
+        kinds = " or ".join(p + "..." for p in prefixes)
+        raise ConfigurationError(f"storacha {name} must be a {kinds} DID{hint}")
+    return text
+
+
+def _service_key(value: Any) -> str | None:
+    """The service's Ed25519 ``did:key``; ConfigurationError (never quoting it) otherwise."""
+    text = _did("service_key", value, key_only=True)
+    if text is None:
+        return None
+    try:
+        did_key_public_key(text)
+    except ProtocolError:
+        raise ConfigurationError(
+            "storacha service_key must be an Ed25519 did:key (did:key:z6Mk...)"
+        ) from None
+    return str(text)
+
+
+_DID_TEXT = re.compile(r"did:(key|web):[A-Za-z0-9._%:-]{1,200}")
 
 
 def _seconds(name: str, value: Any) -> float:

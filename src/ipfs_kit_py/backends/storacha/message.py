@@ -76,8 +76,8 @@ class Receipt:
                 fork=list(fx.get("fork", [])),
                 join=fx.get("join"),
                 issuer=ocm.get("iss"),
-                ocm_bytes=bytes(dag_cbor.encode(ocm)),
-                sig=bytes(raw["sig"]),
+                ocm_bytes=dag_cbor.map_value(data, "ocm"),  # as signed: no re-encoding
+                sig=dag_cbor.byte_string(raw["sig"], "sig"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProtocolError(f"malformed receipt {cid}: {exc}", backend="storacha") from exc
@@ -144,10 +144,10 @@ class AgentMessage:
         try:
             reader = CarReader(io.BytesIO(body), verify=True)
             blocks: dict[CID, bytes] = {}
-            for block in reader:
+            for count, block in enumerate(reader, start=1):
                 check_deadline()
                 blocks[block.cid] = block.data
-                if len(blocks) > MAX_MESSAGE_BLOCKS:
+                if count > MAX_MESSAGE_BLOCKS:  # sections, not distinct blocks: repeats count
                     raise ProtocolError(
                         f"agent message of more than {MAX_MESSAGE_BLOCKS} blocks",
                         backend="storacha",

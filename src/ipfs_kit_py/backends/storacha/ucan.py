@@ -109,6 +109,8 @@ class UCAN:
         """Decode a dag-cbor UCAN block; raise :class:`ProtocolError` if it is not one."""
         try:
             raw = dag_cbor.decode(data)
+        except TimeoutError:  # an enclosing exchange's deadline passed: not a bad block
+            raise
         except Exception as exc:
             raise ProtocolError(f"UCAN block is not dag-cbor: {exc}", backend="storacha") from exc
         return cls.from_ipld(raw)
@@ -128,7 +130,7 @@ class UCAN:
                 fct=list(raw.get("fct", [])),
                 nnc=raw.get("nnc"),
                 nbf=raw.get("nbf"),
-                s=bytes(raw["s"]),
+                s=dag_cbor.byte_string(raw["s"], "s"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProtocolError(f"malformed UCAN: {exc}", backend="storacha") from exc

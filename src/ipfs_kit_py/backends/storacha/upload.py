@@ -146,14 +146,24 @@ class Uploader:
                 "blob/allocate receipt names no HTTP URL to PUT the blob to", backend="storacha"
             )
         raw_headers = address.get("headers") or {}
-        if not isinstance(raw_headers, dict):
+        if not isinstance(raw_headers, dict) or not all(
+            _header_text(k) and _header_text(v) for k, v in raw_headers.items()
+        ):
             raise ProtocolError(
                 "blob/allocate receipt has malformed PUT headers", backend="storacha"
             )
         headers = {str(k): str(v) for k, v in raw_headers.items()}
         headers["content-length"] = str(size)
+        timeouts = self.config.timeouts  # idle wait per write; a node draining too slowly
+        guard = timeouts.stall_guard(f"blob PUT to {url.split('?', 1)[0]}")  # is stalled
         answer = self.client.request(
-            "PUT", url, content=body(), headers=headers, total=False, max_bytes=_PUT_ANSWER_BYTES
+            "PUT",
+            url,
+            content=guard.wrap(body()),
+            headers=headers,
+            total=False,
+            max_bytes=_PUT_ANSWER_BYTES,
+            timeout=timeouts.httpx(),
         )
         if answer.status >= 300:
             raise BackendError(
@@ -331,6 +341,11 @@ def piece_in_parallel(shard: Shard, pool: Executor, parts: int = _PIECE_PROCESSE
     tail = shard.read(batches * BATCH_BYTES, shard.size - batches * BATCH_BYTES)
     roots = [root for future in futures for root in future.result()]
     return PieceHasher.from_parts(roots, tail).cid()
+
+
+def _header_text(value: Any) -> bool:
+    """True for a string httpx can send as a header: printable ASCII, no CR or LF."""
+    return isinstance(value, str) and value.isascii() and value.isprintable()
 
 
 def _sha256_multihash(cid: CID) -> bytes:
