@@ -10,8 +10,11 @@
     ├── InvalidInputError          a malformed argument (also a ValueError)
     │   ├── InvalidCIDError        a value that is not a CID
     │   ├── InputPathError         a local path that cannot be used
-    │   └── UnsafePathError        a name that would escape its target directory
+    │   ├── UnsafePathError        a name that would escape its target directory
+    │   ├── NotADirectoryPathError a path goes through a file as if it were a directory
+    │   └── NotAFileError          a directory or symlink where a file is needed
     ├── ContentNotFoundError       no tier or backend holds the content (also a LookupError)
+    │   └── PathNotFoundError      a path inside a DAG names no entry
     ├── ContentMismatchError       bytes that do not hash to the CID they claim
     ├── CARFormatError             a malformed or truncated CAR
     ├── ResourceLimitError         refused: the work would pass a budget (bytes, entries)
@@ -50,7 +53,10 @@ __all__ = [
     "IpfsKitError",
     "LastCopyError",
     "MetadataIndexError",
+    "NotADirectoryPathError",
+    "NotAFileError",
     "NotConfiguredError",
+    "PathNotFoundError",
     "ProtocolError",
     "SpaceNotProvisionedError",
     "UnsafePathError",
@@ -100,6 +106,18 @@ class ContentNotFoundError(IpfsKitError, LookupError):
         super().__init__(message)
         self.backend = backend
         self.locator = locator
+
+
+class PathNotFoundError(ContentNotFoundError):
+    """A path inside a DAG (``<cid>/a/b``) names an entry its directory does not have."""
+
+
+class NotADirectoryPathError(InvalidInputError):
+    """A path inside a DAG goes through a file or symlink as if it were a directory."""
+
+
+class NotAFileError(InvalidInputError):
+    """A CID or path names a directory or symlink where a file's bytes are asked for."""
 
 
 class ContentMismatchError(IpfsKitError):

@@ -31,6 +31,7 @@ from ipfs_kit_py.config import (
 )
 from ipfs_kit_py.content.cid import cid_key, parse_cid, read_cid
 from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
+from ipfs_kit_py.content.resolve import NodeStat
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, ImportProfile
 from ipfs_kit_py.directory_store import DagStore, add_directory, materialize_tree, stored_tree
 from ipfs_kit_py.errors import (
@@ -41,6 +42,7 @@ from ipfs_kit_py.errors import (
 )
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.kit_config import KitConfig, mask_secret
+from ipfs_kit_py.kit_reads import KitReader
 from ipfs_kit_py.kit_wiring import (
     KitSources,
     TierStatus,
@@ -150,6 +152,7 @@ class ipfs_kit(Closeable):
         )
         self._index: MetadataIndex | None = None
         self._tiers: TieredCacheManager | None = None
+        self._reader: KitReader | None = None
         self._backends: list[BaseBackend] | None = None
         self._closed = False
         for backend in self._remote.built.get("s3", ()):  # built only where S3 is configured
@@ -228,6 +231,14 @@ class ipfs_kit(Closeable):
             )
             self._tiers.clean_tmp()  # temp files of writers that crashed over an hour ago
         return self._tiers
+
+    @property
+    def reader(self) -> KitReader:
+        """Verified random access over the tiers (built on first use)."""
+        tiers = self.tiers
+        if self._reader is None or self._reader.tiers is not tiers:
+            self._reader = KitReader(tiers)
+        return self._reader
 
     def _open_backends(self) -> list[BaseBackend]:
         """The tiers' backends, built once (no network until first used)."""
@@ -325,12 +336,30 @@ class ipfs_kit(Closeable):
         """
         return self.tiers.get(cid)
 
-    def open(self, cid: CID | str) -> BinaryIO:
-        """Return a readable file of the verified content of ``cid``.
+    def open(self, target: CID | str) -> BinaryIO:
+        """A seekable, read-only binary file of the verified file ``target`` names.
 
-        Raises ``InvalidCIDError`` or ``ContentNotFoundError``.
+        ``target`` is a CID or ``<cid>/a/b`` (also ``/ipfs/<cid>/...``, ``ipfs://...``).
+        ``seek(k); read(n)`` fetches only the blocks covering the range from kubo, a
+        gateway or S3, each verified (a local copy is read from its tier). Raises
+        ``InvalidCIDError``, ``ContentNotFoundError`` (``PathNotFoundError`` for a path),
+        ``NotADirectoryPathError``, ``InvalidInputError`` for a directory.
         """
-        return self.tiers.open(cid)
+        return self.reader.open(target)
+
+    def stat(self, target: CID | str) -> NodeStat:
+        """Type (file, directory, symlink), size and directory entries of ``target``."""
+        return self.reader.stat(target)
+
+    def resolve(self, target: CID | str) -> CID:
+        """The CID ``<cid>/a/b`` names (``PathNotFoundError`` if there is none)."""
+        return self.reader.resolve(target)
+
+    def iter_range(
+        self, target: CID | str, start: int = 0, end: int | None = None
+    ) -> Iterator[bytes]:
+        """Stream the verified bytes ``[start, end)`` of the file ``target`` names."""
+        return self.reader.iter_range(target, start, end)
 
     def get_to_path(self, cid: CID | str, path: str | os.PathLike[str]) -> Path:
         """Write the verified content of ``cid`` to ``path`` atomically; return the path.
@@ -347,7 +376,7 @@ class ipfs_kit(Closeable):
         tree = stored_tree(self.index, cid)
         if tree is not None:
             return materialize_tree(self.tiers, cid, tree, target)
-        with self.open(cid) as src, atomic_output(target) as out:
+        with self.tiers.open(cid) as src, atomic_output(target) as out:
             while chunk := src.read(CHUNK):
                 out.write(chunk)
         return target

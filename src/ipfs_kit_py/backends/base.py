@@ -197,6 +197,48 @@ class ObjectCache(Protocol):
         ...
 
 
+@runtime_checkable
+class BlockReader(Protocol):
+    """A tier that answers one block by CID (kubo ``block/get``, a gateway's raw block).
+
+    The bytes may be unverified: random access verifies every block it uses.
+    ``get_block`` raises ``ContentNotFoundError`` when the tier lacks the block.
+    """
+
+    name: str
+
+    def get_block(self, cid: CID) -> bytes: ...
+
+
+@runtime_checkable
+class RangeReader(Protocol):
+    """A tier holding each file as its plain bytes, readable by byte ranges (S3).
+
+    A file's *layout* (its internal DAG nodes as a CAR, built and checked above the
+    backend) is kept beside it so that a range can be verified without the whole file.
+    """
+
+    name: str
+
+    def stat(self, cid: CID) -> StoredObject: ...
+
+    def read_range(self, cid: CID, start: int, end: int) -> Iterator[bytes]:
+        """The stored bytes ``[start, end)`` of ``cid``, unverified, in one request."""
+        ...
+
+    def read_unverified(self, cid: CID) -> Iterator[bytes]:
+        """All stored bytes of ``cid``, unverified (the caller checks them)."""
+        ...
+
+    def get_layout(self, cid: CID, max_bytes: int) -> bytes | None:
+        """The stored layout of ``cid`` (at most ``max_bytes``), None if there is none."""
+        ...
+
+    def put_layout(self, cid: CID, data: bytes) -> None:
+        """Store the layout of ``cid``."""
+        ...
+
+
 class CachedFile(Protocol):
     """One file of a :class:`FileCache`: its key, size and last access time."""
 

@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from ipfs_kit_py.content.dagpb import encode_varint
 
-__all__ = ["iter_leaf_digests", "leaf_digest", "leaf_digests_of", "pb_leaf_frame"]
+__all__ = ["LeafHasher", "iter_leaf_digests", "leaf_digest", "leaf_digests_of", "pb_leaf_frame"]
 
 _BUFFER_BYTES = 1024 * 1024  # one L2 cache: read, then hashed while still in it
 _WORKERS = max(2, min(4, os.cpu_count() or 2))
@@ -51,6 +51,53 @@ def leaf_digest(chunk: bytes | memoryview, raw: bool) -> bytes:
     h.update(chunk)
     h.update(suffix)
     return h.digest()
+
+
+class LeafHasher:
+    """Hashes the leaves of one aligned part of a file as its bytes stream in.
+
+    For bytes ``[start, end)`` of a file of ``total`` bytes cut into ``chunk_size``
+    leaves (``start`` a multiple of it): :meth:`update` takes the part's bytes in any
+    pieces; :attr:`digests` then holds ``(size, sha256 of the leaf block)`` per leaf,
+    ready for :meth:`FileImporter.add_leaf_digest`. Lets each download thread hash
+    the part it received while the others receive.
+    """
+
+    def __init__(self, start: int, end: int, total: int, chunk_size: int, raw: bool) -> None:
+        if start % chunk_size:
+            raise ValueError(f"a part must start on a leaf boundary, not at {start}")
+        self.digests: list[tuple[int, bytes]] = []
+        self._pos, self._end, self._total = start, end, total
+        self._chunk, self._raw = chunk_size, raw
+        self._suffix = b""
+        self._left = 0
+        self._hash = hashlib.sha256()
+        if start < end:
+            self._begin()
+
+    def _begin(self) -> None:
+        size = min(self._chunk, self._total - self._pos)
+        self._size = self._left = size
+        self._hash = hashlib.sha256()
+        if not self._raw:
+            prefix, self._suffix = pb_leaf_frame(size)
+            self._hash.update(prefix)
+
+    def update(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            if self._pos >= self._end:
+                raise ValueError("more bytes than the part holds")
+            take = min(self._left, len(view))
+            self._hash.update(view[:take])
+            view = view[take:]
+            self._left -= take
+            self._pos += take
+            if self._left == 0:
+                self._hash.update(self._suffix)
+                self.digests.append((self._size, self._hash.digest()))
+                if self._pos < self._end:
+                    self._begin()
 
 
 def _hash_chunks(buf: bytearray, filled: int, chunk_size: int, raw: bool) -> Digests:

@@ -164,12 +164,20 @@ class FileImporter:
     """Push bytes in with :meth:`update`, get the root with :meth:`finish`.
 
     ``on_block`` receives every block as it is made, children before parents, the root
-    last, in the order the profile's layout makes them (``layout.py``).
+    last, in the order the profile's layout makes them (``layout.py``); with
+    ``leaves=False`` only the parent (internal) nodes, the DAG without the file's bytes.
     """
 
-    def __init__(self, profile: ImportProfile = KUBO_DEFAULT, on_block: BlockSink | None = None):
+    def __init__(
+        self,
+        profile: ImportProfile = KUBO_DEFAULT,
+        on_block: BlockSink | None = None,
+        *,
+        leaves: bool = True,
+    ):
         self.profile = profile
         self.on_block = on_block
+        self._leaf_sink = on_block if leaves else None
         self._pending = bytearray()
         layout = DeferredLayout if profile.layout == "deferred" else EagerLayout
         self._layout: Layout[_Node] = layout(profile.max_links, self._make_parent, self._emit_node)
@@ -201,6 +209,21 @@ class FileImporter:
         self._layout.begin_leaf(self._size, final=len(chunk) < self.profile.chunk_size)
         self._layout.add_leaf(self._make_leaf(chunk, digest))
 
+    def add_leaf_digest(self, size: int, digest: bytes) -> None:
+        """Add one leaf known by its content size and the sha256 of its block alone
+        (hashed elsewhere, e.g. on the thread that received it); no block is emitted."""
+        if not 0 <= size <= self.profile.chunk_size or self._pending:
+            raise InvalidInputError(f"a leaf of {size} bytes does not fit this import")
+        self._leaf_count += 1
+        self._size += size
+        self._layout.begin_leaf(self._size, final=size < self.profile.chunk_size)
+        if self.profile.raw_leaves:
+            self._layout.add_leaf(_Node(sha256_cid_bytes(RAW, digest, 1), size, size))
+            return
+        prefix, suffix = pb_leaf_frame(size)
+        cid = sha256_cid_bytes(DAG_PB, digest, self.profile.cid_version)
+        self._layout.add_leaf(_Node(cid, size, len(prefix) + size + len(suffix)))
+
     def finish(self) -> FileImport:
         """Flush the last chunk and the tree; return the root."""
         if self._finished:
@@ -214,19 +237,20 @@ class FileImporter:
 
     def _make_leaf(self, chunk: bytes | memoryview, digest: bytes | None) -> _Node:
         n = len(chunk)
+        sink = self._leaf_sink
         if self.profile.raw_leaves:
             cid = sha256_cid_bytes(RAW, digest or hashlib.sha256(chunk).digest(), 1)
-            if self.on_block is not None:
-                self.on_block(Block(decode_cid_bytes(cid), bytes(chunk)))
+            if sink is not None:
+                sink(Block(decode_cid_bytes(cid), bytes(chunk)))
             return _Node(cid, n, n)
         prefix, suffix = pb_leaf_frame(n)
         data = None
-        if digest is None or self.on_block is not None:
+        if digest is None or sink is not None:
             data = b"".join((prefix, chunk, suffix))
             digest = digest or hashlib.sha256(data).digest()
         cid = sha256_cid_bytes(DAG_PB, digest, self.profile.cid_version)
-        if data is not None and self.on_block is not None:
-            self.on_block(Block(decode_cid_bytes(cid), data))
+        if data is not None and sink is not None:
+            sink(Block(decode_cid_bytes(cid), data))
         return _Node(cid, n, len(prefix) + n + len(suffix))
 
     def _make_parent(self, children: list[_Node]) -> _Node:

@@ -111,6 +111,21 @@ class ContentVerifier:
         elif not self._importers:
             self._identity += data
 
+    def leaf_plan(self) -> tuple[int, bool] | None:
+        """``(chunk_size, raw_leaves)`` when leaf digests may be fed instead of bytes
+        (:meth:`add_leaf_digests`): one known profile and no bytes fed yet."""
+        if len(self._importers) != 1 or self.size:
+            return None
+        profile = self._importers[0].profile
+        return profile.chunk_size, profile.raw_leaves
+
+    def add_leaf_digests(self, leaves: list[tuple[int, bytes]]) -> None:
+        """Add the next leaves as ``(size, sha256 of the leaf block)`` (see leaf_plan)."""
+        importer = self._importers[0]
+        for size, digest in leaves:
+            importer.add_leaf_digest(size, digest)
+            self.size += size
+
     def finish(self) -> None:
         """Raise :class:`ContentMismatchError` unless the content was exactly ``cid``."""
         if self._importers:

@@ -239,6 +239,10 @@ class KuboBackend(BaseBackend):
         info = self.client.files_stat(cid, offline=self.offline)
         return StoredObject(cid, int(info["Size"]), f"/ipfs/{cid}")
 
+    def get_block(self, cid: CID) -> bytes:
+        """One block by CID (``block/get``), unverified; ContentNotFoundError if absent."""
+        return self.client.block_get(cid, offline=self.offline)
+
     def get(self, cid: CID) -> Iterator[bytes]:
         """Stream the file bytes of ``cid``; not-found raises here, not on first read.
 

@@ -29,6 +29,7 @@ from ipfs_kit_py.config import Configured
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.content.verify import verify_stream
+from ipfs_kit_py.errors import ContentNotFoundError, ResourceLimitError
 from ipfs_kit_py.progress import Subscribers
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "PROFILE_METADATA",
     "S3Backend",
     "S3Config",
+    "layout_key",
     "object_key",
 ]
 
@@ -45,6 +47,12 @@ logger = logging.getLogger(__name__)
 def object_key(cid: CID, prefix: str = DEFAULT_KEY_PREFIX) -> str:
     """The one CID -> S3 key rule: ``<prefix><CIDv1 base32>``."""
     return f"{prefix}{cid_key(cid)}"
+
+
+def layout_key(cid: CID, prefix: str = DEFAULT_KEY_PREFIX) -> str:
+    """Where the DAG layout of ``cid`` lives: ``<prefix without />.dag/<CIDv1 base32>``,
+    beside the content prefix and not under it, so listings of content never see it."""
+    return f"{prefix.rstrip('/')}.dag/{cid_key(cid)}"
 
 
 class S3Backend(Configured, BaseBackend):
@@ -100,6 +108,34 @@ class S3Backend(Configured, BaseBackend):
         """
         info, chunks = self.client.open_parallel(self.bucket, self.key_for(cid))
         return verify_stream(cid, chunks, profile or _recorded(info.metadata))
+
+    # -- ranges (RangeReader): verified above, by tiers/span_layout.py ------------------
+
+    def read_range(self, cid: CID, start: int, end: int) -> Iterator[bytes]:
+        """The stored bytes ``[start, end)`` of ``cid``, unverified, in one ranged GET."""
+        return self.client.read_range(self.bucket, self.key_for(cid), start, end)
+
+    def read_unverified(self, cid: CID) -> Iterator[bytes]:
+        """All stored bytes of ``cid`` (parallel ranged GETs), unverified."""
+        return self.client.open_parallel(self.bucket, self.key_for(cid))[1]
+
+    def get_layout(self, cid: CID, max_bytes: int) -> bytes | None:
+        """The stored DAG layout of ``cid``, or None; ResourceLimitError past ``max_bytes``."""
+        key = layout_key(cid, self.config.key_prefix)
+        try:
+            chunks = self.client.iter_bytes(self.bucket, key)
+            buffer = bytearray()
+            for chunk in chunks:
+                buffer += chunk
+                if len(buffer) > max_bytes:
+                    raise ResourceLimitError(f"the layout at {key} has over {max_bytes} bytes")
+        except ContentNotFoundError:
+            return None
+        return bytes(buffer)
+
+    def put_layout(self, cid: CID, data: bytes) -> None:
+        """Store the DAG layout of ``cid`` beside its object."""
+        self.client.put(self.bucket, layout_key(cid, self.config.key_prefix), data)
 
     def read(self, cid: CID) -> bytes:
         """Return the whole content of ``cid`` once verified (for small content)."""

@@ -464,6 +464,16 @@ class S3Client(Closeable):
         info = _info(bucket, key, result.meta, result.attributes)
         return info, self._stream(result.stream(min_chunk_size=STREAM_CHUNK), bucket, key)
 
+    def read_range(self, bucket: str, key: str, start: int, end: int) -> Iterator[bytes]:
+        """Stream bytes ``[start, end)`` of ``s3://bucket/key`` in one ranged GET."""
+        validate_key(key)
+        if not 0 <= start < end:
+            raise InvalidInputError(f"invalid byte range {start}..{end}")
+        options: GetOptions = {"range": (start, end)}
+        store = self.store(bucket)
+        result = self._call("download", bucket, key, obstore.get, store, key, options=options)
+        return self._stream(result.stream(min_chunk_size=STREAM_CHUNK), bucket, key)
+
     def open_parallel(self, bucket: str, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
         """Like :meth:`open`, but a large object comes as parallel ranged GETs, in order.
 

@@ -12,9 +12,10 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, cast
 
 from ipfs_kit_py import debris
+from ipfs_kit_py.content.hashing import LeafHasher
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
 from ipfs_kit_py.outfile import temp_beside
 from ipfs_kit_py.progress import Subscribers
@@ -75,23 +76,38 @@ def download_ranges(
     """Download ``size`` bytes with parallel ranged ``fetch(start, end)`` calls into ``dest``.
 
     Bytes land in a temporary file next to ``dest``; ``sink`` (a verifier) reads them back
-    in order while later parts are still downloading. Only a complete (and, with a sink,
-    verified) file is renamed to ``dest``; on any failure nothing is left behind.
+    in order while later parts are still downloading, or, when it takes leaf digests
+    (:class:`LeafSink`) and parts hold whole leaves, each download thread hashes the
+    leaves of its part as they arrive and the sink gets the digests in order (the hashing
+    spreads over the cores instead of one thread re-reading the file). Only a complete
+    (and, with a sink, verified) file is renamed to ``dest``; on any failure nothing is
+    left behind.
     """
     dest = Path(dest)
+    plan = _leaf_plan(sink, part_size)
     # the mode open() would give, not mkstemp's 0600; recorded in the debris journal
     fd, tmp_name = temp_beside(dest)
     try:
         os.ftruncate(fd, size)
         starts = range(0, size, part_size)
         futures = [
-            pool.submit(_fetch_into, fetch, fd, start, min(size, start + part_size), on_bytes)
+            pool.submit(
+                _fetch_into,
+                fetch,
+                fd,
+                start,
+                min(size, start + part_size),
+                on_bytes,
+                _hasher(plan, start, min(size, start + part_size), size),
+            )
             for start in starts
         ]
         try:
             for start, future in zip(starts, futures, strict=True):
-                future.result()
-                if sink is not None:
+                leaves = future.result()
+                if plan is not None and leaves is not None:
+                    cast(LeafSink, sink).add_leaf_digests(leaves)
+                elif sink is not None:
                     _feed(sink, fd, start, min(size, start + part_size))
         except BaseException:
             for future in futures:
@@ -113,12 +129,40 @@ def download_ranges(
         debris.release(tmp_name)
 
 
+class LeafSink(ByteSink, Protocol):
+    """A verifier that can take leaf digests instead of bytes (``ContentVerifier``)."""
+
+    def leaf_plan(self) -> tuple[int, bool] | None: ...
+
+    def add_leaf_digests(self, leaves: list[tuple[int, bytes]]) -> None: ...
+
+
+def _leaf_plan(sink: ByteSink | None, part_size: int) -> tuple[int, bool] | None:
+    """``(chunk_size, raw_leaves)`` if ``sink`` takes digests of leaves parts hold whole."""
+    plan_of = getattr(sink, "leaf_plan", None)
+    plan = plan_of() if plan_of is not None else None
+    if plan is None or part_size % plan[0]:
+        return None
+    return cast(tuple[int, bool], plan)
+
+
+def _hasher(plan: tuple[int, bool] | None, start: int, end: int, total: int) -> LeafHasher | None:
+    return None if plan is None else LeafHasher(start, end, total, plan[0], plan[1])
+
+
 def _fetch_into(
-    fetch: FetchRange, fd: int, start: int, end: int, on_bytes: Callable[[int], None] | None
-) -> None:
+    fetch: FetchRange,
+    fd: int,
+    start: int,
+    end: int,
+    on_bytes: Callable[[int], None] | None,
+    hasher: LeafHasher | None = None,
+) -> list[tuple[int, bytes]] | None:
     offset = start
     for chunk in fetch(start, end):
         view = memoryview(chunk)
+        if hasher is not None:
+            hasher.update(view)
         while view:
             written = os.pwrite(fd, view, offset)
             view = view[written:]
@@ -127,6 +171,7 @@ def _fetch_into(
             on_bytes(len(chunk))
     if offset != end:
         raise OSError(f"short read: range {start}-{end} ended at {offset}")
+    return hasher.digests if hasher is not None else None
 
 
 def _feed(sink: ByteSink, fd: int, start: int, end: int) -> None:
@@ -139,7 +184,7 @@ def _feed(sink: ByteSink, fd: int, start: int, end: int) -> None:
         offset += len(data)
 
 
-def _wait_all(futures: Sequence[Future[None]]) -> None:
+def _wait_all(futures: Sequence[Future[Any]]) -> None:
     for future in futures:
         if not future.cancelled():
             with contextlib.suppress(BaseException):
