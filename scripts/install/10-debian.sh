@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages: the C toolchain for the optional native piece-CID extension
 # (ipfs_kit_py._piece: gcc, libssl-dev, and python3-dev if the interpreter has no headers),
-# ipfs-cid (ipfs_cid, a CID conformance peer) and rclone (an S3 client benchmarked side by
-# side). `10-debian.sh --build-deps` installs the toolchain only: 00-python.sh runs it
+# ipfs-cid (ipfs_cid, a CID conformance peer), rclone (an S3 client benchmarked side by
+# side), hey (the HTTP load generator of bench/gateway.py) and chromium (the headless
+# browser that checks the gateway's directory pages). `10-debian.sh --build-deps` installs the toolchain only: 00-python.sh runs it
 # before `pip install -e` so the extension gets built on a fresh machine.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -15,6 +16,8 @@ include=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2
 if [ "${1:-}" != "--build-deps" ]; then
   command -v ipfs_cid >/dev/null 2>&1 || need+=(ipfs-cid)
   command -v rclone >/dev/null 2>&1 || need+=(rclone)
+  command -v hey >/dev/null 2>&1 || need+=(hey)
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   apt_install "${need[@]}" >/dev/null
@@ -22,5 +25,6 @@ fi
 if [ "${1:-}" = "--build-deps" ]; then
   echo "debian: gcc=$(command -v gcc) libssl-dev=$(dpkg-query -W -f='${Version}' libssl-dev)"
 else
-  echo "debian: ipfs_cid=$(command -v ipfs_cid) rclone=$(command -v rclone) gcc=$(command -v gcc)"
+  echo "debian: ipfs_cid=$(command -v ipfs_cid) rclone=$(command -v rclone) gcc=$(command -v gcc)" \
+    "hey=$(command -v hey) chromium=$(command -v chromium)"
 fi

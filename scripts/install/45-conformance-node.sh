@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The JS conformance peers (tests/conformance/js): ipfs-unixfs-importer, @ipld/car and the
+# The JS conformance peers (tests/conformance/js): ipfs-unixfs-importer, @ipld/car,
+# @helia/verified-fetch (a real client of `ipfs-kit serve`) and the
 # Storacha client's encoder, installed from package-lock.json with `npm ci`.
 # Idempotent: skipped when node_modules was installed from the same lock file.
 set -euo pipefail

@@ -4,7 +4,9 @@
 - the tier manager, the index, replication and the facade modules import no backend
   module except through ``backends.base`` and ``backends.registry``;
 - a dict kit (``s3_kit``, ``storacha_kit``) reaches only its own backend package;
-- ``cli/`` imports no backend module (it uses the facade and the public names).
+- ``cli/`` imports no backend module (it uses the facade and the public names);
+- ``gateway/`` (the ASGI app of ``ipfs-kit serve``) imports no backend module either: it
+  sits above the facade and the tiers, as the CLI does.
 
 Imports under ``if TYPE_CHECKING:`` are left out: they name the typed backends a
 facade property returns, but load nothing at run time. A public name imported from the
@@ -133,6 +135,12 @@ def test_a_kit_reaches_only_its_own_backend(kit: str) -> None:
 
 @pytest.mark.parametrize("path", modules("cli/"), ids=_rel)
 def test_cli_imports_no_backend(path: Path) -> None:
+    bad = [name for name in runtime_imports(path) if _within(name, "ipfs_kit_py.backends")]
+    assert not bad, f"{_rel(path)} imports {bad}"
+
+
+@pytest.mark.parametrize("path", modules("gateway/"), ids=_rel)
+def test_gateway_imports_no_backend(path: Path) -> None:
     bad = [name for name in runtime_imports(path) if _within(name, "ipfs_kit_py.backends")]
     assert not bad, f"{_rel(path)} imports {bad}"
 

@@ -53,6 +53,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("ipfs_kit_py.cli.content", "show the configuration"),
     "s3": ("ipfs_kit_py.cli.s3", "S3 objects: ls, put, get, rm, head, exists, cleanup"),
     "storacha": ("ipfs_kit_py.cli.storacha", "upload to / list / retrieve from Storacha"),
+    "serve": (
+        "ipfs_kit_py.cli.serve",
+        "serve /ipfs/ over HTTP: a path and trustless gateway over the tiers",
+    ),
 }
 COMMAND_MODULES = list(dict.fromkeys(module for module, _ in COMMANDS.values()))
 
@@ -68,6 +72,7 @@ examples:
   ipfs-kit repair CID                     # restore bad or missing copies from a good one
   ipfs-kit index check                    # is the index sound; index rebuild remakes it
   ipfs-kit backends                       # which tiers are configured and reachable
+  ipfs-kit serve --port 8080              # an HTTP gateway: curl 127.0.0.1:8080/ipfs/CID
 
 configuration: arguments > the TOML file at $IPFS_KIT_CONFIG or
 $XDG_CONFIG_HOME/ipfs-kit/config.toml > environment (AWS_*, S3_ENDPOINT_URL,

@@ -1,0 +1,120 @@
+"""``ipfs-kit serve``: the HTTP gateway (``/ipfs/`` path + trustless) over the kit's
+tiers and index, served by uvicorn (the ``gateway`` extra)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+from typing import TYPE_CHECKING, BinaryIO, TypeAlias
+
+from ipfs_kit_py.errors import InvalidInputError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
+
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+TOKEN_ENV = "IPFS_KIT_GATEWAY_TOKEN"
+DESCRIPTION = f"""\
+Serve GET/HEAD /ipfs/{{cid}}[/{{path}}] over HTTP from the tiers and index the other
+commands use: files (Range, ETag), directory listings and index.html, raw blocks
+(Accept: application/vnd.ipld.raw or ?format=raw) and CARs (application/vnd.ipld.car or
+?format=car, with dag-scope and entity-bytes). Every block is verified against its CID
+before it is sent; a block that fails mid-response cuts the response.
+Read-only unless --writable: then POST /ipfs adds the request body and answers its CID,
+for requests bearing `Authorization: Bearer $${TOKEN_ENV}` (the token is read from
+the environment, never from the command line, and never logged)."""
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "ipfs-kit serve needs uvicorn: pip install 'ipfs_kit_py[gateway]'"
+        ) from exc
+    from ipfs_kit_py.config import Secret
+    from ipfs_kit_py.gateway import GatewayApp, GatewayConfig
+    from ipfs_kit_py.gateway.kit_source import kit_blocks
+    from ipfs_kit_py.ipfs_kit import ipfs_kit
+
+    check_listen(args.host, args.port)
+    token = os.environ.get(TOKEN_ENV) if args.writable else None
+    if args.writable and not token:
+        raise InvalidInputError(f"--writable needs a token in ${TOKEN_ENV}")
+    config = GatewayConfig(
+        max_concurrent=args.max_concurrent,
+        request_timeout_s=args.timeout,
+        chunk_timeout_s=args.timeout,
+        max_car_bytes=args.max_car_bytes,
+        write_token=Secret(token) if token else None,
+    )
+    with ipfs_kit() as kit:
+
+        def add(data: BinaryIO) -> CID:
+            return kit.add(data).cid
+
+        app = GatewayApp(kit_blocks(kit), config, writer=add if token else None)
+        try:
+            uvicorn.run(
+                app,
+                host=args.host,
+                port=args.port,
+                log_level="warning" if args.verbose == 0 else "info",
+                lifespan="on",
+                access_log=args.verbose > 0,
+            )
+        finally:
+            app.close()
+    return 0
+
+
+def check_listen(host: str, port: int) -> None:
+    """Refuse an address uvicorn could not bind, before anything starts (an empty host
+    would mean every interface)."""
+    if not host or len(host) > 253 or not host.isascii() or not host.isprintable():
+        raise InvalidInputError(f"--host must be a host name or an IP address, got {host!r:.60}")
+    if not 1 <= port <= 65535:
+        raise InvalidInputError(f"--port must be in 1..65535, got {port}")
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise InvalidInputError(f"cannot listen on {host!r:.60}: {exc}") from None
+
+
+def register(sub: SubParsers) -> None:
+    """Add ``serve``."""
+    p = sub.add_parser(
+        "serve",
+        help="serve /ipfs/ over HTTP: a path and trustless gateway over the tiers",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port to listen on (8080)")
+    p.add_argument(
+        "--writable", action="store_true", help=f"enable POST /ipfs for bearers of ${TOKEN_ENV}"
+    )
+    p.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=64,
+        metavar="N",
+        help="requests served at once; more get 429 (64)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds until headers, and between body chunks (60)",
+    )
+    p.add_argument(
+        "--max-car-bytes",
+        type=int,
+        default=16 << 30,
+        metavar="B",
+        help="largest CAR response; a larger one is cut (16 GiB)",
+    )
+    p.set_defaults(func=cmd_serve)

@@ -1,0 +1,238 @@
+"""Walking a DAG block by block for the gateway: resolve ``/ipfs/{cid}/a/b``, read a
+byte range of a UnixFS file, and list the blocks a CAR of a given ``dag-scope`` holds.
+
+Every block comes from a getter that verifies it against its CID (or raises), so what
+these functions yield is verified. Walks use explicit stacks, never recursion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from ipfs_kit_py.content.cid import CID, DAG_PB, RAW
+from ipfs_kit_py.content.dag import UnixFSNode, iter_directory, load_node
+from ipfs_kit_py.content.dagpb import PBLink, UnixFSType, decode_node
+from ipfs_kit_py.content.hamt import hamt_hash
+from ipfs_kit_py.errors import ContentMismatchError
+from ipfs_kit_py.gateway.params import HTTPError
+
+__all__ = [
+    "Block",
+    "BlockGetter",
+    "Resolved",
+    "dag_blocks",
+    "file_range_blocks",
+    "file_size",
+    "resolve",
+]
+
+BlockGetter = Callable[[CID], bytes]
+Want = Callable[[Iterable[CID]], None]
+Block = tuple[CID, bytes]
+_HASH_BITS = 64
+_IDENTITY = 0x00
+
+
+@dataclass
+class Resolved:
+    """The end of a path: its CID, its root block (decoded when UnixFS), the blocks
+    walked to reach it (root and directories, HAMT shards too), and the CID of each
+    logical segment (``X-Ipfs-Roots``)."""
+
+    cid: CID
+    data: bytes
+    node: UnixFSNode | None
+    path_blocks: list[Block] = field(default_factory=list)
+    roots: list[CID] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        """``file``, ``directory``, ``symlink``, or ``other`` for a non-UnixFS block."""
+        return self.node.kind if self.node is not None else "other"
+
+
+def _node(cid: CID, data: bytes) -> UnixFSNode | None:
+    """The block decoded as UnixFS, or None for another codec."""
+    if cid.codec.code not in (RAW, DAG_PB):
+        return None
+    return _decoded(cid, data)
+
+
+def _decoded(cid: CID, data: bytes) -> UnixFSNode:
+    """A fetched (verified) block decoded as UnixFS."""
+
+    def give(_: CID) -> bytes:
+        return data
+
+    return load_node(cid, give)
+
+
+def resolve(root: CID, segments: tuple[str, ...], get: BlockGetter) -> Resolved:
+    """Follow ``segments`` from ``root``; 404 naming the missing part, 501 through a
+    non-UnixFS block."""
+    data = get(root)
+    here = Resolved(root, data, _node(root, data), [], [root])
+    for depth, name in enumerate(segments):
+        if here.node is None:
+            raise HTTPError(501, f"cannot walk a path inside {here.cid.codec.name} data")
+        if here.kind != "directory":
+            shown = "/".join(segments[: depth + 1])
+            raise HTTPError(
+                404,
+                f"no link named {shown!r}: {segments[depth - 1 : depth] or root}"
+                " is not a directory",
+            )
+        here.path_blocks.append((here.cid, here.data))
+        link = _lookup(here.node, name, get, here.path_blocks)
+        if link is None:
+            raise HTTPError(404, f"no link named {'/'.join(segments[: depth + 1])!r} under {root}")
+        data = get(link.cid)
+        here = Resolved(
+            link.cid, data, _node(link.cid, data), here.path_blocks, [*here.roots, link.cid]
+        )
+    return here
+
+
+def _lookup(node: UnixFSNode, name: str, get: BlockGetter, walked: list[Block]) -> PBLink | None:
+    """The link called ``name`` in a directory (first match) or a HAMT (by hash)."""
+    unixfs = node.unixfs
+    assert unixfs is not None
+    if unixfs.type == UnixFSType.DIRECTORY:
+        return next((link for link in node.links if link.name == name), None)
+    return _hamt_lookup(node, name, get, walked)
+
+
+def _hamt_lookup(
+    node: UnixFSNode, name: str, get: BlockGetter, walked: list[Block]
+) -> PBLink | None:
+    unixfs = node.unixfs
+    assert unixfs is not None and unixfs.fanout is not None
+    fanout = unixfs.fanout
+    bits = fanout.bit_length() - 1
+    if fanout < 2 or fanout & (fanout - 1) or fanout > 1024:
+        raise ContentMismatchError(f"HAMT shard has an invalid fanout {fanout}")
+    width = len(f"{fanout - 1:X}")
+    digest = hamt_hash(name)
+    links = node.links
+    for depth in range(_HASH_BITS // bits):
+        prefix = f"{(digest >> (_HASH_BITS - (depth + 1) * bits)) & (fanout - 1):0{width}X}"
+        shard = next((lk for lk in links if lk.name == prefix), None)
+        if shard is None:
+            return next((lk for lk in links if lk.name == prefix + name), None)
+        data = get(shard.cid)
+        walked.append((shard.cid, data))
+        child = _decoded(shard.cid, data)
+        if child.unixfs is None or child.unixfs.type != UnixFSType.HAMT_SHARD:
+            raise ContentMismatchError(f"HAMT sub-shard {shard.cid} is not a shard")
+        links = child.links
+    return None
+
+
+def file_size(node: UnixFSNode) -> int:
+    """The byte size of a UnixFS file (or raw) node."""
+    if node.unixfs is None:
+        return len(node.raw)
+    if node.unixfs.filesize is not None:
+        return node.unixfs.filesize
+    return len(node.unixfs.data or b"") + sum(node.unixfs.blocksizes)
+
+
+def file_range_blocks(
+    root: CID, data: bytes, start: int, stop: int, get: BlockGetter, want: Want | None = None
+) -> Iterator[tuple[CID, bytes, bytes]]:
+    """Yield ``(cid, block, payload)`` depth-first for each block of a UnixFS file that
+    covers ``[start, stop)``, ``payload`` cut to the range; only those blocks are fetched.
+
+    ``want`` hears the blocks the walk will visit next (read-ahead). Raises
+    :class:`ContentMismatchError` where declared sizes disagree with the data.
+    """
+    stack: list[tuple[CID, bytes | None, int, int | None]] = [(root, data, 0, None)]
+    while stack:
+        cid, block, offset, expected = stack.pop()
+        if block is None:
+            block = get(cid)
+        node = _decoded(cid, block)
+        inline, children = _file_parts(node, expected)
+        piece = inline[max(start - offset, 0) : max(stop - offset, 0)]
+        yield cid, block, piece
+        pos = offset + len(inline)
+        pending = []
+        for child, size in children:
+            if pos < stop and pos + size > start:
+                pending.append((child, None, pos, size))
+            pos += size
+        if want is not None:
+            want(child for child, _, _, _ in pending)
+        stack.extend(reversed(pending))
+
+
+def _file_parts(node: UnixFSNode, expected: int | None) -> tuple[bytes, list[tuple[CID, int]]]:
+    if node.unixfs is None:
+        _check(node.cid, len(node.raw), expected)
+        return node.raw, []
+    unixfs = node.unixfs
+    if unixfs.type not in (UnixFSType.FILE, UnixFSType.RAW):
+        raise ContentMismatchError(f"{node.cid} is UnixFS {unixfs.type.name}, not part of a file")
+    if len(unixfs.blocksizes) != len(node.links):
+        raise ContentMismatchError(f"file node {node.cid}: links and block sizes differ")
+    inline = unixfs.data or b""
+    _check(node.cid, len(inline) + sum(unixfs.blocksizes), expected)
+    children = [(lk.cid, size) for lk, size in zip(node.links, unixfs.blocksizes, strict=True)]
+    return inline, children
+
+
+def _check(cid: CID, actual: int, expected: int | None) -> None:
+    if expected is not None and actual != expected:
+        raise ContentMismatchError(
+            f"file block {cid} holds {actual} bytes, its parent says {expected}"
+        )
+
+
+def dag_blocks(
+    root: CID,
+    data: bytes,
+    get: BlockGetter,
+    *,
+    entity_only: bool,
+    dups: bool = False,
+    want: Want | None = None,
+) -> Iterator[Block]:
+    """Yield ``root`` and every block below it, depth-first, each once unless ``dups``
+    (identity CIDs skipped). ``entity_only``: below a directory, only its HAMT shards
+    (what listing it needs), never its entries."""
+    seen: set[bytes] = set()
+    stack: list[tuple[CID, bytes | None]] = [(root, data)]
+    while stack:
+        cid, block = stack.pop()
+        key = bytes(cid)
+        if (key in seen and not dups) or cid.hashfun.code == _IDENTITY:
+            continue
+        seen.add(key)
+        if block is None:
+            block = get(cid)
+        yield cid, block
+        if cid.codec.code != DAG_PB:
+            continue
+        links = decode_node(block).links
+        if entity_only:
+            links = _entity_links(cid, block, links)
+        if want is not None:
+            want(link.cid for link in links if dups or bytes(link.cid) not in seen)
+        stack.extend((link.cid, None) for link in reversed(links))
+
+
+def _entity_links(cid: CID, block: bytes, links: list[PBLink]) -> list[PBLink]:
+    """The links of a node that belong to the same entity (file chunks, HAMT shards)."""
+    node = _decoded(cid, block)
+    if node.unixfs is None or node.unixfs.type in (UnixFSType.FILE, UnixFSType.RAW):
+        return links
+    if node.unixfs.type == UnixFSType.HAMT_SHARD:
+        width = len(f"{(node.unixfs.fanout or 256) - 1:X}")
+        return [lk for lk in links if len(lk.name or "") == width]
+    return []
+
+
+def directory_entries(node: UnixFSNode, get: BlockGetter) -> Iterator[tuple[str, PBLink]]:
+    """``(name, link)`` for each entry of a basic or HAMT directory."""
+    return iter_directory(node, get)
