@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import io
+import itertools
 import random
 from pathlib import Path
 
 import pytest
 
+from ipfs_kit_py.backends import gateway as gateway_module
 from ipfs_kit_py.backends.gateway import GatewayBackend, _walk_car
 from ipfs_kit_py.content.car import encode_car_block, encode_car_header
+from ipfs_kit_py.content.dagpb import decode_node
 from ipfs_kit_py.content.unixfs import Block, ImportProfile, import_file
 from ipfs_kit_py.errors import (
     BackendError,
+    BackendTimeoutError,
     CARFormatError,
     ContentMismatchError,
     ContentNotFoundError,
@@ -92,3 +96,33 @@ def test_a_car_broken_off_after_the_root_stays_a_format_error() -> None:
     body += encode_car_block(ordered[1].cid, ordered[1].data) + KUBO_BREAK
     with pytest.raises(CARFormatError):
         b"".join(_walk_car(root.cid, io.BytesIO(body)))
+
+
+def _ticking_clock(monkeypatch: pytest.MonkeyPatch, step: float) -> None:
+    """The gateway module's clock advances ``step`` seconds at every reading."""
+    ticks = itertools.count()
+    monkeypatch.setattr(gateway_module.time, "monotonic", lambda: next(ticks) * step)
+
+
+def test_unneeded_blocks_for_longer_than_the_window_end_the_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a gateway sending blocks nobody asked for just above min_rate: cut by time, not
+    # only after 32 MiB of them
+    root, blocks = dag(DATA)
+    junk = [dag(b"junk %d" % i)[0] for i in range(20)]
+    _ticking_clock(monkeypatch, 1.0)
+    with pytest.raises(BackendTimeoutError, match="not needed for 5s"):
+        b"".join(_walk_car(root.cid, car(root, junk + blocks), junk_window=5.0))
+
+
+def test_a_slow_answer_of_needed_blocks_is_not_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    root, blocks = dag(DATA)
+    by_cid, ordered, todo = {b.cid: b for b in blocks}, [], [root.cid]
+    while todo:  # depth first, as the walk asks for them: nothing unneeded ever arrives
+        block = by_cid[todo.pop()]
+        ordered.append(block)
+        if block.cid.codec.name == "dag-pb":
+            todo.extend(link.cid for link in reversed(decode_node(block.data).links))
+    _ticking_clock(monkeypatch, 100.0)  # every block much later than the window
+    assert b"".join(_walk_car(root.cid, car(root, ordered), junk_window=5.0)) == DATA

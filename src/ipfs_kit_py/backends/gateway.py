@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, BinaryIO, Self
 
@@ -25,6 +26,7 @@ from ipfs_kit_py.content.unixfs import Block, ImportProfile
 from ipfs_kit_py.content.verify import verify_block
 from ipfs_kit_py.errors import (
     BackendError,
+    BackendTimeoutError,
     BackendUnavailableError,
     CARFormatError,
     ConfigurationError,
@@ -236,7 +238,7 @@ class GatewayBackend(BaseBackend):
                 _check_status(response, cid, url)
                 guard = self.timeouts.stall_guard(f"gateway {self.base_url}")
                 stream = reader(guard.wrap(response.iter_bytes()), 1 << 20)
-                yield from _walk_car(cid, stream, url)
+                yield from _walk_car(cid, stream, url, self.timeouts.stall_window)
             finally:
                 response.close()
         except httpx.TransportError as exc:
@@ -290,14 +292,27 @@ def _check_status(response: httpx.Response, cid: CID, url: str) -> None:
 
 
 class _Pending:
-    """Blocks that arrived before they were needed: bounded in bytes, count and repeats."""
+    """Blocks that arrived before they were needed: bounded in bytes, count, repeats and time.
 
-    def __init__(self, url: str) -> None:
+    The time bound: blocks that are not needed now may keep arriving for at most
+    ``junk_window`` seconds after the last needed one. Without it a gateway sending
+    unneeded blocks just above ``min_rate`` would hold a read for hours before the byte
+    bound trips; a slow but useful answer (one large needed block) is not affected,
+    since nothing unneeded arrives while it does.
+    """
+
+    def __init__(self, url: str, junk_window: float = 10.0) -> None:
         self.blocks: dict[tuple[int, bytes], bytes] = {}
         self.size = 0
         self.repeats = 0
         self.repeated_bytes = 0  # a repeated 16 MiB block costs as much as a new one
         self.url = url
+        self.junk_window = junk_window
+        self.last_needed = time.monotonic()
+
+    def needed(self) -> None:
+        """A needed block arrived (or was taken from those kept)."""
+        self.last_needed = time.monotonic()
 
     def pop(self, key: tuple[int, bytes]) -> bytes | None:
         data = self.blocks.pop(key, None)
@@ -305,6 +320,12 @@ class _Pending:
         return data
 
     def keep(self, key: tuple[int, bytes], data: bytes) -> None:
+        if time.monotonic() - self.last_needed > self.junk_window:
+            raise BackendTimeoutError(
+                f"the gateway sent only blocks not needed for {self.junk_window:g}s (stall_window)",
+                backend="gateway",
+                locator=self.url,
+            )
         if key in self.blocks:
             self.repeats += 1
             self.repeated_bytes += len(data)
@@ -327,7 +348,9 @@ class _Pending:
             )
 
 
-def _walk_car(root: CID, stream: BinaryIO, url: str = "") -> Iterator[bytes]:
+def _walk_car(
+    root: CID, stream: BinaryIO, url: str = "", junk_window: float = 10.0
+) -> Iterator[bytes]:
     """Walk the UnixFS file DAG of ``root`` over a verified CAR stream, yielding leaf bytes.
 
     Blocks normally arrive in DFS order and are used at once; out-of-order blocks are
@@ -336,7 +359,7 @@ def _walk_car(root: CID, stream: BinaryIO, url: str = "") -> Iterator[bytes]:
     after a 200, for content it lacks) means the gateway does not have the content.
     """
     blocks = iter(CarReader(stream, verify=True))
-    pending = _Pending(url)
+    pending = _Pending(url, junk_window)
     todo = [root]
     while todo:
         cid = todo.pop()
@@ -375,10 +398,12 @@ def _next_needed(cid: CID, blocks: Iterator[Block], pending: _Pending) -> bytes:
     key = _same_block(cid)
     held = pending.pop(key)
     if held is not None:
+        pending.needed()
         return held
     for block in blocks:
         got = _same_block(block.cid)
         if got == key:
+            pending.needed()
             return block.data
         pending.keep(got, block.data)
     raise ContentMismatchError(f"the gateway's CAR lacks block {cid}", cid=str(cid))
