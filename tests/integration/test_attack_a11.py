@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -194,3 +195,23 @@ def test_the_cli_refuses_an_empty_tier_list(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert b"at least one tier" in done.stderr
     assert b"Traceback" not in done.stderr
+
+
+def test_car_extract_into_a_directory_writes_the_root_inside_it(tmp_path: Path) -> None:
+    source = tmp_path / "hello"
+    source.write_bytes(b"hello\n")
+    car = tmp_path / "hello.car"
+    assert _cli(tmp_path, "car", "pack", str(source), "-o", str(car)).returncode == 0
+    (tmp_path / "into").mkdir()
+    for target in (tmp_path / "into", f"{tmp_path / 'slash'}/"):
+        if isinstance(target, str):
+            Path(target).mkdir()
+        done = _cli(tmp_path, "car", "extract", str(car), "-o", str(target), "--json")
+        assert done.returncode == 0, done.stderr
+        written = Path(json.loads(done.stdout)["path"])
+        assert written.parent == Path(target) and written.read_bytes() == b"hello\n"
+    again = _cli(tmp_path, "car", "extract", str(car), "-o", str(tmp_path / "into"))
+    assert again.returncode == 2 and b"already exists" in again.stderr
+    missing = _cli(tmp_path, "car", "extract", str(car), "-o", f"{tmp_path / 'missing'}/")
+    assert missing.returncode == 2 and b"does not exist" in missing.stderr
+    assert not (tmp_path / "missing").exists()

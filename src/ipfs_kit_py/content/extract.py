@@ -79,13 +79,15 @@ def extract_car(
     """Read a CAR (verifying every block), then extract ``root`` to ``target``.
 
     ``root`` defaults to the CAR's only root; a ``root`` that is neither a root nor a
-    block of the CAR is an :class:`InvalidInputError`. Blocks are spilled to a temporary
-    file next to the target, not held in memory. Returns the extracted root. Raises
-    :class:`CARFormatError` for a malformed or truncated CAR, and what :func:`extract`
-    raises.
+    block of the CAR is an :class:`InvalidInputError`. A ``target`` ending in a path
+    separator, or naming an existing directory, means ``target/<root CID>``. Blocks are
+    spilled to a temporary file next to the target, not held in memory. Returns the
+    extracted root. Raises :class:`CARFormatError` for a malformed or truncated CAR,
+    and what :func:`extract` raises.
     """
     target_path = os.fspath(target)
-    parent = _check_target(target_path)
+    into = target_path.endswith(("/", os.sep)) or os.path.isdir(target_path)
+    parent = _check_target(os.path.join(target_path, "x") if into else target_path)
     with typed_os_errors("cannot read the CAR"):
         reader = CarReader(car_stream)
     if root is not None:
@@ -94,6 +96,9 @@ def extract_car(
         root_cid = reader.roots[0]
     else:
         raise InvalidInputError(f"the CAR has {len(reader.roots)} roots; name the one to extract")
+    if into:
+        target_path = os.path.join(target_path, cid_key(root_cid))
+        _check_target(target_path)
     with typed_os_errors(f"cannot stage the CAR's blocks in {parent}"):
         store = _spill(reader, parent)
     with store:
