@@ -3,7 +3,8 @@
 - a file DAG whose nodes link one empty child twice, 60 levels deep, holds 0 bytes but
   took 2**60 block loads to read: ``car extract`` and a gateway ``cat`` never ended;
 - a HAMT whose shards link one sub-shard from two slots, 20 levels deep, made listing
-  it cost 2**20+ loads per level: ``car extract`` never ended;
+  it cost 2**20 loads; one with thousands of empty sub-shards, linked by thousands of
+  directory entries, was listed again for each: ``car extract`` never ended;
 - ``car verify`` of a dag-cbor block that is not dag-cbor (or nests past the decoder's
   recursion) escaped as ``DAGCBORDecodingError`` / ``RecursionError``;
 - ``kit.add(text_stream)`` raised a bare ``TypeError``;
@@ -67,8 +68,9 @@ def _shared_shard_bomb(levels: int = 20) -> tuple[CID, Blocks]:
         unixfs = encode_unixfs(UnixFSType.HAMT_SHARD, data=b"\x03", hash_type=0x22, fanout=8)
         return _pb(unixfs, links)
 
-    cid, data = shard([])
-    blocks: Blocks = [(cid, data)]
+    leaf = sha256_cid(RAW, b"x")
+    cid, data = shard([PBLink(leaf, "0x", 1)])
+    blocks: Blocks = [(leaf, b"x"), (cid, data)]
     for _ in range(levels):
         cid, data = shard([PBLink(cid, "0", 0), PBLink(cid, "1", 0)])
         blocks.append((cid, data))
@@ -145,6 +147,36 @@ def test_a_hamt_sharing_its_sub_shards_is_refused_at_once(tmp_path: Path) -> Non
     root, blocks = _shared_shard_bomb()
     car = _car(tmp_path / "hamt.car", root, blocks)
     with car.open("rb") as f, pytest.raises(ContentMismatchError, match="twice"):
+        extract_car(f, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hamt.car"]  # nothing left
+
+
+def _empty_sub_shards_bomb(subs: int = 3000, parents: int = 3000) -> tuple[CID, Blocks]:
+    """A directory linking ``parents`` times one HAMT of one entry and ``subs`` distinct
+    empty sub-shards: each listing of it loaded every sub-shard again."""
+    leaf = sha256_cid(RAW, b"x")
+    blocks: Blocks = [(leaf, b"x")]
+    links = [PBLink(leaf, "000entry", 1)]
+    for i in range(subs):
+        unixfs = encode_unixfs(
+            UnixFSType.HAMT_SHARD, data=i.to_bytes(4, "big"), hash_type=0x22, fanout=1024
+        )
+        cid, data = _pb(unixfs, [])
+        blocks.append((cid, data))
+        links.append(PBLink(cid, f"{1 + i % 1000:03X}", 0))
+    unixfs = encode_unixfs(UnixFSType.HAMT_SHARD, data=b"\x01", hash_type=0x22, fanout=1024)
+    shard, data = _pb(unixfs, links)
+    blocks.append((shard, data))
+    kids = [PBLink(shard, f"d{i}", 0) for i in range(parents)]
+    root, data = _pb(encode_unixfs(UnixFSType.DIRECTORY), kids)
+    return root, [(root, data), *blocks[::-1]]
+
+
+@pytest.mark.timeout(120)  # without the bound it never ends
+def test_a_hamt_with_empty_sub_shards_is_refused(tmp_path: Path) -> None:
+    root, blocks = _empty_sub_shards_bomb()
+    car = _car(tmp_path / "hamt.car", root, blocks)
+    with car.open("rb") as f, pytest.raises(ContentMismatchError, match="empty"):
         extract_car(f, tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hamt.car"]  # nothing left
 

@@ -184,8 +184,8 @@ def iter_shard(
     fanout = _check_shard(root, None)
     width = len(_prefix(0, fanout))
     stack: list[Iterator[PBLink]] = [iter(links)]
-    # Two slots never hold the same sub-shard (their names hash apart), so a repeat is
-    # malformed, and walking it again would let a few blocks cost fanout**depth loads.
+    # Two slots never hold the same sub-shard (their names hash apart), nor an empty one,
+    # so either is malformed; allowed, a few blocks could cost fanout**depth loads.
     seen: set[bytes] = set()
     while stack:
         link = next(stack[-1], None)
@@ -208,6 +208,9 @@ def iter_shard(
         seen.add(key)
         child, child_links = load(link.cid)
         _check_shard(child, fanout)
+        if not child_links:  # never written (a slot holds a sub-shard for 2+ names), and
+            # free to repeat: each listing of a shared directory would load them all again
+            raise ContentMismatchError(f"HAMT sub-shard {short_cid(link.cid)} is empty")
         stack.append(iter(child_links))
 
 
