@@ -4,7 +4,8 @@
   took 2**60 block loads to read: ``car extract`` and a gateway ``cat`` never ended;
 - a HAMT whose shards link one sub-shard from two slots, 20 levels deep, made listing
   it cost 2**20 loads; one with thousands of empty sub-shards, linked by thousands of
-  directory entries, was listed again for each: ``car extract`` never ended;
+  directory entries, was listed again for each: ``car extract`` never ended; so did
+  one naming thousands of times an empty file whose node has 50k empty links;
 - ``car verify`` of a dag-cbor block that is not dag-cbor (or nests past the decoder's
   recursion) escaped as ``DAGCBORDecodingError`` / ``RecursionError``;
 - ``kit.add(text_stream)`` raised a bare ``TypeError``;
@@ -30,8 +31,8 @@ from ipfs_kit_py.content.car import CarWriter
 from ipfs_kit_py.content.cid import CID, DAG_CBOR, DAG_PB, RAW, make_cid, sha256_cid
 from ipfs_kit_py.content.dag import read_file
 from ipfs_kit_py.content.dagpb import PBLink, UnixFSType, encode_node, encode_unixfs
-from ipfs_kit_py.content.extract import extract_car
-from ipfs_kit_py.errors import ContentMismatchError, InvalidInputError
+from ipfs_kit_py.content.extract import ExtractLimits, extract_car
+from ipfs_kit_py.errors import ContentMismatchError, InvalidInputError, ResourceLimitError
 from ipfs_kit_py.ipfs_kit import ipfs_kit
 
 Blocks = list[tuple[CID, bytes]]
@@ -179,6 +180,54 @@ def test_a_hamt_with_empty_sub_shards_is_refused(tmp_path: Path) -> None:
     with car.open("rb") as f, pytest.raises(ContentMismatchError, match="empty"):
         extract_car(f, tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hamt.car"]  # nothing left
+
+
+def _heavy_empty_file_bomb(links: int = 50_000, names: int = 5_000) -> tuple[CID, Blocks]:
+    """A directory naming ``names`` times one empty file whose node has ``links`` empty
+    children: 0 bytes to write, but each copy decoded the 2 MB node again."""
+    leaf = sha256_cid(RAW, b"")
+    unixfs = encode_unixfs(UnixFSType.FILE, filesize=0, blocksizes=[0] * links)
+    heavy, data = _pb(unixfs, [PBLink(leaf, None, 0)] * links)
+    kids = [PBLink(heavy, f"f{i}", 0) for i in range(names)]
+    root, root_data = _pb(encode_unixfs(UnixFSType.DIRECTORY), kids)
+    return root, [(root, root_data), (heavy, data), (leaf, b"")]
+
+
+@pytest.mark.timeout(120)  # without the bound it runs for an hour
+def test_a_heavy_file_named_thousands_of_times_is_read_once(tmp_path: Path) -> None:
+    root, blocks = _heavy_empty_file_bomb()
+    car = _car(tmp_path / "heavy.car", root, blocks)
+    done = _cli(tmp_path, "car", "extract", str(car), "-o", str(tmp_path / "out"), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["path"] == str(tmp_path / "out")  # not out/<root>
+    files = list((tmp_path / "out").iterdir())
+    assert len(files) == 5_000 and all(f.stat().st_size == 0 for f in files)
+
+
+def test_shared_files_and_directories_are_written_in_full_each_time(tmp_path: Path) -> None:
+    """Reusing a listing or a written file changes nothing in what is written."""
+    leaf = sha256_cid(RAW, b"shared bytes")
+    inner, inner_data = _pb(
+        encode_unixfs(UnixFSType.DIRECTORY), [PBLink(leaf, "a", 12), PBLink(leaf, "b", 12)]
+    )
+    kids = [PBLink(inner, "x", 0), PBLink(inner, "y", 0), PBLink(leaf, "z", 12)]
+    root, root_data = _pb(encode_unixfs(UnixFSType.DIRECTORY), kids)
+    car = _car(
+        tmp_path / "shared.car",
+        root,
+        [(root, root_data), (inner, inner_data), (leaf, b"shared bytes")],
+    )
+    with car.open("rb") as f:
+        extract_car(f, tmp_path / "out")
+    written = sorted(
+        (str(p.relative_to(tmp_path / "out")), p.read_bytes())
+        for p in (tmp_path / "out").rglob("*")
+        if p.is_file()
+    )
+    assert written == [(n, b"shared bytes") for n in ("x/a", "x/b", "y/a", "y/b", "z")]
+    with car.open("rb") as f, pytest.raises(ResourceLimitError):
+        extract_car(f, tmp_path / "small", limits=ExtractLimits(max_bytes=59))
+    assert not (tmp_path / "small").exists()
 
 
 @pytest.mark.parametrize(

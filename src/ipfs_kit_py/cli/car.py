@@ -140,9 +140,10 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_extract(args: argparse.Namespace) -> int:
     with _open_car(args.car).open("rb") as f:
         limits = ExtractLimits(args.max_bytes, args.max_entries, args.max_depth)
-        root = extract_car(f, args.output, args.root, limits)
-    output = args.output
-    if output.endswith(("/", os.sep)) or os.path.isdir(output):
+        output = args.output
+        into = output.endswith(("/", os.sep)) or os.path.isdir(output)
+        root = extract_car(f, output, args.root, limits)
+    if into:
         output = os.path.join(output, cid_key(root))
     if args.json:
         print_json({"root": str(root), "path": output})
