@@ -306,8 +306,6 @@ class ipfs_kit(Closeable):
         ``BackendError`` and its kinds when a target tier fails.
         """
         to = _tier_names(to)
-        if to is not None and not to:  # an empty list would store nowhere, yet answer a CID
-            raise InvalidInputError("name at least one tier to add to (or none for the default)")
         if isinstance(source, str | os.PathLike) and os.path.isdir(source):
             root = Path(source)
             result = add_directory(self.tiers, root, to, profile, pin, hidden, sharding)

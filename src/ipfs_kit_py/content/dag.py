@@ -171,6 +171,9 @@ def file_parts(node: UnixFSNode) -> tuple[bytes, list[tuple[CID, int]]]:
     ]
 
 
+_file_parts = file_parts  # the name other modules imported before it was public
+
+
 def check_size(cid: CID, actual: int, expected: int | None) -> None:
     """Raise :class:`ContentMismatchError` unless a file block holds what its parent says."""
     if expected is not None and actual != expected:
