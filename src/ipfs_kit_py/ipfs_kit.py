@@ -596,7 +596,9 @@ def _byte_chunks(chunks: Iterable[Any]) -> Iterator[bytes]:
     """The chunks of a byte iterable; InvalidInputError at the first that is not bytes."""
     for chunk in chunks:
         if not isinstance(chunk, bytes | bytearray | memoryview):
-            raise InvalidInputError(f"a byte iterable yielded a {type(chunk).__name__}")
+            raise InvalidInputError(
+                f"a byte stream or iterable yielded a {type(chunk).__name__}, not bytes"
+            )
         yield bytes(chunk)
 
 
@@ -613,8 +615,11 @@ def _open_source(source: Source, max_stream_bytes: int | None) -> tuple[Iterable
     if isinstance(source, str | os.PathLike):
         f = open_regular_file(Path(source))
         return read_chunks(f), f.close
+    if isinstance(source, io.TextIOBase):
+        raise InvalidInputError("cannot add a text stream: open the file in binary mode ('rb')")
     if isinstance(source, io.IOBase) or hasattr(source, "read"):
-        chunks: Iterable[bytes] = read_chunks(source)  # type: ignore[arg-type]
+        # a file-like object may still answer str: checked chunk by chunk
+        chunks: Iterable[bytes] = _byte_chunks(read_chunks(source))  # type: ignore[arg-type]
     elif isinstance(source, Mapping) or not isinstance(source, Iterable):
         raise InvalidInputError(
             f"cannot add a {type(source).__name__}: give a path, bytes, a binary file "

@@ -21,6 +21,7 @@ from ipfs_kit_py.backends.engine_errors import transport_error
 from ipfs_kit_py.config import Sources, parse_number, parse_url
 from ipfs_kit_py.content.car import MAX_BLOCK_SIZE, CarReader
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_key
+from ipfs_kit_py.content.dag import UnixFSNode, check_size, file_parts
 from ipfs_kit_py.content.dagpb import UnixFSType, decode_node, decode_unixfs
 from ipfs_kit_py.content.unixfs import Block, ImportProfile
 from ipfs_kit_py.content.verify import verify_block
@@ -360,9 +361,14 @@ def _walk_car(
     """
     blocks = iter(CarReader(stream, verify=True))
     pending = _Pending(url, junk_window)
-    todo = [root]
+    todo: list[tuple[CID, int | None]] = [(root, None)]
+    empty_seen: set[tuple[int, bytes]] = set()  # a child declared empty is walked once
     while todo:
-        cid = todo.pop()
+        cid, expected = todo.pop()
+        if expected == 0:
+            if _same_block(cid) in empty_seen:
+                continue
+            empty_seen.add(_same_block(cid))
         try:
             data = _next_needed(cid, blocks, pending)
         except CARFormatError as exc:
@@ -374,6 +380,7 @@ def _walk_car(
                 locator=url,
             ) from exc
         if cid.codec.code == RAW:
+            check_size(cid, len(data), expected)
             yield data
             continue
         if cid.codec.code != DAG_PB:
@@ -382,9 +389,11 @@ def _walk_car(
         unixfs = decode_unixfs(node.data or b"")
         if unixfs.type not in (UnixFSType.FILE, UnixFSType.RAW):
             raise InvalidInputError(f"{cid} is a UnixFS {unixfs.type.name.lower()}, not a file")
-        if unixfs.data:
-            yield unixfs.data
-        todo.extend(link.cid for link in reversed(node.links))
+        inline, children = file_parts(UnixFSNode(cid, unixfs, node.links))
+        check_size(cid, len(inline) + sum(size for _, size in children), expected)
+        if inline:
+            yield inline
+        todo.extend(reversed(children))
 
 
 def _same_block(cid: CID) -> tuple[int, bytes]:

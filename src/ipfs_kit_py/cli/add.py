@@ -160,6 +160,8 @@ def _store(args: argparse.Namespace, profile: ImportProfile) -> int:
     from ipfs_kit_py.ipfs_kit import ipfs_kit
 
     to = [t.strip() for t in args.to.split(",") if t.strip()] if args.to else None
+    if to == []:  # `--to ,` would store nowhere, yet print "added"
+        raise InvalidInputError("--to names no tier: name at least one tier to add to")
     source: Any = sys.stdin.buffer if args.path == "-" else Path(args.path)
     if isinstance(source, Path) and os.path.isdir(source) and not args.recursive:
         raise InputPathError(f"{source} is a directory, use the '-r' flag to add directories")

@@ -9,6 +9,7 @@ from pathlib import Path
 from ipfs_kit_py.cli.add import add_profile_arguments, profile_from_args, sharding_from_args
 from ipfs_kit_py.cli.console import print_json, print_line
 from ipfs_kit_py.content.archive import pack_car, verify_car
+from ipfs_kit_py.content.cid import cid_key
 from ipfs_kit_py.content.extract import extract_car
 from ipfs_kit_py.content.extract_plan import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES, ExtractLimits
 from ipfs_kit_py.errors import InputPathError
@@ -50,7 +51,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verify.set_defaults(func=run_verify)
     extract = commands.add_parser("extract", help="write a CAR's file or directory to disk")
     extract.add_argument("car")
-    extract.add_argument("-o", "--output", required=True, help="target path (must not exist)")
+    extract.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="target path (must not exist; dir/ or an existing directory: ROOT-CID inside it)",
+    )
     extract.add_argument("--root", default=None, help="which root, if the CAR has several")
     extract.add_argument(
         "--max-bytes", type=int, default=None, help="refuse more file bytes (default: free space)"
@@ -134,9 +140,13 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_extract(args: argparse.Namespace) -> int:
     with _open_car(args.car).open("rb") as f:
         limits = ExtractLimits(args.max_bytes, args.max_entries, args.max_depth)
-        root = extract_car(f, args.output, args.root, limits)
+        output = args.output
+        into = output.endswith(("/", os.sep)) or os.path.isdir(output)
+        root = extract_car(f, output, args.root, limits)
+    if into:
+        output = os.path.join(output, cid_key(root))
     if args.json:
-        print_json({"root": str(root), "path": args.output})
+        print_json({"root": str(root), "path": output})
     else:
-        print_line(f"{root} -> {args.output}")
+        print_line(f"{root} -> {output}")
     return 0

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, BinaryIO
 from ipfs_kit_py import debris
 from ipfs_kit_py.content.blockstore import TempBlockStore
 from ipfs_kit_py.content.car import CarReader, export_dag
-from ipfs_kit_py.content.cid import DAG_CBOR, DAG_PB, cid_bytes_key
+from ipfs_kit_py.content.cid import DAG_CBOR, DAG_PB, cid_bytes_key, short_cid
 from ipfs_kit_py.content.dagpb import decode_node
 from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
 from ipfs_kit_py.content.os_errors import typed_os_errors
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, Block, ImportProfile, import_file
-from ipfs_kit_py.errors import InputPathError
+from ipfs_kit_py.errors import ContentMismatchError, InputPathError
 from ipfs_kit_py.sources import open_regular_file
 
 if TYPE_CHECKING:
@@ -99,7 +99,13 @@ def iter_links(cid: CID, data: bytes) -> Iterator[CID]:
         import dag_cbor  # only a dag-cbor block needs it
         from multiformats import CID
 
-        stack = [dag_cbor.decode(data)]
+        try:
+            stack = [dag_cbor.decode(data)]
+        except Exception as exc:  # malformed, or nested past the decoder's recursion
+            raise ContentMismatchError(
+                f"block {short_cid(cid)} is not valid dag-cbor: {type(exc).__name__}: "
+                f"{(str(exc).splitlines() or [''])[0][:200]}"
+            ) from None
         while stack:
             value = stack.pop()
             if isinstance(value, CID):

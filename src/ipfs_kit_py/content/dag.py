@@ -26,6 +26,8 @@ __all__ = [
     "BlockSource",
     "BlockStore",
     "UnixFSNode",
+    "check_size",
+    "file_parts",
     "iter_directory",
     "load_node",
     "read_file",
@@ -120,24 +122,34 @@ def read_file(root: CID | str, get_block: BlockSource) -> Iterator[bytes]:
 
 
 def read_verified_file(root: CID, get: BlockGetter) -> Iterator[bytes]:
-    """:func:`read_file` over a getter that already verifies blocks."""
+    """:func:`read_file` over a getter that already verifies blocks.
+
+    A child declared empty is read once per CID: sub-DAGs that add no bytes could
+    otherwise be linked exponentially often (a work bomb with nothing to show).
+    """
     stack: list[tuple[CID, int | None]] = [(root, None)]
+    empty_seen: set[bytes] = set()
     while stack:
         cid, expected = stack.pop()
+        if expected == 0:
+            key = bytes(cid)
+            if key in empty_seen:
+                continue
+            empty_seen.add(key)
         node = load_node(cid, get)
         if node.unixfs is None:
-            _check_size(cid, len(node.raw), expected)
+            check_size(cid, len(node.raw), expected)
             if node.raw:
                 yield node.raw
             continue
-        data, children = _file_parts(node)
-        _check_size(cid, len(data) + sum(size for _, size in children), expected)
+        data, children = file_parts(node)
+        check_size(cid, len(data) + sum(size for _, size in children), expected)
         if data:
             yield data
         stack.extend((child, size) for child, size in reversed(children))
 
 
-def _file_parts(node: UnixFSNode) -> tuple[bytes, list[tuple[CID, int]]]:
+def file_parts(node: UnixFSNode) -> tuple[bytes, list[tuple[CID, int]]]:
     """A file node's inline data and its children with their declared sizes."""
     unixfs = node.unixfs
     if unixfs is None or unixfs.type not in _FILE_TYPES:
@@ -159,7 +171,11 @@ def _file_parts(node: UnixFSNode) -> tuple[bytes, list[tuple[CID, int]]]:
     ]
 
 
-def _check_size(cid: CID, actual: int, expected: int | None) -> None:
+_file_parts = file_parts  # the name other modules imported before it was public
+
+
+def check_size(cid: CID, actual: int, expected: int | None) -> None:
+    """Raise :class:`ContentMismatchError` unless a file block holds what its parent says."""
     if expected is not None and actual != expected:
         raise ContentMismatchError(
             f"file block {short_cid(cid)} holds {actual} bytes but its parent says {expected}"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 from ipfs_kit_py import debris
@@ -79,13 +80,15 @@ def extract_car(
     """Read a CAR (verifying every block), then extract ``root`` to ``target``.
 
     ``root`` defaults to the CAR's only root; a ``root`` that is neither a root nor a
-    block of the CAR is an :class:`InvalidInputError`. Blocks are spilled to a temporary
-    file next to the target, not held in memory. Returns the extracted root. Raises
-    :class:`CARFormatError` for a malformed or truncated CAR, and what :func:`extract`
-    raises.
+    block of the CAR is an :class:`InvalidInputError`. A ``target`` ending in a path
+    separator, or naming an existing directory, means ``target/<root CID>``. Blocks are
+    spilled to a temporary file next to the target, not held in memory. Returns the
+    extracted root. Raises :class:`CARFormatError` for a malformed or truncated CAR,
+    and what :func:`extract` raises.
     """
     target_path = os.fspath(target)
-    parent = _check_target(target_path)
+    into = target_path.endswith(("/", os.sep)) or os.path.isdir(target_path)
+    parent = _check_target(os.path.join(target_path, "x") if into else target_path)
     with typed_os_errors("cannot read the CAR"):
         reader = CarReader(car_stream)
     if root is not None:
@@ -94,6 +97,9 @@ def extract_car(
         root_cid = reader.roots[0]
     else:
         raise InvalidInputError(f"the CAR has {len(reader.roots)} roots; name the one to extract")
+    if into:
+        target_path = os.path.join(target_path, cid_key(root_cid))
+        _check_target(target_path)
     with typed_os_errors(f"cannot stage the CAR's blocks in {parent}"):
         store = _spill(reader, parent)
     with store:
@@ -173,25 +179,40 @@ class _Writer:
     """Writes a planned tree: directories first, files streamed, symlinks last.
 
     The plan's byte total is enforced again while writing, so a DAG can never write
-    more than was checked against the limits and the free space.
+    more than was checked against the limits and the free space. A directory or file
+    linked many times is read once: later copies reuse its listing or copy the file
+    already written, so a shared sub-DAG whose blocks cost more than its bytes (a node
+    of many empty links) costs its blocks once, not once per link to it.
     """
 
     def __init__(self, get: BlockGetter, budget: int) -> None:
         self._get = get
         self._budget = budget
+        self._listings: dict[bytes, list[tuple[str, CID]]] = {}  # at most the plan's entries
+        self._files: dict[bytes, str] = {}  # file CID -> the first path written
 
     def write(self, root: CID, base: str) -> None:
         symlinks: list[tuple[str, bytes]] = []
         stack = [(base, root)]
         while stack:
             path, cid = stack.pop()
+            key = bytes(cid)
+            if key in self._files:
+                self._copy_file(self._files[key], path)
+                continue
+            entries = self._listings.get(key)
+            if entries is not None:
+                os.mkdir(path)
+                stack.extend((os.path.join(path, name), kid) for name, kid in reversed(entries))
+                continue
             node = load_node(cid, self._get)
             if node.kind == "directory":
                 os.mkdir(path)
-                entries = directory_entries(node, self._get)
+                entries = self._listings[key] = directory_entries(node, self._get)
                 stack.extend((os.path.join(path, name), kid) for name, kid in reversed(entries))
             elif node.kind == "file":
                 self._write_file(path, cid)
+                self._files[key] = path
             else:
                 symlinks.append((path, symlink_target(node)))
         for path, target in symlinks:  # last, so that no write can pass through one
@@ -199,13 +220,21 @@ class _Writer:
 
     def _write_file(self, path: str, cid: CID) -> None:
         """Stream the file into a temporary name beside ``path``, then rename it."""
+        self._write_chunks(path, read_verified_file(cid, self._get))
+
+    def _copy_file(self, source: str, path: str) -> None:
+        """Write another copy of a file already written (and verified) at ``source``."""
+        with open(source, "rb") as f:
+            self._write_chunks(path, iter(lambda: f.read(1 << 20), b""))
+
+    def _write_chunks(self, path: str, chunks: Iterator[bytes]) -> None:
         directory = os.path.dirname(path)
         temporary = os.path.join(directory, f".ipfs-kit-part-{secrets.token_hex(8)}")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(temporary, flags, 0o666)
         try:
             with os.fdopen(fd, "wb") as out:
-                for chunk in read_verified_file(cid, self._get):
+                for chunk in chunks:
                     self._budget -= len(chunk)
                     if self._budget < 0:
                         raise ResourceLimitError("the DAG wrote more bytes than it declared")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 import mmh3
 
-from ipfs_kit_py.content.cid import DAG_PB, make_cid
+from ipfs_kit_py.content.cid import DAG_PB, make_cid, short_cid
 from ipfs_kit_py.content.dagpb import PBLink, UnixFSData, UnixFSType, encode_node, encode_unixfs
 from ipfs_kit_py.errors import ContentMismatchError, InvalidInputError
 
@@ -184,6 +184,9 @@ def iter_shard(
     fanout = _check_shard(root, None)
     width = len(_prefix(0, fanout))
     stack: list[Iterator[PBLink]] = [iter(links)]
+    # Two slots never hold the same sub-shard (their names hash apart), nor an empty one,
+    # so either is malformed; allowed, a few blocks could cost fanout**depth loads.
+    seen: set[bytes] = set()
     while stack:
         link = next(stack[-1], None)
         if link is None:
@@ -197,8 +200,17 @@ def iter_shard(
             continue
         if (len(stack) + 1) * _bits(fanout) > _HASH_BITS:
             raise ContentMismatchError("HAMT shard is nested deeper than its hash allows")
+        key = bytes(link.cid)
+        if key in seen:
+            raise ContentMismatchError(
+                f"HAMT shard links the sub-shard {short_cid(link.cid)} twice"
+            )
+        seen.add(key)
         child, child_links = load(link.cid)
         _check_shard(child, fanout)
+        if not child_links:  # never written (a slot holds a sub-shard for 2+ names), and
+            # free to repeat: each listing of a shared directory would load them all again
+            raise ContentMismatchError(f"HAMT sub-shard {short_cid(link.cid)} is empty")
         stack.append(iter(child_links))
 
 

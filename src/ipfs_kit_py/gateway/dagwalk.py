@@ -159,7 +159,9 @@ def file_range_blocks(
         pos = offset + len(inline)
         pending = []
         for child, size in children:
-            if pos < stop and pos + size > start:
+            # an empty child covers no byte: visited, a few nodes linking one twice per
+            # level would cost 2**levels loads for a 2-byte range
+            if size > 0 and pos < stop and pos + size > start:
                 pending.append((child, None, pos, size))
             pos += size
         if want is not None:
