@@ -5,6 +5,10 @@ v0 and v1 forms of the same content share one object. The object's metadata carr
 CID and, when known, the import profile that made it; reads by CID are verified against
 the CID before the bytes are handed over (streams raise after the last chunk, downloads
 never leave an unverified file).
+
+A directory is its files (each under its own CID) plus one object under the root's key:
+a CAR of the directory's nodes (directories, HAMT shards, symlink nodes), marked by the
+metadata ``dag: directory-nodes`` (:meth:`S3Backend.put_tree_nodes`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from ipfs_kit_py.progress import Subscribers
 
 __all__ = [
     "CID_METADATA",
+    "DAG_METADATA",
+    "DIRECTORY_NODES",
     "PROFILE_METADATA",
     "S3Backend",
     "S3Config",
@@ -42,6 +48,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+DAG_METADATA = "dag"  # what a non-file object under a CID's key holds
+DIRECTORY_NODES = "directory-nodes"  # a CAR of a directory's nodes, rooted at the CID
 
 
 def object_key(cid: CID, prefix: str = DEFAULT_KEY_PREFIX) -> str:
@@ -160,6 +169,23 @@ class S3Backend(Configured, BaseBackend):
             subscribers=subscribers,
         )
         return StoredObject(cid, info.size, self.locator(cid))
+
+    def put_tree_nodes(
+        self, root: CID, car: Iterable[bytes], metadata: dict[str, str]
+    ) -> StoredObject:
+        """Store the CAR of directory ``root``'s nodes under the root's key."""
+        meta = {**metadata, **content_metadata(root), DAG_METADATA: DIRECTORY_NODES}
+        info = self.client.put(self.bucket, self.key_for(root), car, metadata=meta)
+        return StoredObject(root, info.size, self.locator(root))
+
+    def open_tree_nodes(self, root: CID) -> tuple[dict[str, str], Iterator[bytes]] | None:
+        """The metadata and CAR of directory ``root``'s nodes; None if its object is
+        something else (a file). Raises ContentNotFoundError if there is no object."""
+        info = self.client.head(self.bucket, self.key_for(root))
+        if info.metadata.get(DAG_METADATA) != DIRECTORY_NODES:
+            return None
+        found, chunks = self.client.open_parallel(self.bucket, self.key_for(root))
+        return dict(found.metadata), chunks
 
     def download(
         self,

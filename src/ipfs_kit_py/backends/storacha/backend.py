@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -22,7 +22,7 @@ from ipfs_kit_py.backends.storacha.debris import temp_dir
 from ipfs_kit_py.backends.storacha.delegation import Delegation
 from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.backends.storacha.upload import Uploader, UploadResult
-from ipfs_kit_py.content.cid import CID, cid_bytes_key, is_cid, parse_cid
+from ipfs_kit_py.content.cid import CID, cid_bytes_key, cid_key, is_cid, parse_cid
 from ipfs_kit_py.content.unixfs import STORACHA, BlockSink, FileImport, ImportProfile, import_file
 from ipfs_kit_py.content.verify import candidate_profiles
 from ipfs_kit_py.errors import (
@@ -109,6 +109,26 @@ class StorachaBackend(BaseBackend):
             ),
             input_size=size,
         )
+
+    def upload_tree(
+        self, root: CID, produce: Callable[[BlockSink], CID], input_size: int
+    ) -> StoredObject:
+        """Upload the whole DAG ``produce`` emits (a directory's files and nodes) as one
+        upload rooted at ``root``; BackendError, before anything is registered, if it
+        builds another root."""
+
+        def checked(sink: BlockSink) -> CID:
+            built = produce(sink)
+            if cid_key(built) != cid_key(root):
+                raise BackendError(
+                    f"the DAG built for {root} has the root {built}",
+                    backend="storacha",
+                    locator=self.space,
+                )
+            return built
+
+        result = self.uploader().upload_dag(checked, input_size=input_size)
+        return StoredObject(root, result.size, self.space)
 
     def list_uploads(self, cursor: str | None = None, size: int | None = None) -> UploadPage:
         """One page of the space's uploads, newest first."""
