@@ -25,6 +25,8 @@ from ipfs_kit_py.content.unixfs import Block, ImportProfile
 from ipfs_kit_py.errors import ContentMismatchError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ipfs_kit_py.backends.base import StoredObject
     from ipfs_kit_py.content.tree_nodes import TreeListing
     from ipfs_kit_py.content.cid import CID
@@ -77,6 +79,8 @@ class DagUploader(Protocol):
     def upload_tree(
         self, root: CID, produce: Callable[[Callable[[Block], None]], CID], input_size: int
     ) -> StoredObject: ...
+
+    def get_tree(self, cid: CID, dest: Path) -> Path | None: ...
 
 
 TreeStores = (DagStore, NodeStore, DagUploader)  # tiers that hold a directory as such

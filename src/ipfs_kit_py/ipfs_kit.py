@@ -32,7 +32,7 @@ from ipfs_kit_py.config import (
 from ipfs_kit_py.content.cid import DAG_PB, cid_key, parse_cid, read_cid
 from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, ImportProfile
-from ipfs_kit_py.directory_copies import NodeStore, TreeStores
+from ipfs_kit_py.directory_copies import DagUploader, NodeStore, TreeStores
 from ipfs_kit_py.directory_store import (
     StoredTree,
     add_directory,
@@ -386,6 +386,10 @@ class ipfs_kit(Closeable):
         tree = self._tree(cid)
         if tree is not None:
             return materialize_tree(self.tiers, cid, tree, target)
+        if self._unknown_dag(cid):
+            for tier in self.tiers.tiers:  # a directory uploaded whole (Storacha)
+                if isinstance(tier, DagUploader) and tier.get_tree(cid, target) is not None:
+                    return target
         with self.tiers.open(cid) as src, atomic_output(target) as out:
             while chunk := src.read(CHUNK):
                 out.write(chunk)
@@ -417,12 +421,17 @@ class ipfs_kit(Closeable):
         """The stored tree of ``cid``: from the index, else found as nodes in S3 (a
         dag-pb CID the index does not know, or knows only as a listed object)."""
         tree = stored_tree(self.index, cid)
-        if tree is not None or cid.codec.code != DAG_PB:
+        if tree is not None or not self._unknown_dag(cid):
             return tree
-        record = self.index.content(cid)
-        if record is not None and record.profile is not None:
-            return None  # added here as a file
         return discover_tree(self.tiers, cid)
+
+    def _unknown_dag(self, cid: CID) -> bool:
+        """A dag-pb CID the index does not know, or knows only as a listed copy (no
+        profile: not added here): it may be a directory a tier holds."""
+        if cid.codec.code != DAG_PB:
+            return False
+        record = self.index.content(cid)
+        return record is None or (record.kind != "dir" and record.profile is None)
 
     def replicate(
         self, cid: CID | str, to: Sequence[str] = (), *, min_copies: int | None = None

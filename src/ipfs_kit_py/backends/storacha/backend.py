@@ -22,7 +22,7 @@ from ipfs_kit_py.backends.storacha.debris import temp_dir
 from ipfs_kit_py.backends.storacha.delegation import Delegation
 from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.backends.storacha.upload import Uploader, UploadResult
-from ipfs_kit_py.content.cid import CID, cid_bytes_key, cid_key, is_cid, parse_cid
+from ipfs_kit_py.content.cid import CID, DAG_PB, cid_bytes_key, cid_key, is_cid, parse_cid
 from ipfs_kit_py.content.unixfs import STORACHA, BlockSink, FileImport, ImportProfile, import_file
 from ipfs_kit_py.content.verify import candidate_profiles
 from ipfs_kit_py.errors import (
@@ -31,7 +31,7 @@ from ipfs_kit_py.errors import (
     ContentMismatchError,
     ContentNotFoundError,
 )
-from ipfs_kit_py.streams import read_chunks
+from ipfs_kit_py.streams import read_chunks, reader
 
 __all__ = ["StorachaBackend", "StorachaConfig", "UploadPage"]
 
@@ -251,6 +251,27 @@ class StorachaBackend(BaseBackend):
         Written to a temp file and renamed only once verified; returns the bytes written.
         """
         return self.gateway.fetch_to_path(parse_cid(cid), path, raw=raw)
+
+    def export_car(self, cid: CID) -> Iterator[bytes]:
+        """The CAR of the whole DAG under ``cid`` from the gateway (unchecked: the caller
+        verifies it)."""
+        return self.gateway.export_car(parse_cid(cid))
+
+    def get_tree(self, cid: CID, dest: Path) -> Path | None:
+        """Write the directory uploaded as ``cid`` to ``dest`` from the gateway's CAR,
+        every block verified (all of it, or nothing); None if no upload of ``cid`` is a
+        directory. Raises what :func:`~ipfs_kit_py.content.extract.extract_car` raises
+        (an absolute symlink is refused, as ``ipfs get`` refuses it)."""
+        from ipfs_kit_py.content.dag import load_node, verified_getter
+        from ipfs_kit_py.content.extract import extract_car
+
+        cid = parse_cid(cid)
+        if cid.codec.code != DAG_PB or not self.has(cid):
+            return None
+        if load_node(cid, verified_getter(self.gateway.get_block)).kind != "directory":
+            return None
+        extract_car(reader(self.export_car(cid), 1 << 20), dest, root=cid)
+        return dest
 
     # -- Backend protocol --------------------------------------------------------------
 
