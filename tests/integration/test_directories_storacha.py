@@ -38,9 +38,7 @@ def storacha_args(
 
 
 def open_kit(storacha: dict[str, object], home: Path) -> ipfs_kit:
-    return ipfs_kit(
-        cache_dir=home / "cache", index_path=home / "index.sqlite3", storacha=storacha
-    )
+    return ipfs_kit(cache_dir=home / "cache", index_path=home / "index.sqlite3", storacha=storacha)
 
 
 @pytest.fixture
@@ -59,9 +57,7 @@ def client_shaped_tree(root: Path) -> Path:
     return root
 
 
-def test_the_upload_is_the_official_clients_root_and_shards(
-    kit: ipfs_kit, tmp_path: Path
-) -> None:
+def test_the_upload_is_the_official_clients_root_and_shards(kit: ipfs_kit, tmp_path: Path) -> None:
     tree = client_shaped_tree(tmp_path / "tree")
     [theirs] = peers.storacha_encode_directory([{"dir": str(tree)}])
     added = kit.add(tree, to=["storacha"], profile=STORACHA)
