@@ -212,12 +212,14 @@ class _TreeAdd:
             raise ContentMismatchError(f"{fs_path} changed while it was added", cid=str(cid))
 
     def _lacking(self, cid: CID) -> list[str]:
-        """The targets that do not hold ``cid`` yet (listed good in the index and there)."""
+        """The targets that do not hold ``cid`` yet: not listed good in the index, or
+        not there when asked (Storacha, whose ``has`` lists every upload, is not asked)."""
         listed = {loc.backend for loc in self.tiers.index.locations(cid)}
         todo = []
         for name in self.to:
             tier = self.tiers.tier(name)
-            if not (tier.name in listed and tier.has(cid)):
+            there = isinstance(tier, DagUploader) or tier.has(cid)
+            if not (tier.name in listed and there):
                 todo.append(name)
         return todo
 

@@ -25,6 +25,7 @@ from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.hamt import ShardingPolicy
 from ipfs_kit_py.content.tree_nodes import read_tree_nodes
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1, KUBO_DEFAULT, ImportProfile
+from ipfs_kit_py.errors import IpfsKitError
 from ipfs_kit_py.ipfs_kit import ipfs_kit
 
 
@@ -131,6 +132,9 @@ def test_after_index_rebuild_the_tree_comes_back_from_s3(
         report = fresh.rebuild_index()
         assert report.found["s3"] == 5  # 4 distinct files and the node object
     with open_kit(seaweedfs, prefix, home) as fresh:
+        with pytest.raises(IpfsKitError):  # a directory's object is not a file: not "bad"
+            fresh.cat(added.cid)
+        assert [loc.bad for loc in fresh.index.locations(added.cid, include_bad=True)] == [False]
         check = fresh.verify(added.cid)  # known only as a listed object: found as a tree
         assert check.good == ("s3",), check
         same_tree(tree, fresh.get_to_path(added.cid, tmp_path / "back"))

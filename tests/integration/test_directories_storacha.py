@@ -116,3 +116,20 @@ def test_a_removed_upload_is_missing_and_repair_uploads_it_again(
     report = kit.repair(added.cid)
     assert report.copied == ("storacha",), report.failed
     assert kit.verify(added.cid).good == ("storacha",)
+
+
+def test_after_index_rebuild_the_tree_comes_back_from_storacha(
+    storacha_args: dict[str, object], tmp_path: Path
+) -> None:
+    tree = make_tree(tmp_path / "tree")
+    with open_kit(storacha_args, tmp_path / "first") as kit:
+        added = kit.add(tree, to=["storacha"])
+    home = tmp_path / "rebuilt"
+    with open_kit(storacha_args, home) as fresh:
+        report = fresh.rebuild_index()
+        assert report.found["storacha"] >= 4  # the tree's upload and its 3 files' own
+    with open_kit(storacha_args, home) as fresh:
+        assert [loc.backend for loc in fresh.index.locations(added.cid)] == ["storacha"]
+        out = fresh.get_to_path(added.cid, tmp_path / "back")
+        assert (out / "top.bin").read_bytes() == (tree / "top.bin").read_bytes()
+        assert os.readlink(out / "a" / "link-down") == "b/deep.bin"

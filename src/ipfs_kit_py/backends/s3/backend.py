@@ -14,7 +14,7 @@ metadata ``dag: directory-nodes`` (:meth:`S3Backend.put_tree_nodes`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from ipfs_kit_py.backends.base import BaseBackend, Holding, StoredObject
@@ -33,7 +33,7 @@ from ipfs_kit_py.config import Configured
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.content.verify import verify_stream
-from ipfs_kit_py.errors import ContentNotFoundError, ResourceLimitError
+from ipfs_kit_py.errors import ContentNotFoundError, InvalidInputError, ResourceLimitError
 from ipfs_kit_py.progress import Subscribers
 
 __all__ = [
@@ -110,13 +110,19 @@ class S3Backend(Configured, BaseBackend):
         return StoredObject(cid, info.size, self.locator(cid))
 
     def get(self, cid: CID, *, profile: ImportProfile | None = None) -> Iterator[bytes]:
-        """Stream the content of ``cid``, verified: raises ContentMismatchError at the end.
+        """Stream the content of ``cid``, verified: raises ContentMismatchError at the end
+        (InvalidInputError if the object holds a directory's nodes).
 
         Verified with ``profile`` (what the index recorded), else the object's metadata,
         else every profile that could have made ``cid``.
         """
         info, chunks = self.client.open_parallel(self.bucket, self.key_for(cid))
-        return verify_stream(cid, chunks, profile or _recorded(info.metadata))
+        try:
+            metadata = _file_metadata(cid, info)
+        except InvalidInputError:
+            getattr(chunks, "close", lambda: None)()
+            raise
+        return verify_stream(cid, chunks, profile or _recorded(metadata))
 
     # -- ranges (RangeReader): verified above, by tiers/span_layout.py ------------------
 
@@ -200,7 +206,7 @@ class S3Backend(Configured, BaseBackend):
             self.bucket,
             self.key_for(cid),
             dest,
-            sink_for=lambda found: verifier_for(cid, found.metadata, profile),
+            sink_for=lambda found: verifier_for(cid, _file_metadata(cid, found), profile),
             subscribers=subscribers,
         )
         return StoredObject(cid, info.size, self.locator(cid))
@@ -245,3 +251,11 @@ class S3Backend(Configured, BaseBackend):
     def list(self) -> Iterator[ObjectInfo]:
         """Every object under the key prefix."""
         return self.client.list(self.bucket, self.config.key_prefix)
+
+
+def _file_metadata(cid: CID, info: ObjectInfo) -> Mapping[str, str]:
+    """The metadata of a file object; InvalidInputError for a directory's node object
+    (read as a file it would not match the CID, yet it is no copy gone bad)."""
+    if info.metadata.get(DAG_METADATA) == DIRECTORY_NODES:
+        raise InvalidInputError(f"{cid} is a directory in S3: get it with get_to_path")
+    return info.metadata
