@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ipfs_kit_py.backends.base import StoredObject
-    from ipfs_kit_py.content.tree_nodes import TreeListing
     from ipfs_kit_py.content.cid import CID
+    from ipfs_kit_py.content.tree_nodes import TreeListing
     from ipfs_kit_py.tiers.manager import TieredCacheManager
 
 __all__ = [
