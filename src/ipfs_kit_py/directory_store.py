@@ -218,8 +218,7 @@ class _TreeAdd:
         todo = []
         for name in self.to:
             tier = self.tiers.tier(name)
-            there = isinstance(tier, DagUploader) or tier.has(cid)
-            if not (tier.name in listed and there):
+            if tier.name not in listed or not (isinstance(tier, DagUploader) or tier.has(cid)):
                 todo.append(name)
         return todo
 
