@@ -82,6 +82,8 @@ class DagUploader(Protocol):
 
     def get_tree(self, cid: CID, dest: Path) -> Path | None: ...
 
+    def holds_directory(self, cid: CID) -> bool: ...
+
 
 TreeStores = (DagStore, NodeStore, DagUploader)  # tiers that hold a directory as such
 

@@ -45,6 +45,7 @@ from ipfs_kit_py.errors import (
     ContentNotFoundError,
     InputPathError,
     InvalidInputError,
+    IpfsKitError,
 )
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.kit_config import KitConfig, mask_secret
@@ -425,13 +426,29 @@ class ipfs_kit(Closeable):
             return tree
         return discover_tree(self.tiers, cid)
 
+    def _note_directory(self, cid: CID) -> None:
+        """Record as a directory a dag-pb CID the index knows only as a listed copy (an
+        index rebuilt from the tiers): found as nodes in S3 (the whole tree), or an
+        upload of a directory in Storacha (so its copy is checked as a DAG)."""
+        if self._tree(cid) is not None or not self._unknown_dag(cid):
+            return
+        listed = {loc.backend for loc in self.index.locations(cid, include_bad=True)}
+        for tier in self.tiers.tiers:
+            if isinstance(tier, DagUploader) and tier.name in listed:
+                try:
+                    if tier.holds_directory(cid):
+                        self.index.upsert_content(cid, kind="dir")
+                        return
+                except IpfsKitError as exc:
+                    logger.info("cannot tell whether %s is a directory: %s", cid, exc)
+
     def _unknown_dag(self, cid: CID) -> bool:
         """A dag-pb CID the index does not know, or knows only as a listed copy (no
         profile: not added here): it may be a directory a tier holds."""
         if cid.codec.code != DAG_PB:
             return False
         record = self.index.content(cid)
-        return record is None or (record.kind != "dir" and record.profile is None)
+        return record is None or record.profile is None
 
     def replicate(
         self, cid: CID | str, to: Sequence[str] = (), *, min_copies: int | None = None
@@ -452,7 +469,7 @@ class ipfs_kit(Closeable):
         """
         from ipfs_kit_py import replication
 
-        self._tree(parse_cid(cid))  # a directory found only as nodes joins the index
+        self._note_directory(parse_cid(cid))
         return replication.verify(self.tiers, cid, self.policies)
 
     def verify_all(self) -> list[replication.CopyCheck]:

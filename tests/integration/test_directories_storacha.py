@@ -130,6 +130,8 @@ def test_after_index_rebuild_the_tree_comes_back_from_storacha(
         assert report.found["storacha"] >= 4  # the tree's upload and its 3 files' own
     with open_kit(storacha_args, home) as fresh:
         assert [loc.backend for loc in fresh.index.locations(added.cid)] == ["storacha"]
+        check = fresh.verify(added.cid)  # an upload of a directory: checked as its DAG
+        assert check.good == ("storacha",), check
         out = fresh.get_to_path(added.cid, tmp_path / "back")
         assert (out / "top.bin").read_bytes() == (tree / "top.bin").read_bytes()
         assert os.readlink(out / "a" / "link-down") == "b/deep.bin"

@@ -262,16 +262,22 @@ class StorachaBackend(BaseBackend):
         every block verified (all of it, or nothing); None if no upload of ``cid`` is a
         directory. Raises what :func:`~ipfs_kit_py.content.extract.extract_car` raises
         (an absolute symlink is refused, as ``ipfs get`` refuses it)."""
-        from ipfs_kit_py.content.dag import load_node, verified_getter
         from ipfs_kit_py.content.extract import extract_car
 
         cid = parse_cid(cid)
-        if cid.codec.code != DAG_PB or not self.has(cid):
-            return None
-        if load_node(cid, verified_getter(self.gateway.get_block)).kind != "directory":
+        if not self.holds_directory(cid):
             return None
         extract_car(reader(self.export_car(cid), 1 << 20), dest, root=cid)
         return dest
+
+    def holds_directory(self, cid: CID) -> bool:
+        """True if an upload of the space is rooted at ``cid`` and its root block (from
+        the gateway, verified) is a UnixFS directory."""
+        from ipfs_kit_py.content.dag import load_node, verified_getter
+
+        if cid.codec.code != DAG_PB or not self.has(cid):
+            return False
+        return load_node(cid, verified_getter(self.gateway.get_block)).kind == "directory"
 
     # -- Backend protocol --------------------------------------------------------------
 
