@@ -19,7 +19,8 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -52,6 +53,7 @@ __all__ = [
     "DagStore",
     "StoredTree",
     "add_directory",
+    "client_builds_same_root",
     "discover_tree",
     "materialize_tree",
     "restore_tree",
@@ -223,18 +225,32 @@ class _TreeAdd:
         return todo
 
     def storacha_shaped(self) -> bool:
-        """True if @storacha/client's ``uploadDirectory`` builds this tree's root too:
-        no symlink, empty directory or HAMT shard, and no single top directory holding
-        every file (the client would make that directory the root)."""
-        tops = {path.split("/", 1)[0] for path in self.files}
-        single_top = len(tops) == 1 and all("/" in path for path in self.files)
-        parents = {
-            "/".join(parts[:i])
-            for parts in (path.split("/") for path in self.files)
-            for i in range(1, len(parts))
-        }
-        empty = any(d not in parents for d in self.dirs)
-        return bool(self.files) and not (self.links or self.sharded or single_top or empty)
+        return client_builds_same_root(self.files, self.dirs, bool(self.links), self.sharded)
+
+
+def client_builds_same_root(
+    files: Iterable[str], dirs: Iterable[str], links: bool, sharded: bool
+) -> bool:
+    """True if @storacha/client's ``uploadDirectory`` builds the root that ``ipfs add -r``
+    with the Storacha profile gives a tree of these ``files`` and ``dirs`` (relative
+    paths): no symlink, empty directory or HAMT shard (``links``, ``sharded``), no
+    directory wide enough for the client to shard, and no single top directory holding
+    every file (the client would make that directory the root)."""
+    from ipfs_kit_py.content.storacha_directory import SHARD_THRESHOLD
+
+    files, dirs = list(files), list(dirs)
+    widths = Counter(path.rpartition("/")[0] for path in [*files, *dirs])
+    if links or sharded or not files or max(widths.values()) > SHARD_THRESHOLD:
+        return False
+    tops = {path.split("/", 1)[0] for path in files}
+    if len(tops) == 1 and all("/" in path for path in files):
+        return False
+    parents = {
+        "/".join(parts[:i])
+        for parts in (path.split("/") for path in files)
+        for i in range(1, len(parts))
+    }
+    return all(d in parents for d in dirs)
 
 
 def _import_nodes(
