@@ -203,7 +203,7 @@ class _TreeAdd:
                 self.dirs.append(inner)
             return
         self.files[inner] = str(cid)
-        todo = self._lacking(cid)
+        todo = self._lacking(cid, size)
         if not todo:
             if self.pin:
                 self.tiers.index.set_pinned(cid, True)
@@ -213,14 +213,22 @@ class _TreeAdd:
         if stored.cid != cid:
             raise ContentMismatchError(f"{fs_path} changed while it was added", cid=str(cid))
 
-    def _lacking(self, cid: CID) -> list[str]:
+    def _lacking(self, cid: CID, size: int) -> list[str]:
         """The targets that do not hold ``cid`` yet: not listed good in the index, or
-        not there when asked (Storacha, whose ``has`` lists every upload, is not asked)."""
+        not there when asked (Storacha, whose ``has`` lists every upload, is not asked).
+        An object store (S3) is asked even when the index does not list the file (a
+        HEAD instead of a PUT); one found there is recorded, not sent again."""
         listed = {loc.backend for loc in self.tiers.index.locations(cid)}
         todo = []
         for name in self.to:
             tier = self.tiers.tier(name)
-            if tier.name not in listed or not (isinstance(tier, DagUploader) or tier.has(cid)):
+            if tier.name in listed:
+                if not (isinstance(tier, DagUploader) or tier.has(cid)):
+                    todo.append(name)
+            elif isinstance(tier, NodeStore) and tier.has(cid):
+                self.tiers.index.upsert_content(cid, size=size, profile=self.profile.key())
+                self.tiers.index.record(cid, tier.name, tier.stat(cid).locator, pinned=self.pin)
+            else:
                 todo.append(name)
         return todo
 

@@ -183,6 +183,7 @@ def test_a_deleted_file_object_makes_the_directory_copy_missing(
 def test_files_already_in_s3_are_not_sent_again(
     kit: ipfs_kit, seaweedfs: SeaweedS3, prefix: str, tmp_path: Path
 ) -> None:
+    """Known to the index and there, or (a kit whose index lacks them) found by a HEAD."""
     tree = make_tree(tmp_path / "tree")
     first = kit.add(tree, to=["s3"])
     files = kit.index.content(first.cid).metadata["files"]  # type: ignore[union-attr]
@@ -200,6 +201,11 @@ def test_files_already_in_s3_are_not_sent_again(
     second = kit.add(tree, to=["s3"])
     assert client.head_object(Bucket=seaweedfs.bucket, Key=key)["Metadata"]["marker"] == "first"
     assert kit.verify(second.cid).good == ("s3",)
+    with open_kit(seaweedfs, prefix, tmp_path / "other") as other:  # an index without it
+        third = other.add(tree, to=["s3"])
+        assert other.whereis(third.cid) == ["s3"]
+        assert other.verify(third.cid).good == ("s3",)
+    assert client.head_object(Bucket=seaweedfs.bucket, Key=key)["Metadata"]["marker"] == "first"
 
 
 def test_a_sharded_directory_and_an_empty_one(
