@@ -1,31 +1,46 @@
 """Directories over the tiers: each file stored under its own CID, the tree in the index.
 
 A directory is imported as ``ipfs add -r`` would (symlinks become UnixFS symlink nodes,
-as kubo stores them); its files go to the tiers like any content, and the index records
-the tree (``kind="dir"``: files, directories, symlinks) so it can be rebuilt and checked
-against its CID. A tier that stores DAGs (kubo) also gets every directory, HAMT shard
-and symlink node (one ``dag import`` of those blocks) and pins the root recursively:
-only then is the root recorded there, and ``ipfs get`` / ``dag export`` of it work on
-the node. The other tiers hold the files; the directory itself lives in the index.
+as kubo stores them); its files go to the tiers like any content (a file a target
+already holds is not sent again), and the index records the tree (``kind="dir"``:
+files, directories, symlinks) so it can be rebuilt and checked against its CID. A tier
+that holds directories as such also gets the directory itself
+(:mod:`ipfs_kit_py.directory_copies`), and only then is the root recorded there: kubo
+imports every directory, HAMT shard and symlink node (``dag import``) and pins the
+root; S3 keeps those nodes as one CAR object under the root's key; Storacha takes the
+whole DAG as one upload rooted at the directory. Memory and disk hold the files; the
+directory itself lives in the index.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING
 
 from ipfs_kit_py import debris
-from ipfs_kit_py.content.car import encode_car_block, encode_car_header
+from ipfs_kit_py.content.car import encode_car_block
 from ipfs_kit_py.content.cid import cid_key
-from ipfs_kit_py.content.directory import import_directory
+from ipfs_kit_py.content.dagpb import UnixFSType, decode_node, decode_unixfs
+from ipfs_kit_py.content.directory import DirectoryImport, import_directory
 from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
-from ipfs_kit_py.content.unixfs import Block, FileImport, ImportProfile
+from ipfs_kit_py.content.unixfs import STORACHA, Block, FileImport, ImportProfile
+from ipfs_kit_py.directory_copies import (
+    DagStore,
+    DagUploader,
+    NodeStore,
+    TreeStores,
+    node_car,
+    node_metadata,
+    read_node_copy,
+)
 from ipfs_kit_py.errors import ContentMismatchError, InputPathError, IpfsKitError, UnsafePathError
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.streams import read_chunks
@@ -38,21 +53,16 @@ __all__ = [
     "DagStore",
     "StoredTree",
     "add_directory",
+    "client_builds_same_root",
+    "discover_tree",
     "materialize_tree",
     "restore_tree",
     "stored_tree",
 ]
 
+logger = logging.getLogger(__name__)
+
 _SPOOL_BYTES = 8 << 20  # directory nodes are spooled in memory up to this, then to disk
-
-
-@runtime_checkable
-class DagStore(Protocol):
-    """A tier that stores whole DAGs from a CAR (kubo)."""
-
-    name: str
-
-    def import_car(self, car: Iterable[bytes], *, pin: bool = True) -> list[CID]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +89,14 @@ def add_directory(
 ) -> FileImport:
     """Import a tree as ``ipfs add -r``; store each file under its CID; record the tree.
 
-    DAG-storing targets (kubo) then receive the directory nodes and pin the root.
+    Tiers that hold directories as such (kubo, S3, Storacha) then get the directory
+    itself, and only then is its root recorded there.
     """
     names = tiers.policy.put_to if to is None else to
-    dag_stores = [t for t in map(tiers.tier, names) if isinstance(t, DagStore)]
+    targets = [tiers.tier(name) for name in names]
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as nodes:
-        adding = _TreeAdd(tiers, root, to, profile, pin, nodes if dag_stores else None)
+        spool = any(isinstance(t, DagStore | NodeStore) for t in targets)
+        adding = _TreeAdd(tiers, root, names, profile, pin, nodes if spool else None)
         result = import_directory(
             root,
             profile,
@@ -106,15 +118,51 @@ def add_directory(
         tiers.index.upsert_content(
             result.cid, size=result.size, kind="dir", profile=profile.key(), metadata=meta
         )
-        for store in dag_stores:
-            _import_nodes(tiers, store, result.cid, nodes, pin)
+        for target in targets:
+            if isinstance(target, DagStore):
+                _import_nodes(tiers, target, result.cid, nodes, pin)
+            elif isinstance(target, NodeStore):
+                meta_s3 = node_metadata(profile, hidden, sharding)
+                obj = target.put_tree_nodes(result.cid, node_car(result.cid, nodes), meta_s3)
+                tiers.index.record(result.cid, target.name, obj.locator, pinned=pin)
+            elif isinstance(target, DagUploader):
+                _upload_tree(tiers, target, root, result, adding, (profile, hidden, sharding))
+                tiers.index.record(result.cid, target.name, f"/ipfs/{result.cid}", pinned=pin)
     return FileImport(result.cid, result.size, result.dag_size)
 
 
+def _upload_tree(
+    tiers: TieredCacheManager,
+    target: DagUploader,
+    root: Path,
+    result: DirectoryImport,
+    adding: _TreeAdd,
+    how: tuple[ImportProfile, bool, ShardingPolicy],
+) -> None:
+    """Upload the whole DAG of the tree: in the official client's block order (so its
+    CAR shards are the ones ``storacha up DIR`` makes) when that client builds the same
+    root, else in the order of ``ipfs add -r``."""
+    profile, hidden, sharding = how
+    if profile.key() == STORACHA.key() and adding.storacha_shaped():
+        from ipfs_kit_py.content.storacha_directory import import_directory_storacha
+
+        def produce(sink: Callable[[Block], None]) -> CID:
+            return import_directory_storacha(root, profile, hidden=hidden, on_block=sink).cid
+    else:
+
+        def produce(sink: Callable[[Block], None]) -> CID:
+            return import_directory(
+                root, profile, hidden=hidden, sharding=sharding, on_block=sink
+            ).cid
+
+    target.upload_tree(result.cid, produce, result.size)
+
+
 def _added_to(tiers: TieredCacheManager, cid: CID, names: Sequence[str]) -> list[str]:
-    """The tiers (not DAG stores) a tree without files was added to, now and before."""
+    """The tiers (not those holding directories as such) a tree without files was added
+    to, now and before."""
     before = stored_tree(tiers.index, cid)
-    now = [n for n in names if not isinstance(tiers.tier(n), DagStore)]
+    now = [n for n in names if not isinstance(tiers.tier(n), TreeStores)]
     return list(dict.fromkeys([*(before.tiers if before else ()), *now]))
 
 
@@ -125,7 +173,7 @@ class _TreeAdd:
         self,
         tiers: TieredCacheManager,
         root: Path,
-        to: Sequence[str] | None,
+        to: Sequence[str],
         profile: ImportProfile,
         pin: bool,
         nodes: IO[bytes] | None,
@@ -135,10 +183,14 @@ class _TreeAdd:
         self.files: dict[str, str] = {}
         self.dirs: list[str] = []
         self.links: dict[str, str] = {}
+        self.sharded = False
 
     def on_node(self, block: Block) -> None:
         if self.nodes is not None:
             self.nodes.write(encode_car_block(block.cid, block.data))
+        data = decode_node(block.data).data
+        if data is not None and decode_unixfs(data).type == UnixFSType.HAMT_SHARD:
+            self.sharded = True
 
     def on_entry(self, rel: str, cid: CID, size: int) -> None:
         inner = rel.split("/", 1)[1] if "/" in rel else ""
@@ -150,30 +202,104 @@ class _TreeAdd:
             if inner:
                 self.dirs.append(inner)
             return
+        self.files[inner] = str(cid)
+        todo = self._lacking(cid, size)
+        if not todo:
+            if self.pin:
+                self.tiers.index.set_pinned(cid, True)
+            return
         with fs_path.open("rb") as f:
-            stored = self.tiers.add(
-                read_chunks(f), profile=self.profile, to=self.to, pinned=self.pin
-            )
+            stored = self.tiers.add(read_chunks(f), profile=self.profile, to=todo, pinned=self.pin)
         if stored.cid != cid:
             raise ContentMismatchError(f"{fs_path} changed while it was added", cid=str(cid))
-        self.files[inner] = str(cid)
+
+    def _lacking(self, cid: CID, size: int) -> list[str]:
+        """The targets that do not hold ``cid`` yet: not listed good in the index, or
+        not there when asked (Storacha, whose ``has`` lists every upload, is not asked).
+        An object store (S3) is asked even when the index does not list the file (a
+        HEAD instead of a PUT); one found there is recorded, not sent again."""
+        listed = {loc.backend for loc in self.tiers.index.locations(cid)}
+        todo = []
+        for name in self.to:
+            tier = self.tiers.tier(name)
+            if tier.name in listed:
+                if not (isinstance(tier, DagUploader) or tier.has(cid)):
+                    todo.append(name)
+            elif isinstance(tier, NodeStore) and tier.has(cid):
+                self.tiers.index.upsert_content(cid, size=size, profile=self.profile.key())
+                self.tiers.index.record(cid, tier.name, tier.stat(cid).locator, pinned=self.pin)
+            else:
+                todo.append(name)
+        return todo
+
+    def storacha_shaped(self) -> bool:
+        return client_builds_same_root(self.files, self.dirs, bool(self.links), self.sharded)
+
+
+def client_builds_same_root(
+    files: Iterable[str], dirs: Iterable[str], links: bool, sharded: bool
+) -> bool:
+    """True if @storacha/client's ``uploadDirectory`` builds the root that ``ipfs add -r``
+    with the Storacha profile gives a tree of these ``files`` and ``dirs`` (relative
+    paths): no symlink, empty directory or HAMT shard (``links``, ``sharded``), no
+    directory wide enough for the client to shard, and no single top directory holding
+    every file (the client would make that directory the root)."""
+    from ipfs_kit_py.content.storacha_directory import SHARD_THRESHOLD
+
+    files, dirs = list(files), list(dirs)
+    widths = Counter(path.rpartition("/")[0] for path in [*files, *dirs])
+    if links or sharded or not files or max(widths.values()) > SHARD_THRESHOLD:
+        return False
+    tops = {path.split("/", 1)[0] for path in files}
+    if len(tops) == 1 and all("/" in path for path in files):
+        return False
+    parents = {
+        "/".join(parts[:i])
+        for parts in (path.split("/") for path in files)
+        for i in range(1, len(parts))
+    }
+    return all(d in parents for d in dirs)
 
 
 def _import_nodes(
     tiers: TieredCacheManager, store: DagStore, root: CID, nodes: IO[bytes], pin: bool
 ) -> None:
     """``dag import`` the directory nodes (the files are there already); pin and record."""
-
-    def car() -> Iterator[bytes]:
-        yield encode_car_header([root])
-        nodes.seek(0)
-        while chunk := nodes.read(1 << 20):
-            yield chunk
-
-    roots = store.import_car(car(), pin=True)
+    roots = store.import_car(node_car(root, nodes), pin=True)
     if [cid_key(r) for r in roots] != [cid_key(root)]:
         raise ContentMismatchError(f"{store.name} imported {roots}, not {root}", cid=str(root))
     tiers.index.record(root, store.name, f"/ipfs/{root}", pinned=pin)
+
+
+def discover_tree(tiers: TieredCacheManager, cid: CID) -> StoredTree | None:
+    """A directory the index does not know, found as nodes in a :class:`NodeStore` (S3):
+    recorded in the index (the tree, the root's copy there) and returned; else None."""
+    for store in tiers.tiers:
+        if not isinstance(store, NodeStore):
+            continue
+        try:
+            found = read_node_copy(store, cid)
+        except (IpfsKitError, OSError) as exc:
+            logger.info("no directory %s in %s: %s", cid, store.name, exc)
+            continue
+        if found is None:
+            continue
+        listing, profile, hidden, sharding = found
+        meta: dict[str, object] = {
+            "files": listing.files,
+            "dirs": listing.dirs,
+            "hidden": hidden,
+            "links": listing.links,
+        }
+        if sharding != KUBO_SHARDING:
+            meta["sharding"] = asdict(sharding)
+        if not listing.files:
+            meta["tiers"] = [store.name]
+        tiers.index.upsert_content(cid, kind="dir", profile=profile.key(), metadata=meta)
+        tiers.index.record(cid, store.name, store.stat(cid).locator)
+        logger.info("found directory %s in %s (%d files)", cid, store.name, len(listing.files))
+        return stored_tree(tiers.index, cid)
+    return None
 
 
 def stored_tree(index: MetadataIndex, cid: CID | str) -> StoredTree | None:

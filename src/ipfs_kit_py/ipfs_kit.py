@@ -29,15 +29,23 @@ from ipfs_kit_py.config import (
     load_config_file,
     mask_url,
 )
-from ipfs_kit_py.content.cid import cid_key, parse_cid, read_cid
+from ipfs_kit_py.content.cid import DAG_PB, cid_key, parse_cid, read_cid
 from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, ImportProfile
-from ipfs_kit_py.directory_store import DagStore, add_directory, materialize_tree, stored_tree
+from ipfs_kit_py.directory_copies import DagUploader, NodeStore, TreeStores
+from ipfs_kit_py.directory_store import (
+    StoredTree,
+    add_directory,
+    discover_tree,
+    materialize_tree,
+    stored_tree,
+)
 from ipfs_kit_py.errors import (
     ConfigurationError,
     ContentNotFoundError,
     InputPathError,
     InvalidInputError,
+    IpfsKitError,
 )
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.kit_config import KitConfig, mask_secret
@@ -366,7 +374,8 @@ class ipfs_kit(Closeable):
     def get_to_path(self, cid: CID | str, path: str | os.PathLike[str]) -> Path:
         """Write the verified content of ``cid`` to ``path`` atomically; return the path.
 
-        A directory CID is rebuilt from its files and checked against its CID. Raises
+        A directory CID is rebuilt from its files and checked against its CID (one the
+        index does not know is looked for as directory nodes in S3 first). Raises
         ``InvalidCIDError``, ``ContentNotFoundError``, ``InputPathError`` (a directory's
         target exists), ``ContentMismatchError`` (a rebuilt directory differs); nothing
         is left at ``path`` on failure.
@@ -375,9 +384,13 @@ class ipfs_kit(Closeable):
         if not isinstance(path, str | os.PathLike):
             raise InputPathError(f"a target path is required, got {type(path).__name__}")
         target = output_path(path, str(cid))
-        tree = stored_tree(self.index, cid)
+        tree = self._tree(cid)
         if tree is not None:
             return materialize_tree(self.tiers, cid, tree, target)
+        if self._unknown_dag(cid):
+            for tier in self.tiers.tiers:  # a directory uploaded whole (Storacha)
+                if isinstance(tier, DagUploader) and tier.get_tree(cid, target) is not None:
+                    return target
         with self.tiers.open(cid) as src, atomic_output(target) as out:
             while chunk := src.read(CHUNK):
                 out.write(chunk)
@@ -386,9 +399,11 @@ class ipfs_kit(Closeable):
     def whereis(self, cid: CID | str) -> list[str]:
         """Names of the tiers holding ``cid``.
 
-        A directory is held by a DAG store (kubo) only where its root is recorded (every
-        block imported, the root pinned); by the other tiers where all its files are (a
-        tree without files, such as an empty directory, by those it was added to).
+        A directory is held by a tier that holds directories as such (kubo, S3,
+        Storacha) only where its root is recorded (kubo: every block imported and the
+        root pinned; S3: its nodes stored, and all its files there too; Storacha: the
+        whole DAG uploaded); by the other tiers where all its files are (a tree without
+        files, such as an empty directory, by those it was added to).
         """
         cid = parse_cid(cid)
         tree = stored_tree(self.index, cid)
@@ -396,9 +411,44 @@ class ipfs_kit(Closeable):
             return self.tiers.whereis(cid)
         holders = [set(self.tiers.whereis(file_cid)) for file_cid in tree.files.values()]
         common = set.intersection(*holders) if holders else set(tree.tiers)
-        dag_stores = {t.name for t in self.tiers.tiers if isinstance(t, DagStore)}
-        held = (common - dag_stores) | set(self.tiers.whereis(cid))
+        as_such = {t.name for t in self.tiers.tiers if isinstance(t, TreeStores)}
+        node_stores = {t.name for t in self.tiers.tiers if isinstance(t, NodeStore)}
+        roots = set(self.tiers.whereis(cid))
+        files_there = common if holders else node_stores
+        held = (common - as_such) | (roots - node_stores) | (roots & node_stores & files_there)
         return [t.name for t in self.tiers.tiers if t.name in held]
+
+    def _tree(self, cid: CID) -> StoredTree | None:
+        """The stored tree of ``cid``: from the index, else found as nodes in S3 (a
+        dag-pb CID the index does not know, or knows only as a listed object)."""
+        tree = stored_tree(self.index, cid)
+        if tree is not None or not self._unknown_dag(cid):
+            return tree
+        return discover_tree(self.tiers, cid)
+
+    def _note_directory(self, cid: CID) -> None:
+        """Record as a directory a dag-pb CID the index knows only as a listed copy (an
+        index rebuilt from the tiers): found as nodes in S3 (the whole tree), or an
+        upload of a directory in Storacha (so its copy is checked as a DAG)."""
+        if self._tree(cid) is not None or not self._unknown_dag(cid):
+            return
+        listed = {loc.backend for loc in self.index.locations(cid, include_bad=True)}
+        for tier in self.tiers.tiers:
+            if isinstance(tier, DagUploader) and tier.name in listed:
+                try:
+                    if tier.holds_directory(cid):
+                        self.index.upsert_content(cid, kind="dir")
+                        return
+                except IpfsKitError as exc:
+                    logger.info("cannot tell whether %s is a directory: %s", cid, exc)
+
+    def _unknown_dag(self, cid: CID) -> bool:
+        """A dag-pb CID the index does not know, or knows only as a listed copy (no
+        profile: not added here): it may be a directory a tier holds."""
+        if cid.codec.code != DAG_PB:
+            return False
+        record = self.index.content(cid)
+        return record is None or record.profile is None
 
     def replicate(
         self, cid: CID | str, to: Sequence[str] = (), *, min_copies: int | None = None
@@ -413,9 +463,13 @@ class ipfs_kit(Closeable):
         return replication.replicate(self.tiers, cid, _tier_names(to) or (), policy, self.policies)
 
     def verify(self, cid: CID | str) -> replication.CopyCheck:
-        """Check every known copy of ``cid``; mark bad and missing ones; count the shortfall."""
+        """Check every known copy of ``cid``; mark bad and missing ones; count the shortfall.
+
+        A directory copy in S3 is checked node by node and file by file.
+        """
         from ipfs_kit_py import replication
 
+        self._note_directory(parse_cid(cid))
         return replication.verify(self.tiers, cid, self.policies)
 
     def verify_all(self) -> list[replication.CopyCheck]:

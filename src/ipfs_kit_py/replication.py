@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ipfs_kit_py.content.cid import cid_key, parse_cid
 from ipfs_kit_py.content.unixfs import ImportProfile
+from ipfs_kit_py.directory_copies import NodeStore, check_node_copy
 from ipfs_kit_py.directory_store import restore_tree
 from ipfs_kit_py.errors import (
     BackendError,
@@ -198,7 +199,9 @@ def _check_copy(
     try:
         if not tier.has(cid):
             raise ContentNotFoundError(f"{name} does not hold it")
-        if record is not None and record.kind == "dir":
+        if record is not None and record.kind == "dir" and isinstance(tier, NodeStore):
+            check_node_copy(tiers, tier, cid)
+        elif record is not None and record.kind == "dir":
             _check_dag(tier, cid)
         else:
             for _ in tiers.verified_chunks(tier, cid, profile):

@@ -255,6 +255,25 @@ class GatewayBackend(BaseBackend):
         except InvalidInputError as exc:  # a block we cannot check (sha1), a non-file DAG
             raise _bad_answer(self.base_url, cid, url, exc) from exc
 
+    def export_car(self, cid: CID) -> Iterator[bytes]:
+        """Stream the gateway's CAR of the whole DAG under ``cid``, as sent (the caller
+        checks it, e.g. with ``verify_car``); idle reads are bounded by the stall guard."""
+        url = f"{self.base_url}/{cid_key(cid)}?format=car&dag-scope=all"
+        self._check_open()
+        try:
+            request = self._http.build_request("GET", url, headers={"accept": CAR_ACCEPT})
+            response = send_within(self._http, request, self.timeouts.deadline_from_now())
+            try:
+                _check_status(response, cid, url)
+                guard = self.timeouts.stall_guard(f"gateway {self.base_url}")
+                yield from guard.wrap(response.iter_bytes())
+            finally:
+                response.close()
+        except httpx.TransportError as exc:
+            raise _unreachable(exc, url) from exc
+        except httpx.HTTPError as exc:  # a redirect loop, an undecodable (gzip) body
+            raise _bad_answer(self.base_url, cid, url, exc) from exc
+
     def fetch_to_path(self, cid: CID, path: str | os.PathLike[str], *, raw: bool = False) -> int:
         """Write the verified content of ``cid`` to ``path`` (``dir/``: a file named by the
         CID inside it) atomically, with the mode ``open()`` would give; return its size."""

@@ -5,12 +5,16 @@ v0 and v1 forms of the same content share one object. The object's metadata carr
 CID and, when known, the import profile that made it; reads by CID are verified against
 the CID before the bytes are handed over (streams raise after the last chunk, downloads
 never leave an unverified file).
+
+A directory is its files (each under its own CID) plus one object under the root's key:
+a CAR of the directory's nodes (directories, HAMT shards, symlink nodes), marked by the
+metadata ``dag: directory-nodes`` (:meth:`S3Backend.put_tree_nodes`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from ipfs_kit_py.backends.base import BaseBackend, Holding, StoredObject
@@ -29,11 +33,13 @@ from ipfs_kit_py.config import Configured
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.content.unixfs import ImportProfile
 from ipfs_kit_py.content.verify import verify_stream
-from ipfs_kit_py.errors import ContentNotFoundError, ResourceLimitError
+from ipfs_kit_py.errors import ContentNotFoundError, InvalidInputError, ResourceLimitError
 from ipfs_kit_py.progress import Subscribers
 
 __all__ = [
     "CID_METADATA",
+    "DAG_METADATA",
+    "DIRECTORY_NODES",
     "PROFILE_METADATA",
     "S3Backend",
     "S3Config",
@@ -42,6 +48,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+DAG_METADATA = "dag"  # what a non-file object under a CID's key holds
+DIRECTORY_NODES = "directory-nodes"  # a CAR of a directory's nodes, rooted at the CID
 
 
 def object_key(cid: CID, prefix: str = DEFAULT_KEY_PREFIX) -> str:
@@ -101,13 +110,19 @@ class S3Backend(Configured, BaseBackend):
         return StoredObject(cid, info.size, self.locator(cid))
 
     def get(self, cid: CID, *, profile: ImportProfile | None = None) -> Iterator[bytes]:
-        """Stream the content of ``cid``, verified: raises ContentMismatchError at the end.
+        """Stream the content of ``cid``, verified: raises ContentMismatchError at the end
+        (InvalidInputError if the object holds a directory's nodes).
 
         Verified with ``profile`` (what the index recorded), else the object's metadata,
         else every profile that could have made ``cid``.
         """
         info, chunks = self.client.open_parallel(self.bucket, self.key_for(cid))
-        return verify_stream(cid, chunks, profile or _recorded(info.metadata))
+        try:
+            metadata = _file_metadata(cid, info)
+        except InvalidInputError:
+            getattr(chunks, "close", lambda: None)()
+            raise
+        return verify_stream(cid, chunks, profile or _recorded(metadata))
 
     # -- ranges (RangeReader): verified above, by tiers/span_layout.py ------------------
 
@@ -161,6 +176,23 @@ class S3Backend(Configured, BaseBackend):
         )
         return StoredObject(cid, info.size, self.locator(cid))
 
+    def put_tree_nodes(
+        self, root: CID, car: Iterable[bytes], metadata: dict[str, str]
+    ) -> StoredObject:
+        """Store the CAR of directory ``root``'s nodes under the root's key."""
+        meta = {**metadata, **content_metadata(root), DAG_METADATA: DIRECTORY_NODES}
+        info = self.client.put(self.bucket, self.key_for(root), car, metadata=meta)
+        return StoredObject(root, info.size, self.locator(root))
+
+    def open_tree_nodes(self, root: CID) -> tuple[dict[str, str], Iterator[bytes]] | None:
+        """The metadata and CAR of directory ``root``'s nodes; None if its object is
+        something else (a file). Raises ContentNotFoundError if there is no object."""
+        info = self.client.head(self.bucket, self.key_for(root))
+        if info.metadata.get(DAG_METADATA) != DIRECTORY_NODES:
+            return None
+        found, chunks = self.client.open_parallel(self.bucket, self.key_for(root))
+        return dict(found.metadata), chunks
+
     def download(
         self,
         cid: CID,
@@ -174,7 +206,7 @@ class S3Backend(Configured, BaseBackend):
             self.bucket,
             self.key_for(cid),
             dest,
-            sink_for=lambda found: verifier_for(cid, found.metadata, profile),
+            sink_for=lambda found: verifier_for(cid, _file_metadata(cid, found), profile),
             subscribers=subscribers,
         )
         return StoredObject(cid, info.size, self.locator(cid))
@@ -219,3 +251,11 @@ class S3Backend(Configured, BaseBackend):
     def list(self) -> Iterator[ObjectInfo]:
         """Every object under the key prefix."""
         return self.client.list(self.bucket, self.config.key_prefix)
+
+
+def _file_metadata(cid: CID, info: ObjectInfo) -> Mapping[str, str]:
+    """The metadata of a file object; InvalidInputError for a directory's node object
+    (read as a file it would not match the CID, yet it is no copy gone bad)."""
+    if info.metadata.get(DAG_METADATA) == DIRECTORY_NODES:
+        raise InvalidInputError(f"{cid} is a directory in S3: get it with get_to_path")
+    return info.metadata

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -22,7 +22,7 @@ from ipfs_kit_py.backends.storacha.debris import temp_dir
 from ipfs_kit_py.backends.storacha.delegation import Delegation
 from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.backends.storacha.upload import Uploader, UploadResult
-from ipfs_kit_py.content.cid import CID, cid_bytes_key, is_cid, parse_cid
+from ipfs_kit_py.content.cid import CID, DAG_PB, cid_bytes_key, cid_key, is_cid, parse_cid
 from ipfs_kit_py.content.unixfs import STORACHA, BlockSink, FileImport, ImportProfile, import_file
 from ipfs_kit_py.content.verify import candidate_profiles
 from ipfs_kit_py.errors import (
@@ -31,7 +31,7 @@ from ipfs_kit_py.errors import (
     ContentMismatchError,
     ContentNotFoundError,
 )
-from ipfs_kit_py.streams import read_chunks
+from ipfs_kit_py.streams import read_chunks, reader
 
 __all__ = ["StorachaBackend", "StorachaConfig", "UploadPage"]
 
@@ -109,6 +109,26 @@ class StorachaBackend(BaseBackend):
             ),
             input_size=size,
         )
+
+    def upload_tree(
+        self, root: CID, produce: Callable[[BlockSink], CID], input_size: int
+    ) -> StoredObject:
+        """Upload the whole DAG ``produce`` emits (a directory's files and nodes) as one
+        upload rooted at ``root``; BackendError, before anything is registered, if it
+        builds another root."""
+
+        def checked(sink: BlockSink) -> CID:
+            built = produce(sink)
+            if cid_key(built) != cid_key(root):
+                raise BackendError(
+                    f"the DAG built for {root} has the root {built}",
+                    backend="storacha",
+                    locator=self.space,
+                )
+            return built
+
+        result = self.uploader().upload_dag(checked, input_size=input_size)
+        return StoredObject(root, result.size, self.space)
 
     def list_uploads(self, cursor: str | None = None, size: int | None = None) -> UploadPage:
         """One page of the space's uploads, newest first."""
@@ -231,6 +251,33 @@ class StorachaBackend(BaseBackend):
         Written to a temp file and renamed only once verified; returns the bytes written.
         """
         return self.gateway.fetch_to_path(parse_cid(cid), path, raw=raw)
+
+    def export_car(self, cid: CID) -> Iterator[bytes]:
+        """The CAR of the whole DAG under ``cid`` from the gateway (unchecked: the caller
+        verifies it)."""
+        return self.gateway.export_car(parse_cid(cid))
+
+    def get_tree(self, cid: CID, dest: Path) -> Path | None:
+        """Write the directory uploaded as ``cid`` to ``dest`` from the gateway's CAR,
+        every block verified (all of it, or nothing); None if no upload of ``cid`` is a
+        directory. Raises what :func:`~ipfs_kit_py.content.extract.extract_car` raises
+        (an absolute symlink is refused, as ``ipfs get`` refuses it)."""
+        from ipfs_kit_py.content.extract import extract_car
+
+        cid = parse_cid(cid)
+        if not self.holds_directory(cid):
+            return None
+        extract_car(reader(self.export_car(cid), 1 << 20), dest, root=cid)
+        return dest
+
+    def holds_directory(self, cid: CID) -> bool:
+        """True if an upload of the space is rooted at ``cid`` and its root block (from
+        the gateway, verified) is a UnixFS directory."""
+        from ipfs_kit_py.content.dag import load_node, verified_getter
+
+        if cid.codec.code != DAG_PB or not self.has(cid):
+            return False
+        return load_node(cid, verified_getter(self.gateway.get_block)).kind == "directory"
 
     # -- Backend protocol --------------------------------------------------------------
 
