@@ -4,4 +4,5 @@ pytest_plugins: list[str] = [
     "tests.servers.kubo",
     "tests.servers.storacha",
     "tests.servers.seaweedfs",
+    "tests.servers.postgres",
 ]

@@ -1,9 +1,14 @@
 """MetadataIndex: which backend holds which CID, and what we know about each CID.
 
 One SQLite file (WAL, ``busy_timeout``) shared by every process of one user, under
-``$XDG_DATA_HOME/ipfs-kit/index.sqlite3`` by default. Keys are always
-:func:`~ipfs_kit_py.content.cid.cid_key` strings. Schema changes are numbered migrations
-tracked in ``PRAGMA user_version``.
+``$XDG_DATA_HOME/ipfs-kit/index.sqlite3`` by default; or a PostgreSQL database shared by
+many machines (:mod:`ipfs_kit_py.index_postgres`, chosen by :func:`open_index`). Keys are
+always :func:`~ipfs_kit_py.content.cid.cid_key` strings. Schema changes are numbered
+migrations (SQLite's ``PRAGMA user_version``). The SQL here is written once for both
+engines: ``?`` parameters, ``ON CONFLICT`` upserts, single-statement updates.
+
+Copies in node-local tiers (memory, disk) carry the node that holds them; a node reads
+only its own and the shared tiers' copies, but counts every node's towards a policy.
 """
 
 from __future__ import annotations
@@ -38,7 +43,15 @@ from ipfs_kit_py.index_schema import (
 )
 from ipfs_kit_py.resource import Closeable
 
-__all__ = ["MIGRATIONS", "ContentRecord", "Location", "MetadataIndex", "default_index_path"]
+__all__ = [
+    "LOCAL_TIERS",
+    "MIGRATIONS",
+    "ContentRecord",
+    "Location",
+    "MetadataIndex",
+    "default_index_path",
+    "open_index",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +60,27 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+LOCAL_TIERS = ("memory", "disk")  # tiers whose copies live on one node only
+
 
 def default_index_path(env: Mapping[str, str] | None = None) -> Path:
     """Return ``$XDG_DATA_HOME/ipfs-kit/index.sqlite3``."""
     return xdg_dir("DATA", env) / "index.sqlite3"
+
+
+def open_index(
+    where: Path | str | None = None,
+    *,
+    node_id: str = "",
+    local_tiers: Iterable[str] = LOCAL_TIERS,
+    recover: bool = True,
+) -> MetadataIndex:
+    """Open the index at ``where``: a ``postgresql://`` URL, or a SQLite file path."""
+    if isinstance(where, str) and where.startswith(("postgresql://", "postgres://")):
+        from ipfs_kit_py.index_postgres import PostgresIndex  # psycopg only when asked
+
+        return PostgresIndex(where, node_id=node_id, local_tiers=local_tiers, recover=recover)
+    return MetadataIndex(where, node_id=node_id, local_tiers=local_tiers, recover=recover)
 
 
 _B32 = "abcdefghijklmnopqrstuvwxyz234567"
@@ -119,7 +149,7 @@ def _sqlite_errors(method: Callable[..., T]) -> Callable[..., T]:
         except (sqlite3.Error, OSError) as exc:
             if getattr(self, "_opening", False) and method.__name__ != "__init__":
                 raise  # __init__ tells a damaged file (IndexCorruptError) from the rest
-            raise MetadataIndexError(f"index {self.path}: {_reason(exc)}") from exc
+            raise MetadataIndexError(f"index {self.location}: {_reason(exc)}") from exc
         except (OverflowError, UnicodeEncodeError) as exc:  # a value SQLite cannot bind
             raise InvalidInputError(f"cannot look that up in the index: {exc}") from None
 
@@ -148,14 +178,19 @@ class MetadataIndex(Closeable):
         *,
         busy_timeout_ms: int = 30_000,
         recover: bool = True,
+        node_id: str = "",
+        local_tiers: Iterable[str] = LOCAL_TIERS,
     ) -> None:
         """Open (creating and migrating) the index; ``recover`` finishes interrupted adds.
+
+        ``node_id`` names this machine's copies in ``local_tiers`` ('' on a single machine).
 
         Raises :class:`IndexCorruptError` naming the file if it is not a sound SQLite
         database (``ipfs-kit index rebuild`` makes a new one from the tiers), and
         :class:`MetadataIndexError` (a ConfigurationError) if ``path`` cannot hold one.
         """
         self._opening = True
+        self._set_node(node_id, local_tiers)
         self.path = Path(path) if path is not None else default_index_path()
         self._lock = threading.RLock()
         self._depth = 0
@@ -180,6 +215,23 @@ class MetadataIndex(Closeable):
                 reason = _reason(exc)
                 raise MetadataIndexError(f"cannot open the index {self.path}: {reason}") from exc
             raise
+
+    dialect = "sqlite"
+
+    def _set_node(self, node_id: str, local_tiers: Iterable[str]) -> None:
+        if not isinstance(node_id, str) or len(node_id) > 200 or not node_id.isprintable():
+            raise InvalidInputError(f"a node id is printable text up to 200 characters: {node_id!r}")
+        self.node_id = node_id
+        self.local_tiers = frozenset(local_tiers)
+
+    def _node(self, backend: str) -> str:
+        """The ``node`` column of a copy in ``backend``: this node's id for local tiers."""
+        return self.node_id if backend in self.local_tiers else ""
+
+    @property
+    def location(self) -> str:
+        """Where the index lives: its file, or its database URL without a password."""
+        return str(self.path)
 
     @contextmanager
     def _errors(self, *, opening: bool = False) -> Iterator[None]:
@@ -221,14 +273,14 @@ class MetadataIndex(Closeable):
             value = json.loads(text)
         except (TypeError, ValueError) as exc:
             raise IndexCorruptError(
-                f"the index {self.path} holds damaged metadata ({exc}); "
+                f"the index {self.location} holds damaged metadata ({exc}); "
                 "`ipfs-kit index rebuild` rebuilds it from what the tiers hold",
-                path=str(self.path),
+                path=str(self.location),
             ) from exc
         if not isinstance(value, dict):
             raise IndexCorruptError(
-                f"the index {self.path} holds damaged metadata (not an object)",
-                path=str(self.path),
+                f"the index {self.location} holds damaged metadata (not an object)",
+                path=str(self.location),
             )
         return value
 
@@ -253,7 +305,7 @@ class MetadataIndex(Closeable):
             current = self.schema_version
             if current > len(MIGRATIONS):
                 raise ConfigurationError(
-                    f"index {self.path} has schema {current}, newer than this version "
+                    f"index {self.location} has schema {current}, newer than this version "
                     f"of ipfs_kit_py understands ({len(MIGRATIONS)})"
                 )
             apply_migrations(self._db, current, target)
@@ -328,17 +380,17 @@ class MetadataIndex(Closeable):
         """Bulk :meth:`upsert_content` in one transaction: (cid, size, kind, profile, meta)."""
         now = time.time()
         params = [
-            (_key(c), s, k, p, json.dumps(dict(m or {})), now, 1 if m is not None else 0)
+            (_key(c), s, k, p, json.dumps(dict(m or {})), now, m is not None)
             for c, s, k, p, m in rows
         ]
         with self.transaction() as db:
             db.executemany(
                 """INSERT INTO content (cid, size, kind, profile, metadata, created)
-                   VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                   VALUES (?, ?, ?, ?, ?, ?)
                    ON CONFLICT (cid) DO UPDATE SET
-                     size = coalesce(excluded.size, size), kind = excluded.kind,
-                     profile = coalesce(excluded.profile, profile),
-                     metadata = CASE WHEN ?7 THEN excluded.metadata ELSE metadata END""",
+                     size = coalesce(excluded.size, content.size), kind = excluded.kind,
+                     profile = coalesce(excluded.profile, content.profile),
+                     metadata = CASE WHEN ? THEN excluded.metadata ELSE content.metadata END""",
                 params,
             )
 
@@ -352,25 +404,35 @@ class MetadataIndex(Closeable):
         """
         with self.transaction() as db:  # one write: the row and its mark together
             self.upsert_content(cid, size=size, kind=kind, profile=profile)
-            db.execute("UPDATE content SET pending_pid = ? WHERE cid = ?", (os.getpid(), _key(cid)))
+            db.execute(
+                "UPDATE content SET pending_pid = ?, pending_node = ? WHERE cid = ?",
+                (os.getpid(), self.node_id, _key(cid)),
+            )
 
     def finish_add(self, cid: CID | str) -> None:
         """The add of ``cid`` by this process is over (stored, or failed and rolled back)."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE content SET pending_pid = NULL WHERE cid = ? AND pending_pid = ?",
-                (_key(cid), os.getpid()),
+                "UPDATE content SET pending_pid = NULL, pending_node = NULL "
+                "WHERE cid = ? AND pending_pid = ? AND coalesce(pending_node, '') = ?",
+                (_key(cid), os.getpid(), self.node_id),
             )
 
     def rollback_add(self, cid: CID | str) -> None:
         """Undo :meth:`begin_add` of a failed add: drop the row if no copy was recorded."""
         key = _key(cid)
-        with self.transaction() as db:
-            if not db.execute("SELECT 1 FROM locations WHERE cid = ?", (key,)).fetchone():
-                db.execute("DELETE FROM tags WHERE cid = ?", (key,))
-                db.execute(
-                    "DELETE FROM content WHERE cid = ? AND pending_pid = ?", (key, os.getpid())
-                )
+        with self.transaction() as db:  # one statement each: a copy recorded meanwhile wins
+            db.execute(
+                "DELETE FROM tags WHERE cid = ? AND NOT EXISTS "
+                "(SELECT 1 FROM locations WHERE cid = ?)",
+                (key, key),
+            )
+            db.execute(
+                "DELETE FROM content WHERE cid = ? AND pending_pid = ? "
+                "AND coalesce(pending_node, '') = ? "
+                "AND NOT EXISTS (SELECT 1 FROM locations WHERE cid = ?)",
+                (key, os.getpid(), self.node_id, key),
+            )
         self.finish_add(cid)
 
     def recover_pending(self) -> tuple[int, int]:
@@ -379,20 +441,35 @@ class MetadataIndex(Closeable):
         A row with a recorded copy is complete; a row without one is dropped, so ``ls``
         never lists content that ``whereis`` denies.
         """
-        rows = self._read("SELECT cid, pending_pid FROM content WHERE pending_pid IS NOT NULL")
+        rows = self._read(
+            "SELECT cid, pending_pid FROM content WHERE pending_pid IS NOT NULL "
+            "AND coalesce(pending_node, '') = ?",  # only this node can tell its pids' fate
+            (self.node_id,),
+        )
         dead = [(key, pid) for key, pid in rows if not _alive(int(pid))]
         completed = rolled_back = 0
         if not dead:
             return completed, rolled_back  # the usual case: no write lock taken
         with self.transaction() as db:
             for key, pid in dead:
-                if db.execute("SELECT 1 FROM locations WHERE cid = ?", (key,)).fetchone():
-                    db.execute("UPDATE content SET pending_pid = NULL WHERE cid = ?", (key,))
+                if db.execute(
+                    "UPDATE content SET pending_pid = NULL, pending_node = NULL "
+                    "WHERE cid = ? AND pending_pid = ? AND EXISTS "
+                    "(SELECT 1 FROM locations WHERE cid = ?)",
+                    (key, pid, key),
+                ).rowcount:
                     completed += 1
                     continue
-                db.execute("DELETE FROM tags WHERE cid = ?", (key,))
-                db.execute("DELETE FROM content WHERE cid = ? AND pending_pid = ?", (key, pid))
-                rolled_back += 1
+                db.execute(
+                    "DELETE FROM tags WHERE cid = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM locations WHERE cid = ?)",
+                    (key, key),
+                )
+                rolled_back += db.execute(
+                    "DELETE FROM content WHERE cid = ? AND pending_pid = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM locations WHERE cid = ?)",
+                    (key, pid, key),
+                ).rowcount
         if dead:
             logger.info("interrupted adds: %d completed, %d rolled back", completed, rolled_back)
         return completed, rolled_back
@@ -426,8 +503,9 @@ class MetadataIndex(Closeable):
         with self.transaction() as db:
             db.executemany(
                 "UPDATE content SET access_count = access_count + ?, "
-                "last_access = max(coalesce(last_access, 0), ?) WHERE cid = ?",
-                params,
+                "last_access = CASE WHEN coalesce(last_access, 0) > ? THEN last_access "
+                "ELSE ? END WHERE cid = ?",
+                [(n, when, when, key) for n, when, key in params],
             )
 
     def tag(self, cid: CID | str, *tags: str) -> None:
@@ -435,7 +513,8 @@ class MetadataIndex(Closeable):
         key = _key(cid)
         with self.transaction() as db:
             db.executemany(
-                "INSERT OR IGNORE INTO tags (cid, tag) VALUES (?, ?)", [(key, t) for t in tags]
+                "INSERT INTO tags (cid, tag) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [(key, t) for t in tags],
             )
 
     def untag(self, cid: CID | str, *tags: str) -> None:
@@ -471,21 +550,30 @@ class MetadataIndex(Closeable):
         now = time.time()
         keep_pin = pinned is not None
         params = [
-            (_key(r[0]), r[1], r[2], now, int(bool(pinned)), keep_pin, r[3] if len(r) > 3 else None)
+            (
+                _key(r[0]),
+                r[1],
+                self._node(r[1]),
+                r[2],
+                now,
+                int(bool(pinned)),
+                r[3] if len(r) > 3 else None,
+                keep_pin,
+            )
             for r in rows
         ]
         with self.transaction() as db:
             db.executemany(
-                "INSERT OR IGNORE INTO content (cid, created) VALUES (?, ?)",
+                "INSERT INTO content (cid, created) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(p[0], now) for p in params],
             )
             db.executemany(
-                """INSERT INTO locations (cid, backend, locator, stored_at, pinned, stamp)
-                   VALUES (?1, ?2, ?3, ?4, ?5, ?7)
-                   ON CONFLICT (cid, backend) DO UPDATE SET
+                """INSERT INTO locations (cid, backend, node, locator, stored_at, pinned, stamp)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (cid, backend, node) DO UPDATE SET
                      locator = excluded.locator, stored_at = excluded.stored_at, bad = 0,
                      missing = 0, marked_at = NULL, reason = NULL, stamp = excluded.stamp,
-                     pinned = CASE WHEN ?6 THEN excluded.pinned ELSE pinned END""",
+                     pinned = CASE WHEN ? THEN excluded.pinned ELSE locations.pinned END""",
                 params,
             )
 
@@ -493,8 +581,8 @@ class MetadataIndex(Closeable):
         """Remember the file identity of a copy just verified (None forgets it)."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE locations SET stamp = ? WHERE cid = ? AND backend = ?",
-                (stamp, _key(cid), backend),
+                "UPDATE locations SET stamp = ? WHERE cid = ? AND backend = ? AND node = ?",
+                (stamp, _key(cid), backend, self._node(backend)),
             )
 
     def forget(self, cid: CID | str, backend: str) -> bool:
@@ -505,7 +593,8 @@ class MetadataIndex(Closeable):
         """
         with self.transaction() as db:
             cur = db.execute(
-                "DELETE FROM locations WHERE cid = ? AND backend = ?", (_key(cid), backend)
+                "DELETE FROM locations WHERE cid = ? AND backend = ? AND node = ?",
+                (_key(cid), backend, self._node(backend)),
             )
             return cur.rowcount > 0
 
@@ -513,8 +602,8 @@ class MetadataIndex(Closeable):
         """Bulk :meth:`forget` in one transaction."""
         with self.transaction() as db:
             db.executemany(
-                "DELETE FROM locations WHERE cid = ? AND backend = ?",
-                [(_key(c), b) for c, b in rows],
+                "DELETE FROM locations WHERE cid = ? AND backend = ? AND node = ?",
+                [(_key(c), b, self._node(b)) for c, b in rows],
             )
 
     def drop(self, cid: CID | str) -> None:
@@ -524,20 +613,30 @@ class MetadataIndex(Closeable):
             for table in ("locations", "tags", "content"):
                 db.execute(f"DELETE FROM {table} WHERE cid = ?", (key,))
 
-    def locations(self, cid: CID | str, *, include_bad: bool = False) -> list[Location]:
-        """Return the copies of ``cid``: good ones, or with ``include_bad`` also bad and missing."""
-        sql = f"SELECT {LOCATION_COLUMNS} FROM locations WHERE cid = ?" + (
-            "" if include_bad else " AND bad = 0 AND missing = 0"
-        )
-        return [location_from_row(r) for r in self._read(sql, (_key(cid),))]
+    def locations(
+        self, cid: CID | str, *, include_bad: bool = False, all_nodes: bool = False
+    ) -> list[Location]:
+        """Return the copies of ``cid``: good ones, or with ``include_bad`` also bad and missing.
+
+        Only copies this node can read (shared tiers, its own local tiers), unless
+        ``all_nodes`` also asks for other nodes' local copies (for ``whereis``, policies).
+        """
+        sql = f"SELECT {LOCATION_COLUMNS} FROM locations WHERE cid = ?"
+        params: list[Any] = [_key(cid)]
+        if not include_bad:
+            sql += " AND bad = 0 AND missing = 0"
+        if not all_nodes:
+            sql += " AND node IN ('', ?)"
+            params.append(self.node_id)
+        return [location_from_row(r) for r in self._read(sql + " ORDER BY backend, node", params)]
 
     def set_pinned(self, cid: CID | str, pinned: bool, backend: str | None = None) -> None:
         """Pin (keep) or unpin the copies of ``cid``, or only its copy in ``backend``."""
         sql = "UPDATE locations SET pinned = ? WHERE cid = ?"
         params: list[Any] = [int(pinned), _key(cid)]
         if backend is not None:
-            sql += " AND backend = ?"
-            params.append(backend)
+            sql += " AND backend = ? AND node = ?"
+            params += [backend, self._node(backend)]
         with self.transaction() as db:
             db.execute(sql, params)
 
@@ -549,15 +648,15 @@ class MetadataIndex(Closeable):
             if ok:
                 db.execute(
                     "UPDATE locations SET last_verified_at = ?, bad = 0, missing = 0, "
-                    "marked_at = NULL, reason = NULL WHERE cid = ? AND backend = ?",
-                    (time.time(), _key(cid), backend),
+                    "marked_at = NULL, reason = NULL WHERE cid = ? AND backend = ? AND node = ?",
+                    (time.time(), _key(cid), backend, self._node(backend)),
                 )
             else:
                 db.execute(
                     "UPDATE locations SET bad = 1, missing = 0, reason = ?, "
                     "marked_at = CASE WHEN bad = 1 THEN marked_at ELSE ? END "
-                    "WHERE cid = ? AND backend = ?",
-                    (reason, time.time(), _key(cid), backend),
+                    "WHERE cid = ? AND backend = ? AND node = ?",
+                    (reason, time.time(), _key(cid), backend, self._node(backend)),
                 )
 
     def mark_missing(self, cid: CID | str, backend: str, reason: str) -> bool:
@@ -570,8 +669,8 @@ class MetadataIndex(Closeable):
             cur = db.execute(
                 "UPDATE locations SET missing = 1, bad = 0, reason = ?, "
                 "marked_at = CASE WHEN missing = 1 THEN marked_at ELSE ? END "
-                "WHERE cid = ? AND backend = ?",
-                (reason, time.time(), _key(cid), backend),
+                "WHERE cid = ? AND backend = ? AND node = ?",
+                (reason, time.time(), _key(cid), backend, self._node(backend)),
             )
             return cur.rowcount > 0
 
@@ -580,13 +679,18 @@ class MetadataIndex(Closeable):
     ) -> bool:
         """True if ``cid`` is pinned and ``backend`` holds its only good durable copy.
 
-        Copies in ``non_durable`` tiers (read-only gateways) protect nothing.
+        Copies in ``non_durable`` tiers (read-only gateways) protect nothing; other nodes'
+        local copies do.
         """
         rows = self._read(
-            "SELECT backend, pinned, bad OR missing FROM locations WHERE cid = ?", (_key(cid),)
+            "SELECT backend, node, pinned, bad, missing FROM locations WHERE cid = ?",
+            (_key(cid),),
         )
-        kept = any(pinned for _, pinned, _ in rows)
-        others = {b for b, _, lost in rows if not lost} - {backend} - set(non_durable)
+        kept = any(pinned for _, _, pinned, _, _ in rows)
+        skip = set(non_durable)
+        others = {
+            (b, n) for b, n, _, bad, missing in rows if not (bad or missing) and b not in skip
+        } - {(backend, self._node(backend))}
         return kept and not others
 
     # -- queries ----------------------------------------------------------------------
@@ -610,6 +714,9 @@ class MetadataIndex(Closeable):
         where, params = _filters(
             backend, tag, min_size, max_size, older_than, accessed_before, min_access_count
         )
+        if backend is not None:  # the copies this node can read
+            where.append("c.cid IN (SELECT cid FROM locations WHERE backend = ? AND node = ?)")
+            params += [backend, self._node(backend)]
         sql = (
             "SELECT c.cid, c.size, c.kind, c.profile, c.created, c.last_access, "
             "c.access_count, c.metadata FROM content c"
@@ -636,19 +743,20 @@ class MetadataIndex(Closeable):
 
     def cids_in(self, backend: str) -> list[str]:
         """Return every CID key the index places in ``backend`` (not the missing copies)."""
-        sql = "SELECT cid FROM locations WHERE backend = ? AND missing = 0"
-        return [r[0] for r in self._read(sql, (backend,))]
+        sql = "SELECT cid FROM locations WHERE backend = ? AND node = ? AND missing = 0"
+        return [r[0] for r in self._read(sql, (backend, self._node(backend)))]
 
     def stats(self) -> dict[str, int]:
         """Counts for a health report: records, copies (good, bad, missing, pinned), pending."""
         copies = self._read(
-            "SELECT count(*), coalesce(sum(missing), 0), coalesce(sum(bad AND NOT missing), 0), "
+            "SELECT count(*), coalesce(sum(missing), 0), "
+            "coalesce(sum(CASE WHEN bad = 1 AND missing = 0 THEN 1 ELSE 0 END), 0), "
             "coalesce(sum(pinned), 0) FROM locations"
         )[0]
         records, pending, bare = self._read(
             "SELECT count(*), count(pending_pid), "
-            "coalesce(sum(cid NOT IN (SELECT cid FROM locations) AND kind != 'dir'), 0) "
-            "FROM content"
+            "coalesce(sum(CASE WHEN kind != 'dir' AND NOT EXISTS (SELECT 1 FROM locations l "
+            "WHERE l.cid = content.cid) THEN 1 ELSE 0 END), 0) FROM content"
         )[0]
         total, missing, bad, pinned = (int(n) for n in copies)
         return {
@@ -727,8 +835,9 @@ def _filters(
     accessed_before: float | None,
     min_access_count: int | None,
 ) -> tuple[list[str], list[Any]]:
+    if backend is not None and not isinstance(backend, str):
+        raise InvalidInputError(f"a backend name is text: {backend!r}")
     checks: list[tuple[Any, str]] = [
-        (backend, "c.cid IN (SELECT cid FROM locations WHERE backend = ?)"),
         (tag, "c.cid IN (SELECT cid FROM tags WHERE tag = ?)"),
         (min_size, "c.size >= ?"),
         (max_size, "c.size <= ?"),

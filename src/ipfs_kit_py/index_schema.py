@@ -6,6 +6,7 @@ one) brings a database from version ``n - 1`` to ``n``. Add a migration; never e
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ __all__ = [
     "Location",
     "apply_migrations",
     "location_from_row",
+    "migration_statements",
 ]
 
 MIGRATIONS: tuple[str, ...] = (
@@ -80,16 +82,69 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (endpoint, bucket, key, started, owner)
     ) WITHOUT ROWID;
     """,
+    # 6: node-aware locations: a copy in a node-local tier (memory, disk) belongs to the
+    # node that holds it (``node``; '' for shared tiers and single-machine indexes), an add
+    # in progress names its node, and the policy workers share a repair queue with leases
+    """
+    CREATE TABLE locations_v6 (
+        cid TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        node TEXT NOT NULL DEFAULT '',
+        locator TEXT NOT NULL,
+        stored_at REAL NOT NULL,
+        last_verified_at REAL,
+        pinned INTEGER NOT NULL DEFAULT 0,
+        bad INTEGER NOT NULL DEFAULT 0,
+        stamp TEXT,
+        missing INTEGER NOT NULL DEFAULT 0,
+        marked_at REAL,
+        reason TEXT,
+        PRIMARY KEY (cid, backend, node)
+    ) WITHOUT ROWID;
+    INSERT INTO locations_v6 (cid, backend, locator, stored_at, last_verified_at, pinned, bad,
+        stamp, missing, marked_at, reason)
+        SELECT cid, backend, locator, stored_at, last_verified_at, pinned, bad, stamp, missing,
+        marked_at, reason FROM locations;
+    DROP TABLE locations;
+    ALTER TABLE locations_v6 RENAME TO locations;
+    CREATE INDEX locations_backend ON locations (backend, cid);
+    ALTER TABLE content ADD COLUMN pending_node TEXT;
+    CREATE TABLE repair_queue (
+        cid TEXT PRIMARY KEY,
+        queued_at REAL NOT NULL,
+        lease_owner TEXT,
+        lease_expires REAL NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX repair_queue_due ON repair_queue (lease_expires, queued_at);
+    """,
 )
 
 
 def apply_migrations(db: sqlite3.Connection, current: int, target: int) -> None:
     """Run migrations ``current + 1`` .. ``target`` on ``db`` (inside the caller's transaction)."""
     for version in range(current, target):
-        for statement in MIGRATIONS[version].split(";"):
-            if statement.strip():
-                db.execute(statement)
+        for statement in migration_statements(version):
+            db.execute(statement)
         db.execute(f"PRAGMA user_version = {version + 1}")
+
+
+def migration_statements(version: int, *, postgres: bool = False) -> list[str]:
+    """The statements of migration ``version + 1``, in SQLite's or PostgreSQL's words.
+
+    One text serves both engines: PostgreSQL reads ``REAL`` as ``DOUBLE PRECISION`` and
+    ``INTEGER`` as ``BIGINT`` (sizes past 2 GiB), and has no ``WITHOUT ROWID`` tables.
+    """
+    statements = [s for s in MIGRATIONS[version].split(";") if s.strip()]
+    if not postgres:
+        return statements
+    out = []
+    for statement in statements:
+        statement = statement.replace("WITHOUT ROWID", "")
+        statement = re.sub(r"\bREAL\b", "DOUBLE PRECISION", statement)
+        out.append(re.sub(r"\bINTEGER\b", "BIGINT", statement))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +162,7 @@ class Location:
     missing: bool = False
     marked_at: float | None = None  # when it was found bad or missing
     reason: str | None = None  # why
+    node: str = ""  # the node holding a copy in a node-local tier; '' for shared tiers
 
     @property
     def state(self) -> str:
@@ -131,13 +187,13 @@ class ContentRecord:
 
 LOCATION_COLUMNS = (
     "cid, backend, locator, stored_at, last_verified_at, pinned, bad, stamp, missing, "
-    "marked_at, reason"
+    "marked_at, reason, node"
 )
 
 
 def location_from_row(row: tuple[Any, ...]) -> Location:
     """A :class:`Location` from a row of :data:`LOCATION_COLUMNS`."""
-    cid, backend, locator, stored, verified, pinned, bad, stamp, missing, at, why = row
+    cid, backend, locator, stored, verified, pinned, bad, stamp, missing, at, why, node = row
     return Location(
         cid,
         backend,
@@ -150,4 +206,5 @@ def location_from_row(row: tuple[Any, ...]) -> Location:
         bool(missing),
         at,
         why,
+        str(node),
     )

@@ -6,11 +6,20 @@ import sqlite3
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from ipfs_kit_py.content.cid import RAW, cid_key, sha256_cid
-from ipfs_kit_py.errors import ConfigurationError, InvalidCIDError, InvalidInputError
-from ipfs_kit_py.index import MIGRATIONS, MetadataIndex
+from ipfs_kit_py.errors import (
+    ConfigurationError,
+    InvalidCIDError,
+    InvalidInputError,
+    MetadataIndexError,
+)
+from ipfs_kit_py.index import MIGRATIONS, MetadataIndex, open_index
+from ipfs_kit_py.index_postgres import PostgresIndex
+from ipfs_kit_py.index_schema import migration_statements
+from tests.servers.postgres import IndexFactory
 
 
 def cid_of(n: int) -> str:
@@ -18,15 +27,29 @@ def cid_of(n: int) -> str:
 
 
 @pytest.fixture
-def index(tmp_path: Path) -> MetadataIndex:
-    with MetadataIndex(tmp_path / "index.sqlite3") as idx:
-        yield idx
+def index(make_index: IndexFactory) -> MetadataIndex:
+    """The index on each engine: SQLite, then PostgreSQL."""
+    return make_index()
 
 
-def test_new_index_is_at_latest_schema_with_wal(index: MetadataIndex) -> None:
+def test_new_index_is_at_latest_schema(index: MetadataIndex) -> None:
     assert index.schema_version == len(MIGRATIONS)
-    mode = sqlite3.connect(index.path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert index.check() == []
+
+
+def test_new_sqlite_index_uses_wal(tmp_path: Path) -> None:
+    with MetadataIndex(tmp_path / "index.sqlite3") as index:
+        mode = sqlite3.connect(index.path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+
+
+def test_reopening_keeps_data_and_schema(make_index: IndexFactory) -> None:
+    first = make_index()
+    first.record(cid_of(1), "s3", "b/k", pinned=True)
+    first.close()
+    again = make_index()
+    assert again.schema_version == len(MIGRATIONS)
+    assert [(loc.backend, loc.pinned) for loc in again.locations(cid_of(1))] == [("s3", True)]
 
 
 def test_migration_from_v1_keeps_data(tmp_path: Path) -> None:
@@ -53,6 +76,40 @@ def test_index_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     sqlite3.connect(path).execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     with pytest.raises(ConfigurationError, match="newer"):
         MetadataIndex(path)
+
+
+def test_postgres_index_from_a_newer_version_is_refused(postgres_url: str) -> None:
+    with open_index(postgres_url):
+        pass
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("UPDATE ipfs_kit_schema SET version = version + 1")
+    with pytest.raises(ConfigurationError, match="newer"):
+        open_index(postgres_url)
+
+
+def test_postgres_migration_from_v1_keeps_data(postgres_url: str) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        for statement in migration_statements(0, postgres=True):
+            conn.execute(statement)
+        conn.execute("CREATE TABLE ipfs_kit_schema (version BIGINT NOT NULL)")
+        conn.execute("INSERT INTO ipfs_kit_schema VALUES (1)")
+        conn.execute(
+            "INSERT INTO locations (cid, backend, locator, stored_at) VALUES (%s, 's3', 'k', 1)",
+            (cid_of(1),),
+        )
+    with open_index(postgres_url) as idx:
+        assert idx.schema_version == len(MIGRATIONS)
+        [loc] = idx.locations(cid_of(1))
+        assert (loc.backend, loc.locator, loc.node) == ("s3", "k", "")
+
+
+def test_an_unreachable_postgres_index_fails_fast_without_its_password() -> None:
+    from tests.servers.process import free_port
+
+    url = f"postgresql://kit:hunter2@127.0.0.1:{free_port()}/nothing"
+    with pytest.raises(MetadataIndexError) as info:
+        PostgresIndex(url, connect_timeout_s=2)
+    assert "hunter2" not in str(info.value) and "127.0.0.1" in str(info.value)
 
 
 def test_record_locations_and_forget(index: MetadataIndex) -> None:

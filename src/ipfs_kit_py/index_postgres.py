@@ -1,0 +1,236 @@
+"""The metadata index on PostgreSQL: one ledger shared by many machines.
+
+The same :class:`~ipfs_kit_py.index.MetadataIndex` interface and SQL over a psycopg 3
+connection pool. Each thread's transaction holds one pooled connection (nested calls join
+it); reads outside a transaction run on any free connection. The migrations are the
+SQLite ones in PostgreSQL's words (:func:`~ipfs_kit_py.index_schema.migration_statements`),
+applied under an advisory lock so many processes can open a new database at once; the
+version lives in the table ``ipfs_kit_schema``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from ipfs_kit_py.errors import (
+    ConfigurationError,
+    IndexCorruptError,
+    InvalidInputError,
+    MetadataIndexError,
+)
+from ipfs_kit_py.index import LOCAL_TIERS, MetadataIndex, _expected_schema
+from ipfs_kit_py.index_schema import MIGRATIONS, migration_statements
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg_pool import ConnectionPool
+
+__all__ = ["PostgresIndex", "is_postgres_url", "masked_url"]
+
+logger = logging.getLogger(__name__)
+
+_SCHEMA_LOCK = 0x1F5_C1D  # advisory lock key: one migrating process at a time
+
+
+def is_postgres_url(text: object) -> bool:
+    """True if ``text`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
+    return isinstance(text, str) and text.startswith(("postgresql://", "postgres://"))
+
+
+def masked_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (and no query string)."""
+    scheme, _, rest = url.partition("://")
+    rest = rest.partition("?")[0]
+    userinfo, at, host = rest.rpartition("@")
+    if at and ":" in userinfo:
+        userinfo = userinfo.split(":", 1)[0] + ":***"
+    return f"{scheme}://{userinfo}{at}{host}"
+
+
+@functools.lru_cache(maxsize=512)
+def pg_sql(sql: str) -> str:
+    """The index's SQL (``?`` parameters) in psycopg's words (``%s``)."""
+    return re.sub(r"\?", "%s", sql.replace("%", "%%"))
+
+
+class _Connection:
+    """A pooled connection speaking the index's SQL, as ``transaction()`` yields it."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.raw = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        return self.raw.execute(pg_sql(sql), params or None)
+
+    def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
+        cursor = self.raw.cursor()
+        cursor.executemany(pg_sql(sql), list(params))
+        return cursor
+
+
+class PostgresIndex(MetadataIndex):
+    """The index in a PostgreSQL database (``postgresql://user@host:port/db``)."""
+
+    dialect = "postgresql"
+
+    def __init__(  # the base __init__ opens SQLite; this one opens the pool instead
+        self,
+        url: str,
+        *,
+        recover: bool = True,
+        node_id: str = "",
+        local_tiers: Iterable[str] = LOCAL_TIERS,
+        pool_size: int = 8,
+        connect_timeout_s: float = 10.0,
+    ) -> None:
+        """Connect (pool), create or migrate the schema; ``recover`` settles dead adds.
+
+        Raises :class:`MetadataIndexError` (naming the URL without its password) if the
+        database cannot be reached within ``connect_timeout_s``.
+        """
+        self._opening = False
+        self._set_node(node_id, local_tiers)
+        if not is_postgres_url(url):
+            raise ConfigurationError(f"not a PostgreSQL URL: {masked_url(str(url))}")
+        self.url = url
+        self._local = threading.local()
+        self._pool = _open_pool(url, pool_size, connect_timeout_s, self.location)
+        try:
+            self.migrate()
+            self._check_schema()
+            if recover:
+                self.recover_pending()
+        except BaseException:
+            self._pool.close()
+            raise
+
+    @property
+    def location(self) -> str:
+        return masked_url(self.url)
+
+    def __repr__(self) -> str:
+        return f"PostgresIndex({self.location!r})"
+
+    def close(self) -> None:
+        """Close every pooled connection; idempotent."""
+        self._pool.close()
+
+    @contextmanager
+    def _pg_errors(self) -> Iterator[None]:
+        """psycopg's errors as the index's: bad values are input errors, the rest the index's."""
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        try:
+            yield
+        except psycopg.DataError as exc:
+            raise InvalidInputError(f"cannot look that up in the index: {exc}") from None
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise MetadataIndexError(f"index {self.location}: {exc}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Connection]:  # type: ignore[override]
+        """One transaction on one pooled connection; nested calls (same thread) join it."""
+        joined = getattr(self._local, "conn", None)
+        if joined is not None:
+            yield joined
+            return
+        with self._pg_errors(), self._pool.connection() as raw, raw.transaction():
+            self._local.conn = _Connection(raw)
+            try:
+                yield self._local.conn
+            finally:
+                self._local.conn = None
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        joined = getattr(self._local, "conn", None)
+        if joined is not None:  # inside a transaction: see its own writes
+            with self._pg_errors():
+                return list(joined.execute(sql, params).fetchall())
+        with self._pg_errors(), self._pool.connection() as raw:
+            return list(_Connection(raw).execute(sql, params).fetchall())
+
+    @property
+    def schema_version(self) -> int:
+        rows = self._read("SELECT to_regclass('ipfs_kit_schema') IS NOT NULL")
+        if not rows[0][0]:
+            return 0
+        found = self._read("SELECT max(version) FROM ipfs_kit_schema")
+        return int(found[0][0] or 0)
+
+    def migrate(self, target: int | None = None) -> None:
+        """Apply the numbered migrations up to ``target`` (default: all) in one transaction."""
+        target = len(MIGRATIONS) if target is None else target
+        with self.transaction() as db:
+            db.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+            db.execute("CREATE TABLE IF NOT EXISTS ipfs_kit_schema (version BIGINT NOT NULL)")
+            current = self.schema_version
+            if current > len(MIGRATIONS):
+                raise ConfigurationError(
+                    f"index {self.location} has schema {current}, newer than this version "
+                    f"of ipfs_kit_py understands ({len(MIGRATIONS)})"
+                )
+            for version in range(current, target):
+                for statement in migration_statements(version, postgres=True):
+                    db.execute(statement)
+            if target > current:
+                db.execute("DELETE FROM ipfs_kit_schema")
+                db.execute("INSERT INTO ipfs_kit_schema (version) VALUES (?)", (target,))
+
+    def _columns(self) -> dict[str, set[str]]:
+        rows = self._read(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema()"
+        )
+        out: dict[str, set[str]] = {}
+        for table, column in rows:
+            out.setdefault(str(table), set()).add(str(column))
+        return out
+
+    def check(self) -> list[str]:
+        """Every table and column of the schema is there: an empty list when sound."""
+        have = self._columns()
+        return [
+            f"table {table} lacks {', '.join(sorted(columns - have.get(table, set())))}"
+            for table, columns in _expected_schema().items()
+            if not columns <= have.get(table, set())
+        ]
+
+    def _check_schema(self) -> None:
+        problems = self.check()
+        if problems:
+            raise IndexCorruptError(
+                f"the index {self.location} has a damaged schema: {'; '.join(problems)}",
+                path=self.location,
+            )
+
+
+def _open_pool(url: str, size: int, timeout_s: float, shown: str) -> ConnectionPool:
+    """A started pool with at least one live connection, or MetadataIndexError."""
+    try:
+        from psycopg_pool import ConnectionPool, PoolTimeout
+    except ImportError as exc:
+        raise ConfigurationError(
+            "a PostgreSQL index needs psycopg 3: pip install 'ipfs_kit_py[postgres]'"
+        ) from exc
+    pool = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=max(1, size),
+        kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout_s))},
+        timeout=timeout_s,
+        open=True,
+        name="ipfs-kit-index",
+    )
+    try:
+        pool.wait(timeout=timeout_s)
+    except PoolTimeout as exc:
+        pool.close()
+        raise MetadataIndexError(f"cannot reach the index {shown} in {timeout_s:g}s") from exc
+    return pool
