@@ -220,7 +220,7 @@ class MetadataIndex(Closeable):
 
     def _set_node(self, node_id: str, local_tiers: Iterable[str]) -> None:
         if not isinstance(node_id, str) or len(node_id) > 200 or not node_id.isprintable():
-            raise InvalidInputError(f"a node id is printable text up to 200 characters: {node_id!r}")
+            raise InvalidInputError(f"a node id is printable text (<= 200 chars): {node_id!r}")
         self.node_id = node_id
         self.local_tiers = frozenset(local_tiers)
 

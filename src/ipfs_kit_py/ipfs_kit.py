@@ -47,7 +47,7 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
     IpfsKitError,
 )
-from ipfs_kit_py.index import MetadataIndex
+from ipfs_kit_py.index import MetadataIndex, open_index
 from ipfs_kit_py.kit_config import KitConfig, mask_secret
 from ipfs_kit_py.kit_wiring import (
     KitSources,
@@ -58,6 +58,8 @@ from ipfs_kit_py.kit_wiring import (
     tier_statuses,
 )
 from ipfs_kit_py.outfile import atomic_output, output_path
+from ipfs_kit_py.policy_worker import EnforceReport, PolicyWorker, summarize_short
+from ipfs_kit_py.repair_queue import RepairQueue
 from ipfs_kit_py.replication_policy import PolicySet, ReplicationPolicy
 from ipfs_kit_py.resource import Closeable
 from ipfs_kit_py.results import dict_result
@@ -112,6 +114,8 @@ class ipfs_kit(Closeable):
         *,
         cache_dir: str | os.PathLike[str] | None = None,
         index_path: str | os.PathLike[str] | None = None,
+        index_url: str | None = None,
+        node_id: str | None = None,
         memory_bytes: int | None = None,
         disk_bytes: int | None = None,
         put_to: Sequence[str] | str | None = None,
@@ -143,6 +147,8 @@ class ipfs_kit(Closeable):
         local = {
             "cache_dir": cache_dir,
             "index_path": index_path,
+            "index_url": index_url,
+            "node_id": node_id,
             "memory_bytes": memory_bytes,
             "disk_bytes": disk_bytes,
             "put_to": put_to,
@@ -213,7 +219,8 @@ class ipfs_kit(Closeable):
         """The metadata index (opened on first use)."""
         self._check_open()
         if self._index is None:
-            self._index = MetadataIndex(self.config.index_path)
+            where = self.config.index_url or self.config.index_path
+            self._index = open_index(where, node_id=self.config.node_id)
         return self._index
 
     @property
@@ -267,7 +274,7 @@ class ipfs_kit(Closeable):
         Raises :class:`~ipfs_kit_py.errors.IndexCorruptError` if the file cannot be read.
         """
         problems = self.index.check()
-        return {"path": str(self.index.path), "problems": problems, **self.index.stats()}
+        return {"path": self.index.location, "problems": problems, **self.index.stats()}
 
     def rebuild_index(self) -> RebuildReport:
         """Move the index file aside and rebuild it from what the tiers hold.
@@ -277,6 +284,11 @@ class ipfs_kit(Closeable):
         file can still be read, and copies it knew that no tier holds are marked missing.
         """
         self._check_open()
+        if self.config.index_url:
+            raise ConfigurationError(
+                "index rebuild makes a new SQLite file; a shared PostgreSQL index is "
+                "restored by its database's own backups"
+            )
         if self._tiers is not None:
             self._tiers.close()
             self._tiers = None
@@ -491,6 +503,19 @@ class ipfs_kit(Closeable):
 
         return replication.repair(self.tiers, cid, policies=self.policies)
 
+    def enforce(self, *, lease_s: float = 60.0, batch: int = 8) -> EnforceReport:
+        """One pass of a policy worker: queue what is short of its policy, repair it.
+
+        Safe to run on many nodes at once against a shared index: each CID is leased
+        to one worker at a time (see :mod:`ipfs_kit_py.policy_worker`).
+        """
+        return PolicyWorker(self.tiers, self.policies, lease_s=lease_s, batch=batch).run_once()
+
+    def policy_status(self) -> dict[str, Any]:
+        """What is short of its policy, by policy, and the shared repair queue's counts."""
+        short = summarize_short(self.tiers, self.policies)
+        return {"short": short, "queue": RepairQueue(self.index).status()}
+
     def keep(
         self, cid: CID | str, *, min_copies: int | None = None, required: Sequence[str] = ()
     ) -> None:
@@ -550,6 +575,8 @@ class ipfs_kit(Closeable):
             "config_file": str(config_file_path(self._sources.env)),
             "cache_dir": str(self.config.cache_dir),
             "index_path": str(self.config.index_path),
+            "index_url": mask_secret("url", self.config.index_url),
+            "node_id": self.config.node_id,
             "memory_bytes": self.config.memory_bytes,
             "disk_bytes": self.config.disk_bytes,
             "put_to": list(self.config.put_to),

@@ -7,6 +7,7 @@ rest: ``[cache]``, ``[index]`` and ``[tiers]``, and how a config summary hides s
 from __future__ import annotations
 
 import functools
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ class KitConfig:
     promote_after: int = DEFAULT_PROMOTE_AFTER
     verify_disk_reads: bool = True  # false: trust an unchanged disk file (inode, size, mtime)
     max_stream_bytes: int | None = None  # cut-off for streams added from '-' or file objects
+    index_url: str | None = None  # a shared index: postgresql://user@host/db (else the file)
+    node_id: str = ""  # names this machine's disk and memory copies in a shared index
 
     @classmethod
     def from_sources(
@@ -80,6 +83,17 @@ class KitConfig:
                         default=True,
                     ),
                 ),
+                index_url=_index_url(
+                    get("url", section=index, env_names=["IPFS_KIT_INDEX_URL"])
+                    if args.get("index_url") is None
+                    else args["index_url"]
+                ),
+                node_id=_node_id(
+                    get("node_id", section=index, env_names=["IPFS_KIT_NODE_ID"]),
+                    shared=bool(
+                        args.get("index_url") or index.get("url") or env.get("IPFS_KIT_INDEX_URL")
+                    ),
+                ),
                 max_stream_bytes=_optional_size(
                     "max_stream_bytes",
                     get(
@@ -91,6 +105,25 @@ class KitConfig:
             )
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"invalid cache/index configuration: {exc}") from exc
+
+
+def _index_url(value: Any) -> str | None:
+    """A ``postgresql://`` URL, or None (the SQLite file); else ConfigurationError."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not value.startswith(("postgresql://", "postgres://")):
+        shown = mask_secret("url", value) if isinstance(value, str) else type(value).__name__
+        raise ConfigurationError(f"[index] url must be a postgresql:// URL, got {shown}")
+    return value
+
+
+def _node_id(value: Any, *, shared: bool) -> str:
+    """This machine's node id: as set, else its host name with a shared index ('' alone)."""
+    if value is None or value == "":
+        return socket.gethostname() if shared else ""
+    if not isinstance(value, str) or len(value) > 200 or not value.isprintable():
+        raise ConfigurationError("[index] node_id must be printable text up to 200 characters")
+    return value
 
 
 def _count(name: str, value: Any, default: int) -> int:

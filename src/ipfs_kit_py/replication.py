@@ -92,6 +92,20 @@ def _durable_names(tiers: TieredCacheManager) -> list[str]:
     return [t.name for t in tiers.tiers if t.durable and t.name not in read_only]
 
 
+def _good_copies(tiers: TieredCacheManager, cid: CID, durable: Sequence[str]) -> list[str]:
+    """Good durable copies: this node's and shared tiers' by name, other nodes' local
+    copies as ``tier@node`` (they count towards a policy; this node never reads them)."""
+    index = tiers.index
+    have = []
+    for loc in index.locations(cid, all_nodes=True):
+        if loc.node in ("", index.node_id):
+            if loc.backend in durable:
+                have.append(loc.backend)
+        elif loc.backend != "memory":
+            have.append(f"{loc.backend}@{loc.node}")
+    return have
+
+
 def plan_replication(
     tiers: TieredCacheManager,
     cid: CID | str,
@@ -107,7 +121,7 @@ def plan_replication(
     cid = parse_cid(cid)
     durable = _durable_names(tiers)
     to = [tiers.tier(name).name for name in to]  # raises on an unknown tier; no aliases
-    have = [loc.backend for loc in tiers.index.locations(cid) if loc.backend in durable]
+    have = _good_copies(tiers, cid, durable)
     if policy is None:
         record = tiers.index.content(cid)
         own = record.metadata.get("replication") if record else None

@@ -61,7 +61,7 @@ class UploadLedger:
         upload = InflightUpload(bucket, key, time.time(), process_owner())
         with self.index.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO s3_uploads VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO s3_uploads VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (self.endpoint, bucket, key, upload.started, upload.owner),
             )
         return upload

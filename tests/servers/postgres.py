@@ -91,11 +91,9 @@ def start_postgres(timeout: float = 60.0) -> Postgres:
         raise ServerStartError(f"initdb failed: {init.stderr.decode(errors='replace')}")
     port = free_port()
     options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
+    ctl = [pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(data / "log")]
     start = subprocess.run(
-        _as_owner(
-            [pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(data / "log"), "-w"]
-            + ["-t", str(int(timeout)), "start"]
-        ),
+        _as_owner([*ctl, "-w", "-t", str(int(timeout)), "start"]),
         capture_output=True,
         timeout=timeout + 10,
         check=False,
@@ -151,6 +149,7 @@ def make_index(
         opened.append(index)
         return index
 
+    factory.where = where  # type: ignore[attr-defined]
     yield factory
     for index in opened:
         index.close()

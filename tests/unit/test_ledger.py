@@ -17,15 +17,22 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from ipfs_kit_py.backends.disk import DiskBackend
 from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.content.cid import CID, cid_key
 from ipfs_kit_py.errors import ContentNotFoundError, IndexCorruptError, InvalidInputError
-from ipfs_kit_py.index import MetadataIndex
+from ipfs_kit_py.index import MetadataIndex, open_index
 from ipfs_kit_py.replication import repair, verify
 from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
+from tests.servers.postgres import IndexFactory
 
 TIERS = ("disk", "vault")
 
@@ -38,12 +45,21 @@ def _replace(path: Path, data: bytes) -> None:
 
 
 class LedgerMachine(RuleBasedStateMachine):
-    """Index + two disk tiers; the model is the set of copies the ledger must account for."""
+    """Index + two disk tiers; the model is the set of copies the ledger must account for.
+
+    ``where`` is the index of each run: None for a new SQLite file, or a PostgreSQL URL
+    (emptied first).
+    """
+
+    where: str | None = None
 
     def __init__(self) -> None:
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="ledger-"))
-        self.index = MetadataIndex(self.dir / "index.sqlite3")
+        self.index = open_index(self.where or str(self.dir / "index.sqlite3"))
+        if self.where:
+            with self.index.transaction() as db:
+                db.execute("TRUNCATE content, locations, tags")
         self.backends = {
             "disk": DiskBackend(self.dir / "disk", name="disk"),
             "vault": DiskBackend(self.dir / "vault", name="vault"),
@@ -176,6 +192,21 @@ LedgerMachine.TestCase.settings = settings(
 test_ledger_machine = LedgerMachine.TestCase
 
 
+def test_ledger_machine_on_postgres(postgres_url: str) -> None:
+    class OnPostgres(LedgerMachine):
+        where = postgres_url
+
+    run_state_machine_as_test(
+        OnPostgres,
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
+
+
 # -- interrupted adds -----------------------------------------------------------------
 
 
@@ -189,49 +220,63 @@ def _dead_pid() -> int:
     return int(proc.stdout)
 
 
-def test_an_add_killed_after_the_spool_is_rolled_back_on_open(tmp_path: Path) -> None:
-    path = tmp_path / "index.sqlite3"
+def test_an_add_killed_after_the_spool_is_rolled_back_on_open(make_index: IndexFactory) -> None:
+    where = make_index.where  # type: ignore[attr-defined]
     cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
     script = (
         "import os, signal, sys\n"
-        "from ipfs_kit_py.index import MetadataIndex\n"
-        "index = MetadataIndex(sys.argv[1])\n"
+        "from ipfs_kit_py.index import open_index\n"
+        "index = open_index(sys.argv[1])\n"
         "index.begin_add(sys.argv[2], size=5)\n"
         "index.tag(sys.argv[2], 'x')\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script, str(path), cid], check=False)
+    proc = subprocess.run([sys.executable, "-c", script, where, cid], check=False)
     assert proc.returncode == -9
-    with MetadataIndex(path, recover=False) as index:
-        assert index.count() == 1  # what a killed add leaves
-    with MetadataIndex(path) as index:
-        assert index.count() == 0 and index.content(cid) is None
+    index = make_index(recover=False)
+    assert index.count() == 1  # what a killed add leaves
+    index.close()
+    index = make_index()
+    assert index.count() == 0 and index.content(cid) is None
 
 
-def test_an_interrupted_add_with_a_recorded_copy_is_completed(tmp_path: Path) -> None:
-    path = tmp_path / "index.sqlite3"
+def test_an_add_on_another_node_is_left_to_that_node(make_index: IndexFactory) -> None:
     cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
-    with MetadataIndex(path) as index:
-        index.begin_add(cid, size=5)
-        index.record(cid, "disk", "/x")
-        index._db.execute("UPDATE content SET pending_pid = ?", (_dead_pid(),))
-    with MetadataIndex(path) as index:
-        assert index.content(cid) is not None
-        assert index._read("SELECT pending_pid FROM content") == [(None,)]
+    index = make_index(node_id="a")
+    index.begin_add(cid, size=5)
+    with index.transaction() as db:  # its pid means nothing on node b
+        db.execute("UPDATE content SET pending_pid = ?", (_dead_pid(),))
+    other = make_index(node_id="b")
+    assert other.recover_pending() == (0, 0)
+    assert index.recover_pending() == (0, 1)
 
 
-def test_an_add_of_a_live_process_is_left_alone(tmp_path: Path) -> None:
-    path = tmp_path / "index.sqlite3"
+def test_an_interrupted_add_with_a_recorded_copy_is_completed(make_index: IndexFactory) -> None:
     cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
-    with MetadataIndex(path) as index:
-        index.begin_add(cid, size=5)
-        with MetadataIndex(path) as other:  # another open while the add runs
-            assert other.content(cid) is not None
-        index.finish_add(cid)
+    index = make_index()
+    index.begin_add(cid, size=5)
+    index.record(cid, "disk", "/x")
+    with index.transaction() as db:
+        db.execute("UPDATE content SET pending_pid = ?", (_dead_pid(),))
+    index.close()
+    index = make_index()
+    assert index.content(cid) is not None
+    assert index._read("SELECT pending_pid FROM content") == [(None,)]
 
 
-def test_a_failed_store_rolls_its_content_row_back(tmp_path: Path) -> None:
-    with MetadataIndex(tmp_path / "index.sqlite3") as index:
+def test_an_add_of_a_live_process_is_left_alone(make_index: IndexFactory) -> None:
+    cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+    index = make_index()
+    index.begin_add(cid, size=5)
+    other = make_index()  # another open while the add runs
+    assert other.content(cid) is not None
+    index.finish_add(cid)
+
+
+def test_a_failed_store_rolls_its_content_row_back(
+    tmp_path: Path, make_index: IndexFactory
+) -> None:
+    with make_index() as index:
         tiers = TieredCacheManager([DiskBackend(tmp_path / "disk")], index)
         with pytest.raises(InvalidInputError):
             tiers.add([b"hello"], to=["disk", "nowhere"])
@@ -347,8 +392,8 @@ def test_verify_counts_copies_a_policy_still_lacks(
     assert {c["cid"]: c["short"] for c in checks} == {cid_key(plain): 0, cid_key(kept): 1}
 
 
-def test_removing_the_last_copy_drops_the_record(tmp_path: Path) -> None:
-    with MetadataIndex(tmp_path / "index.sqlite3") as index:
+def test_removing_the_last_copy_drops_the_record(tmp_path: Path, make_index: IndexFactory) -> None:
+    with make_index() as index:
         tiers = TieredCacheManager([MemoryBackend(1 << 20), DiskBackend(tmp_path / "disk")], index)
         cid = tiers.add([b"short lived"], to=["memory", "disk"]).cid
         tiers.remove(cid, ["disk"])
@@ -380,8 +425,10 @@ def test_a_verified_read_survives_an_index_it_cannot_write(tmp_path: Path) -> No
         assert set(tiers.whereis(cid)) == {"disk", "vault"}
 
 
-def test_an_evicted_cache_copy_takes_its_record_along_unless_kept(tmp_path: Path) -> None:
-    with MetadataIndex(tmp_path / "index.sqlite3") as index:
+def test_an_evicted_cache_copy_takes_its_record_along_unless_kept(
+    tmp_path: Path, make_index: IndexFactory
+) -> None:
+    with make_index() as index:
         disk = DiskBackend(tmp_path / "disk", capacity_bytes=100_000)
         tiers = TieredCacheManager([disk], index, TierPolicy(put_to=("disk",)))
         kept = tiers.add([os.urandom(30_000)], pinned=True).cid

@@ -148,17 +148,27 @@ def cmd_get(args: argparse.Namespace, kit: ipfs_kit) -> int:
 
 def cmd_whereis(args: argparse.Namespace, kit: ipfs_kit) -> int:
     where = kit.whereis(args.cid)
-    locations = kit.index.locations(args.cid, include_bad=True)
-    lost = [loc for loc in locations if loc.state != "good"]
+    index = kit.index
+    locations = index.locations(args.cid, include_bad=True, all_nodes=True)
+    mine = [loc for loc in locations if loc.node in ("", index.node_id)]
+    elsewhere = [loc for loc in locations if loc.node not in ("", index.node_id)]
+    lost = [loc for loc in mine if loc.state != "good"]
     lines = where if where else [f"{args.cid}: {_nowhere(args.cid)}"]
     lines += [
         f"{loc.backend}: {loc.state} since {_when(loc.marked_at)} ({loc.reason})" for loc in lost
     ]
+    lines += [
+        f"{loc.backend} of node {loc.node}: {loc.state} (not read from here)" for loc in elsewhere
+    ]
     payload = {
         "cid": args.cid,
+        "node": index.node_id,
         "backends": where,
         "lost": [loc.backend for loc in lost],
         "locations": [{**_plain(loc), "state": loc.state} for loc in locations],
+        "other_nodes": [
+            {"node": loc.node, "backend": loc.backend, "state": loc.state} for loc in elsewhere
+        ],
     }
     inline = not where and _nowhere(args.cid) != NOT_HELD
     if inline:

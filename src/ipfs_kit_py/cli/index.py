@@ -1,5 +1,6 @@
-"""Index commands: ``index check`` (is the ledger file sound, what does it hold) and
-``index rebuild`` (a new ledger from what the tiers actually hold)."""
+"""Index commands: ``index check`` (is the ledger sound, what does it hold), ``index
+migrate`` (bring its schema up to date) and ``index rebuild`` (a new ledger file from what
+the tiers actually hold)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     return _done(args, {"index": report}, "\n".join(lines), ok=not problems)
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    with open_kit(args) as kit:
+        index = kit.index  # opening migrates; a second call finds nothing left to do
+        index.migrate()
+        report = {"location": index.location, "schema": index.schema_version}
+    text = f"{report['location']}: schema {report['schema']} (current)"
+    return _done(args, {"index": report}, text, ok=True)
+
+
 def cmd_rebuild(args: argparse.Namespace) -> int:
     with open_kit(args) as kit:
         report = kit.rebuild_index()
@@ -47,11 +57,16 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def register(sub: SubParsers) -> None:
-    """Add ``index check`` and ``index rebuild``."""
-    index = sub.add_parser("index", help="check or rebuild the metadata index")
+    """Add ``index check``, ``index migrate`` and ``index rebuild``."""
+    index = sub.add_parser("index", help="check, migrate or rebuild the metadata index")
     index_sub = index.add_subparsers(dest="index_command", required=True)
     for name, handler, text in (
         ("check", cmd_check, "check the index file and count its records and copies"),
+        (
+            "migrate",
+            cmd_migrate,
+            "bring the index's schema (SQLite file or PostgreSQL database) up to date",
+        ),
         (
             "rebuild",
             cmd_rebuild,

@@ -1,0 +1,194 @@
+"""Policy workers: find content short of its replication policy and repair it, as a fleet.
+
+A worker scans the index for CIDs with bad or missing copies, or fewer good copies than
+their policy asks (every node's copies count), and queues them in the shared
+:class:`~ipfs_kit_py.repair_queue.RepairQueue`. Then it claims small batches under a lease
+and, for each CID, plans again (the queue may be stale: another worker may have done it)
+and repairs or replicates. Any number of workers on any number of nodes split the queue
+through the index; one killed mid-copy loses its lease and another finishes its CIDs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from ipfs_kit_py.debris import process_owner
+from ipfs_kit_py.errors import BackendError, ContentNotFoundError, IpfsKitError
+from ipfs_kit_py.repair_queue import RepairQueue
+from ipfs_kit_py.replication import plan_replication, repair, replicate
+from ipfs_kit_py.replication_policy import PolicySet
+from ipfs_kit_py.tiers.manager import TieredCacheManager
+
+__all__ = ["EnforceReport", "PolicyWorker", "ShortSummary", "summarize_short"]
+
+logger = logging.getLogger(__name__)
+
+_PAGE = 500
+
+
+@dataclass
+class EnforceReport:
+    """What one pass of a worker did."""
+
+    scanned: int = 0  # CIDs looked at
+    queued: int = 0  # found short or damaged and queued
+    repaired: int = 0  # brought up to their policy by this worker
+    already: int = 0  # claimed, but nothing was left to do (another worker did it)
+    failed: dict[str, str] = field(default_factory=dict)  # cid -> why
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ShortSummary:
+    """CIDs short of one policy: how many, and how many copies they lack together."""
+
+    policy: str
+    cids: int
+    copies_lacking: int
+
+
+class PolicyWorker:
+    """One worker of the fleet, on this node's tiers and the shared index."""
+
+    def __init__(
+        self,
+        tiers: TieredCacheManager,
+        policies: PolicySet,
+        *,
+        owner: str | None = None,
+        lease_s: float = 60.0,
+        batch: int = 8,
+        retry_after_s: float = 300.0,
+        poll_s: float = 0.5,
+    ) -> None:
+        self.tiers = tiers
+        self.policies = policies
+        self.queue = RepairQueue(tiers.index)
+        node = tiers.index.node_id
+        self.owner = owner or (f"{node}/{process_owner()}" if node else process_owner())
+        self.lease_s, self.batch = lease_s, batch
+        self.retry_after_s, self.poll_s = retry_after_s, poll_s
+
+    def __repr__(self) -> str:
+        return f"PolicyWorker({self.owner!r})"
+
+    def needs_work(self, cid: str) -> bool:
+        """True if ``cid`` has a bad or missing copy here, or a copy its policy lacks."""
+        index = self.tiers.index
+        if any(loc.state != "good" for loc in index.locations(cid, include_bad=True)):
+            return True
+        return bool(plan_replication(self.tiers, cid, policies=self.policies).targets)
+
+    def scan(self, report: EnforceReport) -> None:
+        """Queue every file CID that needs work (directories are repaired by ``repair``)."""
+        for page in _content_pages(self.tiers):
+            report.scanned += len(page)
+            short = [cid for cid in page if self.needs_work(cid)]
+            self.queue.enqueue(short)
+            report.queued += len(short)
+
+    def run_once(self, progress: Callable[[EnforceReport], None] | None = None) -> EnforceReport:
+        """Scan, then work the queue until it is empty and no other worker holds a lease.
+
+        A CID that fails waits ``retry_after_s`` before any worker tries it again.
+        """
+        started = time.monotonic()
+        report = EnforceReport()
+        self.scan(report)
+        while True:
+            cids = self.queue.claim(self.owner, self.batch, self.lease_s)
+            for cid in cids:
+                self._work(cid, report)
+            if progress is not None and cids:
+                progress(report)
+            if not cids:
+                if not self.queue.held_by_others(self.owner):
+                    break
+                time.sleep(self.poll_s)  # a lease elsewhere: done soon, or expires
+        report.seconds = time.monotonic() - started
+        return report
+
+    def run(
+        self,
+        interval_s: float = 60.0,
+        progress: Callable[[EnforceReport], None] | None = None,
+        passes: int | None = None,
+    ) -> Iterator[EnforceReport]:
+        """Pass after pass (``passes`` of them, or forever), ``interval_s`` apart."""
+        done = 0
+        while passes is None or done < passes:
+            yield self.run_once(progress)
+            done += 1
+            if passes is None or done < passes:
+                time.sleep(interval_s)
+
+    def _work(self, cid: str, report: EnforceReport) -> None:
+        if not self.queue.renew(self.owner, cid, self.lease_s):
+            return  # lost the lease: another worker has it now
+        try:
+            did = self._repair(cid)
+        except (IpfsKitError, OSError) as exc:
+            why = f"{type(exc).__name__}: {exc}"
+            report.failed[cid] = why
+            logger.warning("policy: %s not repaired: %s", cid, why)
+            self.queue.fail(self.owner, cid, why, self.retry_after_s)
+            return
+        if did:
+            report.repaired += 1
+        else:
+            report.already += 1
+        self.queue.finish(self.owner, cid)
+
+    def _repair(self, cid: str) -> bool:
+        """Bring ``cid`` up to its policy; False if there was nothing left to do."""
+        index = self.tiers.index
+        if any(loc.state != "good" for loc in index.locations(cid, include_bad=True)):
+            result = repair(self.tiers, cid, policies=self.policies)
+        elif plan_replication(self.tiers, cid, policies=self.policies).targets:
+            result = replicate(self.tiers, cid, policies=self.policies)
+        else:
+            return False
+        if result.failed:
+            first = next(iter(result.failed.items()))
+            raise BackendError(f"copy to {first[0]} failed: {first[1]}")
+        if not result.copied and not result.already:
+            raise ContentNotFoundError(f"{cid}: no copy readable from this node")
+        return bool(result.copied)
+
+
+def _content_pages(tiers: TieredCacheManager) -> Iterator[list[str]]:
+    """Every file CID of the index, in pages of keys (keyset pagination)."""
+    after = ""
+    while True:
+        rows = tiers.index._read(
+            f"SELECT cid FROM content WHERE cid > ? AND kind != 'dir' ORDER BY cid LIMIT {_PAGE}",
+            (after,),
+        )
+        if not rows:
+            return
+        page = [str(r[0]) for r in rows]
+        yield page
+        after = page[-1]
+
+
+def summarize_short(tiers: TieredCacheManager, policies: PolicySet) -> list[ShortSummary]:
+    """What is short of its policy, by policy (``min_copies=2 required=s3``)."""
+    counts: dict[str, list[int]] = {}
+    for page in _content_pages(tiers):
+        for cid in page:
+            plan = plan_replication(tiers, cid, policies=policies)
+            lacking = len(plan.targets) + plan.shortfall
+            if lacking:
+                record = tiers.index.content(cid)
+                own = record.metadata.get("replication") if record else None
+                policy = policies.policy_for(record.tags if record else (), own)
+                name = f"min_copies={policy.min_copies}" + (
+                    f" required={','.join(policy.required)}" if policy.required else ""
+                )
+                entry = counts.setdefault(name, [0, 0])
+                entry[0] += 1
+                entry[1] += lacking
+    return [ShortSummary(name, n, lack) for name, (n, lack) in sorted(counts.items())]

@@ -1,0 +1,120 @@
+"""The policy workers' shared work list: CIDs to repair, each leased to one worker at a time.
+
+A row of ``repair_queue`` is a CID some worker found short of its policy (or with bad or
+missing copies). A worker claims a batch by writing its name and a lease expiry into the
+rows, in one transaction: on PostgreSQL the rows are picked ``FOR UPDATE SKIP LOCKED``
+(workers never wait on each other's rows); SQLite's ``BEGIN IMMEDIATE`` serializes the
+claim the same way. A worker finishes a CID by deleting its row (only while it still
+holds the lease); a worker killed mid-copy simply stops renewing, and once its lease
+expires another worker claims the CID and finishes the job.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ipfs_kit_py.errors import InvalidInputError
+from ipfs_kit_py.index import MetadataIndex
+
+__all__ = ["QueueStatus", "RepairQueue"]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStatus:
+    """How much work the queue holds."""
+
+    queued: int  # waiting for a worker
+    leased: int  # claimed by a live lease
+    retrying: int  # failed at least once, waiting for its retry
+
+
+class RepairQueue:
+    """The ``repair_queue`` table of one index."""
+
+    def __init__(self, index: MetadataIndex) -> None:
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"RepairQueue({self.index.location!r})"
+
+    def enqueue(self, cids: Iterable[str]) -> None:
+        """Add CID keys to the queue (one already queued keeps its place and lease)."""
+        now = time.time()
+        rows = [(cid, now) for cid in cids]
+        if rows:
+            with self.index.transaction() as db:
+                db.executemany(
+                    "INSERT INTO repair_queue (cid, queued_at) VALUES (?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                    rows,
+                )
+
+    def claim(self, owner: str, limit: int, lease_s: float) -> list[str]:
+        """Lease up to ``limit`` CIDs no live lease holds to ``owner`` for ``lease_s``."""
+        if limit < 1 or not lease_s > 0:
+            raise InvalidInputError("claim needs limit >= 1 and a lease > 0 seconds")
+        now = time.time()
+        skip = " FOR UPDATE SKIP LOCKED" if self.index.dialect == "postgresql" else ""
+        with self.index.transaction() as db:
+            rows = db.execute(
+                "SELECT cid FROM repair_queue WHERE lease_expires < ? "
+                f"ORDER BY lease_expires, queued_at, cid LIMIT {int(limit)}{skip}",
+                (now,),
+            ).fetchall()
+            cids = [str(r[0]) for r in rows]
+            db.executemany(
+                "UPDATE repair_queue SET lease_owner = ?, lease_expires = ?, "
+                "attempts = attempts + 1 WHERE cid = ?",
+                [(owner, now + lease_s, cid) for cid in cids],
+            )
+        return cids
+
+    def renew(self, owner: str, cid: str, lease_s: float) -> bool:
+        """Extend ``owner``'s lease on ``cid``; False if it lost the lease meanwhile."""
+        with self.index.transaction() as db:
+            cur = db.execute(
+                "UPDATE repair_queue SET lease_expires = ? WHERE cid = ? AND lease_owner = ?",
+                (time.time() + lease_s, cid, owner),
+            )
+            return bool(cur.rowcount)
+
+    def finish(self, owner: str, cid: str) -> bool:
+        """Drop ``cid`` from the queue: done. False if ``owner`` no longer held it."""
+        with self.index.transaction() as db:
+            cur = db.execute(
+                "DELETE FROM repair_queue WHERE cid = ? AND lease_owner = ?", (cid, owner)
+            )
+            return bool(cur.rowcount)
+
+    def fail(self, owner: str, cid: str, error: str, retry_after_s: float) -> None:
+        """Give ``cid`` back with the reason; any worker may retry it after ``retry_after_s``."""
+        with self.index.transaction() as db:
+            db.execute(
+                "UPDATE repair_queue SET lease_owner = NULL, lease_expires = ?, last_error = ? "
+                "WHERE cid = ? AND lease_owner = ?",
+                (time.time() + retry_after_s, error[:2000], cid, owner),
+            )
+
+    def held_by_others(self, owner: str) -> bool:
+        """True while another worker holds (or held, until it expires) a lease."""
+        rows = self.index._read(
+            "SELECT 1 FROM repair_queue WHERE lease_owner IS NOT NULL AND lease_owner != ? LIMIT 1",
+            (owner,),
+        )
+        return bool(rows)
+
+    def status(self) -> QueueStatus:
+        """Counts of waiting, leased and retrying entries."""
+        now = time.time()
+        rows = self.index._read(
+            "SELECT coalesce(sum(CASE WHEN lease_expires < ? THEN 1 ELSE 0 END), 0), "
+            "coalesce(sum(CASE WHEN lease_expires >= ? AND lease_owner IS NOT NULL "
+            "THEN 1 ELSE 0 END), 0), "
+            "coalesce(sum(CASE WHEN last_error IS NOT NULL THEN 1 ELSE 0 END), 0) "
+            "FROM repair_queue",
+            (now, now),
+        )
+        queued, leased, retrying = (int(n) for n in rows[0])
+        return QueueStatus(queued, leased, retrying)

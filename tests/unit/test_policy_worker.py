@@ -1,0 +1,254 @@
+"""Policy workers and their shared queue, on SQLite and on a real PostgreSQL: leases keep
+every CID with one worker at a time, and the workers bring content up to its policy."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from ipfs_kit_py.backends.disk import DiskBackend
+from ipfs_kit_py.content.cid import RAW, cid_key, sha256_cid
+from ipfs_kit_py.errors import InvalidInputError
+from ipfs_kit_py.index import MetadataIndex, open_index
+from ipfs_kit_py.policy_worker import PolicyWorker, summarize_short
+from ipfs_kit_py.repair_queue import RepairQueue
+from ipfs_kit_py.replication import PolicySet, ReplicationPolicy, plan_replication
+from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
+from tests.servers.postgres import IndexFactory
+
+
+def cid_of(n: int) -> str:
+    return cid_key(sha256_cid(RAW, f"object {n}".encode()))
+
+
+# -- the queue --------------------------------------------------------------------------
+
+
+def test_a_claimed_cid_is_nobody_elses_until_its_lease_expires(make_index: IndexFactory) -> None:
+    queue = RepairQueue(make_index())
+    queue.enqueue([cid_of(n) for n in range(10)])
+    queue.enqueue([cid_of(0)])  # queued twice: one entry
+    first = queue.claim("a", 6, lease_s=0.5)
+    second = queue.claim("b", 6, lease_s=60)
+    assert len(first) == 6 and len(second) == 4 and not set(first) & set(second)
+    assert queue.claim("c", 10, lease_s=60) == []
+    assert queue.status().leased == 10 and queue.held_by_others("c")
+    time.sleep(0.6)  # a's lease runs out: a was killed
+    taken = queue.claim("c", 10, lease_s=60)
+    assert sorted(taken) == sorted(first)
+    assert not queue.finish("a", first[0])  # a lost it
+    assert all(queue.finish("c", cid) for cid in taken)
+    queue.fail("b", second[0], "boom", retry_after_s=60)
+    assert queue.claim("c", 10, lease_s=60) == []  # failed: waits for its retry
+    assert queue.status().retrying == 1
+    with pytest.raises(InvalidInputError):
+        queue.claim("c", 0, lease_s=1)
+
+
+def test_concurrent_claims_never_share_a_cid(make_index: IndexFactory) -> None:
+    """Four workers, each with its own connection, drain 400 CIDs in small batches."""
+    RepairQueue(make_index()).enqueue([cid_of(n) for n in range(400)])
+    queues = [RepairQueue(make_index()) for _ in range(4)]
+    got: dict[int, list[str]] = {n: [] for n in range(4)}
+
+    def drain(n: int) -> None:
+        while batch := queues[n].claim(f"w{n}", 7, lease_s=60):
+            for cid in batch:
+                assert queues[n].finish(f"w{n}", cid)
+            got[n] += batch
+
+    threads = [threading.Thread(target=drain, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    claimed = [cid for batch in got.values() for cid in batch]
+    assert sorted(claimed) == sorted(cid_of(n) for n in range(400))  # each exactly once
+    assert queues[0].status().queued == 0
+
+
+class QueueMachine(RuleBasedStateMachine):
+    """Enqueue, claim, finish and fail from three owners against a model of the leases."""
+
+    where = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.index = open_index(self.where)
+        with self.index.transaction() as db:
+            db.execute("DELETE FROM repair_queue")
+        self.queue = RepairQueue(self.index)
+        self.waiting: set[str] = set()
+        self.held: dict[str, str] = {}  # cid -> owner
+        self.failed: set[str] = set()
+
+    def teardown(self) -> None:
+        self.index.close()
+
+    @rule(ns=st.lists(st.integers(0, 30), max_size=8))
+    def enqueue(self, ns: list[int]) -> None:
+        cids = {cid_of(n) for n in ns}
+        self.queue.enqueue(cids)
+        self.waiting |= cids - set(self.held) - self.failed
+
+    @rule(owner=st.sampled_from("abc"), limit=st.integers(1, 5))
+    def claim(self, owner: str, limit: int) -> None:
+        got = self.queue.claim(owner, limit, lease_s=600)
+        assert set(got) <= self.waiting and len(got) == min(limit, len(self.waiting))
+        for cid in got:
+            self.waiting.discard(cid)
+            self.held[cid] = owner
+
+    @precondition(lambda self: self.held)
+    @rule(pick=st.data(), other=st.sampled_from("abc"))
+    def finish(self, pick: st.DataObject, other: str) -> None:
+        cid = pick.draw(st.sampled_from(sorted(self.held)))
+        owner = self.held[cid]
+        assert self.queue.finish(other, cid) == (other == owner)
+        if other == owner:
+            del self.held[cid]
+
+    @precondition(lambda self: self.held)
+    @rule(pick=st.data())
+    def fail(self, pick: st.DataObject) -> None:
+        cid = pick.draw(st.sampled_from(sorted(self.held)))
+        self.queue.fail(self.held.pop(cid), cid, "no tier answered", retry_after_s=600)
+        self.failed.add(cid)
+
+    @invariant()
+    def counts_match(self) -> None:
+        status = self.queue.status()
+        assert (status.queued, status.leased) == (len(self.waiting), len(self.held))
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_queue_machine(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    where = (
+        str(tmp_path / "index.sqlite3")
+        if engine == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+
+    class Machine(QueueMachine):
+        pass
+
+    Machine.where = where
+    run_state_machine_as_test(
+        Machine,
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=20,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
+
+
+# -- node-aware locations ----------------------------------------------------------------
+
+
+def test_another_nodes_disk_counts_for_policy_but_is_never_read(
+    make_index: IndexFactory, tmp_path: Path
+) -> None:
+    a, b = make_index(node_id="node-a"), make_index(node_id="node-b")
+    cid = cid_of(1)
+    a.record(cid, "disk", "/a/cache/x")
+    a.record(cid, "s3", "bucket/x")
+    assert {loc.backend for loc in b.locations(cid)} == {"s3"}  # b cannot read a's disk
+    both = b.locations(cid, all_nodes=True)
+    assert {(loc.backend, loc.node) for loc in both} == {("disk", "node-a"), ("s3", "")}
+    b.record(cid, "disk", "/b/cache/x")
+    assert b.forget(cid, "disk") and not b.forget(cid, "disk")  # its own only
+    assert {loc.node for loc in a.locations(cid, all_nodes=True)} == {"node-a", ""}
+    tiers = TieredCacheManager([DiskBackend(tmp_path / "disk")], b)
+    plan = plan_replication(tiers, cid, policy=ReplicationPolicy(min_copies=2))
+    assert plan.have == ("disk@node-a",) and plan.targets == ("disk",)  # s3 not a tier of b
+
+
+# -- workers -------------------------------------------------------------------------------
+
+
+def _tiers(index: MetadataIndex, root: Path) -> TieredCacheManager:
+    return TieredCacheManager(
+        [DiskBackend(root / "disk"), DiskBackend(root / "vault", name="vault")],
+        index,
+        TierPolicy(put_to=("disk",)),
+    )
+
+
+def test_two_workers_bring_every_cid_to_its_policy_once(
+    make_index: IndexFactory, tmp_path: Path
+) -> None:
+    seed = _tiers(make_index(), tmp_path)
+    cids = [cid_key(seed.add([f"payload {n}".encode()], to=["disk"]).cid) for n in range(40)]
+    policies = PolicySet(ReplicationPolicy(min_copies=2))
+    assert [s.cids for s in summarize_short(seed, policies)] == [40]
+    workers = [
+        PolicyWorker(_tiers(make_index(), tmp_path), policies, owner=f"w{n}", batch=3)
+        for n in range(2)
+    ]
+    reports = []
+    threads = [threading.Thread(target=lambda w=w: reports.append(w.run_once())) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert sum(r.repaired for r in reports) == 40 and not any(r.failed for r in reports)
+    for cid in cids:
+        assert sorted(loc.backend for loc in seed.index.locations(cid)) == ["disk", "vault"]
+    assert summarize_short(seed, policies) == []
+    again = workers[0].run_once()
+    assert (again.queued, again.repaired) == (0, 0)
+
+
+def test_a_worker_repairs_a_missing_copy_and_reports_what_it_cannot(
+    make_index: IndexFactory, tmp_path: Path
+) -> None:
+    tiers = _tiers(make_index(), tmp_path)
+    cid = tiers.add([b"kept twice"], to=["disk", "vault"]).cid
+    lonely = tiers.add([b"only here"], to=["vault"]).cid
+    tiers.tier("disk").delete(cid)
+    tiers.index.mark_missing(cid, "disk", "gone")
+    tiers.tier("vault").delete(lonely)
+    tiers.index.mark_missing(lonely, "vault", "gone")
+    worker = PolicyWorker(tiers, PolicySet(), owner="w", retry_after_s=600)
+    report = worker.run_once()
+    assert report.repaired == 1 and list(report.failed) == [cid_key(lonely)]
+    assert tiers.tier("disk").has(cid)
+    assert worker.queue.status().retrying == 1
+
+
+def test_enforce_and_the_policy_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from ipfs_kit_py.cli.main import main
+    from ipfs_kit_py.ipfs_kit import ipfs_kit
+
+    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("IPFS_KIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("IPFS_KIT_INDEX", str(tmp_path / "index.sqlite3"))
+    with ipfs_kit() as kit:
+        cid = kit.add(b"keep me", to=["disk"]).cid
+        kit.keep(cid, min_copies=2)
+    assert main(["policy", "status", "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["short"] == [{"policy": "min_copies=2", "cids": 1, "copies_lacking": 1}]
+    assert main(["policy", "run", "--once", "--json"]) == 0  # no second durable tier
+    assert json.loads(capsys.readouterr().out)["report"]["queued"] == 0
+    with ipfs_kit() as kit:
+        report = kit.enforce()
+        assert report.repaired == 0 and kit.policy_status()["queue"].queued == 0
