@@ -153,7 +153,7 @@ def cmd_whereis(args: argparse.Namespace, kit: ipfs_kit) -> int:
     mine = [loc for loc in locations if loc.node in ("", index.node_id)]
     elsewhere = [loc for loc in locations if loc.node not in ("", index.node_id)]
     lost = [loc for loc in mine if loc.state != "good"]
-    lines = where if where else [f"{args.cid}: {_nowhere(args.cid)}"]
+    lines = list(where) if where else [f"{args.cid}: {_nowhere(args.cid)}"]
     lines += [
         f"{loc.backend}: {loc.state} since {_when(loc.marked_at)} ({loc.reason})" for loc in lost
     ]

@@ -1,0 +1,165 @@
+"""Three nodes, one shared index (real PostgreSQL), one S3 (real SeaweedFS), in separate
+processes with separate cache dirs: node A adds, node B sees A's copies and reads S3
+verified, and three policy workers, one SIGKILLed midway, bring every CID to two copies."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+from tests.servers.postgres import Postgres
+from tests.servers.seaweedfs import SeaweedS3, boto_client
+
+from ipfs_kit_py.content.cid import cid_key, parse_cid
+
+FLEET_CIDS = int(os.environ.get("IPFS_KIT_FLEET_CIDS", "400"))  # the bench does 2,000+
+
+ADD_SCRIPT = """
+import json, sys
+from ipfs_kit_py.ipfs_kit import ipfs_kit
+to, first, count = sys.argv[1].split(","), int(sys.argv[2]), int(sys.argv[3])
+with ipfs_kit() as kit:
+    out = {}
+    for n in range(first, first + count):
+        data = f"fleet object {n} ".encode() * (n % 7 + 1)
+        out[str(kit.add(data, to=to).cid)] = data.hex()
+print(json.dumps(out))
+"""
+
+
+def _node(root: Path, name: str, url: str, s3: SeaweedS3, prefix: str) -> dict[str, str]:
+    """The environment of one node: its own config file, cache and XDG dirs."""
+    home = root / name
+    home.mkdir()
+    config = home / "ipfs-kit.toml"
+    config.write_text(
+        f'[index]\nurl = "{url}"\nnode_id = "{name}"\n'
+        f'[cache]\ncache_dir = "{home / "cache"}"\n'
+        '[replication]\nmin_copies = 2\n'
+        f'[s3]\nendpoint_url = "{s3.endpoint_url}"\naccess_key_id = "{s3.access_key}"\n'
+        f'secret_access_key = "{s3.secret_key}"\nregion = "{s3.region}"\n'
+        f'bucket = "{s3.bucket}"\nkey_prefix = "{prefix}"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IPFS_KIT_", "XDG_"))}
+    for kind in ("CACHE", "DATA", "CONFIG", "STATE"):
+        env[f"XDG_{kind}_HOME"] = str(home / kind.lower())
+    env["IPFS_KIT_CONFIG"] = str(config)
+    return env
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ipfs_kit_py.cli.main", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _add(env: dict[str, str], to: str, first: int, count: int) -> dict[str, bytes]:
+    proc = subprocess.run(
+        [sys.executable, "-c", ADD_SCRIPT, to, str(first), str(count)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return {cid: bytes.fromhex(h) for cid, h in json.loads(proc.stdout).items()}
+
+
+def _finish(proc: subprocess.Popen[str], timeout: float = 600) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def test_three_nodes_share_one_ledger(
+    postgres: Postgres, seaweedfs: SeaweedS3, tmp_path: Path
+) -> None:
+    url = postgres.new_database()
+    prefix = f"fleet-{uuid.uuid4().hex[:8]}/"
+    a, b = (_node(tmp_path, n, url, seaweedfs, prefix) for n in ("node-a", "node-b"))
+
+    # node A adds to its disk and S3; node B sees both and reads S3, verified
+    [(cid, data)] = _add(a, "disk,s3", 0, 1).items()
+    code, out, err = _finish(_cli(b, "whereis", "--json", cid))
+    assert code == 0, err
+    where = json.loads(out)
+    assert where["node"] == "node-b" and where["backends"] == ["s3"]
+    assert where["other_nodes"] == [{"node": "node-a", "backend": "disk", "state": "good"}]
+    code, out, err = _finish(_cli(b, "cat", cid))
+    assert code == 0 and out.encode() == data, err
+
+    # FLEET_CIDS with one copy each (S3); three workers, one killed midway
+    objects = _add(a, "s3", 1, FLEET_CIDS)
+    workers = {n: _node(tmp_path, n, url, seaweedfs, prefix) for n in ("w1", "w2", "w3")}
+    args = ("policy", "run", "--once", "--json", "--lease", "3", "--batch", "4")
+    procs = {n: _cli(env, *args) for n, env in workers.items()}
+    _kill_when_busy(url, procs["w1"], "w1/")
+    results = {n: _finish(procs[n]) for n in ("w2", "w3")}
+    for name, (code, _, err) in results.items():
+        assert code == 0, f"{name}: {err}"
+    reports = {n: json.loads(out)["report"] for n, (_, out, _) in results.items()}
+    assert reports["w2"]["repaired"] > 0 and reports["w3"]["repaired"] > 0
+
+    # the killed worker's node comes back: its debris is swept, nothing is left to do
+    code, out, err = _finish(_cli(workers["w1"], "policy", "run", "--once", "--json"))
+    assert code == 0, err
+    assert json.loads(out)["report"]["queued"] == 0
+
+    _assert_two_verified_copies_each(url, objects, workers)
+    for name in workers:
+        for tmp in (tmp_path / name / "cache").rglob("tmp"):
+            assert not list(tmp.iterdir()), f"temp files left behind in {tmp}"
+    uploads = boto_client(seaweedfs).list_multipart_uploads(
+        Bucket=seaweedfs.bucket, Prefix=prefix
+    )
+    assert not uploads.get("Uploads")
+
+
+def _kill_when_busy(url: str, proc: subprocess.Popen[str], owner: str) -> None:
+    """SIGKILL ``proc`` once it holds leases and has made some copies."""
+    deadline = time.monotonic() + 300
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            held = conn.execute(
+                "SELECT count(*) FROM repair_queue WHERE lease_owner LIKE %s", (owner + "%",)
+            ).fetchone()
+            copied = conn.execute(
+                "SELECT count(*) FROM locations WHERE node = %s", (owner.rstrip("/"),)
+            ).fetchone()
+            if held and held[0] and copied and copied[0] >= 3:
+                break
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        else:
+            raise AssertionError("worker w1 never got busy")
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+
+
+def _assert_two_verified_copies_each(
+    url: str, objects: dict[str, bytes], workers: dict[str, dict[str, str]]
+) -> None:
+    """Every CID: its S3 copy and exactly one worker's disk copy, holding its bytes."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT cid, backend, node, locator FROM locations WHERE bad = 0 AND missing = 0"
+        ).fetchall()
+    by_cid: dict[str, list[tuple[str, str, str]]] = {}
+    for key, backend, node, locator in rows:
+        by_cid.setdefault(key, []).append((backend, node, locator))
+    for cid, data in objects.items():
+        copies = by_cid[cid_key(parse_cid(cid))]
+        assert sorted(b for b, _, _ in copies) == ["disk", "s3"], copies  # no copy made twice
+        [(_, node, locator)] = [c for c in copies if c[0] == "disk"]
+        assert node in workers and Path(locator).read_bytes() == data
