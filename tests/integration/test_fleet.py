@@ -42,7 +42,7 @@ def _node(root: Path, name: str, url: str, s3: SeaweedS3, prefix: str) -> dict[s
     config.write_text(
         f'[index]\nurl = "{url}"\nnode_id = "{name}"\n'
         f'[cache]\ncache_dir = "{home / "cache"}"\n'
-        '[replication]\nmin_copies = 2\n'
+        "[replication]\nmin_copies = 2\n"
         f'[s3]\nendpoint_url = "{s3.endpoint_url}"\naccess_key_id = "{s3.access_key}"\n'
         f'secret_access_key = "{s3.secret_key}"\nregion = "{s3.region}"\n'
         f'bucket = "{s3.bucket}"\nkey_prefix = "{prefix}"\n'
@@ -120,9 +120,7 @@ def test_three_nodes_share_one_ledger(
     for name in workers:
         for tmp in (tmp_path / name / "cache").rglob("tmp"):
             assert not list(tmp.iterdir()), f"temp files left behind in {tmp}"
-    uploads = boto_client(seaweedfs).list_multipart_uploads(
-        Bucket=seaweedfs.bucket, Prefix=prefix
-    )
+    uploads = boto_client(seaweedfs).list_multipart_uploads(Bucket=seaweedfs.bucket, Prefix=prefix)
     assert not uploads.get("Uploads")
 
 
