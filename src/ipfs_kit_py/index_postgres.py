@@ -2,7 +2,9 @@
 
 The same :class:`~ipfs_kit_py.index.MetadataIndex` interface and SQL over a psycopg 3
 connection pool. Each thread's transaction holds one pooled connection (nested calls join
-it); reads outside a transaction run on any free connection. The migrations are the
+it); reads outside a transaction run on any free connection. A write transaction takes its
+node's advisory lock, so the processes of one node keep their disk and their rows in step
+as under SQLite's write lock, while nodes write in parallel. The migrations are the
 SQLite ones in PostgreSQL's words (:func:`~ipfs_kit_py.index_schema.migration_statements`),
 applied under an advisory lock so many processes can open a new database at once; the
 version lives in the table ``ipfs_kit_schema``.
@@ -11,6 +13,7 @@ version lives in the table ``ipfs_kit_schema``.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import re
 import threading
@@ -99,6 +102,8 @@ class PostgresIndex(MetadataIndex):
         if not is_postgres_url(url):
             raise ConfigurationError(f"not a PostgreSQL URL: {masked_url(str(url))}")
         self.url = url
+        digest = hashlib.sha256(f"ipfs-kit node {node_id}".encode()).digest()
+        self._node_lock = int.from_bytes(digest[:8], "big", signed=True)
         self._local = threading.local()
         self._pool = _open_pool(url, pool_size, connect_timeout_s, self.location)
         try:
@@ -142,6 +147,9 @@ class PostgresIndex(MetadataIndex):
             yield joined
             return
         with self._pg_errors(), self._pool.connection() as raw, raw.transaction():
+            # the writers of one node take turns, as SQLite's write lock has them do: a
+            # node's disk and its rows change together (other nodes go on in parallel)
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (self._node_lock,))
             self._local.conn = _Connection(raw)
             try:
                 yield self._local.conn

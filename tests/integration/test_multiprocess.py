@@ -12,13 +12,15 @@ import random
 import traceback
 from pathlib import Path
 
+import pytest
+
 from ipfs_kit_py.backends.disk import DiskBackend
 from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.content.cid import parse_cid
 from ipfs_kit_py.content.unixfs import import_file
 from ipfs_kit_py.content.verify import ContentVerifier
 from ipfs_kit_py.errors import ContentNotFoundError
-from ipfs_kit_py.index import MetadataIndex
+from ipfs_kit_py.index import open_index
 from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
 
 WORKERS = 4
@@ -31,7 +33,7 @@ def shared_item(n: int) -> bytes:
     return (f"shared object {n}:".encode() * 800)[: 1500 + 150 * n]
 
 
-def run_worker(root: str, seed: int) -> tuple[list[str], list[str]]:
+def run_worker(root: str, where: str, seed: int) -> tuple[list[str], list[str]]:
     """Run OPS random operations; return (pinned CIDs added, unexpected errors)."""
     logging.disable(logging.WARNING)  # over-capacity warnings are expected here
     base = Path(root)
@@ -39,7 +41,7 @@ def run_worker(root: str, seed: int) -> tuple[list[str], list[str]]:
     cids = [import_file([shared_item(n)]).cid for n in range(POOL)]
     pinned: list[str] = []
     errors: list[str] = []
-    with MetadataIndex(base / "index.sqlite3") as index:
+    with open_index(where) as index:
         disk = DiskBackend(base / "cache", CAPACITY)
         tiers = TieredCacheManager(
             [MemoryBackend(64 * 1024), disk], index, TierPolicy(put_to=("memory", "disk"))
@@ -69,14 +71,23 @@ def run_worker(root: str, seed: int) -> tuple[list[str], list[str]]:
     return pinned, errors
 
 
-def test_four_processes_share_one_cache_and_index(tmp_path: Path) -> None:
+def test_four_processes_share_one_cache_and_index(
+    tmp_path: Path, index_engine: str, request: pytest.FixtureRequest
+) -> None:
+    where = (
+        str(tmp_path / "index.sqlite3")
+        if index_engine == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(WORKERS) as pool:
-        results = pool.starmap(run_worker, [(str(tmp_path), seed) for seed in range(WORKERS)])
+        results = pool.starmap(
+            run_worker, [(str(tmp_path), where, seed) for seed in range(WORKERS)]
+        )
     errors = [e for _, errs in results for e in errs]
     assert errors == [], errors[0]
 
-    with MetadataIndex(tmp_path / "index.sqlite3") as index:
+    with open_index(where) as index:
         disk = DiskBackend(tmp_path / "cache", CAPACITY)
         on_disk = {entry.key for entry in disk.entries()}
         assert set(index.cids_in("disk")) == on_disk  # index matches reality

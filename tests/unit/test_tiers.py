@@ -24,6 +24,7 @@ from ipfs_kit_py.errors import (
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.progress import BaseSubscriber
 from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
+from tests.servers.postgres import IndexFactory
 
 
 class DownBackend(BaseBackend):
@@ -55,9 +56,9 @@ class DownBackend(BaseBackend):
 
 
 @pytest.fixture
-def index(tmp_path: Path) -> Iterator[MetadataIndex]:
-    with MetadataIndex(tmp_path / "index.sqlite3") as idx:
-        yield idx
+def index(make_index: IndexFactory) -> MetadataIndex:
+    """The index on each engine: SQLite, then PostgreSQL."""
+    return make_index()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import pytest
 from ipfs_kit_py.backends.disk import DiskBackend
 from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.errors import ContentNotFoundError, InvalidInputError
-from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.replication import (
     PolicySet,
     ReplicationPolicy,
@@ -20,11 +19,12 @@ from ipfs_kit_py.replication import (
     verify,
 )
 from ipfs_kit_py.tiers.manager import TieredCacheManager
+from tests.servers.postgres import IndexFactory
 
 
 @pytest.fixture
-def tiers(tmp_path: Path) -> Iterator[TieredCacheManager]:
-    with MetadataIndex(tmp_path / "index.sqlite3") as index:
+def tiers(tmp_path: Path, make_index: IndexFactory) -> Iterator[TieredCacheManager]:
+    with make_index() as index:
         yield TieredCacheManager(
             [
                 MemoryBackend(1 << 20),
