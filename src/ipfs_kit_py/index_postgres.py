@@ -17,17 +17,19 @@ import hashlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.errors import (
     ConfigurationError,
     IndexCorruptError,
     InvalidInputError,
     MetadataIndexError,
 )
-from ipfs_kit_py.index import LOCAL_TIERS, MetadataIndex, _expected_schema
+from ipfs_kit_py.index import LOCAL_TIERS, MetadataIndex, _expected_schema, _key
 from ipfs_kit_py.index_schema import MIGRATIONS, migration_statements
 
 if TYPE_CHECKING:
@@ -39,6 +41,20 @@ __all__ = ["PostgresIndex", "is_postgres_url", "masked_url"]
 logger = logging.getLogger(__name__)
 
 _SCHEMA_LOCK = 0x1F5_C1D  # advisory lock key: one migrating process at a time
+_BULK = 2000  # rows from which record_many stages them with COPY
+_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS staged_locations (cid TEXT, backend TEXT, node TEXT, "
+    "locator TEXT, stamp TEXT)"
+)
+_COPY_STAGED = "COPY staged_locations (cid, backend, node, locator, stamp) FROM STDIN"
+_MERGE_STAGED = """
+    INSERT INTO locations (cid, backend, node, locator, stored_at, pinned, stamp)
+    SELECT cid, backend, node, locator, ?, ?, stamp FROM staged_locations
+    ON CONFLICT (cid, backend, node) DO UPDATE SET
+      locator = excluded.locator, stored_at = excluded.stored_at, bad = 0,
+      missing = 0, marked_at = NULL, reason = NULL, stamp = excluded.stamp,
+      pinned = CASE WHEN ? THEN excluded.pinned ELSE locations.pinned END
+"""
 
 
 def is_postgres_url(text: object) -> bool:
@@ -163,6 +179,34 @@ class PostgresIndex(MetadataIndex):
                 return list(joined.execute(sql, params).fetchall())
         with self._pg_errors(), self._pool.connection() as raw:
             return list(_Connection(raw).execute(sql, params).fetchall())
+
+    def record_many(
+        self,
+        rows: Iterable[tuple[CID | str, str, str] | tuple[CID | str, str, str, str | None]],
+        *,
+        pinned: bool | None = None,
+    ) -> None:
+        """Bulk :meth:`record`: large batches go through ``COPY`` into a staging table."""
+        rows = list(rows)
+        if len(rows) < _BULK:
+            super().record_many(rows, pinned=pinned)
+            return
+        last: dict[tuple[str, str, str], tuple[str, str | None]] = {}
+        for r in rows:  # every key parsed before anything is written; the last one wins
+            last[(_key(r[0]), r[1], self._node(r[1]))] = (r[2], r[3] if len(r) > 3 else None)
+        now = time.time()
+        with self.transaction() as db:
+            db.raw.execute(_STAGING)
+            with db.raw.cursor() as cur, cur.copy(_COPY_STAGED) as copy:
+                for (key, backend, node), (locator, stamp) in last.items():
+                    copy.write_row((key, backend, node, locator, stamp))
+            db.execute(
+                "INSERT INTO content (cid, created) SELECT cid, ? "
+                "FROM staged_locations ON CONFLICT DO NOTHING",
+                (now,),
+            )
+            db.execute(_MERGE_STAGED, (now, int(bool(pinned)), pinned is not None))
+            db.raw.execute("TRUNCATE staged_locations")
 
     @property
     def schema_version(self) -> int:

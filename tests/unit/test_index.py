@@ -243,3 +243,20 @@ def test_profile_lookup(index: MetadataIndex) -> None:
     index.upsert_content(cid_of(7), profile="size-262144,pb,v0,w174")
     assert index.profile(cid_of(7)) == "size-262144,pb,v0,w174"
     assert index.profile(cid_of(8)) is None
+
+
+def test_a_large_bulk_record_keeps_the_one_row_semantics(index: MetadataIndex) -> None:
+    """Past the COPY threshold (PostgreSQL) a batch means what one row at a time means."""
+    index.record(cid_of(0), "s3", "old", pinned=True)
+    index.mark_verified(cid_of(0), "s3", ok=False)
+    rows = [(cid_of(n), "s3", f"k/{n}") for n in range(3000)]
+    rows.append((cid_of(5), "s3", "k/5-again"))  # the last one given wins
+    index.record_many([*rows, (cid_of(7), "disk", "/d/7", "stamp")])
+    assert index.count() == 3000 and len(index.cids_in("s3")) == 3000
+    [first] = index.locations(cid_of(0))
+    assert (first.locator, first.pinned, first.bad) == ("k/0", True, False)  # pin kept
+    assert index.locations(cid_of(5))[0].locator == "k/5-again"
+    assert [loc.stamp for loc in index.locations(cid_of(7)) if loc.backend == "disk"] == ["stamp"]
+    with pytest.raises(InvalidCIDError):
+        index.record_many([*rows[:2500], ("garbage", "s3", "x")], pinned=False)
+    assert index.locations(cid_of(0))[0].pinned  # nothing written
