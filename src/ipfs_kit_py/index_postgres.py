@@ -19,7 +19,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from ipfs_kit_py.content.cid import CID
@@ -78,19 +78,40 @@ def pg_sql(sql: str) -> str:
     return re.sub(r"\?", "%s", sql.replace("%", "%%"))
 
 
+class _Result:
+    """A cursor whose ``rowcount`` waits for its statement's result in pipeline mode."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any], pipeline: psycopg.Pipeline | None) -> None:
+        self.cursor, self.pipeline = cursor, pipeline
+
+    @property
+    def rowcount(self) -> int:
+        if self.pipeline is not None:
+            self.pipeline.sync()
+        return self.cursor.rowcount
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self.cursor.fetchone()
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.cursor.fetchall()
+
+
 class _Connection:
     """A pooled connection speaking the index's SQL, as ``transaction()`` yields it."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self.raw = conn
+    def __init__(
+        self, conn: psycopg.Connection[Any], pipeline: psycopg.Pipeline | None = None
+    ) -> None:
+        self.raw, self.pipeline = conn, pipeline
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
-        return self.raw.execute(pg_sql(sql), params or None)
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Result:
+        return _Result(self.raw.execute(pg_sql(sql), params or None), self.pipeline)
 
-    def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
+    def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> _Result:
         cursor = self.raw.cursor()
         cursor.executemany(pg_sql(sql), list(params))
-        return cursor
+        return _Result(cursor, self.pipeline)
 
 
 class PostgresIndex(MetadataIndex):
@@ -158,15 +179,27 @@ class PostgresIndex(MetadataIndex):
     @contextmanager
     def transaction(self) -> Iterator[_Connection]:  # type: ignore[override]
         """One transaction on one pooled connection; nested calls (same thread) join it."""
+        with self._transaction(pipelined=True) as conn:
+            yield conn
+
+    @contextmanager
+    def _transaction(self, *, pipelined: bool) -> Iterator[_Connection]:
         joined = getattr(self._local, "conn", None)
         if joined is not None:
             yield joined
             return
-        with self._pg_errors(), self._pool.connection() as raw, raw.transaction():
+        # pipeline mode: BEGIN, the lock and the writes whose results nobody reads go out
+        # together, so a short transaction costs one or two round trips
+        with (
+            self._pg_errors(),
+            self._pool.connection() as raw,
+            raw.pipeline() if pipelined else nullcontext() as pipeline,
+            raw.transaction(),
+        ):
             # the writers of one node take turns, as SQLite's write lock has them do: a
             # node's disk and its rows change together (other nodes go on in parallel)
             raw.execute("SELECT pg_advisory_xact_lock(%s)", (self._node_lock,))
-            self._local.conn = _Connection(raw)
+            self._local.conn = _Connection(raw, pipeline)
             try:
                 yield self._local.conn
             finally:
@@ -188,14 +221,15 @@ class PostgresIndex(MetadataIndex):
     ) -> None:
         """Bulk :meth:`record`: large batches go through ``COPY`` into a staging table."""
         rows = list(rows)
-        if len(rows) < _BULK:
+        joined = getattr(self._local, "conn", None)
+        if len(rows) < _BULK or (joined is not None and joined.pipeline is not None):
             super().record_many(rows, pinned=pinned)
             return
         last: dict[tuple[str, str, str], tuple[str, str | None]] = {}
         for r in rows:  # every key parsed before anything is written; the last one wins
             last[(_key(r[0]), r[1], self._node(r[1]))] = (r[2], r[3] if len(r) > 3 else None)
         now = time.time()
-        with self.transaction() as db:
+        with self._transaction(pipelined=False) as db:  # COPY cannot run in a pipeline
             db.raw.execute(_STAGING)
             with db.raw.cursor() as cur, cur.copy(_COPY_STAGED) as copy:
                 for (key, backend, node), (locator, stamp) in last.items():

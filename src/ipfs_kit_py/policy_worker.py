@@ -147,10 +147,10 @@ class PolicyWorker:
         index = self.tiers.index
         if any(loc.state != "good" for loc in index.locations(cid, include_bad=True)):
             result = repair(self.tiers, cid, policies=self.policies)
-        elif plan_replication(self.tiers, cid, policies=self.policies).targets:
-            result = replicate(self.tiers, cid, policies=self.policies)
         else:
-            return False
+            result = replicate(self.tiers, cid, policies=self.policies)  # plans again
+            if not result.copied and not result.failed:
+                return False  # another worker made the copies meanwhile
         if result.failed:
             first = next(iter(result.failed.items()))
             raise BackendError(f"copy to {first[0]} failed: {first[1]}")
