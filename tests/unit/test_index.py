@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from pathlib import Path
@@ -103,13 +104,16 @@ def test_postgres_migration_from_v1_keeps_data(postgres_url: str) -> None:
         assert (loc.backend, loc.locator, loc.node) == ("s3", "k", "")
 
 
-def test_an_unreachable_postgres_index_fails_fast_without_its_password() -> None:
+def test_an_unreachable_postgres_index_fails_fast_without_its_password(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     from tests.servers.process import free_port
 
     url = f"postgresql://kit:hunter2@127.0.0.1:{free_port()}/nothing"
-    with pytest.raises(MetadataIndexError) as info:
+    with caplog.at_level(logging.DEBUG), pytest.raises(MetadataIndexError) as info:
         PostgresIndex(url, connect_timeout_s=2)
     assert "hunter2" not in str(info.value) and "127.0.0.1" in str(info.value)
+    assert "hunter2" not in caplog.text
 
 
 def test_record_locations_and_forget(index: MetadataIndex) -> None:

@@ -20,7 +20,7 @@ from hypothesis.stateful import (
 
 from ipfs_kit_py.backends.disk import DiskBackend
 from ipfs_kit_py.content.cid import RAW, cid_key, sha256_cid
-from ipfs_kit_py.errors import InvalidInputError
+from ipfs_kit_py.errors import InvalidInputError, LastCopyError
 from ipfs_kit_py.index import MetadataIndex, open_index
 from ipfs_kit_py.policy_worker import PolicyWorker, summarize_short
 from ipfs_kit_py.repair_queue import RepairQueue
@@ -252,3 +252,19 @@ def test_enforce_and_the_policy_commands(
     with ipfs_kit() as kit:
         report = kit.enforce()
         assert report.repaired == 0 and kit.policy_status()["queue"].queued == 0
+
+
+def test_removing_this_nodes_copy_keeps_another_nodes_record(
+    make_index: IndexFactory, tmp_path: Path
+) -> None:
+    a = _tiers(make_index(node_id="node-a"), tmp_path / "a")
+    b = _tiers(make_index(node_id="node-b"), tmp_path / "b")
+    cid = a.add([b"held on two nodes"], to=["disk"], pinned=True).cid
+    b.put(cid, [b"held on two nodes"], to=["disk"], pinned=True)
+    b.remove(cid, ["disk"])  # a's disk still holds it: allowed, and the record stays
+    assert b.index.content(cid) is not None
+    assert [(loc.backend, loc.node) for loc in b.index.locations(cid, all_nodes=True)] == [
+        ("disk", "node-a")
+    ]
+    with pytest.raises(LastCopyError):
+        a.remove(cid, ["disk"])  # now the last copy anywhere

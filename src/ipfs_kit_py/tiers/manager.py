@@ -666,9 +666,14 @@ class TieredCacheManager:
         """Delete ``cid`` from the named tiers; refuse to drop the last copy of kept content."""
         cid = parse_cid(cid)
         tiers = [self.tier(name) for name in from_]
-        known = self.index.locations(cid, include_bad=True)
+        known = self.index.locations(cid, include_bad=True, all_nodes=True)
         read_only = set(self.policy.read_only)
-        durable = {loc.backend for loc in known if loc.state == "good"} - read_only
+        mine = ("", self.index.node_id)  # other nodes' copies protect it too: tier@node
+        durable = {
+            loc.backend if loc.node in mine else f"{loc.backend}@{loc.node}"
+            for loc in known
+            if loc.state == "good"
+        } - read_only
         kept = any(loc.pinned for loc in known)
         left = durable - {t.name for t in tiers}
         if kept and not left and durable and not force:
@@ -686,7 +691,7 @@ class TieredCacheManager:
         """After a remove or an eviction left no copy anywhere, drop the record: ``ls``
         must not list content no tier holds (this process's memory counts)."""
         with self.index.transaction():
-            if self.index.locations(cid, include_bad=True):
+            if self.index.locations(cid, include_bad=True, all_nodes=True):
                 return
             record = self.index.content(cid)
             if record is None or record.kind == "dir":
