@@ -138,7 +138,7 @@ class PostgresIndex(MetadataIndex):
         self._set_node(node_id, local_tiers)
         if not is_postgres_url(url):
             raise ConfigurationError(f"not a PostgreSQL URL: {masked_url(str(url))}")
-        self.url = url
+        self._url = url  # with its password: never shown (see location)
         digest = hashlib.sha256(f"ipfs-kit node {node_id}".encode()).digest()
         self._node_lock = int.from_bytes(digest[:8], "big", signed=True)
         self._local = threading.local()
@@ -154,7 +154,7 @@ class PostgresIndex(MetadataIndex):
 
     @property
     def location(self) -> str:
-        return masked_url(self.url)
+        return masked_url(self._url)
 
     def __repr__(self) -> str:
         return f"PostgresIndex({self.location!r})"
