@@ -22,7 +22,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
-from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.errors import (
     ConfigurationError,
     IndexCorruptError,
@@ -35,6 +34,8 @@ from ipfs_kit_py.index_schema import MIGRATIONS, migration_statements
 if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
+
+    from ipfs_kit_py.content.cid import CID
 
 __all__ = ["PostgresIndex", "is_postgres_url", "masked_url"]
 
