@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from ipfs_kit_py import debris
 from ipfs_kit_py.debris import process_owner
 from ipfs_kit_py.errors import BackendError, ContentNotFoundError, IpfsKitError
 from ipfs_kit_py.repair_queue import RepairQueue
@@ -91,12 +92,14 @@ class PolicyWorker:
             report.queued += len(short)
 
     def run_once(self, progress: Callable[[EnforceReport], None] | None = None) -> EnforceReport:
-        """Scan, then work the queue until it is empty and no other worker holds a lease.
+        """Sweep this node's debris, scan, then work the queue until it is empty and no
+        other worker holds a lease.
 
         A CID that fails waits ``retry_after_s`` before any worker tries it again.
         """
         started = time.monotonic()
         report = EnforceReport()
+        debris.sweep()  # temp paths of this node's workers that were killed mid-copy
         self.scan(report)
         while True:
             cids = self.queue.claim(self.owner, self.batch, self.lease_s)
