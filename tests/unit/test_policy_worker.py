@@ -268,3 +268,23 @@ def test_removing_this_nodes_copy_keeps_another_nodes_record(
     ]
     with pytest.raises(LastCopyError):
         a.remove(cid, ["disk"])  # now the last copy anywhere
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["policy", "run", "--json"],  # a loop never prints its one object
+        ["policy", "run", "--once", "--interval=-1"],
+        ["policy", "run", "--once", "--lease=0"],
+        ["policy", "run", "--once", "--lease=nan"],
+        ["policy", "run", "--once", "--batch=0"],
+    ],
+)
+def test_policy_run_refuses_settings_that_never_end_or_mean_nothing(
+    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ipfs_kit_py.cli.main import main
+
+    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("IPFS_KIT_INDEX", str(tmp_path / "index.sqlite3"))
+    assert main(argv) == 2

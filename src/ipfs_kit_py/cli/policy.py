@@ -8,6 +8,7 @@ from typing import TypeAlias
 
 from ipfs_kit_py.cli.console import print_line
 from ipfs_kit_py.cli.content import _done, _plain, open_kit
+from ipfs_kit_py.errors import InvalidInputError
 from ipfs_kit_py.policy_worker import EnforceReport, PolicyWorker
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -20,7 +21,15 @@ def _line(report: EnforceReport) -> str:
     )
 
 
+def _check_run(args: argparse.Namespace) -> None:
+    if args.json and not args.once:
+        raise InvalidInputError("--json prints one object at the end: it needs --once")
+    if not (args.interval >= 0 and args.lease > 0 and args.batch >= 1):  # nan fails too
+        raise InvalidInputError("--interval must be >= 0, --lease > 0 and --batch >= 1")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    _check_run(args)
     with open_kit(args) as kit:
         worker = PolicyWorker(kit.tiers, kit.policies, lease_s=args.lease, batch=args.batch)
         show = None if args.json else (lambda r: print_line(_line(r)))
