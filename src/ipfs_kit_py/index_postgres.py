@@ -16,6 +16,7 @@ import functools
 import hashlib
 import logging
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -132,10 +133,12 @@ class PostgresIndex(MetadataIndex):
     ) -> None:
         """Connect (pool), create or migrate the schema; ``recover`` settles dead adds.
 
-        Raises :class:`MetadataIndexError` (naming the URL without its password) if the
-        database cannot be reached within ``connect_timeout_s``.
+        ``node_id`` defaults to the host name: a shared index always knows whose disk
+        a copy is on. Raises :class:`MetadataIndexError` (naming the URL without its
+        password) if the database cannot be reached within ``connect_timeout_s``.
         """
         self._opening = False
+        node_id = node_id or socket.gethostname()
         self._set_node(node_id, local_tiers)
         if not is_postgres_url(url):
             raise ConfigurationError(f"not a PostgreSQL URL: {masked_url(str(url))}")

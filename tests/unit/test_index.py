@@ -264,3 +264,12 @@ def test_a_large_bulk_record_keeps_the_one_row_semantics(index: MetadataIndex) -
     with pytest.raises(InvalidCIDError):
         index.record_many([*rows[:2500], ("garbage", "s3", "x")], pinned=False)
     assert index.locations(cid_of(0))[0].pinned  # nothing written
+
+
+def test_a_shared_index_names_its_node_by_default(postgres_url: str) -> None:
+    import socket
+
+    with open_index(postgres_url) as idx:
+        assert idx.node_id == socket.gethostname()
+        idx.record(cid_of(1), "disk", "/x")
+        assert [loc.node for loc in idx.locations(cid_of(1))] == [socket.gethostname()]
