@@ -58,8 +58,6 @@ from ipfs_kit_py.kit_wiring import (
     tier_statuses,
 )
 from ipfs_kit_py.outfile import atomic_output, output_path
-from ipfs_kit_py.policy_worker import EnforceReport, PolicyWorker, summarize_short
-from ipfs_kit_py.repair_queue import RepairQueue
 from ipfs_kit_py.replication_policy import PolicySet, ReplicationPolicy
 from ipfs_kit_py.resource import Closeable
 from ipfs_kit_py.results import dict_result
@@ -76,6 +74,7 @@ if TYPE_CHECKING:
     from ipfs_kit_py.content.resolve import NodeStat
     from ipfs_kit_py.index_rebuild import RebuildReport
     from ipfs_kit_py.kit_reads import KitReader
+    from ipfs_kit_py.policy_worker import EnforceReport
 
 __all__ = ["AddResult", "KitConfig", "TierStatus", "ipfs_kit"]
 
@@ -509,10 +508,15 @@ class ipfs_kit(Closeable):
         Safe to run on many nodes at once against a shared index: each CID is leased
         to one worker at a time (see :mod:`ipfs_kit_py.policy_worker`).
         """
+        from ipfs_kit_py.policy_worker import PolicyWorker  # loads replication: only when asked
+
         return PolicyWorker(self.tiers, self.policies, lease_s=lease_s, batch=batch).run_once()
 
     def policy_status(self) -> dict[str, Any]:
         """What is short of its policy, by policy, and the shared repair queue's counts."""
+        from ipfs_kit_py.policy_worker import summarize_short
+        from ipfs_kit_py.repair_queue import RepairQueue
+
         short = summarize_short(self.tiers, self.policies)
         return {"short": short, "queue": RepairQueue(self.index).status()}
 
