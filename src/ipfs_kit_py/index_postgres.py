@@ -192,8 +192,8 @@ class PostgresIndex(MetadataIndex):
         if joined is not None:
             yield joined
             return
-        # pipeline mode: BEGIN, the lock and the writes whose results nobody reads go out
-        # together, so a short transaction costs one or two round trips
+        # pipeline mode: BEGIN and the lock go out together, then the writes whose results
+        # nobody reads with the COMMIT: a short transaction costs two round trips
         with (
             self._pg_errors(),
             self._pool.connection() as raw,
@@ -203,6 +203,8 @@ class PostgresIndex(MetadataIndex):
             # the writers of one node take turns, as SQLite's write lock has them do: a
             # node's disk and its rows change together (other nodes go on in parallel)
             raw.execute("SELECT pg_advisory_xact_lock(%s)", (self._node_lock,))
+            if pipeline is not None:
+                pipeline.sync()  # hold the lock before the caller touches the disk
             self._local.conn = _Connection(raw, pipeline)
             try:
                 yield self._local.conn
