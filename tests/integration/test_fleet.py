@@ -103,13 +103,16 @@ def test_three_nodes_share_one_ledger(
     objects = _add(a, "s3", 1, FLEET_CIDS)
     workers = {n: _node(tmp_path, n, url, seaweedfs, prefix) for n in ("w1", "w2", "w3")}
     args = ("policy", "run", "--once", "--json", "--lease", "3", "--batch", "4")
-    procs = {n: _cli(env, *args) for n, env in workers.items()}
-    _kill_when_busy(url, procs["w1"], "w1/")
+    first = _cli(workers["w1"], *args)  # w1 gets busy first, so it dies holding leases
+    _wait_until_busy(url, first, "w1/")
+    procs = {n: _cli(workers[n], *args) for n in ("w2", "w3")}
+    first.send_signal(signal.SIGKILL)
+    first.communicate(timeout=30)
     results = {n: _finish(procs[n]) for n in ("w2", "w3")}
     for name, (code, _, err) in results.items():
         assert code == 0, f"{name}: {err}"
     reports = {n: json.loads(out)["report"] for n, (_, out, _) in results.items()}
-    assert reports["w2"]["repaired"] > 0 and reports["w3"]["repaired"] > 0
+    assert reports["w2"]["repaired"] + reports["w3"]["repaired"] > 0
 
     # the killed worker's node comes back: its debris is swept, nothing is left to do
     code, out, err = _finish(_cli(workers["w1"], "policy", "run", "--once", "--json"))
@@ -124,8 +127,8 @@ def test_three_nodes_share_one_ledger(
     assert not uploads.get("Uploads")
 
 
-def _kill_when_busy(url: str, proc: subprocess.Popen[str], owner: str) -> None:
-    """SIGKILL ``proc`` once it holds leases and has made some copies."""
+def _wait_until_busy(url: str, proc: subprocess.Popen[str], owner: str) -> None:
+    """Return once ``proc`` holds leases and has made some copies."""
     deadline = time.monotonic() + 300
     with psycopg.connect(url, autocommit=True) as conn:
         while time.monotonic() < deadline:
@@ -141,8 +144,6 @@ def _kill_when_busy(url: str, proc: subprocess.Popen[str], owner: str) -> None:
             time.sleep(0.05)
         else:
             raise AssertionError("worker w1 never got busy")
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
 
 
 def _assert_two_verified_copies_each(
