@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 import httpx
 from tests.gateway.blocks import MemoryBlocks, add_file, gateway, serving
@@ -32,6 +33,17 @@ class Counting(MemoryBlocks):
         return super().get_block(cid)
 
 
+def settled(source: Counting) -> Callable[[], bool]:
+    """A check that is true once ``source`` was asked nothing new for five polls."""
+    seen: list[int] = []
+
+    def check() -> bool:
+        seen.append(source.asked)
+        return len(seen) >= 5 and len(set(seen[-5:])) == 1
+
+    return check
+
+
 def put(blocks: MemoryBlocks, codec: int, data: bytes) -> CID:
     cid = sha256_cid(codec, data)
     blocks.put(Block(cid, data))
@@ -53,11 +65,11 @@ def stalled(url: str, path: str) -> socket.socket:
     return s
 
 
-def eventually(check: object, seconds: float = 30) -> bool:
+def eventually(check: Callable[[], bool], seconds: float = 30) -> bool:
     """Whether ``check()`` turns true within ``seconds`` (a deadline, not a timing test)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return True
         time.sleep(0.2)
     return False
@@ -87,8 +99,7 @@ def test_a_client_that_leaves_ends_the_read_of_the_tiers() -> None:
             own.asked = 0
             s = stalled(url, path)
             s.close()
-            counts: list[int] = []
-            assert eventually(lambda: counts.append(own.asked) or counts[-5:] == [own.asked] * 5)
+            assert eventually(settled(own))
             assert own.asked < total // 2, f"{own.asked} of {total} blocks read for nobody"
 
 
