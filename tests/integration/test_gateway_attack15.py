@@ -9,9 +9,10 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
-from tests.gateway.blocks import MemoryBlocks, add_file, gateway, serving
+from tests.gateway.blocks import MemoryBlocks, add_file, add_tree, gateway, serving
 
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, sha256_cid
 from ipfs_kit_py.content.dagpb import PBLink, UnixFSType, encode_node, encode_unixfs
@@ -160,3 +161,14 @@ def test_accept_q_zero_is_refused_and_q_orders_the_choice() -> None:
         car_first = "application/vnd.ipld.raw;q=0.5, application/vnd.ipld.car;q=0.9"
         r = httpx.get(f"{url}/ipfs/{cid}", headers={"accept": car_first}, timeout=10)
         assert r.headers["content-type"].startswith("application/vnd.ipld.car")
+
+
+def test_a_redirect_stays_under_the_mount_root_path(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "f").write_text("x")
+    own = MemoryBlocks()
+    root = add_tree(own, tmp_path)
+    with serving(gateway(own), root_path="/gw") as url:  # a proxy strips /gw
+        r = httpx.get(f"{url}/ipfs/{root}/sub", timeout=10)
+        assert r.status_code == 301 and r.headers["location"] == f"/gw/ipfs/{root}/sub/"
+        assert httpx.get(f"{url}/ipfs/{root}/sub/f", timeout=10).text == "x"

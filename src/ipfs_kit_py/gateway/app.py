@@ -2,8 +2,10 @@
 :class:`GatewayHandler`. Mount it in any ASGI app or serve it with ``ipfs-kit serve``.
 
 Limits: at most ``max_concurrent`` requests at once (more get 429 with ``Retry-After``
-at once, never a queue), ``request_timeout_s`` until the headers are ready (504), and
-``chunk_timeout_s`` between two body chunks (the stream is cut). A body that cannot be
+at once, never a queue; a worker thread still stuck after a timeout keeps its slot),
+``request_timeout_s`` until the headers are ready (504), and ``chunk_timeout_s``
+between two body chunks and for the client to take each one (the stream is cut; a
+client that disconnects ends it too, so no tier is read for nobody). A body that cannot be
 finished (a block missing or failing verification after the headers were sent, a
 timeout, the CAR size limit) is cut: the connection closes without the end of the body,
 so no client takes it for complete. Errors are one line of text, never a traceback.
@@ -133,6 +135,7 @@ class GatewayApp:
         except Exception as exc:
             response = error_response(exc)
         response.headers.update(_CORS)
+        _under_root(response, scope.get("root_path", ""))
         await self._send_streaming(send, receive, response, request.method)
 
     async def _respond(self, request: Request, receive: Receive) -> Response:
@@ -265,6 +268,14 @@ def _request(scope: Scope) -> Request:
     query = dict(parse_qsl(query_string, keep_blank_values=True))
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     return Request(scope["method"].upper(), raw_path, query, headers, query_string)
+
+
+def _under_root(response: Response, root: str) -> None:
+    """Put a mount's ``root_path`` in front of a ``Location`` the handler made from the
+    path it saw (the prefix was stripped from it), so redirects stay under the mount."""
+    location = response.headers.get("location", "")
+    if root and location.startswith("/"):
+        response.headers["location"] = root.rstrip("/") + location
 
 
 def _start(response: Response) -> Message:
