@@ -10,13 +10,17 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 from tests.gateway.blocks import MemoryBlocks, add_file, add_tree, gateway, serving
 
+from ipfs_kit_py.config import Secret
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, sha256_cid
 from ipfs_kit_py.content.dagpb import PBLink, UnixFSType, encode_node, encode_unixfs
-from ipfs_kit_py.content.unixfs import Block, ImportProfile
+from ipfs_kit_py.content.random_access import VerifiedBlocks
+from ipfs_kit_py.content.unixfs import Block, ImportProfile, import_file
+from ipfs_kit_py.gateway import GatewayApp, GatewayConfig
 
 BIG = os.urandom(24 << 20)  # 24 MiB: 96 distinct 256 KiB leaves (cid v1, raw)
 PROFILE = ImportProfile(raw_leaves=True, cid_version=1)
@@ -172,3 +176,30 @@ def test_a_redirect_stays_under_the_mount_root_path(tmp_path: Path) -> None:
         r = httpx.get(f"{url}/ipfs/{root}/sub", timeout=10)
         assert r.status_code == 301 and r.headers["location"] == f"/gw/ipfs/{root}/sub/"
         assert httpx.get(f"{url}/ipfs/{root}/sub/f", timeout=10).text == "x"
+
+
+def test_an_upload_that_outlives_its_request_still_reads_the_whole_body() -> None:
+    own = MemoryBlocks()
+    gate, done = threading.Event(), threading.Event()
+    added: list[CID] = []
+    body = os.urandom(3 << 20)
+
+    def slow_writer(data: BinaryIO) -> CID:  # a tier slower than the request timeout
+        gate.wait(30)
+        cid = import_file(data, on_block=own.put).cid
+        added.append(cid)
+        done.set()
+        return cid
+
+    token = "t" * 20
+    config = GatewayConfig(write_token=Secret(token), request_timeout_s=0.5)
+    app = GatewayApp(VerifiedBlocks([own], cache_bytes=0), config, writer=slow_writer)
+    with serving(app) as url:
+        auth = {"authorization": f"Bearer {token}"}
+        try:
+            r = httpx.post(f"{url}/ipfs", content=body, headers=auth, timeout=20)
+            assert r.status_code == 504
+        finally:
+            gate.set()
+        assert done.wait(30)
+        assert httpx.get(f"{url}/ipfs/{added[0]}", timeout=20).content == body

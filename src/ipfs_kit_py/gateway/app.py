@@ -189,10 +189,16 @@ class GatewayApp:
                 "a valid bearer token is required",
                 {"www-authenticate": 'Bearer realm="ipfs-kit"'},
             )
-        with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
+        spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 (closed by the writer)
+        try:
             await _read_body(receive, spool, self.config.max_upload_bytes)
             spool.seek(0)
-            cid = await self._in_thread(self.writer, spool)
+        except BaseException:
+            spool.close()
+            raise
+        # the writer closes the spool when it is done, even after a 504: a write that
+        # outlives its request still reads the whole body, never a closed file
+        cid = await self._in_thread(_write_then_close, self.writer, spool)
         return _text(201, f"{cid}\n", {"location": f"/ipfs/{cid}", "ipfs-hash": str(cid)})
 
     async def _send_streaming(
@@ -307,6 +313,13 @@ async def _read_body(receive: Receive, out: Any, limit: int) -> None:
         out.write(chunk)
         if not message.get("more_body", False):
             return
+
+
+def _write_then_close(writer: ContentWriter, spool: BinaryIO) -> CID:
+    try:
+        return writer(spool)
+    finally:
+        spool.close()
 
 
 async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:
