@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 import httpx
+import pytest
 from tests.gateway.blocks import MemoryBlocks, add_file, add_tree, gateway, serving
+from tests.servers.kubo import KuboNode
 
 from ipfs_kit_py.config import Secret
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, sha256_cid
@@ -21,6 +23,8 @@ from ipfs_kit_py.content.dagpb import PBLink, UnixFSType, encode_node, encode_un
 from ipfs_kit_py.content.random_access import VerifiedBlocks
 from ipfs_kit_py.content.unixfs import Block, ImportProfile, import_file
 from ipfs_kit_py.gateway import GatewayApp, GatewayConfig
+from ipfs_kit_py.gateway.kit_source import WholeFileBlocks
+from ipfs_kit_py.ipfs_kit import ipfs_kit
 
 BIG = os.urandom(24 << 20)  # 24 MiB: 96 distinct 256 KiB leaves (cid v1, raw)
 PROFILE = ImportProfile(raw_leaves=True, cid_version=1)
@@ -203,3 +207,26 @@ def test_an_upload_that_outlives_its_request_still_reads_the_whole_body() -> Non
             gate.set()
         assert done.wait(30)
         assert httpx.get(f"{url}/ipfs/{added[0]}", timeout=20).content == body
+
+
+def test_files_chunked_for_the_gateway_stay_within_a_byte_budget(
+    kubo: KuboNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
+    files = [os.urandom(600_000) for _ in range(3)]
+    with ipfs_kit(
+        cache_dir=tmp_path / "cache",
+        index_path=tmp_path / "index.sqlite3",
+        kubo={"api_url": kubo.api_url},
+    ) as kit:
+        cids = [kit.add(data, to=["disk"]).cid for data in files]
+        whole = WholeFileBlocks(kit.tiers, max_bytes=1_000_000)
+        app = GatewayApp(VerifiedBlocks([whole], cache_bytes=0))
+        try:
+            with serving(app) as url:
+                for cid, data in zip(cids, files, strict=True):
+                    assert httpx.get(f"{url}/ipfs/{cid}", timeout=30).content == data
+                    assert len(whole._stores) == 1  # the older file's blocks were dropped
+                assert httpx.get(f"{url}/ipfs/{cids[0]}", timeout=30).content == files[0]
+        finally:
+            whole.close()
