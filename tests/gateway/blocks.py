@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -66,10 +67,13 @@ def add_file(blocks: MemoryBlocks, data: bytes, profile: ImportProfile = KUBO_DE
 
 
 @contextmanager
-def serving(app: GatewayApp) -> Iterator[str]:
-    """Run ``app`` under uvicorn on a free 127.0.0.1 port; yield its base URL."""
+def serving(app: GatewayApp, **options: Any) -> Iterator[str]:
+    """Run ``app`` under uvicorn on a free 127.0.0.1 port (``options`` go to its
+    Config); yield its base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -2,8 +2,10 @@
 :class:`GatewayHandler`. Mount it in any ASGI app or serve it with ``ipfs-kit serve``.
 
 Limits: at most ``max_concurrent`` requests at once (more get 429 with ``Retry-After``
-at once, never a queue), ``request_timeout_s`` until the headers are ready (504), and
-``chunk_timeout_s`` between two body chunks (the stream is cut). A body that cannot be
+at once, never a queue; a worker thread still stuck after a timeout keeps its slot),
+``request_timeout_s`` until the headers are ready (504), and ``chunk_timeout_s``
+between two body chunks and for the client to take each one (the stream is cut; a
+client that disconnects ends it too, so no tier is read for nobody). A body that cannot be
 finished (a block missing or failing verification after the headers were sent, a
 timeout, the CAR size limit) is cut: the connection closes without the end of the body,
 so no client takes it for complete. Errors are one line of text, never a traceback.
@@ -133,7 +135,8 @@ class GatewayApp:
         except Exception as exc:
             response = error_response(exc)
         response.headers.update(_CORS)
-        await self._send_streaming(send, response, request.method)
+        _under_root(response, scope.get("root_path", ""))
+        await self._send_streaming(send, receive, response, request.method)
 
     async def _respond(self, request: Request, receive: Receive) -> Response:
         method = request.method
@@ -154,13 +157,27 @@ class GatewayApp:
         return _READ_METHODS + (", POST" if self.writer is not None else "")
 
     async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
-        loop = asyncio.get_running_loop()
         try:
-            return await asyncio.wait_for(
-                loop.run_in_executor(self._pool, fn, *args), self.config.request_timeout_s
-            )
+            return await self._run(self.config.request_timeout_s, fn, *args)
         except TimeoutError:
             raise HTTPError(504, "the tiers did not answer in time", {"retry-after": "5"}) from None
+
+    async def _run(self, timeout: float, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` on a worker thread within ``timeout``; a call still running
+        then keeps one slot of ``max_concurrent`` until it ends (a thread cannot be
+        stopped), so stuck tiers turn new requests away with 429 instead of queueing."""
+        future = asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            self._active += 1
+            future.add_done_callback(self._release)
+            raise
+
+    def _release(self, future: asyncio.Future[Any]) -> None:
+        self._active -= 1
+        if not future.cancelled():
+            future.exception()  # retrieved: no "never retrieved" warning
 
     async def _post(self, request: Request, receive: Receive) -> Response:
         assert self.writer is not None and self.config.write_token is not None
@@ -172,32 +189,54 @@ class GatewayApp:
                 "a valid bearer token is required",
                 {"www-authenticate": 'Bearer realm="ipfs-kit"'},
             )
-        with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
+        spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 (closed by the writer)
+        try:
             await _read_body(receive, spool, self.config.max_upload_bytes)
             spool.seek(0)
-            cid = await self._in_thread(self.writer, spool)
+        except BaseException:
+            spool.close()
+            raise
+        # the writer closes the spool when it is done, even after a 504: a write that
+        # outlives its request still reads the whole body, never a closed file
+        cid = await self._in_thread(_write_then_close, self.writer, spool)
         return _text(201, f"{cid}\n", {"location": f"/ipfs/{cid}", "ipfs-hash": str(cid)})
 
-    async def _send_streaming(self, send: Send, response: Response, method: str) -> None:
+    async def _send_streaming(
+        self, send: Send, receive: Receive, response: Response, method: str
+    ) -> None:
         if isinstance(response.body, bytes):
             await _send(send, response, method)
             return
-        await send(_start(response))
-        loop = asyncio.get_running_loop()
-        chunks: Iterator[bytes] = response.body
+        gone = asyncio.Event()
+        watcher = asyncio.ensure_future(_watch_disconnect(receive, gone))
         try:
-            while True:
-                chunk = await asyncio.wait_for(
-                    loop.run_in_executor(self._pool, next, chunks, None),
-                    self.config.chunk_timeout_s,
-                )
+            await self._stream_body(send, response, gone)
+        finally:
+            watcher.cancel()
+
+    async def _stream_body(self, send: Send, response: Response, gone: asyncio.Event) -> None:
+        """Send the chunks; a client that goes away or stops reading for
+        ``chunk_timeout_s`` ends the read of the tiers and frees the request's slot."""
+        timeout = self.config.chunk_timeout_s
+        await asyncio.wait_for(send(_start(response)), timeout)
+        loop = asyncio.get_running_loop()
+        chunks = response.body
+        assert not isinstance(chunks, bytes)
+        try:
+            while not gone.is_set():
+                chunk = await self._run(timeout, next, chunks, None)
                 if chunk is None:
                     break
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                message = {"type": "http.response.body", "body": chunk, "more_body": True}
+                await asyncio.wait_for(send(message), timeout)
         except Exception as exc:  # the body can no longer be finished: cut it
             logger.warning("response cut after its headers: %s: %s", type(exc).__name__, exc)
             await loop.run_in_executor(self._pool, _close, chunks)
             return  # no final body message: the server closes the connection
+        if gone.is_set():
+            logger.info("client went away during the response")
+            await loop.run_in_executor(self._pool, _close, chunks)
+            return
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
@@ -237,6 +276,14 @@ def _request(scope: Scope) -> Request:
     return Request(scope["method"].upper(), raw_path, query, headers, query_string)
 
 
+def _under_root(response: Response, root: str) -> None:
+    """Put a mount's ``root_path`` in front of a ``Location`` the handler made from the
+    path it saw (the prefix was stripped from it), so redirects stay under the mount."""
+    location = response.headers.get("location", "")
+    if root and location.startswith("/"):
+        response.headers["location"] = root.rstrip("/") + location
+
+
 def _start(response: Response) -> Message:
     return {
         "type": "http.response.start",
@@ -265,6 +312,22 @@ async def _read_body(receive: Receive, out: Any, limit: int) -> None:
             raise HTTPError(413, f"uploads are limited to {limit} bytes")
         out.write(chunk)
         if not message.get("more_body", False):
+            return
+
+
+def _write_then_close(writer: ContentWriter, spool: BinaryIO) -> CID:
+    try:
+        return writer(spool)
+    finally:
+        spool.close()
+
+
+async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:
+    """Set ``gone`` when the client disconnects (the request body is already read)."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            gone.set()
             return
 
 

@@ -107,11 +107,11 @@ def _hamt_lookup(
     node: UnixFSNode, name: str, get: BlockGetter, walked: list[Block]
 ) -> PBLink | None:
     unixfs = node.unixfs
-    assert unixfs is not None and unixfs.fanout is not None
+    assert unixfs is not None
     fanout = unixfs.fanout
+    if fanout is None or fanout < 2 or fanout & (fanout - 1) or fanout > 1024:
+        raise ContentMismatchError(f"HAMT shard {node.cid} has an invalid fanout {fanout}")
     bits = fanout.bit_length() - 1
-    if fanout < 2 or fanout & (fanout - 1) or fanout > 1024:
-        raise ContentMismatchError(f"HAMT shard has an invalid fanout {fanout}")
     width = len(f"{fanout - 1:X}")
     digest = hamt_hash(name)
     links = node.links
@@ -130,12 +130,22 @@ def _hamt_lookup(
 
 
 def file_size(node: UnixFSNode) -> int:
-    """The byte size of a UnixFS file (or raw) node."""
+    """The byte size of a UnixFS file (or raw) node: what its data and block sizes
+    hold. Raises :class:`ContentMismatchError` when its ``filesize`` says otherwise
+    (a Content-Length taken from it would not match the body)."""
     if node.unixfs is None:
         return len(node.raw)
-    if node.unixfs.filesize is not None:
-        return node.unixfs.filesize
-    return len(node.unixfs.data or b"") + sum(node.unixfs.blocksizes)
+    unixfs = node.unixfs
+    if unixfs.type not in (UnixFSType.FILE, UnixFSType.RAW):
+        raise ContentMismatchError(f"{node.cid} is UnixFS {unixfs.type.name}, not a file")
+    if len(unixfs.blocksizes) != len(node.links):
+        raise ContentMismatchError(f"file node {node.cid}: links and block sizes differ")
+    size = len(unixfs.data or b"") + sum(unixfs.blocksizes)
+    if unixfs.filesize is not None and unixfs.filesize != size:
+        raise ContentMismatchError(
+            f"file node {node.cid} says {unixfs.filesize} bytes, its blocks hold {size}"
+        )
+    return size
 
 
 def file_range_blocks(

@@ -5,7 +5,9 @@ A whole file is read verified through the tier manager, then chunked again with 
 recorded import profile (or each profile that could have made its CID): the blocks
 that come out are the DAG its CID names, since the root they hash to is that CID.
 They are kept in an unlinked temporary file per root (:class:`TempBlockStore`), at most
-``max_files`` roots at a time, least recently used dropped first.
+``max_files`` roots and ``max_bytes`` of blocks at a time (the newest root is always
+kept), least recently used dropped first: a client asking for many large files cannot
+fill the temporary directory.
 """
 
 from __future__ import annotations
@@ -34,10 +36,14 @@ class WholeFileBlocks:
 
     name = "tiers"
 
-    def __init__(self, tiers: TieredCacheManager, *, max_files: int = 64) -> None:
+    def __init__(
+        self, tiers: TieredCacheManager, *, max_files: int = 64, max_bytes: int = 4 << 30
+    ) -> None:
         self.tiers = tiers
         self.max_files = max_files
+        self.max_bytes = max_bytes
         self._stores: OrderedDict[bytes, TempBlockStore] = OrderedDict()
+        self._sizes: dict[bytes, int] = {}
         self._lock = threading.Lock()
         self._deriving = threading.Lock()
 
@@ -60,6 +66,7 @@ class WholeFileBlocks:
             for store in self._stores.values():
                 store.close()
             self._stores.clear()
+            self._sizes.clear()
 
     def _lookup(self, cid: CID) -> bytes | None:
         with self._lock:
@@ -84,19 +91,23 @@ class WholeFileBlocks:
         if cid.codec.code != DAG_PB:
             profiles = [p for p in profiles if p.raw_leaves] or profiles
         for profile in profiles:
-            store = self._chunk(cid, profile)
-            if store is not None:
-                self._keep(cid, store)
+            chunked = self._chunk(cid, profile)
+            if chunked is not None:
+                store, size = chunked
+                self._keep(cid, store, size)
                 return store.get(cid)
         raise ContentMismatchError(f"no import profile chunks the file into {short_cid(cid)}")
 
-    def _chunk(self, cid: CID, profile: ImportProfile) -> TempBlockStore | None:
-        """The blocks of file ``cid`` chunked with ``profile``, None if they are not
-        the DAG of ``cid``."""
+    def _chunk(self, cid: CID, profile: ImportProfile) -> tuple[TempBlockStore, int] | None:
+        """The blocks of file ``cid`` chunked with ``profile`` and their byte count,
+        None if they are not the DAG of ``cid``."""
         store = TempBlockStore()
+        size = 0
 
         def keep(block: Block) -> None:
+            nonlocal size
             store.put(block.cid, block.data)
+            size += len(block.data)
 
         try:
             with self.tiers.open(cid) as f:
@@ -105,15 +116,20 @@ class WholeFileBlocks:
             store.close()
             raise
         if cid_bytes_key(result.cid) == cid_bytes_key(cid) and store.has(cid):
-            return store
+            return store, size
         store.close()
         return None
 
-    def _keep(self, cid: CID, store: TempBlockStore) -> None:
+    def _keep(self, cid: CID, store: TempBlockStore, size: int) -> None:
         with self._lock:
-            self._stores[cid_bytes_key(cid)] = store
-            while len(self._stores) > self.max_files:
-                _, old = self._stores.popitem(last=False)
+            key = cid_bytes_key(cid)
+            self._stores[key] = store
+            self._sizes[key] = size
+            while len(self._stores) > 1 and (
+                len(self._stores) > self.max_files or sum(self._sizes.values()) > self.max_bytes
+            ):
+                old_key, old = self._stores.popitem(last=False)
+                del self._sizes[old_key]
                 old.close()
 
 

@@ -127,7 +127,8 @@ def _parse_root(text: str) -> CID:
 
 
 def _accept_entries(accept: str) -> list[tuple[str, dict[str, str]]]:
-    """``Accept`` as (media type, parameters) in the order sent (q-values ignored)."""
+    """``Accept`` as (media type, parameters), highest q-value first (the order sent
+    among equals); a type with ``q=0`` is not acceptable and left out (RFC 9110 12.5.1)."""
     entries = []
     for item in accept.split(","):
         pieces = [p.strip() for p in item.split(";")]
@@ -135,9 +136,19 @@ def _accept_entries(accept: str) -> list[tuple[str, dict[str, str]]]:
         for p in pieces[1:]:
             key, _, value = p.partition("=")
             params[key.strip().lower()] = value.strip().strip('"')
-        if pieces[0]:
-            entries.append((pieces[0].lower(), params))
-    return entries
+        quality = _quality(params.pop("q", "1"))
+        if pieces[0] and quality > 0:
+            entries.append((quality, pieces[0].lower(), params))
+    entries.sort(key=lambda entry: -entry[0])  # stable: ties keep the order sent
+    return [(media, params) for _, media, params in entries]
+
+
+def _quality(text: str) -> float:
+    """A q-value (0 to 1, up to three decimals); a malformed one counts as 1."""
+    head, _, tail = text.partition(".")
+    if head not in ("0", "1") or len(tail) > 3 or not (tail.isdigit() or tail == ""):
+        return 1.0
+    return min(float(text), 1.0) if tail.isascii() else 1.0
 
 
 def choose_format(format_param: str | None, accept: str) -> tuple[str, dict[str, str], bool]:
