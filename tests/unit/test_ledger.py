@@ -436,3 +436,14 @@ def test_an_evicted_cache_copy_takes_its_record_along_unless_kept(
         tiers.add([os.urandom(60_000)])  # over capacity: the unpinned one goes
         assert not disk.has(loose) and index.content(loose) is None
         assert disk.has(kept) and index.content(kept) is not None
+
+
+def test_an_add_stored_nowhere_leaves_no_record(tmp_path: Path) -> None:
+    """``to=[]`` computes the CID only: nothing for ``ls`` to list and ``whereis`` to deny."""
+    with MetadataIndex(tmp_path / "index.sqlite3") as index:
+        tiers = TieredCacheManager([DiskBackend(tmp_path / "disk")], index)
+        cid = tiers.add([b"only the CID"], to=[]).cid
+        assert index.content(cid) is None and not index.locations(cid)
+        tiers.add([b"only the CID"], to=["disk"])  # stored: recorded
+        tiers.add([b"only the CID"], to=[])  # the CID again: the copy stays recorded
+        assert [loc.backend for loc in index.locations(cid)] == ["disk"]

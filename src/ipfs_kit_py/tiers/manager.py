@@ -557,7 +557,9 @@ class TieredCacheManager:
         except BaseException:
             self.index.rollback_add(cid)
             raise
-        self.index.finish_add(cid)
+        # stored nowhere (``to=[]``: the CID only): no record that ``ls`` would list and
+        # ``whereis`` deny; a row with copies recorded earlier is kept as it is
+        self.index.finish_add(cid) if stored else self.index.rollback_add(cid)
         return stored
 
     def _spool(self) -> Staging:
