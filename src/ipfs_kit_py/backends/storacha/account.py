@@ -90,6 +90,16 @@ def account_proofs(account: str, delegations: Iterable[Delegation]) -> list[Dele
     return chosen
 
 
+def _seconds(value: object) -> bool:
+    """True for a finite positive number of seconds (not a bool, not a string)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
 def login(
     client: StorachaClient,
     email: str,
@@ -104,7 +114,7 @@ def login(
     :class:`BackendTimeoutError` if the e-mail is not confirmed within ``timeout``.
     """
     account = mailto_did(email)
-    if not (math.isfinite(timeout) and timeout > 0 and math.isfinite(interval) and interval > 0):
+    if not (_seconds(timeout) and _seconds(interval)):
         raise InvalidInputError("the login timeout and poll interval must be positive seconds")
     agent = client.signer.did
     ok = client.invoke_ok(

@@ -8,6 +8,7 @@ any network call, so a failed provisioning never loses it.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from ipfs_kit_py.resource import Closeable
 __all__ = ["CreatedSpace", "HeldDelegation", "SpaceEntry", "StorachaAgent"]
 
 CONTENT_SERVE = "space/content/serve/*"
+MAX_EXPIRATION = 2**53 - 1  # JS Number.MAX_SAFE_INTEGER: the official client reads exp as one
+_DID_AUDIENCE = re.compile(r"did:(key|mailto|web):[\x21-\x7e]{1,300}")
 
 
 @dataclass(frozen=True)
@@ -284,14 +287,8 @@ class StorachaAgent(Closeable):
         expiration: int | None = None,
     ) -> Delegation:
         """Delegate ``abilities`` on the space to ``audience`` (a did:key); kept as issued."""
-        try:
-            encode_did(audience)
-        except ProtocolError:
-            raise InvalidInputError(
-                f"not an agent DID (did:key:z6Mk...): {audience[:100]!r}"
-            ) from None
-        if expiration is not None and expiration <= time.time():
-            raise InvalidInputError(f"the expiration {expiration} is not in the future")
+        _check_audience(audience)
+        _check_expiration(expiration)
         did = self._space(space)
         state = self.state()
         proofs = self.client(state).proofs_for(did)
@@ -343,9 +340,34 @@ def _replace_key(state: AgentState, signer: Signer) -> None:
     state.principal = signer
 
 
-def _space_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > 200 or any(ord(c) < 32 for c in name):
+def _check_audience(audience: Any) -> None:
+    """A did:key, or a did:mailto / did:web of printable ASCII (what the service reads)."""
+    text = audience if isinstance(audience, str) else ""
+    try:
+        if not _DID_AUDIENCE.fullmatch(text):
+            raise ProtocolError("not a DID")
+        encode_did(text)
+    except ProtocolError:
+        raise InvalidInputError(f"not an agent DID (did:key:z6Mk...): {text[:100]!r}") from None
+
+
+def _check_expiration(expiration: Any) -> None:
+    """None (never) or whole Unix seconds in the future that JS reads exactly (2**53 - 1)."""
+    if expiration is None:
+        return
+    if isinstance(expiration, bool) or not isinstance(expiration, int):
+        raise InvalidInputError(f"the expiration must be whole Unix seconds, not {expiration!r}")
+    if expiration <= time.time():
+        raise InvalidInputError(f"the expiration {expiration} is not in the future")
+    if expiration > MAX_EXPIRATION:
+        raise InvalidInputError(f"the expiration {expiration} is past {MAX_EXPIRATION}")
+
+
+def _space_name(given: Any) -> str:
+    name = given.strip() if isinstance(given, str) else ""
+    # isprintable() also refuses DEL, C1 controls and bidi overrides (U+202E), which
+    # would rewrite the terminal line `space ls` prints
+    if not name or len(name) > 200 or not name.isprintable():
         raise InvalidInputError("a space name is 1-200 printable characters")
     return name
 
