@@ -15,7 +15,7 @@ from ipfs_kit_py.backends.storacha.agent_store import AgentStore
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.delegations import delegate, parse_abilities
 from ipfs_kit_py.backends.storacha.did import Signer
-from ipfs_kit_py.errors import ConfigurationError, InvalidInputError
+from ipfs_kit_py.errors import AuthenticationError, ConfigurationError, InvalidInputError
 
 UNREACHABLE = "http://127.0.0.1:9"  # nothing listens: a call that got this far would fail
 
@@ -168,3 +168,13 @@ def test_abilities_are_printable_ascii_or_refused(values: list[str]) -> None:
     except InvalidInputError:
         return
     assert found and all(c.isascii() and c.isprintable() and " " not in c for c in found)
+
+
+def test_a_local_space_needs_no_login(tmp_path: Path) -> None:
+    """``space create NAME --no-provision`` before any login: a space, without recovery."""
+    agent = agent_in(tmp_path)
+    made = agent.create_space("local", provision=False)
+    assert not made.provisioned and not made.recovery and made.account is None
+    assert agent.state().current_space == made.did
+    with pytest.raises(AuthenticationError, match="not logged in"):
+        agent.create_space("paid", provision=True)  # provisioning needs an account

@@ -167,9 +167,14 @@ class StorachaAgent(Closeable):
         """A new space delegated to us and selected for uploads; unless told not to,
         provisioned for the account, with a recovery delegation to it and the gateway
         authorized. A recovery delegation of a space not provisioned yet is kept in the
-        store and published by :meth:`provision` (the service takes it only then)."""
+        store and published by :meth:`provision` (the service takes it only then).
+        Without provisioning and without any account logged in, the space is made with no
+        recovery delegation (there is no account to make it to)."""
         name = _space_name(name)
-        owner = self.account(account) if (provision or recovery) else None
+        if provision or account:
+            owner: str | None = self.account(account)
+        else:  # a local space: recovery only if we know the account
+            owner = self.account() if recovery and self.accounts() else None
         space = Signer.generate()
         with self.store.update() as state:
             caps = [{"with": space.did, "can": can} for can in SPACE_ABILITIES]
