@@ -10,12 +10,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ipfs_kit_py.backends.storacha.account import login
 from ipfs_kit_py.backends.storacha.agent import StorachaAgent
 from ipfs_kit_py.backends.storacha.agent_store import AgentStore
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.delegations import delegate, parse_abilities
 from ipfs_kit_py.backends.storacha.did import Signer
-from ipfs_kit_py.errors import AuthenticationError, ConfigurationError, InvalidInputError
+from ipfs_kit_py.backends.storacha.ucan import UCAN, link_str
+from ipfs_kit_py.content.car import encode_car_block, encode_car_header
+from ipfs_kit_py.content.cid import DAG_CBOR, sha256_cid
+from ipfs_kit_py.errors import (
+    AuthenticationError,
+    BackendTimeoutError,
+    ConfigurationError,
+    InvalidInputError,
+)
 
 UNREACHABLE = "http://127.0.0.1:9"  # nothing listens: a call that got this far would fail
 
@@ -178,3 +187,39 @@ def test_a_local_space_needs_no_login(tmp_path: Path) -> None:
     assert agent.state().current_space == made.did
     with pytest.raises(AuthenticationError, match="not logged in"):
         agent.create_space("paid", provision=True)  # provisioning needs an account
+
+
+class _ClaimStub:
+    """A service whose access/claim answers a grant from ``issuer`` (a real service cannot
+    be made to confirm another account: this is the mock beside the real login tests)."""
+
+    def __init__(self, issuer: str) -> None:
+        self.signer = Signer.generate()
+        self.request = sha256_cid(DAG_CBOR, b"the access/authorize task")
+        grant = UCAN(
+            iss=issuer,
+            aud=self.signer.did,
+            att=[{"with": "ucan:*", "can": "*"}],
+            exp=None,
+            fct=[{"access/request": self.request}],
+        )
+        block = grant.encode()
+        car = encode_car_header([grant.cid]) + encode_car_block(grant.cid, block)
+        self.answer = {"delegations": {link_str(grant.cid): car}}
+        self.claims = 0
+
+    def invoke_ok(self, can: str, *args: object, **kwargs: object) -> object:
+        if can == "access/authorize":
+            return {"request": self.request}
+        self.claims += 1
+        return self.answer
+
+
+def test_a_grant_from_another_account_is_not_taken_as_our_login() -> None:
+    stub = _ClaimStub("did:mailto:evil.example:mallory")
+    with pytest.raises(BackendTimeoutError):
+        login(stub, "alice@example.com", timeout=0.05, interval=0.01)  # type: ignore[arg-type]
+    assert stub.claims >= 2  # it kept waiting for alice's own grant
+    ours = _ClaimStub("did:mailto:example.com:alice")
+    granted = login(ours, "alice@example.com", timeout=5, interval=0.01)  # type: ignore[arg-type]
+    assert [d.ucan.iss for d in granted] == ["did:mailto:example.com:alice"]

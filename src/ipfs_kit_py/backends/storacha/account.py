@@ -90,6 +90,13 @@ def account_proofs(account: str, delegations: Iterable[Delegation]) -> list[Dele
     return chosen
 
 
+def _granted(claimed: list[Delegation], account: str, request: CID) -> list[Delegation]:
+    """The delegations from ``account`` answering ``request``, with their attestations;
+    a grant from any other account (a confused or hostile service) is not taken."""
+    ours = [d for d in claimed if d.ucan.iss == account and has_fact(d, "access/request", request)]
+    return ours + attestations_for(ours, claimed) if ours else []
+
+
 def _seconds(value: object) -> bool:
     """True for a finite positive number of seconds (not a bool, not a string)."""
     return (
@@ -129,7 +136,7 @@ def login(
         if progress is not None:
             progress(waited)
         claimed = delegations_from_claim(client.invoke_ok("access/claim", agent, {}, nonce=True))
-        granted = [d for d in claimed if has_fact(d, "access/request", request)]
+        granted = _granted(claimed, account, request)
         for delegation in granted:
             delegation.check(agent)
         if granted:
