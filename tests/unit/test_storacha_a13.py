@@ -24,6 +24,7 @@ from ipfs_kit_py.errors import (
     BackendTimeoutError,
     ConfigurationError,
     InvalidInputError,
+    NotConfiguredError,
 )
 
 UNREACHABLE = "http://127.0.0.1:9"  # nothing listens: a call that got this far would fail
@@ -223,3 +224,17 @@ def test_a_grant_from_another_account_is_not_taken_as_our_login() -> None:
     ours = _ClaimStub("did:mailto:example.com:alice")
     granted = login(ours, "alice@example.com", timeout=5, interval=0.01)  # type: ignore[arg-type]
     assert [d.ucan.iss for d in granted] == ["did:mailto:example.com:alice"]
+
+
+def test_a_store_whose_delegations_all_expired_says_so(tmp_path: Path) -> None:
+    store = made_store(tmp_path)
+    space = Signer.generate()
+    soon = int(time.time()) + 1
+    caps = [{"with": space.did, "can": "upload/add"}]
+    with store.update() as state:
+        state.add([delegate(space, state.principal.did, caps, expiration=soon)])
+    while time.time() <= soon + 0.5:
+        time.sleep(0.1)
+    config = StorachaConfig.from_sources({"agent_store": str(store.path)}, env={})
+    with pytest.raises(NotConfiguredError, match="no usable proof"):
+        config.require_credentials()
