@@ -68,3 +68,19 @@ def test_a_share_whose_issuers_proof_expired_does_not_break_other_spaces(
     assert uploaded["space"] == lasting
     spaces = [row["did"] for row in ok(kit(storacha_service, bob_store).agent_spaces())["spaces"]]
     assert spaces == [lasting]  # the lapsed share is no longer offered
+
+
+def test_a_space_whose_gateway_authorization_fails_says_it_exists(
+    storacha_service: StorachaService, tmp_path: Path
+) -> None:
+    store = tmp_path / "agent.json"
+    ok(kit(storacha_service, store).login(f"gw-{uuid.uuid4().hex[:8]}@example.com"))
+    down = kit(storacha_service, store, gateway_service_url="http://127.0.0.1:9")
+    failed = down.new_space("photos")
+    assert failed["error_type"] == "BackendUnavailableError", failed
+    did = ok(kit(storacha_service, store).agent_spaces())["spaces"][0]["did"]
+    assert f"space {did} (photos) was created and selected" in failed["error"]
+    assert f"ipfs-kit storacha space provision {did}" in failed["error"]
+    done = ok(kit(storacha_service, store).provision_space(did))  # the advice works
+    assert done["gateway_authorized"] is True
+    assert ok(kit(storacha_service, store).upload_bytes(b"into the finished space"))["space"] == did

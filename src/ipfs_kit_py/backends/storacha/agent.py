@@ -16,7 +16,11 @@ from typing import Any
 
 from ipfs_kit_py.backends.storacha import account as accounts_
 from ipfs_kit_py.backends.storacha.agent_store import AgentState, AgentStore
-from ipfs_kit_py.backends.storacha.client import SPACE_ABILITIES, StorachaClient
+from ipfs_kit_py.backends.storacha.client import (
+    SPACE_ABILITIES,
+    StorachaClient,
+    raise_for_receipt,
+)
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.delegation import Delegation, parse_proof
 from ipfs_kit_py.backends.storacha.delegations import delegate, parse_abilities
@@ -25,6 +29,7 @@ from ipfs_kit_py.backends.storacha.ucan import link_str
 from ipfs_kit_py.config import Secret
 from ipfs_kit_py.errors import (
     AuthenticationError,
+    BackendError,
     ConfigurationError,
     ContentNotFoundError,
     InvalidInputError,
@@ -188,7 +193,15 @@ class StorachaAgent(Closeable):
             state.current_space = space.did
         authorized = False
         if provision and owner:
-            authorized = self.provision(space.did, owner, authorize_gateway=authorize_gateway)
+            try:
+                authorized = self.provision(space.did, owner, authorize_gateway=authorize_gateway)
+            except BackendError as exc:  # the space exists: say so, or a retry makes another
+                raise type(exc)(
+                    f"space {space.did} ({name}) was created and selected, but: {exc}; "
+                    f"finish with 'ipfs-kit storacha space provision {space.did}'",
+                    backend=exc.backend,
+                    locator=exc.locator,
+                ) from exc
         return CreatedSpace(
             space.did,
             name,
@@ -210,8 +223,7 @@ class StorachaAgent(Closeable):
         recovery delegations and authorize the gateway; True if the gateway was."""
         did = self._space(space)
         owner = self.account(account)
-        nb = {"provider": self.config.service_did, "consumer": did}
-        self._account_call("provider/add", owner, nb)
+        self._provider_add(owner, {"provider": self.config.service_did, "consumer": did})
         state = self.state()
         for grant in state.issued:
             if grant.ucan.iss == did and grant.ucan.aud == owner:
@@ -219,6 +231,17 @@ class StorachaAgent(Closeable):
         if authorize_gateway:
             self.authorize_gateway(did)
         return authorize_gateway
+
+    def _provider_add(self, owner: str, nb: dict[str, Any]) -> None:
+        """``provider/add``; a space that already has a provider is done (a retry after a
+        later step failed, as ``space create`` advises), not an error."""
+        state = self.state()
+        proofs = accounts_.account_proofs(owner, state.valid_delegations())
+        receipt, _ = self.client(state).invoke("provider/add", owner, nb, proofs=proofs, nonce=True)
+        error = receipt.error
+        if isinstance(error, dict) and error.get("name") == "SpaceAlreadyProvisioned":
+            return
+        raise_for_receipt(receipt, "provider/add", owner)
 
     def authorize_gateway(self, space: str | None = None) -> str:
         """Delegate ``space/content/serve/*`` to the gateway's DID and publish it there."""
