@@ -90,6 +90,23 @@ def account_proofs(account: str, delegations: Iterable[Delegation]) -> list[Dele
     return chosen
 
 
+def _granted(claimed: list[Delegation], account: str, request: CID) -> list[Delegation]:
+    """The delegations from ``account`` answering ``request``, with their attestations;
+    a grant from any other account (a confused or hostile service) is not taken."""
+    ours = [d for d in claimed if d.ucan.iss == account and has_fact(d, "access/request", request)]
+    return ours + attestations_for(ours, claimed) if ours else []
+
+
+def _seconds(value: object) -> bool:
+    """True for a finite positive number of seconds (not a bool, not a string)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
 def login(
     client: StorachaClient,
     email: str,
@@ -104,7 +121,7 @@ def login(
     :class:`BackendTimeoutError` if the e-mail is not confirmed within ``timeout``.
     """
     account = mailto_did(email)
-    if not (math.isfinite(timeout) and timeout > 0 and math.isfinite(interval) and interval > 0):
+    if not (_seconds(timeout) and _seconds(interval)):
         raise InvalidInputError("the login timeout and poll interval must be positive seconds")
     agent = client.signer.did
     ok = client.invoke_ok(
@@ -119,7 +136,7 @@ def login(
         if progress is not None:
             progress(waited)
         claimed = delegations_from_claim(client.invoke_ok("access/claim", agent, {}, nonce=True))
-        granted = [d for d in claimed if has_fact(d, "access/request", request)]
+        granted = _granted(claimed, account, request)
         for delegation in granted:
             delegation.check(agent)
         if granted:

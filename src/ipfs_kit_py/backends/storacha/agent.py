@@ -8,6 +8,7 @@ any network call, so a failed provisioning never loses it.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,7 +16,11 @@ from typing import Any
 
 from ipfs_kit_py.backends.storacha import account as accounts_
 from ipfs_kit_py.backends.storacha.agent_store import AgentState, AgentStore
-from ipfs_kit_py.backends.storacha.client import SPACE_ABILITIES, StorachaClient
+from ipfs_kit_py.backends.storacha.client import (
+    SPACE_ABILITIES,
+    StorachaClient,
+    raise_for_receipt,
+)
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.delegation import Delegation, parse_proof
 from ipfs_kit_py.backends.storacha.delegations import delegate, parse_abilities
@@ -24,6 +29,7 @@ from ipfs_kit_py.backends.storacha.ucan import link_str
 from ipfs_kit_py.config import Secret
 from ipfs_kit_py.errors import (
     AuthenticationError,
+    BackendError,
     ConfigurationError,
     ContentNotFoundError,
     InvalidInputError,
@@ -34,6 +40,8 @@ from ipfs_kit_py.resource import Closeable
 __all__ = ["CreatedSpace", "HeldDelegation", "SpaceEntry", "StorachaAgent"]
 
 CONTENT_SERVE = "space/content/serve/*"
+MAX_EXPIRATION = 2**53 - 1  # JS Number.MAX_SAFE_INTEGER: the official client reads exp as one
+_DID_AUDIENCE = re.compile(r"did:(key|mailto|web):[\x21-\x7e]{1,300}")
 
 
 @dataclass(frozen=True)
@@ -164,9 +172,14 @@ class StorachaAgent(Closeable):
         """A new space delegated to us and selected for uploads; unless told not to,
         provisioned for the account, with a recovery delegation to it and the gateway
         authorized. A recovery delegation of a space not provisioned yet is kept in the
-        store and published by :meth:`provision` (the service takes it only then)."""
+        store and published by :meth:`provision` (the service takes it only then).
+        Without provisioning and without any account logged in, the space is made with no
+        recovery delegation (there is no account to make it to)."""
         name = _space_name(name)
-        owner = self.account(account) if (provision or recovery) else None
+        if provision or account:
+            owner: str | None = self.account(account)
+        else:  # a local space: recovery only if we know the account
+            owner = self.account() if recovery and self.accounts() else None
         space = Signer.generate()
         with self.store.update() as state:
             caps = [{"with": space.did, "can": can} for can in SPACE_ABILITIES]
@@ -180,7 +193,15 @@ class StorachaAgent(Closeable):
             state.current_space = space.did
         authorized = False
         if provision and owner:
-            authorized = self.provision(space.did, owner, authorize_gateway=authorize_gateway)
+            try:
+                authorized = self.provision(space.did, owner, authorize_gateway=authorize_gateway)
+            except BackendError as exc:  # the space exists: say so, or a retry makes another
+                raise type(exc)(
+                    f"space {space.did} ({name}) was created and selected, but: {exc}; "
+                    f"finish with 'ipfs-kit storacha space provision {space.did}'",
+                    backend=exc.backend,
+                    locator=exc.locator,
+                ) from exc
         return CreatedSpace(
             space.did,
             name,
@@ -202,8 +223,7 @@ class StorachaAgent(Closeable):
         recovery delegations and authorize the gateway; True if the gateway was."""
         did = self._space(space)
         owner = self.account(account)
-        nb = {"provider": self.config.service_did, "consumer": did}
-        self._account_call("provider/add", owner, nb)
+        self._provider_add(owner, {"provider": self.config.service_did, "consumer": did})
         state = self.state()
         for grant in state.issued:
             if grant.ucan.iss == did and grant.ucan.aud == owner:
@@ -211,6 +231,17 @@ class StorachaAgent(Closeable):
         if authorize_gateway:
             self.authorize_gateway(did)
         return authorize_gateway
+
+    def _provider_add(self, owner: str, nb: dict[str, Any]) -> None:
+        """``provider/add``; a space that already has a provider is done (a retry after a
+        later step failed, as ``space create`` advises), not an error."""
+        state = self.state()
+        proofs = accounts_.account_proofs(owner, state.valid_delegations())
+        receipt, _ = self.client(state).invoke("provider/add", owner, nb, proofs=proofs, nonce=True)
+        error = receipt.error
+        if isinstance(error, dict) and error.get("name") == "SpaceAlreadyProvisioned":
+            return
+        raise_for_receipt(receipt, "provider/add", owner)
 
     def authorize_gateway(self, space: str | None = None) -> str:
         """Delegate ``space/content/serve/*`` to the gateway's DID and publish it there."""
@@ -284,14 +315,8 @@ class StorachaAgent(Closeable):
         expiration: int | None = None,
     ) -> Delegation:
         """Delegate ``abilities`` on the space to ``audience`` (a did:key); kept as issued."""
-        try:
-            encode_did(audience)
-        except ProtocolError:
-            raise InvalidInputError(
-                f"not an agent DID (did:key:z6Mk...): {audience[:100]!r}"
-            ) from None
-        if expiration is not None and expiration <= time.time():
-            raise InvalidInputError(f"the expiration {expiration} is not in the future")
+        _check_audience(audience)
+        _check_expiration(expiration)
         did = self._space(space)
         state = self.state()
         proofs = self.client(state).proofs_for(did)
@@ -343,9 +368,34 @@ def _replace_key(state: AgentState, signer: Signer) -> None:
     state.principal = signer
 
 
-def _space_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > 200 or any(ord(c) < 32 for c in name):
+def _check_audience(audience: Any) -> None:
+    """A did:key, or a did:mailto / did:web of printable ASCII (what the service reads)."""
+    text = audience if isinstance(audience, str) else ""
+    try:
+        if not _DID_AUDIENCE.fullmatch(text):
+            raise ProtocolError("not a DID")
+        encode_did(text)
+    except ProtocolError:
+        raise InvalidInputError(f"not an agent DID (did:key:z6Mk...): {text[:100]!r}") from None
+
+
+def _check_expiration(expiration: Any) -> None:
+    """None (never) or whole Unix seconds in the future that JS reads exactly (2**53 - 1)."""
+    if expiration is None:
+        return
+    if isinstance(expiration, bool) or not isinstance(expiration, int):
+        raise InvalidInputError(f"the expiration must be whole Unix seconds, not {expiration!r}")
+    if expiration <= time.time():
+        raise InvalidInputError(f"the expiration {expiration} is not in the future")
+    if expiration > MAX_EXPIRATION:
+        raise InvalidInputError(f"the expiration {expiration} is past {MAX_EXPIRATION}")
+
+
+def _space_name(given: Any) -> str:
+    name = given.strip() if isinstance(given, str) else ""
+    # isprintable() also refuses DEL, C1 controls and bidi overrides (U+202E), which
+    # would rewrite the terminal line `space ls` prints
+    if not name or len(name) > 200 or not name.isprintable():
         raise InvalidInputError("a space name is 1-200 printable characters")
     return name
 

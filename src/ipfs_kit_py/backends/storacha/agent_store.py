@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -26,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from ipfs_kit_py.backends.registry import config_file_of
-from ipfs_kit_py.backends.storacha.delegation import Delegation, parse_proof
+from ipfs_kit_py.backends.storacha.delegation import Delegation, check_ucan, parse_proof
 from ipfs_kit_py.backends.storacha.did import Signer
-from ipfs_kit_py.errors import ConfigurationError
+from ipfs_kit_py.errors import ConfigurationError, IpfsKitError
 
 __all__ = [
     "FORMAT",
@@ -97,9 +98,10 @@ class AgentState:
                 target.append(delegation)
 
     def valid_delegations(self, now: float | None = None) -> list[Delegation]:
-        """Held delegations whose root has not expired (expired ones would fail every call)."""
+        """Held delegations every UCAN of whose chain is usable now: one whose root or any
+        proof expired (or is not valid yet) would make every call fail, for every space."""
         now = time.time() if now is None else now
-        return [d for d in self.delegations if d.ucan.exp is None or d.ucan.exp >= now]
+        return [d for d in self.delegations if _usable(d, now)]
 
     def spaces(self) -> list[str]:
         """Space DIDs our held delegations reach, in the order they were added."""
@@ -141,6 +143,15 @@ class AgentState:
         except ConfigurationError as exc:
             raise ConfigurationError(f"{where} is damaged: {exc}") from None
         return state
+
+
+def _usable(delegation: Delegation, now: float) -> bool:
+    try:
+        for ucan in delegation.chain():
+            check_ucan(ucan, now)
+    except IpfsKitError:
+        return False
+    return True
 
 
 class AgentStore:
@@ -191,7 +202,7 @@ class AgentStore:
     def _locked(self, how: int) -> Iterator[None]:
         self._ensure_dir()
         try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         except OSError as exc:
             raise ConfigurationError(f"cannot lock {self.lock_path}: {exc.strerror}") from exc
         try:
@@ -209,6 +220,7 @@ class AgentStore:
     def _read(self) -> AgentState | None:
         try:
             with self.path.open("rb") as f:
+                self._check_owner(os.fstat(f.fileno()))
                 raw = f.read(_MAX_STORE_BYTES + 1)
         except FileNotFoundError:
             return None
@@ -218,9 +230,30 @@ class AgentStore:
             raise ConfigurationError(f"{self.path} is larger than {_MAX_STORE_BYTES} bytes")
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # "[[[[..." nested past the recursion limit
             raise ConfigurationError(f"{self.path} is damaged: not JSON") from None
         return AgentState.from_json(data, self.path)
+
+    def _check_owner(self, st: os.stat_result) -> None:
+        """Refuse a store (or its directory) that another user owns or may write: whoever
+        can replace it chooses the key and proofs we act with (ssh's rule for its keys)."""
+        me = os.geteuid()
+        try:
+            parent = self.path.parent.stat()
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read {self.path.parent}: {exc.strerror}") from exc
+        if st.st_uid != me or st.st_mode & stat.S_IWOTH:
+            raise ConfigurationError(
+                f"{self.path} is owned or writable by another user: refused "
+                "(it holds the agent key; chmod 600 it if it is yours)"
+            )
+        # a sticky world-writable dir (/tmp) lets no one else rename over our file
+        open_to_all = parent.st_mode & stat.S_IWOTH and not parent.st_mode & stat.S_ISVTX
+        if parent.st_uid not in (me, 0) or open_to_all:
+            raise ConfigurationError(
+                f"{self.path.parent} is owned or writable by another user: the agent store "
+                "there is refused (use a directory only you can write)"
+            )
 
     def _write(self, state: AgentState) -> None:
         body = json.dumps(state.to_json(), indent=1).encode()

@@ -24,6 +24,12 @@ DEFAULT_GATEWAY_URL = "https://storacha.link"
 DEFAULT_GATEWAY_DID = "did:web:w3s.link"
 DEFAULT_GATEWAY_SERVICE_URL = "https://gateway.storacha.network"
 NOT_CONFIGURED = STORACHA_NOT_CONFIGURED  # said once, in the registry
+# an agent key without a usable proof: often an agent store whose delegations all expired
+_NO_PROOF = (
+    "Storacha has an agent key but no usable proof: set STORACHA_PROOF, or give the agent "
+    "store a delegation that has not expired ('ipfs-kit storacha space create', "
+    "'ipfs-kit storacha import-proof')"
+)
 
 MAX_CONCURRENCY = 4  # shards in flight: each is a temp file and a connection
 MIN_SHARD = 1024  # the smallest shard the CAR writer takes (sharding.ShardWriter)
@@ -74,7 +80,7 @@ class StorachaConfig:
     def require_credentials(self) -> tuple[str, str]:
         """Return (key, proof) or raise :class:`NotConfiguredError`."""
         key = require(self.key.value if self.key else None, NOT_CONFIGURED)
-        return key, require(self.proof.value if self.proof else None, NOT_CONFIGURED)
+        return key, require(self.proof.value if self.proof else None, _NO_PROOF)
 
     @property
     def receipts_endpoint(self) -> str:

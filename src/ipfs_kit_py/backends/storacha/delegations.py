@@ -126,12 +126,13 @@ def has_fact(delegation: Delegation, key: str, value: Any) -> bool:
 def parse_abilities(values: Iterable[str]) -> list[str]:
     """Abilities as ``ns/verb``, ``ns/*`` or ``*``, each given once; InvalidInputError else."""
     found: list[str] = []
-    for raw in values:
+    for raw in [values] if isinstance(values, str) else values:  # one ability, not its letters
         for can in (c.strip() for c in raw.split(",")):
             if not can:
                 continue
             parts = can.split("/")
-            if can != "*" and (len(parts) < 2 or not all(parts) or " " in can):
+            printable = can.isascii() and can.isprintable() and " " not in can
+            if can != "*" and (len(parts) < 2 or not all(parts) or not printable):
                 raise InvalidInputError(f"not an ability: {can[:80]!r} (e.g. upload/add, space/*)")
             if can not in found:
                 found.append(can)
