@@ -41,6 +41,7 @@ from ipfs_kit_py.backends.s3.errors import (
 )
 from ipfs_kit_py.backends.s3.pending import InflightLedger, PendingUploads
 from ipfs_kit_py.backends.s3.relay import UploadRelay
+from ipfs_kit_py.backends.s3.relay_proxy import unrelayable_proxy
 from ipfs_kit_py.backends.s3.transfer import (
     ByteSink,
     ChunkSource,
@@ -164,8 +165,13 @@ class S3Client(Closeable):
             return found
 
     def _upload_relay(self) -> UploadRelay | None:
-        """The stall guard of uploads (made on first use; None when turned off)."""
+        """The stall guard of uploads (made on first use; None when turned off, or when
+        the environment names a proxy for the endpoint the relay cannot go through)."""
         if self._relay is None and self.config.upload_stall_timeout > 0:
+            scheme = unrelayable_proxy(self.config.endpoint_url)
+            if scheme is not None:
+                logger.info("S3 uploads use the %s proxy of the environment, unguarded", scheme)
+                return None
             self._relay = UploadRelay(self.config.endpoint_url, self.config.upload_stall_timeout)
         return self._relay
 

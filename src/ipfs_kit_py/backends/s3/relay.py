@@ -11,7 +11,16 @@ acknowledged and is never cut; once every byte is acknowledged, the wait for the
 
 The relay listens on 127.0.0.1 and forwards only to the configured endpoint (plain
 HTTP: absolute-form requests; HTTPS: ``CONNECT`` tunnels, TLS stays end to end) or,
-with no endpoint, to AWS hosts on port 443: it is no open proxy.
+with no endpoint, to AWS hosts on port 443: it is no open proxy. A proxy the
+environment names for the endpoint (``http_proxy``, ``https_proxy``, ``all_proxy``,
+minus ``no_proxy``, as the engine reads them for every other request) is used by the
+relay too, so uploads take the same way out as downloads; the stall guard then watches
+the proxy's acknowledgements.
+
+A relayed connection never outlives its use: once the engine closes its side, the
+server's answer has no reader, and the connection is cut after ``stall_timeout`` even
+if the server never answers or closes (a server that took a whole request and froze);
+a client that sends no request head within ``stall_timeout`` is cut too.
 """
 
 from __future__ import annotations
@@ -26,6 +35,8 @@ import threading
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
+
+from ipfs_kit_py.backends.s3.relay_proxy import env_proxy
 
 __all__ = ["UploadRelay"]
 
@@ -46,7 +57,15 @@ class _Link:
         self.sent = 0
         self.acked = 0
         self.waiting = False  # bytes sent up wait for the server's acknowledgement
-        self.progress_at = time.monotonic()
+        self.progress_at = self.opened_at = time.monotonic()
+        self.client_done_at: float | None = None  # the engine closed its side
+
+    def idle_past(self, now: float, limit: float) -> bool:
+        """True if this link is of no further use: no request head within ``limit``,
+        or the engine's side closed more than ``limit`` ago."""
+        if self.upstream is None:
+            return now - self.opened_at > limit
+        return self.client_done_at is not None and now - self.client_done_at > limit
 
     def sent_up(self, n: int) -> None:
         self.sent += n
@@ -74,6 +93,7 @@ class UploadRelay:
     def __init__(self, endpoint_url: str | None, stall_timeout: float) -> None:
         self.stall_timeout = stall_timeout
         self._allowed = _allowed_target(endpoint_url)
+        self._proxies = env_proxy
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         self._links: set[_Link] = set()
@@ -112,6 +132,8 @@ class UploadRelay:
                     link.check_acks()
                 if link.waiting and now - link.progress_at > self.stall_timeout:
                     self._cut(link)
+                elif link.idle_past(now, self.stall_timeout):
+                    self._forget(link)  # nobody reads the answer: no thread or fd is kept
 
     def _cut(self, link: _Link) -> None:
         self.stalls.append(time.monotonic())
@@ -145,14 +167,19 @@ class UploadRelay:
             if target is None or not self._allowed(*target):
                 client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
                 return
-            upstream = socket.create_connection(target, timeout=self.stall_timeout)
+            via = self._proxies(target, connect)
+            upstream = socket.create_connection(
+                via.address if via else target, timeout=self.stall_timeout
+            )
             upstream.settimeout(None)  # the watch cuts a stuck connection
             link.upstream = upstream
             if self._closed.is_set():
                 return
-            if connect:
+            if via is not None:  # the proxy answers a CONNECT itself
+                head = via.rewrite(head)
+            elif connect:
                 client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            else:
+            if via is not None or not connect:
                 upstream.sendall(head)
                 link.sent_up(len(head))
             back = threading.Thread(target=_pump_back, args=(link,), daemon=True)
@@ -180,6 +207,7 @@ def _pump_up(link: _Link) -> None:
             link.upstream.sendall(view[:n])
             link.sent_up(n)
     finally:
+        link.client_done_at = time.monotonic()
         with contextlib.suppress(OSError):
             link.upstream.shutdown(socket.SHUT_WR)
 
