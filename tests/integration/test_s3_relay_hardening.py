@@ -23,7 +23,7 @@ from ipfs_kit_py.backends.s3.client import S3Client
 from ipfs_kit_py.backends.s3.config import S3Config
 from ipfs_kit_py.backends.s3.relay import UploadRelay
 from ipfs_kit_py.backends.s3.relay_proxy import UpstreamProxy, env_proxy, unrelayable_proxy
-from ipfs_kit_py.errors import IpfsKitError
+from ipfs_kit_py.errors import BackendTimeoutError, IpfsKitError
 
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
@@ -182,3 +182,15 @@ def test_any_proxy_environment_has_an_answer(env: dict[str, str], connect: bool)
     assert found is None or (found.host and 0 <= found.port <= 65535)
     scheme = unrelayable_proxy("http://s3.example", env)
     assert scheme is None or isinstance(scheme, str)
+
+
+@pytest.mark.timeout(60)
+def test_a_server_that_took_the_body_and_froze_fails_by_the_default_upload_timeout(
+    seaweedfs: SeaweedS3, frozen_on_put: HostileProxy
+) -> None:
+    config = S3Config.from_sources(seaweedfs.s3_args(endpoint_url=frozen_on_put.url))
+    # the answer's wait is bounded like a metadata call, not three times longer
+    assert config.upload_timeout <= config.deadline
+    with S3Client(config) as client, pytest.raises(BackendTimeoutError) as caught:
+        client.put(seaweedfs.bucket, f"frozen/{os.urandom(4).hex()}", b"x" * 5000)
+    assert caught.value.backend == "s3"

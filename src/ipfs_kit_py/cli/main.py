@@ -119,8 +119,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         description=(
             "Content-addressed storage across memory, disk, kubo, S3 and Storacha. "
             "Every CID is computed as kubo computes it, and every read from outside the "
-            "process is verified against its CID (disk-cache hits: when the file changed; "
-            "`verify --all` re-hashes everything)."
+            "process is verified against its CID, disk-cache hits included (with "
+            "verify_disk_reads = false: only when the file changed; `verify --all` "
+            "re-hashes everything)."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

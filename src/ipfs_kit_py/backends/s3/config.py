@@ -56,7 +56,7 @@ class S3Config:
     connect_timeout: float = 3.0
     idle_timeout: float = 5.0  # longest wait for the next byte of an answer
     deadline: float = 10.0  # a whole metadata call (head, list, delete), retries included
-    upload_timeout: float = 30.0  # for the answer to one upload request
+    upload_timeout: float = 10.0  # for the answer to one upload request, all bytes acked
     upload_stall_timeout: float = 10.0  # no byte acknowledged while some wait: fail; 0: off
     min_rate: float = 1024.0  # a download slower than this (bytes/s) over stall_window fails
     stall_window: float = 10.0
