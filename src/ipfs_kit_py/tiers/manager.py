@@ -682,7 +682,13 @@ class TieredCacheManager:
             raise LastCopyError(f"{cid} is pinned and {sorted(durable)} hold its last copies")
         removed = []
         for tier in tiers:
-            with self.index.transaction():
+            if self._is_disk(tier) or self._is_memory(tier):
+                with self.index.transaction():  # local: file and record go together
+                    tier.delete(cid)
+                    self.index.forget(cid, tier.name)
+            else:
+                # a remote call never runs under the index's lock, which every other
+                # request of this process (and every writer of others) waits on
                 tier.delete(cid)
                 self.index.forget(cid, tier.name)
             removed.append(tier.name)
