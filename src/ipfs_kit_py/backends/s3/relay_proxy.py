@@ -36,11 +36,12 @@ class UpstreamProxy:
 
     def rewrite(self, head: bytes) -> bytes:
         """The client's request head as sent to this proxy: our credentials, not theirs."""
-        line, _, rest = head.partition(b"\r\n")
-        kept = [h for h in rest.split(b"\r\n") if not h.lower().startswith(_AUTH_HEADER)]
+        headers, _, after = head.partition(b"\r\n\r\n")  # the body's first bytes: as sent
+        line, _, rest = headers.partition(b"\r\n")
+        kept = [h for h in rest.split(b"\r\n") if h and not h.lower().startswith(_AUTH_HEADER)]
         if self.authorization is not None:
             kept.insert(0, b"Proxy-Authorization: " + self.authorization)
-        return b"\r\n".join([line, *kept])
+        return b"\r\n".join([line, *kept]) + b"\r\n\r\n" + after
 
 
 def _proxy_url(connect: bool, host: str, port: int, env: Mapping[str, str]) -> str | None:
