@@ -221,7 +221,7 @@ def _check_copy(
         else:
             for _ in tiers.verified_chunks(tier, cid, profile):
                 pass
-    except ContentMismatchError as exc:
+    except (ContentMismatchError, InvalidInputError) as exc:  # invalid: kubo's "no file"
         if record is not None and record.kind != "dir" and _intact_dag(tier, cid):
             index.mark_verified(cid, name, ok=True)
             return "good"  # a directory the record does not describe (a pin found by rebuild)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from tests.servers.kubo import KuboNode
 
+from ipfs_kit_py.errors import IpfsKitError
 from ipfs_kit_py.ipfs_kit import ipfs_kit
 
 
@@ -60,3 +61,19 @@ def test_a_damaged_pinned_file_found_by_rebuild_is_still_bad(
         kit.rebuild_index()
         check = kit.verify(cid)
         assert check.bad == ("ipfs",) and check.good == ()
+
+
+def test_reading_a_pinned_directory_as_a_file_does_not_mark_it_bad(
+    kubo_private: KuboNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.txt").write_bytes(b"a" * 1000)
+    root = kubo_private.cli_text("add", "-r", "-Q", str(tree))
+    with ipfs_kit(**_config(tmp_path, kubo_private)) as kit:
+        kit.rebuild_index()
+        with pytest.raises(IpfsKitError):
+            kit.cat(root)  # no file: a typed error
+        states = {loc.backend: loc.state for loc in kit.index.locations(root, include_bad=True)}
+        assert states == {"ipfs": "good"}  # the read did not call the directory damaged

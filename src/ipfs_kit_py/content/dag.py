@@ -16,7 +16,7 @@ from ipfs_kit_py.content.cid import DAG_PB, RAW, parse_cid, short_cid
 from ipfs_kit_py.content.dagpb import PBLink, UnixFSData, UnixFSType, decode_node, decode_unixfs
 from ipfs_kit_py.content.hamt import iter_shard
 from ipfs_kit_py.content.verify import verify_block
-from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError
+from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError, IpfsKitError
 
 if TYPE_CHECKING:
     from ipfs_kit_py.content.cid import CID
@@ -109,6 +109,16 @@ def load_node(cid: CID, get: BlockGetter) -> UnixFSNode:
     if node.data is None:
         raise ContentMismatchError(f"dag-pb node {short_cid(cid)} has no UnixFS data")
     return UnixFSNode(cid, decode_unixfs(node.data), node.links)
+
+
+def is_file_node(cid: CID, data: bytes) -> bool:
+    """True unless ``data`` is the intact block of ``cid`` and a UnixFS node of no file
+    (a directory, HAMT shard or symlink): anything else may be part of a file."""
+    try:
+        node = load_node(cid, verified_getter(lambda _: data))
+    except (IpfsKitError, ValueError):
+        return True
+    return node.unixfs is None or node.unixfs.type in _FILE_TYPES
 
 
 def read_file(root: CID | str, get_block: BlockSource) -> Iterator[bytes]:

@@ -25,7 +25,7 @@ from ipfs_kit_py.backends.kubo.multipart import Part, path_parts
 from ipfs_kit_py.backends.kubo.rpc import AddOptions, KuboClient
 from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number, parse_url
 from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, SHA2_256, cid_key, make_cid
-from ipfs_kit_py.content.dag import read_file
+from ipfs_kit_py.content.dag import is_file_node, read_file
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1, KUBO_DEFAULT, ImportProfile
 from ipfs_kit_py.content.verify import verify_stream
 from ipfs_kit_py.errors import (
@@ -275,12 +275,23 @@ class KuboBackend(BaseBackend):
             for _ in read_file(cid, lambda block: self.client.block_get(block, offline=True)):
                 pass
         except ContentMismatchError as bad:
+            if not self._holds_a_file(cid):  # an intact directory (or symlink) is no damage
+                raise InvalidInputError(
+                    f"{cid} is no file on the IPFS node at {self.client.url} (a directory?)"
+                ) from exc
             raise ContentMismatchError(
                 f"IPFS node at {self.client.url} holds a damaged block of {cid}: {bad}",
                 cid=str(cid),
             ) from exc
         except (IpfsKitError, OSError) as other:
             logger.debug("checking the blocks of %s after %s failed: %s", cid, exc, other)
+
+    def _holds_a_file(self, cid: CID) -> bool:
+        """False if the node's root block of ``cid`` is intact and no file node."""
+        try:
+            return is_file_node(cid, self.client.block_get(cid, offline=True))
+        except (IpfsKitError, OSError):
+            return True  # unknown: the walk's verdict stands
 
     def put(
         self,
