@@ -33,8 +33,9 @@ def test_a_remove_stuck_on_s3_does_not_block_a_disk_read(
         with ipfs_kit(**config) as kit:
             on_disk = kit.add(b"local " * 1000, to=["disk"]).cid
             on_s3 = kit.add(os.urandom(5000), to=["s3"]).cid
-            proxy.set("black_hole")
-            proxy.drop_connections()
+        proxy.set("black_hole")
+        proxy.drop_connections()
+        with ipfs_kit(**config) as kit:  # a new client: no pooled connection escapes the fault
             failed: list[BaseException] = []
 
             def remove() -> None:
