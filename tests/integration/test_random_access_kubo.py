@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.servers.kubo import KuboNode
 
-from ipfs_kit_py.content.cid import cid_key, parse_cid
+from ipfs_kit_py.content.cid import RAW, cid_key, parse_cid, sha256_cid
 from ipfs_kit_py.content.random_access import RandomAccessFile, UnixFSFile, VerifiedBlocks
 from ipfs_kit_py.content.resolve import resolve, stat
 from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError, PathNotFoundError
@@ -157,8 +157,9 @@ def test_kit_open_and_stat_through_kubo(kubo: KuboNode, tmp_path: Path) -> None:
         assert kit.resolve(f"{root}/index.html") == kit.stat(f"{root}/index.html").cid
         with pytest.raises(PathNotFoundError):
             kit.open(f"{root}/nope")
+        absent = sha256_cid(RAW, random.randbytes(32))  # no other test of the session adds it
         with pytest.raises(ContentNotFoundError):
-            kit.open("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku")
+            kit.open(str(absent))
 
 
 def test_iter_blocks_of_a_whole_file_are_its_dag(kubo: KuboNode, shapes: dict[str, str]) -> None:
