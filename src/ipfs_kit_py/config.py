@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,13 +155,19 @@ def load_config_file(path: Path | None = None) -> dict[str, Any]:
     """Load the TOML config file; a missing file is an empty config."""
     path = config_file_path() if path is None else path
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        f = path.open("rb")
     except FileNotFoundError:
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        # chained: tomllib names the line and column, never the file's text (its secrets)
+    except OSError as exc:
         raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
+    import tomllib  # only once a file exists: its import is a few ms of every start-up
+
+    with f:
+        try:
+            return tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            # chained: tomllib names the line and column, never the file's text (its secrets)
+            raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
 
 
 def resolve(

@@ -19,8 +19,6 @@ import functools
 import hashlib
 import logging
 import os
-import secrets
-import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
@@ -108,7 +106,7 @@ def _create(dir: str | Path, prefix: str, make: Callable[[str], T]) -> tuple[T, 
     """Record a fresh ``<prefix><random>.part`` name, then create it (so a kill between
     the two leaves a journal entry, never an unrecorded temp path)."""
     for _ in range(100):
-        name = os.path.join(os.path.abspath(dir), f"{prefix}{secrets.token_hex(6)}{SUFFIX}")
+        name = os.path.join(os.path.abspath(dir), f"{prefix}{os.urandom(6).hex()}{SUFFIX}")
         record(name)
         try:
             return make(name), name
@@ -162,6 +160,8 @@ def _remove(target: str) -> int:
     if not target.endswith(SUFFIX) or not os.path.isabs(target):
         return 0  # never touch a path that is not one of ours
     if os.path.isdir(target) and not os.path.islink(target):
+        import shutil  # rarely needed: a start-up that removes nothing does not load it
+
         shutil.rmtree(target, ignore_errors=True)
         return 1
     try:

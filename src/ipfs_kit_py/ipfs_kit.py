@@ -49,6 +49,7 @@ from ipfs_kit_py.errors import (
 )
 from ipfs_kit_py.index import MetadataIndex, open_index
 from ipfs_kit_py.kit_config import KitConfig, mask_secret
+from ipfs_kit_py.kit_local import LOCAL_ENV, local_backends, manage_tiers
 from ipfs_kit_py.kit_wiring import (
     KitSources,
     TierStatus,
@@ -63,7 +64,7 @@ from ipfs_kit_py.resource import Closeable
 from ipfs_kit_py.results import dict_result
 from ipfs_kit_py.sources import bounded, open_regular_file
 from ipfs_kit_py.streams import CHUNK, read_chunks
-from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
+from ipfs_kit_py.tiers.manager import TieredCacheManager
 from ipfs_kit_py.upload_ledger import UploadLedger, upload_endpoint
 
 if TYPE_CHECKING:
@@ -160,9 +161,7 @@ class ipfs_kit(Closeable):
         self._remote = self._sources.remote_backends()
         # the remote backends hold their credentials now (the lazy dict kits are built
         # from them); keep only the part of the environment the kit still reads
-        self._sources = dataclasses.replace(
-            self._sources, env=Environment(env, prefixes=("IPFS_", "XDG_"))
-        )
+        self._sources = dataclasses.replace(self._sources, env=Environment(env, prefixes=LOCAL_ENV))
         self._index: MetadataIndex | None = None
         self._tiers: TieredCacheManager | None = None
         self._reader: KitReader | None = None
@@ -227,23 +226,13 @@ class ipfs_kit(Closeable):
         """The tier manager (built on first use)."""
         self._check_open()
         if self._tiers is None:
-            cfg = self.config
-            tiers = self._open_backends()
-            read_only = tuple(t.name for t in tiers if t.read_only)
-            policy = TierPolicy(
-                put_to=cfg.put_to,
-                promote_after=cfg.promote_after,
-                read_only=read_only,
-                trust_disk_stamps=not cfg.verify_disk_reads,
-            )
-            self._tiers = TieredCacheManager(
-                tiers,
+            self._tiers = manage_tiers(
+                self.config,
+                self._open_backends(),
                 self.index,
-                policy,
                 aliases=tier_aliases(),
                 unconfigured=self._remote.unconfigured(),
             )
-            self._tiers.clean_tmp()  # temp files of writers that crashed over an hour ago
         return self._tiers
 
     @property
@@ -259,12 +248,8 @@ class ipfs_kit(Closeable):
     def _open_backends(self) -> list[BaseBackend]:
         """The tiers' backends, built once (no network until first used)."""
         if self._backends is None:
-            cfg = self.config
-            memory = self._sources.build("memory", {"memory_bytes": cfg.memory_bytes})
-            disk = self._sources.build(
-                "disk", {"cache_dir": cfg.cache_dir, "disk_bytes": cfg.disk_bytes}
-            )
-            self._backends = [*memory, *disk, *self._remote.tiers()]
+            local = local_backends(self._sources.file, self._sources.env, self.config)
+            self._backends = [*local, *self._remote.tiers()]
         return self._backends
 
     def check_index(self) -> dict[str, Any]:

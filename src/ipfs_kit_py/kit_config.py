@@ -7,7 +7,6 @@ rest: ``[cache]``, ``[index]`` and ``[tiers]``, and how a config summary hides s
 from __future__ import annotations
 
 import functools
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +119,11 @@ def _index_url(value: Any) -> str | None:
 def _node_id(value: Any, *, shared: bool) -> str:
     """This machine's node id: as set, else its host name with a shared index ('' alone)."""
     if value is None or value == "":
-        return socket.gethostname() if shared else ""
+        if not shared:
+            return ""
+        import socket  # a shared index only: socket is slow to import
+
+        return socket.gethostname()
     if not isinstance(value, str) or len(value) > 200 or not value.isprintable():
         raise ConfigurationError("[index] node_id must be printable text up to 200 characters")
     return value

@@ -16,7 +16,7 @@ from typing import Any
 from ipfs_kit_py.backends.base import BaseBackend
 from ipfs_kit_py.backends.registry import (
     available_backends,
-    build_backends,
+    build_configured,
     get_backend_class,
     implementation,
 )
@@ -123,16 +123,8 @@ class KitSources:
 
     def build(self, name: str, args: Mapping[str, Any] | None = None) -> list[BaseBackend]:
         """The instances of registered backend ``name`` these sources configure."""
-        section = self.file_section(implementation(name).section)
         given = {**as_section(name, self.sections.get(name)), **(args or {})}
-        try:
-            return build_backends(name, given, section, self.env)
-        except IpfsKitError:
-            raise
-        except Exception as exc:  # a third party's backend failing in its from_sources
-            raise ConfigurationError(
-                f"backend {name!r} could not be built: {type(exc).__name__}: {exc}"
-            ) from exc
+        return build_configured(name, given, self.file, self.env)
 
     def remote_backends(self) -> RemoteBackends:
         """Build every registered remote backend (no I/O); note why others are missing."""

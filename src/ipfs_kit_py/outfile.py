@@ -12,6 +12,7 @@ written into (or refused), never renamed over. Any ``OSError`` becomes an
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import stat
@@ -53,11 +54,11 @@ def atomic_output(target: Path) -> Iterator[BinaryIO]:
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _path_error(parent, exc) from None
+        raise _directory_error(target, exc) from None
     try:
         fd, tmp = temp_beside(target)
     except OSError as exc:
-        raise _path_error(target, exc) from None
+        raise _create_error(target, exc) from None
     try:
         with os.fdopen(fd, "wb") as out:
             fd = -1
@@ -148,3 +149,27 @@ def _keep_mode_of(target: Path, fd: int) -> None:
 
 def _path_error(path: Path, exc: OSError) -> InputPathError:
     return InputPathError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def _directory_error(target: Path, exc: OSError) -> InputPathError:
+    """The error for a directory of ``target`` that is missing and cannot be made."""
+    where = Path(os.fsdecode(exc.filename)) if exc.filename is not None else target.parent
+    if isinstance(exc, FileExistsError):
+        why = f"{where} is not a directory"
+    else:
+        why = f"cannot create the directory {where}: {exc.strerror or exc}"
+    return InputPathError(f"cannot write {target}: {why}")
+
+
+def _create_error(target: Path, exc: OSError) -> InputPathError:
+    """The error for a temp file that could not be made beside ``target``: it names the
+    directory that refused it (``target`` itself may well exist)."""
+    if exc.filename is None or os.fspath(exc.filename) == os.fspath(target):
+        return _path_error(target, exc)  # about the target itself (a directory, its mode)
+    parent = target.parent
+    if exc.errno == errno.ENOENT and parent.is_dir():
+        # an existing directory answering "no such file" to O_CREAT: procfs, sysfs, ...
+        why = f"{parent} is on a file system that takes no new files (as /proc or /sys)"
+    else:
+        why = f"cannot create a file in {parent}: {exc.strerror or exc}"
+    return InputPathError(f"cannot write {target}: {why}")

@@ -28,14 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from ipfs_kit_py.backends.base import BaseBackend
-from ipfs_kit_py.config import xdg_dir
-from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
+from ipfs_kit_py.config import as_section, xdg_dir
+from ipfs_kit_py.errors import ConfigurationError, IpfsKitError, NotConfiguredError
 
 __all__ = [
     "Implementation",
     "available_backends",
     "build_backend",
     "build_backends",
+    "build_configured",
     "config_file_of",
     "get_backend_class",
     "known_implementations",
@@ -235,6 +236,24 @@ def build_backends(
     if impl.env_prefixes and not mentioned:
         raise NotConfiguredError(impl.unconfigured or f"{name} is not configured: {impl.hint}")
     return list(get_backend_class(name).all_from_sources(args, section, env))
+
+
+def build_configured(
+    name: str, args: Mapping[str, Any], file: Mapping[str, Any], env: Mapping[str, str]
+) -> list[BaseBackend]:
+    """:func:`build_backends` of ``name`` from ``args`` and its section of the config
+    file ``file``; a backend failing otherwise than with an ``IpfsKitError`` (a third
+    party's ``from_sources``) raises ``ConfigurationError`` naming it."""
+    impl = implementation(name)
+    section = as_section(impl.section, file.get(impl.section))
+    try:
+        return build_backends(name, args, section, env)
+    except IpfsKitError:
+        raise
+    except Exception as exc:
+        raise ConfigurationError(
+            f"backend {name!r} could not be built: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def config_file_of(name: str, env: Mapping[str, str] | None = None) -> Path | None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import base64
 import dataclasses
+import functools
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -25,6 +26,7 @@ from ipfs_kit_py.cli.console import (
 from ipfs_kit_py.cli.table import format_table, human_size
 from ipfs_kit_py.errors import InvalidInputError
 from ipfs_kit_py.progress import BaseSubscriber
+from ipfs_kit_py.streams import CHUNK
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -128,13 +130,38 @@ def _done(args: argparse.Namespace, payload: dict[str, Any], text: str, ok: bool
 # -- commands ---------------------------------------------------------------------------
 
 
+def cat(args: argparse.Namespace) -> int:
+    """``cat``: from this machine's cache when it serves the CID first (without opening
+    the whole kit), else through the kit; the same bytes, checks and bookkeeping."""
+    from ipfs_kit_py.content.cid import read_cid
+    from ipfs_kit_py.kit_local import LocalKit
+
+    if args.json:
+        read_cid(args.cid)  # the kit's cat checks the CID before it opens anything
+    with LocalKit() as local:
+        cached = local.open_cached(args.cid)
+        if cached is not None:
+            with cached:
+                if args.json:
+                    return _cat_json(args, cached.read())
+                return _cat_stream(iter(functools.partial(cached.read, CHUNK), b""))
+    return _runner(cmd_cat)(args)
+
+
 def cmd_cat(args: argparse.Namespace, kit: ipfs_kit) -> int:
     if args.json:
-        data = kit.cat(args.cid)
-        data64 = base64.b64encode(data).decode()
-        return _done(args, {"cid": args.cid, "size": len(data), "data_base64": data64}, "")
+        return _cat_json(args, kit.cat(args.cid))
+    return _cat_stream(kit.get(args.cid))
+
+
+def _cat_json(args: argparse.Namespace, data: bytes) -> int:
+    data64 = base64.b64encode(data).decode()
+    return _done(args, {"cid": args.cid, "size": len(data), "data_base64": data64}, "")
+
+
+def _cat_stream(chunks: Iterable[bytes]) -> int:
     out = sys.stdout.buffer
-    for chunk in kit.get(args.cid):
+    for chunk in chunks:
         out.write(chunk)
     out.flush()
     return 0
@@ -355,15 +382,24 @@ def _add(sub: SubParsers, name: str, handler: Handler, help_text: str) -> argpar
     return p
 
 
-def register(sub: SubParsers) -> None:
-    """Add the content commands."""
+def _register_cat(sub: SubParsers) -> None:
     p = _add(sub, "cat", cmd_cat, "print the content of a CID (verified) to stdout")
+    p.set_defaults(func=cat)
     p.add_argument("cid")
+
+
+def _register_get(sub: SubParsers) -> None:
     p = _add(sub, "get", cmd_get, "save the content of a CID (verified) to a file")
     p.add_argument("cid")
     p.add_argument("-o", "--output", required=True, help="file (or directory) to write")
+
+
+def _register_whereis(sub: SubParsers) -> None:
     p = _add(sub, "whereis", cmd_whereis, "list the tiers holding a CID")
     p.add_argument("cid")
+
+
+def _register_ls(sub: SubParsers) -> None:
     p = _add(sub, "ls", cmd_ls, "list indexed content, with filters")
     p.add_argument("--backend", help="only content with a copy in this tier")
     p.add_argument("--tag", help="only content with this tag")
@@ -372,10 +408,16 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--older-than-days", type=float)
     p.add_argument("--min-access", type=int, help="accessed at least this often")
     p.add_argument("--limit", type=int)
+
+
+def _register_replicate(sub: SubParsers) -> None:
     p = _add(sub, "replicate", cmd_replicate, "copy a CID into more tiers")
     p.add_argument("cid")
     p.add_argument("--to", default="", help="comma-separated tiers")
     p.add_argument("--min-copies", type=int, help="durable copies to reach")
+
+
+def _register_verify(sub: SubParsers) -> None:
     p = _add(
         sub,
         "verify",
@@ -385,16 +427,53 @@ def register(sub: SubParsers) -> None:
     )
     p.add_argument("cid", nargs="?")
     p.add_argument("--all", action="store_true", help="every CID in the index")
+
+
+def _register_repair(sub: SubParsers) -> None:
     p = _add(sub, "repair", cmd_repair, "rewrite bad and missing copies of a CID from a good one")
     p.add_argument("cid")
+
+
+def _register_rm(sub: SubParsers) -> None:
     p = _add(sub, "rm", cmd_rm, "delete a CID from some tiers")
     p.add_argument("cid")
     p.add_argument("--from", dest="from_", required=True, help="comma-separated tiers")
     p.add_argument("--force", action="store_true", help="even the last copy of pinned content")
+
+
+def _register_forget(sub: SubParsers) -> None:
     p = _add(sub, "forget", cmd_forget, "drop index entries of a CID; no tier is touched")
     p.add_argument("cid")
     p.add_argument("--from", dest="from_", help="only these tiers' entries (comma-separated)")
+
+
+def _register_backends(sub: SubParsers) -> None:
     _add(sub, "backends", cmd_backends, "list the tiers, whether they answer, and why not")
+
+
+def _register_config(sub: SubParsers) -> None:
     config = sub.add_parser("config", help="show the configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     _add(config_sub, "show", cmd_config_show, "print the effective configuration, secrets masked")
+
+
+REGISTER: dict[str, Callable[[SubParsers], None]] = {
+    "cat": _register_cat,
+    "get": _register_get,
+    "whereis": _register_whereis,
+    "ls": _register_ls,
+    "replicate": _register_replicate,
+    "verify": _register_verify,
+    "repair": _register_repair,
+    "rm": _register_rm,
+    "forget": _register_forget,
+    "backends": _register_backends,
+    "config": _register_config,
+}
+
+
+def register(sub: SubParsers, only: str | None = None) -> None:
+    """Add the content commands (``only``: just that one, when a command line names it)."""
+    for name, add in REGISTER.items():
+        if only is None or name == only:
+            add(sub)

@@ -23,6 +23,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TypeAlias
 
 from ipfs_kit_py import errors, log_redact
 from ipfs_kit_py.cli.console import print_error
@@ -60,6 +61,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
 }
 COMMAND_MODULES = list(dict.fromkeys(module for module, _ in COMMANDS.values()))
+# modules that register several commands: their register() takes only=COMMAND
+SHARED_MODULES = frozenset(
+    m for m in COMMAND_MODULES if sum(module == m for module, _ in COMMANDS.values()) > 1
+)
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 EPILOG = """\
 examples:
@@ -129,6 +135,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     command = None if argv is None else command_of(argv)
+    if argv is not None and command in COMMANDS and plain_before(argv, command):
+        _register(COMMANDS[command][0], sub, only=command)  # no other command can show
+        share_options(parser)
+        return parser
     if argv is None or (command is not None and command not in COMMANDS):
         wanted = COMMAND_MODULES
     else:
@@ -136,12 +146,33 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     registered: set[str] = set()
     for name, (module, help_text) in COMMANDS.items():
         if module in wanted and module not in registered:
-            importlib.import_module(module).register(sub)
+            _register(module, sub)
             registered.add(module)
         elif module not in wanted:
             sub.add_parser(name, help=help_text, add_help=False)
     share_options(parser)
     return parser
+
+
+def _register(module: str, sub: SubParsers, only: str | None = None) -> None:
+    """Let ``module`` add its commands to ``sub`` (``only``: just that one, where the
+    module has several)."""
+    register = importlib.import_module(module).register
+    if only is not None and module in SHARED_MODULES:
+        register(sub, only=only)
+    else:
+        register(sub)
+
+
+def plain_before(argv: Sequence[str], command: str) -> bool:
+    """True if every token before ``command`` is a ``-v``: the top-level help (which
+    lists every command) cannot be asked for, so the parser needs ``command`` alone."""
+    for token in argv:
+        if token == command:
+            return True
+        if token != "--verbose" and not (len(token) > 1 and token == "-" + "v" * (len(token) - 1)):
+            return False
+    return False
 
 
 def share_options(parser: argparse.ArgumentParser) -> None:
@@ -187,14 +218,56 @@ def verbosity(argv: Sequence[str]) -> int:
 
 
 def kubo_style_booleans(argv: Sequence[str]) -> list[str]:
-    """Accept kubo's ``--flag=true|false`` spelling for our ``--flag/--no-flag`` options."""
-    out = []
-    for token in argv:
+    """Accept kubo's ``--flag=true|false`` spelling for our ``--flag/--no-flag`` options
+    (up to a ``--``: after it, such a token is a file name)."""
+    out: list[str] = []
+    for at, token in enumerate(argv):
+        if token == "--":
+            return [*out, *argv[at:]]
         name, _, value = token.partition("=")
         if name in BOOLEAN_FLAGS and value.lower() in ("true", "false"):
             token = name if value.lower() == "true" else "--no-" + name[2:]
         out.append(token)
     return out
+
+
+def end_of_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """``--`` ends the options wherever it stands: ``ipfs-kit -- add -n`` adds a file
+    named ``-n``, as ``ipfs-kit add -- -n`` does.
+
+    argparse takes a ``--`` before a sub-command for the command word itself, so it is
+    moved after the command words that follow it (``add``; ``storacha up``).
+    """
+    if "--" not in argv:
+        return list(argv)
+    dash = argv.index("--")
+    tokens = [*argv[:dash], *argv[dash + 1 :]]
+    current, at = parser, 0
+    while (choices := _subcommands(current)) is not None:
+        while at < dash and tokens[at].startswith("-"):
+            at += 1 + _takes_value(current, tokens[at])
+        if at >= len(tokens) or tokens[at] not in choices:
+            break
+        current, at = choices[tokens[at]], at + 1
+    if at < dash:  # the command words come before it: argparse reads it right
+        return list(argv)
+    if at == len(tokens) or _subcommands(current) is not None:
+        return tokens  # nothing after the commands, or no command where one is due
+    return [*tokens[:at], "--", *tokens[at:]]
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser] | None:
+    """The sub-command parsers of ``parser`` by name, or None if it has none."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return None
+
+
+def _takes_value(parser: argparse.ArgumentParser, token: str) -> int:
+    """1 if option ``token`` of ``parser`` takes its value from the next token, else 0."""
+    action = parser._option_string_actions.get(token)
+    return int(action is not None and action.nargs != 0 and "=" not in token)
 
 
 def terminate_like_interrupt() -> None:
@@ -210,7 +283,8 @@ def terminate_like_interrupt() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``ipfs-kit`` with ``argv``; return the exit code."""
     argv = kubo_style_booleans(sys.argv[1:] if argv is None else argv)
-    args = build_parser(argv).parse_args(argv)
+    parser = build_parser(argv)
+    args = parser.parse_args(end_of_options(parser, argv))
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbosity(argv), 2)]
     # force: a second main() in one process (tests, embedding) logs to the current stderr
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)

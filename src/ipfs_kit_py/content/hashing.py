@@ -16,10 +16,12 @@ import os
 import stat
 from collections import deque
 from collections.abc import Generator, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, TypeAlias
 
 from ipfs_kit_py.content.dagpb import encode_varint
+
+if TYPE_CHECKING:  # the pool is imported where hashing starts, not at import time
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 __all__ = ["LeafHasher", "iter_leaf_digests", "leaf_digest", "leaf_digests_of", "pb_leaf_frame"]
 
@@ -213,7 +215,7 @@ class _FileSource:
         self.size_hint = os.fstat(self.fd).st_size
 
 
-Job = Future[Digests]
+Job: TypeAlias = "Future[Digests]"
 
 
 def _pipeline(
@@ -228,6 +230,8 @@ def _pipeline(
     position = source.position
     free: list[bytearray] = []
     pending: deque[tuple[bytearray, Job]] = deque()
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(_WORKERS, thread_name_prefix="ipfs-kit-hash") as pool:
         while True:
             while len(pending) < _IN_FLIGHT and not source.exhausted:
@@ -256,6 +260,8 @@ def leaf_digests_of(
     hashed on worker threads (views of ``data``: nothing is copied)."""
     view = memoryview(data)
     part = max(1, _BUFFER_BYTES // chunk_size) * chunk_size
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(_WORKERS, thread_name_prefix="ipfs-kit-hash") as pool:
         starts = range(0, len(view), part)
         jobs = [pool.submit(_hash_region, view[at : at + part], chunk_size, raw) for at in starts]

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ipfs_kit_py.content.cid import DAG_PB, IDENTITY, RAW, full_cid
-from ipfs_kit_py.content.dag import read_verified_file, verified_getter
 
 if TYPE_CHECKING:
     from ipfs_kit_py.content.cid import CID, AnyCID
@@ -47,6 +46,9 @@ def inline_bytes(cid: AnyCID) -> bytes | None:
         return bytes(cid.raw_digest)
     if code != DAG_PB:
         return None
+    # the DAG reader (and the HAMT code it loads) only for this rare kind of CID
+    from ipfs_kit_py.content.dag import read_verified_file, verified_getter
+
     try:
         return b"".join(read_verified_file(full_cid(cid), verified_getter(_inline_only)))
     except _NotInline:

@@ -33,10 +33,8 @@ import io
 import logging
 import os
 import sqlite3
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -214,12 +212,29 @@ class TieredCacheManager:
         ordered = [t for t in slow if t.name in listed] + [t for t in slow if t.name not in listed]
         return ordered, listed
 
+    def open_cached(self, cid: AnyCID | str) -> BinaryIO | None:
+        """:meth:`open` as far as this machine alone answers it, else None.
+
+        A file when the memory tier holds ``cid``, when it is an identity CID, or when
+        the disk copy the index lists is the first tier a read tries and checks out;
+        None otherwise, having changed nothing (:meth:`open` then reads it, and records
+        what it finds).
+        """
+        data = self._memory_hit(cid)
+        if data is not None:
+            return io.BytesIO(data)
+        found = read_cid(cid)
+        inline = inline_bytes(found)
+        if inline is not None:
+            return io.BytesIO(inline)
+        key = self._key_of(found)
+        fetched = self._cached(found, key, *self._candidates(key), want_bytes=False)
+        return None if fetched is None else fetched.file
+
     def _fetch(self, any_cid: AnyCID, key: str, *, want_bytes: bool) -> Fetched:
         candidates, listed = self._candidates(key)
-        trusted = self._trusted_disk_copy(any_cid, key, candidates, listed, want_bytes)
+        trusted = self._cached(any_cid, key, candidates, listed, want_bytes=want_bytes)
         if trusted is not None:
-            self.breaker.reset(trusted.tier)
-            self._after_hit(any_cid, key, trusted)
             return trusted
         cid = full_cid(any_cid)  # every other read needs multiformats' CID
         profile = self.profile_of(key)
@@ -249,6 +264,23 @@ class TieredCacheManager:
             self._after_hit(cid, key, fetched)
             return fetched
         raise ContentNotFoundError(f"{cid}: no tier holds a good copy ({'; '.join(tried)})")
+
+    def _cached(
+        self,
+        cid: AnyCID,
+        key: str,
+        candidates: list[BaseBackend],
+        listed: dict[str, str | None],
+        *,
+        want_bytes: bool,
+    ) -> Fetched | None:
+        """The verified disk copy a read takes first (:meth:`_trusted_disk_copy`), noted
+        as a hit; None, with nothing changed, when the read must go further."""
+        trusted = self._trusted_disk_copy(cid, key, candidates, listed, want_bytes)
+        if trusted is not None:
+            self.breaker.reset(trusted.tier)
+            self._after_hit(cid, key, trusted)
+        return trusted
 
     def _trusted_disk_copy(
         self,
@@ -340,7 +372,7 @@ class TieredCacheManager:
         warm = self.disk is not None and self.policy.warm_disk and not self._disk_down()
         if warm and isinstance(tier, VerifiedDownloader):
             return self._download_to_disk(tier, cid, profile, want_bytes)
-        staging = self.disk.stage() if warm and self.disk else Staging(Path(tempfile.gettempdir()))
+        staging = self.disk.stage() if warm and self.disk else _temp_staging()
         events = TransferEvents(str(cid), self.subscribers)
         limit = self._known_size(cid)  # a source sending more is lying: stop, not spool on
         size = 0
@@ -390,7 +422,7 @@ class TieredCacheManager:
         """Let the backend download (in parallel) and verify into a disk temp file."""
         assert self.disk is not None
         self.disk.stage().abort()  # creates the tmp directory
-        tmp = self.disk.tmp_dir / f"{uuid.uuid4().hex}.download"
+        tmp = self.disk.tmp_dir / f"{os.urandom(16).hex()}.download"
         try:
             if profile is not None and getattr(tier, "reads_with_profile", False):
                 tier.download(cid, tmp, profile=profile, subscribers=self.subscribers)  # type: ignore[call-arg]
@@ -565,7 +597,7 @@ class TieredCacheManager:
     def _spool(self) -> Staging:
         if self.disk is not None and not self._disk_down():
             return self.disk.stage()
-        return Staging(Path(tempfile.gettempdir()))
+        return _temp_staging()
 
     def _store(
         self, cid: CID, staging: Staging, to: Sequence[str] | None, pinned: bool
@@ -722,3 +754,10 @@ class TieredCacheManager:
     def close(self) -> None:
         """Flush access statistics; the tiers and index are closed by their owner."""
         self.flush()
+
+
+def _temp_staging() -> Staging:
+    """Staging in the system temp directory, for a kit without a usable disk tier."""
+    import tempfile  # rarely needed, and slow to import (random, shutil)
+
+    return Staging(Path(tempfile.gettempdir()))
