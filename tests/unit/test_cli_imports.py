@@ -72,15 +72,38 @@ FORBIDDEN = {
         "ipfs_kit_py.debris",
         *OTHER_COMMANDS,
     ],
-    # a cached CID is read by its key: neither multiformats' CID nor a verifier is needed
+    # a cached CID is read by its key (no multiformats CID), from the disk tier alone:
+    # no facade, no backend wiring, no directory or DAG code, no stdlib it does not use
     "cat": [
         *REMOTE,
         "rich",
         "multiformats",
         "ipfs_kit_py.content.archive",  # CAR packing and DAG checks
-        "ipfs_kit_py.replication",  # replicate / verify / repair: the policies suffice
+        "ipfs_kit_py.replication",  # replicate / verify / repair
         "ipfs_kit_py.cli.add",
         *OTHER_COMMANDS,
+        "ipfs_kit_py.ipfs_kit",  # the facade: built only when the cache cannot answer
+        "ipfs_kit_py.kit_wiring",
+        "ipfs_kit_py.kit_reads",
+        "ipfs_kit_py.results",
+        "ipfs_kit_py.replication_policy",
+        "ipfs_kit_py.upload_ledger",
+        "ipfs_kit_py.outfile",
+        "ipfs_kit_py.directory_store",
+        "ipfs_kit_py.directory_copies",
+        "ipfs_kit_py.content.directory",
+        "ipfs_kit_py.content.hamt",
+        "ipfs_kit_py.content.dag",
+        "ipfs_kit_py.content.car",
+        "ipfs_kit_py.backends.memory",  # a new process's memory tier is empty
+        "mmh3",
+        "tomllib",  # no config file
+        "uuid",
+        "socket",
+        "tempfile",
+        "random",
+        "secrets",
+        "concurrent.futures",  # a small file is hashed on the caller's thread
     ],
 }
 
@@ -141,8 +164,19 @@ def test_cat_of_a_cached_cid_loads_no_remote_client(tmp_path: Path, small: Path)
         timeout=60,
     ).stdout.strip()
     code, modules = run_cli(tmp_path, "cat", cid)
-    assert code == 0 and "ipfs_kit_py.ipfs_kit" in modules and "sqlite3" in modules
+    assert code == 0 and "ipfs_kit_py.kit_local" in modules and "sqlite3" in modules
+    assert "ipfs_kit_py.content.verify" in modules  # read from disk, and verified
     assert loaded(modules, FORBIDDEN["cat"]) == []
+    code, modules = run_cli(tmp_path, "cat", "--json", cid)
+    assert code == 0 and loaded(modules, FORBIDDEN["cat"]) == []
+
+
+def test_cat_of_an_uncached_cid_opens_the_whole_kit(tmp_path: Path, small: Path) -> None:
+    """The "cat" list's facade entries can fail: a CID the cache lacks goes to the kit."""
+    code, modules = run_cli(
+        tmp_path, "cat", "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+    )
+    assert code == 1 and "ipfs_kit_py.ipfs_kit" in modules and "ipfs_kit_py.kit_wiring" in modules
 
 
 def test_the_forbidden_lists_can_fail(tmp_path: Path) -> None:
