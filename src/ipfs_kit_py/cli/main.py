@@ -20,6 +20,7 @@ import contextlib
 import copy
 import importlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -113,14 +114,42 @@ def exit_code_for(exc: errors.IpfsKitError) -> int:
     return EXIT_FAILED
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser (its sub-commands' too), sizing help text as argparse does but
+    without importing ``shutil`` (and the compression modules it loads) on every start."""
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        formatter: argparse.HelpFormatter = self.formatter_class(
+            prog=self.prog,
+            width=terminal_columns() - 2,  # type: ignore[call-arg]  # every HelpFormatter takes it
+        )
+        return formatter
+
+
+def terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``: ``$COLUMNS``, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):  # no stdout (None), not a terminal
+            columns = 0
+    return columns or 80
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """Build the ``ipfs-kit`` parser: for ``argv``, or every command in full (None).
 
     For ``argv`` only the module of its command is imported; the other commands are
-    listed (for ``--help`` and the "invalid choice" message) without it. A command
-    word not in :data:`COMMANDS` builds every module.
+    listed (for ``--help`` and the "invalid choice" message) without it, unless
+    nothing but ``-v`` comes before the command: then no other command can show, and
+    the parser has that command alone. A command word not in :data:`COMMANDS` builds
+    every module.
     """
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="ipfs-kit",
         description=(
             "Content-addressed storage across memory, disk, kubo, S3 and Storacha. "
@@ -133,7 +162,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub: SubParsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)  # type: ignore[assignment]
     command = None if argv is None else command_of(argv)
     if argv is not None and command in COMMANDS and plain_before(argv, command):
         _register(COMMANDS[command][0], sub, only=command)  # no other command can show
