@@ -179,6 +179,11 @@ def cid(home: Path) -> str:
     [
         (["get", "{cid}", "-o", "file/x"], 2, "cannot write"),
         (["get", "{cid}", "-o", "/proc/x"], 2, "cannot write /proc/x"),
+        # the message names what refused the file, not only the target (which may exist)
+        (["get", "{cid}", "-o", "/proc/x"], 2, "/proc is on a file system that takes no new"),
+        (["get", "{cid}", "-o", "/proc/self/status"], 2, "/proc/self is on a file system"),
+        (["get", "{cid}", "-o", "file/x"], 2, "cannot write file/x: file is not a directory"),
+        (["get", "{cid}", "-o", "file/a/x"], 2, "the directory file/a: Not a directory"),
         (["car", "pack", "file", "-o", "missing-dir/x.car"], 2, "does not exist"),
         (["rm", "--from", "disk", "b" + "a" * 5000], 2, "invalid CID"),
         (["rm", "--from", "disk", "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN"], 1, "not in"),
