@@ -6,12 +6,19 @@ the contenders alternate, and the table shows best and median seconds and the ra
 of medians (kubo / ours: above 1 means we start faster), in wall time and, as the
 ``(cpu)`` rows, in the CPU time of the process (steadier on a shared, loaded machine).
 
+Our package's bytecode is compiled first and the runs may write it (a
+``PYTHONDONTWRITEBYTECODE`` in the caller's environment is dropped), as for an installed
+wheel: otherwise every run would compile every module again. One untimed run of each
+contender warms each case. The notes give the machine's load average (1 min) at the end
+of the case: on a shared machine, compare runs made under a similar load.
+
 Run: .venv/bin/python -m bench.cli [--repeat 15] [--size 4096]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import resource
 import statistics
@@ -23,6 +30,7 @@ from pathlib import Path
 
 from tests.servers.kubo import kubo_binary
 
+import ipfs_kit_py
 from bench.common import BenchRun, Measurement
 
 
@@ -47,6 +55,8 @@ def setup(home: Path, size: int) -> tuple[dict[str, str], dict[str, str], Path, 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STORACHA_"))}
     for name in ("IPFS_API_URL", "IPFS_PATH", "IPFS_KIT_CONFIG", "IPFS_KIT_GATEWAYS"):
         env.pop(name, None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    compileall.compile_dir(Path(ipfs_kit_py.__file__).parent, quiet=1)
     our_env = {**env, **{f"XDG_{k}_HOME": str(home / k.lower()) for k in ("CACHE", "DATA")}}
     our_env["XDG_CONFIG_HOME"] = str(home / "config")
     kubo_env = {**env, "IPFS_PATH": str(home / "kubo-repo")}
@@ -92,6 +102,8 @@ def main() -> None:
             }
             walls: dict[str, list[float]] = {name: [] for name in contenders}
             cpus: dict[str, list[float]] = {name: [] for name in contenders}
+            for argv, env in contenders.values():
+                run(argv, env)  # warm-up, untimed
             for _ in range(options.repeat):
                 for name, (argv, env) in contenders.items():
                     wall, cpu = run(argv, env)
@@ -105,8 +117,9 @@ def main() -> None:
 def add_case(result: BenchRun, case: str, seconds: dict[str, list[float]]) -> None:
     """Record one case; the note gives the ratio of medians (kubo / ours)."""
     ratio = statistics.median(seconds["kubo CLI"]) / statistics.median(seconds["ipfs-kit"])
+    load = f"load {os.getloadavg()[0]:.1f}"
     for name, values in seconds.items():
-        note = f"median ratio {ratio:.2f}x" if name == "ipfs-kit" else "baseline"
+        note = f"median ratio {ratio:.2f}x, {load}" if name == "ipfs-kit" else f"baseline, {load}"
         result.add(Measurement(case, name, values, ops=1, notes=note))
 
 
