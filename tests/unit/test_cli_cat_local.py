@@ -36,7 +36,8 @@ def use_home(home: Path, mp: pytest.MonkeyPatch) -> None:
         mp.setenv(f"XDG_{kind}_HOME", str(home / kind.lower()))
     for name in ("IPFS_KIT_CONFIG", "IPFS_API_URL", "IPFS_PATH", "IPFS_KIT_GATEWAYS"):
         mp.delenv(name, raising=False)
-    mp.delenv("IPFS_KIT_VERIFY_DISK_READS", raising=False)
+    mp.setenv("IPFS_KIT_VERIFY_DISK_READS", "")  # recorded, so a mutation's value is undone
+    mp.delenv("IPFS_KIT_VERIFY_DISK_READS")
 
 
 def disk_file(home: Path, cid: str) -> Path:
@@ -60,7 +61,7 @@ def corrupt_keeping_stamp(home: Path, cid: str) -> None:
 
 
 def trust_stamps(home: Path, cid: str) -> None:
-    os.environ["IPFS_KIT_VERIFY_DISK_READS"] = "false"
+    os.environ["IPFS_KIT_VERIFY_DISK_READS"] = "false"  # restored by the caller's monkeypatch
 
 
 def read_once_then_trust(home: Path, cid: str) -> None:
@@ -69,7 +70,7 @@ def read_once_then_trust(home: Path, cid: str) -> None:
         kit.cat(cid)  # records the stamp of the verified file
 
 
-MUTATIONS: dict[str, Callable[[Path, str], None]] = {
+MUTATIONS: dict[str, Callable[[Path, str], object]] = {
     "cached": lambda home, cid: None,
     "corrupt": corrupt,
     "truncated": lambda home, cid: disk_file(home, cid).write_bytes(b"short"),
