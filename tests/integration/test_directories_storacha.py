@@ -105,15 +105,7 @@ def test_any_tree_is_one_upload_of_its_whole_dag_and_a_fresh_kit_gets_it(
         assert (out / "empty").is_dir() and not list((out / "empty").iterdir())
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "open bug: passes alone, but in full-suite runs (two of two on 2026-11-26) verify "
-        "after repair does not find the re-uploaded directory good in the session's shared "
-        "space; cause not found yet (suspects: upload/list paging, the local service's "
-        "remove-then-re-add quirk in docs/storacha.md)"
-    ),
-)
+@pytest.mark.usefixtures("frozen_ucan_clock")  # repair's upload/add in the add's second
 def test_a_removed_upload_is_missing_and_repair_uploads_it_again(
     kit: ipfs_kit, tmp_path: Path
 ) -> None:

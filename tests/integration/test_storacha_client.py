@@ -292,3 +292,29 @@ def test_content_under_the_shard_size_is_one_car_like_the_js_client(
     assert len(ours.shards) == 1
     assert cid_key(ours.root) == cid_key(parse_cid(theirs["root"]))
     assert [cid_key(s) for s in ours.shards] == [cid_key(parse_cid(s)) for s in theirs["shards"]]
+
+
+@pytest.mark.usefixtures("frozen_ucan_clock")
+@pytest.mark.parametrize("blobs", [False, True])
+def test_an_upload_removed_and_added_in_one_second_is_registered_again(
+    backend: StorachaBackend, blobs: bool
+) -> None:
+    # Without nonces the second upload/add is the first one's CID: the service answers
+    # with the stored receipt, success, and the space keeps no upload (repair's case).
+    data = random.randbytes(1000)  # a root no other test of the session uploads
+    first = backend.upload_file([data])
+    backend.remove_upload(first.root, blobs=blobs)
+    assert not backend.has(first.root)
+    again = backend.upload_file([data])
+    assert again.root == first.root and again.shards == first.shards
+    assert backend.has(first.root)
+    assert read_back(backend, cid_key(first.root)) == data
+
+
+def test_paging_walks_every_upload_of_the_space_once(backend: StorachaBackend) -> None:
+    for _ in range(3):  # the session's shared space holds at least these
+        backend.upload_file([random.randbytes(100)])
+    whole = [cid_key(r["root"]) for r in backend.list_uploads(size=100_000).uploads]
+    assert len(whole) >= 3
+    assert [cid_key(r["root"]) for r in backend.iter_uploads(page_size=2)] == whole
+    assert backend.list_uploads(size=len(whole)).cursor is None  # the last page says so

@@ -13,6 +13,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
+import types
 import urllib.error
 import urllib.request
 import uuid
@@ -326,6 +328,18 @@ def js_upload(
     done = _run(argv, {}, timeout)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+@pytest.fixture
+def frozen_ucan_clock(monkeypatch: pytest.MonkeyPatch) -> float:
+    """Every UCAN issued in the test expires in the same second, as when calls follow each
+    other quickly: the service answers an invocation whose CID it has seen with the stored
+    receipt and does not run it, so only a nonce tells two equal invocations apart."""
+    from ipfs_kit_py.backends.storacha import ucan
+
+    now = time.time()
+    monkeypatch.setattr(ucan, "time", types.SimpleNamespace(time=lambda: now))
+    return now
 
 
 @pytest.fixture(scope="session")

@@ -152,14 +152,19 @@ class StorachaBackend(BaseBackend):
         return bool(ok.get("results"))
 
     def iter_uploads(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
-        """Every upload record, following cursors."""
+        """Every upload record, following cursors until the service gives none.
+
+        A short page is not the end (a service may cap the page size below ours); a
+        cursor seen before is, so a service handing out cursors in a cycle cannot loop us.
+        """
         cursor: str | None = None
+        seen: set[str] = set()
         while True:
             page = self.list_uploads(cursor, page_size)
             yield from page.uploads
-            if page.cursor is None or len(page.uploads) < page_size:
+            if page.cursor is None or page.cursor in seen:
                 return
-            cursor = page.cursor
+            seen.add(cursor := page.cursor)
 
     def find_upload(self, root: CID) -> dict[str, Any] | None:
         """The upload record of ``root`` in either CID form (``Qm…`` or ``bafy…``), or None.

@@ -105,9 +105,13 @@ class Uploader:
             pieces = pipeline.join()
         index_cid, index_car = encode_dag_index(root, shards)
         self.add_blob(_sha256_multihash(index_cid), len(index_car), lambda: iter([index_car]))
-        self.client.invoke_ok("space/index/add", self.space, {"index": index_cid})
+        # nonces: the service answers an invocation it has seen (same CID: same fields
+        # and second of expiry) with its stored receipt and does not run it again, so a
+        # re-upload soon after upload/remove would be acknowledged and not registered
+        self.client.invoke_ok("space/index/add", self.space, {"index": index_cid}, nonce=True)
         shard_cids = [s.cid for s in shards]
-        self.client.invoke_ok("upload/add", self.space, {"root": root, "shards": shard_cids})
+        nb = {"root": root, "shards": shard_cids}
+        self.client.invoke_ok("upload/add", self.space, nb, nonce=True)
         size = sum(s.size for s in shards)
         logger.info("uploaded %s in %d shard(s) to %s", root, len(shards), self.space)
         return UploadResult(root, shard_cids, index_cid, size, pieces)
