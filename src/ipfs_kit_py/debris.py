@@ -30,7 +30,9 @@ __all__ = [
     "mkdtemp",
     "mkstemp",
     "owner_alive",
+    "process_alive",
     "process_owner",
+    "process_start_time",
     "release",
     "sweep",
 ]
@@ -47,7 +49,7 @@ def journal_dir(env: Mapping[str, str] | None = None) -> Path:
     return xdg_dir("CACHE", env) / "inflight"
 
 
-def _start_time(pid: int) -> str:
+def process_start_time(pid: int) -> str:
     """The process's start time in clock ticks since boot (Linux), else empty."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -59,7 +61,7 @@ def _start_time(pid: int) -> str:
 def process_owner() -> str:
     """This process as ``pid-starttime`` (a pid alone may be reused after it exits)."""
     pid = os.getpid()
-    return f"{pid}-{_start_time(pid)}"
+    return f"{pid}-{process_start_time(pid)}"
 
 
 def owner_alive(owner: str) -> bool:
@@ -67,14 +69,30 @@ def owner_alive(owner: str) -> bool:
     pid_text, _, started = owner.partition("-")
     try:
         pid = int(pid_text)
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    except ValueError:
         return False
-    except PermissionError:
-        return True  # someone else's live process
-    except (ValueError, OSError):
-        return False
-    return not started or not _start_time(pid) or _start_time(pid) == started
+    return process_alive(pid, started or None)
+
+
+def process_alive(pid: int, started: str | None = None) -> bool:
+    """True if process ``pid`` runs (another user's counts) and, when ``started`` (its
+    :func:`process_owner` start time) is given and this system tells start times, it is
+    the same process, not a later one that was given the same pid."""
+    if pid <= 0:
+        return False  # 0 and negative pids name process groups, never one process
+    if pid != os.getpid():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass  # someone else's live process
+        except (OverflowError, OSError):
+            return False  # no such pid on this system
+    if not started:
+        return True
+    now = process_start_time(pid)
+    return not now or now == started
 
 
 def _entry(path: str | Path, directory: Path | None = None) -> Path:

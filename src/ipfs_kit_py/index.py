@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ipfs_kit_py.config import xdg_dir
 from ipfs_kit_py.content.cid import cid_key, parse_cid
+from ipfs_kit_py.debris import process_alive, process_start_time
 from ipfs_kit_py.errors import (
     ConfigurationError,
     IndexCorruptError,
@@ -404,16 +405,19 @@ class MetadataIndex(Closeable):
         """
         with self.transaction() as db:  # one write: the row and its mark together
             self.upsert_content(cid, size=size, kind=kind, profile=profile)
+            pid = os.getpid()
             db.execute(
-                "UPDATE content SET pending_pid = ?, pending_node = ? WHERE cid = ?",
-                (os.getpid(), self.node_id, _key(cid)),
+                "UPDATE content SET pending_pid = ?, pending_started = ?, pending_node = ? "
+                "WHERE cid = ?",
+                (pid, process_start_time(pid) or None, self.node_id, _key(cid)),
             )
 
     def finish_add(self, cid: CID | str) -> None:
         """The add of ``cid`` by this process is over (stored, or failed and rolled back)."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE content SET pending_pid = NULL, pending_node = NULL "
+                "UPDATE content SET pending_pid = NULL, pending_started = NULL, "
+                "pending_node = NULL "
                 "WHERE cid = ? AND pending_pid = ? AND coalesce(pending_node, '') = ?",
                 (_key(cid), os.getpid(), self.node_id),
             )
@@ -442,19 +446,20 @@ class MetadataIndex(Closeable):
         never lists content that ``whereis`` denies.
         """
         rows = self._read(
-            "SELECT cid, pending_pid FROM content WHERE pending_pid IS NOT NULL "
+            "SELECT cid, pending_pid, pending_started FROM content "
+            "WHERE pending_pid IS NOT NULL "
             "AND coalesce(pending_node, '') = ?",  # only this node can tell its pids' fate
             (self.node_id,),
         )
-        dead = [(key, pid) for key, pid in rows if not _alive(int(pid))]
+        dead = [(key, pid) for key, pid, started in rows if not process_alive(int(pid), started)]
         completed = rolled_back = 0
         if not dead:
             return completed, rolled_back  # the usual case: no write lock taken
         with self.transaction() as db:
             for key, pid in dead:
                 if db.execute(
-                    "UPDATE content SET pending_pid = NULL, pending_node = NULL "
-                    "WHERE cid = ? AND pending_pid = ? AND EXISTS "
+                    "UPDATE content SET pending_pid = NULL, pending_started = NULL, "
+                    "pending_node = NULL WHERE cid = ? AND pending_pid = ? AND EXISTS "
                     "(SELECT 1 FROM locations WHERE cid = ?)",
                     (key, pid, key),
                 ).rowcount:
@@ -811,19 +816,6 @@ _ENVIRONMENT = (
     "SQLITE_NOMEM",
     "SQLITE_INTERRUPT",
 )
-
-
-def _alive(pid: int) -> bool:
-    """True if process ``pid`` exists (a pid of another user counts as alive)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _filters(

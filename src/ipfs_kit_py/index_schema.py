@@ -119,6 +119,11 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX repair_queue_due ON repair_queue (lease_expires, queued_at);
     """,
+    # 7: a pending add names its process by pid and start time, so a later process given
+    # the same pid does not keep a dead add pending (NULL in older rows: the pid alone)
+    """
+    ALTER TABLE content ADD COLUMN pending_started TEXT;
+    """,
 )
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from ipfs_kit_py.errors import (
 )
 from ipfs_kit_py.index import MIGRATIONS, MetadataIndex, open_index
 from ipfs_kit_py.index_postgres import PostgresIndex
-from ipfs_kit_py.index_schema import migration_statements
+from ipfs_kit_py.index_schema import apply_migrations, migration_statements
 from tests.servers.postgres import IndexFactory
 
 
@@ -70,6 +73,27 @@ def test_migration_from_v1_keeps_data(tmp_path: Path) -> None:
         assert idx.query(tag="kept") == []  # no content row in v1 data: tags need one
         idx.upsert_content(cid_of(1), size=3)
         assert [r.cid for r in idx.query(tag="kept")] == [cid_of(1)]
+
+
+def test_migration_from_v6_keeps_pending_adds_judged_by_pid(tmp_path: Path) -> None:
+    path = tmp_path / "v6.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    apply_migrations(db, 0, 6)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for n, pid in ((1, os.getpid()), (2, int(dead.stdout))):
+        db.execute(
+            "INSERT INTO content (cid, created, pending_pid) VALUES (?, 1, ?)", (cid_of(n), pid)
+        )
+    db.close()
+    with MetadataIndex(path) as idx:  # migrates, then settles the dead add
+        assert idx.schema_version == len(MIGRATIONS)
+        rows = idx._read("SELECT cid, pending_pid, pending_started FROM content")
+        assert rows == [(cid_of(1), os.getpid(), None)]
 
 
 def test_index_from_a_newer_version_is_refused(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from hypothesis.stateful import (
 from ipfs_kit_py.backends.disk import DiskBackend
 from ipfs_kit_py.backends.memory import MemoryBackend
 from ipfs_kit_py.content.cid import CID, cid_key
+from ipfs_kit_py.debris import process_start_time
 from ipfs_kit_py.errors import ContentNotFoundError, IndexCorruptError, InvalidInputError
 from ipfs_kit_py.index import MetadataIndex, open_index
 from ipfs_kit_py.replication import repair, verify
@@ -249,6 +250,44 @@ def test_an_add_on_another_node_is_left_to_that_node(make_index: IndexFactory) -
     other = make_index(node_id="b")
     assert other.recover_pending() == (0, 0)
     assert index.recover_pending() == (0, 1)
+
+
+def test_an_add_records_its_process_by_pid_and_start_time(make_index: IndexFactory) -> None:
+    cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+    index = make_index()
+    index.begin_add(cid, size=5)
+    me = os.getpid()
+    assert index._read("SELECT pending_pid, pending_started FROM content") == [
+        (me, process_start_time(me))
+    ]
+    index.finish_add(cid)
+    assert index._read("SELECT pending_pid, pending_started FROM content") == [(None, None)]
+
+
+def test_a_dead_adds_pid_given_to_a_live_process_does_not_keep_it_pending(
+    make_index: IndexFactory,
+) -> None:
+    cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+    index = make_index()
+    index.begin_add(cid, size=5)
+    with index.transaction() as db:  # the writer died; this live process got its pid
+        db.execute("UPDATE content SET pending_started = ?", ("1",))
+    assert make_index(recover=False).recover_pending() == (0, 1)
+    assert index.content(cid) is None
+
+
+def test_a_pending_row_without_a_start_time_falls_back_to_its_pid(
+    make_index: IndexFactory,
+) -> None:
+    cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+    index = make_index()
+    index.begin_add(cid, size=5)
+    with index.transaction() as db:  # a row written before schema 7
+        db.execute("UPDATE content SET pending_started = NULL")
+    assert make_index(recover=False).recover_pending() == (0, 0)  # its pid runs: kept
+    with index.transaction() as db:
+        db.execute("UPDATE content SET pending_pid = ?", (_dead_pid(),))
+    assert make_index(recover=False).recover_pending() == (0, 1)
 
 
 def test_an_interrupted_add_with_a_recorded_copy_is_completed(make_index: IndexFactory) -> None:

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
+from ipfs_kit_py.debris import process_alive
+
 __all__ = ["PREFIXES", "sigterm_as_interrupt", "sweep_stale", "temp_dir"]
 
 logger = logging.getLogger(__name__)
@@ -62,21 +64,7 @@ def _is_stale(path: Path, prefix: str, now: float) -> bool:
     pid_text = path.name[len(prefix) :].split("-", 1)[0]
     if not pid_text.isdigit():
         return False  # an older name without a pid: only its age tells
-    return not _alive(int(pid_text))
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OverflowError:
-        return False
-    return True
+    return not process_alive(int(pid_text))
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
