@@ -25,6 +25,7 @@ from tests.servers.process import running
 from tests.servers.storacha import (
     StorachaService,
     StorachaTestCredentials,
+    config_for,
     js_upload,
     make_credentials,
     start_storacha_service,
@@ -35,7 +36,6 @@ from ipfs_kit_py.backends.storacha.backend import StorachaBackend
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.sharding import Shard, ShardWriter, encode_dag_index
 from ipfs_kit_py.backends.storacha.upload import piece_in_parallel
-from ipfs_kit_py.config import Secret
 from ipfs_kit_py.content.unixfs import STORACHA, import_file
 
 MB = 1_000_000
@@ -145,13 +145,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         with running(start_storacha_service(tmp / "service")) as service:
             creds = make_credentials(service, tmp / "cli")
-            config = StorachaConfig(
-                key=Secret(creds.key),
-                proof=Secret(creds.proof),
-                service_url=service.url,
-                service_did=service.did,
-                gateway_url=service.gateway_url,
-            )
+            config = config_for(service, creds)
             if args.shard_mb:
                 shard = args.shard_mb << 20
                 config = StorachaConfig(**{**config.__dict__, "shard_size": shard})

@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.test_storacha_client import config_for
 from tests.servers.faults import black_hole, trickle
 from tests.servers.kubo import KuboNode
 from tests.servers.seaweedfs import SeaweedS3
-from tests.servers.storacha import StorachaService, StorachaTestCredentials
+from tests.servers.storacha import StorachaService, StorachaTestCredentials, config_for
 
 from ipfs_kit_py.backends.gateway import GatewayBackend
 from ipfs_kit_py.backends.kubo.backend import KuboBackend, KuboConfig

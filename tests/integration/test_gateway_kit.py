@@ -7,7 +7,6 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -26,14 +25,8 @@ TOKEN = "gateway-test-token-0123456789"
 
 
 @pytest.fixture
-def kit(kubo: KuboNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ipfs_kit]:
-    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
-    with ipfs_kit(
-        cache_dir=tmp_path / "cache",
-        index_path=tmp_path / "index.sqlite3",
-        kubo={"api_url": kubo.api_url},
-    ) as k:
-        yield k
+def kit(kubo_kit: ipfs_kit) -> ipfs_kit:
+    return kubo_kit
 
 
 def test_a_file_on_the_disk_tier_is_served_whole_ranged_and_as_car(

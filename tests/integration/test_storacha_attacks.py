@@ -19,14 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.test_storacha_client import config_for
 from tests.servers import hostile_storacha as attacks
 from tests.servers.hostile import HostileProxy, Reply, Witness
 from tests.servers.storacha import (
     StorachaService,
     StorachaTestCredentials,
+    config_for,
     running,
     start_storacha_service,
+    through,
 )
 
 from ipfs_kit_py.backends.storacha.backend import StorachaBackend
@@ -55,22 +56,6 @@ PEAK_RSS_MB = 150
 def proxy(storacha_service: StorachaService) -> Iterator[HostileProxy]:
     with HostileProxy(storacha_service.url) as p:
         yield p
-
-
-def through(
-    proxy: HostileProxy,
-    service: StorachaService,
-    creds: StorachaTestCredentials,
-    **overrides: Any,
-) -> StorachaConfig:
-    """A config whose service, receipts and gateway are all behind ``proxy``."""
-    fields: dict[str, Any] = {
-        "service_url": proxy.url,
-        "receipts_url": proxy.url + "/receipt/",
-        "gateway_url": proxy.url + "/ipfs",
-        **overrides,
-    }
-    return config_for(service, creds, **fields)
 
 
 def uploaded(backend: StorachaBackend, size: int = 2_500_000) -> str:

@@ -8,8 +8,6 @@ backend must find, confirm and remove it by either form (the same node).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from tests.servers.storacha import StorachaService, StorachaTestCredentials
@@ -20,18 +18,8 @@ from ipfs_kit_py.ipfs_kit import ipfs_kit
 
 
 @pytest.fixture
-def kit(
-    storacha_service: StorachaService,
-    storacha_credentials: StorachaTestCredentials,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[ipfs_kit]:
-    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
-    storacha = storacha_service.backend_args(storacha_credentials)
-    with ipfs_kit(
-        cache_dir=tmp_path / "cache", index_path=tmp_path / "index.sqlite3", storacha=storacha
-    ) as k:
-        yield k
+def kit(storacha_tier_kit: ipfs_kit) -> ipfs_kit:
+    return storacha_tier_kit
 
 
 def _added_v0(kit: ipfs_kit) -> tuple[str, str]:

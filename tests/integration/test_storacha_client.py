@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 from tests.conformance.storacha_probe import GOLDEN, probe
-from tests.servers.storacha import StorachaService, StorachaTestCredentials, run_cli
+from tests.servers.storacha import (
+    StorachaService,
+    StorachaTestCredentials,
+    config_for,
+    run_cli,
+)
 
 from ipfs_kit_py.backends.storacha.backend import StorachaBackend
-from ipfs_kit_py.backends.storacha.config import StorachaConfig
-from ipfs_kit_py.config import Secret
 from ipfs_kit_py.content.cid import cid_key, parse_cid
 from ipfs_kit_py.storacha_kit import StorachaKit
 
@@ -28,20 +31,6 @@ def storacha_env(service: StorachaService, creds: StorachaTestCredentials) -> di
         "STORACHA_SERVICE_DID": service.did,
         "STORACHA_GATEWAY_URL": service.gateway_url,
     }
-
-
-def config_for(
-    service: StorachaService, creds: StorachaTestCredentials, **overrides: object
-) -> StorachaConfig:
-    base = StorachaConfig(
-        key=Secret(creds.key),
-        proof=Secret(creds.proof),
-        service_url=service.url,
-        service_did=service.did,
-        gateway_url=service.gateway_url,
-        receipt_timeout=60.0,
-    )
-    return StorachaConfig(**{**base.__dict__, **overrides})
 
 
 @pytest.fixture

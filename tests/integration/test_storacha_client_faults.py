@@ -16,9 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.integration.test_storacha_client import config_for
 from tests.servers.process import free_port
-from tests.servers.storacha import StorachaService, StorachaTestCredentials, run_cli
+from tests.servers.storacha import StorachaService, StorachaTestCredentials, config_for, run_cli
 
 from ipfs_kit_py.backends.gateway import GatewayBackend
 from ipfs_kit_py.backends.storacha import _cbor

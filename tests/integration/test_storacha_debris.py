@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.test_storacha_client import config_for
-from tests.servers.storacha import StorachaService, StorachaTestCredentials
+from tests.servers.storacha import StorachaService, StorachaTestCredentials, config_for
 
 from ipfs_kit_py.backends.storacha.backend import StorachaBackend
 from ipfs_kit_py.backends.storacha.debris import sweep_stale

@@ -18,10 +18,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.integration.test_storacha_client import config_for
 from tests.servers import hostile_storacha as attacks
 from tests.servers.hostile import Exchange, HostileProxy, Reply
-from tests.servers.storacha import StorachaService, StorachaTestCredentials
+from tests.servers.storacha import StorachaService, StorachaTestCredentials, config_for, through
 
 from ipfs_kit_py.backends.gateway import GatewayBackend
 from ipfs_kit_py.backends.storacha import _cbor
@@ -46,22 +45,6 @@ from ipfs_kit_py.storacha_kit import StorachaKit
 def proxy(storacha_service: StorachaService) -> Iterator[HostileProxy]:
     with HostileProxy(storacha_service.url) as p:
         yield p
-
-
-def through(
-    proxy: HostileProxy,
-    service: StorachaService,
-    creds: StorachaTestCredentials,
-    **overrides: Any,
-) -> StorachaConfig:
-    fields: dict[str, Any] = {
-        "service_url": proxy.url,
-        "receipts_url": proxy.url + "/receipt/",
-        "gateway_url": proxy.url + "/ipfs",
-        "service_key": service.did_key,
-        **overrides,
-    }
-    return config_for(service, creds, **fields)
 
 
 def _is_car(reply: Reply) -> bool:
@@ -96,7 +79,8 @@ def test_a_non_canonical_receipt_is_a_protocol_error(
 ) -> None:
     # dag_cbor's DAGCBORDecodingError is no ValueError: it escaped untyped
     proxy.rule = non_canonical
-    config = through(proxy, storacha_service, storacha_credentials)
+    key = storacha_service.did_key
+    config = through(proxy, storacha_service, storacha_credentials, service_key=key)
     with StorachaBackend(config) as backend:
         with pytest.raises(ProtocolError, match="non-canonical"):
             backend.list_uploads()
@@ -154,7 +138,13 @@ def test_heavy_receipts_are_decoded_within_the_exchange_deadline(
         return exchange.forward()
 
     proxy.rule = rule
-    config = through(proxy, storacha_service, storacha_credentials, timeouts=Timeouts(deadline=0.5))
+    config = through(
+        proxy,
+        storacha_service,
+        storacha_credentials,
+        service_key=storacha_service.did_key,
+        timeouts=Timeouts(deadline=0.5),
+    )
     with StorachaBackend(config) as backend:
         with pytest.raises(BackendTimeoutError, match="not decoded within"):
             backend.client.get_receipt(sha256_cid(DAG_CBOR, b"some task"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,8 @@ from ipfs_kit_py.ipfs_kit import ipfs_kit
 
 
 @pytest.fixture
-def kit(kubo: KuboNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ipfs_kit]:
-    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
-    with ipfs_kit(
-        cache_dir=tmp_path / "cache",
-        index_path=tmp_path / "index.sqlite3",
-        kubo={"api_url": kubo.api_url},
-    ) as k:
-        yield k
+def kit(kubo_kit: ipfs_kit) -> ipfs_kit:
+    return kubo_kit
 
 
 def test_kubo_tier_holds_the_same_cid_and_serves_reads(kit: ipfs_kit, kubo: KuboNode) -> None:

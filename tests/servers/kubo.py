@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -28,6 +28,9 @@ from tests.servers.process import (
     running,
     start_server,
 )
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.ipfs_kit import ipfs_kit
 
 KUBO_VERSION = "v0.43.1"
 AUTH_SECRET = "basic:ipfs-kit:test-password-0123"
@@ -193,3 +196,18 @@ def kubo_private(tmp_path: Path) -> Iterator[KuboNode]:
     """A kubo daemon of its own, for tests that kill it."""
     with running(start_kubo(tmp_path / "kubo", name="kubo-private")) as node:
         yield node
+
+
+@pytest.fixture
+def kubo_kit(kubo: KuboNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ipfs_kit]:
+    """A kit of the test's own (memory, disk under ``tmp_path``, the session's kubo as
+    ``ipfs``), with no config file read."""
+    from ipfs_kit_py.ipfs_kit import ipfs_kit
+
+    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
+    with ipfs_kit(
+        cache_dir=tmp_path / "cache",
+        index_path=tmp_path / "index.sqlite3",
+        kubo={"api_url": kubo.api_url},
+    ) as kit:
+        yield kit

@@ -21,11 +21,16 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.servers.process import ServerProcess, ServerStartError, running, start_server
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.backends.storacha.config import StorachaConfig
+    from ipfs_kit_py.ipfs_kit import ipfs_kit
+    from tests.servers.hostile import HostileProxy
 
 STORACHA_DIR = Path(__file__).resolve().parent / "storacha"
 SERVER_SCRIPT = STORACHA_DIR / "server.mjs"
@@ -297,6 +302,40 @@ def _space_did(output: str) -> str:
     raise StorachaCLIError(f"no space DID in `storacha space create` output:\n{output}")
 
 
+def config_for(
+    service: StorachaService, creds: StorachaTestCredentials, **overrides: object
+) -> StorachaConfig:
+    """Our client's config for ``service`` with ``creds`` (receipts polled up to 60 s)."""
+    from ipfs_kit_py.backends.storacha.config import StorachaConfig
+    from ipfs_kit_py.config import Secret
+
+    base = StorachaConfig(
+        key=Secret(creds.key),
+        proof=Secret(creds.proof),
+        service_url=service.url,
+        service_did=service.did,
+        gateway_url=service.gateway_url,
+        receipt_timeout=60.0,
+    )
+    return StorachaConfig(**{**base.__dict__, **overrides})
+
+
+def through(
+    proxy: HostileProxy,
+    service: StorachaService,
+    creds: StorachaTestCredentials,
+    **overrides: object,
+) -> StorachaConfig:
+    """A config whose service, receipts and gateway are all behind ``proxy``."""
+    fields: dict[str, object] = {
+        "service_url": proxy.url,
+        "receipts_url": proxy.url + "/receipt/",
+        "gateway_url": proxy.url + "/ipfs",
+        **overrides,
+    }
+    return config_for(service, creds, **fields)
+
+
 def js_upload(
     service: StorachaService,
     credentials: StorachaTestCredentials,
@@ -340,6 +379,25 @@ def frozen_ucan_clock(monkeypatch: pytest.MonkeyPatch) -> float:
     now = time.time()
     monkeypatch.setattr(ucan, "time", types.SimpleNamespace(time=lambda: now))
     return now
+
+
+@pytest.fixture
+def storacha_tier_kit(
+    storacha_service: StorachaService,
+    storacha_credentials: StorachaTestCredentials,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[ipfs_kit]:
+    """A kit of the test's own (memory, disk under ``tmp_path``, the session's Storacha
+    space as ``storacha``), with no config file read."""
+    from ipfs_kit_py.ipfs_kit import ipfs_kit
+
+    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
+    storacha = storacha_service.backend_args(storacha_credentials)
+    with ipfs_kit(
+        cache_dir=tmp_path / "cache", index_path=tmp_path / "index.sqlite3", storacha=storacha
+    ) as kit:
+        yield kit
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from ipfs_kit_py.index import MIGRATIONS, MetadataIndex, open_index
 from ipfs_kit_py.index_postgres import PostgresIndex
 from ipfs_kit_py.index_schema import apply_migrations, migration_statements
 from tests.servers.postgres import IndexFactory
+from tests.servers.process import exited_pid
 
 
 def cid_of(n: int) -> str:
@@ -79,13 +78,7 @@ def test_migration_from_v6_keeps_pending_adds_judged_by_pid(tmp_path: Path) -> N
     path = tmp_path / "v6.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
     apply_migrations(db, 0, 6)
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    for n, pid in ((1, os.getpid()), (2, int(dead.stdout))):
+    for n, pid in ((1, os.getpid()), (2, exited_pid())):
         db.execute(
             "INSERT INTO content (cid, created, pending_pid) VALUES (?, 1, ?)", (cid_of(n), pid)
         )

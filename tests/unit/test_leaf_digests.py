@@ -12,12 +12,7 @@ from ipfs_kit_py.content.hashing import LeafHasher
 from ipfs_kit_py.content.unixfs import ImportProfile, import_file
 from ipfs_kit_py.content.verify import ContentVerifier
 from ipfs_kit_py.errors import ContentMismatchError
-
-PROFILES = [
-    ImportProfile(chunk_size=1024, max_links=4),
-    ImportProfile(chunk_size=512, max_links=3, raw_leaves=True, cid_version=1),
-    ImportProfile(chunk_size=2048, max_links=5, raw_leaves=True, cid_version=1, layout="deferred"),
-]
+from tests.unit.small_dags import PROFILES
 
 
 def digests_by_parts(

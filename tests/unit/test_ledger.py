@@ -34,6 +34,7 @@ from ipfs_kit_py.index import MetadataIndex, open_index
 from ipfs_kit_py.replication import repair, verify
 from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
 from tests.servers.postgres import IndexFactory
+from tests.servers.process import exited_pid
 
 TIERS = ("disk", "vault")
 
@@ -211,16 +212,6 @@ def test_ledger_machine_on_postgres(postgres_url: str) -> None:
 # -- interrupted adds -----------------------------------------------------------------
 
 
-def _dead_pid() -> int:
-    proc = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(proc.stdout)
-
-
 def test_an_add_killed_after_the_spool_is_rolled_back_on_open(make_index: IndexFactory) -> None:
     where = make_index.where  # type: ignore[attr-defined]
     cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
@@ -246,7 +237,7 @@ def test_an_add_on_another_node_is_left_to_that_node(make_index: IndexFactory) -
     index = make_index(node_id="a")
     index.begin_add(cid, size=5)
     with index.transaction() as db:  # its pid means nothing on node b
-        db.execute("UPDATE content SET pending_pid = ?", (_dead_pid(),))
+        db.execute("UPDATE content SET pending_pid = ?", (exited_pid(),))
     other = make_index(node_id="b")
     assert other.recover_pending() == (0, 0)
     assert index.recover_pending() == (0, 1)
@@ -264,30 +255,19 @@ def test_an_add_records_its_process_by_pid_and_start_time(make_index: IndexFacto
     assert index._read("SELECT pending_pid, pending_started FROM content") == [(None, None)]
 
 
-def test_a_dead_adds_pid_given_to_a_live_process_does_not_keep_it_pending(
-    make_index: IndexFactory,
+@pytest.mark.parametrize(("started", "settled"), [("1", (0, 1)), (None, (0, 0))])
+def test_a_pending_add_of_a_live_pid_is_judged_by_its_start_time_if_recorded(
+    make_index: IndexFactory, started: str | None, settled: tuple[int, int]
 ) -> None:
+    """Another start time: a dead writer whose pid this live process was given (rolled
+    back); none, as in rows from before schema 7: the pid alone, which runs (kept)."""
     cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
     index = make_index()
     index.begin_add(cid, size=5)
-    with index.transaction() as db:  # the writer died; this live process got its pid
-        db.execute("UPDATE content SET pending_started = ?", ("1",))
-    assert make_index(recover=False).recover_pending() == (0, 1)
-    assert index.content(cid) is None
-
-
-def test_a_pending_row_without_a_start_time_falls_back_to_its_pid(
-    make_index: IndexFactory,
-) -> None:
-    cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
-    index = make_index()
-    index.begin_add(cid, size=5)
-    with index.transaction() as db:  # a row written before schema 7
-        db.execute("UPDATE content SET pending_started = NULL")
-    assert make_index(recover=False).recover_pending() == (0, 0)  # its pid runs: kept
     with index.transaction() as db:
-        db.execute("UPDATE content SET pending_pid = ?", (_dead_pid(),))
-    assert make_index(recover=False).recover_pending() == (0, 1)
+        db.execute("UPDATE content SET pending_started = ?", (started,))
+    assert make_index(recover=False).recover_pending() == settled
+    assert (index.content(cid) is None) == (settled == (0, 1))
 
 
 def test_an_interrupted_add_with_a_recorded_copy_is_completed(make_index: IndexFactory) -> None:
@@ -296,7 +276,7 @@ def test_an_interrupted_add_with_a_recorded_copy_is_completed(make_index: IndexF
     index.begin_add(cid, size=5)
     index.record(cid, "disk", "/x")
     with index.transaction() as db:
-        db.execute("UPDATE content SET pending_pid = ?", (_dead_pid(),))
+        db.execute("UPDATE content SET pending_pid = ?", (exited_pid(),))
     index.close()
     index = make_index()
     assert index.content(cid) is not None

@@ -12,16 +12,7 @@ from hypothesis import strategies as st
 
 from ipfs_kit_py.backends.storacha.debris import sweep_stale
 from ipfs_kit_py.debris import owner_alive, process_alive, process_owner, process_start_time
-
-
-def exited_pid() -> int:
-    done = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(done.stdout)
+from tests.servers.process import exited_pid
 
 
 def test_this_process_is_alive_by_pid_and_by_its_start_time() -> None:

@@ -24,7 +24,7 @@ from ipfs_kit_py.content.random_access import (
     VerifiedBlocks,
     iter_range,
 )
-from ipfs_kit_py.content.unixfs import Block, FileImporter, ImportProfile
+from ipfs_kit_py.content.unixfs import FileImporter, ImportProfile
 from ipfs_kit_py.content.verify import verify_block
 from ipfs_kit_py.errors import (
     BackendUnavailableError,
@@ -33,41 +33,7 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
     ResourceLimitError,
 )
-
-PROFILES = [
-    ImportProfile(chunk_size=1024, max_links=4),
-    ImportProfile(chunk_size=1000, max_links=3, raw_leaves=True, cid_version=1),
-    ImportProfile(chunk_size=4096, max_links=174, cid_version=1),
-    ImportProfile(chunk_size=512, max_links=5, raw_leaves=True, cid_version=1, layout="deferred"),
-    ImportProfile(chunk_size=2048, max_links=2, raw_leaves=True),
-]
-
-
-class MemoryBlocks:
-    """A block source over a dict, counting what it is asked for."""
-
-    name = "memory-blocks"
-
-    def __init__(self) -> None:
-        self.blocks: dict[bytes, bytes] = {}
-        self.asked: list[CID] = []
-
-    def add(self, block: Block) -> None:
-        self.blocks[bytes(block.cid)] = block.data
-
-    def get_block(self, cid: CID) -> bytes:
-        self.asked.append(cid)
-        try:
-            return self.blocks[bytes(cid)]
-        except KeyError:
-            raise ContentNotFoundError(f"no block {cid}") from None
-
-
-def imported(data: bytes, profile: ImportProfile) -> tuple[CID, MemoryBlocks]:
-    source = MemoryBlocks()
-    importer = FileImporter(profile, source.add)
-    importer.update(data)
-    return importer.finish().cid, source
+from tests.unit.small_dags import PROFILES, MemoryBlocks, imported
 
 
 def covering_blocks(root: CID, source: MemoryBlocks, start: int, end: int) -> int:
