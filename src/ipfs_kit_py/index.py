@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ipfs_kit_py.config import xdg_dir
 from ipfs_kit_py.content.cid import cid_key, parse_cid
-from ipfs_kit_py.debris import process_alive, process_start_time
 from ipfs_kit_py.errors import (
     ConfigurationError,
     IndexCorruptError,
@@ -403,6 +402,8 @@ class MetadataIndex(Closeable):
         Until :meth:`finish_add`, the row carries this process's id; if the process dies
         first, the next open completes the row (a copy was recorded) or rolls it back.
         """
+        from ipfs_kit_py.debris import process_start_time  # only writers need it
+
         with self.transaction() as db:  # one write: the row and its mark together
             self.upsert_content(cid, size=size, kind=kind, profile=profile)
             pid = os.getpid()
@@ -451,10 +452,14 @@ class MetadataIndex(Closeable):
             "AND coalesce(pending_node, '') = ?",  # only this node can tell its pids' fate
             (self.node_id,),
         )
-        dead = [(key, pid) for key, pid, started in rows if not process_alive(int(pid), started)]
         completed = rolled_back = 0
+        if not rows:
+            return completed, rolled_back  # the usual case
+        from ipfs_kit_py.debris import process_alive  # a read-only start does not load it
+
+        dead = [(key, pid) for key, pid, started in rows if not process_alive(int(pid), started)]
         if not dead:
-            return completed, rolled_back  # the usual case: no write lock taken
+            return completed, rolled_back  # every writer still runs: no write lock taken
         with self.transaction() as db:
             for key, pid in dead:
                 if db.execute(
