@@ -14,8 +14,9 @@ from urllib.parse import quote
 from ipfs_kit_py.content.car import encode_car_block, encode_car_header
 from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.content.random_access import VerifiedBlocks
-from ipfs_kit_py.errors import ContentNotFoundError, ResourceLimitError
+from ipfs_kit_py.errors import ContentNotFoundError, IpfsKitError, ResourceLimitError
 from ipfs_kit_py.gateway import dagwalk
+from ipfs_kit_py.gateway.export_feed import DagExporter, ExportFeed
 from ipfs_kit_py.gateway.listing import LISTING_VERSION, render_listing
 from ipfs_kit_py.gateway.mime import SNIFF_BYTES, sniff, type_from_name
 from ipfs_kit_py.gateway.params import (
@@ -36,6 +37,7 @@ __all__ = ["GatewayHandler", "Request", "Response"]
 
 IMMUTABLE = "public, max-age=29030400, immutable"
 _INLINE_BYTES = 256 * 1024
+_CAR_BATCH_BYTES = 64 * 1024
 _IDENTITY = 0x00
 _CODEC_TYPES = {
     0x0200: "application/json",
@@ -179,6 +181,7 @@ class GatewayHandler:
         yield encode_car_header([root])
         seen: set[bytes] = set()
         sent = 0
+        batch = bytearray()  # small blocks go out together: one send per ~64 KiB
         for cid, data in self._car_blocks(found, car, span):
             key = bytes(cid)
             if cid.hashfun.code == _IDENTITY or (not car.dups and key in seen):
@@ -190,7 +193,12 @@ class GatewayHandler:
                 raise ResourceLimitError(
                     f"CAR of {cid_str(root)} passes {self.max_car_bytes} bytes"
                 )
-            yield section
+            batch += section
+            if len(batch) >= _CAR_BATCH_BYTES:
+                yield bytes(batch)
+                batch.clear()
+        if batch:
+            yield bytes(batch)
 
     def _car_blocks(
         self, found: dagwalk.Resolved, car: CarParams, span: tuple[int, int] | None
@@ -199,6 +207,16 @@ class GatewayHandler:
         if car.scope == "block" or (car.entity_bytes is not None and span is None):
             yield found.cid, found.data
             return
+        if span is None and not car.dups and (car.scope == "all" or found.kind == "file"):
+            exported = self._exported(found.cid)
+            if exported is not None:  # the whole DAG below: one streamed export
+                try:
+                    yield from dagwalk.dag_blocks(
+                        found.cid, found.data, exported.get, entity_only=False
+                    )
+                finally:
+                    exported.close()
+                return
         ahead = Prefetcher(self.get, self._pool)
         try:
             if span is not None:
@@ -218,6 +236,18 @@ class GatewayHandler:
                 )
         finally:
             ahead.close()
+
+    def _exported(self, root: CID) -> ExportFeed | None:
+        """A feed over the first block source that exports DAGs (kubo's ``dag export``),
+        None if there is none (blocks are then fetched one by one, with read-ahead). A
+        source that does not hold the DAG fails its stream: the feed falls back then."""
+        for source in self.blocks.sources:
+            if isinstance(source, DagExporter):
+                try:
+                    return ExportFeed(source.export_car(root), self.get)
+                except (IpfsKitError, OSError):
+                    continue
+        return None
 
     # -- deserialized -----------------------------------------------------------------
 
