@@ -18,7 +18,7 @@ from tests.gateway.blocks import MemoryBlocks, add_file, add_tree, gateway, serv
 from tests.servers.kubo import KuboNode
 
 from ipfs_kit_py.config import Secret
-from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, sha256_cid
+from ipfs_kit_py.content.cid import CID, DAG_PB, RAW, cid_bytes_key, sha256_cid
 from ipfs_kit_py.content.dagpb import PBLink, UnixFSType, encode_node, encode_unixfs
 from ipfs_kit_py.content.random_access import VerifiedBlocks
 from ipfs_kit_py.content.unixfs import Block, ImportProfile, import_file
@@ -209,7 +209,7 @@ def test_an_upload_that_outlives_its_request_still_reads_the_whole_body() -> Non
         assert httpx.get(f"{url}/ipfs/{added[0]}", timeout=20).content == body
 
 
-def test_files_chunked_for_the_gateway_stay_within_a_byte_budget(
+def test_files_laid_out_for_the_gateway_stay_within_a_byte_budget(
     kubo: KuboNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
@@ -220,13 +220,13 @@ def test_files_chunked_for_the_gateway_stay_within_a_byte_budget(
         kubo={"api_url": kubo.api_url},
     ) as kit:
         cids = [kit.add(data, to=["disk"]).cid for data in files]
-        whole = WholeFileBlocks(kit.tiers, max_bytes=1_000_000)
+        whole = WholeFileBlocks(kit.tiers, max_files=1)
         app = GatewayApp(VerifiedBlocks([whole], cache_bytes=0))
         try:
             with serving(app) as url:
                 for cid, data in zip(cids, files, strict=True):
                     assert httpx.get(f"{url}/ipfs/{cid}", timeout=30).content == data
-                    assert len(whole._stores) == 1  # the older file's blocks were dropped
+                    assert list(whole._laid) == [cid_bytes_key(cid)]  # the older one dropped
                 assert httpx.get(f"{url}/ipfs/{cids[0]}", timeout=30).content == files[0]
         finally:
             whole.close()

@@ -216,11 +216,15 @@ def test_the_feed_answers_each_block_from_a_well_formed_stream(
     )
     asked: list[CID] = []
 
-    def fallback(cid: CID) -> bytes:
-        asked.append(cid)
-        return datas[cids.index(cid)]
+    class Source:
+        name = "fallback"
 
-    feed = ExportFeed([car[i : i + split] for i in range(0, len(car), split)], fallback)
+        def get_block(self, cid: CID) -> bytes:
+            asked.append(cid)
+            return datas[cids.index(cid)]
+
+    stream = [car[i : i + split] for i in range(0, len(car), split)]
+    feed = ExportFeed(lambda: iter(stream), VerifiedBlocks([Source()], cache_bytes=0))
     for cid, data in reversed(list(zip(cids, datas, strict=True))):  # any order
         assert feed.get(cid) == data
     assert not asked

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ipfs_kit_py.content.cid import DAG_PB, IDENTITY, RAW, SHA2_256, parse_cid, short_cid
+from ipfs_kit_py.content.cidvalue import raw_digest_of
 from ipfs_kit_py.content.dag import UnixFSNode, _file_parts, load_node
 from ipfs_kit_py.content.dagpb import decode_node, decode_unixfs
 from ipfs_kit_py.content.hashing import pb_leaf_frame
@@ -191,6 +192,14 @@ class VerifiedBlocks:
             self._store(cid, data)
             return data
         raise _worst(cid, failures)
+
+    def cached(self, cid: CID) -> bytes | None:
+        """The block ``cid`` if the cache holds it (verified when it was stored)."""
+        return self._lookup(cid)
+
+    def keep(self, cid: CID, data: bytes) -> None:
+        """Cache ``data`` as the block ``cid``: the caller verified it against ``cid``."""
+        self._store(cid, data)
 
     def layout(self, root: CID) -> SpanLayout | None:
         """The first span layout a source offers for ``root``; a layout is kept, a miss
@@ -393,7 +402,7 @@ def _leaf_matches(cid: CID, content: bytes) -> bool:
     h = hashlib.sha256()
     for part in (content,) if code == RAW else _framed(content):
         h.update(part)
-    return h.digest() == cid.raw_digest
+    return h.digest() == raw_digest_of(cid)
 
 
 def _framed(content: bytes) -> tuple[bytes, bytes, bytes]:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 from ipfs_kit_py.content.cid import DAG_PB, SHA2_256, cid_key, short_cid
-from ipfs_kit_py.content.cidvalue import Cid
+from ipfs_kit_py.content.cidvalue import Cid, raw_digest_of
 from ipfs_kit_py.content.hashing import leaf_digests_of
 from ipfs_kit_py.content.unixfs import (
     KUBO_CID_V1,
@@ -63,7 +63,7 @@ def verify_block(cid: CID, data: bytes | memoryview) -> None:
     else:
         h.update(data)
         actual = h.digest()
-    if actual != cid.raw_digest:
+    if actual != raw_digest_of(cid):
         raise ContentMismatchError(
             f"block {short_cid(cid)} does not match its CID: "
             f"its bytes hash to {actual.hex()[:16]}…",

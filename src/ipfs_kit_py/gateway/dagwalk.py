@@ -226,12 +226,26 @@ def dag_blocks(
         yield cid, block
         if cid.codec.code != DAG_PB:
             continue
-        links = decode_node(block).links
+        links = _links(block)
         if entity_only:
             links = _entity_links(cid, block, links)
         if want is not None:
             want(link.cid for link in links if dups or bytes(link.cid) not in seen)
         stack.extend((link.cid, None) for link in reversed(links))
+
+
+def _links(block: bytes) -> list[PBLink]:
+    """The links of a dag-pb block. A block that is one Data field and nothing else
+    (a file leaf) has none, known without decoding it; any other is decoded."""
+    if block[:1] == b"\x0a":
+        length = pos = 0
+        for pos in range(1, min(len(block), 11)):
+            length |= (block[pos] & 0x7F) << (7 * (pos - 1))
+            if block[pos] < 0x80:
+                if pos + 1 + length == len(block):
+                    return []
+                break
+    return decode_node(block).links
 
 
 def _entity_links(cid: CID, block: bytes, links: list[PBLink]) -> list[PBLink]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ipfs_kit_py.content.car import MAX_BLOCK_SIZE
 from ipfs_kit_py.content.cid import CID
@@ -35,7 +35,8 @@ AHEAD_BYTES = 16 << 20
 _SEARCH = 256  # sections read in search of one block before it is fetched directly
 _HEADER_MAX = 1 << 20
 
-BlockGetter = Callable[[CID], bytes]
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.random_access import VerifiedBlocks
 
 
 @runtime_checkable
@@ -137,7 +138,8 @@ def car_sections(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, bytes]]:
         if not 0 < length <= MAX_BLOCK_SIZE:
             raise CARFormatError(f"CAR section length {length} is out of range")
         section = stream.read(length)
-        assert section is not None  # read raises inside a section
+        if section is None:
+            raise CARFormatError("the exported CAR ends after a section length")
         split = _cid_length(section)
         yield section[:split], section[split:]
 
@@ -146,19 +148,28 @@ class ExportFeed:
     """A block getter answering from an exported CAR stream in walk order (see the
     module); ``fallback`` serves what the stream does not. Not thread-safe: one per
     response. ``hits`` and ``misses`` count blocks from the stream and from ``fallback``.
+
+    ``open_export`` starts the stream, at the first block the walk needs that
+    ``blocks`` does not have cached (a DAG read a moment ago costs no export); blocks
+    from the stream are cached there once verified.
     """
 
-    def __init__(self, chunks: Iterable[bytes], fallback: BlockGetter) -> None:
-        self._sections: Iterator[tuple[bytes, bytes]] | None = car_sections(chunks)
-        self._source = chunks
-        self._fallback = fallback
+    def __init__(self, open_export: Callable[[], Iterable[bytes]], blocks: VerifiedBlocks) -> None:
+        self._open_export: Callable[[], Iterable[bytes]] | None = open_export
+        self._sections: Iterator[tuple[bytes, bytes]] | None = None
+        self._source: Iterable[bytes] | None = None
+        self._blocks = blocks
         self._ahead: OrderedDict[bytes, bytes] = OrderedDict()
         self._ahead_bytes = 0
         self.hits = 0
         self.misses = 0
 
     def get(self, cid: CID) -> bytes:
-        """The block ``cid``, verified: from the stream when it has good bytes."""
+        """The block ``cid``, verified: cached, else from the stream when it has good
+        bytes, else from the fallback."""
+        cached = self._blocks.cached(cid)
+        if cached is not None:
+            return cached
         key = bytes(cid)
         data = self._take(key)
         if data is None:
@@ -170,13 +181,14 @@ class ExportFeed:
                 logger.warning("the exported CAR holds a bad block: %s", exc)
             else:
                 self.hits += 1
+                self._blocks.keep(cid, data)
                 return data
         self.misses += 1
-        return self._fallback(cid)
+        return self._blocks.get(cid)
 
     def close(self) -> None:
         """Stop reading the stream (its request is closed)."""
-        self._sections = None
+        self._sections = self._open_export = None
         self._ahead.clear()
         close = getattr(self._source, "close", None)
         if close is not None:
@@ -200,6 +212,13 @@ class ExportFeed:
         return None
 
     def _next(self) -> tuple[bytes, bytes] | None:
+        if self._open_export is not None:
+            opened, self._open_export = self._open_export, None
+            try:
+                self._source = opened()
+                self._sections = car_sections(self._source)
+            except (IpfsKitError, OSError) as exc:
+                logger.info("no exported CAR: %s", exc)
         if self._sections is None:
             return None
         try:

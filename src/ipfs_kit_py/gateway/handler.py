@@ -9,12 +9,13 @@ import html
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import quote
 
 from ipfs_kit_py.content.car import encode_car_block, encode_car_header
 from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.content.random_access import VerifiedBlocks
-from ipfs_kit_py.errors import ContentNotFoundError, IpfsKitError, ResourceLimitError
+from ipfs_kit_py.errors import ContentNotFoundError, ResourceLimitError
 from ipfs_kit_py.gateway import dagwalk
 from ipfs_kit_py.gateway.export_feed import DagExporter, ExportFeed
 from ipfs_kit_py.gateway.listing import LISTING_VERSION, render_listing
@@ -243,10 +244,7 @@ class GatewayHandler:
         source that does not hold the DAG fails its stream: the feed falls back then."""
         for source in self.blocks.sources:
             if isinstance(source, DagExporter):
-                try:
-                    return ExportFeed(source.export_car(root), self.get)
-                except (IpfsKitError, OSError):
-                    continue
+                return ExportFeed(partial(source.export_car, root), self.blocks)
         return None
 
     # -- deserialized -----------------------------------------------------------------

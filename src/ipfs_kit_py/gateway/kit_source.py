@@ -1,34 +1,43 @@
 """The gateway's blocks over a kit: tiers that answer blocks (kubo, gateways) and the
 blocks of files the tiers hold whole (memory, disk, S3, Storacha).
 
-A whole file is read verified through the tier manager, then chunked again with its
-recorded import profile (or each profile that could have made its CID): the blocks
-that come out are the DAG its CID names, since the root they hash to is that CID.
-They are kept in an unlinked temporary file per root (:class:`TempBlockStore`), at most
-``max_files`` roots and ``max_bytes`` of blocks at a time (the newest root is always
-kept), least recently used dropped first: a client asking for many large files cannot
-fill the temporary directory.
+A file held whole is served through its layout (:mod:`ipfs_kit_py.gateway.file_layouts`):
+its internal nodes, with each leaf read as its byte span of the copy when asked for,
+never the whole file chunked into blocks first. Where the copy is, in order: the memory
+tier (its bytes), the disk tier (the file, read with ``pread``), a tier holding plain
+bytes by ranges (S3: the layout stored beside the object, leaves by ranged GETs), else
+the tier manager's verified read (Storacha: the file fetched once, kept open). A local
+copy's layout costs one pass of parallel leaf hashing, which rebuilds the root: a copy
+that does not is left to the tier manager, which refuses it and reads another.
+
+Layouts are kept for at most ``max_files`` roots and ``max_bytes`` (their nodes, their
+leaf entries and any file bytes they hold; the newest root is always kept), least
+recently used dropped first. Layouts of different files are made concurrently (at most
+:data:`PARALLEL_LAYOUTS` at once); two requests for one file share one pass.
 """
 
 from __future__ import annotations
 
+import io
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
-from ipfs_kit_py.content.blockstore import TempBlockStore
-from ipfs_kit_py.content.cid import CID, DAG_PB, cid_bytes_key, cid_key, short_cid
+from ipfs_kit_py.backends.base import RangeReader
+from ipfs_kit_py.content.cid import CID, cid_bytes_key, cid_key, short_cid
 from ipfs_kit_py.content.random_access import Source, VerifiedBlocks
-from ipfs_kit_py.content.unixfs import Block, ImportProfile, import_file
-from ipfs_kit_py.content.verify import candidate_profiles
-from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError
+from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError, IpfsKitError
+from ipfs_kit_py.gateway.file_layouts import LaidOut, file_reader, laid_out, layout_of_stream
 from ipfs_kit_py.tiers.blocks import block_sources
+from ipfs_kit_py.tiers.span_layout import SpanTier
 
 if TYPE_CHECKING:
     from ipfs_kit_py.ipfs_kit import ipfs_kit
     from ipfs_kit_py.tiers.manager import TieredCacheManager
 
-__all__ = ["WholeFileBlocks", "kit_blocks"]
+__all__ = ["PARALLEL_LAYOUTS", "WholeFileBlocks", "kit_blocks"]
+
+PARALLEL_LAYOUTS = 2  # local layout passes at once: each keeps both cores busy
 
 
 class WholeFileBlocks:
@@ -42,38 +51,54 @@ class WholeFileBlocks:
         self.tiers = tiers
         self.max_files = max_files
         self.max_bytes = max_bytes
-        self._stores: OrderedDict[bytes, TempBlockStore] = OrderedDict()
-        self._sizes: dict[bytes, int] = {}
+        self._laid: OrderedDict[bytes, LaidOut] = OrderedDict()
         self._lock = threading.Lock()
-        self._deriving = threading.Lock()
+        self._making: dict[bytes, threading.Lock] = {}
+        self._passes = threading.Semaphore(PARALLEL_LAYOUTS)
 
     def get_block(self, cid: CID) -> bytes:
-        """The block ``cid``: from a file already chunked, or the root of a file the
-        tiers hold (chunked now). Raises ``ContentNotFoundError`` otherwise."""
+        """The block ``cid`` (unverified: the caller checks it) of a file laid out
+        already, or the root of a file the tiers hold (laid out now). Raises
+        ``ContentNotFoundError`` otherwise."""
         found = self._lookup(cid)
         if found is not None:
             return found
         if not self._held(cid):
             raise ContentNotFoundError(f"no tier holds {short_cid(cid)} as a file")
-        with self._deriving:  # one file chunked at a time: bounded disk and CPU
-            found = self._lookup(cid)
-            if found is None:
-                found = self._derive(cid)
+        key = cid_bytes_key(cid)
+        with self._lock:
+            making = self._making.setdefault(key, threading.Lock())
+        with making:  # one pass per file; other files are not held up
+            try:
+                found = self._lookup(cid)
+                if found is None:
+                    with self._passes:
+                        entry = self._lay_out(cid)
+                    self._keep(key, entry)
+                    found = entry.block(cid)
+            finally:
+                with self._lock:
+                    self._making.pop(key, None)
+        if found is None:
+            raise ContentNotFoundError(f"{short_cid(cid)} is not the root of its layout")
         return found
 
     def close(self) -> None:
         with self._lock:
-            for store in self._stores.values():
-                store.close()
-            self._stores.clear()
-            self._sizes.clear()
+            for entry in self._laid.values():
+                entry.close()
+            self._laid.clear()
 
     def _lookup(self, cid: CID) -> bytes | None:
         with self._lock:
-            for key, store in reversed(self._stores.items()):
-                if store.has(cid):
-                    self._stores.move_to_end(key)
-                    return store.get(cid)
+            entries = list(reversed(self._laid.items()))
+        for key, entry in entries:
+            block = entry.block(cid)
+            if block is not None:
+                with self._lock:
+                    if key in self._laid:
+                        self._laid.move_to_end(key)
+                return block
         return None
 
     def _held(self, cid: CID) -> bool:
@@ -85,52 +110,75 @@ class WholeFileBlocks:
         memory = self.tiers.memory  # per process, never in the index
         return memory is not None and memory.lookup(cid_key(cid), count_miss=False) is not None
 
-    def _derive(self, cid: CID) -> bytes:
-        recorded = self.tiers.profile_of(cid)
-        profiles = [recorded] if recorded is not None else candidate_profiles(cid)
-        if cid.codec.code != DAG_PB:
-            profiles = [p for p in profiles if p.raw_leaves] or profiles
-        for profile in profiles:
-            chunked = self._chunk(cid, profile)
-            if chunked is not None:
-                store, size = chunked
-                self._keep(cid, store, size)
-                return store.get(cid)
-        raise ContentMismatchError(f"no import profile chunks the file into {short_cid(cid)}")
+    def _lay_out(self, cid: CID) -> LaidOut:
+        """The layout of file ``cid`` from the first copy that gives one (the module)."""
+        memory = self.tiers.memory
+        data = memory.lookup(cid_key(cid), count_miss=False) if memory is not None else None
+        if data is not None:
+            nodes, size = layout_of_stream(cid, io.BytesIO(data), self.tiers.profile_of(cid))
+            held = data
+            return laid_out(cid, nodes, size, lambda a, b: held[a:b], held_bytes=len(data))
+        where = set(self.tiers.whereis(cid))
+        local = self._from_disk(cid, where)
+        if local is not None:
+            return local
+        for tier in self.tiers.tiers:
+            if tier.name in where and isinstance(tier, RangeReader):
+                ranged = self._from_ranges(cid, tier)
+                if ranged is not None:
+                    return ranged
+        return self._from_file(cid, self.tiers.open(cid), held=True)
 
-    def _chunk(self, cid: CID, profile: ImportProfile) -> tuple[TempBlockStore, int] | None:
-        """The blocks of file ``cid`` chunked with ``profile`` and their byte count,
-        None if they are not the DAG of ``cid``."""
-        store = TempBlockStore()
-        size = 0
-
-        def keep(block: Block) -> None:
-            nonlocal size
-            store.put(block.cid, block.data)
-            size += len(block.data)
-
+    def _from_disk(self, cid: CID, where: set[str]) -> LaidOut | None:
+        disk = self.tiers.disk
+        if disk is None or disk.name not in where:
+            return None
         try:
-            with self.tiers.open(cid) as f:
-                result = import_file(f, profile, on_block=keep)
-        except BaseException:
-            store.close()
-            raise
-        if cid_bytes_key(result.cid) == cid_bytes_key(cid) and store.has(cid):
-            return store, size
-        store.close()
-        return None
+            f = disk.open(cid)
+        except (IpfsKitError, OSError):
+            return None
+        try:
+            return self._from_file(cid, f, held=False)
+        except ContentMismatchError:
+            return None  # the tier manager's read decides about that copy
+        except OSError:
+            return None
 
-    def _keep(self, cid: CID, store: TempBlockStore, size: int) -> None:
+    def _from_file(self, cid: CID, f: BinaryIO, *, held: bool) -> LaidOut:
+        """The layout of ``cid`` from an open copy (closed on failure or eviction)."""
+        try:
+            nodes, size = layout_of_stream(cid, f, self.tiers.profile_of(cid))
+        except BaseException:
+            f.close()
+            raise
+        return laid_out(
+            cid, nodes, size, file_reader(f), held_bytes=size if held else 0, on_close=f.close
+        )
+
+    def _from_ranges(self, cid: CID, tier: RangeReader) -> LaidOut | None:
+        layout = SpanTier(tier, self.tiers.profile_of).layout(cid)
+        if layout is None:
+            return None
+
+        def read(start: int, end: int) -> bytes:
+            return b"".join(tier.read_range(cid, start, end))
+
+        return laid_out(cid, dict(layout.nodes), layout.size, read)
+
+    def _keep(self, key: bytes, entry: LaidOut) -> None:
+        dropped = []
         with self._lock:
-            key = cid_bytes_key(cid)
-            self._stores[key] = store
-            self._sizes[key] = size
-            while len(self._stores) > 1 and (
-                len(self._stores) > self.max_files or sum(self._sizes.values()) > self.max_bytes
+            old = self._laid.pop(key, None)
+            if old is not None:
+                dropped.append(old)
+            self._laid[key] = entry
+            while len(self._laid) > 1 and (
+                len(self._laid) > self.max_files
+                or sum(e.cost for e in self._laid.values()) > self.max_bytes
             ):
-                old_key, old = self._stores.popitem(last=False)
-                del self._sizes[old_key]
-                old.close()
+                dropped.append(self._laid.popitem(last=False)[1])
+        for old in dropped:
+            old.close()
 
 
 def kit_blocks(kit: ipfs_kit, *, cache_bytes: int = 64 << 20) -> VerifiedBlocks:

@@ -423,8 +423,13 @@ class KuboClient(Closeable):
         return stat
 
     def dag_export(self, cid: CID, *, offline: bool = False) -> Iterator[bytes]:
-        """``dag/export``: stream the DAG under ``cid`` as a CAR."""
-        return self._bytes("dag/export", self._lookup(cid, offline))
+        """``dag/export``: stream the DAG under ``cid`` as a CAR. Offline, kubo searches
+        nothing, so no lookup timeout cuts a long export (the transport's own read
+        timeouts still bound each wait)."""
+        params = self._lookup(cid, offline)
+        if offline:
+            del params["timeout"]
+        return self._bytes("dag/export", params)
 
     def dag_import(self, car: Iterable[bytes], *, pin_roots: bool = True) -> list[CID]:
         """``dag/import`` of a streamed CAR; return its roots (pinned if ``pin_roots``)."""
