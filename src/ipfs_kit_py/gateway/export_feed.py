@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ipfs_kit_py.content.car import MAX_BLOCK_SIZE
-from ipfs_kit_py.content.cid import CID
+from ipfs_kit_py.content.cid import CID, decode_cid_bytes
+from ipfs_kit_py.content.cidvalue import Cid
 from ipfs_kit_py.content.verify import verify_block
 from ipfs_kit_py.errors import CARFormatError, ContentMismatchError, IpfsKitError
 
@@ -184,6 +185,8 @@ class ExportFeed:
                 self._blocks.keep(cid, data)
                 return data
         self.misses += 1
+        if isinstance(cid, Cid):  # a light CID from the walk: the sources take full ones
+            cid = decode_cid_bytes(bytes(cid))
         return self._blocks.get(cid)
 
     def close(self) -> None:
