@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ __all__ = ["GatewayHandler", "Request", "Response"]
 IMMUTABLE = "public, max-age=29030400, immutable"
 _INLINE_BYTES = 256 * 1024
 _CAR_BATCH_BYTES = 64 * 1024
+_CAR_BATCH_S = 0.25
 _IDENTITY = 0x00
 _CODEC_TYPES = {
     0x0200: "application/json",
@@ -182,7 +184,8 @@ class GatewayHandler:
         yield encode_car_header([root])
         seen: set[bytes] = set()
         sent = 0
-        batch = bytearray()  # small blocks go out together: one send per ~64 KiB
+        batch = bytearray()  # small blocks go out together: one send per ~64 KiB,
+        flushed = time.monotonic()  # or sooner when they come slowly
         for cid, data in self._car_blocks(found, car, span):
             key = bytes(cid)
             if cid.hashfun.code == _IDENTITY or (not car.dups and key in seen):
@@ -195,9 +198,11 @@ class GatewayHandler:
                     f"CAR of {cid_str(root)} passes {self.max_car_bytes} bytes"
                 )
             batch += section
-            if len(batch) >= _CAR_BATCH_BYTES:
+            now = time.monotonic()
+            if len(batch) >= _CAR_BATCH_BYTES or now - flushed >= _CAR_BATCH_S:
                 yield bytes(batch)
                 batch.clear()
+                flushed = now
         if batch:
             yield bytes(batch)
 

@@ -6,7 +6,8 @@ its internal nodes, with each leaf read as its byte span of the copy when asked 
 never the whole file chunked into blocks first. Where the copy is, in order: the memory
 tier (its bytes), the disk tier (the file, read with ``pread``), a tier holding plain
 bytes by ranges (S3: the layout stored beside the object, leaves by ranged GETs), else
-the tier manager's verified read (Storacha: the file fetched once, kept open). A local
+the tier manager's verified read (Storacha: the file fetched once, kept open); a file
+kubo holds is left to kubo's ``block/get`` (no whole-file read first). A local
 copy's layout costs one pass of parallel leaf hashing, which rebuilds the root: a copy
 that does not is left to the tier manager, which refuses it and reads another.
 
@@ -23,7 +24,7 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, BinaryIO
 
-from ipfs_kit_py.backends.base import RangeReader
+from ipfs_kit_py.backends.base import BlockReader, RangeReader
 from ipfs_kit_py.content.cid import CID, cid_bytes_key, cid_key, short_cid
 from ipfs_kit_py.content.random_access import Source, VerifiedBlocks
 from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError, IpfsKitError
@@ -127,6 +128,9 @@ class WholeFileBlocks:
                 ranged = self._from_ranges(cid, tier)
                 if ranged is not None:
                     return ranged
+        if any(t.name in where and isinstance(t, BlockReader) for t in self.tiers.tiers):
+            # kubo answers each block itself: no whole-file read before the first byte
+            raise ContentNotFoundError(f"{short_cid(cid)} is served by a block tier")
         return self._from_file(cid, self.tiers.open(cid), held=True)
 
     def _from_disk(self, cid: CID, where: set[str]) -> LaidOut | None:
