@@ -24,15 +24,15 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, BinaryIO
 
-from ipfs_kit_py.backends.base import BlockReader, RangeReader
 from ipfs_kit_py.content.cid import CID, cid_bytes_key, cid_key, short_cid
 from ipfs_kit_py.content.random_access import Source, VerifiedBlocks
 from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError, IpfsKitError
 from ipfs_kit_py.gateway.file_layouts import LaidOut, file_reader, laid_out, layout_of_stream
-from ipfs_kit_py.tiers.blocks import block_sources
+from ipfs_kit_py.tiers.blocks import block_readers, block_sources, range_readers
 from ipfs_kit_py.tiers.span_layout import SpanTier
 
 if TYPE_CHECKING:
+    from ipfs_kit_py.backends.base import RangeReader
     from ipfs_kit_py.ipfs_kit import ipfs_kit
     from ipfs_kit_py.tiers.manager import TieredCacheManager
 
@@ -123,12 +123,12 @@ class WholeFileBlocks:
         local = self._from_disk(cid, where)
         if local is not None:
             return local
-        for tier in self.tiers.tiers:
-            if tier.name in where and isinstance(tier, RangeReader):
+        for tier in range_readers(self.tiers.tiers):
+            if tier.name in where:
                 ranged = self._from_ranges(cid, tier)
                 if ranged is not None:
                     return ranged
-        if any(t.name in where and isinstance(t, BlockReader) for t in self.tiers.tiers):
+        if any(t.name in where for t in block_readers(self.tiers.tiers)):
             # kubo answers each block itself: no whole-file read before the first byte
             raise ContentNotFoundError(f"{short_cid(cid)} is served by a block tier")
         return self._from_file(cid, self.tiers.open(cid), held=True)

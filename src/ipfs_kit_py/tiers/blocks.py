@@ -24,7 +24,7 @@ from ipfs_kit_py.tiers.span_layout import SpanTier
 if TYPE_CHECKING:
     from ipfs_kit_py.content.cid import CID
 
-__all__ = ["block_sources", "verified_blocks"]
+__all__ = ["block_readers", "block_sources", "range_readers", "verified_blocks"]
 
 ProfileOf = Callable[["CID"], "ImportProfile | None"]
 
@@ -38,6 +38,16 @@ def block_sources(tiers: Sequence[BaseBackend], profile_of: ProfileOf) -> list[S
         elif isinstance(tier, RangeReader):
             sources.append(SpanTier(tier, profile_of))
     return sources
+
+
+def range_readers(tiers: Sequence[BaseBackend]) -> list[RangeReader]:
+    """The tiers among ``tiers`` that hold files as plain bytes readable by ranges (S3)."""
+    return [tier for tier in tiers if isinstance(tier, RangeReader)]
+
+
+def block_readers(tiers: Sequence[BaseBackend]) -> list[BlockReader]:
+    """The tiers among ``tiers`` that answer one block by CID (kubo, gateways)."""
+    return [tier for tier in tiers if isinstance(tier, BlockReader)]
 
 
 def verified_blocks(
