@@ -11,13 +11,17 @@ exactly what the walk alone would send, block for block, whatever the stream hol
 
 Sections the walk has not asked for yet are kept in a bounded look-ahead
 (:data:`AHEAD_BLOCKS`, :data:`AHEAD_BYTES`): blocks a walk skips (identity blocks,
-children of other codecs) cost memory only up to those bounds.
+children of other codecs) cost memory only up to those bounds. The stream is read on a
+thread of its own, at most :data:`QUEUED_BATCHES` batches of ~:data:`BATCH_BYTES`
+ahead of the walk, so kubo exports while the walk hashes and encodes.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+import queue
+import threading
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -157,8 +161,8 @@ class ExportFeed:
 
     def __init__(self, open_export: Callable[[], Iterable[bytes]], blocks: VerifiedBlocks) -> None:
         self._open_export: Callable[[], Iterable[bytes]] | None = open_export
-        self._sections: Iterator[tuple[bytes, bytes]] | None = None
-        self._source: Iterable[bytes] | None = None
+        self._reader: _SectionReader | None = None
+        self._batch: deque[tuple[bytes, bytes]] = deque()
         self._blocks = blocks
         self._ahead: OrderedDict[bytes, bytes] = OrderedDict()
         self._ahead_bytes = 0
@@ -190,12 +194,13 @@ class ExportFeed:
         return self._blocks.get(cid)
 
     def close(self) -> None:
-        """Stop reading the stream (its request is closed)."""
-        self._sections = self._open_export = None
+        """Stop reading the stream (its request is closed by the reading thread)."""
+        self._open_export = None
         self._ahead.clear()
-        close = getattr(self._source, "close", None)
-        if close is not None:
-            close()
+        self._batch.clear()
+        if self._reader is not None:
+            self._reader.stop()
+            self._reader = None
 
     def _take(self, key: bytes) -> bytes | None:
         data = self._ahead.pop(key, None)
@@ -217,21 +222,16 @@ class ExportFeed:
     def _next(self) -> tuple[bytes, bytes] | None:
         if self._open_export is not None:
             opened, self._open_export = self._open_export, None
-            try:
-                self._source = opened()
-                self._sections = car_sections(self._source)
-            except (IpfsKitError, OSError) as exc:
-                logger.info("no exported CAR: %s", exc)
-        if self._sections is None:
-            return None
-        try:
-            return next(self._sections)
-        except StopIteration:
-            self._sections = None
-        except (IpfsKitError, OSError) as exc:  # the rest comes from the fallback
-            logger.info("the exported CAR stream failed: %s", exc)
-            self._sections = None
-        return None
+            self._reader = _SectionReader(opened)
+        while not self._batch:
+            if self._reader is None:
+                return None
+            batch = self._reader.next_batch()
+            if batch is None:
+                self._reader = None
+                return None
+            self._batch.extend(batch)
+        return self._batch.popleft()
 
     def _keep(self, key: bytes, data: bytes) -> None:
         if key in self._ahead:
@@ -241,3 +241,70 @@ class ExportFeed:
         while self._ahead and (len(self._ahead) > AHEAD_BLOCKS or self._ahead_bytes > AHEAD_BYTES):
             _, dropped = self._ahead.popitem(last=False)
             self._ahead_bytes -= len(dropped)
+
+
+_END = None
+BATCH_BYTES = 256 * 1024  # sections handed over per queue item, about
+QUEUED_BATCHES = 8  # at most ~2 MiB (plus one block per batch) read ahead of the walk
+WAIT_S = 300.0  # a stream silent this long (past the transport's own timeouts) is dead
+
+
+class _SectionReader:
+    """Reads the exported CAR on its own thread, a few batches ahead of the walk, so
+    kubo streams at its own pace while the walk hashes and encodes. Stops at the end,
+    at an error (logged; the walk falls back to single blocks) or when told to."""
+
+    def __init__(self, opened: Callable[[], Iterable[bytes]]) -> None:
+        self._queue: queue.Queue[list[tuple[bytes, bytes]] | None] = queue.Queue(QUEUED_BATCHES)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(opened,), name="ipfs-kit-car-export", daemon=True
+        )
+        self._thread.start()
+
+    def next_batch(self) -> list[tuple[bytes, bytes]] | None:
+        """The next sections, None at the end of the stream."""
+        try:
+            return self._queue.get(timeout=WAIT_S)
+        except queue.Empty:
+            logger.info("the exported CAR stream went silent")
+            self.stop()
+            return None
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _run(self, opened: Callable[[], Iterable[bytes]]) -> None:
+        source: Iterable[bytes] | None = None
+        try:
+            source = opened()
+            batch: list[tuple[bytes, bytes]] = []
+            size = 0
+            for section in car_sections(source):
+                batch.append(section)
+                size += len(section[1])
+                if size >= BATCH_BYTES and not self._put(batch):
+                    return
+                if size >= BATCH_BYTES:
+                    batch, size = [], 0
+            if batch and not self._put(batch):
+                return
+        except (IpfsKitError, OSError) as exc:  # the rest comes from single blocks
+            logger.info("the exported CAR stream failed: %s", exc)
+        except Exception:
+            logger.warning("reading the exported CAR failed", exc_info=True)
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+        self._put(_END)
+
+    def _put(self, item: list[tuple[bytes, bytes]] | None) -> bool:
+        """Queue ``item`` unless the feed stopped; False once it has."""
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
