@@ -228,3 +228,40 @@ def test_the_feed_answers_each_block_from_a_well_formed_stream(
     for cid, data in reversed(list(zip(cids, datas, strict=True))):  # any order
         assert feed.get(cid) == data
     assert not asked
+
+
+def test_closing_the_feed_stops_its_reading_thread_and_closes_the_stream() -> None:
+    """A client gone mid-CAR: the thread reading the export ends and closes it."""
+    import threading
+    import time
+
+    from ipfs_kit_py.content.cid import RAW, sha256_cid
+
+    first = sha256_cid(RAW, b"first")
+    closed = threading.Event()
+
+    def endless() -> Iterator[bytes]:
+        try:
+            yield encode_car_header([first]) + encode_car_block(first, b"first")
+            n = 0
+            while True:  # a DAG far larger than anyone reads
+                n += 1
+                data = n.to_bytes(8, "big") * 512
+                yield encode_car_block(sha256_cid(RAW, data), data)
+        finally:
+            closed.set()
+
+    class Nothing:
+        name = "nothing"
+
+        def get_block(self, cid: CID) -> bytes:
+            raise AssertionError("the stream has it")
+
+    feed = ExportFeed(endless, VerifiedBlocks([Nothing()], cache_bytes=0))
+    assert feed.get(first) == b"first"
+    reader = feed._reader
+    assert reader is not None and reader._thread.is_alive()
+    feed.close()
+    assert closed.wait(10)
+    reader._thread.join(10)
+    assert not reader._thread.is_alive()
