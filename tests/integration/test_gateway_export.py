@@ -233,7 +233,6 @@ def test_the_feed_answers_each_block_from_a_well_formed_stream(
 def test_closing_the_feed_stops_its_reading_thread_and_closes_the_stream() -> None:
     """A client gone mid-CAR: the thread reading the export ends and closes it."""
     import threading
-    import time
 
     from ipfs_kit_py.content.cid import RAW, sha256_cid
 
