@@ -124,6 +124,28 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE content ADD COLUMN pending_started TEXT;
     """,
+    # 8: Storacha uploads in progress (one source, space and shard size each) and the
+    # shards the service accepted, so a run after an interruption sends only the rest
+    """
+    CREATE TABLE storacha_uploads (
+        id TEXT PRIMARY KEY,
+        space TEXT NOT NULL,
+        source TEXT NOT NULL,
+        options TEXT NOT NULL,
+        stamp TEXT NOT NULL,
+        started REAL NOT NULL,
+        owner TEXT NOT NULL,
+        index_cid TEXT
+    ) WITHOUT ROWID;
+    CREATE TABLE storacha_shards (
+        upload TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        cid TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        piece TEXT,
+        PRIMARY KEY (upload, position)
+    ) WITHOUT ROWID;
+    """,
 )
 
 

@@ -171,6 +171,10 @@ class ipfs_kit(Closeable):
             client: Any = getattr(backend, "client", None)
             if hasattr(client, "uploads"):  # the S3 client notes multipart uploads in the index
                 client.uploads = UploadLedger(lambda: self.index, upload_endpoint(client.config))
+        for backend in self._remote.built.get("storacha", ()):  # resumable uploads
+            from ipfs_kit_py.storacha_ledger import StorachaUploadLedger
+
+            backend.uploads = StorachaUploadLedger(lambda: self.index)  # type: ignore[attr-defined]
 
     def __repr__(self) -> str:
         return f"ipfs_kit(cache_dir={str(self.config.cache_dir)!r})"

@@ -89,11 +89,15 @@ class StorachaKit(DictKit):
     # -- uploads ---------------------------------------------------------------------
 
     @dict_result
-    def upload_file(self, path: str | os.PathLike[str]) -> dict[str, Any]:
-        """Upload one file; returns its root ``cid``, ``shards``, ``index``, ``space``."""
+    def upload_file(self, path: str | os.PathLike[str], resume: bool = True) -> dict[str, Any]:
+        """Upload one file; returns its root ``cid``, ``shards``, ``index``, ``space``.
+
+        From ``ipfs_kit()``, an interrupted upload of the same unchanged file resumes
+        (only the shards not stored yet are sent); ``resume=False`` starts over.
+        """
         if not os.path.isfile(path):
             raise InputPathError(f"no such file: {path}")
-        result = self.backend.upload_file(path)
+        result = self.backend.upload_file(path, resume=bool(resume))
         return {**_upload_fields(result, self.backend.space), "size": os.path.getsize(path)}
 
     @dict_result

@@ -32,7 +32,8 @@ examples:
   ipfs-kit storacha space create photos        # new space: provisioned, selected
   ipfs-kit storacha delegation create did:key:z6Mk... -c upload/add -c space/blob/add
   ipfs-kit storacha import-proof proof.txt     # use a space someone shared with us
-  ipfs-kit storacha up my_dataset.zip          # upload; print the root CID
+  ipfs-kit storacha up my_dataset.zip          # upload; print the root CID (run again
+                                               # after an interruption: it resumes)
   ipfs-kit storacha up -r ./photos             # upload a directory
   ipfs-kit storacha ls --size 20               # list uploads (then --cursor ...)
   ipfs-kit storacha get bafy... -o out.zip     # fetch via the gateway, verified
@@ -62,6 +63,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up.add_argument("-H", "--hidden", action="store_true", help="include dot-files")
     up.add_argument("--shard-size", type=int, default=None, help="CAR shard size in bytes")
     up.add_argument("--no-filecoin-offer", action="store_true", help="skip filecoin/offer")
+    up.add_argument(
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="an interrupted upload of the same, unchanged path and shard size sends only "
+        "the shards the service did not accept yet (state in the metadata index; default); "
+        "--no-resume starts over",
+    )
     up.set_defaults(func=run_up)
 
     ls = cmds.add_parser("ls", help="list uploads")
@@ -124,9 +133,9 @@ def run_up(args: argparse.Namespace) -> int:
         open_regular_file(path).close()  # a FIFO or a device would never end
     with backend_from_args(args) as backend:
         if os.path.isdir(path):
-            result = backend.upload_directory(path, hidden=args.hidden)
+            result = backend.upload_directory(path, hidden=args.hidden, resume=args.resume)
         else:
-            result = backend.upload_file(path)
+            result = backend.upload_file(path, resume=args.resume)
         value = {
             "cid": cid_key(result.root),
             "shards": [cid_key(s) for s in result.shards],

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from ipfs_kit_py.backends.base import BaseBackend, Holding, StoredObject
 from ipfs_kit_py.backends.gateway import GatewayBackend
@@ -21,6 +21,12 @@ from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.debris import temp_dir
 from ipfs_kit_py.backends.storacha.delegation import Delegation
 from ipfs_kit_py.backends.storacha.did import Signer
+from ipfs_kit_py.backends.storacha.resume import (
+    UploadSource,
+    UploadState,
+    directory_source,
+    file_source,
+)
 from ipfs_kit_py.backends.storacha.upload import Uploader, UploadResult
 from ipfs_kit_py.content.cid import CID, DAG_PB, cid_bytes_key, cid_key, is_cid, parse_cid
 from ipfs_kit_py.content.unixfs import STORACHA, BlockSink, FileImport, ImportProfile, import_file
@@ -36,6 +42,14 @@ from ipfs_kit_py.streams import read_chunks, reader
 __all__ = ["StorachaBackend", "StorachaConfig", "UploadPage"]
 
 logger = logging.getLogger(__name__)
+
+
+class UploadStates(Protocol):
+    """Where upload states are kept (the index: :mod:`ipfs_kit_py.storacha_ledger`)."""
+
+    def begin(
+        self, space: str, source: UploadSource, *, resume: bool = True
+    ) -> UploadState | None: ...
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,7 @@ class StorachaBackend(BaseBackend):
         self.client = StorachaClient(config)
         # its own connections: the service's never follow redirects, a gateway's may
         self.gateway = GatewayBackend(config.gateway_url, timeouts=config.timeouts)
+        self.uploads: UploadStates | None = None  # set by the kit: resumable uploads
 
     @classmethod
     def from_sources(
@@ -92,22 +107,41 @@ class StorachaBackend(BaseBackend):
 
     # -- uploads ---------------------------------------------------------------------
 
-    def upload_file(self, source: str | os.PathLike[str] | Iterable[bytes]) -> UploadResult:
-        """Upload a file (path or byte chunks) with the Storacha UnixFS profile."""
-        return self.uploader().upload_file(source)
+    def upload_file(
+        self, source: str | os.PathLike[str] | Iterable[bytes], *, resume: bool = True
+    ) -> UploadResult:
+        """Upload a file (path or byte chunks) with the Storacha UnixFS profile.
+
+        With upload states (``uploads``, set by the kit), an interrupted upload of the
+        same path (unchanged) resumes: the shards stored then are not sent again;
+        ``resume=False`` starts over.
+        """
+        state = None
+        if isinstance(source, str | os.PathLike):
+            state = self._begin(file_source(source, self.config.shard_size), resume)
+        return self.uploader().upload_file(source, state)
+
+    def _begin(self, source: UploadSource, resume: bool) -> UploadState | None:
+        if self.uploads is None:
+            return None
+        return self.uploads.begin(self.space, source, resume=resume)
 
     def upload_directory(
-        self, path: str | os.PathLike[str], *, hidden: bool = False
+        self, path: str | os.PathLike[str], *, hidden: bool = False, resume: bool = True
     ) -> UploadResult:
-        """Upload a directory tree as one UnixFS DAG, the root CID ``storacha up`` gives."""
+        """Upload a directory tree as one UnixFS DAG, the root CID ``storacha up`` gives;
+        resumed as :meth:`upload_file` is."""
         from ipfs_kit_py.content.storacha_directory import import_directory_storacha, list_files
 
-        size = sum(os.stat(fs_path).st_size for _, fs_path in list_files(path, hidden=hidden))
+        files = [fs_path for _, fs_path in list_files(path, hidden=hidden)]
+        size = sum(os.stat(fs_path).st_size for fs_path in files)
+        source = directory_source(path, files, self.config.shard_size, hidden)
         return self.uploader().upload_dag(
             lambda sink: (
                 import_directory_storacha(path, STORACHA, hidden=hidden, on_block=sink).cid
             ),
-            input_size=size,
+            size,
+            self._begin(source, resume),
         )
 
     def upload_tree(

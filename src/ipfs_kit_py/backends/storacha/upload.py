@@ -30,9 +30,10 @@ from ipfs_kit_py.backends.storacha.debris import sigterm_as_interrupt, sweep_sta
 from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.backends.storacha.message import AgentMessage, Receipt, issue_receipt
 from ipfs_kit_py.backends.storacha.piece import BATCH_BYTES, NATIVE, PieceHasher, batch_root
+from ipfs_kit_py.backends.storacha.resume import UploadState
 from ipfs_kit_py.backends.storacha.sharding import Shard, ShardWriter, encode_dag_index
 from ipfs_kit_py.backends.storacha.ucan import UCAN
-from ipfs_kit_py.content.cid import CID, RAW
+from ipfs_kit_py.content.cid import CID, RAW, parse_cid
 from ipfs_kit_py.content.unixfs import STORACHA, Block, import_file
 from ipfs_kit_py.errors import BackendError, ProtocolError
 
@@ -75,25 +76,34 @@ class Uploader:
 
     # -- public flows --------------------------------------------------------------
 
-    def upload_file(self, source: str | os.PathLike[str] | Iterable[bytes]) -> UploadResult:
+    def upload_file(
+        self, source: str | os.PathLike[str] | Iterable[bytes], state: UploadState | None = None
+    ) -> UploadResult:
         """Upload a file (path or byte chunks) with the Storacha UnixFS profile."""
         size = os.stat(source).st_size if isinstance(source, str | os.PathLike) else None
         return self.upload_dag(
-            lambda sink: import_file(source, STORACHA, on_block=sink).cid, input_size=size
+            lambda sink: import_file(source, STORACHA, on_block=sink).cid, size, state
         )
 
-    def upload_dag(self, produce: BlockSource, input_size: int | None = None) -> UploadResult:
+    def upload_dag(
+        self,
+        produce: BlockSource,
+        input_size: int | None = None,
+        state: UploadState | None = None,
+    ) -> UploadResult:
         """Shard the blocks ``produce`` emits, store every shard, index, and register.
 
         As ``@storacha/upload-client`` does, content of fewer than ``shard_size`` input
         bytes (``input_size``, when known) goes into one CAR, even if its blocks' framing
-        makes that CAR a little larger than ``shard_size``.
+        makes that CAR a little larger than ``shard_size``. With a ``state`` (an earlier
+        run's), shards and an index it lists as stored are not sent again; it is
+        written as the upload goes and finished once ``upload/add`` succeeded.
         """
         one_car = input_size is not None and input_size < self.config.shard_size
         shard_size = sys.maxsize if one_car else self.config.shard_size
         sweep_stale()
         with sigterm_as_interrupt(), temp_dir("storacha-shards-") as tmp:
-            pipeline = _ShardPipeline(self)
+            pipeline = _ShardPipeline(self, state)
             writer = ShardWriter(Path(tmp), shard_size, pipeline.submit)
             try:
                 root = produce(writer.add)
@@ -104,14 +114,20 @@ class Uploader:
                 raise
             pieces = pipeline.join()
         index_cid, index_car = encode_dag_index(root, shards)
-        self.add_blob(_sha256_multihash(index_cid), len(index_car), lambda: iter([index_car]))
         # nonces: the service answers an invocation it has seen (same CID: same fields
         # and second of expiry) with its stored receipt and does not run it again, so a
         # re-upload soon after upload/remove would be acknowledged and not registered
-        self.client.invoke_ok("space/index/add", self.space, {"index": index_cid}, nonce=True)
+        if state is None or state.index != str(index_cid):
+            self.add_blob(_sha256_multihash(index_cid), len(index_car), lambda: iter([index_car]))
+            nb: dict[str, Any] = {"index": index_cid}
+            self.client.invoke_ok("space/index/add", self.space, nb, nonce=True)
+            if state is not None:
+                state.indexed(str(index_cid))
         shard_cids = [s.cid for s in shards]
         nb = {"root": root, "shards": shard_cids}
         self.client.invoke_ok("upload/add", self.space, nb, nonce=True)
+        if state is not None:
+            state.finish()
         size = sum(s.size for s in shards)
         logger.info("uploaded %s in %d shard(s) to %s", root, len(shards), self.space)
         return UploadResult(root, shard_cids, index_cid, size, pieces)
@@ -215,15 +231,19 @@ class _ShardPipeline:
     from the shard's temp file, accept), so at most that many shard files wait on the
     network. Piece CIDs of large shards are computed on two workers meanwhile: threads
     over the native tree, processes over the pure-Python fallback. Shards are finished
-    (piece offered, temp file released) in order.
+    (piece offered, temp file released) in order. A shard the ``state`` lists as stored
+    (same position, same CID) is neither sent nor asked about; its piece, if offered
+    then, is taken from the state.
     """
 
-    def __init__(self, uploader: Uploader) -> None:
+    def __init__(self, uploader: Uploader, state: UploadState | None = None) -> None:
         self.uploader = uploader
+        self.state = state
+        self._position = 0
         self._queue: queue.Queue[Shard | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._pieces: list[CID] = []
-        self._pending: deque[tuple[Shard, Future[CID] | None, Future[None]]] = deque()
+        self._pending: deque[_InFlight] = deque()
         self._pool: Executor | None = None
         self._combiner: Executor = _INLINE
         concurrency = uploader.config.upload_concurrency
@@ -258,15 +278,33 @@ class _ShardPipeline:
             self._error = exc
         finally:
             self._transfers.shutdown(wait=True)  # no PUT still reads a file released below
-            for shard, _, _ in self._pending:
-                shard.release()
+            for flight in self._pending:
+                flight.shard.release()
 
     def _store(self, shard: Shard) -> None:
-        piece = self._piece_future(shard) if self.uploader.config.filecoin_offer else None
-        add = self.uploader.add_blob
-        transfer = self._transfers.submit(add, shard.digest, shard.size, shard.chunks)
-        self._pending.append((shard, piece, transfer))
+        position, self._position = self._position, self._position + 1
+        saved = None
+        if self.state is not None and position in self.state.shards:
+            saved = self.state.accepted(position, str(shard.cid))
+        offer = self.uploader.config.filecoin_offer
+        if saved is not None:
+            logger.debug("shard %d (%s) was stored before: not sent again", position, shard.cid)
+            transfer: Future[None] = _INLINE.submit(lambda: None)
+            if saved.piece is not None:
+                piece = _INLINE.submit(parse_cid, saved.piece) if offer else None
+                self._pending.append(_InFlight(shard, position, piece, transfer, offered=True))
+                self._drain(self._keep)
+                return
+        else:
+            transfer = self._transfers.submit(self._transfer, position, shard)
+        piece = self._piece_future(shard) if offer else None
+        self._pending.append(_InFlight(shard, position, piece, transfer))
         self._drain(self._keep)
+
+    def _transfer(self, position: int, shard: Shard) -> None:
+        self.uploader.add_blob(shard.digest, shard.size, shard.chunks)
+        if self.state is not None:
+            self.state.shard_stored(position, str(shard.cid), shard.size)
 
     def _piece_future(self, shard: Shard) -> Future[CID]:
         can_fork = "fork" in multiprocessing.get_all_start_methods()
@@ -285,14 +323,18 @@ class _ShardPipeline:
     def _drain(self, keep: int) -> None:
         """Finish the oldest shards until at most ``keep`` are in flight."""
         while len(self._pending) > keep:
-            shard, piece_future, transfer = self._pending[0]
-            transfer.result()
-            piece = piece_future.result() if piece_future is not None else None
+            flight = self._pending[0]
+            flight.transfer.result()
+            piece = flight.piece.result() if flight.piece is not None else None
             self._pending.popleft()
-            shard.release()
-            if piece is not None:
-                self.uploader.offer_piece(shard.digest, piece)
-                self._pieces.append(piece)
+            flight.shard.release()
+            if piece is None:
+                continue
+            if not flight.offered:
+                self.uploader.offer_piece(flight.shard.digest, piece)
+                if self.state is not None:
+                    self.state.piece_offered(flight.position, str(piece))
+            self._pieces.append(piece)
 
     def _shutdown(self) -> None:
         self._queue.put(None)
@@ -310,6 +352,17 @@ class _ShardPipeline:
     def cancel(self) -> None:
         self._error = self._error or BackendError("upload cancelled", backend="storacha")
         self._shutdown()
+
+
+@dataclass
+class _InFlight:
+    """A shard between its hand-over and its finish: transfer and piece futures."""
+
+    shard: Shard
+    position: int
+    piece: Future[CID] | None
+    transfer: Future[None]
+    offered: bool = False
 
 
 class _InlineExecutor(Executor):
