@@ -115,6 +115,19 @@ def test_login_space_upload_share_revoke(storacha_service: StorachaService, tmp_
     assert issued.keys() == {bob_did, logged["account"]}  # the share and the space's recovery
     assert issued[bob_did]["cid"] == shared["cid"] and issued[logged["account"]]["issuer"] == space
     assert alice.ok("delegation", "revoke", shared["cid"])["revoked"] == shared["cid"]
+    marked = {d["cid"]: d["revoked"] for d in alice.ok("delegation", "ls")["delegations"]}
+    assert [cid for cid, when in marked.items() if when is not None] == [shared["cid"]]
+    listing = subprocess.run(
+        [str(IPFS_KIT), "storacha", "delegation", "ls"],
+        env=alice.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    assert [line for line in listing if "(revoked " in line] == [
+        line for line in listing if line.startswith(shared["cid"])
+    ]
     (bob.home / "h.bin").write_bytes(b"refused")
     code, refused = bob.run("up", "h.bin")
     assert code != 0 and refused["error_type"] == "AuthenticationError", refused
@@ -227,6 +240,8 @@ def test_dict_face_of_the_agent(storacha_service: StorachaService, tmp_path: Pat
         listed = kit.list_delegations()["delegations"]
         assert shared["cid"] in {d["cid"] for d in listed}
         assert kit.revoke_delegation(shared["cid"])["revoked"] == shared["cid"]
+        revoked = {d["cid"]: d["revoked"] for d in kit.list_delegations()["delegations"]}
+        assert revoked[shared["cid"]] is not None and revoked[shared["cid"]] > 0
         assert kit.revoke_delegation("bafynotthere")["error_type"] == "ContentNotFoundError"
         other.close()
     # a new kit from the same store uploads to the new space without key or proof set

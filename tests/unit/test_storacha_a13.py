@@ -45,6 +45,7 @@ def made_store(tmp_path: Path) -> AgentStore:
 def test_json_nested_past_the_recursion_limit_is_a_damaged_store(tmp_path: Path) -> None:
     store = AgentStore(tmp_path / "agent.json")
     store.path.write_text("[" * 200_000)
+    store.path.chmod(0o600)
     with pytest.raises(ConfigurationError, match="damaged"):
         store.load()
     with pytest.raises(ConfigurationError, match="damaged"):  # the facade's path

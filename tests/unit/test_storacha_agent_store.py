@@ -25,6 +25,7 @@ from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.delegation import Delegation
 from ipfs_kit_py.backends.storacha.delegations import delegate
 from ipfs_kit_py.backends.storacha.did import Signer
+from ipfs_kit_py.backends.storacha.ucan import link_str
 from ipfs_kit_py.errors import ConfigurationError, NotConfiguredError
 
 
@@ -86,6 +87,7 @@ def test_a_damaged_store_is_a_configuration_error(
 ) -> None:
     store = AgentStore(tmp_path / "agent.json")
     store.path.write_bytes(content)
+    store.path.chmod(0o600)
     with pytest.raises(ConfigurationError, match=says) as info:
         store.load()
     assert str(store.path) in str(info.value)
@@ -229,3 +231,51 @@ def test_upload_concurrency_is_1_to_4_or_a_configuration_error(value: object) ->
         ).upload_concurrency
         == 2
     )
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_a_store_others_may_read_is_refused_with_the_chmod_to_run(
+    tmp_path: Path, mode: int
+) -> None:
+    store = AgentStore(tmp_path / "agent.json")
+    with store.update() as state:
+        state.add([grant(state.principal.did)])
+    store.path.chmod(mode)
+    for call in (store.load, store.require, lambda: stored_credentials(store.path)):
+        with pytest.raises(ConfigurationError) as info:
+            call()
+        message = str(info.value)
+        assert f"mode {mode:04o}" in message and f"chmod 600 {store.path}" in message
+        assert state.principal.format() not in message
+    with pytest.raises(ConfigurationError), store.update():
+        pass
+    store.path.chmod(0o600)  # the advice works
+    assert store.require().principal.did == state.principal.did
+
+
+def test_a_revocation_is_kept_shown_and_never_offered_as_a_proof(tmp_path: Path) -> None:
+    store = AgentStore(tmp_path / "agent.json")
+    with store.update() as state:
+        kept, revoked = grant(state.principal.did), grant(state.principal.did)
+        state.add([kept, revoked])
+        state.add([grant(Signer.generate().did)], issued=True)
+        state.revoked[link_str(revoked.cid)] = 1_700_000_000.5
+    loaded = store.require()
+    assert loaded.revoked_at(revoked) == 1_700_000_000.5 and loaded.revoked_at(kept) is None
+    assert [d.cid for d in loaded.valid_delegations()] == [kept.cid]
+    assert loaded.spaces() == kept.spaces()
+    rows = json.loads(store.path.read_text())["delegations"]
+    assert [row.get("revoked") for row in rows] == [None, 1_700_000_000.5, None]
+
+
+@pytest.mark.parametrize("bad", ["soon", [], {"at": 1}])
+def test_a_damaged_revocation_time_is_a_configuration_error(tmp_path: Path, bad: object) -> None:
+    store = AgentStore(tmp_path / "agent.json")
+    with store.update() as state:
+        state.add([grant(state.principal.did)])
+    data = json.loads(store.path.read_text())
+    data["delegations"][0]["revoked"] = bad
+    store.path.write_text(json.dumps(data))
+    store.path.chmod(0o600)
+    with pytest.raises(ConfigurationError, match="damaged"):
+        store.load()

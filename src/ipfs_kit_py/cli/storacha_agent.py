@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,9 +90,9 @@ def _register_delegation(cmds: Sub) -> None:
         "--expiration", type=int, default=None, help="unix seconds (default: never)"
     )
     create.set_defaults(func=run_delegation_create)
-    deleg_cmds.add_parser("ls", help="delegations held and issued").set_defaults(
-        func=run_delegation_ls
-    )
+    deleg_cmds.add_parser(
+        "ls", help="delegations held and issued (revoked ones marked)"
+    ).set_defaults(func=run_delegation_ls)
     revoke = deleg_cmds.add_parser("revoke", help="ucan/revoke a delegation")
     revoke.add_argument("cid")
     revoke.set_defaults(func=run_delegation_revoke)
@@ -235,10 +236,16 @@ def run_delegation_ls(args: argparse.Namespace) -> int:
         rows = agent.delegations()
     lines = [
         f"{r.cid} {'issued to' if r.issued else 'from'} "
-        f"{r.audience if r.issued else r.issuer}: {', '.join(r.abilities)}"
+        f"{r.audience if r.issued else r.issuer}: {', '.join(r.abilities)}{_revoked(r.revoked)}"
         for r in rows
     ]
     return _show(args, {"delegations": [r.__dict__ for r in rows]}, "\n".join(lines))
+
+
+def _revoked(when: float | None) -> str:
+    if when is None:
+        return ""
+    return f" (revoked {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(when))})"
 
 
 def run_delegation_revoke(args: argparse.Namespace) -> int:

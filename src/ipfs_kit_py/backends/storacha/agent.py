@@ -79,6 +79,7 @@ class HeldDelegation:
     resources: tuple[str, ...]
     expiration: int | None
     issued: bool
+    revoked: float | None = None  # when our ucan/revoke of it succeeded
 
 
 def _space_fact(name: str) -> dict[str, Any]:
@@ -327,13 +328,13 @@ class StorachaAgent(Closeable):
         return grant
 
     def delegations(self) -> list[HeldDelegation]:
-        """Delegations we hold and the ones we issued."""
+        """Delegations we hold and the ones we issued (``revoked``: when we revoked it)."""
         state = self.state()
         rows = [(d, False) for d in state.delegations] + [(d, True) for d in state.issued]
-        return [_held(d, issued) for d, issued in rows]
+        return [_held(d, issued, state.revoked_at(d)) for d, issued in rows]
 
     def revoke(self, cid: str) -> str:
-        """``ucan/revoke`` a delegation we issued or hold (by CID)."""
+        """``ucan/revoke`` a delegation we issued or hold (by CID); the store notes when."""
         state = self.state()
         found = [d for d in [*state.issued, *state.delegations] if link_str(d.cid) == cid.strip()]
         if not found:
@@ -341,7 +342,10 @@ class StorachaAgent(Closeable):
         client = self.client(state)
         nb = {"ucan": found[0].cid}
         client.invoke_ok("ucan/revoke", client.signer.did, nb, proofs=found[:1], nonce=True)
-        return link_str(found[0].cid)
+        revoked = link_str(found[0].cid)
+        with self.store.update() as fresh:
+            fresh.revoked[revoked] = time.time()
+        return revoked
 
     def import_proof(self, proof: str, *, key: str | None = None) -> Delegation:
         """Add a ``delegation create --base64`` proof; ``key`` (``Mg...``) sets the agent key
@@ -400,7 +404,7 @@ def _space_name(given: Any) -> str:
     return name
 
 
-def _held(d: Delegation, issued: bool) -> HeldDelegation:
+def _held(d: Delegation, issued: bool, revoked: float | None = None) -> HeldDelegation:
     att = d.ucan.att
     return HeldDelegation(
         cid=link_str(d.cid),
@@ -410,4 +414,5 @@ def _held(d: Delegation, issued: bool) -> HeldDelegation:
         resources=tuple(dict.fromkeys(str(c.get("with")) for c in att)),
         expiration=d.ucan.exp,
         issued=issued,
+        revoked=revoked,
     )

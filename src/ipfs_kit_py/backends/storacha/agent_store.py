@@ -5,11 +5,13 @@ atomically (temp file, fsync, rename) under an exclusive ``flock`` so that concu
 processes never lose each other's changes. The format is versioned::
 
     {"format": "ipfs-kit/storacha-agent", "version": 1, "principal": "Mg...",
-     "delegations": [{"proof": "m...", "issued": false}, ...],
+     "delegations": [{"proof": "m...", "issued": false, "revoked": 1764000000.0}, ...],
      "current_space": "did:key:...", "spaces": {"did:key:...": "name"}}
 
 ``issued`` marks delegations this agent made for others (``delegation create``); they
 are kept for ``delegation ls`` / ``revoke`` and are never used as our own proofs.
+``revoked`` (optional: when this agent's ``ucan/revoke`` of it succeeded) is shown by
+``delegation ls``; a revoked delegation is never offered as a proof.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 from ipfs_kit_py.backends.registry import config_file_of
 from ipfs_kit_py.backends.storacha.delegation import Delegation, check_ucan, parse_proof
 from ipfs_kit_py.backends.storacha.did import Signer
+from ipfs_kit_py.backends.storacha.ucan import link_str
 from ipfs_kit_py.errors import ConfigurationError, IpfsKitError
 
 __all__ = [
@@ -81,6 +84,7 @@ class AgentState:
     issued: list[Delegation] = field(default_factory=list)
     current_space: str | None = None
     names: dict[str, str] = field(default_factory=dict)
+    revoked: dict[str, float] = field(default_factory=dict)  # delegation CID -> when
 
     def __repr__(self) -> str:
         return (
@@ -101,7 +105,11 @@ class AgentState:
         """Held delegations every UCAN of whose chain is usable now: one whose root or any
         proof expired (or is not valid yet) would make every call fail, for every space."""
         now = time.time() if now is None else now
-        return [d for d in self.delegations if _usable(d, now)]
+        return [d for d in self.delegations if _usable(d, now) and self.revoked_at(d) is None]
+
+    def revoked_at(self, delegation: Delegation) -> float | None:
+        """When our ``ucan/revoke`` of ``delegation`` succeeded, or None."""
+        return self.revoked.get(link_str(delegation.cid))
 
     def spaces(self) -> list[str]:
         """Space DIDs our held delegations reach, in the order they were added."""
@@ -111,8 +119,8 @@ class AgentState:
         return found
 
     def to_json(self) -> dict[str, Any]:
-        rows = [{"proof": d.format(), "issued": False} for d in self.delegations]
-        rows += [{"proof": d.format(), "issued": True} for d in self.issued]
+        rows = [self._row(d, False) for d in self.delegations]
+        rows += [self._row(d, True) for d in self.issued]
         return {
             "format": FORMAT,
             "version": VERSION,
@@ -121,6 +129,13 @@ class AgentState:
             "current_space": self.current_space,
             "spaces": dict(self.names),
         }
+
+    def _row(self, delegation: Delegation, issued: bool) -> dict[str, Any]:
+        row: dict[str, Any] = {"proof": delegation.format(), "issued": issued}
+        when = self.revoked_at(delegation)
+        if when is not None:
+            row["revoked"] = when
+        return row
 
     @classmethod
     def from_json(cls, data: Any, where: Path) -> AgentState:
@@ -134,11 +149,14 @@ class AgentState:
         try:
             state = cls(Signer.parse(str(data["principal"])))
             for row in data.get("delegations") or []:
-                state.add([parse_proof(str(row["proof"]))], issued=bool(row.get("issued")))
+                delegation = parse_proof(str(row["proof"]))
+                state.add([delegation], issued=bool(row.get("issued")))
+                if row.get("revoked") is not None:
+                    state.revoked[link_str(delegation.cid)] = float(row["revoked"])
             space = data.get("current_space")
             state.current_space = str(space) if space else None
             state.names = {str(k): str(v) for k, v in (data.get("spaces") or {}).items()}
-        except (KeyError, TypeError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigurationError(f"{where} is damaged: {type(exc).__name__}") from None
         except ConfigurationError as exc:
             raise ConfigurationError(f"{where} is damaged: {exc}") from None
@@ -236,7 +254,8 @@ class AgentStore:
 
     def _check_owner(self, st: os.stat_result) -> None:
         """Refuse a store (or its directory) that another user owns or may write: whoever
-        can replace it chooses the key and proofs we act with (ssh's rule for its keys)."""
+        can replace it chooses the key and proofs we act with; and, as ssh refuses a
+        private key file others may read, a store with any group or other permission."""
         me = os.geteuid()
         try:
             parent = self.path.parent.stat()
@@ -246,6 +265,12 @@ class AgentStore:
             raise ConfigurationError(
                 f"{self.path} is owned or writable by another user: refused "
                 "(it holds the agent key; chmod 600 it if it is yours)"
+            )
+        if stat.S_IMODE(st.st_mode) & 0o077:
+            mode = stat.S_IMODE(st.st_mode)
+            raise ConfigurationError(
+                f"{self.path} is open to other users (mode {mode:04o}) and holds the agent's "
+                f"private key: refused; if it is yours, run: chmod 600 {self.path}"
             )
         # a sticky world-writable dir (/tmp) lets no one else rename over our file
         open_to_all = parent.st_mode & stat.S_IWOTH and not parent.st_mode & stat.S_ISVTX
