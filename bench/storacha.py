@@ -1,12 +1,18 @@
 """Storacha: our native client vs the official @storacha/client, on the local service.
 
     .venv/bin/python -m bench.storacha [--sizes 20,256] [--repeat 1] [--shard-mb N]
+        [--rss-mb 1000] [--list-uploads 10000]
 
 Cases: ``upload N MB`` end to end (encode, shard, PUT, receipts, index, upload/add,
 filecoin/offer) for us and for ``@storacha/client`` ``uploadFile`` (its own timer, so
 Node start-up is excluded); ``encode N MB``: our client-side encoding (UnixFS, CAR
 shards, DAG index, piece CIDs) against one hashlib sha256 pass over the same bytes.
 Every run uploads fresh random bytes, so no upload is deduplicated by the service.
+``--rss-mb``: one upload of that size by each client in a fresh process, with its
+peak RSS (VmHWM from /proc) in the notes. ``--list-uploads N``: N uploads are
+registered in a new space (``upload/add``), then each client lists them all in pages
+of 1000 (our ``iter_uploads`` in this process; the JS client's ``upload.list`` in
+Node, timed inside it). ``--sizes ''`` skips the upload and encode cases.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from tests.servers.storacha import (
 )
 
 from bench.common import BenchRun, Measurement
+from bench.storacha_scale import bench_listing, bench_rss
 from ipfs_kit_py.backends.storacha.backend import StorachaBackend
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.sharding import Shard, ShardWriter, encode_dag_index
@@ -138,7 +145,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="20,256", help="sizes in MB, comma-separated")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--shard-mb", type=int, default=None, help="shard size (MiB), both")
+    parser.add_argument("--rss-mb", type=int, default=0, help="fresh-process upload + RSS")
+    parser.add_argument("--list-uploads", type=int, default=0, help="uploads to list")
     args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     run = BenchRun("storacha")
     baselines: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="bench-storacha-") as tmp_name:
@@ -150,7 +160,13 @@ def main() -> None:
                 shard = args.shard_mb << 20
                 config = StorachaConfig(**{**config.__dict__, "shard_size": shard})
             no_offer = StorachaConfig(**{**config.__dict__, "filecoin_offer": False})
-            for mb in (int(s) for s in args.sizes.split(",")):
+            if args.rss_mb:
+                case = bench_rss(run, service, creds, config, tmp, args.rss_mb * MB)
+                baselines[case] = "@storacha/client uploadFile"
+            if args.list_uploads:
+                case = bench_listing(run, service, config, tmp, args.list_uploads)
+                baselines[case] = "@storacha/client upload.list"
+            for mb in sizes:
                 size, case = mb * MB, f"upload {mb} MB"
                 timed_js(run, case, service, creds, tmp, size, args.repeat, config.shard_size)
                 timed_ours(
@@ -165,7 +181,7 @@ def main() -> None:
                     timed_ours(run, case, name, inflight, tmp, size, args.repeat)
                 if any(m.case == case and m.contender.startswith("@") for m in run.measurements):
                     baselines[case] = "@storacha/client uploadFile"
-        for mb in (int(s) for s in args.sizes.split(",")):
+        for mb in sizes:
             baselines[bench_encode(run, tmp, mb * MB, args.repeat)] = "hashlib sha256"
     run.report(baselines)
 

@@ -120,6 +120,10 @@ def test_kit_dict_face(
             page = kit.list_uploads(cursor=page["cursor"], size=1)
             roots |= {u["root"] for u in page["uploads"]}
         assert up["cid"] in roots
+        listed = [str(u["root"]) for u in kit.backend.iter_uploads(page_size=1000)]
+        for size in (1, 2, len(listed)):  # the last page full, half full, the only one
+            paged = [str(u["root"]) for u in kit.backend.iter_uploads(page_size=size)]
+            assert paged == listed and len(set(paged)) == len(paged) == len(roots)
         out = tmp_path / "out" / "copy.zip"
         got = kit.retrieve(up["cid"], out)
         assert got["success"] and out.read_bytes() == source.read_bytes()

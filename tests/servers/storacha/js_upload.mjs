@@ -1,4 +1,5 @@
-// Upload one file with the official @storacha/client and print {root, shards, seconds, space}.
+// Upload one file with the official @storacha/client and print {root, shards, seconds, space,
+// hwm_kb} (hwm_kb: the process's peak RSS, VmHWM from /proc/self/status, in KiB).
 //
 //   node js_upload.mjs FILE --url URL --did SERVICE_DID --key Mg... --proof m...
 //   node js_upload.mjs FILE --url URL --did SERVICE_DID --login alice@example.com
@@ -8,7 +9,7 @@
 // --login: a fresh agent logs in (the test service confirms the e-mail) and creates a
 // provisioned space, as a person would. --shard-size N sets the CAR shard size in bytes.
 // `seconds` times uploadFile alone (encoding, hashing, piece CIDs, PUTs, receipts).
-import { openAsBlob } from 'node:fs'
+import { openAsBlob, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import * as Client from '@storacha/client'
 import { StoreMemory } from '@storacha/client/stores/memory'
@@ -63,4 +64,6 @@ const root = await client.uploadFile(file, {
   onShardStored: (meta) => shards.push(meta.cid.toString()),
 })
 const seconds = (performance.now() - started) / 1000
-console.log(JSON.stringify({ root: root.toString(), shards, seconds, space: space.did() }))
+const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))
+const hwm_kb = hwm ? Number(hwm[1]) : null
+console.log(JSON.stringify({ root: root.toString(), shards, seconds, space: space.did(), hwm_kb }))

@@ -166,6 +166,13 @@ class StorachaBackend(BaseBackend):
 
     def list_uploads(self, cursor: str | None = None, size: int | None = None) -> UploadPage:
         """One page of the space's uploads, newest first."""
+        page = self._page(cursor, size)
+        if page.cursor is not None and not self._more_after(page.cursor):
+            return UploadPage(page.uploads, None, page.size)  # the service hands out a
+        return page  # cursor even on the last page
+
+    def _page(self, cursor: str | None, size: int | None) -> UploadPage:
+        """One ``upload/list`` answer as it is (its cursor may lead to an empty page)."""
         nb: dict[str, Any] = {}
         if cursor:
             nb["cursor"] = cursor
@@ -174,9 +181,8 @@ class StorachaBackend(BaseBackend):
         ok = self.client.invoke_ok("upload/list", self.space, nb, nonce=True)
         results = [dict(r) for r in ok.get("results", [])]
         next_cursor = ok.get("cursor") if len(results) and ok.get("cursor") != cursor else None
-        if next_cursor is not None and not self._more_after(str(next_cursor)):
-            next_cursor = None  # the service hands out a cursor even on the last page
-        return UploadPage(results, next_cursor, int(ok.get("size", len(results))))
+        size_ = int(ok.get("size", len(results)))
+        return UploadPage(results, None if next_cursor is None else str(next_cursor), size_)
 
     def _more_after(self, cursor: str) -> bool:
         """True if ``upload/list`` has at least one record past ``cursor``."""
@@ -193,8 +199,8 @@ class StorachaBackend(BaseBackend):
         """
         cursor: str | None = None
         seen: set[str] = set()
-        while True:
-            page = self.list_uploads(cursor, page_size)
+        while True:  # no probe per page: the last page's cursor costs one more, empty
+            page = self._page(cursor, page_size)
             yield from page.uploads
             if page.cursor is None or page.cursor in seen:
                 return
