@@ -196,10 +196,12 @@ class StorachaBackend(BaseBackend):
 
         A short page is not the end (a service may cap the page size below ours); a
         cursor seen before is, so a service handing out cursors in a cycle cannot loop us.
+        No probe per page (as :meth:`list_uploads` makes): the last page's cursor costs
+        one more, empty, page.
         """
         cursor: str | None = None
         seen: set[str] = set()
-        while True:  # no probe per page: the last page's cursor costs one more, empty
+        while True:
             page = self._page(cursor, page_size)
             yield from page.uploads
             if page.cursor is None or page.cursor in seen:
