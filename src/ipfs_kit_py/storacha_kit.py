@@ -110,10 +110,10 @@ class StorachaKit(DictKit):
 
     @dict_result
     def upload_directory(
-        self, path: str | os.PathLike[str], hidden: bool = False
+        self, path: str | os.PathLike[str], hidden: bool = False, resume: bool = True
     ) -> dict[str, Any]:
-        """Upload a directory tree as one UnixFS DAG."""
-        result = self.backend.upload_directory(path, hidden=hidden)
+        """Upload a directory tree as one UnixFS DAG (resumed as :meth:`upload_file` is)."""
+        result = self.backend.upload_directory(path, hidden=hidden, resume=bool(resume))
         return _upload_fields(result, self.backend.space)
 
     @dict_result
