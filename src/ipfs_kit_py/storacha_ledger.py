@@ -55,9 +55,9 @@ class StorachaUploadLedger:
             if row is not None and (row[0] != source.stamp or not resume):
                 if row[0] != source.stamp:
                     logger.info("%s changed since its interrupted upload: starting over", source)
-                self._forget(db, key)
                 row = None
             if row is None:
+                self._forget(db, key)  # and any shard a finished twin run noted late
                 db.execute(
                     "INSERT INTO storacha_uploads (id, space, source, options, stamp, started, "
                     "owner) VALUES (?, ?, ?, ?, ?, ?, ?)",
