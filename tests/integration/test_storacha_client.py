@@ -186,6 +186,7 @@ def test_cli_commands(
     from ipfs_kit_py.cli.main import main
 
     monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # the upload states' index
     monkeypatch.setenv("STORACHA_KEY", storacha_credentials.key)
     monkeypatch.setenv("STORACHA_PROOF", storacha_credentials.proof)
     flags = ["--service-url", storacha_service.url, "--service-did", storacha_service.did]
@@ -231,8 +232,11 @@ def test_seed_facade_upload_file(
     storacha_service: StorachaService,
     storacha_credentials: StorachaTestCredentials,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from ipfs_kit_py.ipfs_kit import ipfs_kit
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # the upload states' index
 
     section = {
         "key": storacha_credentials.key,

@@ -193,3 +193,18 @@ def test_up_help_documents_resume(capsys: pytest.CaptureFixture[str]) -> None:
         main(["storacha", "up", "--help"])
     out = capsys.readouterr().out
     assert "--resume" in out and "--no-resume" in out
+
+
+def test_an_unusable_index_costs_the_resume_not_the_upload(
+    kit_env: dict[str, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    damaged = Path(kit_env["XDG_DATA_HOME"]) / "ipfs-kit" / "index.sqlite3"
+    damaged.parent.mkdir(parents=True)
+    damaged.write_bytes(b"not an index" * 100)
+    source = tmp_path / "small.bin"
+    source.write_bytes(os.urandom(2 * 1024 * 1024 + 1))
+    root, shards, _, index = _clean_upload(source, tmp_path / "clean")
+    with ipfs_kit() as kit:
+        result = kit.storacha.upload_file(source)
+        assert (result.root, result.shards, result.index) == (root, shards, index)
+    assert "will not be resumable" in caplog.text and str(damaged) in caplog.text

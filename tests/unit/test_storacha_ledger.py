@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 from ipfs_kit_py.backends.storacha.resume import (
     SavedShard,
     UploadSource,
+    UploadState,
     directory_source,
     file_source,
     upload_id,
 )
+from ipfs_kit_py.errors import MetadataIndexError
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.storacha_ledger import StorachaUploadLedger
 from tests.servers.postgres import IndexFactory
@@ -162,3 +164,31 @@ def test_the_ledger_agrees_with_a_model(
                 state = ledger.begin(SPACE, source)
             assert state is not None
             assert ledger.begin(SPACE, source).shards == model  # type: ignore[union-attr]
+
+
+class _FailingJournal:
+    """A journal whose index went away after ``ok`` writes."""
+
+    def __init__(self, ok: int) -> None:
+        self.ok, self.calls = ok, 0
+
+    def _call(self, *_: object) -> None:
+        self.calls += 1
+        if self.calls > self.ok:
+            raise MetadataIndexError("index /x: disk I/O error")
+
+    shard_stored = piece_offered = indexed = finish = _call
+
+
+def test_a_failing_state_write_is_logged_and_ends_the_writing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    journal = _FailingJournal(ok=1)
+    state = UploadState("u", journal)
+    state.shard_stored(0, "c0", 10)
+    state.shard_stored(1, "c1", 10)  # fails: logged, not raised
+    state.piece_offered(1, "p")
+    state.indexed("i")
+    state.finish()
+    assert journal.calls == 2 and "upload state not written" in caplog.text
+    assert state.accepted(1, "c1") == SavedShard(1, "c1", 10, "p")  # this run still knows

@@ -36,6 +36,7 @@ from ipfs_kit_py.errors import (
     BackendError,
     ContentMismatchError,
     ContentNotFoundError,
+    MetadataIndexError,
 )
 from ipfs_kit_py.streams import read_chunks, reader
 
@@ -122,9 +123,15 @@ class StorachaBackend(BaseBackend):
         return self.uploader().upload_file(source, state)
 
     def _begin(self, source: UploadSource, resume: bool) -> UploadState | None:
+        """The upload's state; None without states, or if they cannot be read (the upload
+        goes on, not resumable: it never needs the index to succeed)."""
         if self.uploads is None:
             return None
-        return self.uploads.begin(self.space, source, resume=resume)
+        try:
+            return self.uploads.begin(self.space, source, resume=resume)
+        except MetadataIndexError as exc:
+            logger.warning("no upload state (%s): this upload will not be resumable", exc)
+            return None
 
     def upload_directory(
         self, path: str | os.PathLike[str], *, hidden: bool = False, resume: bool = True

@@ -13,11 +13,14 @@ is kept is the :class:`UploadJournal`'s business (the metadata index, see
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from ipfs_kit_py.errors import MetadataIndexError
 
 __all__ = [
     "SavedShard",
@@ -62,13 +65,18 @@ class UploadJournal(Protocol):
 
 @dataclass
 class UploadState:
-    """One upload's progress: read at the start, written through ``journal``."""
+    """One upload's progress: read at the start, written through ``journal``.
+
+    A write that fails (the index went away) is logged and ends the writing: the
+    upload goes on, it only becomes less resumable.
+    """
 
     upload: str
     journal: UploadJournal
     shards: dict[int, SavedShard] = field(default_factory=dict)
     index: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _broken: bool = field(default=False, repr=False)
 
     def accepted(self, position: int, cid: str) -> SavedShard | None:
         """The saved shard at ``position`` if it is the shard ``cid``, else None."""
@@ -79,22 +87,34 @@ class UploadState:
         saved = SavedShard(position, cid, size)
         with self._lock:
             self.shards[position] = saved
-        self.journal.shard_stored(self.upload, saved)
+        self._write(self.journal.shard_stored, self.upload, saved)
 
     def piece_offered(self, position: int, piece: str) -> None:
         with self._lock:
             saved = self.shards.get(position)
             if saved is not None:
                 self.shards[position] = SavedShard(position, saved.cid, saved.size, piece)
-        self.journal.piece_offered(self.upload, position, piece)
+        self._write(self.journal.piece_offered, self.upload, position, piece)
 
     def indexed(self, index: str) -> None:
         self.index = index
-        self.journal.indexed(self.upload, index)
+        self._write(self.journal.indexed, self.upload, index)
 
     def finish(self) -> None:
         """The upload is registered: forget its state."""
-        self.journal.finish(self.upload)
+        self._write(self.journal.finish, self.upload)
+
+    def _write(self, call: Callable[..., None], *args: object) -> None:
+        if self._broken:
+            return
+        try:
+            call(*args)
+        except MetadataIndexError as exc:
+            self._broken = True
+            logger.warning("upload state not written (%s): resuming may resend more", exc)
+
+
+logger = logging.getLogger(__name__)
 
 
 def upload_id(space: str, source: UploadSource) -> str:
