@@ -339,6 +339,19 @@ class MetadataIndex(Closeable):
             finally:
                 self._depth = 0
 
+    def lock_cid(self, cid: CID | str, *, wait: bool = True) -> bool:
+        """Hold ``cid`` against other writers until the caller's transaction ends.
+
+        Inside :meth:`transaction` only. A check of its copies followed by a change (is
+        this the last copy? then keep it) is exact while held. SQLite's write lock holds
+        every CID already; PostgreSQL takes an advisory lock on the CID, waiting for it,
+        or (``wait=False``) returning False at once if another transaction holds it.
+        """
+        _key(cid)  # a bad CID is InvalidInputError, as for every other call
+        if not self._depth:
+            raise InvalidInputError("lock_cid holds a CID for a transaction: call it in one")
+        return True
+
     def _execute(self, sql: str) -> None:
         try:
             with self._errors():  # damage: IndexCorruptError

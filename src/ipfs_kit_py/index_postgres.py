@@ -19,6 +19,7 @@ import re
 import socket
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,54 @@ def masked_url(url: str) -> str:
     if at and ":" in userinfo:
         userinfo = userinfo.split(":", 1)[0] + ":***"
     return f"{scheme}://{userinfo}{at}{host}"
+
+
+def url_secrets(url: str) -> list[str]:
+    """The passwords in ``url`` (its userinfo, ``password=`` in its query), as written and
+    decoded: what must never appear in a message or a log line."""
+    rest = url.partition("://")[2]
+    userinfo = rest.partition("?")[0].rpartition("@")[0]
+    found = [userinfo.split(":", 1)[1]] if ":" in userinfo else []
+    for part in rest.partition("?")[2].split("&"):
+        name, _, value = part.partition("=")
+        if name.lower() in ("password", "sslpassword"):
+            found.append(value)
+    out = {v for f in found for v in (f, urllib.parse.unquote(f)) if v}
+    return sorted(out, key=len, reverse=True)
+
+
+def hide_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every one of ``secrets`` replaced by ``***``."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+class _HideSecrets(logging.Filter):
+    """Hide the passwords of every index URL opened here in psycopg's log lines (libpq
+    repeats a malformed URL, or a piece of it, in its errors; the pool logs them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def add(self, url: str) -> None:
+        self.secrets.update(url_secrets(url))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        hidden = hide_secrets(message, sorted(self.secrets, key=len, reverse=True))
+        if hidden != message:
+            record.msg, record.args = hidden, None
+        return True
+
+
+_HIDE = _HideSecrets()
+for _name in ("psycopg", "psycopg.pool"):
+    logging.getLogger(_name).addFilter(_HIDE)
 
 
 @functools.lru_cache(maxsize=512)
@@ -143,9 +192,11 @@ class PostgresIndex(MetadataIndex):
         if not is_postgres_url(url):
             raise ConfigurationError(f"not a PostgreSQL URL: {masked_url(str(url))}")
         self._url = url  # with its password: never shown (see location)
+        _HIDE.add(url)
         digest = hashlib.sha256(f"ipfs-kit node {node_id}".encode()).digest()
         self._node_lock = int.from_bytes(digest[:8], "big", signed=True)
         self._local = threading.local()
+        _probe(url, connect_timeout_s, self.location)
         self._pool = _open_pool(url, pool_size, connect_timeout_s, self.location)
         try:
             self.migrate()
@@ -210,6 +261,20 @@ class PostgresIndex(MetadataIndex):
                 yield self._local.conn
             finally:
                 self._local.conn = None
+
+    def lock_cid(self, cid: CID | str, *, wait: bool = True) -> bool:
+        """Hold ``cid`` against every node's writers until the transaction ends (see base)."""
+        joined = getattr(self._local, "conn", None)
+        if joined is None:
+            raise InvalidInputError("lock_cid holds a CID for a transaction: call it in one")
+        digest = hashlib.sha256(f"ipfs-kit cid {_key(cid)}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        with self._pg_errors():
+            if wait:
+                joined.execute("SELECT pg_advisory_xact_lock(?)", (key,)).fetchone()
+                return True
+            row = joined.execute("SELECT pg_try_advisory_xact_lock(?)", (key,)).fetchone()
+            return bool(row and row[0])
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         joined = getattr(self._local, "conn", None)
@@ -301,6 +366,29 @@ class PostgresIndex(MetadataIndex):
                 f"the index {self.location} has a damaged schema: {'; '.join(problems)}",
                 path=self.location,
             )
+
+
+def _probe(url: str, timeout_s: float, shown: str) -> None:
+    """Parse ``url`` and connect once: a bad URL, a refused login or an unreachable server
+    fails here, at once (or in ``timeout_s``), with libpq's reason and no password."""
+    try:
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError as exc:
+        raise ConfigurationError(
+            "a PostgreSQL index needs psycopg 3: pip install 'ipfs_kit_py[postgres]'"
+        ) from exc
+    secrets = url_secrets(url)
+    try:
+        conninfo_to_dict(url)
+    except psycopg.Error as exc:
+        reason = hide_secrets(str(exc), secrets)
+        raise ConfigurationError(f"the index URL {shown} is not valid: {reason}") from None
+    try:
+        psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout_s))).close()
+    except psycopg.Error as exc:
+        reason = hide_secrets(str(exc).strip(), secrets)
+        raise MetadataIndexError(f"cannot reach the index {shown}: {reason}") from None
 
 
 def _open_pool(url: str, size: int, timeout_s: float, shown: str) -> ConnectionPool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,8 @@ class KitConfig:
     promote_after: int = DEFAULT_PROMOTE_AFTER
     verify_disk_reads: bool = True  # false: trust an unchanged disk file (inode, size, mtime)
     max_stream_bytes: int | None = None  # cut-off for streams added from '-' or file objects
-    index_url: str | None = None  # a shared index: postgresql://user@host/db (else the file)
+    # a shared index: postgresql://user@host/db (else the file); its password is no repr's
+    index_url: str | None = field(default=None, repr=False)
     node_id: str = ""  # names this machine's disk and memory copies in a shared index
 
     @classmethod

@@ -1,0 +1,262 @@
+"""Attacks on the shared index and the fleet (issue 14), against a real PostgreSQL and a
+real SeaweedFS: what one node does must never break another node's work or lose the last
+copy, and no password leaves the process in a message, a repr or a log line."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from tests.servers.postgres import Postgres
+from tests.servers.seaweedfs import SeaweedS3, boto_client
+
+from ipfs_kit_py.backends.disk import DiskBackend
+from ipfs_kit_py.backends.s3.client import S3Client
+from ipfs_kit_py.backends.s3.config import S3Config
+from ipfs_kit_py.errors import (
+    BackendError,
+    ConfigurationError,
+    LastCopyError,
+    MetadataIndexError,
+)
+from ipfs_kit_py.index import open_index
+from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
+from ipfs_kit_py.upload_ledger import FOREIGN_STALE_S, UploadLedger, upload_endpoint
+
+MiB = 1 << 20
+
+
+def _dead_pid() -> int:
+    """The id of a process that ran and exited: what a pid of another machine looks like
+    from here (nothing, or somebody else)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout)
+
+
+# -- multipart uploads in flight on another node ----------------------------------------
+
+
+@pytest.mark.timeout(120)
+def test_another_nodes_live_multipart_upload_is_never_aborted(
+    postgres_url: str, seaweedfs: SeaweedS3
+) -> None:
+    """Node A (another machine) is uploading; node B's S3 client sweeps the bucket: A's
+    pid means nothing on B, so B must leave A's upload alone and A completes it."""
+    server, boto = seaweedfs, boto_client(seaweedfs)
+    key = f"ipfs/a14-live-{uuid.uuid4().hex}"
+    live = boto.create_multipart_upload(Bucket=server.bucket, Key=key)
+    config = S3Config.from_sources(server.s3_args())
+    endpoint = upload_endpoint(config)
+    with open_index(postgres_url, node_id="node-b") as index, S3Client(config) as client:
+        with index.transaction() as db:  # A's ledger entry, as A's kit writes it
+            db.execute(
+                "INSERT INTO s3_uploads VALUES (?, ?, ?, ?, ?)",
+                (endpoint, server.bucket, key, time.time(), f"{_dead_pid()}-1@node-a"),
+            )
+        client.uploads = UploadLedger(index, endpoint)
+        assert client.sweep_uploads(server.bucket) == 0
+        assert [u.key for u in client.uploads.recorded(server.bucket)] == [key]
+    part = boto.upload_part(
+        Bucket=server.bucket, Key=key, UploadId=live["UploadId"], PartNumber=1, Body=b"x" * 10
+    )
+    boto.complete_multipart_upload(
+        Bucket=server.bucket,
+        Key=key,
+        UploadId=live["UploadId"],
+        MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]},
+    )
+    assert boto.get_object(Bucket=server.bucket, Key=key)["Body"].read() == b"x" * 10
+
+
+def test_own_dead_and_long_abandoned_foreign_uploads_are_stale(postgres_url: str) -> None:
+    """This node's entries are judged by their process; another node's only by age."""
+    with open_index(postgres_url, node_id="node-b") as index:
+        ledger = UploadLedger(index, "http://s3.test")
+        now, dead = time.time(), _dead_pid()
+        rows = [
+            ("own-dead", now, f"{dead}-1@node-b"),
+            ("foreign-fresh", now, f"{dead}-1@node-a"),
+            ("foreign-old", now - FOREIGN_STALE_S - 60, f"{dead}-1@node-a"),
+            ("legacy-fresh", now, f"{dead}-1"),  # written before entries named a node
+        ]
+        with index.transaction() as db:
+            for key, started, owner in rows:
+                db.execute(
+                    "INSERT INTO s3_uploads VALUES (?, ?, ?, ?, ?)",
+                    ("http://s3.test", "bucket", key, started, owner),
+                )
+        mine = ledger.begin("bucket", "own-live")
+        assert mine.owner.endswith("@node-b")
+        stale = {u.key for u in ledger.stale("bucket", set())}
+        assert stale == {"own-dead", "foreign-old", "own-live"}  # own-live: not active
+        assert "own-live" not in {u.key for u in ledger.stale("bucket", {mine})}
+
+
+# -- the last copy, removed from two nodes at once --------------------------------------
+
+
+def _node_tiers(url: str, node: str, root: Path) -> TieredCacheManager:
+    index = open_index(url, node_id=node)
+    return TieredCacheManager([DiskBackend(root / node / "disk")], index, TierPolicy())
+
+
+@pytest.mark.timeout(300)
+def test_two_nodes_removing_their_copies_at_once_never_lose_the_last(
+    postgres: Postgres, tmp_path: Path
+) -> None:
+    url = postgres.new_database()
+    a, b = _node_tiers(url, "node-a", tmp_path), _node_tiers(url, "node-b", tmp_path)
+    try:
+        payloads = [f"kept on two nodes {n}".encode() for n in range(60)]
+        cids = [a.add([p], to=["disk"], pinned=True).cid for p in payloads]
+        for cid, data in zip(cids, payloads, strict=True):
+            b.put(cid, [data], to=["disk"], pinned=True)
+        start = threading.Barrier(2)
+        refused: dict[str, int] = {"node-a": 0, "node-b": 0}
+
+        def remove_all(tiers: TieredCacheManager) -> None:
+            start.wait()
+            for cid in cids:
+                try:
+                    tiers.remove(cid, ["disk"])
+                except LastCopyError:
+                    refused[tiers.index.node_id] += 1
+
+        threads = [threading.Thread(target=remove_all, args=(t,)) for t in (a, b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(240)
+        assert sum(refused.values()) == len(cids)  # one of the two copies always stays
+        for cid in cids:
+            [left] = a.index.locations(cid, all_nodes=True)
+            holder = a if left.node == "node-a" else b
+            assert holder.tier("disk").has(cid)  # and its file is there
+    finally:
+        for tiers in (a, b):
+            tiers.index.close()
+
+
+@pytest.mark.timeout(120)
+def test_a_remote_copy_whose_delete_fails_stays_in_the_ledger(
+    postgres_url: str, seaweedfs_private: SeaweedS3, tmp_path: Path
+) -> None:
+    """``remove`` forgets a remote copy before deleting it (outside the lock); a delete
+    the server refuses puts the entry back as it was."""
+    from ipfs_kit_py.backends.s3.backend import S3Backend
+
+    seaweedfs = seaweedfs_private
+    config = S3Config.from_sources(seaweedfs.s3_args(max_retries=1, retry_timeout=2))
+    s3 = S3Backend(config)
+    with open_index(postgres_url, node_id="node-a") as index:
+        tiers = TieredCacheManager([DiskBackend(tmp_path / "disk"), s3], index, TierPolicy())
+        cid = tiers.add([b"on s3 and disk " + uuid.uuid4().bytes], to=["disk", "s3"]).cid
+        before = {loc.backend: loc for loc in index.locations(cid)}
+        seaweedfs.kill()
+        try:
+            with pytest.raises(BackendError):  # the server is gone
+                tiers.remove(cid, ["s3"])
+        finally:
+            seaweedfs.restart()
+        after = {loc.backend: loc for loc in index.locations(cid)}
+        assert after.keys() == {"disk", "s3"}
+        assert after["s3"].locator == before["s3"].locator
+        tiers.remove(cid, ["s3"])
+        assert not s3.has(cid) and [loc.backend for loc in index.locations(cid)] == ["disk"]
+        s3.close()
+
+
+# -- passwords ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def password_role(postgres: Postgres) -> str:
+    """A role that logs in with a password (scram), and the URL's host:port/db part."""
+    import psycopg
+
+    role = f"pw_{uuid.uuid4().hex[:8]}"
+    hba = postgres.data_dir / "pg_hba.conf"
+    hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+    with psycopg.connect(postgres.url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD 'Right-Pw-42'")
+        conn.execute("SELECT pg_reload_conf()")
+    time.sleep(0.5)  # the postmaster rereads pg_hba.conf on SIGHUP
+    return role
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    "userinfo, query",
+    [
+        ("{role}:S3cret-Wr0ng", ""),  # refused login
+        ("{role}", "?password=S3cret-Wr0ng"),  # libpq's query form
+        ("{role}:S3cret%zz", ""),  # a '%' not percent-encoded: libpq echoes the token
+        ("{role}:S3cret-Wr0ng", "?sslmode=S3cret-Wr0ng"),  # echoed by libpq's check
+    ],
+)
+def test_a_bad_login_fails_at_once_with_its_reason_and_never_shows_the_password(
+    postgres: Postgres,
+    password_role: str,
+    userinfo: str,
+    query: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = f"postgresql://{userinfo.format(role=password_role)}@127.0.0.1:{postgres.port}/postgres"
+    caplog.set_level(logging.DEBUG)
+    started = time.monotonic()
+    with pytest.raises((MetadataIndexError, ConfigurationError)) as caught:
+        open_index(url + query, node_id="n")
+    assert time.monotonic() - started < 5  # a refused login is not a 10 s timeout
+    text = f"{caught.value} {caught.value!r} {caught.value.__cause__!r} {caplog.text}"
+    assert "S3cret" not in text
+    if "%zz" not in userinfo and "sslmode" not in query:
+        assert "password authentication failed" in str(caught.value)
+
+
+def test_the_index_url_password_is_in_no_repr_and_no_config_dump(
+    postgres: Postgres, password_role: str, tmp_path: Path
+) -> None:
+    from ipfs_kit_py.ipfs_kit import ipfs_kit
+
+    base = f"127.0.0.1:{postgres.port}/postgres"
+    for url in (
+        f"postgresql://{password_role}:Right-Pw-42@{base}",
+        f"postgresql://{password_role}@{base}?password=Right-Pw-42",
+    ):
+        with ipfs_kit({}, cache_dir=tmp_path, index_url=url, node_id="n") as kit:
+            shown = f"{kit!r} {kit.config!r} {kit.config_summary()} {kit.index!r}"
+            shown += kit.index.location
+            assert "Right-Pw-42" not in shown
+            assert kit.index.count() >= 0  # the right password opens it
+
+
+def test_an_unreachable_index_fails_in_seconds(tmp_path: Path) -> None:
+    from tests.servers.process import free_port
+
+    started = time.monotonic()
+    with pytest.raises(MetadataIndexError, match="cannot reach"):
+        open_index(f"postgresql://kit:pw@127.0.0.1:{free_port()}/db", node_id="n")
+    assert time.monotonic() - started < 5
+
+
+def test_lock_cid_is_for_a_transaction_on_both_engines(postgres_url: str, tmp_path: Path) -> None:
+    from ipfs_kit_py.errors import InvalidInputError
+
+    cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+    for where in (str(tmp_path / "index.sqlite3"), postgres_url):
+        with open_index(where, node_id="n") as index:
+            with pytest.raises(InvalidInputError):
+                index.lock_cid(cid)
+            with index.transaction():
+                assert index.lock_cid(cid) and index.lock_cid(cid, wait=False)
