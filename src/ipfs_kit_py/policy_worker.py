@@ -10,7 +10,9 @@ through the index; one killed mid-copy loses its lease and another finishes its 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -132,7 +134,8 @@ class PolicyWorker:
         if not self.queue.renew(self.owner, cid, self.lease_s):
             return  # lost the lease: another worker has it now
         try:
-            did = self._repair(cid)
+            with self._lease_kept(cid):  # a copy longer than the lease keeps it
+                did = self._repair(cid)
         except (IpfsKitError, OSError) as exc:
             why = f"{type(exc).__name__}: {exc}"
             report.failed[cid] = why
@@ -144,6 +147,28 @@ class PolicyWorker:
         else:
             report.already += 1
         self.queue.finish(self.owner, cid)
+
+    @contextlib.contextmanager
+    def _lease_kept(self, cid: str) -> Iterator[None]:
+        """Renew the lease on ``cid`` every third of its length while the body runs."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(self.lease_s / 3):
+                try:
+                    if not self.queue.renew(self.owner, cid, self.lease_s):
+                        logger.warning("policy: lost the lease on %s to another worker", cid)
+                        return
+                except IpfsKitError as exc:  # the index is down: the lease may run out
+                    logger.warning("policy: could not renew the lease on %s: %s", cid, exc)
+
+        thread = threading.Thread(target=beat, name=f"lease {cid[:16]}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def _repair(self, cid: str) -> bool:
         """Bring ``cid`` up to its policy; False if there was nothing left to do."""

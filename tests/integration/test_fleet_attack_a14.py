@@ -260,3 +260,67 @@ def test_lock_cid_is_for_a_transaction_on_both_engines(postgres_url: str, tmp_pa
                 index.lock_cid(cid)
             with index.transaction():
                 assert index.lock_cid(cid) and index.lock_cid(cid, wait=False)
+
+
+# -- leases --------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(300)
+def test_a_copy_longer_than_its_lease_is_made_once(
+    postgres_url: str, seaweedfs: SeaweedS3, tmp_path: Path
+) -> None:
+    """A 48 MiB copy (S3 to disk) under a 0.1 s lease, while a worker of another node
+    asks for work every 0.02 s: the copying worker keeps its lease as long as it copies,
+    so the CID is copied once, by one node."""
+    from ipfs_kit_py.backends.s3.backend import S3Backend
+    from ipfs_kit_py.policy_worker import PolicyWorker
+    from ipfs_kit_py.replication import PolicySet, ReplicationPolicy
+
+    args = seaweedfs.s3_args(key_prefix=f"a14-lease-{uuid.uuid4().hex[:8]}/")
+
+    def node(name: str) -> TieredCacheManager:
+        s3 = S3Backend(S3Config.from_sources(args))
+        disk = DiskBackend(tmp_path / name / "disk")
+        return TieredCacheManager([disk, s3], open_index(postgres_url, node_id=name))
+
+    a, b = node("node-a"), node("node-b")
+    try:
+        piece = uuid.uuid4().bytes * 65536  # 1 MiB
+        cid = a.add((piece for _ in range(48)), to=["s3"]).cid
+        policies = PolicySet(ReplicationPolicy(min_copies=2))
+        workers = [PolicyWorker(t, policies, lease_s=0.1, poll_s=0.02) for t in (a, b)]
+        reports = []
+        first = threading.Thread(target=lambda: reports.append(workers[0].run_once()))
+        first.start()
+        deadline = time.monotonic() + 60
+        while not workers[0].queue.held_by_others("nobody") and time.monotonic() < deadline:
+            time.sleep(0.005)  # until a holds the lease: it is copying
+        reports.append(workers[1].run_once())  # asks while a copies, again and again
+        first.join(120)
+        assert sum(r.repaired for r in reports) == 1
+        assert not any(r.failed for r in reports)
+        copies = a.index.locations(cid, all_nodes=True)
+        assert sorted((c.backend, c.node) for c in copies) == [("disk", "node-a"), ("s3", "")]
+    finally:
+        for tiers in (a, b):
+            tiers.index.close()
+            for tier in tiers.tiers:
+                tier.close()
+
+
+def test_a_worker_whose_clock_runs_ahead_takes_no_live_lease(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lease times come from the database server's clock: a worker whose own clock is two
+    minutes ahead (a fault one machine cannot show for real: its clock is faked) still
+    sees another worker's 60 s leases as live."""
+    from ipfs_kit_py.repair_queue import RepairQueue
+
+    cids = [f"bafkreih{n:052d}" for n in range(5)]
+    with open_index(postgres_url, node_id="w1") as one, open_index(postgres_url) as two:
+        RepairQueue(one).enqueue(cids)
+        assert len(RepairQueue(one).claim("w1", 5, lease_s=60)) == 5
+        real = time.time
+        monkeypatch.setattr(time, "time", lambda: real() + 120)  # the module every one uses
+        assert RepairQueue(two).claim("w2", 5, lease_s=60) == []
+        assert RepairQueue(two).status().leased == 5
