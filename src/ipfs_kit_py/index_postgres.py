@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ipfs_kit_py.errors import (
@@ -243,24 +243,51 @@ class PostgresIndex(MetadataIndex):
         if joined is not None:
             yield joined
             return
-        # pipeline mode: BEGIN and the lock go out together, then the writes whose results
-        # nobody reads with the COMMIT: a short transaction costs two round trips
-        with (
-            self._pg_errors(),
-            self._pool.connection() as raw,
-            raw.pipeline() if pipelined else nullcontext() as pipeline,
-            raw.transaction(),
-        ):
-            # the writers of one node take turns, as SQLite's write lock has them do: a
-            # node's disk and its rows change together (other nodes go on in parallel)
-            raw.execute("SELECT pg_advisory_xact_lock(%s)", (self._node_lock,))
-            if pipeline is not None:
-                pipeline.sync()  # hold the lock before the caller touches the disk
+        with self._pg_errors(), self._begun(pipelined) as (raw, pipeline):
             self._local.conn = _Connection(raw, pipeline)
             try:
                 yield self._local.conn
             finally:
                 self._local.conn = None
+
+    @contextmanager
+    def _begun(
+        self, pipelined: bool
+    ) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Pipeline | None]]:
+        """A pooled connection in a transaction holding this node's lock.
+
+        A pooled connection a server restart (or failover) broke fails on its first
+        statement, before the caller did anything: it is dropped and the next one tried,
+        so a restart costs no request.
+        """
+        import psycopg
+
+        for attempt in range(self._pool.max_size + 1):
+            stack = ExitStack()
+            raw = None
+            try:
+                raw = stack.enter_context(self._pool.connection())
+                # pipeline mode: BEGIN and the lock go out together, then the writes whose
+                # results nobody reads with the COMMIT: a short transaction costs two trips
+                pipeline = stack.enter_context(raw.pipeline()) if pipelined else None
+                stack.enter_context(raw.transaction())
+                # the writers of one node take turns, as SQLite's write lock has them do: a
+                # node's disk and its rows change together (other nodes go on in parallel)
+                raw.execute("SELECT pg_advisory_xact_lock(%s)", (self._node_lock,))
+                if pipeline is not None:
+                    pipeline.sync()  # hold the lock before the caller touches the disk
+            except psycopg.OperationalError:
+                _close_quietly(stack)
+                if raw is None or not raw.broken or attempt == self._pool.max_size:
+                    raise
+                logger.info("index %s: a pooled connection was lost; another", self.location)
+                continue
+            except BaseException:
+                _close_quietly(stack)
+                raise
+            with stack:
+                yield raw, pipeline
+            return
 
     def lock_cid(self, cid: CID | str, *, wait: bool = True) -> bool:
         """Hold ``cid`` against every node's writers until the transaction ends (see base)."""
@@ -281,8 +308,17 @@ class PostgresIndex(MetadataIndex):
         if joined is not None:  # inside a transaction: see its own writes
             with self._pg_errors():
                 return list(joined.execute(sql, params).fetchall())
-        with self._pg_errors(), self._pool.connection() as raw:
-            return list(_Connection(raw).execute(sql, params).fetchall())
+        import psycopg
+
+        with self._pg_errors():
+            for attempt in range(self._pool.max_size + 1):
+                with self._pool.connection() as raw:
+                    try:
+                        return list(_Connection(raw).execute(sql, params).fetchall())
+                    except psycopg.OperationalError:
+                        if not raw.broken or attempt == self._pool.max_size:
+                            raise  # a read is safe to repeat on a connection that works
+        raise AssertionError("unreachable")
 
     def record_many(
         self,
@@ -366,6 +402,16 @@ class PostgresIndex(MetadataIndex):
                 f"the index {self.location} has a damaged schema: {'; '.join(problems)}",
                 path=self.location,
             )
+
+
+def _close_quietly(stack: ExitStack) -> None:
+    """Unwind a half-begun transaction on a connection that may be broken."""
+    import psycopg
+
+    try:
+        stack.close()
+    except psycopg.Error as exc:
+        logger.debug("closing a broken index connection: %s", exc)
 
 
 def _probe(url: str, timeout_s: float, shown: str) -> None:

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -324,3 +325,56 @@ def test_a_worker_whose_clock_runs_ahead_takes_no_live_lease(
         monkeypatch.setattr(time, "time", lambda: real() + 120)  # the module every one uses
         assert RepairQueue(two).claim("w2", 5, lease_s=60) == []
         assert RepairQueue(two).status().leased == 5
+
+
+# -- the database restarts ------------------------------------------------------------------
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[Postgres]:
+    """A PostgreSQL server of its own, for tests that restart it."""
+    from tests.servers.postgres import start_postgres
+
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.timeout(180)
+def test_a_database_restart_costs_no_request(private_postgres: Postgres) -> None:
+    """Every pooled connection breaks when the server restarts; the next requests (reads,
+    writes, transactions, from several threads) each get a working one."""
+    cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+    with open_index(private_postgres.new_database(), node_id="n") as index:
+
+        def busy() -> None:
+            for _ in range(10):
+                index.record(cid, "s3", "bucket/x")
+                index.locations(cid)
+
+        threads = [threading.Thread(target=busy) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        private_postgres.restart()
+        errors: list[Exception] = []
+
+        def after() -> None:
+            try:
+                busy()
+                with index.transaction():
+                    index.lock_cid(cid)
+                    index.mark_verified(cid, "s3", ok=True)
+            except Exception as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=after) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+        assert [loc.backend for loc in index.locations(cid)] == ["s3"]
