@@ -21,7 +21,7 @@ from ipfs_kit_py import debris
 from ipfs_kit_py.debris import process_owner
 from ipfs_kit_py.errors import BackendError, ContentNotFoundError, IpfsKitError
 from ipfs_kit_py.repair_queue import RepairQueue
-from ipfs_kit_py.replication import plan_replication, repair, replicate
+from ipfs_kit_py.replication import plan_known, policy_of, repair, replicate
 from ipfs_kit_py.replication_policy import PolicySet
 from ipfs_kit_py.tiers.manager import TieredCacheManager
 
@@ -80,16 +80,24 @@ class PolicyWorker:
 
     def needs_work(self, cid: str) -> bool:
         """True if ``cid`` has a bad or missing copy here, or a copy its policy lacks."""
-        index = self.tiers.index
-        if any(loc.state != "good" for loc in index.locations(cid, include_bad=True)):
-            return True
-        return bool(plan_replication(self.tiers, cid, policies=self.policies).targets)
+        return bool(self._short([cid]))
+
+    def _short(self, page: list[str]) -> list[str]:
+        """The keys of ``page`` that need work (read in a few queries for the whole page)."""
+        mine = ("", self.tiers.index.node_id)
+        out = []
+        for key, (record, known) in self.tiers.index.page(page).items():
+            damaged = any(loc.state != "good" and loc.node in mine for loc in known)
+            plan = plan_known(self.tiers, key, known, record, policies=self.policies)
+            if damaged or plan.targets:
+                out.append(key)
+        return out
 
     def scan(self, report: EnforceReport) -> None:
         """Queue every file CID that needs work (directories are repaired by ``repair``)."""
         for page in _content_pages(self.tiers):
             report.scanned += len(page)
-            short = [cid for cid in page if self.needs_work(cid)]
+            short = self._short(page)
             self.queue.enqueue(short)
             report.queued += len(short)
 
@@ -206,13 +214,11 @@ def summarize_short(tiers: TieredCacheManager, policies: PolicySet) -> list[Shor
     """What is short of its policy, by policy (``min_copies=2 required=s3``)."""
     counts: dict[str, list[int]] = {}
     for page in _content_pages(tiers):
-        for cid in page:
-            plan = plan_replication(tiers, cid, policies=policies)
+        for key, (record, known) in tiers.index.page(page).items():
+            policy = policy_of(record, policies)
+            plan = plan_known(tiers, key, known, record, policy=policy)
             lacking = len(plan.targets) + plan.shortfall
             if lacking:
-                record = tiers.index.content(cid)
-                own = record.metadata.get("replication") if record else None
-                policy = policies.policy_for(record.tags if record else (), own)
                 name = f"min_copies={policy.min_copies}" + (
                     f" required={','.join(policy.required)}" if policy.required else ""
                 )

@@ -1,0 +1,118 @@
+"""A policy scan reads the index a page at a time (issue 14 attack): ``policy status`` and
+``policy run`` over thousands of CIDs cost a few queries per 500 CIDs, not four per CID,
+and ``MetadataIndex.page`` says exactly what the one-CID calls say, on both engines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ipfs_kit_py.backends.disk import DiskBackend
+from ipfs_kit_py.content.cid import RAW, cid_key, sha256_cid
+from ipfs_kit_py.index import MetadataIndex
+from ipfs_kit_py.policy_worker import EnforceReport, PolicyWorker, summarize_short
+from ipfs_kit_py.replication import PolicySet, ReplicationPolicy, plan_replication
+from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
+from tests.servers.postgres import IndexFactory
+
+
+def cid_of(n: int) -> str:
+    return cid_key(sha256_cid(RAW, f"scan object {n}".encode()))
+
+
+def _tiers(index: MetadataIndex, root: Path) -> TieredCacheManager:
+    disks = [DiskBackend(root / "disk"), DiskBackend(root / "vault", name="vault")]
+    return TieredCacheManager(disks, index, TierPolicy(put_to=("disk",)))
+
+
+class _Counted:
+    """Counts the index's reads (the queries a scan sends)."""
+
+    def __init__(self, index: MetadataIndex) -> None:
+        self.reads = 0
+        self._read = index._read
+
+        def read(*args: Any, **kwargs: Any) -> Any:
+            self.reads += 1
+            return self._read(*args, **kwargs)
+
+        index._read = read  # type: ignore[method-assign]
+
+
+def test_status_and_scan_of_thousands_read_a_page_at_a_time(
+    make_index: IndexFactory, tmp_path: Path
+) -> None:
+    index = make_index(node_id="node-a")
+    n = 2400
+    index.record_many([(cid_of(i), "vault", f"/vault/{i}") for i in range(n)])
+    index.tag(cid_of(0), "precious")
+    policies = PolicySet(ReplicationPolicy(2), {"precious": ReplicationPolicy(3)})
+    tiers = _tiers(index, tmp_path)
+    counted = _Counted(index)
+    short = summarize_short(tiers, policies)
+    assert [(s.policy, s.cids, s.copies_lacking) for s in short] == [
+        ("min_copies=2", n - 1, n - 1),
+        ("min_copies=3", 1, 2),
+    ]
+    assert counted.reads <= 5 * (n // 500 + 2)  # four per CID would be 9,600
+    worker = PolicyWorker(tiers, policies, owner="w")
+    counted.reads = 0
+    report = EnforceReport()
+    worker.scan(report)
+    assert (report.scanned, report.queued) == (n, n)
+    assert counted.reads <= 5 * (n // 500 + 2)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    copies=st.lists(
+        st.tuples(
+            st.integers(0, 6),
+            st.sampled_from(["disk", "vault", "s3"]),
+            st.sampled_from(["node-a", "node-b"]),
+            st.sampled_from(["good", "bad", "missing"]),
+        ),
+        max_size=20,
+    ),
+    tagged=st.sets(st.integers(0, 6), max_size=3),
+)
+def test_page_says_what_the_one_cid_calls_say(
+    make_index: IndexFactory,
+    tmp_path: Path,
+    copies: list[tuple[int, str, str, str]],
+    tagged: set[int],
+) -> None:
+    nodes = {"node-a": make_index(node_id="node-a"), "node-b": make_index(node_id="node-b")}
+    index = nodes["node-a"]
+    with index.transaction() as db:
+        for table in ("locations", "tags", "content"):
+            db.execute(f"DELETE FROM {table}")
+    for n, backend, node, state in copies:
+        nodes[node].record(cid_of(n), backend, f"/{node}/{backend}/{n}")
+        if state == "bad":
+            nodes[node].mark_verified(cid_of(n), backend, ok=False)
+        elif state == "missing":
+            nodes[node].mark_missing(cid_of(n), backend, "gone")
+    for n in tagged:
+        index.upsert_content(cid_of(n), size=n)
+        index.tag(cid_of(n), "precious", f"t{n}")
+    keys = [cid_of(n) for n in range(8)]  # some never seen
+    page = index.page(keys)
+    assert list(page) == keys
+    tiers = _tiers(index, tmp_path)
+    policies = PolicySet(ReplicationPolicy(2), {"precious": ReplicationPolicy(3)})
+    worker = PolicyWorker(tiers, policies, owner="w")
+    for key in keys:
+        record, known = page[key]
+        assert record == index.content(key)
+        assert known == index.locations(key, include_bad=True, all_nodes=True)
+        wanted = plan_replication(tiers, key, policies=policies).targets
+        damaged = any(loc.state != "good" for loc in index.locations(key, include_bad=True))
+        assert worker.needs_work(key) == bool(wanted or damaged)
