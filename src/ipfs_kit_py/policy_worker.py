@@ -154,7 +154,18 @@ class PolicyWorker:
             report.repaired += 1
         else:
             report.already += 1
+            if self._theirs_to_repair(cid):
+                return  # the lease runs out and that node's worker takes the CID
         self.queue.finish(self.owner, cid)
+
+    def _theirs_to_repair(self, cid: str) -> bool:
+        """True if another node's copy of ``cid`` is bad or missing: only that node can
+        rewrite it, so the queue entry stays for its worker."""
+        index = self.tiers.index
+        return any(
+            loc.state != "good" and loc.node not in ("", index.node_id)
+            for loc in index.locations(cid, include_bad=True, all_nodes=True)
+        )
 
     @contextlib.contextmanager
     def _lease_kept(self, cid: str) -> Iterator[None]:

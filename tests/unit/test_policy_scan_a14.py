@@ -116,3 +116,32 @@ def test_page_says_what_the_one_cid_calls_say(
         wanted = plan_replication(tiers, key, policies=policies).targets
         damaged = any(loc.state != "good" for loc in index.locations(key, include_bad=True))
         assert worker.needs_work(key) == bool(wanted or damaged)
+
+
+def test_a_bad_copy_on_one_node_stays_queued_for_that_nodes_worker(
+    make_index: IndexFactory, tmp_path: Path
+) -> None:
+    """Node A's scan queues its bad disk copy; node B's worker claims it first and has
+    nothing to do from B (the shared vault copy is good): the entry must stay for A,
+    whose worker then rewrites its disk copy in the same pass."""
+    a = _tiers(make_index(node_id="node-a"), tmp_path / "a")
+    b = TieredCacheManager(
+        [DiskBackend(tmp_path / "b" / "disk"), a.tier("vault")],
+        make_index(node_id="node-b"),
+        TierPolicy(put_to=("disk",)),
+    )
+    cid = a.add([b"rotting on node a"], to=["disk", "vault"]).cid
+    path = Path(a.index.locations(cid)[0].locator)
+    path.chmod(0o644)
+    path.write_bytes(b"rotten!")
+    a.index.mark_verified(cid, "disk", ok=False)
+    worker_a = PolicyWorker(a, PolicySet(), owner="wa", lease_s=0.3, poll_s=0.05)
+    worker_b = PolicyWorker(b, PolicySet(), owner="wb", lease_s=0.3, poll_s=0.05)
+    worker_a.scan(EnforceReport())  # a found it ...
+    report_b = worker_b.run_once()  # ... b got there first: nothing for b to do
+    assert (report_b.repaired, report_b.already) == (0, 1)
+    assert worker_a.queue.status().queued + worker_a.queue.status().leased == 1
+    report_a = worker_a.run_once()  # waits out b's lease, then rewrites its copy
+    assert report_a.repaired == 1 and not report_a.failed
+    assert a.index.locations(cid)[0].state == "good"
+    assert path.read_bytes() == b"rotting on node a"
