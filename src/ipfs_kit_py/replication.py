@@ -214,11 +214,18 @@ def verify(
 def _shortfall(
     tiers: TieredCacheManager, cid: CID, good: Sequence[str], policies: PolicySet
 ) -> int:
-    """Good durable copies the CID's policy still needs (count, or required tiers lacking)."""
-    record = tiers.index.content(cid)
-    own = record.metadata.get("replication") if record else None
-    policy = policies.policy_for(record.tags if record else (), own)
+    """Good durable copies the CID's policy still needs (count, or required tiers lacking).
+
+    Other nodes' good local copies count too (``disk@node-a``), as they do for a plan.
+    """
+    policy = policy_of(tiers.index.content(cid), policies)
     held = [name for name in good if name in _durable_names(tiers)]
+    index = tiers.index
+    held += [
+        f"{loc.backend}@{loc.node}"
+        for loc in index.locations(cid, all_nodes=True)
+        if loc.node not in ("", index.node_id) and loc.backend != "memory"
+    ]
     lacking = [name for name in policy.required if name not in held]
     return max(policy.min_copies - len(held), len(lacking), 0)
 

@@ -145,3 +145,19 @@ def test_a_bad_copy_on_one_node_stays_queued_for_that_nodes_worker(
     assert report_a.repaired == 1 and not report_a.failed
     assert a.index.locations(cid)[0].state == "good"
     assert path.read_bytes() == b"rotting on node a"
+
+
+def test_verify_on_another_node_counts_the_first_nodes_copy_for_the_policy(
+    make_index: IndexFactory, tmp_path: Path
+) -> None:
+    """Policies count every node's copies: node B's verify of content held on node A's
+    disk alone is not short of a one-copy policy (B reads no copy of it, so not ok)."""
+    from ipfs_kit_py.replication import verify
+
+    a = _tiers(make_index(node_id="node-a"), tmp_path / "a")
+    b = _tiers(make_index(node_id="node-b"), tmp_path / "b")
+    cid = a.add([b"held by node a only"], to=["disk"]).cid
+    check = verify(b, cid, PolicySet())
+    assert (check.good, check.short, check.ok) == ((), 0, False)
+    assert verify(b, cid, PolicySet(ReplicationPolicy(2))).short == 1
+    assert plan_replication(b, cid, policies=PolicySet()).targets == ()
