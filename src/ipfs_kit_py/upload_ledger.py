@@ -92,6 +92,11 @@ class UploadLedger:
             rows = db.execute(sql + " ORDER BY started", params).fetchall()
         return [InflightUpload(str(b), str(k), float(s), str(o)) for b, k, s, o in rows]
 
+    def running(self, bucket: str, key: str, active: set[InflightUpload]) -> set[InflightUpload]:
+        """The recorded uploads of ``bucket/key`` that are not stale: someone runs them."""
+        stale = set(self.stale(bucket, active))
+        return {u for u in self.recorded(bucket) if u.key == key and u not in stale}
+
     def _owner(self) -> str:
         """This process, and its node when the index has one (``pid-start@node``)."""
         node = self.index.node_id

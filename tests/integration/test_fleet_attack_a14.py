@@ -378,3 +378,52 @@ def test_a_database_restart_costs_no_request(private_postgres: Postgres) -> None
             t.join(60)
         assert errors == []
         assert [loc.backend for loc in index.locations(cid)] == ["s3"]
+
+
+@pytest.mark.timeout(180)
+def test_an_interrupted_upload_never_aborts_another_upload_of_the_same_key(
+    seaweedfs: SeaweedS3, tmp_path: Path
+) -> None:
+    """Two adds of the same content (the same key) at once, each with its own client; the
+    second is interrupted (Ctrl-C): the first completes, and the second's parts are
+    aborted once the first is over."""
+    server, boto = seaweedfs, boto_client(seaweedfs)
+    config = S3Config.from_sources(server.s3_args())
+    key = f"ipfs/a14-same-{uuid.uuid4().hex}"
+    outcome: dict[str, str] = {}
+    first_running = threading.Event()
+    with open_index(tmp_path / "index.sqlite3") as index:
+
+        def upload(name: str, parts: int, interrupt: bool) -> None:
+            with S3Client(config) as client:
+                client.uploads = UploadLedger(index, upload_endpoint(config))
+
+                def source() -> Iterator[bytes]:
+                    for n in range(parts):
+                        if name == "first" and n == 12:
+                            first_running.set()
+                        if name == "first":
+                            time.sleep(0.05)
+                        yield uuid.uuid4().bytes * 65536
+                    if interrupt:
+                        raise KeyboardInterrupt
+
+                try:
+                    client.put(server.bucket, key, source())
+                    outcome[name] = "ok"
+                except BaseException as exc:
+                    outcome[name] = type(exc).__name__
+
+        first = threading.Thread(target=upload, args=("first", 40, False))
+        first.start()
+        assert first_running.wait(60)
+        upload("second", 20, True)
+        first.join(120)
+        assert outcome == {"first": "ok", "second": "KeyboardInterrupt"}
+        assert boto.head_object(Bucket=server.bucket, Key=key)["ContentLength"] == 40 << 20
+        with S3Client(config) as client:
+            client.uploads = UploadLedger(index, upload_endpoint(config))
+            client.sweep_uploads(server.bucket)
+            assert client.uploads.recorded(server.bucket) == []
+        listed = boto.list_multipart_uploads(Bucket=server.bucket, Prefix=key)
+        assert not listed.get("Uploads")
