@@ -51,6 +51,7 @@ __all__ = [
     "MetadataIndex",
     "default_index_path",
     "open_index",
+    "valid_node_id",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,17 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 LOCAL_TIERS = ("memory", "disk")  # tiers whose copies live on one node only
+
+
+def valid_node_id(node_id: object) -> bool:
+    """True for a usable node id: printable text up to 200 characters, no space at either
+    end (``"a "`` and ``"a"`` would name two nodes no one can tell apart); '' is none."""
+    return (
+        isinstance(node_id, str)
+        and len(node_id) <= 200
+        and node_id.isprintable()
+        and node_id == node_id.strip()
+    )
 
 
 def default_index_path(env: Mapping[str, str] | None = None) -> Path:
@@ -219,8 +231,11 @@ class MetadataIndex(Closeable):
     dialect = "sqlite"
 
     def _set_node(self, node_id: str, local_tiers: Iterable[str]) -> None:
-        if not isinstance(node_id, str) or len(node_id) > 200 or not node_id.isprintable():
-            raise InvalidInputError(f"a node id is printable text (<= 200 chars): {node_id!r}")
+        if not valid_node_id(node_id):
+            shown = repr(node_id)[:80]
+            raise InvalidInputError(
+                f"a node id is printable text (<= 200 chars, no space at either end): {shown}"
+            )
         self.node_id = node_id
         self.local_tiers = frozenset(local_tiers)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from ipfs_kit_py.config import Secret, as_section, parse_bool, parse_number, resolve, xdg_dir
 from ipfs_kit_py.errors import ConfigurationError
-from ipfs_kit_py.index import default_index_path
+from ipfs_kit_py.index import default_index_path, valid_node_id
 
 __all__ = ["KitConfig", "mask_secret"]
 
@@ -125,9 +125,12 @@ def _node_id(value: Any, *, shared: bool) -> str:
         import socket  # a shared index only: socket is slow to import
 
         return socket.gethostname()
-    if not isinstance(value, str) or len(value) > 200 or not value.isprintable():
-        raise ConfigurationError("[index] node_id must be printable text up to 200 characters")
-    return value
+    if not valid_node_id(value):
+        raise ConfigurationError(
+            "[index] node_id must be printable text up to 200 characters, "
+            "with no space at either end"
+        )
+    return str(value)
 
 
 def _count(name: str, value: Any, default: int) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -161,3 +162,34 @@ def test_verify_on_another_node_counts_the_first_nodes_copy_for_the_policy(
     assert (check.good, check.short, check.ok) == ((), 0, False)
     assert verify(b, cid, PolicySet(ReplicationPolicy(2))).short == 1
     assert plan_replication(b, cid, policies=PolicySet()).targets == ()
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(node=st.text(max_size=220))
+def test_any_node_id_is_kept_exactly_or_refused(make_index: IndexFactory, node: str) -> None:
+    """Hostile node ids (unicode, SQL and format metacharacters, spaces, huge): a valid one
+    names its copies exactly; any other is an InvalidInputError, or a ConfigurationError
+    from the configuration, before anything is written."""
+    from ipfs_kit_py.errors import ConfigurationError, InvalidInputError
+    from ipfs_kit_py.index import valid_node_id
+    from ipfs_kit_py.kit_config import KitConfig
+
+    cid = cid_of(99)
+    if not node or not valid_node_id(node):
+        if node:
+            with pytest.raises(InvalidInputError):
+                make_index(node_id=node)
+            with pytest.raises(ConfigurationError):
+                KitConfig.from_sources({"node_id": node}, {}, {})
+        return
+    index = make_index(node_id=node)
+    try:
+        index.record(cid, "disk", "/x")
+        assert [loc.node for loc in index.locations(cid)] == [node]
+        assert index.forget(cid, "disk")
+    finally:
+        index.close()  # one example at a time holds a connection
