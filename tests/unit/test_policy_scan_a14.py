@@ -91,32 +91,36 @@ def test_page_says_what_the_one_cid_calls_say(
     tagged: set[int],
 ) -> None:
     nodes = {"node-a": make_index(node_id="node-a"), "node-b": make_index(node_id="node-b")}
-    index = nodes["node-a"]
-    with index.transaction() as db:
-        for table in ("locations", "tags", "content"):
-            db.execute(f"DELETE FROM {table}")
-    for n, backend, node, state in copies:
-        nodes[node].record(cid_of(n), backend, f"/{node}/{backend}/{n}")
-        if state == "bad":
-            nodes[node].mark_verified(cid_of(n), backend, ok=False)
-        elif state == "missing":
-            nodes[node].mark_missing(cid_of(n), backend, "gone")
-    for n in tagged:
-        index.upsert_content(cid_of(n), size=n)
-        index.tag(cid_of(n), "precious", f"t{n}")
-    keys = [cid_of(n) for n in range(8)]  # some never seen
-    page = index.page(keys)
-    assert list(page) == keys
-    tiers = _tiers(index, tmp_path)
-    policies = PolicySet(ReplicationPolicy(2), {"precious": ReplicationPolicy(3)})
-    worker = PolicyWorker(tiers, policies, owner="w")
-    for key in keys:
-        record, known = page[key]
-        assert record == index.content(key)
-        assert known == index.locations(key, include_bad=True, all_nodes=True)
-        wanted = plan_replication(tiers, key, policies=policies).targets
-        damaged = any(loc.state != "good" for loc in index.locations(key, include_bad=True))
-        assert worker.needs_work(key) == bool(wanted or damaged)
+    try:
+        index = nodes["node-a"]
+        with index.transaction() as db:
+            for table in ("locations", "tags", "content"):
+                db.execute(f"DELETE FROM {table}")
+        for n, backend, node, state in copies:
+            nodes[node].record(cid_of(n), backend, f"/{node}/{backend}/{n}")
+            if state == "bad":
+                nodes[node].mark_verified(cid_of(n), backend, ok=False)
+            elif state == "missing":
+                nodes[node].mark_missing(cid_of(n), backend, "gone")
+        for n in tagged:
+            index.upsert_content(cid_of(n), size=n)
+            index.tag(cid_of(n), "precious", f"t{n}")
+        keys = [cid_of(n) for n in range(8)]  # some never seen
+        page = index.page(keys)
+        assert list(page) == keys
+        tiers = _tiers(index, tmp_path)
+        policies = PolicySet(ReplicationPolicy(2), {"precious": ReplicationPolicy(3)})
+        worker = PolicyWorker(tiers, policies, owner="w")
+        for key in keys:
+            record, known = page[key]
+            assert record == index.content(key)
+            assert known == index.locations(key, include_bad=True, all_nodes=True)
+            wanted = plan_replication(tiers, key, policies=policies).targets
+            damaged = any(loc.state != "good" for loc in index.locations(key, include_bad=True))
+            assert worker.needs_work(key) == bool(wanted or damaged)
+    finally:
+        for each in nodes.values():
+            each.close()  # one example at a time holds connections
 
 
 def test_a_bad_copy_on_one_node_stays_queued_for_that_nodes_worker(
