@@ -65,35 +65,55 @@ def is_postgres_url(text: object) -> bool:
     return isinstance(text, str) and text.startswith(("postgresql://", "postgres://"))
 
 
+_QUERY_PASSWORD = re.compile(r"(?:^|[?&])(?:ssl)?password=([^&]*)", re.IGNORECASE)
+
+
 def masked_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (and no query string)."""
+    """``url`` with any password replaced by ``***`` (and no query string).
+
+    The user info ends at the last ``@``, whatever it holds (a password with an
+    unencoded ``?``, ``/`` or ``@`` included); the user name ends at its first ``:``.
+    """
+    url = _QUERY_PASSWORD.sub(lambda m: m[0][: -len(m[1]) or None] + "***", url)
     scheme, _, rest = url.partition("://")
-    rest = rest.partition("?")[0]
     userinfo, at, host = rest.rpartition("@")
-    if at and ":" in userinfo:
-        userinfo = userinfo.split(":", 1)[0] + ":***"
-    return f"{scheme}://{userinfo}{at}{host}"
+    if not at:
+        return f"{scheme}://{rest.partition('?')[0]}"
+    user = re.split(r"[:/?#]", userinfo, maxsplit=1)[0]
+    hidden = ":***" if len(user) < len(userinfo) else ""
+    return f"{scheme}://{user}{hidden}@{host.partition('?')[0]}"
 
 
 def url_secrets(url: str) -> list[str]:
-    """The passwords in ``url`` (its userinfo, ``password=`` in its query), as written and
-    decoded: what must never appear in a message or a log line."""
+    """The passwords in ``url`` (its userinfo, ``password=`` in its query), as written,
+    decoded and in the pieces libpq may repeat: never in a message or a log line."""
     rest = url.partition("://")[2]
-    userinfo = rest.partition("?")[0].rpartition("@")[0]
-    found = [userinfo.split(":", 1)[1]] if ":" in userinfo else []
-    for part in rest.partition("?")[2].split("&"):
-        name, _, value = part.partition("=")
-        if name.lower() in ("password", "sslpassword"):
-            found.append(value)
-    out = {v for f in found for v in (f, urllib.parse.unquote(f)) if v}
+    userinfo = rest.rpartition("@")[0]
+    user = re.split(r"[:/?#]", userinfo, maxsplit=1)[0]
+    found = [userinfo[len(user) + 1 :]] if len(user) < len(userinfo) else []
+    found += _QUERY_PASSWORD.findall(rest)
+    pieces = [p for f in found for p in re.split(r"[?/#@&]", f) if len(p) >= 4]
+    out = {v for f in [*found, *pieces] for v in (f, urllib.parse.unquote(f)) if v}
     return sorted(out, key=len, reverse=True)
 
 
 def hide_secrets(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every one of ``secrets`` replaced by ``***``."""
+    """``text`` with every occurrence of any of ``secrets`` replaced by ``***`` (where two
+    overlap, their union is hidden: one hidden first must not leave the other's tail)."""
+    spans = []
     for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
+        at = text.find(secret) if secret else -1
+        while at >= 0:
+            spans.append((at, at + len(secret)))
+            at = text.find(secret, at + 1)
+    out, shown = [], 0
+    for start, stop in sorted(spans):
+        if stop <= shown:
+            continue
+        if start >= shown:
+            out.append(text[shown:start] + "***")
+        shown = stop
+    return "".join(out) + text[shown:]
 
 
 class _HideSecrets(logging.Filter):

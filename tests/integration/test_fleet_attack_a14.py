@@ -204,6 +204,7 @@ def password_role(postgres: Postgres) -> str:
         ("{role}", "?password=S3cret-Wr0ng"),  # libpq's query form
         ("{role}:S3cret%zz", ""),  # a '%' not percent-encoded: libpq echoes the token
         ("{role}:S3cret-Wr0ng", "?sslmode=S3cret-Wr0ng"),  # echoed by libpq's check
+        ("{role}:S3cret?Wr0ng", ""),  # an unencoded '?': no query, still the password
     ],
 )
 def test_a_bad_login_fails_at_once_with_its_reason_and_never_shows_the_password(
@@ -221,7 +222,7 @@ def test_a_bad_login_fails_at_once_with_its_reason_and_never_shows_the_password(
     assert time.monotonic() - started < 5  # a refused login is not a 10 s timeout
     text = f"{caught.value} {caught.value!r} {caught.value.__cause__!r} {caplog.text}"
     assert "S3cret" not in text
-    if "%zz" not in userinfo and "sslmode" not in query:
+    if "%zz" not in userinfo and "sslmode" not in query and "?" not in userinfo:
         assert "password authentication failed" in str(caught.value)
 
 
