@@ -66,35 +66,47 @@ def is_postgres_url(text: object) -> bool:
 
 
 _QUERY_PASSWORD = re.compile(r"(?:^|[?&])(?:ssl)?password=([^&]*)", re.IGNORECASE)
+# what follows the user info: a host (no @ / ?), then maybe /db (no ? @), then any query
+_AFTER_USERINFO = re.compile(r"[^@/?]*(?:/[^?@]*)?(?:\?.*)?", re.DOTALL)
+
+
+def _split_userinfo(rest: str) -> tuple[str | None, str]:
+    """``user[:password]`` and the rest of a URL after its ``scheme://``.
+
+    The user info ends at the first ``@`` after which a host, a database and a query can
+    follow: a password may hold an unencoded ``?``, ``/`` or ``@``, a query an ``@``.
+    """
+    at = rest.find("@")
+    while at >= 0:
+        if _AFTER_USERINFO.fullmatch(rest, at + 1):
+            return rest[:at], rest[at + 1 :]
+        at = rest.find("@", at + 1)
+    return None, rest
 
 
 def masked_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (and no query string).
-
-    The user info ends at the last ``@``, whatever it holds (a password with an
-    unencoded ``?``, ``/`` or ``@`` included); the user name ends at its first ``:``.
-    """
-    url = _QUERY_PASSWORD.sub(lambda m: m[0][: -len(m[1]) or None] + "***", url)
+    """``url`` with any password replaced by ``***`` (and no query string)."""
     scheme, _, rest = url.partition("://")
-    userinfo, at, host = rest.rpartition("@")
-    if not at:
-        return f"{scheme}://{rest.partition('?')[0]}"
+    userinfo, after = _split_userinfo(rest)
+    host = after.partition("?")[0]
+    if userinfo is None:
+        return f"{scheme}://{host}"
     user = re.split(r"[:/?#]", userinfo, maxsplit=1)[0]
     hidden = ":***" if len(user) < len(userinfo) else ""
-    return f"{scheme}://{user}{hidden}@{host.partition('?')[0]}"
+    return f"{scheme}://{user}{hidden}@{host}"
 
 
 def url_secrets(url: str) -> list[str]:
     """The passwords in ``url`` (its userinfo, ``password=`` in its query), as written,
     decoded and in the pieces libpq may repeat: never in a message or a log line."""
-    rest = url.partition("://")[2]
-    userinfo = rest.rpartition("@")[0]
-    user = re.split(r"[:/?#]", userinfo, maxsplit=1)[0]
-    found = [userinfo[len(user) + 1 :]] if len(user) < len(userinfo) else []
-    found += _QUERY_PASSWORD.findall(rest)
+    userinfo, after = _split_userinfo(url.partition("://")[2])
+    found = []
+    if userinfo is not None:
+        user = re.split(r"[:/?#]", userinfo, maxsplit=1)[0]
+        found += [userinfo[len(user) + 1 :]] if len(user) < len(userinfo) else []
+    found += _QUERY_PASSWORD.findall(after)
     pieces = [p for f in found for p in re.split(r"[?/#@&]", f) if len(p) >= 4]
-    out = {v for f in [*found, *pieces] for v in (f, urllib.parse.unquote(f)) if v}
-    return sorted(out, key=len, reverse=True)
+    return sorted({v for f in [*found, *pieces] for v in (f, urllib.parse.unquote(f)) if v})
 
 
 def hide_secrets(text: str, secrets: Iterable[str]) -> str:
