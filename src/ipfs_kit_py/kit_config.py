@@ -112,7 +112,9 @@ def _index_url(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or not value.startswith(("postgresql://", "postgres://")):
-        shown = mask_secret("url", value) if isinstance(value, str) else type(value).__name__
+        from ipfs_kit_py.index_postgres import masked_url  # string work: no psycopg
+
+        shown = masked_url(value) if isinstance(value, str) else type(value).__name__
         raise ConfigurationError(f"[index] url must be a postgresql:// URL, got {shown}")
     return value
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +19,10 @@ _CHARS = st.characters(min_codepoint=33, max_codepoint=126, blacklist_characters
 def test_a_password_is_never_shown(before: str, after: str) -> None:
     password = f"{before}Z{after}"  # the only Z anywhere: shown means leaked
     urls = [f"postgresql://kit:{password}@db.internal:5432/ipfs_kit"]
+    if re.search(r"@[^/?]*[/?]", password):
+        # an unencoded @ followed by / or ? makes what follows the @ a host and a path or
+        # query, for libpq too (it connects there): such a password must be encoded
+        urls.pop()
     if "&" not in password:  # in a query an unencoded & ends the value: no password then
         urls.append(f"postgres://kit@db.internal/ipfs_kit?sslmode=require&password={password}")
     for url in urls:
@@ -33,3 +39,17 @@ def test_what_a_masked_url_keeps() -> None:
     assert masked_url("postgresql://kit@db/x") == "postgresql://kit@db/x"
     assert masked_url("postgresql://db/x?password=pw") == "postgresql://db/x"
     assert masked_url("postgresql://kit:a?b@c@db/x") == "postgresql://kit:***@db/x"
+
+
+@settings(max_examples=100, deadline=None)
+@given(scheme=st.sampled_from(["mysql", "sqlite", "http", "postgresq"]), password=st.text(_CHARS))
+def test_a_refused_index_url_is_named_without_its_password(scheme: str, password: str) -> None:
+    import pytest
+
+    from ipfs_kit_py.errors import ConfigurationError
+    from ipfs_kit_py.kit_config import KitConfig
+
+    for url in (f"{scheme}://kit:Z{password}@db/x", f"{scheme}://db/x?password=Z{password}"):
+        with pytest.raises(ConfigurationError) as caught:
+            KitConfig.from_sources({"index_url": url}, {}, {})
+        assert "Z" not in str(caught.value)
