@@ -51,6 +51,7 @@ __all__ = [
     "MetadataIndex",
     "default_index_path",
     "open_index",
+    "valid_node_id",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,17 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 LOCAL_TIERS = ("memory", "disk")  # tiers whose copies live on one node only
+
+
+def valid_node_id(node_id: object) -> bool:
+    """True for a usable node id: printable text up to 200 characters, no space at either
+    end (``"a "`` and ``"a"`` would name two nodes no one can tell apart); '' is none."""
+    return (
+        isinstance(node_id, str)
+        and len(node_id) <= 200
+        and node_id.isprintable()
+        and node_id == node_id.strip()
+    )
 
 
 def default_index_path(env: Mapping[str, str] | None = None) -> Path:
@@ -219,8 +231,11 @@ class MetadataIndex(Closeable):
     dialect = "sqlite"
 
     def _set_node(self, node_id: str, local_tiers: Iterable[str]) -> None:
-        if not isinstance(node_id, str) or len(node_id) > 200 or not node_id.isprintable():
-            raise InvalidInputError(f"a node id is printable text (<= 200 chars): {node_id!r}")
+        if not valid_node_id(node_id):
+            shown = repr(node_id)[:80]
+            raise InvalidInputError(
+                f"a node id is printable text (<= 200 chars, no space at either end): {shown}"
+            )
         self.node_id = node_id
         self.local_tiers = frozenset(local_tiers)
 
@@ -338,6 +353,19 @@ class MetadataIndex(Closeable):
                 self._execute("COMMIT")
             finally:
                 self._depth = 0
+
+    def lock_cid(self, cid: CID | str, *, wait: bool = True) -> bool:
+        """Hold ``cid`` against other writers until the caller's transaction ends.
+
+        Inside :meth:`transaction` only. A check of its copies followed by a change (is
+        this the last copy? then keep it) is exact while held. SQLite's write lock holds
+        every CID already; PostgreSQL takes an advisory lock on the CID, waiting for it,
+        or (``wait=False``) returning False at once if another transaction holds it.
+        """
+        _key(cid)  # a bad CID is InvalidInputError, as for every other call
+        if not self._depth:
+            raise InvalidInputError("lock_cid holds a CID for a transaction: call it in one")
+        return True
 
     def _execute(self, sql: str) -> None:
         try:
@@ -783,6 +811,33 @@ class MetadataIndex(Closeable):
     def count(self) -> int:
         """Return the number of CIDs in the index."""
         return int(self._read("SELECT count(*) FROM content")[0][0])
+
+    def page(self, keys: Sequence[str]) -> dict[str, tuple[ContentRecord | None, list[Location]]]:
+        """The record and every copy (every node's; bad and missing too) of each key, in
+        three queries per 500 keys: what a policy scan of many CIDs reads."""
+        out: dict[str, tuple[ContentRecord | None, list[Location]]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = [_key(k) for k in keys[start : start + 500]]
+            marks = ",".join("?" * len(chunk))
+            records = self._read(
+                "SELECT cid, size, kind, profile, created, last_access, access_count, metadata "
+                f"FROM content WHERE cid IN ({marks})",
+                chunk,
+            )
+            tags = self._tags_for(chunk)
+            copies: dict[str, list[Location]] = {}
+            sql = f"SELECT {LOCATION_COLUMNS} FROM locations WHERE cid IN ({marks})"
+            for row in self._read(sql + " ORDER BY cid, backend, node", chunk):
+                copies.setdefault(row[0], []).append(location_from_row(row))
+            found = {
+                c: ContentRecord(
+                    c, size, kind, how, at, last, n, self._metadata(meta), tuple(tags.get(c, ()))
+                )
+                for c, size, kind, how, at, last, n, meta in records
+            }
+            for key in chunk:
+                out[key] = (found.get(key), copies.get(key, []))
+        return out
 
     def _tags_for(self, keys: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}

@@ -19,8 +19,9 @@ import re
 import socket
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ipfs_kit_py.errors import (
@@ -64,14 +65,94 @@ def is_postgres_url(text: object) -> bool:
     return isinstance(text, str) and text.startswith(("postgresql://", "postgres://"))
 
 
+_QUERY_PASSWORD = re.compile(r"(?:^|[?&])(?:ssl)?password=([^&]*)", re.IGNORECASE)
+# what follows the user info: a host (no @ / ?), then maybe /db (no ? @), then any query
+_AFTER_USERINFO = re.compile(r"[^@/?]*(?:/[^?@]*)?(?:\?.*)?", re.DOTALL)
+
+
+def _split_userinfo(rest: str) -> tuple[str | None, str]:
+    """``user[:password]`` and the rest of a URL after its ``scheme://``.
+
+    The user info ends at the first ``@`` after which a host, a database and a query can
+    follow: a password may hold an unencoded ``?``, ``/`` or ``@``, a query an ``@``.
+    """
+    at = rest.find("@")
+    while at >= 0:
+        if _AFTER_USERINFO.fullmatch(rest, at + 1):
+            return rest[:at], rest[at + 1 :]
+        at = rest.find("@", at + 1)
+    return None, rest
+
+
 def masked_url(url: str) -> str:
     """``url`` with any password replaced by ``***`` (and no query string)."""
     scheme, _, rest = url.partition("://")
-    rest = rest.partition("?")[0]
-    userinfo, at, host = rest.rpartition("@")
-    if at and ":" in userinfo:
-        userinfo = userinfo.split(":", 1)[0] + ":***"
-    return f"{scheme}://{userinfo}{at}{host}"
+    userinfo, after = _split_userinfo(rest)
+    host = after.partition("?")[0]
+    if userinfo is None:
+        return f"{scheme}://{host}"
+    user = re.split(r"[:/?#]", userinfo, maxsplit=1)[0]
+    hidden = ":***" if len(user) < len(userinfo) else ""
+    return f"{scheme}://{user}{hidden}@{host}"
+
+
+def url_secrets(url: str) -> list[str]:
+    """The passwords in ``url`` (its userinfo, ``password=`` in its query), as written,
+    decoded and in the pieces libpq may repeat: never in a message or a log line."""
+    userinfo, after = _split_userinfo(url.partition("://")[2])
+    found = []
+    if userinfo is not None:
+        user = re.split(r"[:/?#]", userinfo, maxsplit=1)[0]
+        found += [userinfo[len(user) + 1 :]] if len(user) < len(userinfo) else []
+    found += _QUERY_PASSWORD.findall(after)
+    pieces = [p for f in found for p in re.split(r"[?/#@&]", f) if len(p) >= 4]
+    return sorted({v for f in [*found, *pieces] for v in (f, urllib.parse.unquote(f)) if v})
+
+
+def hide_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every occurrence of any of ``secrets`` replaced by ``***`` (where two
+    overlap, their union is hidden: one hidden first must not leave the other's tail)."""
+    spans = []
+    for secret in secrets:
+        at = text.find(secret) if secret else -1
+        while at >= 0:
+            spans.append((at, at + len(secret)))
+            at = text.find(secret, at + 1)
+    out, shown = [], 0
+    for start, stop in sorted(spans):
+        if stop <= shown:
+            continue
+        if start >= shown:
+            out.append(text[shown:start] + "***")
+        shown = stop
+    return "".join(out) + text[shown:]
+
+
+class _HideSecrets(logging.Filter):
+    """Hide the passwords of every index URL opened here in psycopg's log lines (libpq
+    repeats a malformed URL, or a piece of it, in its errors; the pool logs them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def add(self, url: str) -> None:
+        self.secrets.update(url_secrets(url))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        hidden = hide_secrets(message, sorted(self.secrets, key=len, reverse=True))
+        if hidden != message:
+            record.msg, record.args = hidden, None
+        return True
+
+
+_HIDE = _HideSecrets()
+for _name in ("psycopg", "psycopg.pool"):
+    logging.getLogger(_name).addFilter(_HIDE)
 
 
 @functools.lru_cache(maxsize=512)
@@ -143,9 +224,11 @@ class PostgresIndex(MetadataIndex):
         if not is_postgres_url(url):
             raise ConfigurationError(f"not a PostgreSQL URL: {masked_url(str(url))}")
         self._url = url  # with its password: never shown (see location)
+        _HIDE.add(url)
         digest = hashlib.sha256(f"ipfs-kit node {node_id}".encode()).digest()
         self._node_lock = int.from_bytes(digest[:8], "big", signed=True)
         self._local = threading.local()
+        _probe(url, connect_timeout_s, self.location)
         self._pool = _open_pool(url, pool_size, connect_timeout_s, self.location)
         try:
             self.migrate()
@@ -192,32 +275,82 @@ class PostgresIndex(MetadataIndex):
         if joined is not None:
             yield joined
             return
-        # pipeline mode: BEGIN and the lock go out together, then the writes whose results
-        # nobody reads with the COMMIT: a short transaction costs two round trips
-        with (
-            self._pg_errors(),
-            self._pool.connection() as raw,
-            raw.pipeline() if pipelined else nullcontext() as pipeline,
-            raw.transaction(),
-        ):
-            # the writers of one node take turns, as SQLite's write lock has them do: a
-            # node's disk and its rows change together (other nodes go on in parallel)
-            raw.execute("SELECT pg_advisory_xact_lock(%s)", (self._node_lock,))
-            if pipeline is not None:
-                pipeline.sync()  # hold the lock before the caller touches the disk
+        with self._pg_errors(), self._begun(pipelined) as (raw, pipeline):
             self._local.conn = _Connection(raw, pipeline)
             try:
                 yield self._local.conn
             finally:
                 self._local.conn = None
 
+    @contextmanager
+    def _begun(
+        self, pipelined: bool
+    ) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Pipeline | None]]:
+        """A pooled connection in a transaction holding this node's lock.
+
+        A pooled connection a server restart (or failover) broke fails on its first
+        statement, before the caller did anything: it is dropped and the next one tried,
+        so a restart costs no request.
+        """
+        import psycopg
+
+        for attempt in range(self._pool.max_size + 1):
+            stack = ExitStack()
+            raw = None
+            try:
+                raw = stack.enter_context(self._pool.connection())
+                # pipeline mode: BEGIN and the lock go out together, then the writes whose
+                # results nobody reads with the COMMIT: a short transaction costs two trips
+                pipeline = stack.enter_context(raw.pipeline()) if pipelined else None
+                stack.enter_context(raw.transaction())
+                # the writers of one node take turns, as SQLite's write lock has them do: a
+                # node's disk and its rows change together (other nodes go on in parallel)
+                raw.execute("SELECT pg_advisory_xact_lock(%s)", (self._node_lock,))
+                if pipeline is not None:
+                    pipeline.sync()  # hold the lock before the caller touches the disk
+            except psycopg.OperationalError:
+                _close_quietly(stack)
+                if raw is None or not raw.broken or attempt == self._pool.max_size:
+                    raise
+                logger.info("index %s: a pooled connection was lost; another", self.location)
+                continue
+            except BaseException:
+                _close_quietly(stack)
+                raise
+            with stack:
+                yield raw, pipeline
+            return
+
+    def lock_cid(self, cid: CID | str, *, wait: bool = True) -> bool:
+        """Hold ``cid`` against every node's writers until the transaction ends (see base)."""
+        joined = getattr(self._local, "conn", None)
+        if joined is None:
+            raise InvalidInputError("lock_cid holds a CID for a transaction: call it in one")
+        digest = hashlib.sha256(f"ipfs-kit cid {_key(cid)}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        with self._pg_errors():
+            if wait:
+                joined.execute("SELECT pg_advisory_xact_lock(?)", (key,)).fetchone()
+                return True
+            row = joined.execute("SELECT pg_try_advisory_xact_lock(?)", (key,)).fetchone()
+            return bool(row and row[0])
+
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         joined = getattr(self._local, "conn", None)
         if joined is not None:  # inside a transaction: see its own writes
             with self._pg_errors():
                 return list(joined.execute(sql, params).fetchall())
-        with self._pg_errors(), self._pool.connection() as raw:
-            return list(_Connection(raw).execute(sql, params).fetchall())
+        import psycopg
+
+        with self._pg_errors():
+            for attempt in range(self._pool.max_size + 1):
+                with self._pool.connection() as raw:
+                    try:
+                        return list(_Connection(raw).execute(sql, params).fetchall())
+                    except psycopg.OperationalError:
+                        if not raw.broken or attempt == self._pool.max_size:
+                            raise  # a read is safe to repeat on a connection that works
+        raise AssertionError("unreachable")
 
     def record_many(
         self,
@@ -301,6 +434,39 @@ class PostgresIndex(MetadataIndex):
                 f"the index {self.location} has a damaged schema: {'; '.join(problems)}",
                 path=self.location,
             )
+
+
+def _close_quietly(stack: ExitStack) -> None:
+    """Unwind a half-begun transaction on a connection that may be broken."""
+    import psycopg
+
+    try:
+        stack.close()
+    except psycopg.Error as exc:
+        logger.debug("closing a broken index connection: %s", exc)
+
+
+def _probe(url: str, timeout_s: float, shown: str) -> None:
+    """Parse ``url`` and connect once: a bad URL, a refused login or an unreachable server
+    fails here, at once (or in ``timeout_s``), with libpq's reason and no password."""
+    try:
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError as exc:
+        raise ConfigurationError(
+            "a PostgreSQL index needs psycopg 3: pip install 'ipfs_kit_py[postgres]'"
+        ) from exc
+    secrets = url_secrets(url)
+    try:
+        conninfo_to_dict(url)
+    except psycopg.Error as exc:
+        reason = hide_secrets(str(exc), secrets)
+        raise ConfigurationError(f"the index URL {shown} is not valid: {reason}") from None
+    try:
+        psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout_s))).close()
+    except psycopg.Error as exc:
+        reason = hide_secrets(str(exc).strip(), secrets)
+        raise MetadataIndexError(f"cannot reach the index {shown}: {reason}") from None
 
 
 def _open_pool(url: str, size: int, timeout_s: float, shown: str) -> ConnectionPool:

@@ -568,7 +568,7 @@ class ipfs_kit(Closeable):
             "config_file": str(config_file_path(self._sources.env)),
             "cache_dir": str(self.config.cache_dir),
             "index_path": str(self.config.index_path),
-            "index_url": mask_secret("url", self.config.index_url),
+            "index_url": _shown_index_url(self.config.index_url),
             "node_id": self.config.node_id,
             "memory_bytes": self.config.memory_bytes,
             "disk_bytes": self.config.disk_bytes,
@@ -654,6 +654,15 @@ def _default_of(f: dataclasses.Field[Any]) -> Any:
     if f.default_factory is not dataclasses.MISSING:
         return f.default_factory()
     return f.default
+
+
+def _shown_index_url(url: str | None) -> str | None:
+    """The index URL as ``config show`` prints it: no password (userinfo or query)."""
+    if url is None:
+        return None
+    from ipfs_kit_py.index_postgres import masked_url  # no psycopg: string work only
+
+    return masked_url(url)
 
 
 def _shown(key: str, value: Any) -> Any:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ipfs_kit_py.config import Secret, as_section, parse_bool, parse_number, resolve, xdg_dir
 from ipfs_kit_py.errors import ConfigurationError
-from ipfs_kit_py.index import default_index_path
+from ipfs_kit_py.index import default_index_path, valid_node_id
 
 __all__ = ["KitConfig", "mask_secret"]
 
@@ -36,7 +36,8 @@ class KitConfig:
     promote_after: int = DEFAULT_PROMOTE_AFTER
     verify_disk_reads: bool = True  # false: trust an unchanged disk file (inode, size, mtime)
     max_stream_bytes: int | None = None  # cut-off for streams added from '-' or file objects
-    index_url: str | None = None  # a shared index: postgresql://user@host/db (else the file)
+    # a shared index: postgresql://user@host/db (else the file); its password is no repr's
+    index_url: str | None = field(default=None, repr=False)
     node_id: str = ""  # names this machine's disk and memory copies in a shared index
 
     @classmethod
@@ -111,7 +112,9 @@ def _index_url(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or not value.startswith(("postgresql://", "postgres://")):
-        shown = mask_secret("url", value) if isinstance(value, str) else type(value).__name__
+        from ipfs_kit_py.index_postgres import masked_url  # string work: no psycopg
+
+        shown = masked_url(value) if isinstance(value, str) else type(value).__name__
         raise ConfigurationError(f"[index] url must be a postgresql:// URL, got {shown}")
     return value
 
@@ -124,9 +127,12 @@ def _node_id(value: Any, *, shared: bool) -> str:
         import socket  # a shared index only: socket is slow to import
 
         return socket.gethostname()
-    if not isinstance(value, str) or len(value) > 200 or not value.isprintable():
-        raise ConfigurationError("[index] node_id must be printable text up to 200 characters")
-    return value
+    if not valid_node_id(value):
+        raise ConfigurationError(
+            "[index] node_id must be printable text up to 200 characters, "
+            "with no space at either end"
+        )
+    return str(value)
 
 
 def _count(name: str, value: Any, default: int) -> int:

@@ -10,7 +10,9 @@ through the index; one killed mid-copy loses its lease and another finishes its 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from ipfs_kit_py import debris
 from ipfs_kit_py.debris import process_owner
 from ipfs_kit_py.errors import BackendError, ContentNotFoundError, IpfsKitError
 from ipfs_kit_py.repair_queue import RepairQueue
-from ipfs_kit_py.replication import plan_replication, repair, replicate
+from ipfs_kit_py.replication import plan_known, policy_of, repair, replicate
 from ipfs_kit_py.replication_policy import PolicySet
 from ipfs_kit_py.tiers.manager import TieredCacheManager
 
@@ -78,16 +80,24 @@ class PolicyWorker:
 
     def needs_work(self, cid: str) -> bool:
         """True if ``cid`` has a bad or missing copy here, or a copy its policy lacks."""
-        index = self.tiers.index
-        if any(loc.state != "good" for loc in index.locations(cid, include_bad=True)):
-            return True
-        return bool(plan_replication(self.tiers, cid, policies=self.policies).targets)
+        return bool(self._short([cid]))
+
+    def _short(self, page: list[str]) -> list[str]:
+        """The keys of ``page`` that need work (read in a few queries for the whole page)."""
+        mine = ("", self.tiers.index.node_id)
+        out = []
+        for key, (record, known) in self.tiers.index.page(page).items():
+            damaged = any(loc.state != "good" and loc.node in mine for loc in known)
+            plan = plan_known(self.tiers, key, known, record, policies=self.policies)
+            if damaged or plan.targets:
+                out.append(key)
+        return out
 
     def scan(self, report: EnforceReport) -> None:
         """Queue every file CID that needs work (directories are repaired by ``repair``)."""
         for page in _content_pages(self.tiers):
             report.scanned += len(page)
-            short = [cid for cid in page if self.needs_work(cid)]
+            short = self._short(page)
             self.queue.enqueue(short)
             report.queued += len(short)
 
@@ -132,7 +142,8 @@ class PolicyWorker:
         if not self.queue.renew(self.owner, cid, self.lease_s):
             return  # lost the lease: another worker has it now
         try:
-            did = self._repair(cid)
+            with self._lease_kept(cid):  # a copy longer than the lease keeps it
+                did = self._repair(cid)
         except (IpfsKitError, OSError) as exc:
             why = f"{type(exc).__name__}: {exc}"
             report.failed[cid] = why
@@ -143,7 +154,40 @@ class PolicyWorker:
             report.repaired += 1
         else:
             report.already += 1
+            if self._theirs_to_repair(cid):
+                return  # the lease runs out and that node's worker takes the CID
         self.queue.finish(self.owner, cid)
+
+    def _theirs_to_repair(self, cid: str) -> bool:
+        """True if another node's copy of ``cid`` is bad or missing: only that node can
+        rewrite it, so the queue entry stays for its worker."""
+        index = self.tiers.index
+        return any(
+            loc.state != "good" and loc.node not in ("", index.node_id)
+            for loc in index.locations(cid, include_bad=True, all_nodes=True)
+        )
+
+    @contextlib.contextmanager
+    def _lease_kept(self, cid: str) -> Iterator[None]:
+        """Renew the lease on ``cid`` every third of its length while the body runs."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(self.lease_s / 3):
+                try:
+                    if not self.queue.renew(self.owner, cid, self.lease_s):
+                        logger.warning("policy: lost the lease on %s to another worker", cid)
+                        return
+                except IpfsKitError as exc:  # the index is down: the lease may run out
+                    logger.warning("policy: could not renew the lease on %s: %s", cid, exc)
+
+        thread = threading.Thread(target=beat, name=f"lease {cid[:16]}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def _repair(self, cid: str) -> bool:
         """Bring ``cid`` up to its policy; False if there was nothing left to do."""
@@ -181,13 +225,11 @@ def summarize_short(tiers: TieredCacheManager, policies: PolicySet) -> list[Shor
     """What is short of its policy, by policy (``min_copies=2 required=s3``)."""
     counts: dict[str, list[int]] = {}
     for page in _content_pages(tiers):
-        for cid in page:
-            plan = plan_replication(tiers, cid, policies=policies)
+        for key, (record, known) in tiers.index.page(page).items():
+            policy = policy_of(record, policies)
+            plan = plan_known(tiers, key, known, record, policy=policy)
             lacking = len(plan.targets) + plan.shortfall
             if lacking:
-                record = tiers.index.content(cid)
-                own = record.metadata.get("replication") if record else None
-                policy = policies.policy_for(record.tags if record else (), own)
                 name = f"min_copies={policy.min_copies}" + (
                     f" required={','.join(policy.required)}" if policy.required else ""
                 )

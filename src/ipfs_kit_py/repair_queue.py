@@ -6,7 +6,9 @@ rows, in one transaction: on PostgreSQL the rows are picked ``FOR UPDATE SKIP LO
 (workers never wait on each other's rows); SQLite's ``BEGIN IMMEDIATE`` serializes the
 claim the same way. A worker finishes a CID by deleting its row (only while it still
 holds the lease); a worker killed mid-copy simply stops renewing, and once its lease
-expires another worker claims the CID and finishes the job.
+expires another worker claims the CID and finishes the job. Lease times are read from
+the database server's clock on PostgreSQL, so workers whose clocks disagree never take
+each other's live leases.
 """
 
 from __future__ import annotations
@@ -19,6 +21,13 @@ from ipfs_kit_py.errors import InvalidInputError
 from ipfs_kit_py.index import MetadataIndex
 
 __all__ = ["QueueStatus", "RepairQueue"]
+
+# "now" in Unix seconds: the server's clock on PostgreSQL (one clock for every worker);
+# SQLite's file is on one machine, whose clock every worker shares anyway
+_NOW = {
+    "postgresql": "CAST(extract(epoch FROM clock_timestamp()) AS DOUBLE PRECISION)",
+    "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +44,7 @@ class RepairQueue:
 
     def __init__(self, index: MetadataIndex) -> None:
         self.index = index
+        self._now = _NOW.get(index.dialect, _NOW["sqlite"])
 
     def __repr__(self) -> str:
         return f"RepairQueue({self.index.location!r})"
@@ -55,19 +65,17 @@ class RepairQueue:
         """Lease up to ``limit`` CIDs no live lease holds to ``owner`` for ``lease_s``."""
         if limit < 1 or not lease_s > 0:
             raise InvalidInputError("claim needs limit >= 1 and a lease > 0 seconds")
-        now = time.time()
         skip = " FOR UPDATE SKIP LOCKED" if self.index.dialect == "postgresql" else ""
         with self.index.transaction() as db:
             rows = db.execute(
-                "SELECT cid FROM repair_queue WHERE lease_expires < ? "
-                f"ORDER BY lease_expires, queued_at, cid LIMIT {int(limit)}{skip}",
-                (now,),
+                f"SELECT cid FROM repair_queue WHERE lease_expires < {self._now} "
+                f"ORDER BY lease_expires, queued_at, cid LIMIT {int(limit)}{skip}"
             ).fetchall()
             cids = [str(r[0]) for r in rows]
             db.executemany(
-                "UPDATE repair_queue SET lease_owner = ?, lease_expires = ?, "
+                f"UPDATE repair_queue SET lease_owner = ?, lease_expires = {self._now} + ?, "
                 "attempts = attempts + 1 WHERE cid = ?",
-                [(owner, now + lease_s, cid) for cid in cids],
+                [(owner, lease_s, cid) for cid in cids],
             )
         return cids
 
@@ -75,8 +83,9 @@ class RepairQueue:
         """Extend ``owner``'s lease on ``cid``; False if it lost the lease meanwhile."""
         with self.index.transaction() as db:
             cur = db.execute(
-                "UPDATE repair_queue SET lease_expires = ? WHERE cid = ? AND lease_owner = ?",
-                (time.time() + lease_s, cid, owner),
+                f"UPDATE repair_queue SET lease_expires = {self._now} + ? "
+                "WHERE cid = ? AND lease_owner = ?",
+                (lease_s, cid, owner),
             )
             return bool(cur.rowcount)
 
@@ -92,9 +101,9 @@ class RepairQueue:
         """Give ``cid`` back with the reason; any worker may retry it after ``retry_after_s``."""
         with self.index.transaction() as db:
             db.execute(
-                "UPDATE repair_queue SET lease_owner = NULL, lease_expires = ?, last_error = ? "
-                "WHERE cid = ? AND lease_owner = ?",
-                (time.time() + retry_after_s, error[:2000], cid, owner),
+                f"UPDATE repair_queue SET lease_owner = NULL, lease_expires = {self._now} + ?, "
+                "last_error = ? WHERE cid = ? AND lease_owner = ?",
+                (retry_after_s, error[:2000], cid, owner),
             )
 
     def held_by_others(self, owner: str) -> bool:
@@ -107,14 +116,12 @@ class RepairQueue:
 
     def status(self) -> QueueStatus:
         """Counts of waiting, leased and retrying entries."""
-        now = time.time()
         rows = self.index._read(
-            "SELECT coalesce(sum(CASE WHEN lease_expires < ? THEN 1 ELSE 0 END), 0), "
-            "coalesce(sum(CASE WHEN lease_expires >= ? AND lease_owner IS NOT NULL "
+            f"SELECT coalesce(sum(CASE WHEN lease_expires < {self._now} THEN 1 ELSE 0 END), 0), "
+            f"coalesce(sum(CASE WHEN lease_expires >= {self._now} AND lease_owner IS NOT NULL "
             "THEN 1 ELSE 0 END), 0), "
             "coalesce(sum(CASE WHEN last_error IS NOT NULL THEN 1 ELSE 0 END), 0) "
-            "FROM repair_queue",
-            (now, now),
+            "FROM repair_queue"
         )
         queued, leased, retrying = (int(n) for n in rows[0])
         return QueueStatus(queued, leased, retrying)

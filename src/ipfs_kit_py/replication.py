@@ -33,6 +33,7 @@ from ipfs_kit_py.tiers.manager import TieredCacheManager
 
 if TYPE_CHECKING:
     from ipfs_kit_py.content.cid import CID
+    from ipfs_kit_py.index_schema import ContentRecord, Location
 
 __all__ = [
     "CopyCheck",
@@ -40,7 +41,9 @@ __all__ = [
     "ReplicationPlan",
     "ReplicationPolicy",
     "ReplicationReport",
+    "plan_known",
     "plan_replication",
+    "policy_of",
     "repair",
     "replicate",
     "verify",
@@ -93,13 +96,14 @@ def _durable_names(tiers: TieredCacheManager) -> list[str]:
     return [t.name for t in tiers.tiers if t.durable and t.name not in read_only]
 
 
-def _good_copies(tiers: TieredCacheManager, cid: CID, durable: Sequence[str]) -> list[str]:
+def _good_copies(node_id: str, known: Sequence[Location], durable: Sequence[str]) -> list[str]:
     """Good durable copies: this node's and shared tiers' by name, other nodes' local
     copies as ``tier@node`` (they count towards a policy; this node never reads them)."""
-    index = tiers.index
     have = []
-    for loc in index.locations(cid, all_nodes=True):
-        if loc.node in ("", index.node_id):
+    for loc in known:
+        if loc.state != "good":
+            continue
+        if loc.node in ("", node_id):
             if loc.backend in durable:
                 have.append(loc.backend)
         elif loc.backend != "memory":
@@ -120,20 +124,39 @@ def plan_replication(
     own ``metadata["replication"]``).
     """
     cid = parse_cid(cid)
+    known = tiers.index.locations(cid, all_nodes=True)
+    record = tiers.index.content(cid) if policy is None else None
+    return plan_known(tiers, str(cid), known, record, to, policy, policies)
+
+
+def plan_known(
+    tiers: TieredCacheManager,
+    cid: str,
+    known: Sequence[Location],
+    record: ContentRecord | None,
+    to: Sequence[str] = (),
+    policy: ReplicationPolicy | None = None,
+    policies: PolicySet | None = None,
+) -> ReplicationPlan:
+    """:func:`plan_replication` from the copies and record already read (a page of many)."""
     durable = _durable_names(tiers)
     to = [tiers.tier(name).name for name in to]  # raises on an unknown tier; no aliases
-    have = _good_copies(tiers, cid, durable)
+    have = _good_copies(tiers.index.node_id, known, durable)
     if policy is None:
-        record = tiers.index.content(cid)
-        own = record.metadata.get("replication") if record else None
-        policy = (policies or PolicySet()).policy_for(record.tags if record else (), own)
+        policy = policy_of(record, policies)
     wanted = list(dict.fromkeys([*to, *map(tiers.tier_name, policy.required)]))
     targets = [name for name in wanted if name not in have]
     spare = [n for n in durable if n not in have and n not in targets]
     while len(have) + len(targets) < policy.min_copies and spare:
         targets.append(spare.pop(0))
     shortfall = max(0, policy.min_copies - len(have) - len(targets))
-    return ReplicationPlan(str(cid), tuple(have), tuple(targets), shortfall)
+    return ReplicationPlan(cid, tuple(have), tuple(targets), shortfall)
+
+
+def policy_of(record: ContentRecord | None, policies: PolicySet | None) -> ReplicationPolicy:
+    """The policy of the content of ``record``: its tags' and its own, over the default."""
+    own = record.metadata.get("replication") if record else None
+    return (policies or PolicySet()).policy_for(record.tags if record else (), own)
 
 
 def replicate(
@@ -191,11 +214,18 @@ def verify(
 def _shortfall(
     tiers: TieredCacheManager, cid: CID, good: Sequence[str], policies: PolicySet
 ) -> int:
-    """Good durable copies the CID's policy still needs (count, or required tiers lacking)."""
-    record = tiers.index.content(cid)
-    own = record.metadata.get("replication") if record else None
-    policy = policies.policy_for(record.tags if record else (), own)
+    """Good durable copies the CID's policy still needs (count, or required tiers lacking).
+
+    Other nodes' good local copies count too (``disk@node-a``), as they do for a plan.
+    """
+    policy = policy_of(tiers.index.content(cid), policies)
     held = [name for name in good if name in _durable_names(tiers)]
+    index = tiers.index
+    held += [
+        f"{loc.backend}@{loc.node}"
+        for loc in index.locations(cid, all_nodes=True)
+        if loc.node not in ("", index.node_id) and loc.backend != "memory"
+    ]
     lacking = [name for name in policy.required if name not in held]
     return max(policy.min_copies - len(held), len(lacking), 0)
 

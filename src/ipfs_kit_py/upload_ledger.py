@@ -5,6 +5,10 @@ upload completed or its parts were aborted. An entry left behind belongs to an u
 whose abort failed (server down) or whose process was killed; the client sweeps such
 entries on its next use of that bucket, and ``ipfs-kit s3 cleanup`` lists and aborts
 them. The index is only written here, never by the backend itself.
+
+On an index shared by many machines an entry names its node too (``pid-start@node``): a
+process id means nothing on another machine, so a node judges only its own entries by
+their process; another node's entry is stale once it is :data:`FOREIGN_STALE_S` old.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from ipfs_kit_py.index import MetadataIndex
 if TYPE_CHECKING:
     from ipfs_kit_py.backends.s3.config import S3Config
 
-__all__ = ["InflightUpload", "UploadLedger", "upload_endpoint"]
+__all__ = ["FOREIGN_STALE_S", "InflightUpload", "UploadLedger", "upload_endpoint"]
+
+FOREIGN_STALE_S = 24 * 3600.0  # another node's upload older than this is abandoned
 
 
 def upload_endpoint(config: S3Config) -> str:
@@ -35,7 +41,7 @@ class InflightUpload:
     bucket: str
     key: str
     started: float
-    owner: str  # ``pid-starttime`` of the process that started it
+    owner: str  # ``pid-starttime`` of the process that started it (``@node`` if it has one)
 
 
 class UploadLedger:
@@ -58,7 +64,7 @@ class UploadLedger:
 
     def begin(self, bucket: str, key: str) -> InflightUpload:
         """Record that a multipart upload of ``bucket/key`` starts now."""
-        upload = InflightUpload(bucket, key, time.time(), process_owner())
+        upload = InflightUpload(bucket, key, time.time(), self._owner())
         with self.index.transaction() as db:
             db.execute(
                 "INSERT INTO s3_uploads VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -86,11 +92,32 @@ class UploadLedger:
             rows = db.execute(sql + " ORDER BY started", params).fetchall()
         return [InflightUpload(str(b), str(k), float(s), str(o)) for b, k, s, o in rows]
 
+    def running(self, bucket: str, key: str, active: set[InflightUpload]) -> set[InflightUpload]:
+        """The recorded uploads of ``bucket/key`` that are not stale: someone runs them."""
+        stale = set(self.stale(bucket, active))
+        return {u for u in self.recorded(bucket) if u.key == key and u not in stale}
+
+    def _owner(self) -> str:
+        """This process, and its node when the index has one (``pid-start@node``)."""
+        node = self.index.node_id
+        return f"{process_owner()}@{node}" if node else process_owner()
+
     def stale(self, bucket: str | None, active: set[InflightUpload]) -> list[InflightUpload]:
-        """Recorded uploads nobody is running: their process died, or (ours) not ``active``."""
-        me = process_owner()
-        return [
-            u
-            for u in self.recorded(bucket)
-            if u not in active and (u.owner == me or not owner_alive(u.owner))
-        ]
+        """Recorded uploads nobody is running: their process died, or (ours) not ``active``.
+
+        Only this node's processes can be checked; another node's upload is stale once
+        :data:`FOREIGN_STALE_S` old (its process may be running on its machine).
+        """
+        me, node = self._owner(), self.index.node_id
+        old = time.time() - FOREIGN_STALE_S
+        out = []
+        for u in self.recorded(bucket):
+            process, _, where = u.owner.partition("@")
+            if u in active:
+                continue
+            if where != node:
+                if u.started < old:
+                    out.append(u)
+            elif u.owner == me or not owner_alive(process):
+                out.append(u)
+        return out

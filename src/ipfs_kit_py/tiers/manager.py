@@ -71,6 +71,7 @@ from ipfs_kit_py.tiers.verified_read import (
 
 if TYPE_CHECKING:
     from ipfs_kit_py.content.cid import CID, AnyCID
+    from ipfs_kit_py.index_schema import Location
 
 __all__ = [
     "CircuitBreaker",
@@ -647,7 +648,12 @@ class TieredCacheManager:
         return StoredObject(cid, staging.size, str(path))
 
     def _make_room(self, incoming: int) -> None:
-        """Evict least recently used disk objects, never the last copy of kept content."""
+        """Evict least recently used disk objects, never the last copy of kept content.
+
+        Each CID is held (:meth:`~MetadataIndex.lock_cid`) while it is checked and
+        evicted, so another node removing its own copy at once cannot leave none; one
+        held elsewhere is skipped.
+        """
         assert self.disk is not None
         entries, to_free = self.disk.eviction_plan(incoming)
         freed = 0
@@ -655,6 +661,8 @@ class TieredCacheManager:
             for entry in entries:
                 if freed >= to_free:
                     break
+                if not self.index.lock_cid(entry.key, wait=False):
+                    continue
                 read_only = self.policy.read_only
                 if self.index.is_last_kept_copy(entry.key, self.disk.name, non_durable=read_only):
                     continue
@@ -697,10 +705,42 @@ class TieredCacheManager:
         return names
 
     def remove(self, cid: CID | str, from_: Sequence[str], *, force: bool = False) -> list[str]:
-        """Delete ``cid`` from the named tiers; refuse to drop the last copy of kept content."""
+        """Delete ``cid`` from the named tiers; refuse to drop the last copy of kept content.
+
+        The check and the change are one transaction holding the CID, so two removes
+        at once (on two nodes, or two tiers) cannot each leave the other's copy as the
+        last and both go. A remote copy leaves the ledger first and is deleted after the
+        transaction (no network call under the index's lock); if that delete fails, its
+        entry is put back.
+        """
         cid = parse_cid(cid)
         tiers = [self.tier(name) for name in from_]
-        known = self.index.locations(cid, include_bad=True, all_nodes=True)
+        with self.index.transaction():
+            self.index.lock_cid(cid)
+            known = self.index.locations(cid, include_bad=True, all_nodes=True)
+            self._check_last_copy(cid, known, tiers, force)
+            remote = []
+            for tier in tiers:
+                if not (self._is_disk(tier) or self._is_memory(tier)):
+                    self.index.forget(cid, tier.name)  # deleted below, outside the lock
+                    remote.append(tier)
+                    continue
+                tier.delete(cid)  # local: file and record go together
+                self.index.forget(cid, tier.name)
+        mine = {loc.backend: loc for loc in known if loc.node in ("", self.index.node_id)}
+        for tier in remote:
+            try:
+                tier.delete(cid)
+            except BaseException:
+                self._restore(mine.get(tier.name))
+                raise
+        self._drop_if_gone(cid)
+        return [tier.name for tier in tiers]
+
+    def _check_last_copy(
+        self, cid: CID, known: Sequence[Location], tiers: Sequence[BaseBackend], force: bool
+    ) -> None:
+        """Raise LastCopyError if removing ``tiers`` leaves pinned ``cid`` no good copy."""
         read_only = set(self.policy.read_only)
         mine = ("", self.index.node_id)  # other nodes' copies protect it too: tier@node
         durable = {
@@ -712,20 +752,17 @@ class TieredCacheManager:
         left = durable - {t.name for t in tiers}
         if kept and not left and durable and not force:
             raise LastCopyError(f"{cid} is pinned and {sorted(durable)} hold its last copies")
-        removed = []
-        for tier in tiers:
-            if self._is_disk(tier) or self._is_memory(tier):
-                with self.index.transaction():  # local: file and record go together
-                    tier.delete(cid)
-                    self.index.forget(cid, tier.name)
-            else:
-                # a remote call never runs under the index's lock, which every other
-                # request of this process (and every writer of others) waits on
-                tier.delete(cid)
-                self.index.forget(cid, tier.name)
-            removed.append(tier.name)
-        self._drop_if_gone(cid)
-        return removed
+
+    def _restore(self, loc: Location | None) -> None:
+        """Put back the entry of a copy whose delete failed, as it was."""
+        if loc is None:
+            return
+        with self.index.transaction():
+            self.index.record(loc.cid, loc.backend, loc.locator, pinned=loc.pinned, stamp=loc.stamp)
+            if loc.missing:
+                self.index.mark_missing(loc.cid, loc.backend, loc.reason or "missing")
+            elif loc.bad:
+                self.index.mark_verified(loc.cid, loc.backend, ok=False, reason=loc.reason or "")
 
     def _drop_if_gone(self, cid: CID | str) -> None:
         """After a remove or an eviction left no copy anywhere, drop the record: ``ls``

@@ -81,6 +81,9 @@ logger = logging.getLogger(__name__)
 # guard instead of waiting for a coalesced chunk that never fills.
 STREAM_CHUNK = 1024 * 1024
 CLOCK_SKEW_S = 120.0  # how far the server's clock may be from ours
+# the multipart uploads this process runs, whichever client runs them: a sweep by one
+# client must not take another client's running upload for a dead one
+_ACTIVE_UPLOADS: set[Any] = set()
 SWEEP_EVERY_S = 60.0
 DOWNLOAD_CHUNK = 1
 _META_HEADERS = {"Content-Type", "Content-Encoding", "Content-Disposition", "Cache-Control"}
@@ -108,7 +111,7 @@ class S3Client(Closeable):
     def __init__(self, config: S3Config, uploads: InflightLedger | None = None) -> None:
         self.config = config
         self.uploads = uploads  # where multipart uploads in flight are noted (the index)
-        self._active: set[Any] = set()
+        self._active = _ACTIVE_UPLOADS  # every client's of this process: none is stale
         self._sweep_after: dict[str, float] = {}
         self._pending: PendingUploads | None = None
         self._stores: dict[str, S3Store] = {}
@@ -276,6 +279,8 @@ class S3Client(Closeable):
 
     def _abort_after_failure(self, bucket: str, key: str, upload: Any) -> None:
         assert self.uploads is not None
+        if self._others_running(bucket, key, upload):
+            return  # its parts cannot be told from ours: ours stay noted, swept later
         try:
             self.pending_uploads.abort_for(bucket, key, upload.started - CLOCK_SKEW_S)
         except IpfsKitError as exc:
@@ -290,6 +295,23 @@ class S3Client(Closeable):
             )
             return
         self.uploads.end(upload)
+
+    def _others_running(self, bucket: str, key: str, upload: Any) -> bool:
+        """True if another upload of ``bucket/key`` is in flight (here or on another node).
+
+        An abort names a key, not an upload (the upload id stays inside the S3 library),
+        so a failed upload's parts wait while another upload of the same key runs.
+        """
+        assert self.uploads is not None
+        others = self.uploads.running(bucket, key, self._active) - {upload}
+        if others:
+            logger.info(
+                "another upload of s3://%s/%s is running: the parts of the failed one are "
+                "aborted once it is over (next use of the bucket, or `ipfs-kit s3 cleanup`)",
+                bucket,
+                key,
+            )
+        return bool(others)
 
     def sweep_uploads(self, bucket: str, *, when_due: bool = False) -> int:
         """Abort the recorded multipart uploads of ``bucket`` nobody runs; return how many.
@@ -315,6 +337,8 @@ class S3Client(Closeable):
         assert self.uploads is not None
         aborted = 0
         for upload in self.uploads.stale(bucket, self._active):
+            if self._others_running(bucket, upload.key, upload):
+                continue
             since, until = upload.started - CLOCK_SKEW_S, upload.started + CLOCK_SKEW_S
             aborted += self.pending_uploads.abort_for(bucket, upload.key, since, until)
             self.uploads.end(upload)

@@ -54,6 +54,8 @@ class InflightLedger(Protocol):
 
     def stale(self, bucket: str | None, active: set[Any]) -> list[Any]: ...
 
+    def running(self, bucket: str, key: str, active: set[Any]) -> set[Any]: ...
+
 
 class PendingUploads:
     """List and abort the in-progress multipart uploads of a bucket; a context manager."""
