@@ -247,7 +247,7 @@ class Unavailable:
 def test_an_unavailable_tier_gets_a_generic_503_and_a_redacted_log(
     caplog: pytest.LogCaptureFixture, content: tuple[MemoryBlocks, CID]
 ) -> None:
-    app = GatewayApp(VerifiedBlocks([Unavailable()], cache_bytes=0))  # type: ignore[list-item]
+    app = GatewayApp(VerifiedBlocks([Unavailable()], cache_bytes=0))
     with caplog.at_level(logging.WARNING), serving(app, LIMITS) as url:
         r = httpx.get(f"{url}/ipfs/{content[1]}", timeout=10)
     assert r.status_code == 503 and r.headers["retry-after"]

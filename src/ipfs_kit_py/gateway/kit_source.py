@@ -22,6 +22,7 @@ from ipfs_kit_py.content.random_access import Source, VerifiedBlocks
 from ipfs_kit_py.content.unixfs import Block, ImportProfile, import_file
 from ipfs_kit_py.content.verify import candidate_profiles
 from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError
+from ipfs_kit_py.gateway.node_source import DirectoryNodes
 from ipfs_kit_py.tiers.blocks import block_sources
 
 if TYPE_CHECKING:
@@ -135,9 +136,11 @@ class WholeFileBlocks:
 
 def kit_blocks(kit: ipfs_kit, *, cache_bytes: int = 64 << 20) -> VerifiedBlocks:
     """Verified blocks over a kit's tiers: files the tiers hold whole first (chunked
-    once, then read locally), then the tiers that answer blocks (kubo, gateways; S3
-    layouts serve file ranges), as :func:`~ipfs_kit_py.tiers.blocks.block_sources`."""
+    once, then read locally), the nodes of directories S3 or Storacha hold
+    (:class:`~ipfs_kit_py.gateway.node_source.DirectoryNodes`), then the tiers that
+    answer blocks (kubo, gateways; S3 layouts serve file ranges), as
+    :func:`~ipfs_kit_py.tiers.blocks.block_sources`."""
     tiers = kit.tiers
-    sources: list[Source] = [WholeFileBlocks(tiers)]
+    sources: list[Source] = [WholeFileBlocks(tiers), DirectoryNodes(tiers)]
     sources += block_sources(tiers.tiers, tiers.profile_of)
     return VerifiedBlocks(sources, cache_bytes=cache_bytes)
