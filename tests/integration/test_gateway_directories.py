@@ -15,6 +15,7 @@ import pytest
 from tests.gateway.blocks import serving
 from tests.servers.kubo import KuboNode
 from tests.servers.seaweedfs import SeaweedS3, boto_client
+from tests.servers.storacha import StorachaService, StorachaTestCredentials
 
 from ipfs_kit_py.content.car import CarReader
 from ipfs_kit_py.content.cid import CID, cid_key
@@ -113,3 +114,28 @@ def test_a_damaged_node_object_is_404_never_served(
             r = httpx.get(f"{url}{path}", timeout=30)
             assert r.status_code == 404, (path, r.status_code)
             assert "Traceback" not in r.text
+
+
+def test_a_directory_only_storacha_holds_is_served_by_path_and_listed(
+    storacha_service: StorachaService,
+    storacha_credentials: StorachaTestCredentials,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
+    storacha = dict(storacha_service.backend_args(storacha_credentials))
+    home = tmp_path / "home"
+    with ipfs_kit(
+        cache_dir=home / "cache", index_path=home / "index.sqlite3", storacha=storacha
+    ) as kit:
+        tree = make_tree(tmp_path / "tree")
+        root = kit.add(tree, to=["storacha"]).cid
+        assert kit.whereis(root) == ["storacha"]
+        with serving(GatewayApp(kit_blocks(kit))) as url:
+            page = httpx.get(f"{url}/ipfs/{root}/", timeout=60)
+            assert page.status_code == 200, page.text
+            assert 'href="./a"' in page.text and 'href="./many"' in page.text
+            assert httpx.get(f"{url}/ipfs/{root}/a/b/deep.bin", timeout=60).content == DEEP
+            assert httpx.get(f"{url}/ipfs/{root}/many/f03.txt", timeout=60).text == "file 3\n"
+            listing = httpx.get(f"{url}/ipfs/{root}/many/", timeout=60).text
+            assert all(f'href="./f{i:02}.txt"' in listing for i in range(12))
