@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.gateway.blocks import MemoryBlocks, add_file, gateway, serving
 
 from ipfs_kit_py.config import Secret
@@ -255,3 +257,33 @@ def test_an_unavailable_tier_gets_a_generic_503_and_a_redacted_log(
     logged = "\n".join(rec.getMessage() for rec in caplog.records)
     assert "10.0.0.9:9000/bucket" in logged  # the detail is in the log
     assert "s3cr3t" not in logged and "abcdef" not in logged
+
+
+@pytest.fixture(scope="module")
+def one_server(content: tuple[MemoryBlocks, CID]) -> Iterator[str]:
+    with serving(gateway(content[0]), LIMITS) as url:
+        yield url
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 200), min_size=1, max_size=12))
+def test_a_head_split_anywhere_and_sent_in_time_is_served(
+    one_server: str, content: tuple[MemoryBlocks, CID], cuts: list[int]
+) -> None:
+    head = (
+        f"GET /ipfs/{content[1]} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        f"X-Pad: {'p' * 300}\r\n\r\n"
+    ).encode()
+    s = connect(one_server)
+    try:
+        at = 0
+        for cut in [*cuts, len(head)]:
+            s.sendall(head[at : at + cut])
+            at += cut
+            if at >= len(head):
+                break
+        s.sendall(head[at:])
+        answer = read_until_closed(s)
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"hello\n")
+    finally:
+        s.close()
