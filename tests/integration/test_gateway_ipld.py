@@ -119,3 +119,13 @@ def test_any_path_into_dag_cbor_gets_a_defined_answer(
     path = "/".join(quote(s, safe="") for s in segments)
     r = httpx.get(f"{url}/ipfs/{content[1]['doc']}/{path}", timeout=10)
     assert r.status_code in (200, 301, 400, 404, 501), (segments, r.status_code)
+
+
+def test_a_hostile_dag_cbor_block_gets_501_not_500(url: str) -> None:
+    own = MemoryBlocks()
+    deep = put(own, DAG_CBOR, b"\x81" * 5000 + b"\x01")  # nested past Python's limit
+    junk = put(own, DAG_CBOR, b"\xff\x00")
+    with serving(gateway(own)) as base:
+        for cid in (deep, junk):
+            r = httpx.get(f"{base}/ipfs/{cid}/0", timeout=10)
+            assert r.status_code == 501 and "Traceback" not in r.text, r.text

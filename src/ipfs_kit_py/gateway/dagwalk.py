@@ -109,12 +109,14 @@ def _through_cbor(here: Resolved, segments: tuple[str, ...], depth: int) -> tupl
     codec, or a path that ends inside the block; 404 for a field that is not there."""
     if here.cid.codec.code != DAG_CBOR:
         raise HTTPError(501, f"cannot walk a path inside {here.cid.codec.name} data")
-    from ipfs_kit_py.backends.storacha._cbor import decode  # bounded depth and size
+    import dag_cbor  # only paths through dag-cbor need it
+    from dag_cbor.encoding.err import CBORError
 
-    try:
-        value: object = decode(here.data)
-    except ValueError as exc:
-        raise HTTPError(501, f"cannot walk a path inside this dag-cbor block: {exc}") from None
+    try:  # a verified block of bounded size; nesting past Python's limit is refused
+        value: object = dag_cbor.decode(here.data)
+    except (CBORError, ValueError, RecursionError) as exc:
+        reason = type(exc).__name__  # never the bytes
+        raise HTTPError(501, f"cannot walk a path inside this dag-cbor block ({reason})") from None
     while depth < len(segments):
         name = segments[depth]
         depth += 1

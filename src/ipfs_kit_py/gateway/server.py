@@ -62,7 +62,7 @@ class ConnectionLimits:
 
 
 class _HeadDeadline:
-    """Mixed in before a uvicorn HTTP protocol class: the head deadline and size."""
+    """Mixed in before a uvicorn HTTP protocol class: the deadline on each head."""
 
     limits: ClassVar[ConnectionLimits]
     # set by the uvicorn protocol this is mixed into
@@ -178,8 +178,8 @@ def uvicorn_config(
     http: HttpKind = "auto",
     **options: Any,
 ) -> uvicorn.Config:
-    """A uvicorn ``Config`` serving ``app`` with :func:`hardened_protocol` (``options``
-    go to uvicorn as they are)."""
+    """A uvicorn ``Config`` serving ``app`` with :func:`hardened_protocol` and no
+    WebSocket upgrades (``options`` go to uvicorn as they are)."""
     import uvicorn
 
     limits = limits or ConnectionLimits()
@@ -190,5 +190,6 @@ def uvicorn_config(
         http=hardened_protocol(limits, http),
         timeout_keep_alive=limits.keep_alive_s,
         h11_max_incomplete_event_size=limits.max_header_bytes,
+        ws="none",  # no upgrades: a head deadline must not close a WebSocket
         **options,
     )
