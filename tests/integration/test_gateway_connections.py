@@ -5,6 +5,7 @@ tier's error text kept out of the answer."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -287,3 +288,24 @@ def test_a_head_split_anywhere_and_sent_in_time_is_served(
         assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"hello\n")
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_connections_over_the_cap_are_closed_at_once_and_the_cap_frees(
+    kind: HttpKind, content: tuple[MemoryBlocks, CID]
+) -> None:
+    limits = ConnectionLimits(header_timeout_s=1.0, keep_alive_s=1, max_connections=8)
+    with serving(gateway(content[0]), limits, kind) as url:
+        opened = [connect(url) for _ in range(12)]
+        try:
+            for s in opened:
+                with contextlib.suppress(OSError):  # one closed at once may refuse it
+                    s.sendall(b"GET /ipfs/bafkqaaa?format=raw HTTP/1.1\r\nHost: x\r\n\r\n")
+            answers = [read_until_closed(s) for s in opened]
+        finally:
+            for s in opened:
+                s.close()
+        served = [a for a in answers if a.startswith(b"HTTP/1.1 200 ")]
+        assert len(served) == 8 and answers.count(b"") == 4, [a[:20] for a in answers]
+        r = httpx.get(f"{url}/ipfs/{content[1]}", timeout=10)  # the cap was freed
+        assert r.status_code == 200 and r.content == b"hello\n"

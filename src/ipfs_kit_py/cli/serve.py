@@ -51,7 +51,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_car_bytes=args.max_car_bytes,
         write_token=Secret(token) if token else None,
     )
-    limits = ConnectionLimits(header_timeout_s=args.header_timeout)
+    limits = ConnectionLimits(
+        header_timeout_s=args.header_timeout,
+        max_connections=args.max_connections or default_max_connections(),
+    )
     with ipfs_kit() as kit:
 
         def add(data: BinaryIO) -> CID:
@@ -72,6 +75,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         finally:
             app.close()
     return 0
+
+
+def default_max_connections() -> int:
+    """1000, or half the process's file descriptors if that is fewer (the index, the
+    tiers and temporary block files need the other half)."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1000
+    return max(16, min(1000, soft // 2))
 
 
 def check_listen(host: str, port: int) -> None:
@@ -120,6 +134,14 @@ def register(sub: SubParsers) -> None:
         default=10.0,
         metavar="S",
         help="seconds a connection has to send a whole request head (10)",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        metavar="N",
+        help="open connections at most; more are closed at once"
+        " (1000, or half the file descriptor limit)",
     )
     p.add_argument(
         "--max-car-bytes",

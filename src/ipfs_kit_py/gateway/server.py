@@ -5,12 +5,14 @@ no limit on how long a client may take to send a request head: a client that con
 and sends nothing, or sends its headers a byte at a time (slowloris), holds a
 connection and a socket for as long as it likes, and with httptools the head may grow
 without bound. :func:`hardened_protocol` subclasses uvicorn's own HTTP protocol
-(httptools or h11) with two limits, :class:`ConnectionLimits`:
+(httptools or h11) with these limits, :class:`ConnectionLimits`:
 
 - ``header_timeout_s``: a connection waiting for a request (from its opening, or from
   the end of the previous response) must deliver the whole head within this time,
   however it trickles: a timer started then, never pushed back by the bytes that
   arrive. Past it the connection is closed (after a ``408`` if any byte came).
+- ``max_connections``: open connections at most; one more is closed at once, before
+  the process runs out of file descriptors (which the index and the tiers need too).
 - ``max_header_bytes``: the request line and headers together; beyond, a ``431`` and
   the connection closed (with h11, its own limit is set to the same: uvicorn answers
   ``400`` and closes).
@@ -55,9 +57,11 @@ class ConnectionLimits:
     header_timeout_s: float = 10.0
     max_header_bytes: int = 64 << 10
     keep_alive_s: int = 5
+    max_connections: int = 1000
 
     def __post_init__(self) -> None:
-        if min(self.header_timeout_s, self.max_header_bytes, self.keep_alive_s) <= 0:
+        limits = (self.header_timeout_s, self.max_header_bytes, self.keep_alive_s)
+        if min(*limits, self.max_connections) <= 0:
             raise InvalidInputError("connection limits must be positive")
 
 
@@ -70,10 +74,15 @@ class _HeadDeadline:
     loop: asyncio.AbstractEventLoop
     cycle: Any
 
+    connections: set[Any]
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._head_timer: asyncio.TimerHandle | None = None
         self._heard = False  # a byte came since the connection started waiting
         super().connection_made(transport)  # type: ignore[misc]
+        if len(self.connections) > self.limits.max_connections:
+            self.transport.close()  # before file descriptors run out for the tiers
+            return
         self._track()
 
     def data_received(self, data: bytes) -> None:
