@@ -8,15 +8,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.gateway.blocks import MemoryBlocks, add_file, gateway, serving
+from tests.servers.process import free_port, running, start_server
 
 from ipfs_kit_py.config import Secret
 from ipfs_kit_py.content.cid import CID
@@ -309,3 +312,30 @@ def test_connections_over_the_cap_are_closed_at_once_and_the_cap_frees(
         assert len(served) == 8 and answers.count(b"") == 4, [a[:20] for a in answers]
         r = httpx.get(f"{url}/ipfs/{content[1]}", timeout=10)  # the cap was freed
         assert r.status_code == 200 and r.content == b"hello\n"
+
+
+def test_ipfs_kit_serve_applies_the_head_deadline(tmp_path: Path) -> None:
+    home = {
+        "IPFS_KIT_CONFIG": str(tmp_path / "absent.toml"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [sys.executable, "-m", "ipfs_kit_py.cli.main", "serve", "--port", str(port)]
+    server = start_server(
+        "ipfs-kit-serve",
+        [*argv, "--header-timeout", "1"],
+        ready=lambda: httpx.get(f"{url}/ipfs/bafkqaaa?format=raw").status_code == 200,
+        log_dir=tmp_path / "log",
+        env=home,
+    )
+    with running(server):
+        slow = connect(url)
+        try:
+            answers = trickle([slow], HEAD, 30)
+            assert len(answers) == 1 and answers[0] in (b"", TIMEOUT_408)
+        finally:
+            slow.close()
+        assert httpx.get(f"{url}/ipfs/bafkqaaa?format=raw").status_code == 200
