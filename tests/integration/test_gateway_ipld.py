@@ -129,3 +129,33 @@ def test_a_hostile_dag_cbor_block_gets_501_not_500(url: str) -> None:
         for cid in (deep, junk):
             r = httpx.get(f"{base}/ipfs/{cid}/0", timeout=10)
             assert r.status_code == 501 and "Traceback" not in r.text, r.text
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "status"),
+    [
+        ("json", "json", 200),
+        ("cbor", "cbor", 200),
+        ("doc", "dag-cbor", 200),
+        ("json", "cbor", 406),  # no conversion between codecs (IPIP-524)
+        ("doc", "dag-json", 406),
+        ("doc", "json", 406),
+        ("readme", "cbor", 406),
+        ("readme", "dag-cbor", 406),
+        ("readme", "json", 200),  # a UnixFS file is served for json
+    ],
+)
+def test_a_format_is_served_only_by_its_own_codec(
+    url: str, content: tuple[MemoryBlocks, dict[str, CID]], name: str, fmt: str, status: int
+) -> None:
+    own, cids = content
+    media = {"json": "application/json", "cbor": "application/cbor"}.get(
+        fmt, f"application/vnd.ipld.{fmt}"
+    )
+    for query, headers in ((f"?format={fmt}", {}), ("", {"accept": media})):
+        r = httpx.get(f"{url}/ipfs/{cids[name]}{query}", headers=headers, timeout=10)
+        assert r.status_code == status, (name, fmt, query, r.text)
+        if status == 200:
+            assert r.headers["content-type"] == media
+            expected = b"hello from a file\n" if name == "readme" else own.get_block(cids[name])
+            assert r.content == expected
