@@ -8,7 +8,11 @@ between two body chunks and for the client to take each one (the stream is cut; 
 client that disconnects ends it too, so no tier is read for nobody). A body that cannot be
 finished (a block missing or failing verification after the headers were sent, a
 timeout, the CAR size limit) is cut: the connection closes without the end of the body,
-so no client takes it for complete. Errors are one line of text, never a traceback.
+so no client takes it for complete. An upload body must keep pace (``chunk_timeout_s``
+per part, ``min_upload_rate`` on average: 408). Errors are one line of text, never a
+traceback, and never a tier's own error text (it may name hosts: it goes to the log).
+The HTTP front's own limits (request heads, connections) are in
+:mod:`ipfs_kit_py.gateway.server`.
 """
 
 from __future__ import annotations
