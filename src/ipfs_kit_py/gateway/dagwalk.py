@@ -76,13 +76,16 @@ def resolve(root: CID, segments: tuple[str, ...], get: BlockGetter) -> Resolved:
     depth = 0
     while depth < len(segments):
         here.path_blocks.append((here.cid, here.data))
-        if here.node is None:
-            target, depth = _through_cbor(here, segments, depth)
+        roots = here.roots
+        if here.node is None:  # as kubo: a segment inside the block names the block
+            target, after = _through_cbor(here, segments, depth)
+            roots = [*roots, *[here.cid] * (after - depth - 1)]
+            depth = after
         else:
             target = _child(here, segments, depth, root, get)
             depth += 1
         data = get(target)
-        here = Resolved(target, data, _node(target, data), here.path_blocks, [*here.roots, target])
+        here = Resolved(target, data, _node(target, data), here.path_blocks, [*roots, target])
     return here
 
 

@@ -123,11 +123,8 @@ class GatewayHandler:
         found = dagwalk.resolve(path.cid, path.segments, self.get)
         if found.cid.codec.code == _SAME_CODEC[fmt]:
             return self._deserialized(request, path, common)
-        if fmt == "json" and found.kind == "file":
-            response = self._deserialized(request, path, common)
-            if response.status in (200, 206):
-                response.headers["content-type"] = "application/json"
-            return response
+        if fmt == "json" and found.kind == "file":  # its own Content-Type, as kubo
+            return self._deserialized(request, path, common)
         raise HTTPError(
             406, f"format {fmt} does not fit {found.cid.codec.name} data (no conversion)"
         )
