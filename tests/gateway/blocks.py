@@ -19,6 +19,7 @@ from ipfs_kit_py.content.random_access import VerifiedBlocks
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, Block, ImportProfile, import_file
 from ipfs_kit_py.errors import ContentNotFoundError
 from ipfs_kit_py.gateway import GatewayApp, GatewayConfig
+from ipfs_kit_py.gateway.server import ConnectionLimits, HttpKind, uvicorn_config
 from tests.servers.process import free_port
 
 
@@ -67,12 +68,24 @@ def add_file(blocks: MemoryBlocks, data: bytes, profile: ImportProfile = KUBO_DE
 
 
 @contextmanager
-def serving(app: GatewayApp, **options: Any) -> Iterator[str]:
-    """Run ``app`` under uvicorn on a free 127.0.0.1 port (``options`` go to its
-    Config); yield its base URL."""
+def serving(
+    app: GatewayApp,
+    limits: ConnectionLimits | None = None,
+    http: HttpKind = "auto",
+    **options: Any,
+) -> Iterator[str]:
+    """Run ``app`` under uvicorn on a free 127.0.0.1 port, with the HTTP front of
+    ``ipfs-kit serve`` (``options`` go to uvicorn's Config); yield its base URL."""
     port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options
+    config = uvicorn_config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        limits=limits,
+        http=http,
+        log_level="warning",
+        lifespan="on",
+        **options,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -37,6 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ipfs_kit_py.config import Secret
     from ipfs_kit_py.gateway import GatewayApp, GatewayConfig
     from ipfs_kit_py.gateway.kit_source import kit_blocks
+    from ipfs_kit_py.gateway.server import ConnectionLimits, uvicorn_config
     from ipfs_kit_py.ipfs_kit import ipfs_kit
 
     check_listen(args.host, args.port)
@@ -50,6 +51,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_car_bytes=args.max_car_bytes,
         write_token=Secret(token) if token else None,
     )
+    limits = ConnectionLimits(
+        header_timeout_s=args.header_timeout,
+        max_connections=args.max_connections or default_max_connections(),
+    )
     with ipfs_kit() as kit:
 
         def add(data: BinaryIO) -> CID:
@@ -57,17 +62,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         app = GatewayApp(kit_blocks(kit), config, writer=add if token else None)
         try:
-            uvicorn.run(
+            server_config = uvicorn_config(
                 app,
                 host=args.host,
                 port=args.port,
+                limits=limits,
                 log_level="warning" if args.verbose == 0 else "info",
                 lifespan="on",
                 access_log=args.verbose > 0,
             )
+            uvicorn.Server(server_config).run()
         finally:
             app.close()
     return 0
+
+
+def default_max_connections() -> int:
+    """1000, or half the process's file descriptors if that is fewer (the index, the
+    tiers and temporary block files need the other half)."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1000
+    return max(16, min(1000, soft // 2))
 
 
 def check_listen(host: str, port: int) -> None:
@@ -109,6 +127,21 @@ def register(sub: SubParsers) -> None:
         default=60.0,
         metavar="S",
         help="seconds until headers, and between body chunks (60)",
+    )
+    p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds a connection has to send a whole request head (10)",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        metavar="N",
+        help="open connections at most; more are closed at once"
+        " (1000, or half the file descriptor limit)",
     )
     p.add_argument(
         "--max-car-bytes",

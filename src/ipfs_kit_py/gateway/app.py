@@ -8,7 +8,11 @@ between two body chunks and for the client to take each one (the stream is cut; 
 client that disconnects ends it too, so no tier is read for nobody). A body that cannot be
 finished (a block missing or failing verification after the headers were sent, a
 timeout, the CAR size limit) is cut: the connection closes without the end of the body,
-so no client takes it for complete. Errors are one line of text, never a traceback.
+so no client takes it for complete. An upload body must keep pace (``chunk_timeout_s``
+per part, ``min_upload_rate`` on average: 408). Errors are one line of text, never a
+traceback, and never a tier's own error text (it may name hosts: it goes to the log).
+The HTTP front's own limits (request heads, connections) are in
+:mod:`ipfs_kit_py.gateway.server`.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from ipfs_kit_py.errors import (
 )
 from ipfs_kit_py.gateway.handler import GatewayHandler, Request, Response
 from ipfs_kit_py.gateway.params import HTTPError
+from ipfs_kit_py.log_redact import redact
 
 __all__ = ["ContentWriter", "GatewayApp", "GatewayConfig"]
 
@@ -76,6 +81,7 @@ class GatewayConfig:
     max_car_bytes: int = 16 << 30
     write_token: Secret | None = None
     max_upload_bytes: int = 1 << 30
+    min_upload_rate: int = 16 << 10
 
     def __post_init__(self) -> None:
         limits = (
@@ -84,6 +90,7 @@ class GatewayConfig:
             self.chunk_timeout_s,
             self.max_car_bytes,
             self.max_upload_bytes,
+            self.min_upload_rate,
         )
         if min(limits) <= 0:
             raise InvalidInputError("gateway limits must be positive")
@@ -191,7 +198,7 @@ class GatewayApp:
             )
         spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 (closed by the writer)
         try:
-            await _read_body(receive, spool, self.config.max_upload_bytes)
+            await _read_body(receive, spool, self.config)
             spool.seek(0)
         except BaseException:
             spool.close()
@@ -205,7 +212,10 @@ class GatewayApp:
         self, send: Send, receive: Receive, response: Response, method: str
     ) -> None:
         if isinstance(response.body, bytes):
-            await _send(send, response, method)
+            try:
+                await asyncio.wait_for(_send(send, response, method), self.config.chunk_timeout_s)
+            except TimeoutError:  # the client stopped reading: give the slot back
+                logger.info("client stopped reading a %d answer", response.status)
             return
         gone = asyncio.Event()
         watcher = asyncio.ensure_future(_watch_disconnect(receive, gone))
@@ -250,8 +260,9 @@ def error_response(exc: BaseException) -> Response:
         return _text(404, f"no verified copy: {exc}")
     if isinstance(exc, InvalidInputError | ResourceLimitError):
         return _text(400, str(exc))
-    if isinstance(exc, BackendUnavailableError):
-        return _text(503, f"a tier is unavailable: {exc}", {"retry-after": "5"})
+    if isinstance(exc, BackendUnavailableError):  # its text may name hosts: log it only
+        logger.warning("a tier is unavailable: %s", redact(str(exc)))
+        return _text(503, "a tier is unavailable", {"retry-after": "5"})
     if isinstance(exc, BackendError | IpfsKitError):
         return _text(502, f"a tier failed: {type(exc).__name__}")
     logger.error("gateway request failed", exc_info=exc)
@@ -300,16 +311,26 @@ async def _send(send: Send, response: Response, method: str) -> None:
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def _read_body(receive: Receive, out: Any, limit: int) -> None:
-    size = 0
+async def _read_body(receive: Receive, out: Any, config: GatewayConfig) -> None:
+    """Spool the request body into ``out``: at most ``max_upload_bytes``, each part
+    within ``chunk_timeout_s``, and all of it by ``chunk_timeout_s`` plus one second per
+    ``min_upload_rate`` bytes received (as Apache's ``mod_reqtimeout``): a body
+    trickled in to hold the request open gets a 408."""
+    loop = asyncio.get_running_loop()
+    start, size, limit = loop.time(), 0, config.max_upload_bytes
     while True:
-        message = await receive()
+        deadline = start + config.chunk_timeout_s + size / config.min_upload_rate
+        wait = min(config.chunk_timeout_s, deadline - loop.time())
+        try:
+            message = await asyncio.wait_for(receive(), max(wait, 0))
+        except TimeoutError:
+            raise HTTPError(408, "the upload was too slow", {"connection": "close"}) from None
         if message["type"] == "http.disconnect":
             raise HTTPError(400, "the client went away during the upload")
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise HTTPError(413, f"uploads are limited to {limit} bytes")
+            raise HTTPError(413, f"uploads are limited to {limit} bytes", {"connection": "close"})
         out.write(chunk)
         if not message.get("more_body", False):
             return

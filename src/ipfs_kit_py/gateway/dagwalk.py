@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import cast
 
-from ipfs_kit_py.content.cid import CID, DAG_PB, RAW
+from ipfs_kit_py.content.cid import CID, DAG_CBOR, DAG_PB, RAW
 from ipfs_kit_py.content.cidvalue import Cid
 from ipfs_kit_py.content.dag import UnixFSNode, iter_directory, load_node
 from ipfs_kit_py.content.dagpb import PBLink, UnixFSType, decode_node
@@ -71,29 +71,69 @@ def _decoded(cid: CID, data: bytes) -> UnixFSNode:
 
 
 def resolve(root: CID, segments: tuple[str, ...], get: BlockGetter) -> Resolved:
-    """Follow ``segments`` from ``root``; 404 naming the missing part, 501 through a
-    non-UnixFS block."""
+    """Follow ``segments`` from ``root``; 404 naming the missing part, 501 for a path
+    that ends inside, or goes through, non-UnixFS data other than a dag-cbor link."""
     data = get(root)
     here = Resolved(root, data, _node(root, data), [], [root])
-    for depth, name in enumerate(segments):
-        if here.node is None:
-            raise HTTPError(501, f"cannot walk a path inside {here.cid.codec.name} data")
-        if here.kind != "directory":
-            shown = "/".join(segments[: depth + 1])
-            raise HTTPError(
-                404,
-                f"no link named {shown!r}: {segments[depth - 1 : depth] or root}"
-                " is not a directory",
-            )
+    depth = 0
+    while depth < len(segments):
         here.path_blocks.append((here.cid, here.data))
-        link = _lookup(here.node, name, get, here.path_blocks)
-        if link is None:
-            raise HTTPError(404, f"no link named {'/'.join(segments[: depth + 1])!r} under {root}")
-        data = get(link.cid)
-        here = Resolved(
-            link.cid, data, _node(link.cid, data), here.path_blocks, [*here.roots, link.cid]
-        )
+        roots = here.roots
+        if here.node is None:  # as kubo: a segment inside the block names the block
+            target, after = _through_cbor(here, segments, depth)
+            roots = [*roots, *[here.cid] * (after - depth - 1)]
+            depth = after
+        else:
+            target = _child(here, segments, depth, root, get)
+            depth += 1
+        data = get(target)
+        here = Resolved(target, data, _node(target, data), here.path_blocks, [*roots, target])
     return here
+
+
+def _child(
+    here: Resolved, segments: tuple[str, ...], depth: int, root: CID, get: BlockGetter
+) -> CID:
+    """The CID that ``segments[depth]`` names in the UnixFS directory ``here``."""
+    assert here.node is not None
+    if here.kind != "directory":
+        shown = "/".join(segments[: depth + 1])
+        raise HTTPError(
+            404,
+            f"no link named {shown!r}: {segments[depth - 1 : depth] or root} is not a directory",
+        )
+    link = _lookup(here.node, segments[depth], get, here.path_blocks)
+    if link is None:
+        raise HTTPError(404, f"no link named {'/'.join(segments[: depth + 1])!r} under {root}")
+    return link.cid
+
+
+def _through_cbor(here: Resolved, segments: tuple[str, ...], depth: int) -> tuple[CID, int]:
+    """Follow ``segments`` from ``depth`` inside the dag-cbor block ``here`` (map keys,
+    list indexes) up to a link: the linked CID and the depth after it. 501 for another
+    codec, or a path that ends inside the block; 404 for a field that is not there."""
+    if here.cid.codec.code != DAG_CBOR:
+        raise HTTPError(501, f"cannot walk a path inside {here.cid.codec.name} data")
+    import dag_cbor  # only paths through dag-cbor need it
+    from dag_cbor.encoding.err import CBORError
+
+    try:  # a verified block of bounded size; nesting past Python's limit is refused
+        value: object = dag_cbor.decode(here.data)
+    except (CBORError, ValueError, RecursionError) as exc:
+        reason = type(exc).__name__  # never the bytes
+        raise HTTPError(501, f"cannot walk a path inside this dag-cbor block ({reason})") from None
+    while depth < len(segments):
+        name = segments[depth]
+        depth += 1
+        if isinstance(value, dict) and name in value:
+            value = value[name]
+        elif isinstance(value, list) and name.isdecimal() and int(name) < len(value):
+            value = value[int(name)]
+        else:
+            raise HTTPError(404, f"no field {'/'.join(segments[:depth])!r} in {here.cid}")
+        if isinstance(value, CID):  # decoded links print in base58btc: as kubo, base32
+            return (value.set(base="base32") if value.version == 1 else value), depth
+    raise HTTPError(501, f"the path ends inside dag-cbor data of {here.cid}, not at a link")
 
 
 def _lookup(node: UnixFSNode, name: str, get: BlockGetter, walked: list[Block]) -> PBLink | None:

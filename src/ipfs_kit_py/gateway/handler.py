@@ -49,6 +49,8 @@ _CODEC_TYPES = {
     0x71: "application/vnd.ipld.dag-cbor",
 }
 
+_SAME_CODEC = {"json": 0x0200, "cbor": 0x51, "dag-json": 0x0129, "dag-cbor": 0x71}
+
 
 @dataclass(frozen=True, slots=True)
 class Request:
@@ -98,7 +100,7 @@ class GatewayHandler:
         fmt, accept_params, from_accept = choose_format(
             request.query.get("format"), headers.get("accept", "")
         )
-        if fmt not in ("", "raw", "car"):
+        if fmt not in ("", "raw", "car", *_SAME_CODEC):
             status = 400 if fmt == "ipns-record" else 406
             raise HTTPError(status, f"format {fmt} is not served for /ipfs/ content here")
         if "only-if-cached" in headers.get("cache-control", "") and not self._held(path.cid):
@@ -113,7 +115,24 @@ class GatewayHandler:
             return self._raw(request, path, common)
         if fmt == "car":
             return self._car(request, path, common, parse_car_params(request.query, accept_params))
+        if fmt:
+            return self._as_codec(request, path, common, fmt)
         return self._deserialized(request, path, common)
+
+    def _as_codec(
+        self, request: Request, path: IpfsPath, common: dict[str, str], fmt: str
+    ) -> Response:
+        """``json``, ``cbor``, ``dag-json``, ``dag-cbor``: the block as it is when its
+        codec is that format (no conversion, IPIP-524), a UnixFS file for ``json`` (the
+        spec's exception), else 406."""
+        found = dagwalk.resolve(path.cid, path.segments, self.get)
+        if found.cid.codec.code == _SAME_CODEC[fmt]:
+            return self._deserialized(request, path, common)
+        if fmt == "json" and found.kind == "file":  # its own Content-Type, as kubo
+            return self._deserialized(request, path, common)
+        raise HTTPError(
+            406, f"format {fmt} does not fit {found.cid.codec.name} data (no conversion)"
+        )
 
     def _held(self, cid: CID) -> bool:
         """Whether the root block is here: every source is this gateway's own store

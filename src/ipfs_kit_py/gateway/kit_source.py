@@ -28,6 +28,7 @@ from ipfs_kit_py.content.cid import CID, cid_bytes_key, cid_key, short_cid
 from ipfs_kit_py.content.random_access import Source, VerifiedBlocks
 from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError, IpfsKitError
 from ipfs_kit_py.gateway.file_layouts import LaidOut, file_reader, laid_out, layout_of_stream
+from ipfs_kit_py.gateway.node_source import DirectoryNodes
 from ipfs_kit_py.tiers.blocks import block_readers, block_sources, range_readers
 from ipfs_kit_py.tiers.span_layout import SpanTier
 
@@ -65,7 +66,7 @@ class WholeFileBlocks:
         if found is not None:
             return found
         if not self._held(cid):
-            raise ContentNotFoundError(f"no tier holds {short_cid(cid)} as a file")
+            raise ContentNotFoundError("no tier holds it as a file")  # no CID: base58 is ~2 ms
         key = cid_bytes_key(cid)
         with self._lock:
             making = self._making.setdefault(key, threading.Lock())
@@ -186,10 +187,12 @@ class WholeFileBlocks:
 
 
 def kit_blocks(kit: ipfs_kit, *, cache_bytes: int = 64 << 20) -> VerifiedBlocks:
-    """Verified blocks over a kit's tiers: files the tiers hold whole first (chunked
-    once, then read locally), then the tiers that answer blocks (kubo, gateways; S3
-    layouts serve file ranges), as :func:`~ipfs_kit_py.tiers.blocks.block_sources`."""
+    """Verified blocks over a kit's tiers: files the tiers hold whole first (served
+    through their layouts), the nodes of directories S3 or Storacha hold
+    (:class:`~ipfs_kit_py.gateway.node_source.DirectoryNodes`), then the tiers that
+    answer blocks (kubo, gateways; S3 layouts serve file ranges), as
+    :func:`~ipfs_kit_py.tiers.blocks.block_sources`."""
     tiers = kit.tiers
-    sources: list[Source] = [WholeFileBlocks(tiers)]
+    sources: list[Source] = [WholeFileBlocks(tiers), DirectoryNodes(tiers)]
     sources += block_sources(tiers.tiers, tiers.profile_of)
     return VerifiedBlocks(sources, cache_bytes=cache_bytes)

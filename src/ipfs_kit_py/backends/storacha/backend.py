@@ -333,6 +333,12 @@ class StorachaBackend(BaseBackend):
             return False
         return load_node(cid, verified_getter(self.gateway.get_block)).kind == "directory"
 
+    def dag_block(self, cid: CID) -> bytes:
+        """One block of a DAG the space holds, from the gateway (unchecked: the caller
+        verifies it); the gateway serves a directory's nodes from it
+        (:class:`~ipfs_kit_py.gateway.node_source.DirectoryNodes`)."""
+        return self.gateway.get_block(parse_cid(cid))
+
     # -- Backend protocol --------------------------------------------------------------
 
     def has(self, cid: CID) -> bool:

@@ -1,0 +1,198 @@
+"""The nodes of directories the kit holds without a block store: S3's node CAR, Storacha.
+
+A directory added to S3 keeps its nodes (directories, HAMT shards, symlink nodes) as
+one CAR object beside its files; added to Storacha, they are part of one upload of its
+whole DAG (:mod:`ipfs_kit_py.directory_copies`). Neither tier answers blocks by CID, so
+the gateway could not resolve a path inside such a directory. :class:`DirectoryNodes`
+answers the blocks of a directory root the index records (``kind="dir"``) and of every
+node below it, loaded once from the first tier listed as holding the root:
+
+- a :class:`~ipfs_kit_py.directory_copies.NodeStore` (S3): its node CAR, one GET;
+- a tier with ``dag_block`` (Storacha): the nodes walked from the root, one block at a
+  time; a link to one of the tree's files (the index lists their CIDs) is not followed.
+
+Every block is checked against its CID as it is loaded (the gateway checks it again).
+The tree's files come from the tiers that hold them whole
+(:class:`~ipfs_kit_py.gateway.kit_source.WholeFileBlocks`). Nodes are kept in an
+unlinked temporary store per root, ``max_trees`` roots at most, least recently used
+dropped first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from ipfs_kit_py.content.blockstore import TempBlockStore
+from ipfs_kit_py.content.car import CarReader
+from ipfs_kit_py.content.cid import DAG_PB, cid_bytes_key, cid_key, parse_cid, short_cid
+from ipfs_kit_py.content.dag import load_node, verified_getter
+from ipfs_kit_py.content.dagpb import UnixFSType
+from ipfs_kit_py.content.tree_nodes import MAX_TREE_ENTRIES
+from ipfs_kit_py.directory_copies import NodeStore
+from ipfs_kit_py.errors import (
+    ContentMismatchError,
+    ContentNotFoundError,
+    IpfsKitError,
+    ResourceLimitError,
+)
+from ipfs_kit_py.streams import reader
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
+    from ipfs_kit_py.tiers.manager import TieredCacheManager
+
+__all__ = ["DagBlockTier", "DirectoryNodes"]
+
+_IDENTITY = 0x00
+_NODE_TYPES = (UnixFSType.DIRECTORY, UnixFSType.HAMT_SHARD, UnixFSType.SYMLINK)
+
+
+@runtime_checkable
+class DagBlockTier(Protocol):
+    """A tier that answers one block of a DAG it holds (Storacha, through its gateway)."""
+
+    name: str
+
+    def dag_block(self, cid: CID) -> bytes: ...
+
+
+class DirectoryNodes:
+    """A block source over the nodes of directories the index records (see the module)."""
+
+    name = "directory-nodes"
+
+    def __init__(self, tiers: TieredCacheManager, *, max_trees: int = 64) -> None:
+        self.tiers = tiers
+        self.max_trees = max_trees
+        self._trees: OrderedDict[bytes, TempBlockStore] = OrderedDict()
+        self._lock = threading.Lock()
+        self._loading = threading.Lock()
+
+    def get_block(self, cid: CID) -> bytes:
+        """The block ``cid`` of a loaded tree, or the root of a directory the index
+        records (its nodes loaded now). Raises ``ContentNotFoundError`` otherwise."""
+        found = self._lookup(cid)
+        if found is not None:
+            return found
+        files = self._tree_files(cid)
+        with self._loading:  # one tree loaded at a time
+            found = self._lookup(cid)
+            if found is None:
+                store = self._load(cid, files)
+                self._keep(cid, store)
+                found = store.get(cid)
+        return found
+
+    def close(self) -> None:
+        with self._lock:
+            for store in self._trees.values():
+                store.close()
+            self._trees.clear()
+
+    def _lookup(self, cid: CID) -> bytes | None:
+        with self._lock:
+            for key, store in reversed(self._trees.items()):
+                if store.has(cid):
+                    self._trees.move_to_end(key)
+                    return store.get(cid)
+        return None
+
+    def _tree_files(self, cid: CID) -> set[bytes]:
+        """The CIDs of the files of directory ``cid`` as the index records it."""
+        record = self.tiers.index.content(cid) if cid.codec.code == DAG_PB else None
+        if record is None or record.kind != "dir":
+            # no CID in the text: printing one costs ~2 ms, paid on every block of a CAR
+            raise ContentNotFoundError("not a directory the index records")
+        files = record.metadata.get("files", {})
+        return {cid_bytes_key(parse_cid(c)) for c in files.values()}
+
+    def _load(self, root: CID, files: set[bytes]) -> TempBlockStore:
+        """The nodes of ``root`` from the first tier that gives them; the last error if
+        none does."""
+        error: IpfsKitError = ContentNotFoundError(
+            f"no tier holds the nodes of directory {short_cid(root)}"
+        )
+        for location in self.tiers.index.locations(root):
+            try:
+                tier = self.tiers.tier(location.backend)
+                if isinstance(tier, NodeStore):
+                    store = _from_node_car(tier, root)
+                elif isinstance(tier, DagBlockTier):
+                    store = _walk_nodes(root, verified_getter(tier.dag_block), files)
+                else:
+                    continue
+            except IpfsKitError as exc:
+                error = exc
+                continue
+            if store is not None:
+                return store
+        raise error
+
+    def _keep(self, root: CID, store: TempBlockStore) -> None:
+        with self._lock:
+            self._trees[cid_bytes_key(root)] = store
+            while len(self._trees) > self.max_trees:
+                _, old = self._trees.popitem(last=False)
+                old.close()
+
+
+def _from_node_car(tier: NodeStore, root: CID) -> TempBlockStore | None:
+    """``tier``'s node CAR of ``root`` in a store, every block verified; None if the
+    tier holds ``root`` as something else."""
+    opened = tier.open_tree_nodes(root)
+    if opened is None:
+        return None
+    _, chunks = opened
+    return _store_car(root, chunks, f"{tier.name}'s nodes of {short_cid(root)}")
+
+
+def _store_car(root: CID, chunks: Iterable[bytes], what: str) -> TempBlockStore:
+    store = TempBlockStore()
+    try:
+        car = CarReader(reader(chunks), verify=True)
+        if [cid_key(r) for r in car.roots] != [cid_key(root)]:
+            raise ContentMismatchError(f"{what} name {car.roots} as root", cid=str(root))
+        for count, block in enumerate(car, 1):
+            if count > MAX_TREE_ENTRIES:
+                raise ResourceLimitError(f"{what} hold over {MAX_TREE_ENTRIES} blocks")
+            store.put(block.cid, block.data)
+        if not store.has(root):
+            raise ContentMismatchError(f"{what} lack the root block", cid=str(root))
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _walk_nodes(root: CID, get: Callable[[CID], bytes], files: set[bytes]) -> TempBlockStore:
+    """The node blocks of directory ``root`` fetched with ``get`` (verified): every
+    link followed except those to the tree's ``files`` and to raw blocks."""
+    store = TempBlockStore()
+    try:
+        stack = [root]
+        while stack:
+            cid = stack.pop()
+            if store.has(cid):
+                continue
+            node = load_node(cid, lambda c: _put(store, c, get(c)))
+            if node.unixfs is None or node.unixfs.type not in _NODE_TYPES:
+                continue
+            if len(store) > MAX_TREE_ENTRIES:
+                raise ResourceLimitError(f"{short_cid(root)} has over {MAX_TREE_ENTRIES} nodes")
+            for link in node.links:
+                child = link.cid
+                wanted = child.codec.code == DAG_PB and child.hashfun.code != _IDENTITY
+                if wanted and cid_bytes_key(child) not in files:
+                    stack.append(child)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _put(store: TempBlockStore, cid: CID, data: bytes) -> bytes:
+    store.put(cid, data)
+    return data
