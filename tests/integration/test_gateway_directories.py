@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tests.gateway.blocks import serving
 from tests.servers.kubo import KuboNode
@@ -175,6 +175,7 @@ def write_tree(root: Path, tree: dict[str, object]) -> dict[str, bytes]:
     max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(tree=TREES.filter(lambda t: isinstance(t, dict)), sharded=st.booleans())
+@example(tree={"0": b""}, sharded=False)  # an empty file: no S3 range to ask for
 def test_any_tree_only_s3_holds_is_served_file_by_file(
     kit: ipfs_kit, tree: dict[str, object], sharded: bool
 ) -> None:
