@@ -222,7 +222,7 @@ class ipfs_kit(Closeable):
         self._check_open()
         if self._index is None:
             where = self.config.index_url or self.config.index_path
-            self._index = open_index(where, node_id=self.config.node_id)
+            self._index = open_index(where, node_id=self.config.index_node_id())
         return self._index
 
     @property
@@ -562,6 +562,16 @@ class ipfs_kit(Closeable):
         """Every tier, reachable or not and why; plus the backends left unconfigured."""
         return tier_statuses(self.tiers.tiers, self._remote.missing)
 
+    def _shown_node_id(self) -> str:
+        """The node id in use, without making one for a summary."""
+        if self._index is not None:
+            return self._index.node_id
+        if self.config.node_id or not self.config.index_url:
+            return self.config.node_id
+        from ipfs_kit_py.node_identity import stored_node_id
+
+        return stored_node_id(self.config.cache_dir) or "(made in the cache dir at first use)"
+
     def config_summary(self) -> dict[str, Any]:
         """The effective configuration, secrets masked."""
         summary: dict[str, Any] = {
@@ -569,7 +579,7 @@ class ipfs_kit(Closeable):
             "cache_dir": str(self.config.cache_dir),
             "index_path": str(self.config.index_path),
             "index_url": _shown_index_url(self.config.index_url),
-            "node_id": self.config.node_id,
+            "node_id": self._shown_node_id(),
             "memory_bytes": self.config.memory_bytes,
             "disk_bytes": self.config.disk_bytes,
             "put_to": list(self.config.put_to),

@@ -40,6 +40,16 @@ class KitConfig:
     index_url: str | None = field(default=None, repr=False)
     node_id: str = ""  # names this machine's disk and memory copies in a shared index
 
+    def index_node_id(self) -> str:
+        """The node id to open the index with: as set; else, with a shared index, the
+        one kept in the cache directory (made on first use,
+        :mod:`ipfs_kit_py.node_identity`); else '' (one machine needs none)."""
+        if self.node_id or not self.index_url:
+            return self.node_id
+        from ipfs_kit_py.node_identity import local_node_id
+
+        return local_node_id(self.cache_dir)
+
     @classmethod
     def from_sources(
         cls, args: Mapping[str, Any], file: Mapping[str, Any], env: Mapping[str, str]
@@ -88,12 +98,7 @@ class KitConfig:
                     if args.get("index_url") is None
                     else args["index_url"]
                 ),
-                node_id=_node_id(
-                    get("node_id", section=index, env_names=["IPFS_KIT_NODE_ID"]),
-                    shared=bool(
-                        args.get("index_url") or index.get("url") or env.get("IPFS_KIT_INDEX_URL")
-                    ),
-                ),
+                node_id=_node_id(get("node_id", section=index, env_names=["IPFS_KIT_NODE_ID"])),
                 max_stream_bytes=_optional_size(
                     "max_stream_bytes",
                     get(
@@ -119,14 +124,10 @@ def _index_url(value: Any) -> str | None:
     return value
 
 
-def _node_id(value: Any, *, shared: bool) -> str:
-    """This machine's node id: as set, else its host name with a shared index ('' alone)."""
+def _node_id(value: Any) -> str:
+    """The node id as set ('' when unset: see :meth:`KitConfig.index_node_id`)."""
     if value is None or value == "":
-        if not shared:
-            return ""
-        import socket  # a shared index only: socket is slow to import
-
-        return socket.gethostname()
+        return ""
     if not valid_node_id(value):
         raise ConfigurationError(
             "[index] node_id must be printable text up to 200 characters, "

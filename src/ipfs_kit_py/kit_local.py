@@ -102,7 +102,7 @@ class LocalKit(Closeable):
         if self._tiers is None:
             self._backends = disk_tier(self._file, self._env, self.config)
             where = self.config.index_url or self.config.index_path
-            self._index = open_index(where, node_id=self.config.node_id)
+            self._index = open_index(where, node_id=self.config.index_node_id())
             self._tiers = manage_tiers(self.config, self._backends, self._index)
         return self._tiers
 

@@ -28,7 +28,7 @@ def test_the_index_url_comes_from_argument_file_or_env() -> None:
     chosen = _config({"index_url": URL + "2"}, {"index": {"url": URL}}, {})
     assert chosen.index_url == URL + "2"
     shared = _config({}, {"index": {"url": URL}}, {})
-    assert shared.node_id  # a shared index names this machine (its host name by default)
+    assert shared.node_id == ""  # unset: the kit takes the one kept in its cache dir
     named = _config({}, {"index": {"url": URL, "node_id": "rack-2"}}, {})
     assert named.node_id == "rack-2"
     assert _config({}, {}, {"IPFS_KIT_NODE_ID": "ci-7"}).node_id == "ci-7"
