@@ -218,6 +218,7 @@ class MetadataIndex(Closeable):
             with self._errors(opening=True):
                 self.migrate()
                 self._check_schema()
+                self._adopt_unowned()
                 if recover:
                     self.recover_pending()
             self._opening = False
@@ -238,6 +239,26 @@ class MetadataIndex(Closeable):
             )
         self.node_id = node_id
         self.local_tiers = frozenset(local_tiers)
+
+    def _adopt_unowned(self) -> None:
+        """Give this node the local copies (and adds in progress) recorded without one.
+
+        A SQLite file is one machine's: copies written before a node id was set (node
+        ``''``) are this node's. The file remembers the last node id that opened it, so
+        the scan runs only when that changes (a node-less open resets it, so rows it
+        writes are adopted by the next node that opens the file).
+        """
+        rows = self._read("SELECT value FROM settings WHERE key = 'node'")
+        if (rows[0][0] if rows else "") == self.node_id:
+            return
+        with self.transaction() as db:
+            if self.node_id:
+                _adopt_rows(db, self.node_id, sorted(self.local_tiers))
+            db.execute(
+                "INSERT INTO settings (key, value) VALUES ('node', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (self.node_id,),
+            )
 
     def _node(self, backend: str) -> str:
         """The ``node`` column of a copy in ``backend``: this node's id for local tiers."""
@@ -808,6 +829,58 @@ class MetadataIndex(Closeable):
             "pinned": pinned,
         }
 
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read-only query in the index's SQL (``?`` parameters), for modules
+        keeping tables of their own in the index (the repair queue); either engine."""
+        return self._read(sql, params)
+
+    def file_cids(self, after: str = "", limit: int = 500) -> list[str]:
+        """Up to ``limit`` file (not directory) CID keys after ``after``, in key order:
+        one page of a keyset walk over the whole index."""
+        if not isinstance(after, str) or isinstance(limit, bool) or not isinstance(limit, int):
+            raise InvalidInputError("file_cids takes a key (text) and a limit (int)")
+        if limit < 1:
+            raise InvalidInputError(f"file_cids needs a limit >= 1, got {limit}")
+        sql = f"SELECT cid FROM content WHERE cid > ? AND kind != 'dir' ORDER BY cid LIMIT {limit}"
+        return [str(r[0]) for r in self._read(sql, (after,))]
+
+    # -- nodes ------------------------------------------------------------------------
+
+    def advertise(self, url: str, ttl_s: float) -> None:
+        """Advertise that this node serves its copies at ``url`` for the next ``ttl_s``
+        seconds (call again before then: a heartbeat)."""
+        if not self.node_id:
+            raise ConfigurationError("only a node with a node id can advertise a URL")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise InvalidInputError(f"a peer URL is http(s)://..., got {url!r:.80}")
+        if not ttl_s > 0:
+            raise InvalidInputError(f"an advertisement lasts > 0 seconds, got {ttl_s!r}")
+        now = time.time()
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO nodes (node, url, heartbeat, expires) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (node) DO UPDATE SET url = excluded.url, "
+                "heartbeat = excluded.heartbeat, expires = excluded.expires",
+                (self.node_id, url, now, now + ttl_s),
+            )
+
+    def withdraw(self, url: str | None = None) -> None:
+        """Stop advertising this node (only ``url``'s advertisement, if given)."""
+        sql, params = "DELETE FROM nodes WHERE node = ?", [self.node_id]
+        if url is not None:
+            sql += " AND url = ?"
+            params.append(url)
+        with self.transaction() as db:
+            db.execute(sql, params)
+
+    def peers(self) -> dict[str, str]:
+        """The other nodes advertising a URL now: node id -> URL (stale ones left out)."""
+        rows = self._read(
+            "SELECT node, url FROM nodes WHERE expires > ? AND node != ? ORDER BY node",
+            (time.time(), self.node_id),
+        )
+        return {str(node): str(url) for node, url in rows}
+
     def count(self) -> int:
         """Return the number of CIDs in the index."""
         return int(self._read("SELECT count(*) FROM content")[0][0])
@@ -847,6 +920,27 @@ class MetadataIndex(Closeable):
             for cid, tag in self._read(f"SELECT cid, tag FROM tags WHERE cid IN ({marks})", chunk):
                 out.setdefault(cid, []).append(tag)
         return out
+
+
+def _adopt_rows(db: sqlite3.Connection, node: str, tiers: Sequence[str]) -> None:
+    """Move node-less copies in ``tiers`` to ``node`` (its own row, if any, wins)."""
+    marks = ",".join("?" * len(tiers))
+    db.execute(
+        f"DELETE FROM locations WHERE node = '' AND backend IN ({marks}) AND EXISTS "
+        "(SELECT 1 FROM locations mine WHERE mine.cid = locations.cid "
+        "AND mine.backend = locations.backend AND mine.node = ?)",
+        (*tiers, node),
+    )
+    moved = db.execute(
+        f"UPDATE locations SET node = ? WHERE node = '' AND backend IN ({marks})", (node, *tiers)
+    ).rowcount
+    db.execute(
+        "UPDATE content SET pending_node = ? WHERE pending_pid IS NOT NULL "
+        "AND coalesce(pending_node, '') = ''",
+        (node,),
+    )
+    if moved:
+        logger.info("adopted %d copies recorded before node id %r was set", moved, node)
 
 
 @functools.cache

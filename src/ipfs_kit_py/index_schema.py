@@ -146,6 +146,21 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (upload, position)
     ) WITHOUT ROWID;
     """,
+    # 9: nodes that serve their own copies (``ipfs-kit serve``): the URL each advertises,
+    # its last heartbeat, and when the advertisement goes stale if it is not renewed;
+    # and the index's own settings (which node last opened a SQLite file)
+    """
+    CREATE TABLE nodes (
+        node TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        heartbeat REAL NOT NULL,
+        expires REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 
 

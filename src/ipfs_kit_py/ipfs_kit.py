@@ -253,7 +253,12 @@ class ipfs_kit(Closeable):
         """The tiers' backends, built once (no network until first used)."""
         if self._backends is None:
             local = local_backends(self._sources.file, self._sources.env, self.config)
-            self._backends = [*local, *self._remote.tiers()]
+            peer: list[BaseBackend] = []
+            if self.config.node_id:  # other nodes' copies, through the gateways they serve
+                from ipfs_kit_py.backends.peer import PeerBackend
+
+                peer.append(PeerBackend(lambda: self.index))
+            self._backends = [*local, *self._remote.tiers(), *peer]
         return self._backends
 
     def check_index(self) -> dict[str, Any]:

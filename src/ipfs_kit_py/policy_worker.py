@@ -209,14 +209,7 @@ class PolicyWorker:
 def _content_pages(tiers: TieredCacheManager) -> Iterator[list[str]]:
     """Every file CID of the index, in pages of keys (keyset pagination)."""
     after = ""
-    while True:
-        rows = tiers.index._read(
-            f"SELECT cid FROM content WHERE cid > ? AND kind != 'dir' ORDER BY cid LIMIT {_PAGE}",
-            (after,),
-        )
-        if not rows:
-            return
-        page = [str(r[0]) for r in rows]
+    while page := tiers.index.file_cids(after, _PAGE):
         yield page
         after = page[-1]
 

@@ -108,7 +108,7 @@ class RepairQueue:
 
     def held_by_others(self, owner: str) -> bool:
         """True while another worker holds (or held, until it expires) a lease."""
-        rows = self.index._read(
+        rows = self.index.fetch(
             "SELECT 1 FROM repair_queue WHERE lease_owner IS NOT NULL AND lease_owner != ? LIMIT 1",
             (owner,),
         )
@@ -116,7 +116,7 @@ class RepairQueue:
 
     def status(self) -> QueueStatus:
         """Counts of waiting, leased and retrying entries."""
-        rows = self.index._read(
+        rows = self.index.fetch(
             f"SELECT coalesce(sum(CASE WHEN lease_expires < {self._now} THEN 1 ELSE 0 END), 0), "
             f"coalesce(sum(CASE WHEN lease_expires >= {self._now} AND lease_owner IS NOT NULL "
             "THEN 1 ELSE 0 END), 0), "

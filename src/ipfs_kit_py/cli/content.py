@@ -31,7 +31,7 @@ from ipfs_kit_py.streams import CHUNK
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-    from ipfs_kit_py.index_schema import ContentRecord
+    from ipfs_kit_py.index_schema import ContentRecord, Location
     from ipfs_kit_py.ipfs_kit import ipfs_kit
 
 Handler = Callable[[argparse.Namespace, "ipfs_kit"], int]
@@ -184,9 +184,13 @@ def cmd_whereis(args: argparse.Namespace, kit: ipfs_kit) -> int:
     lines += [
         f"{loc.backend}: {loc.state} since {_when(loc.marked_at)} ({loc.reason})" for loc in lost
     ]
-    lines += [
-        f"{loc.backend} of node {loc.node}: {loc.state} (not read from here)" for loc in elsewhere
-    ]
+    peers = index.peers() if elsewhere else {}
+    routes: list[tuple[str, str, str]] = []
+    if peers:
+        from ipfs_kit_py.backends.peer import peer_routes
+
+        routes = peer_routes(index, args.cid)
+    lines += [f"{loc.backend} of node {loc.node}: {_route(loc, peers)}" for loc in elsewhere]
     payload = {
         "cid": args.cid,
         "node": index.node_id,
@@ -194,7 +198,17 @@ def cmd_whereis(args: argparse.Namespace, kit: ipfs_kit) -> int:
         "lost": [loc.backend for loc in lost],
         "locations": [{**_plain(loc), "state": loc.state} for loc in locations],
         "other_nodes": [
-            {"node": loc.node, "backend": loc.backend, "state": loc.state} for loc in elsewhere
+            {
+                "node": loc.node,
+                "backend": loc.backend,
+                "state": loc.state,
+                "peer_url": peers.get(loc.node),  # served by that node now: the peer tier
+            }
+            for loc in elsewhere
+        ],
+        "peer_routes": [
+            {"tier": "peer", "node": node, "backend": backend, "url": url}
+            for node, backend, url in routes
         ],
     }
     inline = not where and _nowhere(args.cid) != NOT_HELD
@@ -204,6 +218,14 @@ def cmd_whereis(args: argparse.Namespace, kit: ipfs_kit) -> int:
 
 
 NOT_HELD = "not held by any tier"
+
+
+def _route(loc: Location, peers: dict[str, str]) -> str:
+    """How this node reaches another node's copy: through its gateway, or not at all."""
+    url = peers.get(loc.node)
+    if loc.state == "good" and url is not None:
+        return f"good (read through the peer tier: {url})"
+    return f"{loc.state} (not read from here)"
 
 
 def _nowhere(cid: str) -> str:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, BinaryIO, TypeAlias
 
 from ipfs_kit_py.errors import InvalidInputError, MissingDependencyError
 
 if TYPE_CHECKING:
     from ipfs_kit_py.content.cid import CID
+    from ipfs_kit_py.ipfs_kit import ipfs_kit
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -24,7 +26,10 @@ commands use: files (Range, ETag), directory listings and index.html, raw blocks
 before it is sent; a block that fails mid-response cuts the response.
 Read-only unless --writable: then POST /ipfs adds the request body and answers its CID,
 for requests bearing `Authorization: Bearer $${TOKEN_ENV}` (the token is read from
-the environment, never from the command line, and never logged)."""
+the environment, never from the command line, and never logged).
+A node with a node id (a shared index) advertises its URL in the index while it serves
+(renewed every third of --advertise-ttl, removed at a clean stop), so the other nodes
+read its memory and disk copies through it, verified: the `peer` tier."""
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -55,7 +60,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         header_timeout_s=args.header_timeout,
         max_connections=args.max_connections or default_max_connections(),
     )
-    with ipfs_kit() as kit:
+    with ipfs_kit() as kit, _advertised(kit, args):
 
         def add(data: BinaryIO) -> CID:
             return kit.add(data).cid
@@ -86,6 +91,17 @@ def default_max_connections() -> int:
     if soft == resource.RLIM_INFINITY:
         return 1000
     return max(16, min(1000, soft // 2))
+
+
+def _advertised(kit: ipfs_kit, args: argparse.Namespace) -> AbstractContextManager[object]:
+    """Advertise this node's URL in the index while serving, if it has a node id (other
+    nodes then read its copies through it: the ``peer`` tier)."""
+    from ipfs_kit_py.advertise import Advertiser, serving_url
+
+    if args.no_advertise or (not kit.index.node_id and args.advertise is None):
+        return nullcontext()
+    url = args.advertise or serving_url(args.host, args.port)
+    return Advertiser(kit.index, url, args.advertise_ttl)
 
 
 def check_listen(host: str, port: int) -> None:
@@ -149,5 +165,21 @@ def register(sub: SubParsers) -> None:
         default=16 << 30,
         metavar="B",
         help="largest CAR response; a larger one is cut (16 GiB)",
+    )
+    p.add_argument(
+        "--advertise",
+        metavar="URL",
+        help="the URL other nodes reach this server by (default: http://HOST:PORT, a "
+        "wildcard HOST as the host name); advertised when the node has a node id",
+    )
+    p.add_argument(
+        "--no-advertise", action="store_true", help="do not advertise this node in the index"
+    )
+    p.add_argument(
+        "--advertise-ttl",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds an advertisement lasts unless renewed (60); a dead node's goes stale",
     )
     p.set_defaults(func=cmd_serve)

@@ -256,7 +256,7 @@ class TieredCacheManager:
                 self._refuse(tier, cid, exc)
                 continue
             except Exception as exc:  # any other fault of one source: try the next one
-                tried.append(f"{tier.name}: {type(exc).__name__}")
+                tried.append(f"{tier.name}: {type(exc).__name__}: {str(exc)[:300]}")
                 self._source_failed(tier, cid, exc)
                 continue
             self.breaker.reset(tier.name)
