@@ -95,7 +95,10 @@ def test_three_nodes_share_one_ledger(
     assert code == 0, err
     where = json.loads(out)
     assert where["node"] == "node-b" and where["backends"] == ["s3"]
-    assert where["other_nodes"] == [{"node": "node-a", "backend": "disk", "state": "good"}]
+    assert where["other_nodes"] == [
+        {"node": "node-a", "backend": "disk", "state": "good", "peer_url": None}
+    ]
+    assert where["peer_routes"] == []  # A does not serve: its disk is not read from here
     code, out, err = _finish(_cli(b, "cat", cid))
     assert code == 0 and out.encode() == data, err
 

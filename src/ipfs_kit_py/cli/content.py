@@ -180,7 +180,7 @@ def cmd_whereis(args: argparse.Namespace, kit: ipfs_kit) -> int:
     mine = [loc for loc in locations if loc.node in ("", index.node_id)]
     elsewhere = [loc for loc in locations if loc.node not in ("", index.node_id)]
     lost = [loc for loc in mine if loc.state != "good"]
-    lines = list(where) if where else [f"{args.cid}: {_nowhere(args.cid)}"]
+    lines = list(where)
     lines += [
         f"{loc.backend}: {loc.state} since {_when(loc.marked_at)} ({loc.reason})" for loc in lost
     ]
@@ -214,7 +214,9 @@ def cmd_whereis(args: argparse.Namespace, kit: ipfs_kit) -> int:
     inline = not where and _nowhere(args.cid) != NOT_HELD
     if inline:
         payload["inline"] = True
-    return _done(args, payload, "\n".join(lines), ok=bool(where) or inline)
+    if not where and not routes:
+        lines.insert(0, f"{args.cid}: {_nowhere(args.cid)}")
+    return _done(args, payload, "\n".join(lines), ok=bool(where or routes) or inline)
 
 
 NOT_HELD = "not held by any tier"

@@ -1,0 +1,201 @@
+"""The peer tier across processes: node A (its own process, cache dir and config) serves its
+disk copies and advertises its URL in a shared index on a real PostgreSQL; node B (another
+cache dir) reads A's copies through it, every block verified. A's advertised URL is a small
+relay in front of A's real server that can be told to flip a byte (a lying peer is a fault
+a real server does not produce on demand); A down leaves B a clear error."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.integration.test_fleet import _add, _finish
+from tests.servers.postgres import Postgres
+from tests.servers.process import free_port
+
+from ipfs_kit_py.errors import ContentNotFoundError
+from ipfs_kit_py.index import open_index
+from ipfs_kit_py.ipfs_kit import ipfs_kit
+
+
+class _Relay(ThreadingHTTPServer):
+    """Forwards GETs to ``upstream``; while ``lying``, flips the last byte of each body."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(("127.0.0.1", 0), _RelayHandler)
+        self.upstream = upstream
+        self.lying = False
+        self.requests = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _RelayHandler(BaseHTTPRequestHandler):
+    server: _Relay
+
+    def do_GET(self) -> None:
+        self.server.requests += 1
+        headers = {"accept": self.headers.get("accept", "*/*")}
+        try:
+            answer = httpx.get(self.server.upstream + self.path, headers=headers, timeout=30)
+        except httpx.HTTPError:
+            self.send_error(502)
+            return
+        body = answer.content
+        if self.server.lying and answer.status_code == 200 and body:
+            body = body[:-1] + bytes([body[-1] ^ 0xFF])
+        self.send_response(answer.status_code)
+        self.send_header("content-type", answer.headers.get("content-type", "text/plain"))
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _node_env(root: Path, name: str, url: str) -> dict[str, str]:
+    """One node's environment: its own config file (shared index, its node id), cache
+    and XDG dirs; no remote tier, so another node's copy is reached only as a peer."""
+    home = root / name
+    home.mkdir()
+    config = home / "ipfs-kit.toml"
+    config.write_text(
+        f'[index]\nurl = "{url}"\nnode_id = "{name}"\n[cache]\ncache_dir = "{home / "cache"}"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IPFS_KIT_", "XDG_"))}
+    for kind in ("CACHE", "DATA", "CONFIG", "STATE"):
+        env[f"XDG_{kind}_HOME"] = str(home / kind.lower())
+    env["IPFS_KIT_CONFIG"] = str(config)
+    return env
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ipfs_kit_py.cli.main", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _serve(env: dict[str, str], port: int, advertise: str) -> subprocess.Popen[str]:
+    args = ("serve", "--port", str(port), "--advertise", advertise, "--advertise-ttl", "30")
+    return _cli(env, *args)
+
+
+def _wait_served(proc: subprocess.Popen[str], url: str, port: int, cid: str) -> None:
+    """Return once A answers on its port and its URL is in the index."""
+    deadline = time.monotonic() + 90
+    with open_index(url, node_id="observer") as index:
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()[1]
+            try:
+                up = httpx.get(f"http://127.0.0.1:{port}/ipfs/{cid}?format=raw").status_code
+            except httpx.HTTPError:
+                up = 0
+            if up == 200 and "node-a" in index.peers():
+                return
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(f"node A did not start serving: {proc.communicate()[1]}")
+
+
+@pytest.fixture
+def relay() -> Iterator[_Relay]:
+    server = _Relay("")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _kit_b(tmp_path: Path, url: str) -> ipfs_kit:
+    """Node B in this process: its own cache dir, the shared index, no remote tier."""
+    return ipfs_kit({}, cache_dir=tmp_path / "b-cache", index_url=url, node_id="node-b")
+
+
+def _b_disk_files(tmp_path: Path) -> list[Path]:
+    root = tmp_path / "b-cache"
+    return [p for p in root.rglob("*") if p.is_file() and "tmp" not in p.parts]
+
+
+def test_a_node_reads_another_nodes_disk_through_its_gateway(
+    postgres: Postgres, tmp_path: Path, relay: _Relay
+) -> None:
+    url = postgres.new_database()
+    a = _node_env(tmp_path, "node-a", url)
+    b = _node_env(tmp_path, "node-b-cli", url)
+    objects = _add(a, "disk", 0, 3)  # on A's disk only
+    (cid1, data1), (cid2, _), (cid3, _) = objects.items()
+    port = free_port()
+    relay.upstream = f"http://127.0.0.1:{port}"
+    served = _serve(a, port, relay.url)
+    try:
+        _wait_served(served, url, port, cid1)
+
+        # B's whereis shows A's disk copy and the route to it; B reads it, verified
+        code, out, err = _finish(_cli(b, "whereis", "--json", cid1))
+        assert code == 0, err
+        where = json.loads(out)
+        assert where["backends"] == [] and where["node"] == "node-b-cli"
+        assert where["peer_routes"] == [
+            {"tier": "peer", "node": "node-a", "backend": "disk", "url": relay.url}
+        ]
+        assert where["other_nodes"][0]["peer_url"] == relay.url
+        code, out, err = _finish(_cli(b, "cat", cid1))
+        assert code == 0 and out.encode() == data1, err
+
+        # A lies: B refuses the bytes, caches nothing, records nothing
+        relay.lying = True
+        with _kit_b(tmp_path, url) as kit:
+            with pytest.raises(ContentNotFoundError, match="peer: mismatch"):
+                kit.cat(cid2)
+            assert not _b_disk_files(tmp_path)
+            assert [loc.node for loc in kit.index.locations(cid2, all_nodes=True)] == ["node-a"]
+        assert relay.requests > 0
+        relay.lying = False
+
+        # a clean stop withdraws A's advertisement
+        served.send_signal(signal.SIGTERM)
+        served.communicate(timeout=60)
+        with open_index(url, node_id="observer") as index:
+            assert "node-a" not in index.peers()
+    finally:
+        if served.poll() is None:
+            served.kill()
+            served.communicate()
+
+    # A killed (its advertisement still fresh) and unreachable: B fails at once, clearly
+    served = _serve(a, port, relay.url)
+    try:
+        _wait_served(served, url, port, cid1)
+    finally:
+        served.kill()
+        served.communicate()
+    relay.shutdown()
+    relay.server_close()
+    with _kit_b(tmp_path, url) as kit:
+        assert "node-a" in kit.index.peers()
+        with pytest.raises(ContentNotFoundError) as caught:
+            kit.cat(cid3)
+        message = str(caught.value)
+        assert "peer: BackendUnavailableError" in message and "node-a" in message
+        assert relay.url.removeprefix("http://") in message
+        assert not _b_disk_files(tmp_path)
