@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ipfs_kit_py.config import xdg_dir
+from ipfs_kit_py.config import parse_url, xdg_dir
 from ipfs_kit_py.content.cid import cid_key, parse_cid
 from ipfs_kit_py.errors import (
     ConfigurationError,
@@ -851,9 +851,8 @@ class MetadataIndex(Closeable):
         seconds (call again before then: a heartbeat)."""
         if not self.node_id:
             raise ConfigurationError("only a node with a node id can advertise a URL")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise InvalidInputError(f"a peer URL is http(s)://..., got {url!r:.80}")
-        if not ttl_s > 0:
+        url = _peer_url(url)
+        if isinstance(ttl_s, bool) or not isinstance(ttl_s, int | float) or not ttl_s > 0:
             raise InvalidInputError(f"an advertisement lasts > 0 seconds, got {ttl_s!r}")
         now = time.time()
         with self.transaction() as db:
@@ -920,6 +919,19 @@ class MetadataIndex(Closeable):
             for cid, tag in self._read(f"SELECT cid, tag FROM tags WHERE cid IN ({marks})", chunk):
                 out.setdefault(cid, []).append(tag)
         return out
+
+
+def _peer_url(url: object) -> str:
+    """``url`` if it is an http(s) URL other nodes may be shown (no credentials)."""
+    if not isinstance(url, str) or len(url) > 2000:
+        raise InvalidInputError("a peer URL is text of up to 2000 characters")
+    try:
+        clean, userinfo = parse_url("a peer URL", url)
+    except ConfigurationError as exc:
+        raise InvalidInputError(str(exc)) from None
+    if userinfo is not None:
+        raise InvalidInputError("a peer URL is shown to every node: it must hold no credentials")
+    return clean
 
 
 def _adopt_rows(db: sqlite3.Connection, node: str, tiers: Sequence[str]) -> None:

@@ -8,7 +8,6 @@ import sqlite3
 import time
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from ipfs_kit_py.content.cid import RAW, cid_key, sha256_cid
@@ -18,9 +17,9 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
     MetadataIndexError,
 )
-from ipfs_kit_py.index import MIGRATIONS, MetadataIndex, open_index
+from ipfs_kit_py.index import MIGRATIONS, MetadataIndex
 from ipfs_kit_py.index_postgres import PostgresIndex
-from ipfs_kit_py.index_schema import apply_migrations, migration_statements
+from ipfs_kit_py.index_schema import apply_migrations
 from tests.servers.postgres import IndexFactory
 from tests.servers.process import exited_pid
 
@@ -31,7 +30,7 @@ def cid_of(n: int) -> str:
 
 @pytest.fixture
 def index(make_index: IndexFactory) -> MetadataIndex:
-    """The index on each engine: SQLite, then PostgreSQL."""
+    """The index (SQLite here; tests/integration/test_index_pg.py: PostgreSQL)."""
     return make_index()
 
 
@@ -94,31 +93,6 @@ def test_index_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     sqlite3.connect(path).execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     with pytest.raises(ConfigurationError, match="newer"):
         MetadataIndex(path)
-
-
-def test_postgres_index_from_a_newer_version_is_refused(postgres_url: str) -> None:
-    with open_index(postgres_url):
-        pass
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("UPDATE ipfs_kit_schema SET version = version + 1")
-    with pytest.raises(ConfigurationError, match="newer"):
-        open_index(postgres_url)
-
-
-def test_postgres_migration_from_v1_keeps_data(postgres_url: str) -> None:
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        for statement in migration_statements(0, postgres=True):
-            conn.execute(statement)
-        conn.execute("CREATE TABLE ipfs_kit_schema (version BIGINT NOT NULL)")
-        conn.execute("INSERT INTO ipfs_kit_schema VALUES (1)")
-        conn.execute(
-            "INSERT INTO locations (cid, backend, locator, stored_at) VALUES (%s, 's3', 'k', 1)",
-            (cid_of(1),),
-        )
-    with open_index(postgres_url) as idx:
-        assert idx.schema_version == len(MIGRATIONS)
-        [loc] = idx.locations(cid_of(1))
-        assert (loc.backend, loc.locator, loc.node) == ("s3", "k", "")
 
 
 def test_an_unreachable_postgres_index_fails_fast_without_its_password(
@@ -281,12 +255,3 @@ def test_a_large_bulk_record_keeps_the_one_row_semantics(index: MetadataIndex) -
     with pytest.raises(InvalidCIDError):
         index.record_many([*rows[:2500], ("garbage", "s3", "x")], pinned=False)
     assert index.locations(cid_of(0))[0].pinned  # nothing written
-
-
-def test_a_shared_index_names_its_node_by_default(postgres_url: str) -> None:
-    import socket
-
-    with open_index(postgres_url) as idx:
-        assert idx.node_id == socket.gethostname()
-        idx.record(cid_of(1), "disk", "/x")
-        assert [loc.node for loc in idx.locations(cid_of(1))] == [socket.gethostname()]

@@ -22,7 +22,6 @@ from hypothesis.stateful import (
     invariant,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 
 from ipfs_kit_py.backends.disk import DiskBackend
@@ -192,21 +191,6 @@ LedgerMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_ledger_machine = LedgerMachine.TestCase
-
-
-def test_ledger_machine_on_postgres(postgres_url: str) -> None:
-    class OnPostgres(LedgerMachine):
-        where = postgres_url
-
-    run_state_machine_as_test(
-        OnPostgres,
-        settings=settings(
-            max_examples=25,
-            stateful_step_count=25,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow],
-        ),
-    )
 
 
 # -- interrupted adds -----------------------------------------------------------------

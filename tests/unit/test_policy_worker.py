@@ -133,13 +133,12 @@ class QueueMachine(RuleBasedStateMachine):
         assert (status.queued, status.leased) == (len(self.waiting), len(self.held))
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
-def test_queue_machine(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    where = (
-        str(tmp_path / "index.sqlite3")
-        if engine == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
+def test_queue_machine(tmp_path: Path) -> None:
+    run_queue_machine(str(tmp_path / "index.sqlite3"))
+
+
+def run_queue_machine(where: str) -> None:
+    """The queue machine on the index at ``where`` (tests/integration: on PostgreSQL)."""
 
     class Machine(QueueMachine):
         pass

@@ -1,0 +1,219 @@
+"""Nodes advertising their gateways in the index, the peer tier's routes, the index's public
+reads for the repair code, and node-less copies adopted by a node (SQLite here;
+tests/integration/test_peers_pg.py runs the index tests on PostgreSQL)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ipfs_kit_py.advertise import Advertiser, serving_url
+from ipfs_kit_py.backends.peer import PeerBackend, peer_routes
+from ipfs_kit_py.content.cid import RAW, cid_key, sha256_cid
+from ipfs_kit_py.errors import (
+    BackendError,
+    BackendUnavailableError,
+    ConfigurationError,
+    ContentNotFoundError,
+    InvalidInputError,
+)
+from ipfs_kit_py.index import MetadataIndex
+from ipfs_kit_py.index_schema import LOCATION_COLUMNS, Location, location_from_row
+from tests.servers.postgres import IndexFactory
+from tests.servers.process import free_port
+
+
+def cid_of(n: int) -> str:
+    return cid_key(sha256_cid(RAW, f"peer object {n}".encode()))
+
+
+def _expire(index: MetadataIndex, node: str) -> None:
+    with index.transaction() as db:
+        db.execute("UPDATE nodes SET expires = ? WHERE node = ?", (time.time() - 1, node))
+
+
+def test_nodes_advertise_renew_and_withdraw(make_index: IndexFactory) -> None:
+    a, b = make_index(node_id="a"), make_index(node_id="b")
+    assert a.peers() == {} and b.peers() == {}
+    a.advertise("http://10.0.0.1:8080", 60)
+    assert b.peers() == {"a": "http://10.0.0.1:8080"} and a.peers() == {}  # not itself
+    a.advertise("http://10.0.0.2:8080", 60)  # a heartbeat may move it
+    assert b.peers() == {"a": "http://10.0.0.2:8080"}
+    a.withdraw("http://10.0.0.9:1")  # someone else's URL: left alone
+    assert "a" in b.peers()
+    a.withdraw()
+    assert b.peers() == {}
+
+
+def test_an_advertisement_not_renewed_goes_stale(make_index: IndexFactory) -> None:
+    a, b = make_index(node_id="a"), make_index(node_id="b")
+    a.advertise("http://a:1", 60)
+    _expire(a, "a")
+    assert b.peers() == {}
+    a.advertise("http://a:1", 60)  # back
+    assert b.peers() == {"a": "http://a:1"}
+
+
+def test_a_node_less_index_cannot_advertise(tmp_path: Path) -> None:
+    with MetadataIndex(tmp_path / "i.sqlite3") as index, pytest.raises(ConfigurationError):
+        index.advertise("http://x:1", 60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    url=st.one_of(
+        st.text(max_size=40),
+        st.builds(
+            "{}://{}:{}".format,
+            st.sampled_from(["http", "https", "ftp"]),
+            st.text(max_size=12),
+            st.integers(-1, 70000),
+        ),
+    ),
+    ttl=st.one_of(st.floats(allow_nan=True), st.integers(-5, 10**6), st.booleans()),
+)
+def test_advertise_takes_an_http_url_and_a_positive_lifetime(
+    tmp_path_factory: pytest.TempPathFactory, url: str, ttl: float
+) -> None:
+    path = tmp_path_factory.mktemp("adv") / "i.sqlite3"
+    with MetadataIndex(path, node_id="a") as index, MetadataIndex(path, node_id="b") as other:
+        try:
+            index.advertise(url, ttl)
+        except InvalidInputError:
+            assert other.peers() == {}
+            return
+        assert url.strip().startswith(("http://", "https://")) and ttl > 0
+        assert "@" not in url.partition("//")[2].partition("/")[0]  # no credentials
+        if ttl > 60:
+            assert other.peers() == {"a": url.strip()}
+
+
+def test_the_advertiser_renews_until_stopped(make_index: IndexFactory) -> None:
+    a, b = make_index(node_id="a"), make_index(node_id="b")
+    with Advertiser(a, "http://a:9", ttl_s=1.0):
+        assert b.peers() == {"a": "http://a:9"}
+        first = a.fetch("SELECT heartbeat FROM nodes WHERE node = 'a'")[0][0]
+        deadline = time.monotonic() + 30
+        while a.fetch("SELECT heartbeat FROM nodes WHERE node = 'a'")[0][0] == first:
+            assert time.monotonic() < deadline, "no heartbeat"
+            time.sleep(0.05)
+    assert b.peers() == {}  # a clean stop withdraws it
+    with pytest.raises(InvalidInputError):
+        Advertiser(a, "http://a:9", ttl_s=0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    host=st.one_of(
+        st.ip_addresses().map(str),
+        st.from_regex(r"[a-z][a-z0-9-]{0,20}(\.[a-z][a-z0-9-]{0,10}){0,2}", fullmatch=True),
+        st.sampled_from(["0.0.0.0", "::"]),
+    ),
+    port=st.integers(1, 65535),
+)
+def test_a_serving_url_reaches_the_host_and_port(host: str, port: int) -> None:
+    url = httpx.URL(serving_url(host, port))
+    assert url.scheme == "http" and url.port in (port, None if port == 80 else port)
+    if host not in ("0.0.0.0", "::"):
+        assert url.host == host.lower()
+
+
+def test_routes_lead_to_other_nodes_good_local_copies_that_are_served(
+    make_index: IndexFactory,
+) -> None:
+    a, b, c = (make_index(node_id=n) for n in ("a", "b", "c"))
+    cid = cid_of(1)
+    a.record(cid, "disk", "/a/x")
+    c.record(cid, "disk", "/c/x")
+    b.record(cid, "s3", "k")  # a shared copy: not a peer's
+    assert peer_routes(b, cid) == []  # nobody serves
+    a.advertise("http://a:1", 60)
+    c.advertise("http://c:1", 60)
+    assert peer_routes(b, cid) == [("a", "disk", "http://a:1"), ("c", "disk", "http://c:1")]
+    assert peer_routes(a, cid) == [("c", "disk", "http://c:1")]  # never itself
+    c.mark_verified(cid, "disk", ok=False)
+    _expire(a, "a")
+    assert peer_routes(b, cid) == []  # c's copy is bad, a went stale
+
+
+def test_the_peer_tier_without_a_route_or_with_its_peer_down(make_index: IndexFactory) -> None:
+    a, b = make_index(node_id="a"), make_index(node_id="b")
+    cid = sha256_cid(RAW, b"peer object")
+    peer = PeerBackend(lambda: b)
+    try:
+        assert not peer.has(cid)
+        with pytest.raises(ContentNotFoundError, match="no other node"):
+            peer.get(cid)
+        with pytest.raises(BackendError, match="read-only"):
+            peer.put(cid, [b"x"])
+        a.record(cid, "disk", "/a/x")
+        down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+        a.advertise(down, 60)
+        with pytest.raises(BackendUnavailableError, match=r"node a at http://127\.0\.0\.1"):
+            b"".join(peer.get(cid))
+        with pytest.raises(BackendUnavailableError):
+            peer.stat(cid)
+    finally:
+        peer.close()
+
+
+def test_file_cids_walks_the_files_in_pages(make_index: IndexFactory) -> None:
+    index = make_index()
+    keys = sorted(cid_of(n) for n in range(7))
+    index.upsert_many([(k, 1, "file", None, None) for k in keys])
+    index.upsert_content(cid_of(99), kind="dir")
+    pages, after = [], ""
+    while page := index.file_cids(after, 3):
+        pages.append(page)
+        after = page[-1]
+    assert [len(p) for p in pages] == [3, 3, 1] and [k for p in pages for k in p] == keys
+    for bad in (0, -1, True, "3"):
+        with pytest.raises(InvalidInputError):
+            index.file_cids("", bad)  # type: ignore[arg-type]
+    assert index.fetch("SELECT count(*) FROM content WHERE kind = ?", ("dir",)) == [(1,)]
+
+
+# -- copies recorded before a node id was set (SQLite: one machine's file) ----------------
+
+
+def test_a_node_adopts_the_local_copies_recorded_without_one(tmp_path: Path) -> None:
+    path = tmp_path / "i.sqlite3"
+    with MetadataIndex(path) as plain:
+        plain.record(cid_of(1), "disk", "/c/1")
+        plain.record(cid_of(1), "s3", "k1")
+        plain.record(cid_of(2), "disk", "/c/2")
+    with MetadataIndex(path, node_id="n1") as node:
+        node.record(cid_of(2), "disk", "/c/2-mine")  # its own row wins over the node-less one
+    with MetadataIndex(path, node_id="n1") as node:
+        rows = {(loc.cid, loc.backend, loc.node, loc.locator) for loc in _all(node)}
+        assert rows == {
+            (cid_of(1), "disk", "n1", "/c/1"),
+            (cid_of(1), "s3", "", "k1"),
+            (cid_of(2), "disk", "n1", "/c/2-mine"),
+        }
+        assert node.forget(cid_of(1), "disk")  # evicting it leaves no phantom copy
+        assert [loc.backend for loc in node.locations(cid_of(1), all_nodes=True)] == ["s3"]
+    with MetadataIndex(path) as plain:  # a node-less kit writes again ...
+        plain.record(cid_of(3), "disk", "/c/3")
+    with MetadataIndex(path, node_id="n1") as node:  # ... and the node adopts that too
+        assert [loc.node for loc in node.locations(cid_of(3), all_nodes=True)] == ["n1"]
+
+
+def test_an_add_in_progress_without_a_node_is_settled_by_the_node(tmp_path: Path) -> None:
+    path = tmp_path / "i.sqlite3"
+    with MetadataIndex(path) as plain:
+        plain.begin_add(cid_of(4), size=3)
+        with plain.transaction() as db:  # as if its process had died
+            db.execute("UPDATE content SET pending_pid = ?", (2**22 + 12345,))
+    with MetadataIndex(path, node_id="n1", recover=True) as node:
+        assert node.content(cid_of(4)) is None  # rolled back: no copy was recorded
+
+
+def _all(index: MetadataIndex) -> list[Location]:
+    rows = index.fetch(f"SELECT {LOCATION_COLUMNS} FROM locations ORDER BY cid, backend")
+    return [location_from_row(r) for r in rows]
