@@ -16,7 +16,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import operator
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -100,9 +102,18 @@ _B32_SET = frozenset(_B32)
 _TO_B32HEX = str.maketrans(_B32, "0123456789abcdefghijklmnopqrstuv")  # int(..., 32)'s digits
 
 
+# The normal key of a CIDv1 raw or dag-pb sha2-256 CID (almost every key): the prefix
+# holds the version, codec and multihash header (its last two bits are the 0s of the
+# character after it), then 32 digest bytes, whose last character has 2 padding bits, 0.
+_COMMON_KEY = re.compile(r"b(?:afkrei|afybei)[a-h][a-z2-7]{50}[aeimquy4]")
+_first = operator.itemgetter(0)
+
+
 def _key(cid: CID | str) -> str:
     """The normal key of ``cid``; strings take a cached, mostly parse-free path."""
-    return _key_from_str(cid) if isinstance(cid, str) else cid_key(cid)
+    if isinstance(cid, str):
+        return cid if _COMMON_KEY.fullmatch(cid) else _key_from_str(cid)
+    return cid_key(cid)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -607,20 +618,24 @@ class MetadataIndex(Closeable):
         A new record clears the bad and missing marks; ``pinned=None`` keeps the pin state.
         """
         now = time.time()
-        keep_pin = pinned is not None
+        keep_pin, pin = pinned is not None, int(bool(pinned))
+        local, me = self.local_tiers, self.node_id
         params = [
             (
                 _key(r[0]),
                 r[1],
-                self._node(r[1]),
+                me if r[1] in local else "",
                 r[2],
                 now,
-                int(bool(pinned)),
+                pin,
                 r[3] if len(r) > 3 else None,
                 keep_pin,
             )
             for r in rows
         ]
+        # in key order, the B-trees are written page after page instead of all over (a
+        # stable sort: of two rows for one copy, the last still wins)
+        params.sort(key=_first)
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO content (cid, created) VALUES (?, ?) ON CONFLICT DO NOTHING",

@@ -365,8 +365,11 @@ class PostgresIndex(MetadataIndex):
             super().record_many(rows, pinned=pinned)
             return
         last: dict[tuple[str, str, str], tuple[str, str | None]] = {}
+        local, me = self.local_tiers, self.node_id
         for r in rows:  # every key parsed before anything is written; the last one wins
-            last[(_key(r[0]), r[1], self._node(r[1]))] = (r[2], r[3] if len(r) > 3 else None)
+            backend = r[1]
+            node = me if backend in local else ""
+            last[(_key(r[0]), backend, node)] = (r[2], r[3] if len(r) > 3 else None)
         now = time.time()
         with self._transaction(pipelined=False) as db:  # COPY cannot run in a pipeline
             db.raw.execute(_STAGING)

@@ -148,7 +148,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 9: nodes that serve their own copies (``ipfs-kit serve``): the URL each advertises,
     # its last heartbeat, and when the advertisement goes stale if it is not renewed;
-    # and the index's own settings (which node last opened a SQLite file)
+    # the index's own settings (which node last opened a SQLite file); and the size and
+    # last-access indexes hold only rows that have one (a copy recorded in bulk has
+    # neither, and a filter on either implies it is not NULL)
     """
     CREATE TABLE nodes (
         node TEXT PRIMARY KEY,
@@ -160,6 +162,10 @@ MIGRATIONS: tuple[str, ...] = (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
     ) WITHOUT ROWID;
+    DROP INDEX content_size;
+    CREATE INDEX content_size ON content (size) WHERE size IS NOT NULL;
+    DROP INDEX content_last_access;
+    CREATE INDEX content_last_access ON content (last_access) WHERE last_access IS NOT NULL;
     """,
 )
 
