@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ipfs_kit_py.content.cid import RAW, cid_key, sha256_cid
 from ipfs_kit_py.errors import (
@@ -232,6 +234,26 @@ def test_key_fast_path_matches_cid_key() -> None:
             mutated = k[:-1] + last
             if _canonical_key(mutated) is not None:
                 assert cid_key(parse_cid(mutated)) == mutated
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    digest=st.binary(min_size=1, max_size=64),
+    codec=st.sampled_from([RAW, 0x70]),
+    at=st.integers(0, 58),
+    char=st.sampled_from("abcdefghijklmnopqrstuvwxyz234567ABQ0=1"),
+)
+def test_the_common_key_pattern_accepts_only_normal_keys(
+    digest: bytes, codec: int, at: int, char: str
+) -> None:
+    from ipfs_kit_py.content.cid import parse_cid
+    from ipfs_kit_py.index import _COMMON_KEY, _key
+
+    key = cid_key(sha256_cid(codec, digest))
+    assert _COMMON_KEY.fullmatch(key) and _key(key) == key
+    mutated = key[:at] + char + key[at + 1 :]
+    if _COMMON_KEY.fullmatch(mutated):  # a match is the one normal encoding of a CID
+        assert cid_key(parse_cid(mutated)) == mutated
 
 
 def test_profile_lookup(index: MetadataIndex) -> None:
