@@ -883,7 +883,7 @@ class MetadataIndex(Closeable):
         sql, params = "DELETE FROM nodes WHERE node = ?", [self.node_id]
         if url is not None:
             sql += " AND url = ?"
-            params.append(url)
+            params.append(_peer_url(url))  # as advertise() stored it
         with self.transaction() as db:
             db.execute(sql, params)
 
