@@ -16,16 +16,39 @@ import threading
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from ipfs_kit_py.errors import InvalidInputError, IpfsKitError
+from ipfs_kit_py.config import parse_url
+from ipfs_kit_py.errors import ConfigurationError, InvalidInputError, IpfsKitError
 
 if TYPE_CHECKING:
     from ipfs_kit_py.index import MetadataIndex
 
-__all__ = ["Advertiser", "serving_url"]
+__all__ = ["MAX_TTL_S", "Advertiser", "check_ttl", "peer_url", "serving_url"]
 
 logger = logging.getLogger(__name__)
 
 _WILDCARDS = ("0.0.0.0", "::", "")
+MAX_TTL_S = 86400.0  # a day: a dead node's advertisement must go stale some time
+
+
+def peer_url(url: object) -> str:
+    """``url`` as advertised, if it is an http(s) URL every node may be shown (no
+    credentials); else InvalidInputError."""
+    if not isinstance(url, str) or len(url) > 2000:
+        raise InvalidInputError("a peer URL is text of up to 2000 characters")
+    try:
+        clean, userinfo = parse_url("a peer URL", url)
+    except ConfigurationError as exc:
+        raise InvalidInputError(str(exc)) from None
+    if userinfo is not None:
+        raise InvalidInputError("a peer URL is shown to every node: it must hold no credentials")
+    return clean
+
+
+def check_ttl(ttl_s: object) -> float:
+    """An advertisement's lifetime: 1 second to :data:`MAX_TTL_S`; else InvalidInputError."""
+    if isinstance(ttl_s, bool) or not isinstance(ttl_s, int | float) or not 1 <= ttl_s <= MAX_TTL_S:
+        raise InvalidInputError(f"an advertisement lasts 1 to {MAX_TTL_S:g} seconds, got {ttl_s!r}")
+    return float(ttl_s)
 
 
 def serving_url(host: str, port: int) -> str:
@@ -44,9 +67,7 @@ class Advertiser:
     """Advertise ``url`` for this node while the context is open; renew it meanwhile."""
 
     def __init__(self, index: MetadataIndex, url: str, ttl_s: float = 60.0) -> None:
-        if not ttl_s >= 1:
-            raise InvalidInputError(f"an advertisement lasts at least 1 second, got {ttl_s!r}")
-        self.index, self.url, self.ttl_s = index, url, ttl_s
+        self.index, self.url, self.ttl_s = index, peer_url(url), check_ttl(ttl_s)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -27,7 +27,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ipfs_kit_py.config import parse_url, xdg_dir
+from ipfs_kit_py.advertise import peer_url
+from ipfs_kit_py.config import xdg_dir
 from ipfs_kit_py.content.cid import cid_key, parse_cid
 from ipfs_kit_py.errors import (
     ConfigurationError,
@@ -866,7 +867,7 @@ class MetadataIndex(Closeable):
         seconds (call again before then: a heartbeat)."""
         if not self.node_id:
             raise ConfigurationError("only a node with a node id can advertise a URL")
-        url = _peer_url(url)
+        url = peer_url(url)
         if isinstance(ttl_s, bool) or not isinstance(ttl_s, int | float) or not ttl_s > 0:
             raise InvalidInputError(f"an advertisement lasts > 0 seconds, got {ttl_s!r}")
         now = time.time()
@@ -883,7 +884,7 @@ class MetadataIndex(Closeable):
         sql, params = "DELETE FROM nodes WHERE node = ?", [self.node_id]
         if url is not None:
             sql += " AND url = ?"
-            params.append(_peer_url(url))  # as advertise() stored it
+            params.append(peer_url(url))  # as advertise() stored it
         with self.transaction() as db:
             db.execute(sql, params)
 
@@ -934,19 +935,6 @@ class MetadataIndex(Closeable):
             for cid, tag in self._read(f"SELECT cid, tag FROM tags WHERE cid IN ({marks})", chunk):
                 out.setdefault(cid, []).append(tag)
         return out
-
-
-def _peer_url(url: object) -> str:
-    """``url`` if it is an http(s) URL other nodes may be shown (no credentials)."""
-    if not isinstance(url, str) or len(url) > 2000:
-        raise InvalidInputError("a peer URL is text of up to 2000 characters")
-    try:
-        clean, userinfo = parse_url("a peer URL", url)
-    except ConfigurationError as exc:
-        raise InvalidInputError(str(exc)) from None
-    if userinfo is not None:
-        raise InvalidInputError("a peer URL is shown to every node: it must hold no credentials")
-    return clean
 
 
 def _adopt_rows(db: sqlite3.Connection, node: str, tiers: Sequence[str]) -> None:

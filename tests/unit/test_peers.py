@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ipfs_kit_py.advertise import Advertiser, serving_url
+from ipfs_kit_py.advertise import MAX_TTL_S, Advertiser, check_ttl, serving_url
 from ipfs_kit_py.backends.peer import PeerBackend, peer_routes
 from ipfs_kit_py.content.cid import RAW, cid_key, sha256_cid
 from ipfs_kit_py.errors import (
@@ -217,3 +217,32 @@ def test_an_add_in_progress_without_a_node_is_settled_by_the_node(tmp_path: Path
 def _all(index: MetadataIndex) -> list[Location]:
     rows = index.fetch(f"SELECT {LOCATION_COLUMNS} FROM locations ORDER BY cid, backend")
     return [location_from_row(r) for r in rows]
+
+
+@settings(max_examples=80, deadline=None)
+@given(ttl=st.one_of(st.floats(allow_nan=True), st.integers(-5, 10**6), st.booleans(), st.text()))
+def test_an_advertisement_lasts_one_second_to_a_day(ttl: object) -> None:
+    try:
+        assert check_ttl(ttl) == ttl
+    except InvalidInputError:
+        assert isinstance(ttl, bool | str) or not 1 <= ttl <= MAX_TTL_S  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["serve", "--advertise-ttl", "0"],
+        ["serve", "--advertise-ttl", "nan"],
+        ["serve", "--advertise", "ftp://x/"],
+        ["serve", "--advertise", "http://kit:hunter2@10.0.0.1:8080"],
+    ],
+)
+def test_serve_refuses_a_bad_advertisement_before_it_starts(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ipfs_kit_py.cli.main import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "advertis" in err or "peer URL" in err
+    assert "hunter2" not in err

@@ -46,6 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ipfs_kit_py.ipfs_kit import ipfs_kit
 
     check_listen(args.host, args.port)
+    check_advertise(args)
     token = os.environ.get(TOKEN_ENV) if args.writable else None
     if args.writable and not token:
         raise InvalidInputError(f"--writable needs a token in ${TOKEN_ENV}")
@@ -102,6 +103,15 @@ def _advertised(kit: ipfs_kit, args: argparse.Namespace) -> AbstractContextManag
         return nullcontext()
     url = args.advertise or serving_url(args.host, args.port)
     return Advertiser(kit.index, url, args.advertise_ttl)
+
+
+def check_advertise(args: argparse.Namespace) -> None:
+    """Refuse a bad --advertise URL or --advertise-ttl before anything starts."""
+    from ipfs_kit_py.advertise import check_ttl, peer_url
+
+    check_ttl(args.advertise_ttl)
+    if args.advertise is not None:
+        peer_url(args.advertise)
 
 
 def check_listen(host: str, port: int) -> None:
@@ -180,6 +190,7 @@ def register(sub: SubParsers) -> None:
         type=float,
         default=60.0,
         metavar="S",
-        help="seconds an advertisement lasts unless renewed (60); a dead node's goes stale",
+        help="seconds an advertisement lasts unless renewed (60; 1 to 86400): a dead node's "
+        "goes stale",
     )
     p.set_defaults(func=cmd_serve)
