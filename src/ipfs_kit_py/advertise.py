@@ -9,9 +9,7 @@ ignore it) within ``ttl_s``. Other nodes read through it as the ``peer`` tier
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 import threading
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -54,6 +52,9 @@ def check_ttl(ttl_s: object) -> float:
 def serving_url(host: str, port: int) -> str:
     """The URL other nodes reach a server listening on ``host:port`` by (a wildcard
     address is advertised as this machine's host name)."""
+    import ipaddress  # only `serve` asks: the index imports this module for its checks
+    import socket
+
     name = socket.gethostname() if host in _WILDCARDS else host
     try:
         if ipaddress.ip_address(name).version == 6:
