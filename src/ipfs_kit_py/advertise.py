@@ -18,9 +18,10 @@ from ipfs_kit_py.config import parse_url
 from ipfs_kit_py.errors import ConfigurationError, InvalidInputError, IpfsKitError
 
 if TYPE_CHECKING:
+    from ipfs_kit_py.content.cid import CID
     from ipfs_kit_py.index import MetadataIndex
 
-__all__ = ["MAX_TTL_S", "Advertiser", "check_ttl", "peer_url", "serving_url"]
+__all__ = ["MAX_TTL_S", "Advertiser", "check_ttl", "peer_routes", "peer_url", "serving_url"]
 
 logger = logging.getLogger(__name__)
 
@@ -110,3 +111,16 @@ class Advertiser:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def peer_routes(index: MetadataIndex, cid: CID | str) -> list[tuple[str, str, str]]:
+    """``(node, tier, url)`` for each other node holding a good local copy of ``cid``
+    and advertising a URL now (stale advertisements are left out)."""
+    peers = index.peers()
+    if not peers:
+        return []
+    routes = []
+    for loc in index.locations(cid, all_nodes=True):
+        if loc.node in peers and loc.backend in index.local_tiers:
+            routes.append((loc.node, loc.backend, peers[loc.node]))
+    return routes

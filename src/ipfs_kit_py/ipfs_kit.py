@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from ipfs_kit_py.backends.base import BaseBackend
+from ipfs_kit_py.backends.registry import build_peer_tier
 from ipfs_kit_py.config import (
     Environment,
     as_section,
@@ -255,9 +256,7 @@ class ipfs_kit(Closeable):
             local = local_backends(self._sources.file, self._sources.env, self.config)
             peer: list[BaseBackend] = []
             if self.config.node_id:  # other nodes' copies, through the gateways they serve
-                from ipfs_kit_py.backends.peer import PeerBackend
-
-                peer.append(PeerBackend(lambda: self.index))
+                peer.append(build_peer_tier(lambda: self.index))
             self._backends = [*local, *self._remote.tiers(), *peer]
         return self._backends
 

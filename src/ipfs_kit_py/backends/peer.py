@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
+from ipfs_kit_py.advertise import peer_routes
 from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.gateway import GatewayBackend
 from ipfs_kit_py.content.cid import cid_key
@@ -32,26 +33,13 @@ if TYPE_CHECKING:
     from ipfs_kit_py.content.unixfs import ImportProfile
     from ipfs_kit_py.index import MetadataIndex
 
-__all__ = ["PEER_TIMEOUTS", "PeerBackend", "peer_routes"]
+__all__ = ["PEER_TIMEOUTS", "PeerBackend"]
 
 T = TypeVar("T")
 _PEER_FAULTS = (BackendError, ContentNotFoundError, ContentMismatchError)
 
 # a peer is a machine of the same team: it answers at once or is down
 PEER_TIMEOUTS = Timeouts(connect_timeout=2.0, idle_timeout=5.0, deadline=10.0, retries=1)
-
-
-def peer_routes(index: MetadataIndex, cid: CID | str) -> list[tuple[str, str, str]]:
-    """``(node, tier, url)`` for each other node holding a good local copy of ``cid``
-    and advertising a URL now (stale advertisements are left out)."""
-    peers = index.peers()
-    if not peers:
-        return []
-    routes = []
-    for loc in index.locations(cid, all_nodes=True):
-        if loc.node in peers and loc.backend in index.local_tiers:
-            routes.append((loc.node, loc.backend, peers[loc.node]))
-    return routes
 
 
 class PeerBackend(BaseBackend):

@@ -22,14 +22,17 @@ from __future__ import annotations
 import importlib
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ipfs_kit_py.backends.base import BaseBackend
 from ipfs_kit_py.config import as_section, xdg_dir
 from ipfs_kit_py.errors import ConfigurationError, IpfsKitError, NotConfiguredError
+
+if TYPE_CHECKING:
+    from ipfs_kit_py.index import MetadataIndex
 
 __all__ = [
     "Implementation",
@@ -206,6 +209,14 @@ def implementation(name: str) -> Implementation:
     except KeyError as exc:
         known = ", ".join(known_implementations)
         raise ConfigurationError(f"unknown backend {name!r} (known: {known})") from exc
+
+
+def build_peer_tier(index: Callable[[], MetadataIndex]) -> BaseBackend:
+    """The ``peer`` tier: other nodes' copies through the gateways they advertise in
+    ``index`` (no section configures it: every kit with a node id has one)."""
+    from ipfs_kit_py.backends.peer import PeerBackend
+
+    return PeerBackend(index)
 
 
 def build_backend(

@@ -187,7 +187,7 @@ def cmd_whereis(args: argparse.Namespace, kit: ipfs_kit) -> int:
     peers = index.peers() if elsewhere else {}
     routes: list[tuple[str, str, str]] = []
     if peers:
-        from ipfs_kit_py.backends.peer import peer_routes
+        from ipfs_kit_py.advertise import peer_routes
 
         routes = peer_routes(index, args.cid)
     lines += [f"{loc.backend} of node {loc.node}: {_route(loc, peers)}" for loc in elsewhere]
