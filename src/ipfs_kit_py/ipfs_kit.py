@@ -255,7 +255,8 @@ class ipfs_kit(Closeable):
         if self._backends is None:
             local = local_backends(self._sources.file, self._sources.env, self.config)
             peer: list[BaseBackend] = []
-            if self.config.node_id:  # other nodes' copies, through the gateways they serve
+            # a node of a fleet reads other nodes' copies through the gateways they serve
+            if self.config.node_id or self.config.index_url:
                 peer.append(build_peer_tier(lambda: self.index))
             self._backends = [*local, *self._remote.tiers(), *peer]
         return self._backends

@@ -199,3 +199,12 @@ def test_a_node_reads_another_nodes_disk_through_its_gateway(
         assert "peer: BackendUnavailableError" in message and "node-a" in message
         assert relay.url.removeprefix("http://") in message
         assert not _b_disk_files(tmp_path)
+
+
+def test_a_shared_index_without_a_node_id_still_has_a_peer_tier(
+    postgres: Postgres, tmp_path: Path
+) -> None:
+    url = postgres.new_database()
+    with ipfs_kit({}, cache_dir=tmp_path / "c", index_url=url) as kit:
+        assert kit.index.node_id  # made once, kept in the cache dir
+        assert [t.name for t in kit.tiers.tiers][-1] == "peer"

@@ -246,3 +246,14 @@ def test_serve_refuses_a_bad_advertisement_before_it_starts(
     err = capsys.readouterr().err
     assert "advertis" in err or "peer URL" in err
     assert "hunter2" not in err
+
+
+def test_a_kit_with_a_node_id_has_a_peer_tier_last(tmp_path: Path) -> None:
+    from ipfs_kit_py.ipfs_kit import ipfs_kit
+
+    index = tmp_path / "i.sqlite3"
+    with ipfs_kit({}, cache_dir=tmp_path / "c", index_path=index, node_id="n1") as kit:
+        assert [t.name for t in kit.tiers.tiers][-1] == "peer"
+        assert "peer" in kit.tiers.policy.read_only  # never recorded, never a target
+    with ipfs_kit({}, cache_dir=tmp_path / "c", index_path=index) as kit:
+        assert "peer" not in [t.name for t in kit.tiers.tiers]  # one machine: no peers
