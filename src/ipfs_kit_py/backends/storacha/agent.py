@@ -355,6 +355,7 @@ class StorachaAgent(Closeable):
             if key is not None:
                 _replace_key(state, Signer.parse(key))
             delegation.check(state.principal.did)
+            delegation.check_links()
             state.add([delegation])
             if state.current_space is None and delegation.spaces():
                 state.current_space = delegation.spaces()[0]
