@@ -93,9 +93,9 @@ def test_a_grant_for_another_agent_or_expired_is_refused_and_not_stored(
     why: str,
 ) -> None:
     store = tmp_path / "agent.json"
-    with agent_through(proxy, storacha_service, store, claim) as agent:
-        with pytest.raises(AuthenticationError, match=why):
-            agent.login(email(), timeout=20)
+    agent = agent_through(proxy, storacha_service, store, claim)
+    with agent, pytest.raises(AuthenticationError, match=why):
+        agent.login(email(), timeout=20)
     assert held(store) == []
 
 
@@ -132,9 +132,9 @@ def test_a_claim_of_shared_blocks_under_many_roots_fails_typed(
     a minute per poll). Now the claim's blocks are bounded and it fails at once."""
     store = tmp_path / "agent.json"
     bomb = rules.block_bomb(roots=256, blocks=20_000, cars=4)
-    with agent_through(proxy, storacha_service, store, bomb) as agent:
-        with pytest.raises(ProtocolError, match="blocks"):
-            agent.login(email(), timeout=3)
+    agent = agent_through(proxy, storacha_service, store, bomb)
+    with agent, pytest.raises(ProtocolError, match="blocks"):
+        agent.login(email(), timeout=3)
     assert held(store) == []
 
 
@@ -142,7 +142,7 @@ def test_a_claim_that_never_grants_times_out_and_stores_nothing(
     proxy: HostileProxy, storacha_service: StorachaService, tmp_path: Path
 ) -> None:
     store = tmp_path / "agent.json"
-    with agent_through(proxy, storacha_service, store, lambda s, real, agent: {}) as agent:
-        with pytest.raises(BackendTimeoutError, match="not confirmed within 2s"):
-            agent.login(email(), timeout=2, progress=None)
+    agent = agent_through(proxy, storacha_service, store, lambda s, real, agent: {})
+    with agent, pytest.raises(BackendTimeoutError, match="not confirmed within 2s"):
+        agent.login(email(), timeout=2, progress=None)
     assert held(store) == []
