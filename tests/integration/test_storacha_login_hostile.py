@@ -18,7 +18,12 @@ from tests.servers.storacha import StorachaService
 from ipfs_kit_py.backends.storacha.agent import StorachaAgent
 from ipfs_kit_py.backends.storacha.agent_store import AgentStore
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
-from ipfs_kit_py.errors import AuthenticationError, BackendTimeoutError, ProtocolError
+from ipfs_kit_py.errors import (
+    AuthenticationError,
+    BackendTimeoutError,
+    BackendUnavailableError,
+    ProtocolError,
+)
 
 
 @pytest.fixture
@@ -145,4 +150,30 @@ def test_a_claim_that_never_grants_times_out_and_stores_nothing(
     agent = agent_through(proxy, storacha_service, store, lambda s, real, agent: {})
     with agent, pytest.raises(BackendTimeoutError, match="not confirmed within 2s"):
         agent.login(email(), timeout=2, progress=None)
+    assert held(store) == []
+
+
+def test_a_login_outlives_5xx_answers_to_its_polls(
+    proxy: HostileProxy, storacha_service: StorachaService, tmp_path: Path
+) -> None:
+    """Two 502s and a 503 while the user has not clicked yet: the link stays valid, the
+    login keeps polling (it gave up at the first 502 and the e-mail was wasted)."""
+    store = tmp_path / "agent.json"
+    agent = agent_through(proxy, storacha_service, store, rules.attested_by_us)
+    failing = rules.FailingClaims(2, 502, proxy.rule)
+    proxy.rule = failing
+    with agent:
+        account = agent.login(email(), timeout=20)
+    assert failing.failed == 2
+    assert held(store) == [account, storacha_service.did]
+
+
+def test_a_service_failing_every_poll_fails_typed_after_the_timeout(
+    proxy: HostileProxy, storacha_service: StorachaService, tmp_path: Path
+) -> None:
+    store = tmp_path / "agent.json"
+    agent = agent_through(proxy, storacha_service, store, rules.attested_by_us)
+    proxy.rule = rules.FailingClaims(10**6, 503, proxy.rule)
+    with agent, pytest.raises(BackendUnavailableError, match="503"):
+        agent.login(email(), timeout=1)
     assert held(store) == []

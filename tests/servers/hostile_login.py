@@ -185,3 +185,21 @@ def block_bomb(roots: int, blocks: int, cars: int) -> Claim:
         return {f"copy-{i}": car for i in range(cars)}
 
     return claim
+
+
+class FailingClaims:
+    """Answer the first ``failures`` access/claim polls with ``status`` (a 5xx), then pass
+    everything to ``then`` (a :class:`HostileService`, or the real service)."""
+
+    def __init__(self, failures: int, status: int, then: Callable[[Exchange], Reply]) -> None:
+        self.failures, self.status, self.then = failures, status, then
+        self.failed = 0
+
+    def __call__(self, exchange: Exchange) -> Reply:
+        if exchange.method == "POST" and self.failed < self.failures:
+            asked = AgentMessage.decode(exchange.body)
+            ucans = [asked.invocation(cid) for cid in asked.execute]
+            if any(u is not None and u.att[0]["can"] == "access/claim" for u in ucans):
+                self.failed += 1
+                return Reply(self.status, {"content-type": "text/plain"}, b"overloaded")
+        return self.then(exchange)

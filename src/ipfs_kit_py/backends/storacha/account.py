@@ -27,6 +27,7 @@ from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.errors import (
     AuthenticationError,
     BackendTimeoutError,
+    BackendUnavailableError,
     InvalidInputError,
     IpfsKitError,
 )
@@ -154,8 +155,10 @@ def login(
 ) -> list[Delegation]:
     """Ask the account ``email`` for access; poll until confirmed; return the grant.
 
-    ``progress(seconds_waited)`` is called before each poll. Raises
-    :class:`BackendTimeoutError` if the e-mail is not confirmed within ``timeout``.
+    ``progress(seconds_waited)`` is called before each poll. A poll the service fails
+    to answer (unreachable, a 5xx, too slow) is retried at the next interval until
+    ``timeout``: the link in the e-mail stays valid. Raises :class:`BackendTimeoutError`
+    if the e-mail is not confirmed within ``timeout``.
     """
     account = mailto_did(email)
     if not (_seconds(timeout) and _seconds(interval)):
@@ -172,11 +175,12 @@ def login(
         waited = time.monotonic() - start
         if progress is not None:
             progress(waited)
-        claimed = delegations_from_claim(client.invoke_ok("access/claim", agent, {}, nonce=True))
-        granted = _granted(claimed, account, request, client.service_verifier())
-        for delegation in granted:
-            delegation.check(agent)
-            delegation.check_links()
+        try:
+            granted = _claim(client, account, request)
+        except BackendUnavailableError:  # a 5xx, a reset, a stall: the e-mail link still waits
+            if waited > timeout:
+                raise
+            granted = []
         if granted:
             return granted
         if waited > timeout:
@@ -186,3 +190,14 @@ def login(
                 locator=account,
             )
         time.sleep(interval)
+
+
+def _claim(client: StorachaClient, account: str, request: CID) -> list[Delegation]:
+    """One ``access/claim``: the checked grant answering ``request`` (none yet: [])."""
+    agent = client.signer.did
+    claimed = delegations_from_claim(client.invoke_ok("access/claim", agent, {}, nonce=True))
+    granted = _granted(claimed, account, request, client.service_verifier())
+    for delegation in granted:
+        delegation.check(agent)
+        delegation.check_links()
+    return granted
