@@ -272,3 +272,24 @@ def test_a_proof_whose_chain_does_not_link_is_refused(tmp_path: Path) -> None:
     assert agent.delegations() == []
     linked = delegate(stranger, me, caps, proofs=[delegate(SPACE, stranger.did, caps)])
     assert agent.import_proof(linked.format()).cid == linked.cid
+
+
+def test_delegation_ls_prints_a_proofs_control_characters_escaped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An imported proof's ability holding an OSC sequence (set the terminal title) is
+    shown as text, not sent to the terminal."""
+    from ipfs_kit_py.cli.main import main
+
+    store = tmp_path / "a.json"
+    agent = agent_at(store)
+    space = Signer.generate()
+    caps = [{"with": space.did, "can": "upload/\x1b]0;pwned\x07"}]
+    agent.import_proof(delegate(space, agent.whoami(), caps).format())
+    monkeypatch.setenv("STORACHA_AGENT_STORE", str(store))
+    monkeypatch.delenv("STORACHA_KEY", raising=False)
+    monkeypatch.delenv("STORACHA_PROOF", raising=False)
+    assert main(["storacha", "delegation", "ls"]) == 0
+    out = capsys.readouterr().out
+    assert "upload/\\x1b]0;pwned\\x07" in out
+    assert "\x1b" not in out and "\x07" not in out

@@ -16,7 +16,7 @@ from ipfs_kit_py.cli.console import err_console, plain, print_json, print_line
 from ipfs_kit_py.content.cid import cid_key
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
 
-__all__ = ["register_agent_commands"]
+__all__ = ["register_agent_commands", "terminal_safe"]
 
 if TYPE_CHECKING:
     from ipfs_kit_py.backends.storacha.agent import StorachaAgent
@@ -118,8 +118,18 @@ def _show(args: argparse.Namespace, value: Any, text: str) -> int:
     if args.json:
         print_json(value)
     elif text:
-        print_line(text)
+        print_line(terminal_safe(text))
     return 0
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters escaped, line breaks kept: an ability, a DID or a
+    provider comes from a proof or a service, and an ESC sequence in one would rewrite
+    the terminal (its title, its clipboard) when printed."""
+    return "\n".join(
+        "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in line)
+        for line in text.split("\n")
+    )
 
 
 def run_whoami(args: argparse.Namespace) -> int:
