@@ -18,6 +18,7 @@ from tests.servers.storacha import StorachaService
 from ipfs_kit_py.backends.storacha.agent import StorachaAgent
 from ipfs_kit_py.backends.storacha.agent_store import AgentStore
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
+from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.errors import (
     AuthenticationError,
     BackendTimeoutError,
@@ -33,7 +34,7 @@ def proxy(storacha_service: StorachaService) -> Iterator[HostileProxy]:
 
 
 def agent_through(
-    proxy: HostileProxy, service: StorachaService, store: Path, claim: rules.Claim
+    proxy: HostileProxy, service: StorachaService, store: Path, claim: rules.Claim | None
 ) -> StorachaAgent:
     """An agent whose service is ``proxy`` playing a hostile service with ``claim``."""
     hostile = rules.HostileService(service.did, claim)
@@ -177,3 +178,31 @@ def test_a_service_failing_every_poll_fails_typed_after_the_timeout(
     with agent, pytest.raises(BackendUnavailableError, match="503"):
         agent.login(email(), timeout=1)
     assert held(store) == []
+
+
+def test_space_info_about_another_space_is_refused(
+    proxy: HostileProxy, storacha_service: StorachaService, tmp_path: Path
+) -> None:
+    """A service answering space/info with another space's record: `space ls` said the
+    space was known, with that space's providers."""
+    store = tmp_path / "agent.json"
+    real = {
+        "agent_store": str(store),
+        "service_url": storacha_service.url,
+        "service_did": storacha_service.did,
+        "service_key": storacha_service.did_key,
+        "receipts_url": storacha_service.receipts_url,
+    }
+    with StorachaAgent(StorachaConfig.from_sources(real, env={})) as honest:
+        honest.login(email(), timeout=20)  # the real service's grant and attestation
+        made = honest.create_space("lied-about", authorize_gateway=False)
+    with agent_through(proxy, storacha_service, store, None) as agent:
+        assert agent.space_info(made.did)["did"] == made.did
+        other = Signer.generate().did
+        hostile = proxy.rule
+        assert isinstance(hostile, rules.HostileService)
+        hostile.outs["space/info"] = lambda out: {"ok": {**out["ok"], "did": other}}
+        with pytest.raises(ProtocolError, match="another space"):
+            agent.spaces(ask_service=True)
+        with pytest.raises(ProtocolError, match="another space"):
+            agent.space_info(made.did)

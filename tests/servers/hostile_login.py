@@ -49,10 +49,16 @@ def grants(delegations: list[Delegation]) -> list[Delegation]:
 class HostileService:
     """Plays the service with its own ``key``; ``claim`` rewrites access/claim answers."""
 
-    def __init__(self, service_did: str, claim: Claim | None = None) -> None:
+    def __init__(
+        self,
+        service_did: str,
+        claim: Claim | None = None,
+        outs: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
+    ) -> None:
         self.key = Signer.generate()
         self.service_did = service_did
         self.claim = claim
+        self.outs = outs or {}  # ability -> rewrite of its receipt's ``out``
         self.claims = 0
 
     def attest(self, grant: Delegation, signer: Signer | None = None) -> Delegation:
@@ -80,6 +86,8 @@ class HostileService:
         return Reply(200, {"content-type": CAR_TYPE}, encode_message(blocks, report))
 
     def _rewrite(self, ocm: dict[str, Any], invocation: UCAN | None) -> None:
+        if invocation is not None and invocation.att[0]["can"] in self.outs:
+            ocm["out"] = self.outs[invocation.att[0]["can"]](ocm["out"])
         if self.claim is None or invocation is None:
             return
         if invocation.att[0]["can"] != "access/claim" or "ok" not in ocm["out"]:

@@ -207,8 +207,8 @@ def run_space_info(args: argparse.Namespace) -> int:
         did = args.space or agent.state().current_space
         if not did:
             raise InvalidInputError("no space selected: run 'ipfs-kit storacha space use DID'")
-        info = agent.client().invoke_ok("space/info", did, {}, nonce=True)
-    providers = [str(p) for p in (info or {}).get("providers", [])]
+        info = agent.space_info(did)
+    providers = [str(p) for p in info.get("providers", [])]
     value = {"space": did, "providers": providers, "info": _plain(info)}
     return _show(args, value, f"{did}\nproviders: {', '.join(providers) or '(none)'}")
 
