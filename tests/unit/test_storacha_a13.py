@@ -15,7 +15,7 @@ from ipfs_kit_py.backends.storacha.agent import StorachaAgent
 from ipfs_kit_py.backends.storacha.agent_store import AgentStore
 from ipfs_kit_py.backends.storacha.config import StorachaConfig
 from ipfs_kit_py.backends.storacha.delegations import delegate, parse_abilities
-from ipfs_kit_py.backends.storacha.did import Signer
+from ipfs_kit_py.backends.storacha.did import Signer, Verifier
 from ipfs_kit_py.backends.storacha.ucan import UCAN, link_str
 from ipfs_kit_py.content.car import encode_car_block, encode_car_header
 from ipfs_kit_py.content.cid import DAG_CBOR, sha256_cid
@@ -207,8 +207,15 @@ class _ClaimStub:
         )
         block = grant.encode()
         car = encode_car_header([grant.cid]) + encode_car_block(grant.cid, block)
-        self.answer = {"delegations": {link_str(grant.cid): car}}
+        self.service = Signer.generate().with_did("did:web:service.example")
+        attest = [{"with": self.service.did, "can": "ucan/attest", "nb": {"proof": grant.cid}}]
+        vouch = delegate(self.service, self.signer.did, attest)
+        vouched = encode_car_header([vouch.cid]) + encode_car_block(vouch.cid, vouch.ucan.encode())
+        self.answer = {"delegations": {link_str(grant.cid): car, link_str(vouch.cid): vouched}}
         self.claims = 0
+
+    def service_verifier(self) -> Verifier:
+        return self.service.verifier
 
     def invoke_ok(self, can: str, *args: object, **kwargs: object) -> object:
         if can == "access/authorize":
@@ -224,7 +231,7 @@ def test_a_grant_from_another_account_is_not_taken_as_our_login() -> None:
     assert stub.claims >= 2  # it kept waiting for alice's own grant
     ours = _ClaimStub("did:mailto:example.com:alice")
     granted = login(ours, "alice@example.com", timeout=5, interval=0.01)  # type: ignore[arg-type]
-    assert [d.ucan.iss for d in granted] == ["did:mailto:example.com:alice"]
+    assert [d.ucan.iss for d in granted] == ["did:mailto:example.com:alice", ours.service.did]
 
 
 def test_a_store_whose_delegations_all_expired_says_so(tmp_path: Path) -> None:

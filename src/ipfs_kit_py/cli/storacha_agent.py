@@ -16,7 +16,7 @@ from ipfs_kit_py.cli.console import err_console, plain, print_json, print_line
 from ipfs_kit_py.content.cid import cid_key
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
 
-__all__ = ["register_agent_commands"]
+__all__ = ["register_agent_commands", "terminal_safe"]
 
 if TYPE_CHECKING:
     from ipfs_kit_py.backends.storacha.agent import StorachaAgent
@@ -118,8 +118,18 @@ def _show(args: argparse.Namespace, value: Any, text: str) -> int:
     if args.json:
         print_json(value)
     elif text:
-        print_line(text)
+        print_line(terminal_safe(text))
     return 0
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters escaped, line breaks kept: an ability, a DID or a
+    provider comes from a proof or a service, and an ESC sequence in one would rewrite
+    the terminal (its title, its clipboard) when printed."""
+    return "\n".join(
+        "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in line)
+        for line in text.split("\n")
+    )
 
 
 def run_whoami(args: argparse.Namespace) -> int:
@@ -197,8 +207,8 @@ def run_space_info(args: argparse.Namespace) -> int:
         did = args.space or agent.state().current_space
         if not did:
             raise InvalidInputError("no space selected: run 'ipfs-kit storacha space use DID'")
-        info = agent.client().invoke_ok("space/info", did, {}, nonce=True)
-    providers = [str(p) for p in (info or {}).get("providers", [])]
+        info = agent.space_info(did)
+    providers = [str(p) for p in info.get("providers", [])]
     value = {"space": did, "providers": providers, "info": _plain(info)}
     return _show(args, value, f"{did}\nproviders: {', '.join(providers) or '(none)'}")
 

@@ -19,14 +19,22 @@ from typing import TYPE_CHECKING
 from ipfs_kit_py.backends.storacha.delegation import Delegation
 from ipfs_kit_py.backends.storacha.delegations import (
     attestations_for,
+    attested,
     delegations_from_claim,
     has_fact,
 )
 from ipfs_kit_py.content.cid import CID
-from ipfs_kit_py.errors import AuthenticationError, BackendTimeoutError, InvalidInputError
+from ipfs_kit_py.errors import (
+    AuthenticationError,
+    BackendTimeoutError,
+    BackendUnavailableError,
+    InvalidInputError,
+    IpfsKitError,
+)
 
 if TYPE_CHECKING:
     from ipfs_kit_py.backends.storacha.client import StorachaClient
+    from ipfs_kit_py.backends.storacha.did import Verifier
 
 __all__ = ["account_proofs", "accounts", "email_of", "login", "mailto_did"]
 
@@ -90,11 +98,41 @@ def account_proofs(account: str, delegations: Iterable[Delegation]) -> list[Dele
     return chosen
 
 
-def _granted(claimed: list[Delegation], account: str, request: CID) -> list[Delegation]:
+def _granted(
+    claimed: list[Delegation], account: str, request: CID, service: Verifier
+) -> list[Delegation]:
     """The delegations from ``account`` answering ``request``, with their attestations;
-    a grant from any other account (a confused or hostile service) is not taken."""
+    a grant from any other account (a confused or hostile service) is not taken.
+
+    An account's grant has no signature: the service's ``ucan/attest`` is what makes it
+    usable. Raises :class:`AuthenticationError` for a grant that no attestation by the
+    service (its DID, signed with its key) vouches for: stored, it would say we are
+    logged in while every call it backs is refused.
+    """
     ours = [d for d in claimed if d.ucan.iss == account and has_fact(d, "access/request", request)]
-    return ours + attestations_for(ours, claimed) if ours else []
+    if not ours:
+        return []
+    vouched = [a for a in attestations_for(ours, claimed) if _by_service(a, service)]
+    for grant in ours:
+        if not any(attested(a) == grant.cid for a in vouched):
+            raise AuthenticationError(
+                f"the service granted {account} access without its attestation (ucan/attest "
+                f"signed by {service.did}): refused",
+                backend="storacha",
+                locator=account,
+            )
+    return [d.pruned() for d in ours + vouched]
+
+
+def _by_service(attestation: Delegation, service: Verifier) -> bool:
+    """True if the service issued and signed ``attestation``."""
+    if attestation.ucan.iss != service.did:
+        return False
+    try:
+        attestation.ucan.verify_signature(service)
+    except IpfsKitError:
+        return False
+    return True
 
 
 def _seconds(value: object) -> bool:
@@ -117,8 +155,10 @@ def login(
 ) -> list[Delegation]:
     """Ask the account ``email`` for access; poll until confirmed; return the grant.
 
-    ``progress(seconds_waited)`` is called before each poll. Raises
-    :class:`BackendTimeoutError` if the e-mail is not confirmed within ``timeout``.
+    ``progress(seconds_waited)`` is called before each poll. A poll the service fails
+    to answer (unreachable, a 5xx, too slow) is retried at the next interval until
+    ``timeout``: the link in the e-mail stays valid. Raises :class:`BackendTimeoutError`
+    if the e-mail is not confirmed within ``timeout``.
     """
     account = mailto_did(email)
     if not (_seconds(timeout) and _seconds(interval)):
@@ -135,10 +175,12 @@ def login(
         waited = time.monotonic() - start
         if progress is not None:
             progress(waited)
-        claimed = delegations_from_claim(client.invoke_ok("access/claim", agent, {}, nonce=True))
-        granted = _granted(claimed, account, request)
-        for delegation in granted:
-            delegation.check(agent)
+        try:
+            granted = _claim(client, account, request)
+        except BackendUnavailableError:  # a 5xx, a reset, a stall: the e-mail link still waits
+            if waited > timeout:
+                raise
+            granted = []
         if granted:
             return granted
         if waited > timeout:
@@ -148,3 +190,14 @@ def login(
                 locator=account,
             )
         time.sleep(interval)
+
+
+def _claim(client: StorachaClient, account: str, request: CID) -> list[Delegation]:
+    """One ``access/claim``: the checked grant answering ``request`` (none yet: [])."""
+    agent = client.signer.did
+    claimed = delegations_from_claim(client.invoke_ok("access/claim", agent, {}, nonce=True))
+    granted = _granted(claimed, account, request, client.service_verifier())
+    for delegation in granted:
+        delegation.check(agent)
+        delegation.check_links()
+    return granted

@@ -293,11 +293,24 @@ class StorachaAgent(Closeable):
 
     def _known(self, state: AgentState, did: str) -> tuple[bool, tuple[str, ...]]:
         try:
-            info = self.client(state).invoke_ok("space/info", did, {}, nonce=True)
+            info = self.space_info(did, state)
         except (AuthenticationError, ContentNotFoundError):
             return False, ()
-        providers = info.get("providers", []) if isinstance(info, dict) else []
-        return True, tuple(str(p) for p in providers)
+        return True, tuple(str(p) for p in info.get("providers", []))
+
+    def space_info(
+        self, space: str | None = None, state: AgentState | None = None
+    ) -> dict[str, Any]:
+        """``space/info`` of the space; ProtocolError if the answer is about another one."""
+        did = self._space(space)
+        info = self.client(state).invoke_ok("space/info", did, {}, nonce=True)
+        if not isinstance(info, dict) or info.get("did", did) != did:
+            raise ProtocolError(
+                f"space/info of {did} answered about another space", backend="storacha"
+            )
+        if not isinstance(info.get("providers", []), list):
+            raise ProtocolError(f"space/info of {did}: providers is not a list", backend="storacha")
+        return info
 
     def _space(self, space: str | None) -> str:
         did = space or self.state().current_space
@@ -355,6 +368,7 @@ class StorachaAgent(Closeable):
             if key is not None:
                 _replace_key(state, Signer.parse(key))
             delegation.check(state.principal.did)
+            delegation.check_links()
             state.add([delegation])
             if state.current_space is None and delegation.spaces():
                 state.current_space = delegation.spaces()[0]

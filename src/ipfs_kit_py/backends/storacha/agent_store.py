@@ -16,6 +16,7 @@ are kept for ``delegation ls`` / ``revoke`` and are never used as our own proofs
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -29,10 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from ipfs_kit_py.backends.registry import config_file_of
-from ipfs_kit_py.backends.storacha.delegation import Delegation, check_ucan, parse_proof
+from ipfs_kit_py.backends.storacha.delegation import (
+    MAX_PROOF_BYTES,
+    Delegation,
+    check_ucan,
+    parse_proof,
+)
 from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.backends.storacha.ucan import link_str
-from ipfs_kit_py.errors import ConfigurationError, IpfsKitError
+from ipfs_kit_py.errors import ConfigurationError, InvalidInputError, IpfsKitError
 
 __all__ = [
     "FORMAT",
@@ -47,6 +53,7 @@ __all__ = [
 FORMAT = "ipfs-kit/storacha-agent"
 VERSION = 1
 _MAX_STORE_BYTES = 16 * 1024 * 1024
+_TMP_PREFIX = ".storacha-agent-"
 
 
 def agent_store_path(env: Mapping[str, str] | None = None) -> Path:
@@ -93,13 +100,23 @@ class AgentState:
         )
 
     def add(self, delegations: list[Delegation], *, issued: bool = False) -> None:
-        """Add delegations not already held (by CID)."""
+        """Add delegations not already held (by CID), each with only its chain's blocks.
+
+        InvalidInputError for one whose proof form would pass the proof size limit: the
+        store could not read it back (every later command would fail).
+        """
         target = self.issued if issued else self.delegations
         known = {d.cid for d in target}
         for delegation in delegations:
             if delegation.cid not in known:
+                kept = delegation.pruned()
+                if len(kept.archive()) > MAX_PROOF_BYTES:
+                    raise InvalidInputError(
+                        f"delegation {delegation.cid} is larger than {MAX_PROOF_BYTES} bytes "
+                        "with its proofs: not stored"
+                    )
                 known.add(delegation.cid)
-                target.append(delegation)
+                target.append(kept)
 
     def valid_delegations(self, now: float | None = None) -> list[Delegation]:
         """Held delegations every UCAN of whose chain is usable now: one whose root or any
@@ -237,11 +254,19 @@ class AgentStore:
 
     def _read(self) -> AgentState | None:
         try:
-            with self.path.open("rb") as f:
-                self._check_owner(os.fstat(f.fileno()))
-                raw = f.read(_MAX_STORE_BYTES + 1)
+            # O_NONBLOCK: a FIFO put in the store's place would block the open forever
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read {self.path}: {exc.strerror}") from exc
+        try:
+            with os.fdopen(fd, "rb") as f:
+                st = os.fstat(f.fileno())
+                if not stat.S_ISREG(st.st_mode):
+                    raise ConfigurationError(f"{self.path} is not a regular file: refused")
+                self._check_owner(st)
+                raw = f.read(_MAX_STORE_BYTES + 1)
         except OSError as exc:
             raise ConfigurationError(f"cannot read {self.path}: {exc.strerror}") from exc
         if len(raw) > _MAX_STORE_BYTES:
@@ -251,6 +276,14 @@ class AgentStore:
         except (ValueError, RecursionError):  # "[[[[..." nested past the recursion limit
             raise ConfigurationError(f"{self.path} is damaged: not JSON") from None
         return AgentState.from_json(data, self.path)
+
+    def _sweep(self) -> None:
+        """Remove temp files of writers killed mid-save (they hold the agent key); under
+        the exclusive lock, no live writer has one."""
+        for stale in self.path.parent.glob(_TMP_PREFIX + "*.tmp"):
+            with contextlib.suppress(OSError):
+                if stale.is_file() and not stale.is_symlink():
+                    stale.unlink()
 
     def _check_owner(self, st: os.stat_result) -> None:
         """Refuse a store (or its directory) that another user owns or may write: whoever
@@ -282,7 +315,8 @@ class AgentStore:
 
     def _write(self, state: AgentState) -> None:
         body = json.dumps(state.to_json(), indent=1).encode()
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".storacha-agent-", suffix=".tmp")
+        self._sweep()
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=_TMP_PREFIX, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:  # mkstemp makes it 0600
                 f.write(body)

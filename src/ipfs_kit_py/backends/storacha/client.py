@@ -29,6 +29,7 @@ from ipfs_kit_py.errors import (
     AuthenticationError,
     BackendError,
     BackendTimeoutError,
+    BackendUnavailableError,
     ConfigurationError,
     ContentNotFoundError,
     InvalidInputError,
@@ -258,6 +259,10 @@ class StorachaClient(Closeable):
                 f"Storacha service answered {answer.status} (a redirect): not followed, "
                 "agent messages go only to the configured service URL",
                 **where,
+            )
+        if answer.status >= 500:  # the service is down or overloaded: worth a retry
+            raise BackendUnavailableError(
+                f"Storacha service answered {answer.status}: {answer.text[:200]}", **where
             )
         if answer.status != 200:
             raise BackendError(

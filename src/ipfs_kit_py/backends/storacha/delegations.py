@@ -29,7 +29,11 @@ __all__ = [
     "parse_abilities",
 ]
 
-MAX_DELEGATIONS = 256  # an access/claim answer holds a handful
+MAX_DELEGATIONS = 256  # roots of one delegation CAR (one, from the service)
+# An access/claim answer holds every delegation the service keeps for the agent: two per
+# login so far, and those of spaces shared with it. Bounds on the whole answer:
+MAX_CLAIM_DELEGATIONS = 4096
+MAX_CLAIM_BLOCKS = 16384
 
 
 def delegate(
@@ -61,37 +65,68 @@ def delegate(
     return Delegation(ucan, blocks)
 
 
-def delegations_from_car(car: bytes) -> list[Delegation]:
+def delegations_from_car(car: bytes, *, max_blocks: int = MAX_CLAIM_BLOCKS) -> list[Delegation]:
     """The delegations of a CAR whose roots are UCANs (an ``access/claim`` answer's values).
 
-    Raises :class:`ProtocolError` for a malformed CAR or a root that is not a UCAN.
+    The delegations share the CAR's blocks (no copy per root: 256 roots over 20,000
+    blocks made 5 million dict entries); :meth:`Delegation.pruned` keeps one's own.
+    Raises :class:`ProtocolError` for a malformed CAR, a root that is not a UCAN, more
+    than :data:`MAX_DELEGATIONS` roots or ``max_blocks`` blocks.
     """
+    roots, blocks = _read_car(car, max_blocks)
+    return [Delegation(UCAN.decode(blocks[root]), blocks) for root in roots]
+
+
+def _read_car(car: bytes, max_blocks: int) -> tuple[list[CID], dict[CID, bytes]]:
+    """(distinct roots, blocks) of a delegation CAR, every root among the blocks."""
     try:
         reader = CarReader(io.BytesIO(car), verify=True)
-        blocks = {b.cid: b.data for b in reader}
-        roots = list(reader.roots)
+        roots = list(dict.fromkeys(reader.roots))
+        if len(roots) > MAX_DELEGATIONS:
+            raise ProtocolError(f"more than {MAX_DELEGATIONS} delegations", backend="storacha")
+        blocks: dict[CID, bytes] = {}
+        for block in reader:
+            blocks[block.cid] = block.data
+            if len(blocks) > max_blocks:
+                raise ProtocolError(
+                    f"delegation CARs of more than {MAX_CLAIM_BLOCKS} blocks", backend="storacha"
+                )
     except (CARFormatError, ContentMismatchError) as exc:
         raise ProtocolError(f"bad delegation CAR: {exc}", backend="storacha") from exc
-    if len(roots) > MAX_DELEGATIONS:
-        raise ProtocolError(f"more than {MAX_DELEGATIONS} delegations", backend="storacha")
-    found: list[Delegation] = []
     for root in roots:
         if root not in blocks:
             raise ProtocolError(f"delegation CAR lacks its root {root}", backend="storacha")
-        found.append(Delegation(UCAN.decode(blocks[root]), dict(blocks)))
-    return found
+    return roots, blocks
 
 
 def delegations_from_claim(ok: Any) -> list[Delegation]:
-    """The delegations of an ``access/claim`` result: ``{"delegations": {cid: CAR bytes}}``."""
+    """The delegations of an ``access/claim`` result: ``{"delegations": {cid: CAR bytes}}``.
+
+    Every entry is read (a grant past a cut-off would never be found, and the login
+    would wait out its timeout); at most :data:`MAX_CLAIM_DELEGATIONS` delegations and
+    :data:`MAX_CLAIM_BLOCKS` blocks in all, else :class:`ProtocolError`.
+    """
     table = ok.get("delegations") if isinstance(ok, Mapping) else None
     if not isinstance(table, Mapping):
         raise ProtocolError("access/claim answered without delegations", backend="storacha")
+    if len(table) > MAX_CLAIM_DELEGATIONS:
+        raise ProtocolError(
+            f"access/claim answered more than {MAX_CLAIM_DELEGATIONS} delegations",
+            backend="storacha",
+        )
     found: list[Delegation] = []
-    for car in list(table.values())[:MAX_DELEGATIONS]:
+    budget = MAX_CLAIM_BLOCKS
+    for car in table.values():
         if not isinstance(car, bytes):
             raise ProtocolError("access/claim delegation is not bytes", backend="storacha")
-        found += delegations_from_car(car)
+        roots, blocks = _read_car(car, budget)
+        budget -= len(blocks)
+        found += [Delegation(UCAN.decode(blocks[root]), blocks) for root in roots]
+        if len(found) > MAX_CLAIM_DELEGATIONS:
+            raise ProtocolError(
+                f"access/claim answered more than {MAX_CLAIM_DELEGATIONS} delegations",
+                backend="storacha",
+            )
     return found
 
 

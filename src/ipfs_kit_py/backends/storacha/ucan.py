@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -124,12 +125,12 @@ class UCAN:
             return cls(
                 iss=decode_did(raw["iss"]),
                 aud=decode_did(raw["aud"]),
-                att=list(raw["att"]),
-                exp=raw.get("exp"),
-                prf=list(raw.get("prf", [])),
-                fct=list(raw.get("fct", [])),
-                nnc=raw.get("nnc"),
-                nbf=raw.get("nbf"),
+                att=_capabilities(raw["att"]),
+                exp=_seconds(raw.get("exp"), "exp"),
+                prf=_links(raw.get("prf", [])),
+                fct=_typed(raw.get("fct", []), list, "fct"),
+                nnc=_typed(raw.get("nnc"), str, "nnc"),
+                nbf=_seconds(raw.get("nbf"), "nbf"),
                 s=dag_cbor.byte_string(raw["s"], "s"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -148,6 +149,44 @@ class UCAN:
             raise AuthenticationError(
                 f"UCAN {self.cid} is not valid before {self.nbf}", backend="storacha"
             )
+
+
+def _typed(value: Any, kind: type, name: str) -> Any:
+    """``value`` if it is None or a ``kind``; TypeError otherwise."""
+    if value is not None and not isinstance(value, kind):
+        raise TypeError(f"{name} must be a {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _seconds(value: Any, name: str) -> int | None:
+    """A UCAN time (whole Unix seconds) or None; a string, float or bool is refused: every
+    check of the time window would fail on it, untyped, long after it was stored."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise TypeError(f"{name} must be whole seconds, not {type(value).__name__}")
+    return value
+
+
+def _links(value: Any) -> list[CID]:
+    if not isinstance(value, list) or not all(isinstance(v, CID) for v in value):
+        raise TypeError("prf must be a list of links")
+    return list(value)
+
+
+def _capabilities(value: Any) -> list[Capability]:
+    """``att`` as UCAN 0.9.1 has it: capabilities ``{"with": str, "can": str, "nb"?: map}``.
+
+    Anything else is refused when the block is read, not later where every caller reads
+    ``cap.get("can")`` (a stored proof whose ``att`` held a string broke every upload)."""
+    if not isinstance(value, list):
+        raise TypeError("att must be a list")
+    for cap in value:
+        if not isinstance(cap, dict):
+            raise TypeError("a capability must be a map")
+        if not isinstance(cap.get("with"), str) or not isinstance(cap.get("can"), str):
+            raise TypeError("a capability needs string 'with' and 'can'")
+        if not isinstance(cap.get("nb", {}), dict):
+            raise TypeError("a capability's nb must be a map")
+    return list(value)
 
 
 def issue(
@@ -179,4 +218,4 @@ def issue(
         nnc=nonce,
         nbf=not_before,
     )
-    return UCAN(**{**unsigned.__dict__, "s": signer.sign(unsigned.signing_input())})
+    return dataclasses.replace(unsigned, s=signer.sign(unsigned.signing_input()))
