@@ -8,12 +8,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import psycopg
+from tests.servers.nodes import add_objects, finish, kit_cli, node_env
 from tests.servers.postgres import Postgres
 from tests.servers.seaweedfs import SeaweedS3, boto_client
 
@@ -21,65 +21,18 @@ from ipfs_kit_py.content.cid import cid_key, parse_cid
 
 FLEET_CIDS = int(os.environ.get("IPFS_KIT_FLEET_CIDS", "400"))  # the bench does 2,000+
 
-ADD_SCRIPT = """
-import json, sys
-from ipfs_kit_py.ipfs_kit import ipfs_kit
-to, first, count = sys.argv[1].split(","), int(sys.argv[2]), int(sys.argv[3])
-with ipfs_kit() as kit:
-    out = {}
-    for n in range(first, first + count):
-        data = f"fleet object {n} ".encode() * (n % 7 + 1)
-        out[str(kit.add(data, to=to).cid)] = data.hex()
-print(json.dumps(out))
-"""
-
 
 def _node(root: Path, name: str, url: str, s3: SeaweedS3, prefix: str) -> dict[str, str]:
-    """The environment of one node: its own config file, cache and XDG dirs."""
-    home = root / name
-    home.mkdir()
-    config = home / "ipfs-kit.toml"
-    config.write_text(
-        f'[index]\nurl = "{url}"\nnode_id = "{name}"\n'
-        f'[cache]\ncache_dir = "{home / "cache"}"\n'
+    """The environment of one node with S3 and a two-copy policy."""
+    return node_env(
+        root,
+        name,
+        url,
         "[replication]\nmin_copies = 2\n"
         f'[s3]\nendpoint_url = "{s3.endpoint_url}"\naccess_key_id = "{s3.access_key}"\n'
         f'secret_access_key = "{s3.secret_key}"\nregion = "{s3.region}"\n'
-        f'bucket = "{s3.bucket}"\nkey_prefix = "{prefix}"\n'
+        f'bucket = "{s3.bucket}"\nkey_prefix = "{prefix}"\n',
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IPFS_KIT_", "XDG_"))}
-    for kind in ("CACHE", "DATA", "CONFIG", "STATE"):
-        env[f"XDG_{kind}_HOME"] = str(home / kind.lower())
-    env["IPFS_KIT_CONFIG"] = str(config)
-    return env
-
-
-def _cli(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "ipfs_kit_py.cli.main", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _add(env: dict[str, str], to: str, first: int, count: int) -> dict[str, bytes]:
-    proc = subprocess.run(
-        [sys.executable, "-c", ADD_SCRIPT, to, str(first), str(count)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return {cid: bytes.fromhex(h) for cid, h in json.loads(proc.stdout).items()}
-
-
-def _finish(proc: subprocess.Popen[str], timeout: float = 600) -> tuple[int, str, str]:
-    out, err = proc.communicate(timeout=timeout)
-    return proc.returncode, out, err
 
 
 def test_three_nodes_share_one_ledger(
@@ -90,8 +43,8 @@ def test_three_nodes_share_one_ledger(
     a, b = (_node(tmp_path, n, url, seaweedfs, prefix) for n in ("node-a", "node-b"))
 
     # node A adds to its disk and S3; node B sees both and reads S3, verified
-    [(cid, data)] = _add(a, "disk,s3", 0, 1).items()
-    code, out, err = _finish(_cli(b, "whereis", "--json", cid))
+    [(cid, data)] = add_objects(a, "disk,s3", 0, 1).items()
+    code, out, err = finish(kit_cli(b, "whereis", "--json", cid))
     assert code == 0, err
     where = json.loads(out)
     assert where["node"] == "node-b" and where["backends"] == ["s3"]
@@ -99,26 +52,26 @@ def test_three_nodes_share_one_ledger(
         {"node": "node-a", "backend": "disk", "state": "good", "peer_url": None}
     ]
     assert where["peer_routes"] == []  # A does not serve: its disk is not read from here
-    code, out, err = _finish(_cli(b, "cat", cid))
+    code, out, err = finish(kit_cli(b, "cat", cid))
     assert code == 0 and out.encode() == data, err
 
     # FLEET_CIDS with one copy each (S3); three workers, one killed midway
-    objects = _add(a, "s3", 1, FLEET_CIDS)
+    objects = add_objects(a, "s3", 1, FLEET_CIDS)
     workers = {n: _node(tmp_path, n, url, seaweedfs, prefix) for n in ("w1", "w2", "w3")}
     args = ("policy", "run", "--once", "--json", "--lease", "3", "--batch", "4")
-    first = _cli(workers["w1"], *args)  # w1 gets busy first, so it dies holding leases
+    first = kit_cli(workers["w1"], *args)  # w1 gets busy first, so it dies holding leases
     _wait_until_busy(url, first, "w1/")
-    procs = {n: _cli(workers[n], *args) for n in ("w2", "w3")}
+    procs = {n: kit_cli(workers[n], *args) for n in ("w2", "w3")}
     first.send_signal(signal.SIGKILL)
     first.communicate(timeout=30)
-    results = {n: _finish(procs[n]) for n in ("w2", "w3")}
+    results = {n: finish(procs[n]) for n in ("w2", "w3")}
     for name, (code, _, err) in results.items():
         assert code == 0, f"{name}: {err}"
     reports = {n: json.loads(out)["report"] for n, (_, out, _) in results.items()}
     assert reports["w2"]["repaired"] + reports["w3"]["repaired"] > 0
 
     # the killed worker's node comes back: its debris is swept, nothing is left to do
-    code, out, err = _finish(_cli(workers["w1"], "policy", "run", "--once", "--json"))
+    code, out, err = finish(kit_cli(workers["w1"], "policy", "run", "--once", "--json"))
     assert code == 0, err
     assert json.loads(out)["report"]["queued"] == 0
 

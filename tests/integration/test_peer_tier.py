@@ -7,10 +7,8 @@ a real server does not produce on demand); A down leaves B a clear error."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.integration.test_fleet import _add, _finish
+from tests.servers.nodes import add_objects, finish, kit_cli, node_env
 from tests.servers.postgres import Postgres
 from tests.servers.process import free_port
 
@@ -68,35 +66,9 @@ class _RelayHandler(BaseHTTPRequestHandler):
         pass
 
 
-def _node_env(root: Path, name: str, url: str) -> dict[str, str]:
-    """One node's environment: its own config file (shared index, its node id), cache
-    and XDG dirs; no remote tier, so another node's copy is reached only as a peer."""
-    home = root / name
-    home.mkdir()
-    config = home / "ipfs-kit.toml"
-    config.write_text(
-        f'[index]\nurl = "{url}"\nnode_id = "{name}"\n[cache]\ncache_dir = "{home / "cache"}"\n'
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IPFS_KIT_", "XDG_"))}
-    for kind in ("CACHE", "DATA", "CONFIG", "STATE"):
-        env[f"XDG_{kind}_HOME"] = str(home / kind.lower())
-    env["IPFS_KIT_CONFIG"] = str(config)
-    return env
-
-
-def _cli(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "ipfs_kit_py.cli.main", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def _serve(env: dict[str, str], port: int, advertise: str) -> subprocess.Popen[str]:
     args = ("serve", "--port", str(port), "--advertise", advertise, "--advertise-ttl", "30")
-    return _cli(env, *args)
+    return kit_cli(env, *args)
 
 
 def _wait_served(proc: subprocess.Popen[str], url: str, port: int, cid: str) -> None:
@@ -140,9 +112,9 @@ def test_a_node_reads_another_nodes_disk_through_its_gateway(
     postgres: Postgres, tmp_path: Path, relay: _Relay
 ) -> None:
     url = postgres.new_database()
-    a = _node_env(tmp_path, "node-a", url)
-    b = _node_env(tmp_path, "node-b-cli", url)
-    objects = _add(a, "disk", 0, 3)  # on A's disk only
+    a = node_env(tmp_path, "node-a", url)
+    b = node_env(tmp_path, "node-b-cli", url)
+    objects = add_objects(a, "disk", 0, 3)  # on A's disk only
     (cid1, data1), (cid2, _), (cid3, _) = objects.items()
     port = free_port()
     relay.upstream = f"http://127.0.0.1:{port}"
@@ -151,7 +123,7 @@ def test_a_node_reads_another_nodes_disk_through_its_gateway(
         _wait_served(served, url, port, cid1)
 
         # B's whereis shows A's disk copy and the route to it; B reads it, verified
-        code, out, err = _finish(_cli(b, "whereis", "--json", cid1))
+        code, out, err = finish(kit_cli(b, "whereis", "--json", cid1))
         assert code == 0, err
         where = json.loads(out)
         assert where["backends"] == [] and where["node"] == "node-b-cli"
@@ -159,7 +131,7 @@ def test_a_node_reads_another_nodes_disk_through_its_gateway(
             {"tier": "peer", "node": "node-a", "backend": "disk", "url": relay.url}
         ]
         assert where["other_nodes"][0]["peer_url"] == relay.url
-        code, out, err = _finish(_cli(b, "cat", cid1))
+        code, out, err = finish(kit_cli(b, "cat", cid1))
         assert code == 0 and out.encode() == data1, err
 
         # A lies: B refuses the bytes, caches nothing, records nothing
