@@ -20,11 +20,11 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -42,12 +42,21 @@ def ours() -> list[str]:
 
 def run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Wall and CPU seconds of one process running ``argv`` to completion (output discarded)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, timeout=120)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)
+    guard = threading.Timer(120, proc.kill)  # a hung run is killed, and fails below
+    guard.start()
+    try:
+        # a blocking wait4: Popen.wait(timeout=...) polls in steps of up to 50 ms, which
+        # rounded every wall time up to the next step
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        guard.cancel()
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, argv)
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def setup(home: Path, size: int) -> tuple[dict[str, str], dict[str, str], Path, str]:
