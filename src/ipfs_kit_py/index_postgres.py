@@ -52,6 +52,9 @@ _STAGING = (
     "locator TEXT, stamp TEXT)"
 )
 _COPY_STAGED = "COPY staged_locations (cid, backend, node, locator, stamp) FROM STDIN"
+_COPY_NEW_LOCATIONS = (
+    "COPY locations (cid, backend, node, locator, stored_at, pinned, stamp) FROM STDIN"
+)
 _MERGE_STAGED = """
     INSERT INTO locations (cid, backend, node, locator, stored_at, pinned, stamp)
     SELECT cid, backend, node, locator, ?, ?, stamp FROM staged_locations
@@ -60,6 +63,34 @@ _MERGE_STAGED = """
       missing = 0, marked_at = NULL, reason = NULL, stamp = excluded.stamp,
       pinned = CASE WHEN ? THEN excluded.pinned ELSE locations.pinned END
 """
+
+
+_Staged = tuple[tuple[str, str, str], tuple[str, str | None]]
+
+
+def _copied_as_new(
+    raw: psycopg.Connection[Any], ordered: list[_Staged], now: float, pin: int
+) -> bool:
+    """``COPY`` the rows straight into ``content`` and ``locations`` when none of their
+    CIDs is in the index yet (a first import: the schema's own floor, ~2x the staged
+    merge). Any CID already there is a unique violation: the attempt is rolled back to
+    its savepoint, nothing of it stays, and False sends the caller to the merge."""
+    import psycopg
+
+    try:
+        with raw.transaction(), raw.cursor() as cur:  # nested: a savepoint
+            with cur.copy("COPY content (cid, created) FROM STDIN") as copy:
+                previous = None
+                for (key, _, _), _ in ordered:  # in key order: one row per CID
+                    if key != previous:
+                        copy.write_row((key, now))
+                        previous = key
+            with cur.copy(_COPY_NEW_LOCATIONS) as copy:
+                for (key, backend, node), (locator, stamp) in ordered:
+                    copy.write_row((key, backend, node, locator, now, pin, stamp))
+    except psycopg.errors.UniqueViolation:
+        return False
+    return True
 
 
 def is_postgres_url(text: object) -> bool:
@@ -373,12 +404,15 @@ class PostgresIndex(MetadataIndex):
             node = me if backend in local else ""
             last[(_key(r[0]), backend, node)] = (r[2], r[3] if len(r) > 3 else None)
         now = time.time()
+        # in key order: the B-trees are written page after page, not all over (at 1M
+        # rows: 1.7x faster here)
+        ordered = sorted(last.items(), key=_first)
         with self._transaction(pipelined=False) as db:  # COPY cannot run in a pipeline
+            if _copied_as_new(db.raw, ordered, now, int(bool(pinned))):
+                return
             db.raw.execute(_STAGING)
             with db.raw.cursor() as cur, cur.copy(_COPY_STAGED) as copy:
-                # staged in key order, merged in key order: the B-trees are written page
-                # after page, not all over (at 1M rows: 1.7x faster here)
-                for (key, backend, node), (locator, stamp) in sorted(last.items(), key=_first):
+                for (key, backend, node), (locator, stamp) in ordered:
                     copy.write_row((key, backend, node, locator, stamp))
             db.execute(
                 "INSERT INTO content (cid, created) SELECT cid, ? "

@@ -262,6 +262,26 @@ def test_profile_lookup(index: MetadataIndex) -> None:
     assert index.profile(cid_of(8)) is None
 
 
+def test_a_large_bulk_record_of_new_cids_means_what_one_row_at_a_time_means(
+    index: MetadataIndex,
+) -> None:
+    """A first import past the COPY threshold (PostgreSQL copies it straight into the
+    tables): one content row per CID even with several backends, pins and stamps kept,
+    and a second batch over the same CIDs (the merge) still wins row by row."""
+    rows = [(cid_of(n), "s3", f"k/{n}", f"st{n}") for n in range(2500)]
+    rows += [(cid_of(n), "disk", f"/d/{n}") for n in range(0, 2500, 5)]
+    index.record_many(rows, pinned=True)
+    assert index.count() == 2500 and len(index.cids_in("s3")) == 2500
+    assert len(index.cids_in("disk")) == 500
+    [s3] = [loc for loc in index.locations(cid_of(10)) if loc.backend == "s3"]
+    assert (s3.locator, s3.pinned, s3.stamp, s3.bad) == ("k/10", True, "st10", False)
+    index.mark_verified(cid_of(10), "s3", ok=False)
+    index.record_many([(cid_of(n), "s3", f"k2/{n}") for n in range(2500)])
+    [again] = [loc for loc in index.locations(cid_of(10)) if loc.backend == "s3"]
+    assert (again.locator, again.pinned, again.bad) == ("k2/10", True, False)
+    assert index.count() == 2500
+
+
 def test_a_large_bulk_record_keeps_the_one_row_semantics(index: MetadataIndex) -> None:
     """Past the COPY threshold (PostgreSQL) a batch means what one row at a time means."""
     index.record(cid_of(0), "s3", "old", pinned=True)
