@@ -25,6 +25,16 @@ def printable(value: object) -> str:
     return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters escaped, line breaks kept: a DID, an ability or
+    an error text may come from a proof or a service, and an ESC sequence in one would
+    rewrite the terminal (its title, its clipboard) when printed."""
+    return "\n".join(
+        "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in line)
+        for line in text.split("\n")
+    )
+
+
 def rich_console(*, stderr: bool = False) -> Console:
     """The rich console on stdout (or stderr), made (and rich imported) on first use.
 
@@ -86,7 +96,7 @@ def print_error(exc: BaseException, *, as_json: bool = False) -> None:
         error = printable(exc)
         print_json({"success": False, "error": error, "error_type": type(exc).__name__})
     else:
-        sys.stderr.write(_red(f"Error: {printable(exc)}") + "\n")
+        sys.stderr.write(_red(f"Error: {terminal_safe(printable(exc))}") + "\n")
 
 
 def _red(text: str) -> str:

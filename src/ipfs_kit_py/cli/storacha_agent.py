@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ipfs_kit_py.cli.console import err_console, plain, print_json, print_line
+from ipfs_kit_py.cli.console import err_console, plain, print_json, print_line, terminal_safe
 from ipfs_kit_py.content.cid import cid_key
 from ipfs_kit_py.errors import InputPathError, InvalidInputError
 
@@ -120,16 +120,6 @@ def _show(args: argparse.Namespace, value: Any, text: str) -> int:
     elif text:
         print_line(terminal_safe(text))
     return 0
-
-
-def terminal_safe(text: str) -> str:
-    """``text`` with control characters escaped, line breaks kept: an ability, a DID or a
-    provider comes from a proof or a service, and an ESC sequence in one would rewrite
-    the terminal (its title, its clipboard) when printed."""
-    return "\n".join(
-        "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in line)
-        for line in text.split("\n")
-    )
 
 
 def run_whoami(args: argparse.Namespace) -> int:
