@@ -21,6 +21,7 @@ import random
 import sqlite3
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -50,40 +51,43 @@ def _lookups(run: BenchRun, index: MetadataIndex, keys: list[str], n: int, label
     run.add(Measurement(case, f"{label} p99", [p99], ops=1, notes="goal < 100 us (SQLite)"))
 
 
-def bench_sqlite(run: BenchRun, base: Path, keys: list[str], rows: list[Row], n: int) -> None:
-    case = f"SQLite bulk insert ({len(rows)} CIDs)"
-    bare = sqlite3.connect(base / "bare.sqlite3", isolation_level=None)
+def _time_bare_sqlite(
+    run: BenchRun,
+    case: str,
+    contender: str,
+    path: Path,
+    rows: Callable[[], list[tuple[object, ...]]],
+    count: int,
+) -> None:
+    """Time one bare ``executemany`` of ``rows()`` (built inside the timed call) into a
+    fresh table shaped like the index's."""
+    bare = sqlite3.connect(path, isolation_level=None)
     bare.execute("PRAGMA journal_mode = WAL")
     bare.execute("PRAGMA synchronous = NORMAL")
     bare.execute(LOCATIONS.format(real="REAL", suffix=" WITHOUT ROWID"))
 
-    def bare_insert() -> None:
+    def insert() -> None:
         bare.execute("BEGIN")
-        bare.executemany(
-            "INSERT OR REPLACE INTO locations VALUES (?, ?, '', ?, ?)", [(*r, 0.0) for r in rows]
-        )
+        bare.executemany("INSERT OR REPLACE INTO locations VALUES (?, ?, '', ?, ?)", rows())
         bare.execute("COMMIT")
 
-    run.time(case, "sqlite3 executemany", bare_insert, repeat=1, ops=len(rows))
+    run.time(case, contender, insert, repeat=1, ops=count)
     bare.close()
-    # record_many writes in key order (B-tree locality): the same bare insert so ordered
-    ordered = sqlite3.connect(base / "ordered.sqlite3", isolation_level=None)
-    ordered.execute("PRAGMA journal_mode = WAL")
-    ordered.execute("PRAGMA synchronous = NORMAL")
-    ordered.execute(LOCATIONS.format(real="REAL", suffix=" WITHOUT ROWID"))
 
-    def ordered_insert() -> None:
-        ordered.execute("BEGIN")
-        ordered.executemany(
-            "INSERT OR REPLACE INTO locations VALUES (?, ?, '', ?, ?)",
-            sorted((*r, 0.0) for r in rows),
-        )
-        ordered.execute("COMMIT")
 
-    run.time(
-        case, "sqlite3 executemany, rows in key order", ordered_insert, repeat=1, ops=len(rows)
+def bench_sqlite(run: BenchRun, base: Path, keys: list[str], rows: list[Row], n: int) -> None:
+    case = f"SQLite bulk insert ({len(rows)} CIDs)"
+
+    # record_many writes in key order (B-tree locality): the bare insert both ways
+    def as_given() -> list[tuple[object, ...]]:
+        return [(*r, 0.0) for r in rows]
+
+    n_rows = len(rows)
+    _time_bare_sqlite(run, case, "sqlite3 executemany", base / "bare.sqlite3", as_given, n_rows)
+    ordered = "sqlite3 executemany, rows in key order"
+    _time_bare_sqlite(
+        run, case, ordered, base / "ordered.sqlite3", lambda: sorted(as_given()), n_rows
     )
-    ordered.close()
     with MetadataIndex(base / "index.sqlite3") as index:
         run.time(
             case,
