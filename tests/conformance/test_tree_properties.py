@@ -11,7 +11,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,8 +19,7 @@ from hypothesis import strategies as st
 from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.unixfs import ImportProfile
 from tests.conformance.peers import Kubo, js_import, kubo_flags
-
-Tree = dict[str, Any]  # name -> bytes (a file) or a Tree (a directory)
+from tests.trees import Tree, write_tree
 
 NAME_CHARS = st.characters(blacklist_characters="/\\", blacklist_categories=("Cs", "Cc"))
 names = st.text(NAME_CHARS, min_size=1, max_size=16).filter(
@@ -39,15 +37,6 @@ profiles = st.builds(
     raw_leaves=st.booleans(),
     cid_version=st.sampled_from([0, 1]),
 )
-
-
-def write_tree(path: Path, tree: Tree) -> None:
-    path.mkdir()
-    for name, value in tree.items():
-        if isinstance(value, dict):
-            write_tree(path / name, value)
-        else:
-            (path / name).write_bytes(value)
 
 
 @pytest.fixture(scope="module")

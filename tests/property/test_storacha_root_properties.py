@@ -9,10 +9,8 @@ explicit case: the two encodings differ there, and the predicate says no.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,8 +21,7 @@ from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.storacha_directory import import_directory_storacha
 from ipfs_kit_py.content.unixfs import STORACHA, Block
 from ipfs_kit_py.directory_store import client_builds_same_root
-
-Tree = dict[str, Any]  # name -> bytes (file), ("link", target) or a Tree
+from tests.trees import Tree, write_tree
 
 names = st.text(st.sampled_from("abcAB.-_é0"), min_size=1, max_size=6).filter(
     lambda n: n not in (".", "..")
@@ -33,17 +30,6 @@ leaves = st.one_of(st.binary(max_size=200), st.tuples(st.just("link"), st.just("
 trees: st.SearchStrategy[Tree] = st.recursive(
     leaves, lambda kids: st.dictionaries(names, kids, max_size=4), max_leaves=12
 ).filter(lambda t: isinstance(t, dict))
-
-
-def write_tree(path: Path, tree: Tree) -> None:
-    path.mkdir()
-    for name, value in tree.items():
-        if isinstance(value, dict):
-            write_tree(path / name, value)
-        elif isinstance(value, tuple):
-            os.symlink(value[1], path / name)
-        else:
-            (path / name).write_bytes(value)
 
 
 def judge(root: Path, hidden: bool) -> tuple[bool, CID]:

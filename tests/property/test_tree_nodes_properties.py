@@ -10,10 +10,8 @@ that differs from the tree and never another exception.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,8 +23,7 @@ from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
 from ipfs_kit_py.content.tree_nodes import TreeListing, read_tree_nodes
 from ipfs_kit_py.content.unixfs import Block
 from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError, ResourceLimitError
-
-Tree = dict[str, Any]  # name -> bytes (file), ("link", target) or a Tree
+from tests.trees import Tree, write_tree
 
 names = st.text(
     st.characters(blacklist_characters="/\\\0", blacklist_categories=("Cs", "Cc")),
@@ -41,17 +38,6 @@ trees: st.SearchStrategy[Tree] = st.recursive(
     leaves, lambda kids: st.dictionaries(names, kids, max_size=6), max_leaves=20
 ).filter(lambda t: isinstance(t, dict))
 shardings = st.sampled_from([KUBO_SHARDING, ShardingPolicy(threshold=60, fanout=8)])
-
-
-def write_tree(path: Path, tree: Tree) -> None:
-    path.mkdir()
-    for name, value in tree.items():
-        if isinstance(value, dict):
-            write_tree(path / name, value)
-        elif isinstance(value, tuple):
-            os.symlink(value[1], path / name)
-        else:
-            (path / name).write_bytes(value)
 
 
 def expected(tree: Tree, prefix: str = "") -> tuple[set[str], list[str], dict[str, str]]:
