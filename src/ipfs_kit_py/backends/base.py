@@ -223,7 +223,8 @@ class RangeReader(Protocol):
     def stat(self, cid: CID) -> StoredObject: ...
 
     def read_range(self, cid: CID, start: int, end: int) -> Iterator[bytes]:
-        """The stored bytes ``[start, end)`` of ``cid``, unverified, in one request."""
+        """The stored bytes ``[start, end)`` of ``cid``, unverified, in one request (an
+        empty range: no bytes)."""
         ...
 
     def read_unverified(self, cid: CID) -> Iterator[bytes]:
