@@ -19,6 +19,7 @@ pytest_plugins: list[str] = [
 ]
 
 _XDG_KINDS = ("CONFIG", "DATA", "STATE", "CACHE")
+_home_key = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -34,6 +35,3 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     home = config.stash.get(_home_key, None)
     if home:
         shutil.rmtree(home, ignore_errors=True)
-
-
-_home_key = pytest.StashKey[str]()

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from ipfs_kit_py.errors import ConfigurationError
+from ipfs_kit_py.index import valid_node_id
 
 NODE_ID_FILE = "node-id"
 _MAX_BYTES = 256  # a node id is at most 200 characters
@@ -22,8 +23,6 @@ _MAX_BYTES = 256  # a node id is at most 200 characters
 
 def stored_node_id(cache_dir: Path) -> str | None:
     """The id kept in ``cache_dir``, or None when there is none yet."""
-    from ipfs_kit_py.index import valid_node_id
-
     path = cache_dir / NODE_ID_FILE
     try:
         with open(path, "rb") as handle:
