@@ -9,6 +9,7 @@ reads leaves the journal alone, so that it starts fast).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,12 +37,19 @@ def cli_env(home: Path) -> dict[str, str]:
     }
 
 
+def default_sigint() -> None:
+    # a job started in the background of a script inherits SIGINT ignored, and Python
+    # keeps it so (as every Unix program should): the command under test gets Ctrl-C
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def cli(home: Path, *args: str, **kw: object) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "ipfs_kit_py.cli.main", *args],
         env=cli_env(home),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=default_sigint,
         **kw,  # type: ignore[call-overload]
     )
 
@@ -61,19 +69,43 @@ def debris_in(*dirs: Path) -> list[Path]:
     return found
 
 
-def wait_for(proc: subprocess.Popen[bytes], appeared: Callable[[], bool]) -> None:
+def wait_for(proc: subprocess.Popen[bytes], appeared: Callable[[], bool]) -> bool:
+    """Poll until ``appeared()``; False if the command finished first."""
     deadline = time.monotonic() + 120
     while not appeared():
-        assert proc.poll() is None, "finished before it could be killed"
-        assert time.monotonic() < deadline
+        if proc.poll() is not None:
+            return False
+        assert time.monotonic() < deadline, "the temp path never appeared"
         time.sleep(0.002)
+    return True
 
 
-def stop(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    proc.send_signal(sig)
-    proc.communicate(timeout=60)
-    if sig != signal.SIGKILL:
-        assert proc.returncode == 130
+def interrupt_midway(
+    start: Callable[[], subprocess.Popen[bytes]],
+    appeared: Callable[[], bool],
+    sig: signal.Signals,
+    undo: Callable[[], None] = lambda: None,
+    attempts: int = 6,
+) -> None:
+    """Start the command and send ``sig`` once its temp path exists.
+
+    A fast command may finish between the poll that saw its temp path and the signal
+    (the machine is shared): that attempt proves nothing, so ``undo`` removes its result
+    and the command runs again. An interrupted command exits 130 (SIGTERM and SIGINT
+    unwind like Ctrl-C) or dies of SIGKILL; one attempt at least must be interrupted.
+    """
+    for _ in range(attempts):
+        proc = start()
+        if wait_for(proc, appeared):
+            proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+        if proc.returncode == 0:
+            undo()
+            continue
+        expected = -signal.SIGKILL if sig == signal.SIGKILL else 130
+        assert proc.returncode == expected, (out + err).decode(errors="replace")
+        return
+    pytest.fail(f"the command finished before {sig.name} in each of {attempts} attempts")
 
 
 def next_writer_sweeps(home: Path, *debris_dirs: Path) -> None:
@@ -98,12 +130,15 @@ def sparse(path: Path, size: int) -> Path:
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
 def test_killed_add_leaves_no_part_file(tmp_path: Path, sig: signal.Signals) -> None:
     tmp_dir = tmp_path / "cache" / "ipfs-kit" / "tmp"
-    proc = cli(tmp_path, "add", "-", stdin=subprocess.PIPE)
-    assert proc.stdin is not None
-    proc.stdin.write(os.urandom(1 << 20))
-    proc.stdin.flush()
-    wait_for(proc, lambda: bool(debris_in(tmp_dir)))
-    stop(proc, sig)
+
+    def start() -> subprocess.Popen[bytes]:  # blocked on stdin: it cannot finish early
+        proc = cli(tmp_path, "add", "-", stdin=subprocess.PIPE)
+        assert proc.stdin is not None
+        proc.stdin.write(os.urandom(1 << 20))
+        proc.stdin.flush()
+        return proc
+
+    interrupt_midway(start, lambda: bool(debris_in(tmp_dir)), sig)
     if sig == signal.SIGKILL:
         next_writer_sweeps(tmp_path, tmp_dir)
     assert debris_in(tmp_dir) == []
@@ -117,9 +152,12 @@ def test_killed_get_leaves_no_part_file(tmp_path: Path, sig: signal.Signals) -> 
     cid = run(tmp_path, "add", "-Q", str(source)).strip()
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    proc = cli(tmp_path, "get", cid, "-o", str(out_dir / "copy"))
-    wait_for(proc, lambda: bool(debris_in(out_dir)))
-    stop(proc, sig)
+    interrupt_midway(
+        lambda: cli(tmp_path, "get", cid, "-o", str(out_dir / "copy")),
+        lambda: bool(debris_in(out_dir)),
+        sig,
+        undo=(out_dir / "copy").unlink,
+    )
     if sig == signal.SIGKILL:
         next_writer_sweeps(tmp_path, out_dir)
     assert list(out_dir.iterdir()) == []
@@ -136,9 +174,12 @@ def test_killed_car_extract_leaves_no_staging_dir(tmp_path: Path, sig: signal.Si
     run(tmp_path, "car", "pack", str(tree), "-o", str(car))
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    proc = cli(tmp_path, "car", "extract", str(car), "-o", str(out_dir / "restored"))
-    wait_for(proc, lambda: any(p.name.startswith(".ipfs-kit-extract-") for p in out_dir.iterdir()))
-    stop(proc, sig)
+    interrupt_midway(
+        lambda: cli(tmp_path, "car", "extract", str(car), "-o", str(out_dir / "restored")),
+        lambda: any(p.name.startswith(".ipfs-kit-extract-") for p in out_dir.iterdir()),
+        sig,
+        undo=lambda: shutil.rmtree(out_dir / "restored"),
+    )
     if sig == signal.SIGKILL:
         next_writer_sweeps(tmp_path, out_dir)
     assert list(out_dir.iterdir()) == []

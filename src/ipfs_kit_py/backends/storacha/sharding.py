@@ -26,7 +26,7 @@ __all__ = ["SHARD_SIZE", "Shard", "ShardWriter", "encode_dag_index"]
 
 SHARD_SIZE = 133_169_152
 INDEX_TAG = "index/sharded/dag@0.1"
-_READ = 4 * 1024 * 1024
+_READ = 1024 * 1024  # shard reads (PUT bodies, pieces, rehash): uploads in flight hold one each
 _NO_ROOTS = encode_car_header([])
 
 
