@@ -242,6 +242,9 @@ class MetadataIndex(Closeable):
             raise
 
     dialect = "sqlite"
+    # "now" in Unix seconds by the database's clock, for advertisements: SQLite's file is
+    # one machine's, whose clock every process on it shares
+    db_now = "((julianday('now') - 2440587.5) * 86400.0)"
 
     def _set_node(self, node_id: str, local_tiers: Iterable[str]) -> None:
         if not valid_node_id(node_id):
@@ -870,13 +873,13 @@ class MetadataIndex(Closeable):
         url = peer_url(url)
         if isinstance(ttl_s, bool) or not isinstance(ttl_s, int | float) or not ttl_s > 0:
             raise InvalidInputError(f"an advertisement lasts > 0 seconds, got {ttl_s!r}")
-        now = time.time()
-        with self.transaction() as db:
+        with self.transaction() as db:  # the database's clock: this machine's may be off
             db.execute(
-                "INSERT INTO nodes (node, url, heartbeat, expires) VALUES (?, ?, ?, ?) "
+                f"INSERT INTO nodes (node, url, heartbeat, expires) "
+                f"VALUES (?, ?, {self.db_now}, {self.db_now} + ?) "
                 "ON CONFLICT (node) DO UPDATE SET url = excluded.url, "
                 "heartbeat = excluded.heartbeat, expires = excluded.expires",
-                (self.node_id, url, now, now + ttl_s),
+                (self.node_id, url, float(ttl_s)),
             )
 
     def withdraw(self, url: str | None = None) -> None:
@@ -889,10 +892,12 @@ class MetadataIndex(Closeable):
             db.execute(sql, params)
 
     def peers(self) -> dict[str, str]:
-        """The other nodes advertising a URL now: node id -> URL (stale ones left out)."""
+        """The other nodes advertising a URL now: node id -> URL (stale ones left out,
+        judged by the database's clock, never by this machine's)."""
         rows = self._read(
-            "SELECT node, url FROM nodes WHERE expires > ? AND node != ? ORDER BY node",
-            (time.time(), self.node_id),
+            f"SELECT node, url FROM nodes WHERE expires > {self.db_now} AND node != ? "
+            "ORDER BY node",
+            (self.node_id,),
         )
         return {str(node): str(url) for node, url in rows}
 

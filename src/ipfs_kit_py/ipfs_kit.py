@@ -107,6 +107,9 @@ class ipfs_kit(Closeable):
     (``s3``, ``storacha``, ``kubo``, ``gateway``, ``replication``; ``sections`` for
     backends registered by third parties). Raises ``ConfigurationError`` for an invalid
     setting; an unknown keyword is a ``TypeError``. Nothing is opened until first use.
+    ``peer_tier=False`` leaves out the ``peer`` tier (other nodes' copies): what
+    ``ipfs-kit serve`` does, so a node answers its peers from its own and the shared
+    tiers only and never forwards a request to a third node.
     """
 
     def __init__(
@@ -131,7 +134,10 @@ class ipfs_kit(Closeable):
         sections: Mapping[str, Mapping[str, Any]] | None = None,
         metadata: Mapping[str, Any] | None = None,
         resources: Mapping[str, Any] | None = None,
+        peer_tier: bool = True,
     ) -> None:
+        if not isinstance(peer_tier, bool):
+            raise ConfigurationError(f"peer_tier is True or False, got {peer_tier!r}")
         env = Environment(os.environ)
         if config is None or isinstance(config, str | os.PathLike):
             path = Path(config) if config is not None else config_file_path(env)
@@ -167,6 +173,7 @@ class ipfs_kit(Closeable):
         self._tiers: TieredCacheManager | None = None
         self._reader: KitReader | None = None
         self._backends: list[BaseBackend] | None = None
+        self._peer_tier = peer_tier
         self._closed = False
         for backend in self._remote.built.get("s3", ()):  # built only where S3 is configured
             client: Any = getattr(backend, "client", None)
@@ -256,7 +263,7 @@ class ipfs_kit(Closeable):
             local = local_backends(self._sources.file, self._sources.env, self.config)
             peer: list[BaseBackend] = []
             # a node of a fleet reads other nodes' copies through the gateways they serve
-            if self.config.node_id or self.config.index_url:
+            if self._peer_tier and (self.config.node_id or self.config.index_url):
                 peer.append(build_peer_tier(lambda: self.index))
             self._backends = [*local, *self._remote.tiers(), *peer]
         return self._backends

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from ipfs_kit_py.errors import (
     ContentNotFoundError,
     InvalidInputError,
 )
+import ipfs_kit_py.index
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.index_schema import LOCATION_COLUMNS, Location, location_from_row
 from tests.servers.postgres import IndexFactory
@@ -160,6 +162,52 @@ def test_the_peer_tier_without_a_route_or_with_its_peer_down(make_index: IndexFa
             peer.stat(cid)
     finally:
         peer.close()
+
+
+class _SkewedClock:
+    """The ``time`` module as a node whose clock is ``offset`` seconds off sees it."""
+
+    def __init__(self, offset: float) -> None:
+        self.offset = offset
+
+    def time(self) -> float:
+        return _REAL_TIME() + self.offset
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+_REAL_TIME = time.time
+
+
+def _skew(monkeypatch: pytest.MonkeyPatch, offset: float) -> None:
+    """This process's index modules now read a clock ``offset`` seconds off."""
+    import ipfs_kit_py.index_postgres  # its methods read the clock too
+
+    for module in (ipfs_kit_py.index, ipfs_kit_py.index_postgres):
+        monkeypatch.setattr(module, "time", _SkewedClock(offset))
+
+
+@pytest.mark.parametrize("offset", [-7200.0, 7200.0])
+def test_advertisements_live_and_expire_by_the_database_clock(
+    make_index: IndexFactory, monkeypatch: pytest.MonkeyPatch, offset: float
+) -> None:
+    """Node a's clock is two hours off one way while it advertises, node b's the other
+    way while it looks: neither clock moves the expiry, the database's alone does."""
+    a, b = make_index(node_id="a"), make_index(node_id="b")
+    _skew(monkeypatch, offset)
+    a.advertise("http://a:1", 30)
+    _skew(monkeypatch, -offset)
+    assert b.peers() == {"a": "http://a:1"}  # fresh, whatever either clock says
+    ((heartbeat, expires),) = b._read("SELECT heartbeat, expires FROM nodes")
+    assert abs(heartbeat - _REAL_TIME()) < 600 and expires - heartbeat == pytest.approx(30)
+    _skew(monkeypatch, offset)
+    a.advertise("http://a:1", 1)
+    _skew(monkeypatch, -offset)
+    give_up = time.monotonic() + 60
+    while "a" in b.peers():  # stale one second later by the database's clock
+        assert time.monotonic() < give_up, "a's advertisement never went stale"
+        time.sleep(0.1)
 
 
 def test_file_cids_walks_the_files_in_pages(make_index: IndexFactory) -> None:

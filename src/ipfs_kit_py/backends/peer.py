@@ -3,21 +3,28 @@
 A node running ``ipfs-kit serve`` advertises its URL in the shared index
 (:meth:`~ipfs_kit_py.index.MetadataIndex.advertise`). For a CID whose good copies this
 node cannot read itself (another node's memory or disk), the peer tier asks the nodes
-holding one, in turn, through a :class:`~ipfs_kit_py.backends.gateway.GatewayBackend`:
-trustless answers only (``?format=car``, ``?format=raw``), every block verified against
-its CID before a byte is used. A node never opens another node's disk; a peer that
-lies is refused (:class:`ContentMismatchError`), one that is down fails in seconds.
+holding one, fastest live one first, through a
+:class:`~ipfs_kit_py.backends.gateway.GatewayBackend`: trustless answers only
+(``?format=car``, ``?format=raw``), every block verified against its CID before a byte
+is used. A node never opens another node's disk. Each peer has its own back-off
+(:class:`~ipfs_kit_py.backends.peer_health.PeerHealth`): one that is down fails in
+seconds and is skipped for a while, one that lies is refused, logged and skipped; the
+read goes on with the next holder, and ends in :class:`ContentMismatchError` (naming
+the peer) if the only answers were lies.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
 from ipfs_kit_py.advertise import peer_routes
 from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.gateway import GatewayBackend
+from ipfs_kit_py.backends.peer_health import PeerHealth
 from ipfs_kit_py.content.cid import cid_key
 from ipfs_kit_py.errors import (
     BackendError,
@@ -35,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PEER_TIMEOUTS", "PeerBackend"]
 
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
 _PEER_FAULTS = (BackendError, ContentNotFoundError, ContentMismatchError)
 
@@ -48,6 +56,9 @@ class PeerBackend(BaseBackend):
     name = "peer"
     verifies_reads = True  # a GatewayBackend checks every block before it is yielded
     read_only = True
+    # each peer is backed off by itself (PeerHealth) and a lie names its peer: the tier
+    # manager neither backs the whole tier off nor marks a copy bad for one peer's fault
+    judges_its_sources = True
 
     def __init__(
         self, index: Callable[[], MetadataIndex], *, timeouts: Timeouts | None = None
@@ -57,6 +68,7 @@ class PeerBackend(BaseBackend):
         self.timeouts = timeouts or PEER_TIMEOUTS
         self._gateways: dict[str, GatewayBackend] = {}
         self._lock = threading.Lock()
+        self.health = PeerHealth()
 
     def __repr__(self) -> str:
         return f"PeerBackend(peers={sorted(self._gateways)})"
@@ -100,7 +112,7 @@ class PeerBackend(BaseBackend):
 
     def get(self, cid: CID) -> Iterator[bytes]:
         """Stream the verified bytes of ``cid`` from the first node that serves them."""
-        return self._stream(cid, self._routes(cid))
+        return self._stream(cid, self._routes(cid))  # no route: ContentNotFoundError now
 
     def put(
         self,
@@ -117,30 +129,68 @@ class PeerBackend(BaseBackend):
 
     # -- reads -----------------------------------------------------------------------
 
+    def _live(self, routes: list[tuple[str, str]], failures: _Failures) -> list[tuple[str, str]]:
+        """The routes to try, fastest live peer first; those in back-off are noted."""
+        nodes = {url: node for node, url in routes}
+        to_try, skipped = self.health.order(list(nodes))
+        for url in skipped:
+            failures.skip(nodes[url], url, self.health.backed_off(url) or "backed off")
+        return [(nodes[url], url) for url in to_try]
+
+    def _failed(self, cid: CID, node: str, url: str, exc: IpfsKitError) -> None:
+        """A fault of the peer itself (down, or it lied) backs that peer off; a miss or
+        a bad request is the request's and changes nothing."""
+        if isinstance(exc, ContentMismatchError):
+            logger.warning("peer %s at %s sent bytes that do not match %s: %s", node, url, cid, exc)
+            self.health.failed(url, f"sent bytes that do not match {cid}")
+        elif isinstance(exc, BackendUnavailableError):
+            self.health.failed(url, f"{type(exc).__name__}: {exc}")
+
     def _first(self, cid: CID, call: Callable[[GatewayBackend], T]) -> T:
         failures = _Failures(cid)
-        for node, url in self._routes(cid):
+        for node, url in self._live(self._routes(cid), failures):
+            began = time.monotonic()
             try:
-                return call(self._gateway(url))
+                result = call(self._gateway(url))
             except _PEER_FAULTS as exc:
                 failures.add(node, url, exc)
+                self._failed(cid, node, url, exc)
+                continue
+            self.health.succeeded(url, time.monotonic() - began)
+            return result
         raise failures.error()
 
     def _stream(self, cid: CID, routes: list[tuple[str, str]]) -> Iterator[bytes]:
-        """The first node's verified bytes; the next node only while none was yielded."""
+        """The verified bytes of ``cid`` from the fastest live peer; if one fails or lies
+        midway, the next one goes on from where it stopped (every byte yielded was
+        verified, so it is the content's prefix whoever sent it)."""
         failures = _Failures(cid)
-        for node, url in routes:
-            started = False
+        sent = 0
+        for node, url in self._live(routes, failures):
+            began, latency = time.monotonic(), None
             try:
-                for chunk in self._gateway(url).iter_file(cid):
-                    started = True
+                for chunk in _after(self._gateway(url).iter_file(cid), sent):
+                    if latency is None:
+                        latency = time.monotonic() - began
+                    sent += len(chunk)
                     yield chunk
-                return
             except _PEER_FAULTS as exc:
-                if started:
-                    raise
                 failures.add(node, url, exc)
+                self._failed(cid, node, url, exc)
+                continue
+            self.health.succeeded(url, time.monotonic() - began if latency is None else latency)
+            return
         raise failures.error()
+
+
+def _after(chunks: Iterator[bytes], skip: int) -> Iterator[bytes]:
+    """``chunks`` without their first ``skip`` bytes."""
+    for chunk in chunks:
+        if skip >= len(chunk):
+            skip -= len(chunk)
+            continue
+        yield chunk[skip:] if skip else chunk
+        skip = 0
 
 
 class _Failures:
@@ -155,6 +205,10 @@ class _Failures:
         self.lines.append(f"node {node} at {url}: {type(exc).__name__}: {exc}")
         self.lied |= isinstance(exc, ContentMismatchError)
         self.unavailable |= not isinstance(exc, ContentNotFoundError | ContentMismatchError)
+
+    def skip(self, node: str, url: str, reason: str) -> None:
+        self.lines.append(f"node {node} at {url}: backed off ({reason})")
+        self.unavailable = True
 
     def error(self) -> IpfsKitError:
         """A lie first (the copy is refused), then unavailability, else not found."""

@@ -29,7 +29,9 @@ for requests bearing `Authorization: Bearer $${TOKEN_ENV}` (the token is read fr
 the environment, never from the command line, and never logged).
 A node with a node id (a shared index) advertises its URL in the index while it serves
 (renewed every third of --advertise-ttl, removed at a clean stop), so the other nodes
-read its memory and disk copies through it, verified: the `peer` tier."""
+read its memory and disk copies through it, verified: the `peer` tier. It answers
+from its own and the shared tiers only, never through another node's (no peer tier
+here), so a request never hops from node to node."""
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -61,7 +63,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         header_timeout_s=args.header_timeout,
         max_connections=args.max_connections or default_max_connections(),
     )
-    with ipfs_kit() as kit, _advertised(kit, args):
+    # no peer tier: a request (maybe a peer's) is answered from this node's own and the
+    # shared tiers only, never forwarded to a third node (no loops, no amplification)
+    with ipfs_kit(peer_tier=False) as kit, _advertised(kit, args):
 
         def add(data: BinaryIO) -> CID:
             return kit.add(data).cid

@@ -8,8 +8,10 @@ the index says hold the CID, then the other tiers (probing). Bytes from outside 
 process are verified against the CID before they are returned or cached; a remote
 object streams into a disk temp file while it is verified and is committed (warming the
 disk tier) only on success. A source that fails is skipped (the next tier serves) and,
-for an availability fault, backed off (circuit breaker); a copy that does not match its
-CID is refused (marked bad, with when and why) and the next tier serves; a copy the
+for an availability fault, backed off (circuit breaker; the peer tier backs off each
+peer by itself instead); a copy that does not match its CID is refused (marked bad,
+with when and why) and the next tier serves (a peer's lie is the peer tier's to judge:
+when no tier serves after one, the read ends in ContentMismatchError); a copy the
 index lists but the tier lacks is a miss that marks it ``missing`` in the index (never
 dropped: only ``remove``, eviction and ``forget`` drop a copy). Read-only tiers
 (gateways) serve reads but are never recorded as holding a copy, and bookkeeping that
@@ -240,6 +242,7 @@ class TieredCacheManager:
         cid = full_cid(any_cid)  # every other read needs multiformats' CID
         profile = self.profile_of(key)
         tried: list[str] = []
+        lie: ContentMismatchError | None = None
         for tier in candidates:
             if self.breaker.is_open(tier.name):
                 tried.append(f"{tier.name}: backed off ({self.breaker.reasons.get(tier.name)})")
@@ -253,7 +256,10 @@ class TieredCacheManager:
                 continue
             except ContentMismatchError as exc:
                 tried.append(f"{tier.name}: mismatch")
-                self._refuse(tier, cid, exc)
+                if _judges_its_sources(tier):  # a peer lied: the tier logged and skips it
+                    lie = exc
+                else:
+                    self._refuse(tier, cid, exc)
                 continue
             except Exception as exc:  # any other fault of one source: try the next one
                 tried.append(f"{tier.name}: {type(exc).__name__}: {str(exc)[:300]}")
@@ -264,7 +270,10 @@ class TieredCacheManager:
                 self._bookkeep(self._record_found, tier, cid)
             self._after_hit(cid, key, fetched)
             return fetched
-        raise ContentNotFoundError(f"{cid}: no tier holds a good copy ({'; '.join(tried)})")
+        summary = f"{cid}: no tier holds a good copy ({'; '.join(tried)})"
+        if lie is not None:  # the only answers were lies: an integrity failure, not a miss
+            raise ContentMismatchError(f"{summary}: {lie}", cid=lie.cid or str(cid))
+        raise ContentNotFoundError(summary)
 
     def _cached(
         self,
@@ -348,7 +357,8 @@ class TieredCacheManager:
     def _source_failed(self, tier: BaseBackend, cid: CID, exc: Exception) -> None:
         """Note a tier whose read failed: an availability fault of a tier outside this
         machine backs it off; an unmapped exception is logged as a bug."""
-        if not self._is_disk(tier) and is_availability_fault(exc):
+        own = self._is_disk(tier) or _judges_its_sources(tier)
+        if not own and is_availability_fault(exc):
             self.breaker.trip(tier.name, f"{type(exc).__name__}: {exc}")
         if isinstance(exc, IpfsKitError | OSError):
             logger.info("reading %s from %s failed: %s", cid, tier.name, exc)
@@ -791,6 +801,12 @@ class TieredCacheManager:
     def close(self) -> None:
         """Flush access statistics; the tiers and index are closed by their owner."""
         self.flush()
+
+
+def _judges_its_sources(tier: BaseBackend) -> bool:
+    """True for a tier of many sources (the peer tier) that backs off each source by
+    itself: one source's fault neither backs off the tier nor marks a copy bad."""
+    return bool(getattr(tier, "judges_its_sources", False))
 
 
 def _temp_staging() -> Staging:

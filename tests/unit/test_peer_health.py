@@ -1,0 +1,101 @@
+"""Each peer's own back-off and the order reads try peers in (the clock is injected:
+back-off is about time, and a test must not sleep through it)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from ipfs_kit_py.backends.peer_health import PeerHealth
+
+URLS = [f"http://10.0.0.{n}:8080" for n in range(1, 5)]
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_failed_peer_is_skipped_for_longer_each_time_and_back_after_one_answer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = _Clock()
+    health = PeerHealth(base_s=5, max_s=12, clock=clock)
+    a, b = URLS[:2]
+    assert health.order([a, b]) == ([a, b], [])
+    with caplog.at_level(logging.WARNING, "ipfs_kit_py.backends.peer"):
+        assert health.failed(a, "down") == 5
+    assert a in caplog.text and "down" in caplog.text
+    assert health.order([a, b]) == ([b], [a]) and health.backed_off(a) == "down"
+    assert health.backed_off(b) is None  # the other peer is untouched
+    clock.now += 5
+    assert health.order([a, b]) == ([a, b], [])  # its back-off is over: asked again
+    assert health.failed(a, "down again") == 10
+    clock.now += 10
+    assert health.failed(a, "still down") == 12  # capped
+    health.succeeded(a, 0.1)
+    assert health.backed_off(a) is None
+    assert health.failed(a, "down once more") == 5  # one answer starts it over
+
+
+def test_the_fastest_peer_is_tried_first_then_the_unmeasured_ones() -> None:
+    health = PeerHealth(clock=_Clock())
+    slow, fast, new = URLS[:3]
+    health.succeeded(slow, 0.9)
+    health.succeeded(fast, 0.1)
+    assert health.order([new, slow, fast]) == ([fast, slow, new], [])
+    for _ in range(10):  # the slow one got fast: the moving average follows
+        health.succeeded(slow, 0.01)
+    assert health.order([new, slow, fast])[0][:2] == [slow, fast]
+    health.succeeded(new, -1.0)  # a clock that went back is no negative latency
+    assert health.order([new])[0] == [new]
+
+
+class PeerHealthMachine(RuleBasedStateMachine):
+    """Every peer asked is either tried or skipped, exactly once; skipped exactly while
+    its last fault's back-off lasts; the tried ones fastest first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = _Clock()
+        self.health = PeerHealth(base_s=5, max_s=40, clock=self.clock)
+        self.until: dict[str, float] = {}
+        self.delay: dict[str, float] = {}
+        self.latency: dict[str, float] = {}
+
+    @rule(url=st.sampled_from(URLS))
+    def fail(self, url: str) -> None:
+        delay = min(40.0, self.delay.get(url, 0) * 2 or 5.0)
+        assert self.health.failed(url, "x") == delay
+        self.delay[url], self.until[url] = delay, self.clock.now + delay
+
+    @rule(url=st.sampled_from(URLS), latency=st.floats(0, 5))
+    def succeed(self, url: str, latency: float) -> None:
+        self.health.succeeded(url, latency)
+        self.delay.pop(url, None)
+        self.until.pop(url, None)
+        self.latency[url] = latency
+
+    @rule(seconds=st.floats(0, 50))
+    def wait(self, seconds: float) -> None:
+        self.clock.now += seconds
+
+    @invariant()
+    def order_partitions_the_peers(self) -> None:
+        urls = URLS[::-1]
+        tried, skipped = self.health.order(urls)
+        assert sorted(tried + skipped) == sorted(urls)
+        assert set(skipped) == {u for u in urls if self.clock.now < self.until.get(u, 0)}
+        measured = [u for u in tried if u in self.latency]
+        assert tried[: len(measured)] == measured  # the measured ones come first
+
+
+PeerHealthMachine.TestCase.settings = settings(max_examples=40, deadline=None)
+test_peer_health_machine = PeerHealthMachine.TestCase
