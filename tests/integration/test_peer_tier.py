@@ -2,17 +2,16 @@
 disk copies and advertises its URL in a shared index on a real PostgreSQL; node B (another
 cache dir) reads A's copies through it, every block verified. A's advertised URL is a small
 relay in front of A's real server that can be told to flip a byte (a lying peer is a fault
-a real server does not produce on demand); A down leaves B a clear error."""
+a real server does not produce on demand: tests/servers/relay.py); A down leaves B a clear
+error. tests/integration/test_peer_health.py runs two serving peers and three."""
 
 from __future__ import annotations
 
 import json
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -20,50 +19,11 @@ import pytest
 from tests.servers.nodes import add_objects, finish, kit_cli, node_env
 from tests.servers.postgres import Postgres
 from tests.servers.process import free_port
+from tests.servers.relay import Relay, running_relay
 
-from ipfs_kit_py.errors import ContentNotFoundError
+from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError
 from ipfs_kit_py.index import open_index
 from ipfs_kit_py.ipfs_kit import ipfs_kit
-
-
-class _Relay(ThreadingHTTPServer):
-    """Forwards GETs to ``upstream``; while ``lying``, flips the last byte of each body."""
-
-    daemon_threads = True
-
-    def __init__(self, upstream: str) -> None:
-        super().__init__(("127.0.0.1", 0), _RelayHandler)
-        self.upstream = upstream
-        self.lying = False
-        self.requests = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _RelayHandler(BaseHTTPRequestHandler):
-    server: _Relay
-
-    def do_GET(self) -> None:
-        self.server.requests += 1
-        headers = {"accept": self.headers.get("accept", "*/*")}
-        try:
-            answer = httpx.get(self.server.upstream + self.path, headers=headers, timeout=30)
-        except httpx.HTTPError:
-            self.send_error(502)
-            return
-        body = answer.content
-        if self.server.lying and answer.status_code == 200 and body:
-            body = body[:-1] + bytes([body[-1] ^ 0xFF])
-        self.send_response(answer.status_code)
-        self.send_header("content-type", answer.headers.get("content-type", "text/plain"))
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 def _serve(env: dict[str, str], port: int, advertise: str) -> subprocess.Popen[str]:
@@ -89,13 +49,9 @@ def _wait_served(proc: subprocess.Popen[str], url: str, port: int, cid: str) -> 
 
 
 @pytest.fixture
-def relay() -> Iterator[_Relay]:
-    server = _Relay("")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def relay() -> Iterator[Relay]:
+    with running_relay() as server:
+        yield server
 
 
 def _kit_b(tmp_path: Path, url: str) -> ipfs_kit:
@@ -109,7 +65,7 @@ def _b_disk_files(tmp_path: Path) -> list[Path]:
 
 
 def test_a_node_reads_another_nodes_disk_through_its_gateway(
-    postgres: Postgres, tmp_path: Path, relay: _Relay
+    postgres: Postgres, tmp_path: Path, relay: Relay
 ) -> None:
     url = postgres.new_database()
     a = node_env(tmp_path, "node-a", url)
@@ -134,11 +90,13 @@ def test_a_node_reads_another_nodes_disk_through_its_gateway(
         code, out, err = finish(kit_cli(b, "cat", cid1))
         assert code == 0 and out.encode() == data1, err
 
-        # A lies: B refuses the bytes, caches nothing, records nothing
+        # A lies: B refuses the bytes (an integrity failure naming A), caches nothing,
+        # records nothing
         relay.lying = True
         with _kit_b(tmp_path, url) as kit:
-            with pytest.raises(ContentNotFoundError, match="peer: mismatch"):
+            with pytest.raises(ContentMismatchError, match="peer: mismatch") as lie:
                 kit.cat(cid2)
+            assert f"node node-a at {relay.url}" in str(lie.value)
             assert not _b_disk_files(tmp_path)
             assert [loc.node for loc in kit.index.locations(cid2, all_nodes=True)] == ["node-a"]
         assert relay.requests > 0

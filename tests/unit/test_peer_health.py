@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from ipfs_kit_py.backends.peer import _after
 from ipfs_kit_py.backends.peer_health import PeerHealth
 
 URLS = [f"http://10.0.0.{n}:8080" for n in range(1, 5)]
@@ -56,6 +57,16 @@ def test_the_fastest_peer_is_tried_first_then_the_unmeasured_ones() -> None:
     assert health.order([new, slow, fast])[0][:2] == [slow, fast]
     health.succeeded(new, -1.0)  # a clock that went back is no negative latency
     assert health.order([new])[0] == [new]
+
+
+@settings(max_examples=200, deadline=None)
+@given(chunks=st.lists(st.binary(max_size=9), max_size=8), skip=st.integers(0, 80))
+def test_a_stream_resumed_at_the_next_peer_skips_exactly_what_was_sent(
+    chunks: list[bytes], skip: int
+) -> None:
+    out = list(_after(iter(chunks), skip))
+    assert b"".join(out) == b"".join(chunks)[skip:]
+    assert all(out)  # no empty chunks
 
 
 class PeerHealthMachine(RuleBasedStateMachine):

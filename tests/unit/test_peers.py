@@ -23,7 +23,6 @@ from ipfs_kit_py.errors import (
     ContentNotFoundError,
     InvalidInputError,
 )
-import ipfs_kit_py.index
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.index_schema import LOCATION_COLUMNS, Location, location_from_row
 from tests.servers.postgres import IndexFactory
@@ -182,9 +181,9 @@ _REAL_TIME = time.time
 
 def _skew(monkeypatch: pytest.MonkeyPatch, offset: float) -> None:
     """This process's index modules now read a clock ``offset`` seconds off."""
-    import ipfs_kit_py.index_postgres  # its methods read the clock too
+    from ipfs_kit_py import index, index_postgres  # both read the clock
 
-    for module in (ipfs_kit_py.index, ipfs_kit_py.index_postgres):
+    for module in (index, index_postgres):
         monkeypatch.setattr(module, "time", _SkewedClock(offset))
 
 
