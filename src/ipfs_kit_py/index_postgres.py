@@ -234,7 +234,7 @@ class PostgresIndex(MetadataIndex):
     """The index in a PostgreSQL database (``postgresql://user@host:port/db``)."""
 
     dialect = "postgresql"
-    db_now = "CAST(extract(epoch FROM clock_timestamp()) AS DOUBLE PRECISION)"  # the server's
+    db_now = "CAST(extract(epoch FROM statement_timestamp()) AS DOUBLE PRECISION)"  # server
 
     def __init__(  # the base __init__ opens SQLite; this one opens the pool instead
         self,

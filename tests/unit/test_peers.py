@@ -304,3 +304,16 @@ def test_a_kit_with_a_node_id_has_a_peer_tier_last(tmp_path: Path) -> None:
         assert "peer" in kit.tiers.policy.read_only  # never recorded, never a target
     with ipfs_kit({}, cache_dir=tmp_path / "c", index_path=index) as kit:
         assert "peer" not in [t.name for t in kit.tiers.tiers]  # one machine: no peers
+
+
+@pytest.mark.parametrize("bad", ["no", 0, None, 1.0])
+def test_a_kit_built_to_serve_has_no_peer_tier(tmp_path: Path, bad: object) -> None:
+    """``ipfs-kit serve``'s kit (peer_tier=False) never asks another node."""
+    from ipfs_kit_py.ipfs_kit import ipfs_kit
+
+    index = tmp_path / "i.sqlite3"
+    kw = {"cache_dir": tmp_path / "c", "index_path": index, "node_id": "n1"}
+    with ipfs_kit({}, **kw, peer_tier=False) as kit:  # type: ignore[arg-type]
+        assert "peer" not in [t.name for t in kit.tiers.tiers]
+    with pytest.raises(ConfigurationError, match="peer_tier"):
+        ipfs_kit({}, **kw, peer_tier=bad)  # type: ignore[arg-type]
