@@ -191,7 +191,9 @@ def kit_blocks(kit: ipfs_kit, *, cache_bytes: int = 64 << 20) -> VerifiedBlocks:
     through their layouts), the nodes of directories S3 or Storacha hold
     (:class:`~ipfs_kit_py.gateway.node_source.DirectoryNodes`), then the tiers that
     answer blocks (kubo, gateways; S3 layouts serve file ranges), as
-    :func:`~ipfs_kit_py.tiers.blocks.block_sources`."""
+    :func:`~ipfs_kit_py.tiers.blocks.block_sources`. A kit that serves other nodes is
+    built with ``peer_tier=False`` (as ``ipfs-kit serve`` does), so a request is never
+    forwarded to a third node."""
     tiers = kit.tiers
     sources: list[Source] = [WholeFileBlocks(tiers), DirectoryNodes(tiers)]
     sources += block_sources(tiers.tiers, tiers.profile_of)
