@@ -22,7 +22,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING
 
 from ipfs_kit_py import debris
@@ -30,6 +30,7 @@ from ipfs_kit_py.content.car import encode_car_block
 from ipfs_kit_py.content.cid import cid_key
 from ipfs_kit_py.content.dagpb import UnixFSType, decode_node, decode_unixfs
 from ipfs_kit_py.content.directory import DirectoryImport, import_directory
+from ipfs_kit_py.content.extract_plan import check_tree_symlink
 from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
 from ipfs_kit_py.content.unixfs import STORACHA, Block, FileImport, ImportProfile
 from ipfs_kit_py.directory_copies import (
@@ -53,6 +54,7 @@ __all__ = [
     "DagStore",
     "StoredTree",
     "add_directory",
+    "check_tree_paths",
     "client_builds_same_root",
     "discover_tree",
     "materialize_tree",
@@ -320,18 +322,29 @@ def stored_tree(index: MetadataIndex, cid: CID | str) -> StoredTree | None:
     )
 
 
-def materialize_tree(tiers: TieredCacheManager, cid: CID, tree: StoredTree, target: Path) -> Path:
-    """Rebuild a stored tree next to ``target``, check its CID, then rename it into place."""
+def materialize_tree(
+    tiers: TieredCacheManager,
+    cid: CID,
+    tree: StoredTree,
+    target: Path,
+    *,
+    keep_escaping_symlinks: bool = False,
+) -> Path:
+    """Rebuild a stored tree next to ``target``, check its CID, then rename it into place.
+
+    As ``car extract`` does, a symlink whose target is absolute or climbs out of the tree
+    is refused (:class:`UnsafePathError`, before anything is written) unless
+    ``keep_escaping_symlinks``; either way no entry may lie under a symlink, and the
+    symlinks are made last, so nothing is ever written through one.
+    """
     if os.path.lexists(target):
         raise InputPathError(f"{target} already exists")
+    check_tree_paths(cid, tree, keep_escaping_symlinks=keep_escaping_symlinks)
     try:
         staging = _staging_dir(target)
     except OSError as exc:
         raise InputPathError(f"cannot write {target}: {exc.strerror or exc}") from None
     try:
-        for inner in [*tree.dirs, *tree.files, *tree.links]:
-            if Path(inner).is_absolute() or ".." in Path(inner).parts:
-                raise UnsafePathError(f"index entry {inner!r} of {cid} escapes its directory")
         for inner in tree.dirs:
             (staging / inner).mkdir(parents=True, exist_ok=True)
         for inner, file_cid in tree.files.items():
@@ -356,6 +369,24 @@ def materialize_tree(tiers: TieredCacheManager, cid: CID, tree: StoredTree, targ
     return target
 
 
+def check_tree_paths(cid: CID, tree: StoredTree, *, keep_escaping_symlinks: bool = False) -> None:
+    """Raise :class:`UnsafePathError` for an entry of ``tree`` that would escape its
+    directory (absolute, ``..``, NUL), lie under one of its symlinks, or (unless
+    ``keep_escaping_symlinks``) be a symlink pointing out of the tree."""
+    links = {PurePosixPath(inner) for inner in tree.links}
+    for inner in [*tree.dirs, *tree.files, *tree.links]:
+        path = PurePosixPath(inner)
+        if not inner or "\0" in inner or path.is_absolute() or ".." in path.parts:
+            raise UnsafePathError(f"index entry {inner!r:.200} of {cid} escapes its directory")
+        if any(parent in links for parent in path.parents):
+            raise UnsafePathError(f"index entry {inner!r:.200} of {cid} lies under a symlink")
+    for inner, link_target in tree.links.items():
+        if "\0" in link_target or not link_target:
+            raise UnsafePathError(f"symlink {inner!r:.200} of {cid} has an empty or NUL target")
+        if not keep_escaping_symlinks:
+            check_tree_symlink(inner, link_target)
+
+
 def restore_tree(tiers: TieredCacheManager, cid: CID, targets: Sequence[str]) -> dict[str, str]:
     """Write the stored tree ``cid`` again into ``targets`` (e.g. a kubo node that lost
     its pin), rebuilt from the files' good copies and checked against ``cid`` first.
@@ -368,7 +399,8 @@ def restore_tree(tiers: TieredCacheManager, cid: CID, targets: Sequence[str]) ->
     pinned = {loc.backend for loc in tiers.index.locations(cid, include_bad=True) if loc.pinned}
     failed: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="ipfs-kit-restore-") as tmp:
-        path = materialize_tree(tiers, cid, tree, Path(tmp) / "tree")
+        # a private staging copy: its symlinks are kept as they are, so the CID holds
+        path = materialize_tree(tiers, cid, tree, Path(tmp) / "tree", keep_escaping_symlinks=True)
         for target in targets:
             try:
                 add_directory(tiers, path, [target], tree.profile, target in pinned, tree.hidden)

@@ -383,14 +383,24 @@ class ipfs_kit(Closeable):
         """Stream the verified bytes ``[start, end)`` of the file ``target`` names."""
         return self.reader.iter_range(target, start, end)
 
-    def get_to_path(self, cid: CID | str, path: str | os.PathLike[str]) -> Path:
+    def get_to_path(
+        self,
+        cid: CID | str,
+        path: str | os.PathLike[str],
+        *,
+        keep_escaping_symlinks: bool = False,
+    ) -> Path:
         """Write the verified content of ``cid`` to ``path`` atomically; return the path.
 
         A directory CID is rebuilt from its files and checked against its CID (one the
-        index does not know is looked for as directory nodes in S3 first). Raises
-        ``InvalidCIDError``, ``ContentNotFoundError``, ``InputPathError`` (a directory's
-        target exists), ``ContentMismatchError`` (a rebuilt directory differs); nothing
-        is left at ``path`` on failure.
+        index does not know is looked for as directory nodes in S3 first). A symlink in
+        it whose target is absolute or climbs out of the tree is refused, as ``car
+        extract`` refuses it, unless ``keep_escaping_symlinks`` (then it is made as it
+        is; a tree from Storacha's CAR refuses it still); nothing is ever written through
+        a symlink. Raises ``InvalidCIDError``, ``ContentNotFoundError``,
+        ``InputPathError`` (a directory's target exists), ``UnsafePathError`` (such a
+        symlink, an entry escaping the tree), ``ContentMismatchError`` (a rebuilt
+        directory differs); nothing is left at ``path`` on failure.
         """
         cid = parse_cid(cid)
         if not isinstance(path, str | os.PathLike):
@@ -398,7 +408,8 @@ class ipfs_kit(Closeable):
         target = output_path(path, str(cid))
         tree = self._tree(cid)
         if tree is not None:
-            return materialize_tree(self.tiers, cid, tree, target)
+            keep = keep_escaping_symlinks
+            return materialize_tree(self.tiers, cid, tree, target, keep_escaping_symlinks=keep)
         if self._unknown_dag(cid):
             for tier in self.tiers.tiers:  # a directory uploaded whole (Storacha)
                 if isinstance(tier, DagUploader) and tier.get_tree(cid, target) is not None:

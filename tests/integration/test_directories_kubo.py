@@ -10,6 +10,7 @@ from tests.servers.kubo import KuboNode
 
 from ipfs_kit_py.content.cid import cid_key, parse_cid
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1
+from ipfs_kit_py.errors import UnsafePathError
 from ipfs_kit_py.ipfs_kit import ipfs_kit
 
 
@@ -52,7 +53,9 @@ def test_a_directory_in_kubo_is_complete_and_pinned(
     assert len(car) > 370_000
     check = kit.verify(added.cid)
     assert check.good == ("ipfs",), check
-    kit.get_to_path(added.cid, tmp_path / "from-kit")  # symlinks come back from the index
+    back = tmp_path / "from-kit"  # symlinks come back from the index, as kubo's get makes them
+    kit.get_to_path(added.cid, back, keep_escaping_symlinks=True)
+    assert os.readlink(back / "a" / "dangling") == "/nowhere/dangling"
     assert os.readlink(tmp_path / "from-kit" / "link-to-small") == "a/small.txt"
 
 
@@ -73,5 +76,8 @@ def test_an_unpinned_directory_root_is_missing_and_repair_restores_it(
 def test_a_directory_on_disk_is_held_where_its_files_are(kit: ipfs_kit, tmp_path: Path) -> None:
     added = kit.add(make_tree(tmp_path / "tree"), to=["disk"])
     assert kit.whereis(added.cid) == ["disk"]
-    kit.get_to_path(added.cid, tmp_path / "back")
+    with pytest.raises(UnsafePathError, match="absolute"):  # by default, as car extract
+        kit.get_to_path(added.cid, tmp_path / "back")
+    assert not os.path.lexists(tmp_path / "back")
+    kit.get_to_path(added.cid, tmp_path / "back", keep_escaping_symlinks=True)
     assert os.readlink(tmp_path / "back" / "a" / "dangling") == "/nowhere/dangling"

@@ -168,7 +168,8 @@ def _cat_stream(chunks: Iterable[bytes]) -> int:
 
 
 def cmd_get(args: argparse.Namespace, kit: ipfs_kit) -> int:
-    path = kit.get_to_path(args.cid, args.output)
+    keep = args.keep_escaping_symlinks
+    path = kit.get_to_path(args.cid, args.output, keep_escaping_symlinks=keep)
     size = path.stat().st_size
     return _done(args, {"cid": args.cid, "path": str(path), "size": size}, f"saved {path}")
 
@@ -416,6 +417,12 @@ def _register_get(sub: SubParsers) -> None:
     p = _add(sub, "get", cmd_get, "save the content of a CID (verified) to a file")
     p.add_argument("cid")
     p.add_argument("-o", "--output", required=True, help="file (or directory) to write")
+    p.add_argument(
+        "--keep-escaping-symlinks",
+        action="store_true",
+        help="make a directory's symlinks whose targets are absolute or climb out of it "
+        "as they are (refused by default, as car extract refuses them)",
+    )
 
 
 def _register_whereis(sub: SubParsers) -> None:

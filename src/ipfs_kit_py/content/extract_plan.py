@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_MAX_ENTRIES",
     "ExtractLimits",
     "TreePlan",
+    "check_tree_symlink",
     "directory_entries",
     "plan_tree",
     "symlink_target",
@@ -187,14 +188,31 @@ def symlink_target(node: UnixFSNode) -> bytes:
     inside (no ``..`` after its first normal component); else :class:`UnsafePathError`."""
     assert node.unixfs is not None
     target = node.unixfs.data or b""
-    shown = f"{short_cid(node.cid)} -> {target!r:.200}"
+    _check_link_target(target, f"{short_cid(node.cid)} -> {target!r:.200}")
+    return target
+
+
+def check_tree_symlink(inner: str, target: str | bytes) -> None:
+    """Raise :class:`UnsafePathError` unless a symlink at ``inner`` (a relative
+    ``/``-separated path in a tree) to ``target`` stays inside the tree, by the rule of
+    :func:`symlink_target`: relative, and its leading ``..`` climb no higher than the
+    directory holding it sits."""
+    raw = os.fsencode(target)
+    shown = f"{inner!r:.200} -> {raw!r:.200}"
+    climbs = _check_link_target(raw, shown)
+    depth = sum(1 for c in inner.split("/") if c not in ("", ".")) - 1  # "\\" is a name here
+    if climbs > depth:
+        raise UnsafePathError(f"symlink pointing outside the extracted tree: {shown}")
+
+
+def _check_link_target(target: bytes, shown: str) -> int:
+    """Check ``target`` as :func:`symlink_target` does; return its leading ``..`` count."""
     if not target or b"\0" in target or target.startswith(b"/") or os.path.isabs(target):
         raise UnsafePathError(f"symlink with an absolute or empty target: {shown}")
-    components = _components(target)
     climbs = _climbs(target)
-    if b".." in components[climbs:]:
+    if b".." in _components(target)[climbs:]:
         raise UnsafePathError(f"symlink pointing outside the extracted tree: {shown}")
-    return target
+    return climbs
 
 
 def _components(target: bytes) -> list[bytes]:

@@ -315,7 +315,7 @@ class StorachaBackend(BaseBackend):
         """Write the directory uploaded as ``cid`` to ``dest`` from the gateway's CAR,
         every block verified (all of it, or nothing); None if no upload of ``cid`` is a
         directory. Raises what :func:`~ipfs_kit_py.content.extract.extract_car` raises
-        (an absolute symlink is refused, as ``ipfs get`` refuses it)."""
+        (a symlink out of the tree is refused, as ``car extract`` refuses it)."""
         from ipfs_kit_py.content.extract import extract_car
 
         cid = parse_cid(cid)
