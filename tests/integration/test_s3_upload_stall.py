@@ -8,12 +8,14 @@ server is the upload ledger's to sweep: ``test_s3_multipart_debris.py``.)
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 from bench.faults.proxy import FaultProxy
@@ -109,18 +111,55 @@ def test_a_slow_but_moving_upload_is_not_cut(seaweedfs: SeaweedS3) -> None:
         assert b"".join(client.iter_bytes(seaweedfs.bucket, key)) == data
 
 
+def relay_credential(relay: UploadRelay) -> bytes:
+    userinfo = urlsplit(relay.proxy_url)
+    pair = f"{userinfo.username}:{userinfo.password}".encode()
+    return b"Proxy-Authorization: Basic " + base64.b64encode(pair) + b"\r\n"
+
+
 def test_the_relay_forwards_only_to_the_endpoint() -> None:
     relay = UploadRelay("http://127.0.0.1:9", 1.0)
+    auth = relay_credential(relay)
     try:
         host, port = relay.url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=5) as s:
-            s.sendall(b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n")
+            s.sendall(
+                b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n" + auth + b"\r\n"
+            )
             assert s.recv(100).startswith(b"HTTP/1.1 403")
         with socket.create_connection((host, int(port)), timeout=5) as s:
-            s.sendall(b"GET http://10.0.0.1/x HTTP/1.1\r\nHost: 10.0.0.1\r\n\r\n")
+            s.sendall(b"GET http://10.0.0.1/x HTTP/1.1\r\nHost: 10.0.0.1\r\n" + auth + b"\r\n")
             assert s.recv(100).startswith(b"HTTP/1.1 403")
     finally:
         relay.close()
+
+
+@pytest.mark.parametrize("auth", [b"", b"Proxy-Authorization: Basic aXBmcy1raXQ6eA==\r\n"])
+def test_another_local_user_cannot_use_the_relay(auth: bytes) -> None:
+    """Without the relay's credential (or with a wrong one): 407, and no connection made
+    to the endpoint; with it, the request goes on without the credential."""
+    with socket.create_server(("127.0.0.1", 0)) as endpoint:
+        url = f"http://127.0.0.1:{endpoint.getsockname()[1]}"
+        relay = UploadRelay(url, 1.0)
+        request = f"PUT {url}/bucket/key HTTP/1.1\r\nHost: {url[7:]}\r\nContent-Length: 0\r\n"
+        try:
+            host, port = relay.url.removeprefix("http://").split(":")
+            with socket.create_connection((host, int(port)), timeout=5) as s:
+                s.sendall(request.encode() + auth + b"\r\n")
+                assert s.recv(200).startswith(b"HTTP/1.1 407 Proxy Authentication Required")
+            endpoint.settimeout(0.5)
+            with pytest.raises(TimeoutError):
+                endpoint.accept()
+            with socket.create_connection((host, int(port)), timeout=5) as s:  # the engine's
+                s.sendall(request.encode() + relay_credential(relay) + b"\r\n")
+                endpoint.settimeout(5)
+                server, _ = endpoint.accept()
+                with server:
+                    got = server.recv(4096)
+            assert got.startswith(b"PUT ") and b"proxy-authorization" not in got.lower()
+            assert relay._token not in repr(relay) and relay._token not in relay.url
+        finally:
+            relay.close()
 
 
 def test_the_stall_timeout_is_checked_and_zero_turns_the_relay_off(seaweedfs: SeaweedS3) -> None:

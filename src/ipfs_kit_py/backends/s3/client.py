@@ -163,7 +163,7 @@ class S3Client(Closeable):
             found = self._stores.get(name)
             if found is None:
                 relay = self._upload_relay() if kind == "up" else None
-                proxy = relay.url if relay is not None else None
+                proxy = relay.proxy_url if relay is not None else None
                 found = self._stores[name] = _make_store(self.config, bucket, kind, proxy)
             return found
 

@@ -11,8 +11,11 @@ acknowledged and is never cut; once every byte is acknowledged, the wait for the
 
 The relay listens on 127.0.0.1 and forwards only to the configured endpoint (plain
 HTTP: absolute-form requests; HTTPS: ``CONNECT`` tunnels, TLS stays end to end) or,
-with no endpoint, to AWS hosts on port 443: it is no open proxy. A proxy the
-environment names for the endpoint (``http_proxy``, ``https_proxy``, ``all_proxy``,
+with no endpoint, to AWS hosts on port 443: it is no open proxy. Nor is it another local
+user's: every request must carry the relay's random credential (``Proxy-Authorization:
+Basic``, which the engine sends from :attr:`UploadRelay.proxy_url`), else it is answered
+``407`` before any connection is made; the credential is removed before a request goes on.
+A proxy the environment names for the endpoint (``http_proxy``, ``https_proxy``, ``all_proxy``,
 minus ``no_proxy``, as the engine reads them for every other request) is used by the
 relay too, so uploads take the same way out as downloads; the stall guard then watches
 the proxy's acknowledgements.
@@ -25,9 +28,12 @@ a client that sends no request head within ``stall_timeout`` is cut too.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
+import hmac
 import logging
+import secrets
 import socket
 import struct
 import termios
@@ -36,7 +42,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from ipfs_kit_py.backends.s3.relay_proxy import env_proxy
+from ipfs_kit_py.backends.s3.relay_proxy import env_proxy, proxy_authorization, without_auth
 
 __all__ = ["UploadRelay"]
 
@@ -46,6 +52,11 @@ _HEAD_LIMIT = 64 * 1024
 _BUFFER = 64 * 1024  # per direction and connection: memory stays bounded by parts
 _TICK_S = 0.25
 _Allowed = Callable[[str, int], bool]
+_USER = "ipfs-kit"
+_DENIED = (
+    b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+    b'Proxy-Authenticate: Basic realm="ipfs-kit S3 upload relay"\r\nContent-Length: 0\r\n\r\n'
+)
 
 
 class _Link:
@@ -95,7 +106,9 @@ class UploadRelay:
         self._allowed = _allowed_target(endpoint_url)
         self._proxies = env_proxy
         self._listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"  # no credential
+        self._token = secrets.token_urlsafe(24)
+        self._expected = b"Basic " + base64.b64encode(f"{_USER}:{self._token}".encode())
         self._links: set[_Link] = set()
         self._lock = threading.Lock()
         self._closed = threading.Event()
@@ -105,6 +118,16 @@ class UploadRelay:
 
     def __repr__(self) -> str:
         return f"UploadRelay({self.url}, stall_timeout={self.stall_timeout:g})"
+
+    @property
+    def proxy_url(self) -> str:
+        """The proxy URL for the engine: :attr:`url` with the relay's credential (a
+        secret: never log it)."""
+        return f"http://{_USER}:{self._token}@{self.url.removeprefix('http://')}"
+
+    def _authorized(self, head: bytes) -> bool:
+        given = proxy_authorization(head) or b""
+        return hmac.compare_digest(given, self._expected)
 
     def stalled_since(self, start: float) -> bool:
         """True if a connection was cut for a stall at or after ``start`` (monotonic)."""
@@ -163,6 +186,10 @@ class UploadRelay:
         client = link.client
         try:
             head = _read_head(client)
+            if not self._authorized(head):
+                client.sendall(_DENIED)
+                return
+            head = without_auth(head)  # the next hop never sees the relay's credential
             target, connect = _target(head)
             if target is None or not self._allowed(*target):
                 client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")

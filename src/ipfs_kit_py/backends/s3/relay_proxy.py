@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["UpstreamProxy", "env_proxy", "unrelayable_proxy"]
+__all__ = ["UpstreamProxy", "env_proxy", "proxy_authorization", "unrelayable_proxy", "without_auth"]
 
 _AUTH_HEADER = b"proxy-authorization:"
 
@@ -36,12 +36,27 @@ class UpstreamProxy:
 
     def rewrite(self, head: bytes) -> bytes:
         """The client's request head as sent to this proxy: our credentials, not theirs."""
-        headers, _, after = head.partition(b"\r\n\r\n")  # the body's first bytes: as sent
-        line, _, rest = headers.partition(b"\r\n")
-        kept = [h for h in rest.split(b"\r\n") if h and not h.lower().startswith(_AUTH_HEADER)]
-        if self.authorization is not None:
-            kept.insert(0, b"Proxy-Authorization: " + self.authorization)
-        return b"\r\n".join([line, *kept]) + b"\r\n\r\n" + after
+        return without_auth(head, self.authorization)
+
+
+def without_auth(head: bytes, authorization: bytes | None = None) -> bytes:
+    """A request head without its ``Proxy-Authorization`` (``authorization`` instead, if
+    given); the bytes after the head are kept as sent."""
+    headers, _, after = head.partition(b"\r\n\r\n")
+    line, _, rest = headers.partition(b"\r\n")
+    kept = [h for h in rest.split(b"\r\n") if h and not h.lower().startswith(_AUTH_HEADER)]
+    if authorization is not None:
+        kept.insert(0, b"Proxy-Authorization: " + authorization)
+    return b"\r\n".join([line, *kept]) + b"\r\n\r\n" + after
+
+
+def proxy_authorization(head: bytes) -> bytes | None:
+    """The value of a request head's (first) ``Proxy-Authorization`` header, if any."""
+    headers = head.partition(b"\r\n\r\n")[0].split(b"\r\n")[1:]
+    for header in headers:
+        if header.lower().startswith(_AUTH_HEADER):
+            return header[len(_AUTH_HEADER) :].strip()
+    return None
 
 
 def _proxy_url(connect: bool, host: str, port: int, env: Mapping[str, str]) -> str | None:
