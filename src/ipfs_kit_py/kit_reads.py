@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 from ipfs_kit_py.content.cid import parse_cid, short_cid
+from ipfs_kit_py.content.inline import check_inline_file
 from ipfs_kit_py.content.random_access import RandomAccessFile, UnixFSFile, VerifiedBlocks
 from ipfs_kit_py.content.resolve import DirEntry, NodeStat, resolve, split_path, stat
 from ipfs_kit_py.directory_store import DagStore, StoredTree, stored_tree
@@ -84,6 +85,7 @@ class KitReader:
         fetches exactly the blocks under the ``n`` bytes).
         """
         cid = self.resolve(target)
+        check_inline_file(cid)
         if self._held_locally(cid):
             return self.tiers.open(cid)
         source = self._ranged(cid)
@@ -96,6 +98,7 @@ class KitReader:
     ) -> Iterator[bytes]:
         """Yield the verified bytes ``[start, end)`` of the file a target names."""
         cid = self.resolve(target)
+        check_inline_file(cid)
         source = None if self._held_locally(cid) else self._ranged(cid)
         if source is not None:
             return source.iter_range(start, end)
@@ -136,6 +139,7 @@ class KitReader:
             if found is not None:
                 return found
         cid = self.resolve(target)
+        check_inline_file(cid)
         if not path and self._held_locally(cid):
             return self._file_stat(cid)
         try:

@@ -234,10 +234,11 @@ def _route(loc: Location, peers: dict[str, str]) -> str:
 def _nowhere(cid: str) -> str:
     """Why no tier lists ``cid``: an identity CID needs none (``cat`` reads it from the
     CID itself, as kubo does); any other is simply not held."""
-    from ipfs_kit_py.content.cid import read_cid
-    from ipfs_kit_py.content.inline import inline_bytes
+    from ipfs_kit_py.content.cid import DAG_PB, read_cid
+    from ipfs_kit_py.content.inline import inline_bytes, is_inline
 
-    if inline_bytes(read_cid(cid)) is not None:
+    found = read_cid(cid)  # a dag-pb one may link to blocks held elsewhere
+    if is_inline(found) and (found.codec.code != DAG_PB or inline_bytes(found) is not None):
         return "inline: an identity CID holds its content, no tier is needed"
     return NOT_HELD
 
