@@ -21,7 +21,8 @@
     ├── LastCopyError              refused: it would remove the last known copy
     └── BackendError               a backend failed (carries ``backend`` and ``locator``)
         ├── BackendUnavailableError    could not be reached (down, refused, reset)
-        │   └── BackendTimeoutError    did not answer in time (every backend, one type)
+        │   ├── BackendTimeoutError    did not answer in time (every backend, one type)
+        │   └── CertificateError       its TLS certificate is not trusted (says how to)
         ├── AuthenticationError        rejected our credentials or their signature
         │   └── SpaceNotProvisionedError  a Storacha space has no storage provider yet
         ├── BucketNotFoundError        an S3 bucket does not exist
@@ -44,6 +45,7 @@ __all__ = [
     "BackendUnavailableError",
     "BucketNotFoundError",
     "CARFormatError",
+    "CertificateError",
     "ConfigurationError",
     "ContentMismatchError",
     "ContentNotFoundError",
@@ -181,6 +183,11 @@ class BackendUnavailableError(BackendError):
 class BackendTimeoutError(BackendUnavailableError):
     """A backend did not answer in time: a connect, read or write timeout, or a receipt
     that never came. Every backend raises this one type for a timeout."""
+
+
+class CertificateError(BackendUnavailableError):
+    """A backend's TLS certificate was not trusted (self-signed, an unknown CA, expired,
+    another host's): the message names the reason and the CA-bundle setting to trust it."""
 
 
 class AuthenticationError(BackendError):

@@ -1,8 +1,9 @@
 """Network engine exceptions mapped into :mod:`ipfs_kit_py.errors` by type.
 
 httpx's model: a timeout of any phase (connect, read, write, pool) is one
-:class:`BackendTimeoutError`; any other transport failure (refused, reset, closed
-mid-answer) is a :class:`BackendUnavailableError`. Callers chain the engine's
+:class:`BackendTimeoutError`; an untrusted TLS certificate a :class:`CertificateError`;
+any other transport failure (refused, reset, closed mid-answer) is a
+:class:`BackendUnavailableError`. Callers chain the engine's
 exception (``raise mapped from exc``) and consult message text only for what no type
 says (obstore's ``GenericError``, see ``backends/s3/errors.py``).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import httpx
 
 from ipfs_kit_py.errors import BackendError, BackendTimeoutError, BackendUnavailableError
+from ipfs_kit_py.tls import certificate_error, untrusted_reason
 
 __all__ = ["TIMEOUT_TYPES", "UNAVAILABLE_TYPES", "network_error", "transport_error"]
 
@@ -19,11 +21,18 @@ TIMEOUT_TYPES: tuple[type[BaseException], ...] = (httpx.TimeoutException, Timeou
 UNAVAILABLE_TYPES: tuple[type[BaseException], ...] = (httpx.TransportError, ConnectionError)
 
 
-def transport_error(exc: BaseException, *, backend: str, locator: str, action: str) -> BackendError:
+def transport_error(
+    exc: BaseException, *, backend: str, locator: str, action: str, trust: str | None = None
+) -> BackendError:
     """The error for the network failure ``exc`` met during ``action`` on ``locator``.
 
-    ``action`` reads as a phrase: ``"GET"``, ``"cat"``, ``"upload s3://b/k"``.
+    ``action`` reads as a phrase: ``"GET"``, ``"cat"``, ``"upload s3://b/k"``. An
+    untrusted TLS certificate is a :class:`~ipfs_kit_py.errors.CertificateError` naming
+    the ``ca_bundle`` setting of the tier ``trust`` (default: ``backend``).
     """
+    reason = untrusted_reason(exc)
+    if reason is not None:
+        return certificate_error(reason, backend=backend, locator=locator, setting=trust)
     where = f"{backend} at {locator}" if locator else backend
     if isinstance(exc, TIMEOUT_TYPES):
         return BackendTimeoutError(

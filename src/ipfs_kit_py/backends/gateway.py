@@ -40,6 +40,7 @@ from ipfs_kit_py.errors import (
 from ipfs_kit_py.net import Timeouts, bounded_request, deadline_transport, retrying, send_within
 from ipfs_kit_py.outfile import atomic_output, output_path
 from ipfs_kit_py.streams import reader
+from ipfs_kit_py.tls import parse_ca_bundle, ssl_context
 
 __all__ = ["GatewayBackend"]
 
@@ -75,18 +76,29 @@ class GatewayBackend(BaseBackend):
     read_only = True
 
     def __init__(
-        self, base_url: str, *, http: httpx.Client | None = None, timeouts: Timeouts | None = None
+        self,
+        base_url: str,
+        *,
+        http: httpx.Client | None = None,
+        timeouts: Timeouts | None = None,
+        ca_bundle: str | None = None,
+        trust_setting: str = "gateway",
     ) -> None:
+        """``ca_bundle``: a PEM file of CAs to trust besides the system's;
+        ``trust_setting``: the tier whose ``ca_bundle`` an untrusted certificate's message
+        names (a Storacha space's gateway is set in ``[storacha]``)."""
         # user:pass@ in the URL becomes Basic auth, so no message or log line shows it
         url, userinfo = parse_url("gateway url", base_url)
         base = url.rstrip("/")
         self.base_url = base if base.endswith("/ipfs") else base + "/ipfs"
         self.timeouts = timeouts or Timeouts()
         self._own_http = http is None
+        self._trust_setting = trust_setting
         user, _, password = (userinfo or "").partition(":")
         self._http = http or httpx.Client(
             timeout=self.timeouts.httpx(),
-            transport=deadline_transport(),  # the deadline covers headers too
+            # the deadline covers headers too
+            transport=deadline_transport(verify=ssl_context(ca_bundle, "gateway ca_bundle")),
             follow_redirects=True,
             max_redirects=MAX_REDIRECTS,
             auth=httpx.BasicAuth(user, password) if userinfo is not None else None,
@@ -113,7 +125,8 @@ class GatewayBackend(BaseBackend):
 
         They are named ``gateway``, ``gateway2``, ... in order; the timeouts
         (:class:`~ipfs_kit_py.net.Timeouts`, ``IPFS_KIT_GATEWAY_<KEY>``; the older
-        ``timeout`` key sets the idle timeout) apply to each.
+        ``timeout`` key sets the idle timeout) and ``ca_bundle``
+        (``IPFS_KIT_GATEWAY_CA_BUNDLE``: a PEM file of CAs to trust) apply to each.
         """
         sources = Sources.of(args, section, env)
         urls = gateway_urls(sources.get("urls", "IPFS_KIT_GATEWAYS", default=[]))
@@ -126,10 +139,17 @@ class GatewayBackend(BaseBackend):
         timeouts = Timeouts.from_sources(
             "gateway", sources.args, sources.section, sources.env, **defaults
         )
-        gateways = [cls(url, timeouts=timeouts) for url in urls]
+        ca_bundle = parse_ca_bundle(
+            "gateway ca_bundle", sources.get("ca_bundle", "IPFS_KIT_GATEWAY_CA_BUNDLE")
+        )
+        gateways = [cls(url, timeouts=timeouts, ca_bundle=ca_bundle) for url in urls]
         for n, gateway in enumerate(gateways[1:], start=2):
             gateway.name = f"gateway{n}"
         return gateways
+
+    def _unreachable(self, exc: httpx.TransportError, url: str) -> BackendError:
+        trust = self._trust_setting
+        return transport_error(exc, backend="gateway", locator=url, action="GET", trust=trust)
 
     def close(self) -> None:
         """Close the HTTP client if we own it; idempotent."""
@@ -203,7 +223,7 @@ class GatewayBackend(BaseBackend):
                     headers={"accept": RAW_ACCEPT},
                 )
             except httpx.TransportError as exc:
-                raise _unreachable(exc, url) from exc
+                raise self._unreachable(exc, url) from exc
             except ProtocolError as exc:
                 raise ProtocolError(
                     f"gateway sent more than {MAX_BLOCK_SIZE} bytes for block {cid}",
@@ -243,7 +263,7 @@ class GatewayBackend(BaseBackend):
             finally:
                 response.close()
         except httpx.TransportError as exc:
-            raise _unreachable(exc, url) from exc
+            raise self._unreachable(exc, url) from exc
         except CARFormatError as exc:  # this source's fault: the next tier may do better
             raise ProtocolError(
                 f"gateway {self.base_url} sent a bad CAR for {cid}: {exc}",
@@ -270,7 +290,7 @@ class GatewayBackend(BaseBackend):
             finally:
                 response.close()
         except httpx.TransportError as exc:
-            raise _unreachable(exc, url) from exc
+            raise self._unreachable(exc, url) from exc
         except httpx.HTTPError as exc:  # a redirect loop, an undecodable (gzip) body
             raise _bad_answer(self.base_url, cid, url, exc) from exc
 
@@ -285,10 +305,6 @@ class GatewayBackend(BaseBackend):
                 out.write(chunk)
                 written += len(chunk)
         return written
-
-
-def _unreachable(exc: httpx.TransportError, url: str) -> BackendError:
-    return transport_error(exc, backend="gateway", locator=url, action="GET")
 
 
 def _bad_answer(base: str, cid: CID, url: str, exc: Exception) -> ProtocolError:

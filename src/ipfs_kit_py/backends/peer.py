@@ -77,7 +77,9 @@ class PeerBackend(BaseBackend):
         with self._lock:
             gateway = self._gateways.get(url)
             if gateway is None:
-                gateway = self._gateways[url] = GatewayBackend(url, timeouts=self.timeouts)
+                gateway = self._gateways[url] = GatewayBackend(
+                    url, timeouts=self.timeouts, trust_setting="peer"
+                )
             return gateway
 
     def _routes(self, cid: CID) -> list[tuple[str, str]]:

@@ -64,6 +64,7 @@ from ipfs_kit_py.errors import (
 from ipfs_kit_py.net import StallGuard
 from ipfs_kit_py.progress import Subscribers, TransferEvents
 from ipfs_kit_py.resource import Closeable
+from ipfs_kit_py.tls import read_pem
 
 if TYPE_CHECKING:
     from obstore import GetOptions
@@ -663,6 +664,8 @@ def _make_store(
     }
     if proxy_url is not None:
         client_options["proxy_url"] = proxy_url
+    if config.ca_bundle is not None:  # added to the system's roots, as SSL_CERT_FILE is
+        client_options["root_certificate"] = read_pem(config.ca_bundle)
     kwargs: dict[str, Any] = {"region": config.region}
     if config.endpoint_url:
         kwargs["endpoint"] = config.endpoint_url.rstrip("/")

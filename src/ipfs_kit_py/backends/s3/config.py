@@ -12,6 +12,7 @@ from ipfs_kit_py.backends.registry import S3_NOT_CONFIGURED
 from ipfs_kit_py.backends.s3.errors import validate_key
 from ipfs_kit_py.config import Secret, Sources, mask_url, parse_number, parse_url, require
 from ipfs_kit_py.errors import ConfigurationError, InvalidInputError, NotConfiguredError
+from ipfs_kit_py.tls import parse_ca_bundle
 
 __all__ = ["DEFAULT_KEY_PREFIX", "S3Config"]
 
@@ -32,6 +33,7 @@ _ENV_NAMES: dict[str, tuple[str, ...]] = {
     "endpoint_url": ("S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"),
     "bucket": ("IPFS_KIT_S3_BUCKET",),
     "key_prefix": ("IPFS_KIT_S3_KEY_PREFIX",),
+    "ca_bundle": ("AWS_CA_BUNDLE",),
 }
 
 
@@ -63,6 +65,7 @@ class S3Config:
     request_timeout: float = 120.0  # one transfer request (one part or range at most)
     max_retries: int = 2
     retry_timeout: float = 5.0  # no new attempt starts later than this after the first
+    ca_bundle: str | None = None  # a PEM file of CAs to trust besides the system's
 
     def __post_init__(self) -> None:
         if self.part_size < 5 * MiB:
@@ -94,6 +97,7 @@ class S3Config:
         parse_number("S3 part_size", self.part_size, int, maximum=5 * 1024 * MiB)
         parse_number("S3 max_buffer_bytes", self.max_buffer_bytes, int, minimum=1)
         self._check_header_values()
+        object.__setattr__(self, "ca_bundle", parse_ca_bundle("S3 ca_bundle", self.ca_bundle))
         if self.endpoint_url is not None:
             if not self.endpoint_url.isascii():  # the engine panics on a non-ASCII URI
                 raise ConfigurationError("S3 endpoint_url must be ASCII (write a host as xn--)")
@@ -129,8 +133,8 @@ class S3Config:
     ) -> S3Config:
         """Resolve every field: explicit ``args`` > config file ``section`` > ``env``.
 
-        ``env=None`` means ``os.environ`` (``AWS_*``, ``S3_ENDPOINT_URL``,
-        ``IPFS_KIT_S3_BUCKET``, ``IPFS_KIT_S3_KEY_PREFIX``).
+        ``env=None`` means ``os.environ`` (``AWS_*``, ``AWS_CA_BUNDLE`` as boto3 reads
+        it, ``S3_ENDPOINT_URL``, ``IPFS_KIT_S3_BUCKET``, ``IPFS_KIT_S3_KEY_PREFIX``).
         """
         sources = Sources.of(args, section, env)
         values: dict[str, Any] = {}

@@ -18,6 +18,7 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
     IpfsKitError,
 )
+from ipfs_kit_py.tls import certificate_error, untrusted_reason
 
 __all__ = ["raise_translated", "translate_error", "validate_bucket", "validate_key"]
 
@@ -138,6 +139,8 @@ def _by_text(exc: BaseException, action: str, bucket: str, where: str) -> IpfsKi
         return _changed(where)
     if code == "NoSuchKey" or status == 404:
         return ContentNotFoundError(f"{where} not found", **located)
+    if not status and (reason := untrusted_reason(exc)) is not None:
+        return certificate_error(reason, backend="s3", locator=where)
     if status >= 500 or code in ("SlowDown", "ServiceUnavailable", "InternalError"):
         return BackendUnavailableError(
             f"S3 {action} {where} failed after retries: {code or f'HTTP {status}'}", **located

@@ -72,7 +72,12 @@ class StorachaBackend(BaseBackend):
         self.config = config
         self.client = StorachaClient(config)
         # its own connections: the service's never follow redirects, a gateway's may
-        self.gateway = GatewayBackend(config.gateway_url, timeouts=config.timeouts)
+        self.gateway = GatewayBackend(
+            config.gateway_url,
+            timeouts=config.timeouts,
+            ca_bundle=config.ca_bundle,
+            trust_setting="storacha",
+        )
         self.uploads: UploadStates | None = None  # set by the kit: resumable uploads
 
     @classmethod

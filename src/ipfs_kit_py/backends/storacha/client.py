@@ -80,7 +80,11 @@ class StorachaClient(Closeable):
 
     def __init__(self, config: StorachaConfig) -> None:
         self.config = config
-        self._http = ServiceHTTP(config.timeouts.deadline, headers={"user-agent": USER_AGENT})
+        self._http = ServiceHTTP(
+            config.timeouts.deadline,
+            headers={"user-agent": USER_AGENT},
+            ca_bundle=config.ca_bundle,
+        )
         self._signer: Signer | None = None
         self._proofs: list[Delegation] | None = None
         self._space = config.space

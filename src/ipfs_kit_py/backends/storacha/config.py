@@ -14,6 +14,7 @@ from ipfs_kit_py.backends.storacha.sharding import SHARD_SIZE
 from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number, parse_url, require
 from ipfs_kit_py.errors import ConfigurationError, ProtocolError
 from ipfs_kit_py.net import Timeouts
+from ipfs_kit_py.tls import parse_ca_bundle
 
 __all__ = ["DEFAULT_GATEWAY_URL", "DEFAULT_SERVICE_DID", "DEFAULT_SERVICE_URL", "StorachaConfig"]
 
@@ -49,6 +50,7 @@ _ENV = {
     "shard_size": ["STORACHA_SHARD_SIZE"],
     "filecoin_offer": ["STORACHA_FILECOIN_OFFER"],
     "upload_concurrency": ["STORACHA_UPLOAD_CONCURRENCY"],
+    "ca_bundle": ["STORACHA_CA_BUNDLE"],
 }
 
 
@@ -72,6 +74,7 @@ class StorachaConfig:
     upload_concurrency: int = 2  # shards transferred at once (1-4)
     timeouts: Timeouts = field(default_factory=Timeouts)  # network waits (ipfs_kit_py.net)
     receipt_timeout: float = 120.0
+    ca_bundle: str | None = None  # a PEM file of CAs to trust besides the system's
 
     @property
     def configured(self) -> bool:
@@ -128,6 +131,7 @@ class StorachaConfig:
                 upload_concurrency=_concurrency(get("upload_concurrency", 2)),
                 timeouts=_timeouts(sources, get("timeout")),
                 receipt_timeout=_seconds("receipt_timeout", get("receipt_timeout", 120.0)),
+                ca_bundle=parse_ca_bundle("storacha ca_bundle", get("ca_bundle")),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"invalid [storacha] setting: {exc}") from exc

@@ -23,6 +23,7 @@ from ipfs_kit_py.backends.engine_errors import transport_error
 from ipfs_kit_py.errors import BackendTimeoutError, ConfigurationError, ProtocolError
 from ipfs_kit_py.net import DeadlineNetwork, deadline, deadline_transport, headers_deadline
 from ipfs_kit_py.resource import Closeable
+from ipfs_kit_py.tls import ssl_context
 
 __all__ = ["MAX_MESSAGE_BYTES", "Answer", "DeadlineNetwork", "ServiceHTTP", "deadline"]
 
@@ -50,10 +51,16 @@ class Answer:
 class ServiceHTTP(Closeable):
     """An HTTP client for one service: bounded exchanges; a context manager."""
 
-    def __init__(self, timeout: float, *, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        timeout: float,
+        *,
+        headers: Mapping[str, str] | None = None,
+        ca_bundle: str | None = None,
+    ) -> None:
         self.timeout = timeout
         self.client = httpx.Client(
-            transport=deadline_transport(),
+            transport=deadline_transport(verify=ssl_context(ca_bundle, "storacha ca_bundle")),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             follow_redirects=False,
             headers={**dict(headers or {}), "accept-encoding": "identity"},
