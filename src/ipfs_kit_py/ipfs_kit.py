@@ -589,11 +589,8 @@ class ipfs_kit(Closeable):
         """The node id in use, without making one for a summary."""
         if self._index is not None:
             return self._index.node_id
-        if self.config.node_id or not self.config.index_url:
-            return self.config.node_id
-        from ipfs_kit_py.node_identity import stored_node_id
-
-        return stored_node_id(self.config.cache_dir) or "(made in the cache dir at first use)"
+        shown = self.config.index_node_id(make=False)
+        return "(made in the cache dir at first use)" if shown is None else shown
 
     def config_summary(self) -> dict[str, Any]:
         """The effective configuration, secrets masked."""

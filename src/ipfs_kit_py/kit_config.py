@@ -10,7 +10,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from ipfs_kit_py.config import Secret, as_section, parse_bool, parse_number, resolve, xdg_dir
 from ipfs_kit_py.errors import ConfigurationError
@@ -40,15 +40,21 @@ class KitConfig:
     index_url: str | None = field(default=None, repr=False)
     node_id: str = ""  # names this machine's disk and memory copies in a shared index
 
-    def index_node_id(self) -> str:
+    @overload
+    def index_node_id(self, *, make: Literal[True] = ...) -> str: ...
+    @overload
+    def index_node_id(self, *, make: Literal[False]) -> str | None: ...
+
+    def index_node_id(self, *, make: bool = True) -> str | None:
         """The node id to open the index with: as set; else, with a shared index, the
         one kept in the cache directory (made on first use,
-        :mod:`ipfs_kit_py.node_identity`); else '' (one machine needs none)."""
+        :mod:`ipfs_kit_py.node_identity`; with ``make=False`` never made: None if there
+        is none yet); else '' (one machine needs none)."""
         if self.node_id or not self.index_url:
             return self.node_id
-        from ipfs_kit_py.node_identity import local_node_id
+        from ipfs_kit_py.node_identity import local_node_id, stored_node_id
 
-        return local_node_id(self.cache_dir)
+        return local_node_id(self.cache_dir) if make else stored_node_id(self.cache_dir)
 
     @classmethod
     def from_sources(

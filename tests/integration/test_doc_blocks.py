@@ -132,16 +132,7 @@ def s3_env(server: SeaweedS3) -> dict[str, str]:
 
 
 def storacha_env(service: StorachaService, creds: StorachaTestCredentials) -> dict[str, str]:
-    return {
-        "STORACHA_KEY": creds.key,
-        "STORACHA_PROOF": creds.proof,
-        "STORACHA_SPACE": creds.space_did,
-        "STORACHA_SERVICE_URL": service.url,
-        "STORACHA_SERVICE_DID": service.did,
-        "STORACHA_SERVICE_KEY": service.did_key,
-        "STORACHA_RECEIPTS_URL": service.receipts_url,
-        "STORACHA_GATEWAY_URL": service.gateway_url,
-    }
+    return service.client_env(creds)
 
 
 def block_env(block: Block, request: pytest.FixtureRequest, home: Path) -> dict[str, str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 from tests.gateway.blocks import serving
-from tests.servers.seaweedfs import SeaweedS3
 
 from ipfs_kit_py.backends.s3.backend import S3Backend
 from ipfs_kit_py.content.car import CarReader
@@ -109,21 +107,8 @@ def test_a_copy_that_does_not_match_its_cid_is_not_laid_out(disk_kit: ipfs_kit) 
     whole.close()
 
 
-@pytest.fixture
-def s3_kit(
-    seaweedfs: SeaweedS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[ipfs_kit]:
-    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
-    with ipfs_kit(
-        cache_dir=tmp_path / "cache",
-        index_path=tmp_path / "index.sqlite3",
-        s3=seaweedfs.s3_args(key_prefix=f"gw-{uuid.uuid4().hex[:8]}/"),
-        put_to=["s3"],
-    ) as kit:
-        yield kit
-
-
-def test_an_s3_copy_is_served_by_its_layout_and_ranged_gets(s3_kit: ipfs_kit) -> None:
+def test_an_s3_copy_is_served_by_its_layout_and_ranged_gets(seaweedfs_kit: ipfs_kit) -> None:
+    s3_kit = seaweedfs_kit
     cid: CID = s3_kit.add(DATA, to=["s3"]).cid  # add writes the layout beside the object
     backend = s3_kit.tiers.tier("s3")
     assert isinstance(backend, S3Backend)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.servers.seaweedfs import SeaweedS3
 
 from ipfs_kit_py.content.cid import RAW, sha256_cid
 from ipfs_kit_py.content.unixfs import KUBO_CID_V1, import_file
@@ -16,15 +14,8 @@ from ipfs_kit_py.ipfs_kit import ipfs_kit
 
 
 @pytest.fixture
-def kit(seaweedfs: SeaweedS3, tmp_path: Path) -> Iterator[ipfs_kit]:
-    prefix = f"ns-{uuid.uuid4().hex[:8]}/ipfs/"
-    with ipfs_kit(
-        {},
-        cache_dir=tmp_path / "cache",
-        index_path=tmp_path / "index.db",
-        s3=seaweedfs.s3_args(key_prefix=prefix),
-    ) as k:
-        yield k
+def kit(seaweedfs_kit: ipfs_kit) -> ipfs_kit:
+    return seaweedfs_kit
 
 
 def test_the_facade_builds_one_typed_s3_backend(kit: ipfs_kit) -> None:

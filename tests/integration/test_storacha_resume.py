@@ -4,14 +4,11 @@ and the result is the clean upload's (same root, same shards)."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.servers.sigkill import kill_after_calls, run_until_killed
 from tests.servers.storacha import StorachaService, StorachaTestCredentials
 
 from ipfs_kit_py.backends.storacha.backend import StorachaBackend
@@ -20,39 +17,15 @@ from ipfs_kit_py.backends.storacha.upload import Uploader
 from ipfs_kit_py.content.unixfs import STORACHA, import_file
 
 SHARD = 1_100_000  # one 1 MiB leaf per shard: several shards from a small file
-KILLER = textwrap.dedent(
+KILLER = kill_after_calls(  # dies after the kill_after-th blob is stored
+    "ipfs_kit_py.backends.storacha.upload",
+    "Uploader.add_blob",
     """
-    import os, signal, sys
     from ipfs_kit_py.backends.storacha.backend import StorachaBackend
-    from ipfs_kit_py.backends.storacha.upload import Uploader
-
-    stored, kill_after = [], int(sys.argv[2])
-    add_blob = Uploader.add_blob
-
-    def counting(self, digest, size, body):
-        add_blob(self, digest, size, body)
-        stored.append(size)
-        if len(stored) == kill_after:  # the fault: the process dies mid-upload
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    Uploader.add_blob = counting
     with StorachaBackend.from_sources() as backend:
         backend.upload_file(sys.argv[1])
-    """
+    """,
 )
-
-
-def _env(service: StorachaService, creds: StorachaTestCredentials) -> dict[str, str]:
-    return {
-        "STORACHA_KEY": creds.key,
-        "STORACHA_PROOF": creds.proof,
-        "STORACHA_SPACE": creds.space_did,
-        "STORACHA_SERVICE_URL": service.url,
-        "STORACHA_SERVICE_DID": service.did,
-        "STORACHA_SERVICE_KEY": service.did_key,
-        "STORACHA_GATEWAY_URL": service.gateway_url,
-        "STORACHA_SHARD_SIZE": str(SHARD),
-    }
 
 
 @pytest.mark.parametrize("kill_after", [1, 3])
@@ -65,16 +38,8 @@ def test_a_killed_upload_resumes_sending_only_the_missing_shards(
 ) -> None:
     source = tmp_path / "big.bin"
     source.write_bytes(os.urandom(5 * 1024 * 1024 + 12345))
-    env = _env(storacha_service, storacha_credentials)
-    child = subprocess.run(
-        [sys.executable, "-c", KILLER, str(source), str(kill_after)],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    env = storacha_service.client_env(storacha_credentials, STORACHA_SHARD_SIZE=str(SHARD))
+    run_until_killed(KILLER, env, str(source), str(kill_after))
 
     sent: list[int] = []
     put = Uploader._put

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.servers.sigkill import kill_after_calls, run_until_killed
 from tests.servers.storacha import StorachaService, StorachaTestCredentials
 
 from ipfs_kit_py.backends.storacha.sharding import ShardWriter, encode_dag_index
@@ -27,25 +24,14 @@ from ipfs_kit_py.ipfs_kit import ipfs_kit
 from ipfs_kit_py.storacha_ledger import StorachaUploadLedger
 
 SHARD = 1_100_000  # one 1 MiB leaf per shard: several shards from a small file
-KILLER = textwrap.dedent(
+KILLER = kill_after_calls(  # dies after the kill_after-th shard is recorded
+    "ipfs_kit_py.storacha_ledger",
+    "StorachaUploadLedger.shard_stored",
     """
-    import os, signal, sys
     from ipfs_kit_py.ipfs_kit import ipfs_kit
-    from ipfs_kit_py.storacha_ledger import StorachaUploadLedger
-
-    recorded, kill_after = [], int(sys.argv[2])
-    shard_stored = StorachaUploadLedger.shard_stored
-
-    def recording(self, upload, shard):
-        shard_stored(self, upload, shard)
-        recorded.append(shard.position)
-        if len(recorded) == kill_after:  # the fault: the process dies mid-upload
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    StorachaUploadLedger.shard_stored = recording
     with ipfs_kit() as kit:
         kit.storacha.upload_file(sys.argv[1])
-    """
+    """,
 )
 
 
@@ -57,21 +43,15 @@ def kit_env(
     monkeypatch: pytest.MonkeyPatch,
 ) -> dict[str, str]:
     """The kit's environment (its own index and config dirs), set here and for children."""
-    env = {
-        "STORACHA_KEY": storacha_credentials.key,
-        "STORACHA_PROOF": storacha_credentials.proof,
-        "STORACHA_SPACE": storacha_credentials.space_did,
-        "STORACHA_SERVICE_URL": storacha_service.url,
-        "STORACHA_SERVICE_DID": storacha_service.did,
-        "STORACHA_SERVICE_KEY": storacha_service.did_key,
-        "STORACHA_GATEWAY_URL": storacha_service.gateway_url,
-        "STORACHA_SHARD_SIZE": str(SHARD),
-        "STORACHA_UPLOAD_CONCURRENCY": "1",  # one transfer at a time: exact counts
-        "IPFS_KIT_CONFIG": str(tmp_path / "absent.toml"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-    }
+    env = storacha_service.client_env(
+        storacha_credentials,
+        STORACHA_SHARD_SIZE=str(SHARD),
+        STORACHA_UPLOAD_CONCURRENCY="1",  # one transfer at a time: exact counts
+        IPFS_KIT_CONFIG=str(tmp_path / "absent.toml"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+    )
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
@@ -97,15 +77,7 @@ def blob_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[int]]
 
 
 def _kill_after(env: dict[str, str], source: Path, kill_after: int) -> None:
-    child = subprocess.run(
-        [sys.executable, "-c", KILLER, str(source), str(kill_after)],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    run_until_killed(KILLER, env, str(source), str(kill_after))
 
 
 def _clean_upload(source: Path, tmp: Path) -> tuple[CID, list[CID], list[int], CID]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,16 +24,8 @@ def s3_args(server: SeaweedS3, **extra: object) -> dict[str, object]:
 
 
 @pytest.fixture
-def kit(
-    seaweedfs: SeaweedS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[ipfs_kit]:
-    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
-    with ipfs_kit(
-        cache_dir=tmp_path / "cache",
-        index_path=tmp_path / "index.sqlite3",
-        s3=s3_args(seaweedfs),
-    ) as k:
-        yield k
+def kit(seaweedfs_kit: ipfs_kit) -> ipfs_kit:
+    return seaweedfs_kit
 
 
 def test_local_copies_gone_get_comes_back_from_s3_and_warms(kit: ipfs_kit) -> None:

@@ -8,6 +8,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,3 +240,21 @@ def seaweedfs_private(tmp_path: Path) -> Iterator[SeaweedS3]:
     """A SeaweedFS server of its own, for tests that kill it."""
     with running(start_seaweedfs(tmp_path / "seaweedfs", name="seaweedfs-private")) as server:
         yield server
+
+
+@pytest.fixture
+def seaweedfs_kit(
+    seaweedfs: SeaweedS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """A kit of the test's own (memory, disk under ``tmp_path``, the session's SeaweedFS
+    as ``s3`` under a fresh key prefix), with no config file read."""
+    from ipfs_kit_py.ipfs_kit import ipfs_kit
+
+    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
+    prefix = f"kit-{uuid.uuid4().hex[:10]}/ipfs/"
+    with ipfs_kit(
+        cache_dir=tmp_path / "cache",
+        index_path=tmp_path / "index.sqlite3",
+        s3=seaweedfs.s3_args(key_prefix=prefix),
+    ) as kit:
+        yield kit

@@ -131,6 +131,21 @@ class StorachaService:
         args.update(overrides)
         return args
 
+    def client_env(self, creds: StorachaTestCredentials, **extra: str) -> dict[str, str]:
+        """The ``STORACHA_*`` environment of our client (as :meth:`backend_args`, for a
+        child process or a user's shell), with ``extra`` variables."""
+        return {
+            "STORACHA_KEY": creds.key,
+            "STORACHA_PROOF": creds.proof,
+            "STORACHA_SPACE": creds.space_did,
+            "STORACHA_SERVICE_URL": self.url,
+            "STORACHA_SERVICE_DID": self.did,
+            "STORACHA_SERVICE_KEY": self.did_key,
+            "STORACHA_RECEIPTS_URL": self.receipts_url,
+            "STORACHA_GATEWAY_URL": self.gateway_url,
+            **extra,
+        }
+
     def stop(self) -> None:
         self.process.stop()
 

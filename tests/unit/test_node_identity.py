@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ipfs_kit_py.errors import ConfigurationError
 from ipfs_kit_py.index import valid_node_id
+from ipfs_kit_py.ipfs_kit import ipfs_kit
 from ipfs_kit_py.kit_config import KitConfig
 from ipfs_kit_py.node_identity import NODE_ID_FILE, local_node_id, stored_node_id
 
@@ -30,6 +31,28 @@ def test_each_cache_dir_is_its_own_node_and_keeps_its_id(tmp_path: Path) -> None
     assert _config(tmp_path / "a").index_node_id() == first  # kept across processes
     assert (tmp_path / "a" / NODE_ID_FILE).read_text().strip() == first
     assert [p.name for p in (tmp_path / "a").iterdir()] == [NODE_ID_FILE]  # no temp left
+
+
+def test_asking_without_making_never_makes_one(tmp_path: Path) -> None:
+    shared = _config(tmp_path / "a")
+    assert shared.index_node_id(make=False) is None and not (tmp_path / "a").exists()
+    made = shared.index_node_id()
+    assert shared.index_node_id(make=False) == made
+    assert _config(tmp_path / "b", node_id="rack-2").index_node_id(make=False) == "rack-2"
+    alone = KitConfig.from_sources({"cache_dir": str(tmp_path / "c")}, {}, {})
+    assert alone.index_node_id(make=False) == "" and not (tmp_path / "c").exists()
+
+
+def test_the_config_summary_shows_the_node_id_without_making_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IPFS_KIT_CONFIG", str(tmp_path / "absent.toml"))
+    cache = tmp_path / "cache"
+    with ipfs_kit(cache_dir=cache, index_url="postgresql://kit@127.0.0.1:1/x") as kit:
+        assert kit.config_summary()["node_id"] == "(made in the cache dir at first use)"
+        assert not (cache / NODE_ID_FILE).exists()
+        made = local_node_id(cache)
+        assert kit.config_summary()["node_id"] == made
 
 
 def test_a_set_node_id_wins_and_one_machine_needs_none(tmp_path: Path) -> None:
