@@ -94,6 +94,7 @@ def test_config_file_then_env_then_defaults(
         '[storacha]\nkey = "MgPrivate"\nproof = "mProof"\n'
     )
     monkeypatch.setenv("IPFS_KIT_CONFIG", str(config))
+    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)  # a machine's own would be shown
     monkeypatch.setenv("IPFS_KIT_MEMORY_BYTES", "2048")
     monkeypatch.setenv("IPFS_KIT_DISK_BYTES", "4096")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
