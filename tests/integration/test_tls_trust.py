@@ -119,6 +119,11 @@ def test_a_gateway_behind_a_private_ca(
             with pytest.raises(CertificateError) as raised:
                 b"".join(untrusted.get(cid))
             assert_untrusted(raised, "IPFS_KIT_GATEWAY_CA_BUNDLE")
+        with GatewayBackend(front.url, trust_setting="peer") as peer:  # as the peer tier's
+            with pytest.raises(CertificateError) as raised:
+                b"".join(peer.get(cid))
+            assert_untrusted(raised, "SSL_CERT_FILE")
+            assert "ca_bundle" not in str(raised.value)  # peers have no such setting
         env = {"IPFS_KIT_GATEWAYS": front.url, "IPFS_KIT_GATEWAY_CA_BUNDLE": str(pki[0])}
         [trusted] = GatewayBackend.all_from_sources(env=env)
         with trusted:
