@@ -112,6 +112,7 @@ def add_directory(
             "dirs": adding.dirs,
             "hidden": hidden,
             "links": adding.links,
+            "subdirs": adding.subdirs,
         }
         if sharding != KUBO_SHARDING:
             meta["sharding"] = asdict(sharding)
@@ -184,6 +185,7 @@ class _TreeAdd:
         self.nodes = nodes
         self.files: dict[str, str] = {}
         self.dirs: list[str] = []
+        self.subdirs: dict[str, str] = {}  # path -> the directory's CID (its normal key)
         self.links: dict[str, str] = {}
         self.sharded = False
 
@@ -203,6 +205,7 @@ class _TreeAdd:
         if fs_path.is_dir():
             if inner:
                 self.dirs.append(inner)
+                self.subdirs[inner] = cid_key(cid)
             return
         self.files[inner] = str(cid)
         todo = self._lacking(cid, size)
@@ -292,6 +295,7 @@ def discover_tree(tiers: TieredCacheManager, cid: CID) -> StoredTree | None:
             "dirs": listing.dirs,
             "hidden": hidden,
             "links": listing.links,
+            "subdirs": listing.subdirs,
         }
         if sharding != KUBO_SHARDING:
             meta["sharding"] = asdict(sharding)

@@ -564,6 +564,23 @@ class MetadataIndex(Closeable):
             c, size, kind, profile, created, last, count, self._metadata(meta), tags
         )
 
+    def trees_containing(self, cid: CID | str, *, limit: int = 8) -> list[str]:
+        """The directories (newest first, at most ``limit``) that record ``cid`` as one of
+        their sub-directories (``metadata["subdirs"]``). One scan of the directory rows:
+        for a CID no faster lookup found."""
+        key = _key(cid)
+        rows = self._read(
+            "SELECT cid, metadata FROM content WHERE kind = 'dir' AND metadata LIKE ? "
+            f"ORDER BY created DESC LIMIT {int(limit)}",
+            (f'%"{key}"%',),
+        )
+        found = []
+        for c, meta in rows:
+            subdirs = self._metadata(meta).get("subdirs")
+            if isinstance(subdirs, dict) and key in subdirs.values():
+                found.append(c)
+        return found
+
     def profile(self, cid: CID | str) -> str | None:
         """The import profile key recorded for ``cid`` (one indexed lookup)."""
         rows = self._read("SELECT profile FROM content WHERE cid = ?", (_key(cid),))

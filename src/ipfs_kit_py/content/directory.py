@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from ipfs_kit_py.content.cid import DAG_PB, make_cid
 from ipfs_kit_py.content.dagpb import PBLink, UnixFSType, encode_node, encode_unixfs
-from ipfs_kit_py.content.hamt import KUBO_SHARDING, Shard, ShardingPolicy, build_shard, shard_order
+from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy, build_shard, shard_order
 from ipfs_kit_py.content.unixfs import (
     KUBO_DEFAULT,
     Block,
@@ -35,7 +35,7 @@ from ipfs_kit_py.errors import InputPathError
 if TYPE_CHECKING:
     from ipfs_kit_py.content.cid import CID
 
-__all__ = ["DirectoryImport", "EntryCallback", "import_directory"]
+__all__ = ["DirectoryImport", "EntryCallback", "directory_node", "import_directory"]
 
 EntryCallback = Callable[[str, "CID", int], None]
 BlockSink = Callable[[Block], None]
@@ -232,28 +232,10 @@ class _Walker:
 
     def _finish(self, directory: _Dir) -> None:
         """Encode ``directory`` as a basic node or a HAMT and record its result."""
-        links = directory.links
-        basic: list[bytes] = []
-
-        def basic_node() -> bytes:
-            if not basic:
-                basic.append(encode_node(_EMPTY_DIR_DATA, links))
-            return basic[0]
-
-        if self.sharding.should_shard(links, lambda: len(basic_node())):
-            entries = [(link.name or "", link) for link in links]
-            shard = build_shard(
-                entries,
-                fanout=self.sharding.fanout,
-                cid_version=self.profile.cid_version,
-                emit=self._emit_shard,
-            )
-            cid, dag_size = shard.cid, shard.dag_size
-            directory.sharded = True
-        else:
-            data = basic_node()
-            cid = self._emit(data)
-            dag_size = len(data) + sum(link.tsize or 0 for link in links)
+        cid, dag_size, sharded = directory_node(
+            directory.links, self.profile.cid_version, self.sharding, self._node
+        )
+        directory.sharded = sharded
         directory.result = DirectoryImport(cid, directory.size, dag_size)
         directory.links = []  # the parent keeps one link; free the rest
 
@@ -262,14 +244,38 @@ class _Walker:
         self._node(Block(cid, data))
         return cid
 
-    def _emit_shard(self, shard: Shard) -> None:
-        self._node(Block(shard.cid, shard.data))
-
     def _node(self, block: Block) -> None:
         if self.on_block is not None:
             self.on_block(block)
         if self.on_node is not None:
             self.on_node(block)
+
+
+def directory_node(
+    links: list[PBLink], cid_version: int, sharding: ShardingPolicy, emit: BlockSink
+) -> tuple[CID, int, bool]:
+    """The node of a directory with ``links`` (sorted by name): a basic node or a HAMT
+    as ``sharding`` decides, each block given to ``emit``. Returns its CID, its
+    cumulative DAG size and whether it is sharded."""
+    basic: list[bytes] = []
+
+    def basic_node() -> bytes:
+        if not basic:
+            basic.append(encode_node(_EMPTY_DIR_DATA, links))
+        return basic[0]
+
+    if sharding.should_shard(links, lambda: len(basic_node())):
+        shard = build_shard(
+            [(link.name or "", link) for link in links],
+            fanout=sharding.fanout,
+            cid_version=cid_version,
+            emit=lambda s: emit(Block(s.cid, s.data)),
+        )
+        return shard.cid, shard.dag_size, True
+    data = basic_node()
+    cid = make_cid(DAG_PB, hashlib.sha256(data).digest(), cid_version)
+    emit(Block(cid, data))
+    return cid, len(data) + sum(link.tsize or 0 for link in links), False
 
 
 def _post_order(root: _Dir) -> Iterator[_Dir]:

@@ -38,11 +38,13 @@ _IDENTITY = 0x00
 
 @dataclass(slots=True)
 class TreeListing:
-    """The paths of a tree (relative, ``/``-separated): files by CID, dirs, symlinks."""
+    """The paths of a tree (relative, ``/``-separated): files by CID, dirs, symlinks;
+    ``subdirs`` gives each directory's CID (its normal key)."""
 
     files: dict[str, str] = field(default_factory=dict)
     dirs: list[str] = field(default_factory=list)
     links: dict[str, str] = field(default_factory=dict)
+    subdirs: dict[str, str] = field(default_factory=dict)
 
     @property
     def entries(self) -> int:
@@ -97,6 +99,7 @@ def _walk(root: CID, store: TempBlockStore, max_entries: int) -> TreeListing:
                 listing.files[inner] = str(child)
             elif (kind := load_node(child, get).kind) == "directory":
                 listing.dirs.append(inner)
+                listing.subdirs[inner] = cid_key(child)
                 stack.append((child, inner))
             elif kind == "symlink":
                 listing.links[inner] = os.fsdecode(load_node(child, get).unixfs.data or b"")  # type: ignore[union-attr]

@@ -28,7 +28,7 @@ from ipfs_kit_py.content.cid import CID, cid_bytes_key, cid_key, short_cid
 from ipfs_kit_py.content.random_access import Source, VerifiedBlocks
 from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError, IpfsKitError
 from ipfs_kit_py.gateway.file_layouts import LaidOut, file_reader, laid_out, layout_of_stream
-from ipfs_kit_py.gateway.node_source import DirectoryNodes
+from ipfs_kit_py.gateway.node_source import DirectoryNodes, TreeMembers
 from ipfs_kit_py.tiers.blocks import block_readers, block_sources, range_readers
 from ipfs_kit_py.tiers.span_layout import SpanTier
 
@@ -188,13 +188,20 @@ class WholeFileBlocks:
 
 def kit_blocks(kit: ipfs_kit, *, cache_bytes: int = 64 << 20) -> VerifiedBlocks:
     """Verified blocks over a kit's tiers: files the tiers hold whole first (served
-    through their layouts), the nodes of directories S3 or Storacha hold
-    (:class:`~ipfs_kit_py.gateway.node_source.DirectoryNodes`), then the tiers that
-    answer blocks (kubo, gateways; S3 layouts serve file ranges), as
-    :func:`~ipfs_kit_py.tiers.blocks.block_sources`. A kit that serves other nodes is
-    built with ``peer_tier=False`` (as ``ipfs-kit serve`` does), so a request is never
-    forwarded to a third node."""
+    through their layouts), the nodes of the directories the index records
+    (:class:`~ipfs_kit_py.gateway.node_source.DirectoryNodes`: S3's node CAR,
+    Storacha, else rebuilt from the listing), then the tiers that answer blocks (kubo,
+    gateways; S3 layouts serve file ranges), as
+    :func:`~ipfs_kit_py.tiers.blocks.block_sources`, and last sub-directories by their
+    own CID and directories found in S3
+    (:class:`~ipfs_kit_py.gateway.node_source.TreeMembers`). A kit that serves other
+    nodes is built with ``peer_tier=False`` (as ``ipfs-kit serve`` does), so a request
+    is never forwarded to a third node."""
     tiers = kit.tiers
-    sources: list[Source] = [WholeFileBlocks(tiers), DirectoryNodes(tiers)]
+    files, dirs = WholeFileBlocks(tiers), DirectoryNodes(tiers)
+    sources: list[Source] = [files, dirs]
     sources += block_sources(tiers.tiers, tiers.profile_of)
-    return VerifiedBlocks(sources, cache_bytes=cache_bytes)
+    sources.append(TreeMembers(dirs, files))  # last: a miss there may cost an index scan, a GET
+    blocks = VerifiedBlocks(sources, cache_bytes=cache_bytes)
+    dirs.file_blocks = blocks.get
+    return blocks

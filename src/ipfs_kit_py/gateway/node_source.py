@@ -11,6 +11,19 @@ node below it, loaded once from the first tier listed as holding the root:
 - a tier with ``dag_block`` (Storacha): the nodes walked from the root, one block at a
   time; a link to one of the tree's files (the index lists their CIDs) is not followed.
 
+A tree no tier holds as such (added to memory or disk only: the index records it, the
+tiers hold its files) has its nodes rebuilt from the index's listing
+(:func:`~ipfs_kit_py.content.tree_rebuild.rebuild_tree_nodes`), each file's link size
+read from the file's root block; the rebuilt root must be the directory's CID.
+
+:class:`TreeMembers`, the gateway's last source, answers what the others did not: a
+sub-directory asked for by its own CID (the index lists each tree's sub-directories:
+the tree that records it is loaded), a directory the index does not know that a
+NodeStore holds under its CID (found, recorded as ``ipfs-kit get`` records it, loaded),
+and a file the index does not list that a NodeStore holds (one HEAD; recorded, as
+``add`` records a file it finds there). A sub-directory of a tree no index records
+has no sound way to its root (a node does not name its parent): 404.
+
 Every block is checked against its CID as it is loaded (the gateway checks it again).
 The tree's files come from the tiers that hold them whole
 (:class:`~ipfs_kit_py.gateway.kit_source.WholeFileBlocks`). Nodes are kept in an
@@ -25,13 +38,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from ipfs_kit_py.backends.base import Backend
 from ipfs_kit_py.content.blockstore import TempBlockStore
 from ipfs_kit_py.content.car import CarReader
 from ipfs_kit_py.content.cid import DAG_PB, cid_bytes_key, cid_key, parse_cid, short_cid
 from ipfs_kit_py.content.dag import load_node, verified_getter
-from ipfs_kit_py.content.dagpb import UnixFSType
+from ipfs_kit_py.content.dagpb import UnixFSType, decode_node
 from ipfs_kit_py.content.tree_nodes import MAX_TREE_ENTRIES
+from ipfs_kit_py.content.tree_rebuild import rebuild_tree_nodes
 from ipfs_kit_py.directory_copies import NodeStore
+from ipfs_kit_py.directory_store import discover_tree, stored_tree
 from ipfs_kit_py.errors import (
     ContentMismatchError,
     ContentNotFoundError,
@@ -42,9 +58,10 @@ from ipfs_kit_py.streams import reader
 
 if TYPE_CHECKING:
     from ipfs_kit_py.content.cid import CID
+    from ipfs_kit_py.content.random_access import BlockSource
     from ipfs_kit_py.tiers.manager import TieredCacheManager
 
-__all__ = ["DagBlockTier", "DirectoryNodes"]
+__all__ = ["DagBlockTier", "DirectoryNodes", "TreeMembers"]
 
 _IDENTITY = 0x00
 _NODE_TYPES = (UnixFSType.DIRECTORY, UnixFSType.HAMT_SHARD, UnixFSType.SYMLINK)
@@ -64,12 +81,19 @@ class DirectoryNodes:
 
     name = "directory-nodes"
 
-    def __init__(self, tiers: TieredCacheManager, *, max_trees: int = 64) -> None:
+    def __init__(
+        self,
+        tiers: TieredCacheManager,
+        *,
+        max_trees: int = 64,
+        file_blocks: Callable[[CID], bytes] | None = None,
+    ) -> None:
         self.tiers = tiers
         self.max_trees = max_trees
+        self.file_blocks = file_blocks  # verified blocks of the files, to rebuild a tree
         self._trees: OrderedDict[bytes, TempBlockStore] = OrderedDict()
         self._lock = threading.Lock()
-        self._loading = threading.Lock()
+        self._loading = threading.RLock()
 
     def get_block(self, cid: CID) -> bytes:
         """The block ``cid`` of a loaded tree, or the root of a directory the index
@@ -91,6 +115,10 @@ class DirectoryNodes:
             for store in self._trees.values():
                 store.close()
             self._trees.clear()
+
+    def lookup(self, cid: CID) -> bytes | None:
+        """The block ``cid`` if a loaded tree holds it."""
+        return self._lookup(cid)
 
     def _lookup(self, cid: CID) -> bytes | None:
         with self._lock:
@@ -115,12 +143,15 @@ class DirectoryNodes:
         error: IpfsKitError = ContentNotFoundError(
             f"no tier holds the nodes of directory {short_cid(root)}"
         )
+        tried = False
         for location in self.tiers.index.locations(root):
             try:
                 tier = self.tiers.tier(location.backend)
                 if isinstance(tier, NodeStore):
+                    tried = True
                     store = _from_node_car(tier, root)
                 elif isinstance(tier, DagBlockTier):
+                    tried = True
                     store = _walk_nodes(root, verified_getter(tier.dag_block), files)
                 else:
                     continue
@@ -129,7 +160,45 @@ class DirectoryNodes:
                 continue
             if store is not None:
                 return store
+        if not tried:  # memory or disk: the tiers hold the files, the index the tree
+            return self._rebuild(root)
         raise error
+
+    def _rebuild(self, root: CID) -> TempBlockStore:
+        """The nodes of ``root`` rebuilt from the index's listing of the tree; the
+        rebuilt root must be ``root``."""
+        tree = stored_tree(self.tiers.index, root)
+        if tree is None or self.file_blocks is None:
+            raise ContentNotFoundError(f"no tier holds the nodes of {short_cid(root)}")
+        store = TempBlockStore()
+        try:
+            built = rebuild_tree_nodes(
+                {path: parse_cid(c) for path, c in tree.files.items()},
+                tree.dirs,
+                tree.links,
+                cid_version=tree.profile.cid_version,
+                sharding=tree.sharding,
+                tsize_of=self._tsize,
+                emit=lambda block: store.put(block.cid, block.data),
+            )
+            if cid_key(built) != cid_key(root):
+                raise ContentMismatchError(
+                    f"the tree the index records rebuilds to {short_cid(built)}, "
+                    f"not {short_cid(root)}",
+                    cid=str(root),
+                )
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _tsize(self, cid: CID) -> int:
+        """The cumulative DAG size of file ``cid``, from its root block (verified)."""
+        assert self.file_blocks is not None
+        block = self.file_blocks(cid)
+        if cid.codec.code != DAG_PB:
+            return len(block)
+        return len(block) + sum(link.tsize or 0 for link in decode_node(block).links)
 
     def _keep(self, root: CID, store: TempBlockStore) -> None:
         with self._lock:
@@ -137,6 +206,62 @@ class DirectoryNodes:
             while len(self._trees) > self.max_trees:
                 _, old = self._trees.popitem(last=False)
                 old.close()
+
+
+class TreeMembers:
+    """The last block source: a sub-directory of a tree the index records, asked for
+    by its own CID; a directory only a NodeStore knows, and a file a NodeStore holds
+    that the index does not list (see the module)."""
+
+    name = "tree-members"
+
+    def __init__(self, dirs: DirectoryNodes, files: BlockSource | None = None) -> None:
+        self.dirs = dirs
+        self.files = files  # the source of whole files, asked again once one is found
+
+    def get_block(self, cid: CID) -> bytes:
+        index = self.dirs.tiers.index
+        if cid.codec.code == DAG_PB:
+            found = self._in_trees(cid)
+            if found is not None:
+                return found
+        if index.content(cid) is None and self.files is not None and self._discover_file(cid):
+            return self.files.get_block(cid)
+        raise ContentNotFoundError("no stored tree holds it")
+
+    def _in_trees(self, cid: CID) -> bytes | None:
+        found = self.dirs.lookup(cid)
+        if found is not None:
+            return found
+        tiers = self.dirs.tiers
+        for root in tiers.index.trees_containing(cid):
+            try:
+                self.dirs.get_block(parse_cid(root))
+            except IpfsKitError:
+                continue  # another tree that holds it may load
+            found = self.dirs.lookup(cid)
+            if found is not None:
+                return found
+        record = tiers.index.content(cid)
+        if (record is None or record.profile is None) and discover_tree(tiers, cid) is not None:
+            return self.dirs.get_block(cid)
+        return None
+
+    def _discover_file(self, cid: CID) -> bool:
+        """Record the copy of ``cid`` a NodeStore (S3) holds, as ``add`` finds one."""
+        tiers = self.dirs.tiers
+        for tier in tiers.tiers:
+            if isinstance(tier, NodeStore) and isinstance(tier, Backend):
+                try:
+                    if not tier.has(cid):
+                        continue
+                    stat = tier.stat(cid)
+                except IpfsKitError:
+                    continue
+                tiers.index.upsert_content(cid, size=stat.size)
+                tiers.index.record(cid, tier.name, stat.locator)
+                return True
+        return False
 
 
 def _from_node_car(tier: NodeStore, root: CID) -> TempBlockStore | None:
