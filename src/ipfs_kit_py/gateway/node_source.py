@@ -38,7 +38,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from ipfs_kit_py.backends.base import Backend
 from ipfs_kit_py.content.blockstore import TempBlockStore
 from ipfs_kit_py.content.car import CarReader
 from ipfs_kit_py.content.cid import DAG_PB, cid_bytes_key, cid_key, parse_cid, short_cid
@@ -57,6 +56,7 @@ from ipfs_kit_py.errors import (
 from ipfs_kit_py.streams import reader
 
 if TYPE_CHECKING:
+    from ipfs_kit_py.backends.base import StoredObject
     from ipfs_kit_py.content.cid import CID
     from ipfs_kit_py.content.random_access import BlockSource
     from ipfs_kit_py.tiers.manager import TieredCacheManager
@@ -74,6 +74,15 @@ class DagBlockTier(Protocol):
     name: str
 
     def dag_block(self, cid: CID) -> bytes: ...
+
+
+@runtime_checkable
+class _Stats(Protocol):
+    """A tier that answers whether it holds a CID, and how large its copy is."""
+
+    def has(self, cid: CID) -> bool: ...
+
+    def stat(self, cid: CID) -> StoredObject: ...
 
 
 class DirectoryNodes:
@@ -251,7 +260,7 @@ class TreeMembers:
         """Record the copy of ``cid`` a NodeStore (S3) holds, as ``add`` finds one."""
         tiers = self.dirs.tiers
         for tier in tiers.tiers:
-            if isinstance(tier, NodeStore) and isinstance(tier, Backend):
+            if isinstance(tier, NodeStore) and isinstance(tier, _Stats):
                 try:
                     if not tier.has(cid):
                         continue
