@@ -1,10 +1,13 @@
 """Non-UnixFS content on our gateway and on kubo's (a real daemon holding the same
-blocks, imported from a CAR): json, cbor and dag-cbor blocks, paths through dag-cbor
-links, and ``format`` against codec. Same status, Content-Type and body, except where
-we follow the specs and kubo does not (``DIVERGENT``, also in docs/gateway.md)."""
+blocks, imported from a CAR): json, cbor, dag-cbor and dag-json blocks, paths through
+dag-cbor and dag-json links, and ``format`` against codec. Same status, Content-Type
+and body, except where we follow the specs and kubo does not (``DIVERGENT``, also in
+docs/gateway.md)."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 
 import dag_cbor
@@ -17,7 +20,25 @@ from ipfs_kit_py.content.unixfs import Block
 from tests.gateway.blocks import MemoryBlocks, add_file, gateway, serving
 from tests.servers.kubo import KuboNode
 
-JSON, CBOR = 0x0200, 0x51
+JSON, CBOR, DAG_JSON = 0x0200, 0x51, 0x0129
+
+
+def dag_json(value: object) -> bytes:
+    """Canonical dag-json: sorted keys, no spaces, links as ``{"/": "<cid>"}``, bytes
+    as ``{"/": {"bytes": "<base64>"}}``."""
+
+    def plain(v: object) -> object:
+        if isinstance(v, CID):
+            return {"/": str(v)}
+        if isinstance(v, bytes):
+            return {"/": {"bytes": base64.b64encode(v).decode().rstrip("=")}}
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [plain(x) for x in v]
+        return v
+
+    return json.dumps(plain(value), sort_keys=True, separators=(",", ":")).encode()
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +52,14 @@ def corpus() -> tuple[MemoryBlocks, dict[str, CID]]:
 
     readme = add_file(own, b"hello from a file\n")
     inner = put(DAG_CBOR, dag_cbor.encode({"leaf": readme, "note": "x"}))
-    doc = {"docs": {"readme": readme}, "list": [inner, 5], "n": 1, "next": inner}
+    doc = {"docs": {"readme": readme}, "list": [inner, 5], "n": 1, "next": inner, "b": b"hi"}
     cids = {
         "README": readme,
         "INNER": inner,
         "DOC": put(DAG_CBOR, dag_cbor.encode(doc)),
         "JS": put(JSON, b'{"a": 1}'),
         "CB": put(CBOR, b"\xa1\x61\x61\x01"),
+        "DJ": put(DAG_JSON, dag_json(doc)),
     }
     return own, cids
 
@@ -71,6 +93,18 @@ SAME = [
     "CB?format=cbor",
     "DOC?format=dag-cbor",
     "DOC?format=dag-json",
+    "DJ",
+    "DJ/docs/readme",
+    "DJ/next/leaf",
+    "DJ/list/0/leaf",
+    "DJ/n",
+    "DJ/docs",
+    "DJ/b",
+    "DJ/list/1",
+    "DJ/nope",
+    "DJ/list/7",
+    "DJ/docs/readme/more",
+    "DJ?format=dag-json",
     "README?format=json",
     "README?format=dag-cbor",
 ]

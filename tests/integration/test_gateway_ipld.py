@@ -1,6 +1,6 @@
 """Non-UnixFS content on the path gateway, on a real uvicorn server: json, cbor and
 dag-cbor blocks served as they are with their media type, paths followed through
-dag-cbor links, and 501 for a path that ends inside (or goes through) other data."""
+dag-cbor and dag-json links, and 501 for a path that ends inside (or goes through) other data."""
 
 from __future__ import annotations
 
@@ -162,3 +162,53 @@ def test_a_format_is_served_only_by_its_own_codec(
             assert r.headers["content-type"] == media
             expected = b"hello from a file\n" if name == "readme" else own.get_block(cids[name])
             assert r.content == expected
+
+
+DAG_JSON = 0x0129
+
+
+def test_a_path_follows_dag_json_links_and_hostile_blocks_get_501() -> None:
+    own = MemoryBlocks()
+    readme = add_file(own, b"hello from a file\n")
+    inner = put(own, DAG_JSON, b'{"leaf":{"/":"%s"}}' % str(readme).encode())
+    doc = b'{"b":{"/":{"bytes":"aGk"}},"bad":{"/":"nocid"},"l":[{"/":"%s"}],"n":1}' % (
+        str(inner).encode()
+    )
+    root = put(own, DAG_JSON, doc)
+    deep = put(own, DAG_JSON, b"[" * 5000 + b"]" * 5000)  # nested past Python's limit
+    junk = put(own, DAG_JSON, b"{nope")
+    with serving(gateway(own)) as base:
+        r = httpx.get(f"{base}/ipfs/{root}/l/0/leaf", timeout=10)
+        assert r.status_code == 200 and r.content == b"hello from a file\n"
+        assert r.headers["x-ipfs-roots"] == f"{root},{root},{inner},{readme}"
+        for path, status in (("n", 501), ("b", 501), ("l/1", 404), ("nope", 404), ("bad", 501)):
+            got = httpx.get(f"{base}/ipfs/{root}/{path}", timeout=10)
+            assert got.status_code == status, (path, got.status_code)
+        for cid in (deep, junk):
+            got = httpx.get(f"{base}/ipfs/{cid}/0", timeout=10)
+            assert got.status_code == 501 and "Traceback" not in got.text, got.text
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    value=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=4),
+        lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=3), kids),
+        max_leaves=8,
+    ),
+    segments=st.lists(st.text(min_size=1, max_size=4).filter(lambda s: "/" not in s), max_size=4),
+)
+def test_any_path_into_any_dag_json_gets_a_defined_answer(
+    value: object, segments: list[str]
+) -> None:
+    import json
+
+    from ipfs_kit_py.gateway.dagwalk import resolve
+    from ipfs_kit_py.gateway.params import HTTPError
+
+    own = MemoryBlocks()
+    root = put(own, DAG_JSON, json.dumps(value, sort_keys=True).encode())
+    try:
+        resolve(root, tuple(segments), own.get_block)
+    except HTTPError as exc:
+        assert exc.status in (404, 501), exc.status

@@ -66,8 +66,9 @@ def check_members(url: str, paths: dict[str, CID]) -> None:
     a = paths["a"]
     page = httpx.get(f"{url}/ipfs/{a}/", timeout=60)
     assert page.status_code == 200 and 'href="./small.txt"' in page.text
-    assert httpx.get(f"{url}/ipfs/{a}/b/deep.bin", headers={"range": "bytes=5-9"}).content == (
-        DEEP[5:10]
+    assert (
+        httpx.get(f"{url}/ipfs/{a}/b/deep.bin", headers={"range": "bytes=5-9"}).content
+        == (DEEP[5:10])
     )
     assert httpx.get(f"{url}/ipfs/{paths['site']}/", timeout=60).text == "<h1>site</h1>"
     assert httpx.get(f"{url}/ipfs/{paths['a/small.txt']}", timeout=60).text == "small\n"
@@ -120,7 +121,8 @@ def test_a_tree_kept_only_in_memory_or_on_disk_is_served_and_listed(
             assert httpx.get(f"{url}/ipfs/{root}/site/", timeout=60).text == "<h1>site</h1>"
             car = httpx.get(f"{url}/ipfs/{root}?format=car", timeout=60)
     assert car.status_code == 200
-    assert list(CarReader(io.BytesIO(car.content)))[0].cid == root  # every block verified
+    blocks = list(CarReader(io.BytesIO(car.content)))  # every block verified
+    assert blocks[0].cid == root
     out = kubo.cli("dag", "import", "--pin-roots", input=car.content).stdout.decode()
     assert f"Pinned root\t{root}\tsuccess" in out
 

@@ -7,16 +7,17 @@ these functions yield is verified. Walks use explicit stacks, never recursion.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import cast
 
-from ipfs_kit_py.content.cid import CID, DAG_CBOR, DAG_PB, RAW
+from ipfs_kit_py.content.cid import CID, DAG_CBOR, DAG_PB, RAW, parse_cid
 from ipfs_kit_py.content.cidvalue import Cid
 from ipfs_kit_py.content.dag import UnixFSNode, iter_directory, load_node
 from ipfs_kit_py.content.dagpb import PBLink, UnixFSType, decode_node
 from ipfs_kit_py.content.hamt import hamt_hash
-from ipfs_kit_py.errors import ContentMismatchError
+from ipfs_kit_py.errors import ContentMismatchError, InvalidCIDError
 from ipfs_kit_py.gateway.params import HTTPError
 
 __all__ = [
@@ -72,7 +73,8 @@ def _decoded(cid: CID, data: bytes) -> UnixFSNode:
 
 def resolve(root: CID, segments: tuple[str, ...], get: BlockGetter) -> Resolved:
     """Follow ``segments`` from ``root``; 404 naming the missing part, 501 for a path
-    that ends inside, or goes through, non-UnixFS data other than a dag-cbor link."""
+    that ends inside, or goes through, non-UnixFS data other than a dag-cbor or
+    dag-json link."""
     data = get(root)
     here = Resolved(root, data, _node(root, data), [], [root])
     depth = 0
@@ -80,7 +82,7 @@ def resolve(root: CID, segments: tuple[str, ...], get: BlockGetter) -> Resolved:
         here.path_blocks.append((here.cid, here.data))
         roots = here.roots
         if here.node is None:  # as kubo: a segment inside the block names the block
-            target, after = _through_cbor(here, segments, depth)
+            target, after = _through_data(here, segments, depth)
             roots = [*roots, *[here.cid] * (after - depth - 1)]
             depth = after
         else:
@@ -108,20 +110,16 @@ def _child(
     return link.cid
 
 
-def _through_cbor(here: Resolved, segments: tuple[str, ...], depth: int) -> tuple[CID, int]:
-    """Follow ``segments`` from ``depth`` inside the dag-cbor block ``here`` (map keys,
-    list indexes) up to a link: the linked CID and the depth after it. 501 for another
-    codec, or a path that ends inside the block; 404 for a field that is not there."""
-    if here.cid.codec.code != DAG_CBOR:
-        raise HTTPError(501, f"cannot walk a path inside {here.cid.codec.name} data")
-    import dag_cbor  # only paths through dag-cbor need it
-    from dag_cbor.encoding.err import CBORError
+DAG_JSON = 0x0129
 
-    try:  # a verified block of bounded size; nesting past Python's limit is refused
-        value: object = dag_cbor.decode(here.data)
-    except (CBORError, ValueError, RecursionError) as exc:
-        reason = type(exc).__name__  # never the bytes
-        raise HTTPError(501, f"cannot walk a path inside this dag-cbor block ({reason})") from None
+
+def _through_data(here: Resolved, segments: tuple[str, ...], depth: int) -> tuple[CID, int]:
+    """Follow ``segments`` from ``depth`` inside the dag-cbor or dag-json block ``here``
+    (map keys, list indexes) up to a link: the linked CID and the depth after it. 501
+    for another codec, or a path that ends inside the block; 404 for a field that is
+    not there."""
+    codec = here.cid.codec
+    value = _decode_data(here)
     while depth < len(segments):
         name = segments[depth]
         depth += 1
@@ -131,9 +129,43 @@ def _through_cbor(here: Resolved, segments: tuple[str, ...], depth: int) -> tupl
             value = value[int(name)]
         else:
             raise HTTPError(404, f"no field {'/'.join(segments[:depth])!r} in {here.cid}")
+        if codec.code == DAG_JSON:
+            value = _json_link(value, here.cid)
         if isinstance(value, CID):  # decoded links print in base58btc: as kubo, base32
             return (value.set(base="base32") if value.version == 1 else value), depth
-    raise HTTPError(501, f"the path ends inside dag-cbor data of {here.cid}, not at a link")
+    raise HTTPError(501, f"the path ends inside {codec.name} data of {here.cid}, not at a link")
+
+
+def _decode_data(here: Resolved) -> object:
+    """The verified block ``here`` decoded (dag-cbor or dag-json); 501 otherwise."""
+    code = here.cid.codec.code
+    if code == DAG_JSON:
+        try:  # a verified block of bounded size; nesting past Python's limit is refused
+            return json.loads(here.data)
+        except (ValueError, RecursionError) as exc:
+            reason = type(exc).__name__  # never the bytes
+            raise HTTPError(501, f"cannot walk a path inside dag-json data ({reason})") from None
+    if code != DAG_CBOR:
+        raise HTTPError(501, f"cannot walk a path inside {here.cid.codec.name} data")
+    import dag_cbor  # only paths through dag-cbor need it
+    from dag_cbor.encoding.err import CBORError
+
+    try:
+        return dag_cbor.decode(here.data)
+    except (CBORError, ValueError, RecursionError) as exc:
+        reason = type(exc).__name__
+        raise HTTPError(501, f"cannot walk a path inside this dag-cbor block ({reason})") from None
+
+
+def _json_link(value: object, where: CID) -> object:
+    """A dag-json link (``{"/": "<cid>"}``) as its CID; any other value as it is. A
+    link whose text is no CID is bad data: 501."""
+    if not (isinstance(value, dict) and len(value) == 1 and isinstance(value.get("/"), str)):
+        return value
+    try:
+        return parse_cid(value["/"])
+    except InvalidCIDError:
+        raise HTTPError(501, f"a link in the dag-json block {where} is not a CID") from None
 
 
 def _lookup(node: UnixFSNode, name: str, get: BlockGetter, walked: list[Block]) -> PBLink | None:
