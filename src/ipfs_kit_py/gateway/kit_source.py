@@ -20,14 +20,17 @@ recently used dropped first. Layouts of different files are made concurrently (a
 from __future__ import annotations
 
 import io
+import os
 import threading
 from collections import OrderedDict
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ipfs_kit_py.content.cid import CID, cid_bytes_key, cid_key, short_cid
 from ipfs_kit_py.content.random_access import Source, VerifiedBlocks
 from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError, IpfsKitError
 from ipfs_kit_py.gateway.file_layouts import LaidOut, file_reader, laid_out, layout_of_stream
+from ipfs_kit_py.gateway.layout_store import LayoutStore
 from ipfs_kit_py.gateway.node_source import DirectoryNodes, TreeMembers
 from ipfs_kit_py.tiers.blocks import block_readers, block_sources, range_readers
 from ipfs_kit_py.tiers.span_layout import SpanTier
@@ -48,9 +51,15 @@ class WholeFileBlocks:
     name = "tiers"
 
     def __init__(
-        self, tiers: TieredCacheManager, *, max_files: int = 64, max_bytes: int = 4 << 30
+        self,
+        tiers: TieredCacheManager,
+        *,
+        max_files: int = 64,
+        max_bytes: int = 4 << 30,
+        kept: LayoutStore | None = None,
     ) -> None:
         self.tiers = tiers
+        self.kept = kept  # disk copies' layouts kept across processes
         self.max_files = max_files
         self.max_bytes = max_bytes
         self._laid: OrderedDict[bytes, LaidOut] = OrderedDict()
@@ -143,11 +152,35 @@ class WholeFileBlocks:
         except (IpfsKitError, OSError):
             return None
         try:
-            return self._from_file(cid, f, held=False)
+            copy = os.fstat(f.fileno())
+            kept = self._kept(cid, f, copy)
+            if kept is not None:
+                return kept
+            entry = self._from_file(cid, f, held=False)
         except ContentMismatchError:
             return None  # the tier manager's read decides about that copy
         except OSError:
+            f.close()
             return None
+        if self.kept is not None:
+            self.kept.save(cid, entry.nodes, copy)
+        return entry
+
+    def _kept(self, cid: CID, f: BinaryIO, copy: os.stat_result) -> LaidOut | None:
+        """The layout a previous process made of this very copy, if it fits it."""
+        found = self.kept.load(cid, copy) if self.kept is not None else None
+        if found is None:
+            return None
+        nodes, size = found
+        try:
+            entry = laid_out(cid, nodes, size, file_reader(f), on_close=f.close)
+        except IpfsKitError:
+            entry = None
+        if entry is None or max((o + n for o, n in entry.leaves.values()), default=0) != size:
+            assert self.kept is not None
+            self.kept.drop(cid)
+            return None
+        return entry
 
     def _from_file(self, cid: CID, f: BinaryIO, *, held: bool) -> LaidOut:
         """The layout of ``cid`` from an open copy (closed on failure or eviction)."""
@@ -198,7 +231,9 @@ def kit_blocks(kit: ipfs_kit, *, cache_bytes: int = 64 << 20) -> VerifiedBlocks:
     nodes is built with ``peer_tier=False`` (as ``ipfs-kit serve`` does), so a request
     is never forwarded to a third node."""
     tiers = kit.tiers
-    files, dirs = WholeFileBlocks(tiers), DirectoryNodes(tiers)
+    cache_dir = getattr(tiers.disk, "root", None)  # the disk tier's directory
+    kept = LayoutStore(Path(cache_dir) / "layouts") if isinstance(cache_dir, Path) else None
+    files, dirs = WholeFileBlocks(tiers, kept=kept), DirectoryNodes(tiers)
     sources: list[Source] = [files, dirs]
     sources += block_sources(tiers.tiers, tiers.profile_of)
     sources.append(TreeMembers(dirs, files))  # last: a miss there may cost an index scan, a GET
