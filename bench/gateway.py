@@ -81,15 +81,20 @@ def setup(work: Path, kubo: KuboNode, size_mb: int, tree_files: int) -> dict[str
     return cids
 
 
-def serve_ours(work: Path, kubo: KuboNode, cids: dict[str, str]) -> tuple[ServerProcess, str]:
+def serve_env(
+    home: Path, kubo: KuboNode | None, cids: dict[str, str], work: Path, names: list[str]
+) -> dict[str, str]:
+    """The environment of an ``ipfs-kit`` whose state lives in ``home``, with the files
+    ``names`` (in ``work``) added to its disk tier (checked against ``cids``)."""
     env = {
-        "IPFS_KIT_CONFIG": str(work / "absent.toml"),
-        "XDG_CACHE_HOME": str(work / "cache"),
-        "XDG_DATA_HOME": str(work / "data"),
-        "XDG_CONFIG_HOME": str(work / "config"),
-        "IPFS_API_URL": kubo.api_url,
+        "IPFS_KIT_CONFIG": str(home / "absent.toml"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
     }
-    for name in ("big.bin", "ranged.bin", "small.bin"):
+    if kubo is not None:
+        env["IPFS_API_URL"] = kubo.api_url
+    for name in names:
         added = (
             subprocess.run(
                 [
@@ -111,6 +116,11 @@ def serve_ours(work: Path, kubo: KuboNode, cids: dict[str, str]) -> tuple[Server
             .split()[-1]
         )
         assert added == cids[name.split(".")[0]], (added, cids)
+    return env
+
+
+def serve_ours(work: Path, kubo: KuboNode, cids: dict[str, str]) -> tuple[ServerProcess, str]:
+    env = serve_env(work, kubo, cids, work, ["big.bin", "ranged.bin", "small.bin"])
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = start_server(

@@ -15,6 +15,8 @@ Layouts are kept for at most ``max_files`` roots and ``max_bytes`` (their nodes,
 leaf entries and any file bytes they hold; the newest root is always kept), least
 recently used dropped first. Layouts of different files are made concurrently (at most
 :data:`PARALLEL_LAYOUTS` at once); two requests for one file share one pass.
+A disk copy's layout is also kept in the cache directory for the next process
+(:class:`~ipfs_kit_py.gateway.layout_store.LayoutStore`), tied to that very copy.
 """
 
 from __future__ import annotations

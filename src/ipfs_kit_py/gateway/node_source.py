@@ -45,7 +45,7 @@ from ipfs_kit_py.content.dag import load_node, verified_getter
 from ipfs_kit_py.content.dagpb import UnixFSType, decode_node
 from ipfs_kit_py.content.tree_nodes import MAX_TREE_ENTRIES
 from ipfs_kit_py.content.tree_rebuild import rebuild_tree_nodes
-from ipfs_kit_py.directory_copies import NodeStore
+from ipfs_kit_py.directory_copies import NodeStore, TreeStores
 from ipfs_kit_py.directory_store import discover_tree, stored_tree
 from ipfs_kit_py.errors import (
     ContentMismatchError,
@@ -152,15 +152,14 @@ class DirectoryNodes:
         error: IpfsKitError = ContentNotFoundError(
             f"no tier holds the nodes of directory {short_cid(root)}"
         )
-        tried = False
+        tried = False  # a tier that holds directories as such (kubo answers blocks itself)
         for location in self.tiers.index.locations(root):
             try:
                 tier = self.tiers.tier(location.backend)
+                tried = tried or isinstance(tier, TreeStores)
                 if isinstance(tier, NodeStore):
-                    tried = True
                     store = _from_node_car(tier, root)
                 elif isinstance(tier, DagBlockTier):
-                    tried = True
                     store = _walk_nodes(root, verified_getter(tier.dag_block), files)
                 else:
                     continue
@@ -169,7 +168,7 @@ class DirectoryNodes:
                 continue
             if store is not None:
                 return store
-        if not tried:  # memory or disk: the tiers hold the files, the index the tree
+        if not tried:  # memory or disk only: the tiers hold the files, the index the tree
             return self._rebuild(root)
         raise error
 
