@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ipfs_kit_py.content.cid import CID, cid_bytes_key, cid_key, short_cid
+from ipfs_kit_py.content.dag import file_parts, load_node
 from ipfs_kit_py.content.random_access import Source, VerifiedBlocks
 from ipfs_kit_py.errors import ContentMismatchError, ContentNotFoundError, IpfsKitError
 from ipfs_kit_py.gateway.file_layouts import LaidOut, file_reader, laid_out, layout_of_stream
@@ -175,10 +176,11 @@ class WholeFileBlocks:
             return None
         nodes, size = found
         try:
+            declared = _declared_size(cid, nodes)
             entry = laid_out(cid, nodes, size, file_reader(f), on_close=f.close)
-        except IpfsKitError:
-            entry = None
-        if entry is None or max((o + n for o, n in entry.leaves.values()), default=0) != size:
+        except (IpfsKitError, KeyError, ValueError):
+            declared, entry = -1, None
+        if entry is None or declared != size:  # the copy is not the file's length
             assert self.kept is not None
             self.kept.drop(cid)
             return None
@@ -219,6 +221,12 @@ class WholeFileBlocks:
                 dropped.append(self._laid.popitem(last=False)[1])
         for old in dropped:
             old.close()
+
+
+def _declared_size(root: CID, nodes: dict[bytes, bytes]) -> int:
+    """The byte size the (verified) root node of a file declares."""
+    data, children = file_parts(load_node(root, lambda cid: nodes[bytes(cid)]))
+    return len(data) + sum(size for _, size in children)
 
 
 def kit_blocks(kit: ipfs_kit, *, cache_bytes: int = 64 << 20) -> VerifiedBlocks:
