@@ -571,14 +571,16 @@ class MetadataIndex(Closeable):
         key = _key(cid)
         rows = self._read(
             "SELECT cid, metadata FROM content WHERE kind = 'dir' AND metadata LIKE ? "
-            f"ORDER BY created DESC LIMIT {int(limit)}",
+            "ORDER BY created DESC",
             (f'%"{key}"%',),
         )
         found = []
-        for c, meta in rows:
+        for c, meta in rows:  # only the rows that name the key at all
             subdirs = self._metadata(meta).get("subdirs")
             if isinstance(subdirs, dict) and key in subdirs.values():
                 found.append(c)
+                if len(found) >= limit:
+                    break
         return found
 
     def profile(self, cid: CID | str) -> str | None:

@@ -24,6 +24,7 @@ from tests.servers.storacha import StorachaService, StorachaTestCredentials
 from ipfs_kit_py.content.car import CarReader
 from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.content.directory import import_directory
+from ipfs_kit_py.content.hamt import ShardingPolicy
 from ipfs_kit_py.gateway import GatewayApp
 from ipfs_kit_py.gateway.kit_source import kit_blocks
 from ipfs_kit_py.ipfs_kit import ipfs_kit
@@ -103,13 +104,14 @@ def test_a_sub_directory_of_a_tree_only_storacha_holds_is_served_by_its_own_cid(
             check_members(url, paths)
 
 
-@pytest.mark.parametrize("where", ["disk", "memory"])
+@pytest.mark.parametrize(("where", "sharded"), [("disk", False), ("memory", False), ("disk", True)])
 def test_a_tree_kept_only_in_memory_or_on_disk_is_served_and_listed(
-    tmp_path: Path, kubo: KuboNode, where: str
+    tmp_path: Path, kubo: KuboNode, where: str, sharded: bool
 ) -> None:
     tree = make_tree(tmp_path / "tree")
+    extra = {"sharding": ShardingPolicy(threshold=1, fanout=8)} if sharded else {}
     with a_kit(tmp_path / "home") as kit:
-        root = kit.add(tree, to=[where]).cid
+        root = kit.add(tree, to=[where], **extra).cid  # type: ignore[arg-type]
         assert kit.whereis(root) == [where]
         with serving(GatewayApp(kit_blocks(kit))) as url:
             page = httpx.get(f"{url}/ipfs/{root}/", timeout=60)

@@ -297,3 +297,18 @@ def test_a_large_bulk_record_keeps_the_one_row_semantics(index: MetadataIndex) -
     with pytest.raises(InvalidCIDError):
         index.record_many([*rows[:2500], ("garbage", "s3", "x")], pinned=False)
     assert index.locations(cid_of(0))[0].pinned  # nothing written
+
+
+def test_trees_containing_finds_the_trees_that_list_a_sub_directory(
+    index: MetadataIndex,
+) -> None:
+    sub, other, root_a, root_b, plain = (cid_of(n) for n in range(900, 905))
+    index.upsert_content(root_a, kind="dir", metadata={"subdirs": {"a": sub}, "files": {}})
+    index.upsert_content(root_b, kind="dir", metadata={"subdirs": {"x/y": sub, "z": other}})
+    index.upsert_content(plain, metadata={"note": sub})  # a file naming it: not a tree
+    index.upsert_content(cid_of(906), kind="dir", metadata={"files": {"f": sub}})  # a file
+    index.upsert_content(cid_of(907), kind="dir", metadata={"subdirs": f'"{sub}"'})  # damaged
+    assert sorted(index.trees_containing(sub)) == sorted([root_a, root_b])
+    assert index.trees_containing(other) == [root_b]
+    assert index.trees_containing(cid_of(999)) == []
+    assert len(index.trees_containing(sub, limit=1)) == 1
