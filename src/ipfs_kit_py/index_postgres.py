@@ -245,13 +245,21 @@ class PostgresIndex(MetadataIndex):
         local_tiers: Iterable[str] = LOCAL_TIERS,
         pool_size: int = 8,
         connect_timeout_s: float = 10.0,
+        lock_timeout_s: float = 30.0,
     ) -> None:
         """Connect (pool), create or migrate the schema; ``recover`` settles dead adds.
 
         ``node_id`` defaults to the host name: a shared index always knows whose disk
         a copy is on. Raises :class:`MetadataIndexError` (naming the URL without its
-        password) if the database cannot be reached within ``connect_timeout_s``.
+        password) if the database cannot be reached within ``connect_timeout_s``. A
+        statement waiting longer than ``lock_timeout_s`` for a lock (another transaction
+        of this node, a CID held elsewhere, a migration) fails with MetadataIndexError,
+        as SQLite's busy timeout does, unless the URL sets ``lock_timeout`` itself.
         """
+        if isinstance(lock_timeout_s, bool) or not (
+            isinstance(lock_timeout_s, int | float) and 0 < lock_timeout_s <= 86400
+        ):
+            raise InvalidInputError(f"lock_timeout_s is 0 to 86400 seconds: {lock_timeout_s!r}")
         self._opening = False
         node_id = node_id or socket.gethostname()
         self._set_node(node_id, local_tiers)
@@ -263,7 +271,9 @@ class PostgresIndex(MetadataIndex):
         self._node_lock = int.from_bytes(digest[:8], "big", signed=True)
         self._local = threading.local()
         _probe(url, connect_timeout_s, self.location)
-        self._pool = _open_pool(url, pool_size, connect_timeout_s, self.location)
+        self._pool = _open_pool(
+            url, pool_size, connect_timeout_s, self.location, lock_timeout_ms=lock_timeout_s * 1000
+        )
         try:
             self.migrate()
             self._check_schema()
@@ -294,6 +304,11 @@ class PostgresIndex(MetadataIndex):
             yield
         except psycopg.DataError as exc:
             raise InvalidInputError(f"cannot look that up in the index: {exc}") from None
+        except psycopg.errors.LockNotAvailable as exc:
+            raise MetadataIndexError(
+                f"index {self.location}: another transaction held a lock too long ({exc}); "
+                "is a process of this node stopped or hung inside one?"
+            ) from exc
         except (psycopg.Error, PoolTimeout) as exc:
             raise MetadataIndexError(f"index {self.location}: {exc}") from exc
 
@@ -434,6 +449,8 @@ class PostgresIndex(MetadataIndex):
     def migrate(self, target: int | None = None) -> None:
         """Apply the numbered migrations up to ``target`` (default: all) in one transaction."""
         target = len(MIGRATIONS) if target is None else target
+        if self._schema_at_least(target):
+            return  # the usual open: no lock, no DDL (a read-only role opens it too)
         with self.transaction() as db:
             db.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
             db.execute("CREATE TABLE IF NOT EXISTS ipfs_kit_schema (version BIGINT NOT NULL)")
@@ -449,6 +466,12 @@ class PostgresIndex(MetadataIndex):
             if target > current:
                 db.execute("DELETE FROM ipfs_kit_schema")
                 db.execute("INSERT INTO ipfs_kit_schema (version) VALUES (?)", (target,))
+
+    def _schema_at_least(self, target: int) -> bool:
+        """True if the schema is at ``target`` or past it, with nothing newer than this
+        version understands (that case goes on to the locked check, which refuses it)."""
+        current = self.schema_version
+        return target <= current <= len(MIGRATIONS)
 
     def _columns(self) -> dict[str, set[str]]:
         rows = self._read(
@@ -511,8 +534,24 @@ def _probe(url: str, timeout_s: float, shown: str) -> None:
         raise MetadataIndexError(f"cannot reach the index {shown}: {reason}") from None
 
 
-def _open_pool(url: str, size: int, timeout_s: float, shown: str) -> ConnectionPool:
-    """A started pool with at least one live connection, or MetadataIndexError."""
+def _bound_lock_waits(conn: psycopg.Connection[Any], *, ms: int) -> None:
+    """Set ``lock_timeout`` on a new pooled connection, unless the URL's options did."""
+    conn.execute(
+        "SELECT set_config('lock_timeout', %s, false) "
+        "WHERE current_setting('lock_timeout') IN ('0', '')",
+        (f"{ms}ms",),
+    )
+
+
+def _open_pool(
+    url: str, size: int, timeout_s: float, shown: str, *, lock_timeout_ms: float
+) -> ConnectionPool:
+    """A started pool with at least one live connection, or MetadataIndexError.
+
+    Each connection waits at most ``lock_timeout_ms`` for a lock (unless the URL set a
+    ``lock_timeout`` of its own): a transaction left open by a stopped or hung process
+    makes the others fail in seconds, never hang.
+    """
     try:
         from psycopg_pool import ConnectionPool, PoolTimeout
     except ImportError as exc:
@@ -527,6 +566,7 @@ def _open_pool(url: str, size: int, timeout_s: float, shown: str) -> ConnectionP
         timeout=timeout_s,
         open=True,
         name="ipfs-kit-index",
+        configure=functools.partial(_bound_lock_waits, ms=max(1, int(lock_timeout_ms))),
     )
     try:
         pool.wait(timeout=timeout_s)
