@@ -190,8 +190,11 @@ class PolicyWorker:
             thread.join()
 
     def _repair(self, cid: str) -> bool:
-        """Bring ``cid`` up to its policy; False if there was nothing left to do."""
+        """Bring ``cid`` up to its policy; False if there was nothing left to do (or
+        the content was removed from the ledger since it was queued: ``rm``, ``forget``)."""
         index = self.tiers.index
+        if index.content(cid) is None and not index.locations(cid, include_bad=True):
+            return False
         if any(loc.state != "good" for loc in index.locations(cid, include_bad=True)):
             result = repair(self.tiers, cid, policies=self.policies)
         else:

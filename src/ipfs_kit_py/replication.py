@@ -27,6 +27,7 @@ from ipfs_kit_py.errors import (
     ContentNotFoundError,
     InvalidInputError,
     IpfsKitError,
+    NotConfiguredError,
 )
 from ipfs_kit_py.replication_policy import PolicySet, ReplicationPolicy
 from ipfs_kit_py.tiers.manager import TieredCacheManager
@@ -59,7 +60,7 @@ class ReplicationPlan:
     cid: str
     have: tuple[str, ...]
     targets: tuple[str, ...]
-    shortfall: int  # copies still missing after the targets, if no tier is left
+    shortfall: int  # copies still lacking after the targets: no tier here can make them
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +97,24 @@ def _durable_names(tiers: TieredCacheManager) -> list[str]:
     return [t.name for t in tiers.tiers if t.durable and t.name not in read_only]
 
 
-def _good_copies(node_id: str, known: Sequence[Location], durable: Sequence[str]) -> list[str]:
+def _good_copies(tiers: TieredCacheManager, known: Sequence[Location]) -> list[str]:
     """Good durable copies: this node's and shared tiers' by name, other nodes' local
-    copies as ``tier@node`` (they count towards a policy; this node never reads them)."""
+    copies as ``tier@node`` (they count towards a policy; this node never reads them).
+
+    A copy in a shared tier this node has no configuration for (another node's S3
+    bucket, a backend only other nodes install) counts too: it is there for the nodes
+    that can reach it, and a policy counts copies, not what one node can read.
+    """
+    durable = _durable_names(tiers)
+    node_id, local = tiers.index.node_id, tiers.index.local_tiers
+    here = {t.name for t in tiers.tiers}
     have = []
     for loc in known:
         if loc.state != "good":
             continue
         if loc.node in ("", node_id):
-            if loc.backend in durable:
+            elsewhere = loc.node == "" and loc.backend not in here and loc.backend not in local
+            if loc.backend in durable or elsewhere:
                 have.append(loc.backend)
         elif loc.backend != "memory":
             have.append(f"{loc.backend}@{loc.node}")
@@ -141,15 +151,20 @@ def plan_known(
     """:func:`plan_replication` from the copies and record already read (a page of many)."""
     durable = _durable_names(tiers)
     to = [tiers.tier(name).name for name in to]  # raises on an unknown tier; no aliases
-    have = _good_copies(tiers.index.node_id, known, durable)
+    have = _good_copies(tiers, known)
     if policy is None:
         policy = policy_of(record, policies)
     wanted = list(dict.fromkeys([*to, *map(tiers.tier_name, policy.required)]))
-    targets = [name for name in wanted if name not in have]
+    lacking = [name for name in wanted if name not in have]
+    # a required tier this node has no configuration for is another node's to fill:
+    # it counts as short here, never as a copy this node would try (and fail) to make
+    here = {t.name for t in tiers.tiers}
+    targets = [name for name in lacking if name in here]
+    elsewhere = len(lacking) - len(targets)
     spare = [n for n in durable if n not in have and n not in targets]
-    while len(have) + len(targets) < policy.min_copies and spare:
+    while len(have) + len(targets) + elsewhere < policy.min_copies and spare:
         targets.append(spare.pop(0))
-    shortfall = max(0, policy.min_copies - len(have) - len(targets))
+    shortfall = elsewhere + max(0, policy.min_copies - len(have) - len(targets) - elsewhere)
     return ReplicationPlan(cid, tuple(have), tuple(targets), shortfall)
 
 
@@ -221,11 +236,12 @@ def _shortfall(
     policy = policy_of(tiers.index.content(cid), policies)
     held = [name for name in good if name in _durable_names(tiers)]
     index = tiers.index
-    held += [
-        f"{loc.backend}@{loc.node}"
-        for loc in index.locations(cid, all_nodes=True)
-        if loc.node not in ("", index.node_id) and loc.backend != "memory"
-    ]
+    here = {t.name for t in tiers.tiers}
+    for loc in index.locations(cid, all_nodes=True):
+        if loc.node not in ("", index.node_id) and loc.backend != "memory":
+            held.append(f"{loc.backend}@{loc.node}")
+        elif loc.node == "" and loc.backend not in here and loc.backend not in index.local_tiers:
+            held.append(loc.backend)  # a shared tier only other nodes reach: as a plan counts
     lacking = [name for name in policy.required if name not in held]
     return max(policy.min_copies - len(held), len(lacking), 0)
 
@@ -238,6 +254,9 @@ def _check_copy(
     try:
         tier = tiers.tier(name)
     except InvalidInputError:
+        if index.node_id and name not in index.local_tiers:
+            # a shared copy in a tier only other nodes have: not this node's to judge
+            raise NotConfiguredError(f"no tier named {name!r} on node {index.node_id}") from None
         index.mark_missing(cid, name, f"no tier named {name!r} is configured")
         return "missing"
     record = index.content(cid)

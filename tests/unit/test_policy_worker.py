@@ -173,7 +173,15 @@ def test_another_nodes_disk_counts_for_policy_but_is_never_read(
     assert {loc.node for loc in a.locations(cid, all_nodes=True)} == {"node-a", ""}
     tiers = TieredCacheManager([DiskBackend(tmp_path / "disk")], b)
     plan = plan_replication(tiers, cid, policy=ReplicationPolicy(min_copies=2))
-    assert plan.have == ("disk@node-a",) and plan.targets == ("disk",)  # s3 not a tier of b
+    # s3 is no tier of b, but its copy is there for the nodes that have it: the policy
+    # of two copies is met, and b makes no third one (nor would its status say short)
+    assert plan.have == ("disk@node-a", "s3") and plan.targets == () and not plan.shortfall
+    three = plan_replication(tiers, cid, policy=ReplicationPolicy(min_copies=3))
+    assert three.targets == ("disk",)
+    needs_s3 = ReplicationPolicy(min_copies=1, required=("s3",))
+    a.forget(cid, "s3")
+    plan = plan_replication(tiers, cid, policy=needs_s3)
+    assert plan.targets == () and plan.shortfall == 1  # only a node with s3 can make it
 
 
 # -- workers -------------------------------------------------------------------------------
