@@ -99,21 +99,28 @@ def is_postgres_url(text: object) -> bool:
 
 
 _QUERY_PASSWORD = re.compile(r"(?:^|[?&])(?:ssl)?password=([^&]*)", re.IGNORECASE)
-# what follows the user info: a host (no @ / ?), then maybe /db (no ? @), then any query
-_AFTER_USERINFO = re.compile(r"[^@/?]*(?:/[^?@]*)?(?:\?.*)?", re.DOTALL)
+# what follows the user info: a host (no @ / ?), then maybe /db (no ? @), then maybe a
+# query; first tried with a query of key=value pairs only (libpq takes no other), so
+# "p@ss/w?rd@host/db" is the password "p@ss/w?rd" ("?rd@host/db" is no query), not the
+# password "p" and the host "ss"; then with any query
+_AFTER_USERINFO = (
+    re.compile(r"(?=.)[^@/?]*(?:/[^?@]*)?(?:\?(?:[^&=]+=[^&]*(?:&[^&=]+=[^&]*)*)?)?", re.DOTALL),
+    re.compile(r"[^@/?]*(?:/[^?@]*)?(?:\?.*)?", re.DOTALL),
+)
 
 
 def _split_userinfo(rest: str) -> tuple[str | None, str]:
     """``user[:password]`` and the rest of a URL after its ``scheme://``.
 
     The user info ends at the first ``@`` after which a host, a database and a query can
-    follow: a password may hold an unencoded ``?``, ``/`` or ``@``, a query an ``@``.
+    follow: a password may hold an unencoded ``?``, ``/`` or ``@``, a query value an ``@``.
     """
-    at = rest.find("@")
-    while at >= 0:
-        if _AFTER_USERINFO.fullmatch(rest, at + 1):
-            return rest[:at], rest[at + 1 :]
-        at = rest.find("@", at + 1)
+    for after_userinfo in _AFTER_USERINFO:
+        at = rest.find("@")
+        while at >= 0:
+            if after_userinfo.fullmatch(rest, at + 1):
+                return rest[:at], rest[at + 1 :]
+            at = rest.find("@", at + 1)
     return None, rest
 
 
@@ -526,6 +533,8 @@ def _probe(url: str, timeout_s: float, shown: str) -> None:
         conninfo_to_dict(url)
     except psycopg.Error as exc:
         reason = hide_secrets(str(exc), secrets)
+        if secrets:  # libpq quotes the part it could not parse: of a password, maybe
+            reason = re.sub(r'(:\s*)"[^"]*"', r'\1"***"', reason)
         raise ConfigurationError(f"the index URL {shown} is not valid: {reason}") from None
     try:
         psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout_s))).close()

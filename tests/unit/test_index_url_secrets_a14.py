@@ -53,3 +53,40 @@ def test_a_refused_index_url_is_named_without_its_password(scheme: str, password
         with pytest.raises(ConfigurationError) as caught:
             KitConfig.from_sources({"index_url": url}, {}, {})
         assert "Z" not in str(caught.value)
+
+
+# -- second attack: an unencoded @ followed by / or ? in the password ---------------------
+
+_NO_EQUALS = st.characters(min_codepoint=33, max_codepoint=126, blacklist_characters="Z=&")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    before=st.text(_NO_EQUALS, max_size=12),
+    middle=st.sampled_from(["@h/d?x", "@ss/w?rd#", "@a?b", "@x/y", "?@/", "@"]),
+    after=st.text(_NO_EQUALS, max_size=12),
+)
+def test_a_password_holding_at_slash_and_query_is_never_shown(
+    before: str, middle: str, after: str
+) -> None:
+    """``kit:p@ss/w?rd#1@db/x`` was shown as ``kit:***@ss/w`` (a piece of the password as
+    the host); a query is key=value pairs, so what ends the password is the last ``@``."""
+    password = f"{before}{middle}Z{after}"
+    url = f"postgresql://kit:{password}@db.internal:5432/ipfs_kit"
+    shown = masked_url(url)
+    assert "Z" not in shown and shown.endswith("@db.internal:5432/ipfs_kit")
+    assert password in url_secrets(url)
+
+
+def test_an_unparsable_url_is_refused_without_a_piece_of_its_password() -> None:
+    import pytest
+
+    from ipfs_kit_py.errors import ConfigurationError
+    from ipfs_kit_py.index import open_index
+
+    with pytest.raises(ConfigurationError) as caught:
+        open_index("postgresql://kit:p@ss/w?rd#1@127.0.0.1:1/x", node_id="n")
+    message = str(caught.value)
+    assert "kit:***@127.0.0.1:1/x" in message
+    for piece in ("ss/w", "rd#1", "p@ss"):
+        assert piece not in message
