@@ -38,6 +38,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -84,6 +85,15 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """What an add knows of its content's record: written again with each copy."""
+
+    size: int | None
+    kind: str
+    profile: str | None
 
 
 class TieredCacheManager:
@@ -552,8 +562,9 @@ class TieredCacheManager:
                 importer.update(chunk)
                 staging.write(chunk)
             result = importer.finish()
-            self.index.begin_add(result.cid, size=result.size, kind=kind, profile=profile.key())
-            self._store_pending(result.cid, staging, to, pinned)
+            record = _Record(result.size, kind, profile.key())
+            self.index.begin_add(result.cid, size=record.size, kind=kind, profile=record.profile)
+            self._store_pending(result.cid, staging, to, pinned, record)
         self._store_layouts(result.cid, layout.nodes)
         return result
 
@@ -588,15 +599,16 @@ class TieredCacheManager:
             verifier.finish()
             # the profile that rebuilt the root, so no tier re-imports with a guess
             found = profile or verifier.matched
-            self.index.begin_add(cid, size=verifier.size, profile=found.key() if found else None)
-            return self._store_pending(cid, staging, to, pinned)
+            record = _Record(verifier.size, "file", found.key() if found else None)
+            self.index.begin_add(cid, size=record.size, profile=record.profile)
+            return self._store_pending(cid, staging, to, pinned, record)
 
     def _store_pending(
-        self, cid: CID, staging: Staging, to: Sequence[str] | None, pinned: bool
+        self, cid: CID, staging: Staging, to: Sequence[str] | None, pinned: bool, record: _Record
     ) -> list[StoredObject]:
         """:meth:`_store` a pending add; on failure roll the content row back if no copy."""
         try:
-            stored = self._store(cid, staging, to, pinned)
+            stored = self._store(cid, staging, to, pinned, record)
         except BaseException:
             self.index.rollback_add(cid)
             raise
@@ -611,7 +623,7 @@ class TieredCacheManager:
         return _temp_staging()
 
     def _store(
-        self, cid: CID, staging: Staging, to: Sequence[str] | None, pinned: bool
+        self, cid: CID, staging: Staging, to: Sequence[str] | None, pinned: bool, record: _Record
     ) -> list[StoredObject]:
         targets = [self.tier(name) for name in (self.policy.put_to if to is None else to)]
         stored: list[StoredObject] = []
@@ -626,16 +638,27 @@ class TieredCacheManager:
                         self.memory.insert(cid_key(cid), source.read())
                         stored.append(self.memory.stat(cid))
                     continue
-                profile = self.profile_of(cid)
+                profile = ImportProfile.parse(record.profile) if record.profile else None
                 obj = tier.put(cid, read_chunks(source), staging.size, profile=profile)
-                self.index.record(cid, tier.name, obj.locator, pinned=pinned or None)
+                with self.index.transaction():
+                    self._record_copy(cid, tier.name, obj.locator, pinned, None, record)
                 stored.append(obj)
             if self.disk is not None and any(self._is_disk(t) for t in targets):
-                stored.append(self._store_on_disk(cid, staging, source, pinned))
+                stored.append(self._store_on_disk(cid, staging, source, pinned, record))
         return stored
 
+    def _record_copy(
+        self, cid: CID, name: str, locator: str, pinned: bool, stamp: str | None, record: _Record
+    ) -> None:
+        """Record a copy an add made, inside the caller's transaction, with the content's
+        record: a concurrent add of the same CID (another process or node) that failed may
+        have rolled the record back meanwhile, and the copy must not bring it back bare
+        (no size, no profile to verify with, a directory as a file)."""
+        self.index.upsert_content(cid, size=record.size, kind=record.kind, profile=record.profile)
+        self.index.record(cid, name, locator, pinned=pinned or None, stamp=stamp)
+
     def _store_on_disk(
-        self, cid: CID, staging: Staging, source: BinaryIO, pinned: bool
+        self, cid: CID, staging: Staging, source: BinaryIO, pinned: bool, record: _Record
     ) -> StoredObject:
         """Commit the spooled bytes into the disk tier and record them, in one transaction."""
         assert self.disk is not None
@@ -649,9 +672,8 @@ class TieredCacheManager:
         try:
             with self.index.transaction():
                 path = self.disk.commit(local, cid)
-                stamp = self.disk.stamp(path)
-                self.index.record(
-                    cid, self.disk.name, str(path), pinned=pinned or None, stamp=stamp
+                self._record_copy(
+                    cid, self.disk.name, str(path), pinned, self.disk.stamp(path), record
                 )
         finally:
             local.abort()
