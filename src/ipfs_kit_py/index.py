@@ -218,6 +218,7 @@ class MetadataIndex(Closeable):
         self.path = Path(path) if path is not None else default_index_path()
         self._lock = threading.RLock()
         self._depth = 0
+        self._busy_ms = busy_timeout_ms
         try:
             if str(self.path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -808,6 +809,44 @@ class MetadataIndex(Closeable):
 
         ``older_than`` / ``accessed_before`` are Unix times.
         """
+        sql, params = self._query_sql(
+            backend, tag, min_size, max_size, older_than, accessed_before, min_access_count
+        )
+        sql += f" LIMIT {int(limit)}" if limit is not None else ""
+        return self._records(self._read(sql, params))
+
+    def query_pages(
+        self,
+        *,
+        backend: str | None = None,
+        tag: str | None = None,
+        min_size: int | None = None,
+        max_size: int | None = None,
+        older_than: float | None = None,
+        accessed_before: float | None = None,
+        min_access_count: int | None = None,
+        page_size: int = 1000,
+    ) -> Iterator[list[ContentRecord]]:
+        """:meth:`query` (no limit) a page of records at a time, from one query read as
+        it goes: a listing of millions of CIDs never holds them all."""
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+            raise InvalidInputError(f"page_size is an int >= 1, got {page_size!r}")
+        sql, params = self._query_sql(
+            backend, tag, min_size, max_size, older_than, accessed_before, min_access_count
+        )
+        for rows in self._stream(sql, params, page_size):
+            yield self._records(rows)
+
+    def _query_sql(
+        self,
+        backend: str | None,
+        tag: str | None,
+        min_size: int | None,
+        max_size: int | None,
+        older_than: float | None,
+        accessed_before: float | None,
+        min_access_count: int | None,
+    ) -> tuple[str, list[Any]]:
         where, params = _filters(
             backend, tag, min_size, max_size, older_than, accessed_before, min_access_count
         )
@@ -819,9 +858,10 @@ class MetadataIndex(Closeable):
             "c.access_count, c.metadata FROM content c"
             + (" WHERE " + " AND ".join(where) if where else "")
             + " ORDER BY c.created DESC"
-            + (f" LIMIT {int(limit)}" if limit is not None else "")
         )
-        rows = self._read(sql, params)
+        return sql, params
+
+    def _records(self, rows: Sequence[tuple[Any, ...]]) -> list[ContentRecord]:
         tags = self._tags_for([r[0] for r in rows])
         return [
             ContentRecord(
@@ -837,6 +877,30 @@ class MetadataIndex(Closeable):
             )
             for r in rows
         ]
+
+    def _stream(
+        self, sql: str, params: Sequence[Any], size: int
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows of one read query, ``size`` at a time, read as it goes on a connection
+        of its own: a read left open on the shared one would keep its snapshot, and this
+        index's next write would fail (SQLite does not move a reader's snapshot on)."""
+        if str(self.path) == ":memory:":  # no second connection: small by nature
+            rows = self._read(sql, params)
+            yield from (rows[at : at + size] for at in range(0, len(rows), size))
+            return
+        try:
+            with self._errors():
+                db = _connect(self.path, self._busy_ms)
+            try:
+                cursor = db.execute(sql, params)
+                while rows := cursor.fetchmany(size):
+                    yield rows
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            raise MetadataIndexError(f"index {self.location}: {_reason(exc)}") from exc
+        except (OverflowError, UnicodeEncodeError) as exc:
+            raise InvalidInputError(f"cannot look that up in the index: {exc}") from None
 
     def cids_in(self, backend: str) -> list[str]:
         """Return every CID key the index places in ``backend`` (not the missing copies)."""

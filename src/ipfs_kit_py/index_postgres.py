@@ -408,6 +408,22 @@ class PostgresIndex(MetadataIndex):
                             raise  # a read is safe to repeat on a connection that works
         raise AssertionError("unreachable")
 
+    def _stream(
+        self, sql: str, params: Sequence[Any], size: int
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows of one read query, ``size`` at a time: a server-side cursor in a
+        read transaction on a pooled connection of its own (held until the end)."""
+        with (
+            self._pg_errors(),
+            self._pool.connection() as raw,
+            raw.transaction(),
+            raw.cursor(name=f"ipfs_kit_rows_{threading.get_ident()}") as cursor,
+        ):
+            cursor.itersize = size
+            cursor.execute(pg_sql(sql), list(params) or None)
+            while rows := cursor.fetchmany(size):
+                yield rows
+
     def record_many(
         self,
         rows: Iterable[tuple[CID | str, str, str] | tuple[CID | str, str, str, str | None]],

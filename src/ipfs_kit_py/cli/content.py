@@ -10,6 +10,8 @@ import argparse
 import base64
 import dataclasses
 import functools
+import itertools
+import json
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +25,7 @@ from ipfs_kit_py.cli.console import (
     rich_console,
     stderr_is_terminal,
 )
-from ipfs_kit_py.cli.table import format_table, human_size
+from ipfs_kit_py.cli.table import format_table, human_size, table_widths
 from ipfs_kit_py.errors import InvalidInputError
 from ipfs_kit_py.progress import BaseSubscriber
 from ipfs_kit_py.streams import CHUNK
@@ -250,29 +252,56 @@ def _when(at: float | None) -> str:
 def cmd_ls(args: argparse.Namespace, kit: ipfs_kit) -> int:
     now = time.time()
     _check_filters(args)
-    records = kit.index.query(
-        backend=kit.tiers.tier_name(args.backend) if args.backend else None,
-        tag=args.tag,
-        min_size=args.min_size,
-        max_size=args.max_size,
-        older_than=now - args.older_than_days * 86400 if args.older_than_days else None,
-        min_access_count=args.min_access,
-        limit=args.limit,
+    filters = {
+        "backend": kit.tiers.tier_name(args.backend) if args.backend else None,
+        "tag": args.tag,
+        "min_size": args.min_size,
+        "max_size": args.max_size,
+        "older_than": now - args.older_than_days * 86400 if args.older_than_days else None,
+        "min_access_count": args.min_access,
+    }
+    # a page at a time, printed as it comes: millions of CIDs are never all in memory
+    pages: Iterator[list[ContentRecord]] = (
+        kit.index.query_pages(**filters)
+        if args.limit is None
+        else iter([kit.index.query(**filters, limit=args.limit)])
     )
-    if not records and args.backend:
+    first = next(pages, [])
+    if not first and args.backend:
         _explain_empty(kit, args.backend)
+    pages = itertools.chain([first], pages)
     if args.json:
-        content = [{**_plain(r), "added_cid": added_form(r)} for r in records]
-        print_json({"success": True, "count": len(records), "content": content})
+        _print_json_records(pages)
         return 0
-    rows = [
-        (added_form(r), human_size(r.size), r.kind, str(r.access_count), ",".join(r.tags))
-        for r in records
-    ]
     headers = ("CID", "SIZE", "KIND", "ACCESSES", "TAGS")
-    for line in format_table(headers, rows, right=(1, 3)) if rows else []:
-        print_line(line)
+    widths: list[int] = []  # a later page never narrows a column
+    for records in pages:
+        rows = [
+            (added_form(r), human_size(r.size), r.kind, str(r.access_count), ",".join(r.tags))
+            for r in records
+        ]
+        if not rows:
+            continue
+        lines = format_table(headers, rows, right=(1, 3), min_widths=widths)
+        for line in lines[1:] if widths else lines:
+            print_line(line)
+        widths = table_widths(headers, rows, widths)
     return 0
+
+
+def _print_json_records(pages: Iterable[list[ContentRecord]]) -> None:
+    """``ls --json``: one JSON object, written record by record as the pages come."""
+    out = sys.stdout
+    out.write('{"success": true, "content": [')
+    count = 0
+    for records in pages:
+        items = [
+            json.dumps({**_plain(r), "added_cid": added_form(r)}, default=str) for r in records
+        ]
+        if items:
+            out.write((", " if count else "") + ", ".join(items))  # one write a page
+            count += len(items)
+    out.write(f'], "count": {count}}}\n')
 
 
 def _explain_empty(kit: ipfs_kit, name: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["format_table", "human_size"]
+__all__ = ["format_table", "human_size", "table_widths"]
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
 
@@ -25,15 +25,28 @@ def human_size(size: int | None) -> str:
     return f"{value:.1f} {_UNITS[unit]}"
 
 
+def table_widths(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], at_least: Sequence[int] = ()
+) -> list[int]:
+    """The width of each column but the last: its widest cell, or ``at_least``'s."""
+    widths = [max(len(str(r[i])) for r in (headers, *rows)) for i in range(len(headers) - 1)]
+    return [max([w, *at_least[i : i + 1]]) for i, w in enumerate(widths)]
+
+
 def format_table(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right: Sequence[int] = (),
+    *,
+    min_widths: Sequence[int] = (),
 ) -> list[str]:
     """Lines of a table: a header row, then ``rows``, columns two spaces apart.
 
-    Every column but the last is padded to its widest cell (columns in ``right``
-    right-aligned); the last is never padded, wrapped or cut.
+    Every column but the last is padded to its widest cell, or to ``min_widths`` (a
+    table printed page by page keeps its columns), columns in ``right`` right-aligned;
+    the last is never padded, wrapped or cut.
     """
-    widths = [max(len(str(r[i])) for r in (headers, *rows)) for i in range(len(headers) - 1)]
+    widths = table_widths(headers, rows, min_widths)
     lines = []
     for row in (headers, *rows):
         cells = [
