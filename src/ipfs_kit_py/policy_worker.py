@@ -40,6 +40,7 @@ class EnforceReport:
     queued: int = 0  # found short or damaged and queued
     repaired: int = 0  # brought up to their policy by this worker
     already: int = 0  # claimed, but nothing was left to do (another worker did it)
+    unmet: int = 0  # short of their policy by copies no tier of this node can make
     failed: dict[str, str] = field(default_factory=dict)  # cid -> why
     seconds: float = 0.0
 
@@ -82,8 +83,9 @@ class PolicyWorker:
         """True if ``cid`` has a bad or missing copy here, or a copy its policy lacks."""
         return bool(self._short([cid]))
 
-    def _short(self, page: list[str]) -> list[str]:
-        """The keys of ``page`` that need work (read in a few queries for the whole page)."""
+    def _short(self, page: list[str], report: EnforceReport | None = None) -> list[str]:
+        """The keys of ``page`` that need work (read in a few queries for the whole page);
+        ``report.unmet`` counts those short by copies no tier here can make."""
         mine = ("", self.tiers.index.node_id)
         out = []
         for key, (record, known) in self.tiers.index.page(page).items():
@@ -91,13 +93,15 @@ class PolicyWorker:
             plan = plan_known(self.tiers, key, known, record, policies=self.policies)
             if damaged or plan.targets:
                 out.append(key)
+            if report is not None and plan.shortfall:
+                report.unmet += 1
         return out
 
     def scan(self, report: EnforceReport) -> None:
         """Queue every file CID that needs work (directories are repaired by ``repair``)."""
         for page in _content_pages(self.tiers):
             report.scanned += len(page)
-            short = self._short(page)
+            short = self._short(page, report)
             self.queue.enqueue(short)
             report.queued += len(short)
 

@@ -61,7 +61,7 @@ def test_a_required_tier_only_others_have_is_short_but_never_queued_here(
     [short] = summarize_short(b, policies)
     assert (short.cids, short.copies_lacking) == (1, 1)
     report = PolicyWorker(b, policies, owner="b").run_once()
-    assert (report.queued, report.failed) == (0, {})
+    assert (report.queued, report.failed, report.unmet) == (0, {}, 1)  # said, not hidden
     done = PolicyWorker(a, policies, owner="a").run_once()
     assert done.repaired == 1 and summarize_short(b, policies) == []
     assert {loc.backend for loc in a.index.locations(cid)} == {"disk", "vault"}
@@ -85,3 +85,19 @@ def test_a_queued_cid_removed_meanwhile_leaves_the_queue(
     assert report.failed == {}
     assert queue.status() == QueueStatus(0, 0, 0)
     assert a.index.content(gone) is None
+
+
+def test_a_policy_one_tier_cannot_meet_is_reported_by_the_run(
+    make_index: IndexFactory, tmp_path: Path
+) -> None:
+    """One durable tier and ``min_copies=2``: ``policy status`` says short (exit 1); the
+    run has nothing it can do, and says how many it leaves short instead of all's well."""
+    from ipfs_kit_py.cli.policy import _line
+
+    alone = _node(make_index, tmp_path, "node-a")
+    alone.add([b"one tier only"], to=["disk"])
+    [short] = summarize_short(alone, TWO)
+    assert short.cids == 1
+    report = PolicyWorker(alone, TWO, owner="a").run_once()
+    assert (report.queued, report.repaired, report.failed, report.unmet) == (0, 0, {}, 1)
+    assert "1 short by copies no tier here can make" in _line(report)

@@ -15,9 +15,10 @@ SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def _line(report: EnforceReport) -> str:
+    unmet = f"; {report.unmet} short by copies no tier here can make" if report.unmet else ""
     return (
         f"scanned {report.scanned}, queued {report.queued}: {report.repaired} repaired, "
-        f"{report.already} already done elsewhere, {len(report.failed)} failed"
+        f"{report.already} already done elsewhere, {len(report.failed)} failed{unmet}"
     )
 
 
