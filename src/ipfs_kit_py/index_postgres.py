@@ -316,8 +316,21 @@ class PostgresIndex(MetadataIndex):
                 f"index {self.location}: another transaction held a lock too long ({exc}); "
                 "is a process of this node stopped or hung inside one?"
             ) from exc
-        except (psycopg.Error, PoolTimeout) as exc:
+        except PoolTimeout as exc:
+            raise MetadataIndexError(f"index {self.location}: {exc}{self._why_not()}") from exc
+        except psycopg.Error as exc:
             raise MetadataIndexError(f"index {self.location}: {exc}") from exc
+
+    def _why_not(self) -> str:
+        """Why no pooled connection came (the pool's timeout names none): libpq's reason
+        from one quick connection attempt, without the password; '' if it connects."""
+        import psycopg
+
+        try:
+            psycopg.connect(self._url, autocommit=True, connect_timeout=2).close()
+        except psycopg.Error as exc:
+            return f": {hide_secrets(str(exc).strip(), url_secrets(self._url))}"
+        return ""
 
     @contextmanager
     def transaction(self) -> Iterator[_Connection]:  # type: ignore[override]

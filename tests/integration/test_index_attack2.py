@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -111,3 +112,32 @@ def test_many_processes_opening_an_old_schema_migrate_it_once(postgres: Postgres
     with psycopg.connect(url, autocommit=True) as conn:
         rows = conn.execute("SELECT version FROM ipfs_kit_schema").fetchall()
     assert rows == [(len(MIGRATIONS),)]
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[Postgres]:
+    """A PostgreSQL server of its own, for a test that stops it."""
+    from tests.servers.postgres import start_postgres
+
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.timeout(120)
+def test_a_server_gone_is_named_with_libpqs_reason(own_postgres: Postgres) -> None:
+    """The pool only says it got no connection in its timeout; the error says why."""
+    import subprocess
+
+    from tests.servers.postgres import _as_owner, pg_bin
+
+    url = own_postgres.new_database()
+    with PostgresIndex(url, node_id="n", connect_timeout_s=2) as index:
+        index.record(CID, "s3", "k")
+        ctl = [pg_bin("pg_ctl"), "-D", str(own_postgres.data_dir), "-m", "fast", "-w", "stop"]
+        subprocess.run(_as_owner(ctl), capture_output=True, timeout=60, check=True)
+        with pytest.raises(MetadataIndexError, match="refused") as caught:
+            index.locations(CID)
+        assert "couldn't get a connection" in str(caught.value)
