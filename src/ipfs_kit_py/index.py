@@ -445,7 +445,7 @@ class MetadataIndex(Closeable):
         """Bulk :meth:`upsert_content` in one transaction: (cid, size, kind, profile, meta)."""
         now = time.time()
         params = [
-            (_key(c), s, k, p, json.dumps(dict(m or {})), now, m is not None)
+            (_key(c), s, _text(k), _text(p), json.dumps(dict(m or {})), now, m is not None)
             for c, s, k, p, m in rows
         ]
         with self.transaction() as db:
@@ -608,14 +608,16 @@ class MetadataIndex(Closeable):
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO tags (cid, tag) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                [(key, t) for t in tags],
+                [(key, _text(t)) for t in tags],
             )
 
     def untag(self, cid: CID | str, *tags: str) -> None:
         """Remove user tags from ``cid``."""
         key = _key(cid)
         with self.transaction() as db:
-            db.executemany("DELETE FROM tags WHERE cid = ? AND tag = ?", [(key, t) for t in tags])
+            db.executemany(
+                "DELETE FROM tags WHERE cid = ? AND tag = ?", [(key, _text(t)) for t in tags]
+            )
 
     # -- locations --------------------------------------------------------------------
 
@@ -647,12 +649,12 @@ class MetadataIndex(Closeable):
         params = [
             (
                 _key(r[0]),
-                r[1],
+                _text(r[1]),
                 me if r[1] in local else "",
-                r[2],
+                _text(r[2]),
                 now,
                 pin,
-                r[3] if len(r) > 3 else None,
+                _text(r[3]) if len(r) > 3 else None,
                 keep_pin,
             )
             for r in rows
@@ -754,7 +756,7 @@ class MetadataIndex(Closeable):
                     "UPDATE locations SET bad = 1, missing = 0, reason = ?, "
                     "marked_at = CASE WHEN bad = 1 THEN marked_at ELSE ? END "
                     "WHERE cid = ? AND backend = ? AND node = ?",
-                    (reason, time.time(), _key(cid), backend, self._node(backend)),
+                    (_shown(reason), time.time(), _key(cid), backend, self._node(backend)),
                 )
 
     def mark_missing(self, cid: CID | str, backend: str, reason: str) -> bool:
@@ -768,7 +770,7 @@ class MetadataIndex(Closeable):
                 "UPDATE locations SET missing = 1, bad = 0, reason = ?, "
                 "marked_at = CASE WHEN missing = 1 THEN marked_at ELSE ? END "
                 "WHERE cid = ? AND backend = ? AND node = ?",
-                (reason, time.time(), _key(cid), backend, self._node(backend)),
+                (_shown(reason), time.time(), _key(cid), backend, self._node(backend)),
             )
             return cur.rowcount > 0
 
@@ -1075,6 +1077,19 @@ _ENVIRONMENT = (
 )
 
 
+def _text(value: T) -> T:
+    """``value``, if it is no text holding a NUL character: PostgreSQL stores none, so
+    both engines refuse one in a name (tag, tier, locator) alike."""
+    if isinstance(value, str) and "\x00" in value:
+        raise InvalidInputError(f"text in the index holds no NUL character: {value[:80]!r}")
+    return value
+
+
+def _shown(reason: str) -> str:
+    """A reason (an error's text) as both engines store it: a NUL written as ``\\x00``."""
+    return reason.replace("\x00", "\\x00") if isinstance(reason, str) else reason
+
+
 def _filters(
     backend: str | None,
     tag: str | None,
@@ -1086,6 +1101,8 @@ def _filters(
 ) -> tuple[list[str], list[Any]]:
     if backend is not None and not isinstance(backend, str):
         raise InvalidInputError(f"a backend name is text: {backend!r}")
+    for text in (backend, tag):
+        _text(text)
     checks: list[tuple[Any, str]] = [
         (tag, "c.cid IN (SELECT cid FROM tags WHERE tag = ?)"),
         (min_size, "c.size >= ?"),

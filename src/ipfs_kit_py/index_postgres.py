@@ -31,7 +31,7 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
     MetadataIndexError,
 )
-from ipfs_kit_py.index import LOCAL_TIERS, MetadataIndex, _expected_schema, _key
+from ipfs_kit_py.index import LOCAL_TIERS, MetadataIndex, _expected_schema, _key, _text
 from ipfs_kit_py.index_schema import MIGRATIONS, migration_statements
 
 if TYPE_CHECKING:
@@ -454,7 +454,8 @@ class PostgresIndex(MetadataIndex):
         for r in rows:  # every key parsed before anything is written; the last one wins
             backend = r[1]
             node = me if backend in local else ""
-            last[(_key(r[0]), backend, node)] = (r[2], r[3] if len(r) > 3 else None)
+            stamp = _text(r[3]) if len(r) > 3 else None
+            last[(_key(r[0]), _text(backend), node)] = (_text(r[2]), stamp)
         now = time.time()
         # in key order: the B-trees are written page after page, not all over (at 1M
         # rows: 1.7x faster here)
