@@ -814,6 +814,8 @@ class MetadataIndex(Closeable):
         sql, params = self._query_sql(
             backend, tag, min_size, max_size, older_than, accessed_before, min_access_count
         )
+        if limit is not None and not (isinstance(limit, int) and limit >= 0):
+            raise InvalidInputError(f"limit is an int >= 0, got {limit!r}")  # SQLite: -1 is all
         sql += f" LIMIT {int(limit)}" if limit is not None else ""
         return self._records(self._read(sql, params))
 
@@ -1114,6 +1116,8 @@ def _filters(
     for value, _ in checks:
         if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
             raise InvalidInputError(f"query filter must not be negative: {value}")
+        if value != value:  # nan: SQLite matched nothing with it, PostgreSQL everything
+            raise InvalidInputError("a query filter is a number, not nan")
     present = [(v, sql) for v, sql in checks if v is not None]
     return [sql for _, sql in present], [v for v, _ in present]
 

@@ -54,3 +54,14 @@ def test_any_reason_is_stored_by_both_engines(make_index: IndexFactory, reason: 
         assert gone.state == "missing" and gone.reason == bad.reason + "\\x00"
     except InvalidInputError:  # a lone surrogate: no engine encodes it
         assert any(0xD800 <= ord(c) <= 0xDFFF for c in reason)
+
+
+def test_a_filter_the_engines_read_differently_is_refused(make_index: IndexFactory) -> None:
+    """``limit=-1`` was everything on SQLite and an error on PostgreSQL; ``nan`` matched
+    nothing on SQLite and everything on PostgreSQL."""
+    index = make_index(node_id="node-a")
+    index.record(CID, "s3", "k")
+    for kwargs in ({"limit": -1}, {"older_than": float("nan")}, {"max_size": float("nan")}):
+        with pytest.raises(InvalidInputError):
+            index.query(**kwargs)  # type: ignore[arg-type]
+    assert len(index.query(limit=0)) == 0 and len(index.query(limit=1)) == 1
