@@ -207,7 +207,7 @@ class WritableContract(BackendContract):
             t.start()
         for t in threads:
             t.join()
-        assert errors == []
+        assert errors == [], [f"{type(e).__name__}: {e}" for e in errors]
         assert backend.stat(cid).size == len(data)
         assert verified_read(backend, cid, self.profile) == data
 

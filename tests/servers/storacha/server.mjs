@@ -31,7 +31,8 @@ const CODECS = { [dagPB.code]: dagPB, [dagCBOR.code]: dagCBOR, [raw.code]: raw }
 // node's default timeouts. This http module keeps them on loopback, lifts the limits that
 // broke large uploads (see `relaxLimits`), and answers a PUT without content-length with
 // 411 as S3 does (the storage node sizes its buffer from that header and would fail).
-// The storage node also calls `response.destroy()` right after `response.end(blob)`, which
+// Each answer says `connection: close` (see below). The storage node also calls
+// `response.destroy()` right after `response.end(blob)`, which
 // cut every GET of a blob over a few MB short ("other side closed" after ~4 MB): here a
 // destroy after end waits until the body has been handed to the socket.
 const loopbackHttp = {
@@ -41,6 +42,11 @@ const loopbackHttp = {
       if (req.method === 'PUT' && req.headers['content-length'] === undefined) {
         return send(res, 411, 'content-length required\n')
       }
+      // every answer closes its connection: the storage node destroys its socket after
+      // each answer, and a pooled keep-alive socket that a client (the upload-api's own
+      // fetch of an index blob in space/index/add) takes before the close is seen fails
+      // with "fetch failed" (seen under load with two writers of one CID)
+      res.setHeader('connection', 'close')
       const destroy = res.destroy.bind(res)
       res.destroy = (err) => {
         if (err || !res.writableEnded || res.writableFinished) return destroy(err)
