@@ -19,15 +19,17 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
+import re
 import stat
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ipfs_kit_py.backends.registry import config_file_of
 from ipfs_kit_py.backends.storacha.delegation import (
@@ -38,7 +40,11 @@ from ipfs_kit_py.backends.storacha.delegation import (
 )
 from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.backends.storacha.ucan import link_str
-from ipfs_kit_py.errors import ConfigurationError, InvalidInputError, IpfsKitError
+from ipfs_kit_py.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    IpfsKitError,
+)
 
 __all__ = [
     "FORMAT",
@@ -54,6 +60,8 @@ FORMAT = "ipfs-kit/storacha-agent"
 VERSION = 1
 _MAX_STORE_BYTES = 16 * 1024 * 1024
 _TMP_PREFIX = ".storacha-agent-"
+_T = TypeVar("_T")
+_SPACE_DID = re.compile(r"did:key:[A-Za-z0-9._%:-]{1,200}")  # as the config reads a space
 
 
 def agent_store_path(env: Mapping[str, str] | None = None) -> Path:
@@ -156,28 +164,109 @@ class AgentState:
 
     @classmethod
     def from_json(cls, data: Any, where: Path) -> AgentState:
+        """The state a store's JSON holds; ConfigurationError naming the first field that
+        is missing, of the wrong type or unreadable (never a TypeError later)."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ConfigurationError(f"{where} is not a Storacha agent store")
         version = data.get("version")
         if version != VERSION:
             raise ConfigurationError(
-                f"{where} has agent store version {version!r}; this ipfs_kit_py reads {VERSION}"
+                f"{where} has agent store version {_version(version)}; this ipfs_kit_py reads "
+                f"{VERSION}"
             )
-        try:
-            state = cls(Signer.parse(str(data["principal"])))
-            for row in data.get("delegations") or []:
-                delegation = parse_proof(str(row["proof"]))
-                state.add([delegation], issued=bool(row.get("issued")))
-                if row.get("revoked") is not None:
-                    state.revoked[link_str(delegation.cid)] = float(row["revoked"])
-            space = data.get("current_space")
-            state.current_space = str(space) if space else None
-            state.names = {str(k): str(v) for k, v in (data.get("spaces") or {}).items()}
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ConfigurationError(f"{where} is damaged: {type(exc).__name__}") from None
-        except ConfigurationError as exc:
-            raise ConfigurationError(f"{where} is damaged: {exc}") from None
+        fields = _StoreFields(data, where)
+        state = cls(fields.principal())
+        for index, row in enumerate(fields.rows()):
+            name = f"delegations[{index}]"
+            delegation = _field(where, f"{name}.proof", lambda r=row: _parse_row_proof(r))
+            issued = _typed(where, f"{name}.issued", row, bool, False)
+            _field(where, name, lambda d=delegation, i=issued: state.add([d], issued=i))
+            revoked = _typed(where, f"{name}.revoked", row, float, None)
+            if revoked is not None:
+                state.revoked[link_str(delegation.cid)] = revoked
+        state.current_space = fields.current_space()
+        state.names = fields.names()
         return state
+
+
+class _StoreFields:
+    """Typed reads of a store's top-level fields, each error naming its field."""
+
+    def __init__(self, data: dict[str, Any], where: Path) -> None:
+        self.data, self.where = data, where
+
+    def principal(self) -> Signer:
+        text = _typed(self.where, "principal", self.data, str)
+        return _field(self.where, "principal", lambda: Signer.parse(text))
+
+    def rows(self) -> list[dict[str, Any]]:
+        rows = _typed(self.where, "delegations", self.data, list, [])
+        for index, row in enumerate(rows):
+            if not isinstance(row, dict):
+                raise _damaged(self.where, f"delegations[{index}]", "an object", row)
+        return rows
+
+    def current_space(self) -> str | None:
+        space = _typed(self.where, "current_space", self.data, str, None)
+        if space is not None and not _SPACE_DID.fullmatch(space):
+            raise _damaged(self.where, "current_space", "a did:key:... space DID", space)
+        return space
+
+    def names(self) -> dict[str, str]:
+        names = _typed(self.where, "spaces", self.data, dict, {})
+        for did, name in names.items():
+            if not isinstance(name, str):
+                raise _damaged(self.where, f"spaces[{did[:80]!r}]", "a string", name)
+        return dict(names)
+
+
+_KINDS = {str: "a string", bool: "true or false", float: "a number", list: "a list", dict: "an object"}
+_MISSING = object()
+
+
+def _typed(where: Path, name: str, data: dict[str, Any], kind: type, default: Any = _MISSING) -> Any:
+    """``data[name's last part]`` if it is a ``kind`` (null or absent: ``default``)."""
+    value = data.get(name.rpartition(".")[2])
+    if value is None and default is not _MISSING:
+        return default
+    if kind is float:  # a number, not a bool; finite (a time)
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok and math.isfinite(value):
+            return float(value)
+    elif isinstance(value, kind):
+        return value
+    raise _damaged(where, name, _KINDS[kind], value)
+
+
+def _field(where: Path, name: str, read: Callable[[], _T]) -> _T:
+    """``read()``; its typed error as the damage of field ``name``."""
+    try:
+        return read()
+    except IpfsKitError as exc:
+        raise ConfigurationError(f"{where} is damaged: field {name!r}: {exc}") from None
+
+
+def _parse_row_proof(row: dict[str, Any]) -> Delegation:
+    proof = row.get("proof")
+    if not isinstance(proof, str):
+        raise ConfigurationError(f"must be a string, not {_shown(proof)}")
+    return parse_proof(proof, source="the stored proof")
+
+
+def _damaged(where: Path, name: str, kind: str, value: Any) -> ConfigurationError:
+    return ConfigurationError(f"{where} is damaged: field {name!r} must be {kind}, not {_shown(value)}")
+
+
+def _version(value: Any) -> str:
+    return str(value) if type(value) is int else _shown(value)
+
+
+def _shown(value: Any) -> str:
+    """The JSON type of ``value`` (never the value: the file holds the agent key)."""
+    if value is None:
+        return "null"
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    return names.get(type(value), "a list" if isinstance(value, list) else "an object")
 
 
 def _usable(delegation: Delegation, now: float) -> bool:

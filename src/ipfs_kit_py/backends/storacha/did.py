@@ -141,21 +141,22 @@ class Signer:
         return cls(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
 
     @classmethod
-    def parse(cls, text: str) -> Signer:
-        """Parse a ``Mg...`` key (multibase base64pad of the Ed25519 key archive)."""
+    def parse(cls, text: str, *, source: str = "STORACHA_KEY") -> Signer:
+        """Parse a ``Mg...`` key (multibase base64pad of the Ed25519 key archive);
+        ``source`` names where it came from in the error messages."""
         try:
             raw = multibase.decode(text.strip())
         except (ValueError, KeyError, binascii.Error) as exc:
             # not chained: the decoder's message may quote the private key
             raise ConfigurationError(
-                f"STORACHA_KEY is not a valid key: {type(exc).__name__}"
+                f"{source} is not a valid key: {type(exc).__name__}"
             ) from None
         expected = len(_PRIV_PREFIX) + 32 + len(_PUB_PREFIX) + 32
         if not raw.startswith(_PRIV_PREFIX) or len(raw) != expected:
-            raise ConfigurationError("STORACHA_KEY is not an Ed25519 key archive (Mg...)")
+            raise ConfigurationError(f"{source} is not an Ed25519 key archive (Mg...)")
         signer = cls(bytes(raw[2:34]))
         if raw[34:36] != _PUB_PREFIX or raw[36:] != signer.verifier.public_key:
-            raise ConfigurationError("STORACHA_KEY public key does not match its private key")
+            raise ConfigurationError(f"{source}: public key does not match its private key")
         return signer
 
     @classmethod
