@@ -341,8 +341,10 @@ class StorachaAgent(Closeable):
         return grant
 
     def delegations(self) -> list[HeldDelegation]:
-        """Delegations we hold and the ones we issued (``revoked``: when we revoked it)."""
+        """Delegations we hold and the ones we issued (``revoked``: when we revoked it):
+        those the store keeps (the next save prunes the others)."""
         state = self.state()
+        state.prune()
         rows = [(d, False) for d in state.delegations] + [(d, True) for d in state.issued]
         return [_held(d, issued, state.revoked_at(d)) for d, issued in rows]
 

@@ -11,7 +11,8 @@ processes never lose each other's changes. The format is versioned::
 ``issued`` marks delegations this agent made for others (``delegation create``); they
 are kept for ``delegation ls`` / ``revoke`` and are never used as our own proofs.
 ``revoked`` (optional: when this agent's ``ucan/revoke`` of it succeeded) is shown by
-``delegation ls``; a revoked delegation is never offered as a proof.
+``delegation ls``; a revoked delegation is never offered as a proof. Every save prunes
+expired delegations and login grants superseded by a later login (:mod:`.store_prune`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ipfs_kit_py.backends.storacha.delegation import (
     parse_proof,
 )
 from ipfs_kit_py.backends.storacha.did import Signer
+from ipfs_kit_py.backends.storacha.store_prune import expired, superseded
 from ipfs_kit_py.backends.storacha.ucan import link_str
 from ipfs_kit_py.errors import (
     ConfigurationError,
@@ -136,6 +138,22 @@ class AgentState:
         """When our ``ucan/revoke`` of ``delegation`` succeeded, or None."""
         return self.revoked.get(link_str(delegation.cid))
 
+    def prune(self, now: float | None = None) -> int:
+        """Drop expired delegations (held or issued) and login grants a later login for
+        the same account and abilities superseded, with their attestations; never one
+        usable now and not superseded. Returns how many were dropped."""
+        now = time.time() if now is None else now
+        revoked = {d.cid for d in self.delegations if self.revoked_at(d) is not None}
+        gone = superseded(self.delegations, revoked, now)
+        before = len(self.delegations) + len(self.issued)
+        self.delegations = [
+            d for d in self.delegations if d.cid not in gone and not expired(d, now)
+        ]
+        self.issued = [d for d in self.issued if not expired(d, now)]
+        kept = {link_str(d.cid) for d in [*self.delegations, *self.issued]}
+        self.revoked = {cid: when for cid, when in self.revoked.items() if cid in kept}
+        return before - len(self.delegations) - len(self.issued)
+
     def spaces(self) -> list[str]:
         """Space DIDs our held delegations reach, in the order they were added."""
         found: list[str] = []
@@ -216,7 +234,7 @@ class _StoreFields:
         names = _typed(self.where, "spaces", self.data, dict, {})
         for did, name in names.items():
             if not isinstance(name, str):
-                raise _damaged(self.where, f"spaces[{did[:80]!r}]", "a string", name)
+                raise _damaged(self.where, f"spaces[{did[:80]}]", "a string", name)
         return dict(names)
 
 
@@ -243,7 +261,7 @@ def _field(where: Path, name: str, read: Callable[[], _T]) -> _T:
     try:
         return read()
     except IpfsKitError as exc:
-        raise ConfigurationError(f"{where} is damaged: field {name!r}: {exc}") from None
+        raise ConfigurationError(f"{where} is damaged: field '{name}': {exc}") from None
 
 
 def _parse_row_proof(row: dict[str, Any]) -> Delegation:
@@ -254,7 +272,7 @@ def _parse_row_proof(row: dict[str, Any]) -> Delegation:
 
 
 def _damaged(where: Path, name: str, kind: str, value: Any) -> ConfigurationError:
-    return ConfigurationError(f"{where} is damaged: field {name!r} must be {kind}, not {_shown(value)}")
+    return ConfigurationError(f"{where} is damaged: field '{name}' must be {kind}, not {_shown(value)}")
 
 
 def _version(value: Any) -> str:
@@ -316,10 +334,12 @@ class AgentStore:
         """Read, let the caller change, and atomically write the state, all under one lock.
 
         A new store gets a fresh agent key. Nothing is written if the block raises.
+        Dead delegations are pruned on every save (:meth:`AgentState.prune`).
         """
         with self._locked(fcntl.LOCK_EX):
             state = self._read() or AgentState(Signer.generate())
             yield state
+            state.prune()
             self._write(state)
 
     @contextmanager
