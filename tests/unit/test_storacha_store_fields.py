@@ -4,6 +4,7 @@ the default path leaves ``ipfs_kit()`` working for every other tier."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,9 @@ def test_a_field_of_the_wrong_type_is_named(
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 FIELDS = [
@@ -109,7 +112,9 @@ FIELDS = [
 ]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(where=st.sampled_from(FIELDS), value=JSON, extra=st.booleans())
 def test_any_damaged_field_loads_or_is_a_configuration_error(
     tmp_path: Path, where: tuple[Any, ...], value: Any, extra: bool
@@ -135,10 +140,8 @@ def test_any_damaged_field_loads_or_is_a_configuration_error(
     state.spaces()
     state.to_json()
     config = StorachaConfig.from_sources({"agent_store": str(store.path)}, env={})
-    try:
+    with contextlib.suppress(NotConfiguredError):  # no usable proof left: said, typed
         config.require_credentials()
-    except NotConfiguredError:
-        pass  # no usable proof left (the value removed it): said, typed
 
 
 def test_a_damaged_store_is_the_storacha_tiers_why(
@@ -167,3 +170,26 @@ def test_a_damaged_store_is_the_storacha_tiers_why(
         assert kit.add(b"still works").stored  # the local tiers serve
     finally:
         kit.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(max_size=60),
+        st.binary(max_size=60).map(lambda b: "m" + __import__("base64").b64encode(b).decode()),
+        st.binary(max_size=40).map(
+            lambda b: "m" + __import__("base64").b64encode(b"\x01" + b).decode()
+        ),
+    ),
+    source=st.sampled_from(["the proof file p.txt", "the proof argument", "the proof given"]),
+)
+def test_a_bad_proof_is_named_by_its_source(text: str, source: str) -> None:
+    """Any text that is not a proof: ConfigurationError naming where it came from, never
+    STORACHA_PROOF (unless that is where it came from) and never quoting it."""
+    from ipfs_kit_py.backends.storacha.delegation import parse_proof
+
+    try:
+        parse_proof(text, source=source)
+    except ConfigurationError as exc:
+        assert str(exc).startswith(source) and "STORACHA_PROOF" not in str(exc)
+        assert len(text.strip()) < 8 or text.strip() not in str(exc)

@@ -26,7 +26,7 @@ import re
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +39,7 @@ from ipfs_kit_py.backends.storacha.delegation import (
     check_ucan,
     parse_proof,
 )
+from ipfs_kit_py.backends.storacha.delegations import attested
 from ipfs_kit_py.backends.storacha.did import Signer
 from ipfs_kit_py.backends.storacha.store_prune import expired, superseded
 from ipfs_kit_py.backends.storacha.ucan import link_str
@@ -146,9 +147,9 @@ class AgentState:
         revoked = {d.cid for d in self.delegations if self.revoked_at(d) is not None}
         gone = superseded(self.delegations, revoked, now)
         before = len(self.delegations) + len(self.issued)
-        self.delegations = [
-            d for d in self.delegations if d.cid not in gone and not expired(d, now)
-        ]
+        gone |= {d.cid for d in self.delegations if expired(d, now)}
+        gone |= {d.cid for d in self.delegations if attested(d) in gone}  # vouch for nothing
+        self.delegations = [d for d in self.delegations if d.cid not in gone]
         self.issued = [d for d in self.issued if not expired(d, now)]
         kept = {link_str(d.cid) for d in [*self.delegations, *self.issued]}
         self.revoked = {cid: when for cid, when in self.revoked.items() if cid in kept}
@@ -195,84 +196,92 @@ class AgentState:
         fields = _StoreFields(data, where)
         state = cls(fields.principal())
         for index, row in enumerate(fields.rows()):
-            name = f"delegations[{index}]"
-            delegation = _field(where, f"{name}.proof", lambda r=row: _parse_row_proof(r))
-            issued = _typed(where, f"{name}.issued", row, bool, False)
-            _field(where, name, lambda d=delegation, i=issued: state.add([d], issued=i))
-            revoked = _typed(where, f"{name}.revoked", row, float, None)
-            if revoked is not None:
-                state.revoked[link_str(delegation.cid)] = revoked
+            fields.add_row(state, f"delegations[{index}]", row)
         state.current_space = fields.current_space()
         state.names = fields.names()
         return state
 
 
 class _StoreFields:
-    """Typed reads of a store's top-level fields, each error naming its field."""
+    """Typed reads of a store's fields, each error naming its field."""
 
     def __init__(self, data: dict[str, Any], where: Path) -> None:
         self.data, self.where = data, where
 
     def principal(self) -> Signer:
         text = _typed(self.where, "principal", self.data, str)
-        return _field(self.where, "principal", lambda: Signer.parse(text))
+        if text is None:
+            raise _damaged(self.where, "principal", "a string", None)
+        try:
+            return Signer.parse(text, source="the agent key")
+        except IpfsKitError as exc:
+            raise _unreadable(self.where, "principal", exc) from None
 
     def rows(self) -> list[dict[str, Any]]:
-        rows = _typed(self.where, "delegations", self.data, list, [])
+        rows: list[Any] = _typed(self.where, "delegations", self.data, list) or []
         for index, row in enumerate(rows):
             if not isinstance(row, dict):
                 raise _damaged(self.where, f"delegations[{index}]", "an object", row)
         return rows
 
+    def add_row(self, state: AgentState, name: str, row: dict[str, Any]) -> None:
+        """Add the delegation of one ``delegations`` row to ``state``."""
+        proof = _typed(self.where, f"{name}.proof", row, str)
+        if proof is None:
+            raise _damaged(self.where, f"{name}.proof", "a string", None)
+        issued = _typed(self.where, f"{name}.issued", row, bool) or False
+        revoked = _time(self.where, f"{name}.revoked", row)
+        try:
+            delegation = parse_proof(proof, source="the stored proof")
+            state.add([delegation], issued=issued)
+        except IpfsKitError as exc:
+            raise _unreadable(self.where, f"{name}.proof", exc) from None
+        if revoked is not None:
+            state.revoked[link_str(delegation.cid)] = revoked
+
     def current_space(self) -> str | None:
-        space = _typed(self.where, "current_space", self.data, str, None)
+        space = _typed(self.where, "current_space", self.data, str)
         if space is not None and not _SPACE_DID.fullmatch(space):
             raise _damaged(self.where, "current_space", "a did:key:... space DID", space)
         return space
 
     def names(self) -> dict[str, str]:
-        names = _typed(self.where, "spaces", self.data, dict, {})
+        names: dict[Any, Any] = _typed(self.where, "spaces", self.data, dict) or {}
         for did, name in names.items():
             if not isinstance(name, str):
-                raise _damaged(self.where, f"spaces[{did[:80]}]", "a string", name)
-        return dict(names)
+                raise _damaged(self.where, f"spaces[{str(did)[:80]}]", "a string", name)
+        return {str(did): name for did, name in names.items()}
 
 
-_KINDS = {str: "a string", bool: "true or false", float: "a number", list: "a list", dict: "an object"}
-_MISSING = object()
+_KINDS = {str: "a string", bool: "true or false", list: "a list", dict: "an object"}
 
 
-def _typed(where: Path, name: str, data: dict[str, Any], kind: type, default: Any = _MISSING) -> Any:
-    """``data[name's last part]`` if it is a ``kind`` (null or absent: ``default``)."""
+def _typed(where: Path, name: str, data: dict[str, Any], kind: type[_T]) -> _T | None:
+    """``data[name's last part]`` if it is a ``kind``; None if null or absent."""
     value = data.get(name.rpartition(".")[2])
-    if value is None and default is not _MISSING:
-        return default
-    if kind is float:  # a number, not a bool; finite (a time)
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if ok and math.isfinite(value):
-            return float(value)
-    elif isinstance(value, kind):
+    if value is None or isinstance(value, kind):
         return value
     raise _damaged(where, name, _KINDS[kind], value)
 
 
-def _field(where: Path, name: str, read: Callable[[], _T]) -> _T:
-    """``read()``; its typed error as the damage of field ``name``."""
-    try:
-        return read()
-    except IpfsKitError as exc:
-        raise ConfigurationError(f"{where} is damaged: field '{name}': {exc}") from None
+def _time(where: Path, name: str, data: dict[str, Any]) -> float | None:
+    """A finite number of seconds (not a boolean); None if null or absent."""
+    value = data.get(name.rpartition(".")[2])
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    raise _damaged(where, name, "a number", value)
 
 
-def _parse_row_proof(row: dict[str, Any]) -> Delegation:
-    proof = row.get("proof")
-    if not isinstance(proof, str):
-        raise ConfigurationError(f"must be a string, not {_shown(proof)}")
-    return parse_proof(proof, source="the stored proof")
+def _unreadable(where: Path, name: str, exc: IpfsKitError) -> ConfigurationError:
+    return ConfigurationError(f"{where} is damaged: field '{name}': {exc}")
 
 
 def _damaged(where: Path, name: str, kind: str, value: Any) -> ConfigurationError:
-    return ConfigurationError(f"{where} is damaged: field '{name}' must be {kind}, not {_shown(value)}")
+    return ConfigurationError(
+        f"{where} is damaged: field '{name}' must be {kind}, not {_shown(value)}"
+    )
 
 
 def _version(value: Any) -> str:

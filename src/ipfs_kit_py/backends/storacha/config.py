@@ -113,7 +113,9 @@ class StorachaConfig:
         key, proof, space = get("key"), get("proof"), get("space")
         store = get("agent_store")
         store_error = None
-        given_in = "the [storacha] proof" if "proof" in {**sources.section, **sources.args} else None
+        given_in = (
+            "the [storacha] proof" if "proof" in {**sources.section, **sources.args} else None
+        )
         proof_source = given_in or "STORACHA_PROOF"
         if not key and not proof:  # env and config win; else the agent store, if any
             proof_source = f"the agent store {store or agent_store_path(sources.env)}"

@@ -23,7 +23,6 @@ from ipfs_kit_py.errors import (
     CARFormatError,
     ConfigurationError,
     ContentMismatchError,
-    InvalidCIDError,
     ProtocolError,
 )
 
@@ -218,7 +217,7 @@ def _unwrap(text: str, source: str) -> bytes:
         return data
     try:
         cid = decode_cid_bytes(data, max_bytes=_MAX_PROOF_BYTES + 16)
-    except InvalidCIDError:
+    except Exception:  # InvalidCIDError, or multiformats' untyped errors for malformed ones
         raise ConfigurationError(f"{source} holds an unreadable CID") from None
     if cid.codec.code != CAR_CODEC or cid.hashfun.code != _IDENTITY:
         raise ConfigurationError(f"{source} is a CID but not an identity CID of a CAR")

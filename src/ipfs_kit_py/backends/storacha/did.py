@@ -148,9 +148,7 @@ class Signer:
             raw = multibase.decode(text.strip())
         except (ValueError, KeyError, binascii.Error) as exc:
             # not chained: the decoder's message may quote the private key
-            raise ConfigurationError(
-                f"{source} is not a valid key: {type(exc).__name__}"
-            ) from None
+            raise ConfigurationError(f"{source} is not a valid key: {type(exc).__name__}") from None
         expected = len(_PRIV_PREFIX) + 32 + len(_PUB_PREFIX) + 32
         if not raw.startswith(_PRIV_PREFIX) or len(raw) != expected:
             raise ConfigurationError(f"{source} is not an Ed25519 key archive (Mg...)")

@@ -26,9 +26,7 @@ def expired(delegation: Delegation, now: float) -> bool:
     return any(u.exp is not None and u.exp < now for u in delegation.chain())
 
 
-def superseded(
-    held: Sequence[Delegation], revoked: Iterable[CID], now: float
-) -> set[CID]:
+def superseded(held: Sequence[Delegation], revoked: Iterable[CID], now: float) -> set[CID]:
     """CIDs of account grants (``did:mailto`` issuer) that a later-stored grant from the
     same account to the same audience with the same abilities replaces, and of the
     attestations of those grants. Only a grant usable now and attested by an attestation
@@ -43,7 +41,7 @@ def superseded(
     gone = {
         g.cid for at, g in enumerate(grants) if at < newest.get(_key(g), -1) and g.cid not in dead
     }
-    return gone | {d.cid for d in held if attested(d) in gone}
+    return gone
 
 
 def _key(grant: Delegation) -> tuple[str, str, bytes]:
