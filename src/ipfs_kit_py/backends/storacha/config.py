@@ -78,7 +78,8 @@ class StorachaConfig:
     # why the agent store could not be read (damaged, refused): the kit still builds, the
     # Storacha tier reports this as its reason, and every Storacha call raises it
     store_error: str | None = None
-    proof_source: str = "STORACHA_PROOF"  # where the key and proof came from, for messages
+    # where the proof came from, for messages (derived: not a setting, not summarized)
+    proof_source: str = field(default="STORACHA_PROOF", metadata={"derived": True})
 
     @property
     def configured(self) -> bool:
