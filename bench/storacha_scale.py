@@ -3,12 +3,14 @@ with its peak RSS, and listing many uploads (used by ``python -m bench.storacha`
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -116,6 +118,10 @@ def bench_listing(
         start = time.perf_counter()
         listed = sum(1 for _ in backend.iter_uploads(page_size=PAGE))
         ours = time.perf_counter() - start
+        with _multiformats_cids():
+            start = time.perf_counter()
+            sum(1 for _ in backend.iter_uploads(page_size=PAGE))
+            before = time.perf_counter() - start
     js = _js_list(service, creds)
     if listed != count or js["count"] != count:
         raise RuntimeError(f"listed {listed} (ours) and {js['count']} (JS), not {count}")
@@ -123,7 +129,24 @@ def bench_listing(
     peer = "@storacha/client upload.list"
     run.add(Measurement(case, peer, [float(js["seconds"])], 0, count, notes))
     run.add(Measurement(case, "ipfs_kit iter_uploads", [ours], 0, count, f"pages of {PAGE}"))
+    slow = "ipfs_kit iter_uploads, CIDs by CID.decode"
+    run.add(Measurement(case, slow, [before], 0, count, "as before the fast tag-42 path"))
     return case
+
+
+@contextlib.contextmanager
+def _multiformats_cids() -> Iterator[None]:
+    """dag_cbor decoding its CIDs with multiformats' own ``CID.decode`` (not the fast
+    path ``_cbor`` installs): what listing cost before it."""
+    import dag_cbor.decoding
+    from multiformats import CID
+
+    fast = dag_cbor.decoding.CID  # type: ignore[attr-defined]
+    dag_cbor.decoding.CID = CID  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        dag_cbor.decoding.CID = fast  # type: ignore[attr-defined]
 
 
 def _js_list(service: StorachaService, creds: StorachaTestCredentials) -> dict[str, int]:

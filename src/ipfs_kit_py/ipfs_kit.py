@@ -618,7 +618,7 @@ class ipfs_kit(Closeable):
         config = getattr(group[0], "config", None) if group else None
         if config is None or not dataclasses.is_dataclass(config) or isinstance(config, type):
             return {}
-        fields = dataclasses.fields(config)
+        fields = [f for f in dataclasses.fields(config) if not f.metadata.get("derived")]
         values = {f.name: getattr(config, f.name) for f in fields}
         defaults = {f.name: _default_of(f) for f in fields}
         return {k: v for k, v in values.items() if v is not None and v != defaults[k]}

@@ -148,7 +148,7 @@ class KitSources:
         try:
             for backend in built:
                 backend.check_configured()
-        except NotConfiguredError as exc:
+        except ConfigurationError as exc:  # not set, or its own store damaged: the tier's why
             remote.missing[name] = str(exc)
 
 

@@ -257,10 +257,20 @@ def run_delegation_revoke(args: argparse.Namespace) -> int:
 def run_import_proof(args: argparse.Namespace) -> int:
     proof = _text_arg(args.proof)
     key = _text_arg(args.key_file, path_only=True) if args.key_file else None
+    source, key_source = _arg_source(args.proof, "proof"), f"the key file {args.key_file}"
     with agent_from_args(args) as agent:
-        made = agent.import_proof(proof, key=key)
+        made = agent.import_proof(proof, key=key, source=source, key_source=key_source)
         value = {"cid": cid_key(made.cid), "spaces": made.spaces(), "agent": agent.whoami()}
     return _show(args, value, f"imported {cid_key(made.cid)} for {', '.join(made.spaces())}")
+
+
+def _arg_source(value: str, what: str) -> str:
+    """How error messages name an argument read by :func:`_text_arg`."""
+    if value == "-":
+        return f"the {what} on stdin"
+    if os.path.isfile(value):
+        return f"the {what} file {value}"
+    return f"the {what} argument"
 
 
 def _text_arg(value: str, *, path_only: bool = False) -> str:

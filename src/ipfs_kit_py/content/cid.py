@@ -206,19 +206,22 @@ def cid_bytes_key(cid: AnyCID) -> bytes:
 
 
 @functools.cache
-def _cid_parts(codec: int, version: int) -> tuple[Multibase, Multicodec, Multihash]:
+def _cid_parts(
+    codec: int, version: int, base: str = "base32"
+) -> tuple[Multibase, Multicodec, Multihash]:
     """The validated multibase/multicodec/multihash objects a CID of this kind needs."""
     cid_class = _cid_class()
     template = (
         cid_class("base58btc", 0, "dag-pb", _SHA256_PREFIX + bytes(32))
         if version == 0
-        else (cid_class("base32", 1, codec, _SHA256_PREFIX + bytes(32)))
+        else (cid_class(base, 1, codec, _SHA256_PREFIX + bytes(32)))
     )
     return template.base, template.codec, template.hashfun
 
 
-def make_cid(codec: int, sha256_digest: bytes, version: int = 1) -> CID:
-    """Build a CID for ``codec`` from a raw sha2-256 digest (32 bytes).
+def make_cid(codec: int, sha256_digest: bytes, version: int = 1, *, base: str = "base32") -> CID:
+    """Build a CID for ``codec`` from a raw sha2-256 digest (32 bytes); a v1 CID prints
+    in ``base``.
 
     Hot path of the importer: it skips multiformats' per-call validation (~100 us) by
     reusing the parts of a validated template CID of the same kind.
@@ -227,15 +230,18 @@ def make_cid(codec: int, sha256_digest: bytes, version: int = 1) -> CID:
         raise InvalidCIDError(f"a sha2-256 digest has 32 bytes, got {len(sha256_digest)}")
     if version == 0 and codec != DAG_PB:
         raise InvalidCIDError("CIDv0 can only name dag-pb nodes")
-    base, multicodec, hashfun = _cid_parts(codec, version)
+    multibase, multicodec, hashfun = _cid_parts(codec, version, base)
     cid_class = _cid_class()
     digest = _SHA256_PREFIX + sha256_digest
-    cid: CID = cid_class._new_instance(cid_class, base, version, multicodec, hashfun, digest)
+    cid: CID = cid_class._new_instance(cid_class, multibase, version, multicodec, hashfun, digest)
     return cid
 
 
-def decode_cid_bytes(data: bytes, *, max_bytes: int = MAX_CID_BYTES) -> CID:
-    """Decode a binary CID (as found in blocks and CARs); v1 CIDs print in base32.
+def decode_cid_bytes(
+    data: bytes, *, max_bytes: int = MAX_CID_BYTES, as_decoded: bool = False
+) -> CID:
+    """Decode a binary CID (as found in blocks and CARs); v1 CIDs print in base32, or
+    with ``as_decoded`` in base58btc (exactly what multiformats' ``CID.decode`` gives).
 
     sha2-256 CIDs (nearly all) take the fast path of :func:`make_cid`. Raises
     :class:`InvalidCIDError` for more than ``max_bytes`` bytes (before decoding) and
@@ -244,12 +250,14 @@ def decode_cid_bytes(data: bytes, *, max_bytes: int = MAX_CID_BYTES) -> CID:
     _check_length(len(data), max_bytes)
     if len(data) == 34 and data[:2] == _SHA256_PREFIX:
         return make_cid(DAG_PB, data[2:], 0)
+    base = "base58btc" if as_decoded else "base32"
     if len(data) > 35 and data[0] == 1 and data[-34:-32] == _SHA256_PREFIX:
         codec = _small_varint(data[1:-34])
         if codec is not None:
             with contextlib.suppress(Exception):
-                return make_cid(codec, data[-32:], 1)
-    return base32(_validated(_cid_class().decode(data)))
+                return make_cid(codec, data[-32:], 1, base=base)
+    cid = _validated(_cid_class().decode(data))
+    return cid if as_decoded else base32(cid)
 
 
 def _validated(cid: CID) -> CID:

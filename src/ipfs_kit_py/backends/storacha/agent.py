@@ -341,8 +341,10 @@ class StorachaAgent(Closeable):
         return grant
 
     def delegations(self) -> list[HeldDelegation]:
-        """Delegations we hold and the ones we issued (``revoked``: when we revoked it)."""
+        """Delegations we hold and the ones we issued (``revoked``: when we revoked it):
+        those the store keeps (the next save prunes the others)."""
         state = self.state()
+        state.prune()
         rows = [(d, False) for d in state.delegations] + [(d, True) for d in state.issued]
         return [_held(d, issued, state.revoked_at(d)) for d, issued in rows]
 
@@ -360,13 +362,21 @@ class StorachaAgent(Closeable):
             fresh.revoked[revoked] = time.time()
         return revoked
 
-    def import_proof(self, proof: str, *, key: str | None = None) -> Delegation:
+    def import_proof(
+        self,
+        proof: str,
+        *,
+        key: str | None = None,
+        source: str = "the proof given",
+        key_source: str = "the key given",
+    ) -> Delegation:
         """Add a ``delegation create --base64`` proof; ``key`` (``Mg...``) sets the agent key
-        of a store that holds no delegations yet. Selects its space if none is selected."""
-        delegation = parse_proof(proof)
+        of a store that holds no delegations yet. Selects its space if none is selected.
+        ``source``/``key_source`` name where they came from in error messages."""
+        delegation = parse_proof(proof, source=source)
         with self.store.update() as state:
             if key is not None:
-                _replace_key(state, Signer.parse(key))
+                _replace_key(state, Signer.parse(key, source=key_source))
             delegation.check(state.principal.did)
             delegation.check_links()
             state.add([delegation])

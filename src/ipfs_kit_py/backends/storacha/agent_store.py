@@ -11,7 +11,8 @@ processes never lose each other's changes. The format is versioned::
 ``issued`` marks delegations this agent made for others (``delegation create``); they
 are kept for ``delegation ls`` / ``revoke`` and are never used as our own proofs.
 ``revoked`` (optional: when this agent's ``ucan/revoke`` of it succeeded) is shown by
-``delegation ls``; a revoked delegation is never offered as a proof.
+``delegation ls``; a revoked delegation is never offered as a proof. Every save prunes
+expired delegations and login grants superseded by a later login (:mod:`.store_prune`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
+import re
 import stat
 import tempfile
 import time
@@ -27,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ipfs_kit_py.backends.registry import config_file_of
 from ipfs_kit_py.backends.storacha.delegation import (
@@ -36,9 +39,15 @@ from ipfs_kit_py.backends.storacha.delegation import (
     check_ucan,
     parse_proof,
 )
+from ipfs_kit_py.backends.storacha.delegations import attested
 from ipfs_kit_py.backends.storacha.did import Signer
+from ipfs_kit_py.backends.storacha.store_prune import expired, superseded
 from ipfs_kit_py.backends.storacha.ucan import link_str
-from ipfs_kit_py.errors import ConfigurationError, InvalidInputError, IpfsKitError
+from ipfs_kit_py.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    IpfsKitError,
+)
 
 __all__ = [
     "FORMAT",
@@ -54,6 +63,8 @@ FORMAT = "ipfs-kit/storacha-agent"
 VERSION = 1
 _MAX_STORE_BYTES = 16 * 1024 * 1024
 _TMP_PREFIX = ".storacha-agent-"
+_T = TypeVar("_T")
+_SPACE_DID = re.compile(r"did:key:[A-Za-z0-9._%:-]{1,200}")  # as the config reads a space
 
 
 def agent_store_path(env: Mapping[str, str] | None = None) -> Path:
@@ -128,6 +139,22 @@ class AgentState:
         """When our ``ucan/revoke`` of ``delegation`` succeeded, or None."""
         return self.revoked.get(link_str(delegation.cid))
 
+    def prune(self, now: float | None = None) -> int:
+        """Drop expired delegations (held or issued) and login grants a later login for
+        the same account and abilities superseded, with their attestations; never one
+        usable now and not superseded. Returns how many were dropped."""
+        now = time.time() if now is None else now
+        revoked = {d.cid for d in self.delegations if self.revoked_at(d) is not None}
+        gone = superseded(self.delegations, revoked, now)
+        before = len(self.delegations) + len(self.issued)
+        gone |= {d.cid for d in self.delegations if expired(d, now)}
+        gone |= {d.cid for d in self.delegations if attested(d) in gone}  # vouch for nothing
+        self.delegations = [d for d in self.delegations if d.cid not in gone]
+        self.issued = [d for d in self.issued if not expired(d, now)]
+        kept = {link_str(d.cid) for d in [*self.delegations, *self.issued]}
+        self.revoked = {cid: when for cid, when in self.revoked.items() if cid in kept}
+        return before - len(self.delegations) - len(self.issued)
+
     def spaces(self) -> list[str]:
         """Space DIDs our held delegations reach, in the order they were added."""
         found: list[str] = []
@@ -156,28 +183,117 @@ class AgentState:
 
     @classmethod
     def from_json(cls, data: Any, where: Path) -> AgentState:
+        """The state a store's JSON holds; ConfigurationError naming the first field that
+        is missing, of the wrong type or unreadable (never a TypeError later)."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ConfigurationError(f"{where} is not a Storacha agent store")
         version = data.get("version")
         if version != VERSION:
             raise ConfigurationError(
-                f"{where} has agent store version {version!r}; this ipfs_kit_py reads {VERSION}"
+                f"{where} has agent store version {_version(version)}; this ipfs_kit_py reads "
+                f"{VERSION}"
             )
-        try:
-            state = cls(Signer.parse(str(data["principal"])))
-            for row in data.get("delegations") or []:
-                delegation = parse_proof(str(row["proof"]))
-                state.add([delegation], issued=bool(row.get("issued")))
-                if row.get("revoked") is not None:
-                    state.revoked[link_str(delegation.cid)] = float(row["revoked"])
-            space = data.get("current_space")
-            state.current_space = str(space) if space else None
-            state.names = {str(k): str(v) for k, v in (data.get("spaces") or {}).items()}
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ConfigurationError(f"{where} is damaged: {type(exc).__name__}") from None
-        except ConfigurationError as exc:
-            raise ConfigurationError(f"{where} is damaged: {exc}") from None
+        fields = _StoreFields(data, where)
+        state = cls(fields.principal())
+        for index, row in enumerate(fields.rows()):
+            fields.add_row(state, f"delegations[{index}]", row)
+        state.current_space = fields.current_space()
+        state.names = fields.names()
         return state
+
+
+class _StoreFields:
+    """Typed reads of a store's fields, each error naming its field."""
+
+    def __init__(self, data: dict[str, Any], where: Path) -> None:
+        self.data, self.where = data, where
+
+    def principal(self) -> Signer:
+        text = _typed(self.where, "principal", self.data, str)
+        if text is None:
+            raise _damaged(self.where, "principal", "a string", None)
+        try:
+            return Signer.parse(text, source="the agent key")
+        except IpfsKitError as exc:
+            raise _unreadable(self.where, "principal", exc) from None
+
+    def rows(self) -> list[dict[str, Any]]:
+        rows: list[Any] = _typed(self.where, "delegations", self.data, list) or []
+        for index, row in enumerate(rows):
+            if not isinstance(row, dict):
+                raise _damaged(self.where, f"delegations[{index}]", "an object", row)
+        return rows
+
+    def add_row(self, state: AgentState, name: str, row: dict[str, Any]) -> None:
+        """Add the delegation of one ``delegations`` row to ``state``."""
+        proof = _typed(self.where, f"{name}.proof", row, str)
+        if proof is None:
+            raise _damaged(self.where, f"{name}.proof", "a string", None)
+        issued = _typed(self.where, f"{name}.issued", row, bool) or False
+        revoked = _time(self.where, f"{name}.revoked", row)
+        try:
+            delegation = parse_proof(proof, source="the stored proof")
+            state.add([delegation], issued=issued)
+        except IpfsKitError as exc:
+            raise _unreadable(self.where, f"{name}.proof", exc) from None
+        if revoked is not None:
+            state.revoked[link_str(delegation.cid)] = revoked
+
+    def current_space(self) -> str | None:
+        space = _typed(self.where, "current_space", self.data, str)
+        if space is not None and not _SPACE_DID.fullmatch(space):
+            raise _damaged(self.where, "current_space", "a did:key:... space DID", space)
+        return space
+
+    def names(self) -> dict[str, str]:
+        names: dict[Any, Any] = _typed(self.where, "spaces", self.data, dict) or {}
+        for did, name in names.items():
+            if not isinstance(name, str):
+                raise _damaged(self.where, f"spaces[{str(did)[:80]}]", "a string", name)
+        return {str(did): name for did, name in names.items()}
+
+
+_KINDS = {str: "a string", bool: "true or false", list: "a list", dict: "an object"}
+
+
+def _typed(where: Path, name: str, data: dict[str, Any], kind: type[_T]) -> _T | None:
+    """``data[name's last part]`` if it is a ``kind``; None if null or absent."""
+    value = data.get(name.rpartition(".")[2])
+    if value is None or isinstance(value, kind):
+        return value
+    raise _damaged(where, name, _KINDS[kind], value)
+
+
+def _time(where: Path, name: str, data: dict[str, Any]) -> float | None:
+    """A finite number of seconds (not a boolean); None if null or absent."""
+    value = data.get(name.rpartition(".")[2])
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    raise _damaged(where, name, "a number", value)
+
+
+def _unreadable(where: Path, name: str, exc: IpfsKitError) -> ConfigurationError:
+    return ConfigurationError(f"{where} is damaged: field '{name}': {exc}")
+
+
+def _damaged(where: Path, name: str, kind: str, value: Any) -> ConfigurationError:
+    return ConfigurationError(
+        f"{where} is damaged: field '{name}' must be {kind}, not {_shown(value)}"
+    )
+
+
+def _version(value: Any) -> str:
+    return str(value) if type(value) is int else _shown(value)
+
+
+def _shown(value: Any) -> str:
+    """The JSON type of ``value`` (never the value: the file holds the agent key)."""
+    if value is None:
+        return "null"
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    return names.get(type(value), "a list" if isinstance(value, list) else "an object")
 
 
 def _usable(delegation: Delegation, now: float) -> bool:
@@ -227,10 +343,12 @@ class AgentStore:
         """Read, let the caller change, and atomically write the state, all under one lock.
 
         A new store gets a fresh agent key. Nothing is written if the block raises.
+        Dead delegations are pruned on every save (:meth:`AgentState.prune`).
         """
         with self._locked(fcntl.LOCK_EX):
             state = self._read() or AgentState(Signer.generate())
             yield state
+            state.prune()
             self._write(state)
 
     @contextmanager

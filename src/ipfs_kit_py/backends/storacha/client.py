@@ -114,7 +114,8 @@ class StorachaClient(Closeable):
         """The delegations from the configured proof, checked against the agent key."""
         if self._proofs is None:
             _, proof = self.config.require_credentials()
-            parsed = [parse_proof(p) for p in proof.replace(",", " ").split()]
+            source = self.config.proof_source
+            parsed = [parse_proof(p, source=source) for p in proof.replace(",", " ").split()]
             for delegation in parsed:
                 delegation.check(self.signer.did)
             self._proofs = parsed

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ipfs_kit_py.backends.registry import STORACHA_NOT_CONFIGURED
-from ipfs_kit_py.backends.storacha.agent_store import stored_credentials
+from ipfs_kit_py.backends.storacha.agent_store import agent_store_path, stored_credentials
 from ipfs_kit_py.backends.storacha.did import did_key_public_key
 from ipfs_kit_py.backends.storacha.sharding import SHARD_SIZE
 from ipfs_kit_py.config import Secret, Sources, parse_bool, parse_number, parse_url, require
@@ -75,13 +75,21 @@ class StorachaConfig:
     timeouts: Timeouts = field(default_factory=Timeouts)  # network waits (ipfs_kit_py.net)
     receipt_timeout: float = 120.0
     ca_bundle: str | None = None  # a PEM file of CAs to trust besides the system's
+    # why the agent store could not be read (damaged, refused): the kit still builds, the
+    # Storacha tier reports this as its reason, and every Storacha call raises it
+    store_error: str | None = None
+    # where the proof came from, for messages (derived: not a setting, not summarized)
+    proof_source: str = field(default="STORACHA_PROOF", metadata={"derived": True})
 
     @property
     def configured(self) -> bool:
         return bool(self.key) and bool(self.proof)
 
     def require_credentials(self) -> tuple[str, str]:
-        """Return (key, proof) or raise :class:`NotConfiguredError`."""
+        """Return (key, proof); :class:`ConfigurationError` if the agent store they would
+        come from is damaged, :class:`NotConfiguredError` if none are set."""
+        if self.store_error is not None and not self.configured:
+            raise ConfigurationError(self.store_error)
         key = require(self.key.value if self.key else None, NOT_CONFIGURED)
         return key, require(self.proof.value if self.proof else None, _NO_PROOF)
 
@@ -105,8 +113,17 @@ class StorachaConfig:
 
         key, proof, space = get("key"), get("proof"), get("space")
         store = get("agent_store")
+        store_error = None
+        given_in = (
+            "the [storacha] proof" if "proof" in {**sources.section, **sources.args} else None
+        )
+        proof_source = given_in or "STORACHA_PROOF"
         if not key and not proof:  # env and config win; else the agent store, if any
-            key, proof, stored_space = stored_credentials(store, sources.env)
+            proof_source = f"the agent store {store or agent_store_path(sources.env)}"
+            try:
+                key, proof, stored_space = stored_credentials(store, sources.env)
+            except ConfigurationError as exc:  # raised by Storacha calls, not by the kit
+                stored_space, store_error = None, _store_damage(exc)
             space = space or stored_space
         try:
             return cls(
@@ -132,9 +149,18 @@ class StorachaConfig:
                 timeouts=_timeouts(sources, get("timeout")),
                 receipt_timeout=_seconds("receipt_timeout", get("receipt_timeout", 120.0)),
                 ca_bundle=parse_ca_bundle("storacha ca_bundle", get("ca_bundle")),
+                store_error=store_error,
+                proof_source=proof_source,
             )
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"invalid [storacha] setting: {exc}") from exc
+
+
+def _store_damage(exc: ConfigurationError) -> str:
+    return (
+        f"the Storacha agent store cannot be used: {exc} (repair or move it away, or set "
+        "STORACHA_KEY and STORACHA_PROOF; other tiers are unaffected)"
+    )
 
 
 def _url(name: str, value: Any) -> Any:

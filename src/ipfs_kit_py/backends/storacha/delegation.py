@@ -23,7 +23,6 @@ from ipfs_kit_py.errors import (
     CARFormatError,
     ConfigurationError,
     ContentMismatchError,
-    InvalidCIDError,
     ProtocolError,
 )
 
@@ -204,36 +203,36 @@ def _decode_proof(cid: CID, data: bytes) -> UCAN:
     try:
         return UCAN.decode(data)
     except ProtocolError as exc:
-        raise ConfigurationError(f"STORACHA_PROOF holds a malformed UCAN {cid}: {exc}") from exc
+        raise ConfigurationError(f"the proof holds a malformed UCAN {cid}: {exc}") from exc
 
 
 def _varint(n: int) -> bytes:
     return bytes(varint.encode(n))
 
 
-def _unwrap(text: str) -> bytes:
+def _unwrap(text: str, source: str) -> bytes:
     """Return the archive CAR bytes carried by ``text`` (identity CID or raw CAR, base64)."""
-    data = multibase_bytes(text)
+    data = multibase_bytes(text, source=source)
     if data[:1] != b"\x01":  # not a CIDv1: the CAR itself (its header length comes first)
         return data
     try:
         cid = decode_cid_bytes(data, max_bytes=_MAX_PROOF_BYTES + 16)
-    except InvalidCIDError:
-        raise ConfigurationError("STORACHA_PROOF holds an unreadable CID") from None
+    except Exception:  # InvalidCIDError, or multiformats' untyped errors for malformed ones
+        raise ConfigurationError(f"{source} holds an unreadable CID") from None
     if cid.codec.code != CAR_CODEC or cid.hashfun.code != _IDENTITY:
-        raise ConfigurationError("STORACHA_PROOF is a CID but not an identity CID of a CAR")
+        raise ConfigurationError(f"{source} is a CID but not an identity CID of a CAR")
     return bytes(cid.raw_digest)
 
 
-def multibase_bytes(text: str) -> bytes:
+def multibase_bytes(text: str, *, source: str = "STORACHA_PROOF") -> bytes:
     """Decode a base64 (``m M u U``) or base32 (``b B``) multibase string in linear time.
 
-    At most :data:`MAX_PROOF_CHARS` characters; ConfigurationError otherwise. The message
-    never quotes ``text`` (a credential).
+    At most :data:`MAX_PROOF_CHARS` characters; ConfigurationError otherwise, naming
+    ``source`` (where the text came from). The message never quotes ``text`` (a credential).
     """
     if len(text) > MAX_PROOF_CHARS:
         raise ConfigurationError(
-            f"STORACHA_PROOF is longer than {MAX_PROOF_CHARS} characters (the limit)"
+            f"{source} is longer than {MAX_PROOF_CHARS} characters (the limit)"
         )
     prefix, body = text[:1], text[1:]
     try:
@@ -251,35 +250,36 @@ def multibase_bytes(text: str) -> bytes:
     except (ValueError, binascii.Error, UnicodeEncodeError):
         pass
     raise ConfigurationError(
-        "STORACHA_PROOF is not a delegation (expected the base64 'm...' output of "
+        f"{source} is not a delegation (expected the base64 'm...' output of "
         "'storacha delegation create --base64')"
     )
 
 
-def parse_proof(text: str) -> Delegation:
-    """Parse a ``storacha delegation create --base64`` proof; raise ConfigurationError."""
-    car = _unwrap(text.strip())
+def parse_proof(text: str, *, source: str = "STORACHA_PROOF") -> Delegation:
+    """Parse a ``storacha delegation create --base64`` proof; raise ConfigurationError
+    whose message names ``source``, where the proof came from (a variable, a file...)."""
+    car = _unwrap(text.strip(), source)
     try:
         reader = CarReader(io.BytesIO(car), verify=True)
         blocks = {b.cid: b.data for b in reader}
         roots = reader.roots
     except (CARFormatError, ContentMismatchError) as exc:
-        raise ConfigurationError(f"STORACHA_PROOF holds a bad CAR: {exc}") from exc
+        raise ConfigurationError(f"{source} holds a bad CAR: {exc}") from exc
     if len(roots) != 1 or roots[0] not in blocks:
-        raise ConfigurationError("STORACHA_PROOF archive has no root block")
+        raise ConfigurationError(f"{source} archive has no root block")
     try:
         root = dag_cbor.decode(blocks.pop(roots[0]))
     except ValueError:
-        raise ConfigurationError("STORACHA_PROOF archive root is not dag-cbor") from None
+        raise ConfigurationError(f"{source} archive root is not dag-cbor") from None
     if isinstance(root, dict) and ARCHIVE_TAG in root:
         cid = root[ARCHIVE_TAG]
     else:  # an older archive whose root is the delegation itself
         cid = roots[0]
         blocks[cid] = bytes(dag_cbor.encode(root))
     if cid not in blocks:
-        raise ConfigurationError("STORACHA_PROOF archive lacks its delegation block")
+        raise ConfigurationError(f"{source} archive lacks its delegation block")
     try:
         ucan = UCAN.decode(blocks[cid])
     except Exception as exc:
-        raise ConfigurationError(f"STORACHA_PROOF is not a UCAN delegation: {exc}") from exc
+        raise ConfigurationError(f"{source} is not a UCAN delegation: {exc}") from exc
     return Delegation(ucan, blocks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
@@ -43,7 +44,25 @@ SIGNATURE_PREFIX = varint.encode(EDDSA_SIG) + varint.encode(64)
 
 
 def did_key_public_key(did: str) -> bytes:
-    """Return the 32-byte Ed25519 public key of a ``did:key:z6Mk...``."""
+    """Return the 32-byte Ed25519 public key of a ``did:key:z6Mk...``.
+
+    Memoized for DIDs of an Ed25519 key's length (multiformats' base58 decoder costs
+    ~1 ms: loading 280 stored delegations decoded the same few DIDs thousands of times);
+    a refused DID is never cached."""
+    if len(did) <= _KEY_DID_CHARS:
+        return _cached_public_key(did)
+    return _public_key(did)
+
+
+_KEY_DID_CHARS = 64  # "did:key:z6Mk" + base58btc of 34 bytes is 56
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_public_key(did: str) -> bytes:
+    return _public_key(did)
+
+
+def _public_key(did: str) -> bytes:
     if not did.startswith("did:key:"):
         raise ProtocolError(f"not a did:key: {did[:80]!r}", backend="storacha")
     try:
@@ -67,10 +86,16 @@ def encode_did(did: str) -> bytes:
 def decode_did(data: bytes) -> str:
     """Decode UCAN DID bytes back to the DID string."""
     if data.startswith(_PUB_PREFIX) and len(data) == len(_PUB_PREFIX) + 32:
-        return "did:key:" + str(multibase.encode(data, "base58btc"))
+        return _key_did(bytes(data))
     if data.startswith(_OTHER_DID):
         return "did:" + data[len(_OTHER_DID) :].decode()
     raise ProtocolError(f"unsupported DID bytes: {data[:8].hex()}...", backend="storacha")
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_did(data: bytes) -> str:
+    """The ``did:key`` of Ed25519 public key bytes (memoized: see did_key_public_key)."""
+    return "did:key:" + str(multibase.encode(data, "base58btc"))
 
 
 def encode_signature(raw: bytes) -> bytes:
@@ -141,21 +166,20 @@ class Signer:
         return cls(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
 
     @classmethod
-    def parse(cls, text: str) -> Signer:
-        """Parse a ``Mg...`` key (multibase base64pad of the Ed25519 key archive)."""
+    def parse(cls, text: str, *, source: str = "STORACHA_KEY") -> Signer:
+        """Parse a ``Mg...`` key (multibase base64pad of the Ed25519 key archive);
+        ``source`` names where it came from in the error messages."""
         try:
             raw = multibase.decode(text.strip())
         except (ValueError, KeyError, binascii.Error) as exc:
             # not chained: the decoder's message may quote the private key
-            raise ConfigurationError(
-                f"STORACHA_KEY is not a valid key: {type(exc).__name__}"
-            ) from None
+            raise ConfigurationError(f"{source} is not a valid key: {type(exc).__name__}") from None
         expected = len(_PRIV_PREFIX) + 32 + len(_PUB_PREFIX) + 32
         if not raw.startswith(_PRIV_PREFIX) or len(raw) != expected:
-            raise ConfigurationError("STORACHA_KEY is not an Ed25519 key archive (Mg...)")
+            raise ConfigurationError(f"{source} is not an Ed25519 key archive (Mg...)")
         signer = cls(bytes(raw[2:34]))
         if raw[34:36] != _PUB_PREFIX or raw[36:] != signer.verifier.public_key:
-            raise ConfigurationError("STORACHA_KEY public key does not match its private key")
+            raise ConfigurationError(f"{source}: public key does not match its private key")
         return signer
 
     @classmethod
