@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from ipfs_kit_py import debris
 from ipfs_kit_py.content.blockstore import TempBlockStore
 from ipfs_kit_py.content.car import CarReader, export_dag
-from ipfs_kit_py.content.cid import DAG_CBOR, DAG_PB, cid_bytes_key, short_cid
+from ipfs_kit_py.content.cid import DAG_CBOR, DAG_PB, cid_bytes_key, load_multiformats, short_cid
 from ipfs_kit_py.content.dagpb import decode_node
 from ipfs_kit_py.content.directory import import_directory
 from ipfs_kit_py.content.hamt import KUBO_SHARDING, ShardingPolicy
@@ -97,7 +97,8 @@ def iter_links(cid: CID, data: bytes) -> Iterator[CID]:
         yield from (link.cid for link in decode_node(data).links)
     elif cid.codec.code == DAG_CBOR:
         import dag_cbor  # only a dag-cbor block needs it
-        from multiformats import CID
+
+        CID = load_multiformats()
 
         try:
             stack = [dag_cbor.decode(data)]

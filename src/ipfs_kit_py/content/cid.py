@@ -12,6 +12,7 @@ import contextlib
 import functools
 import hashlib
 import sys
+import threading
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 
 from ipfs_kit_py.content.cidvalue import Cid
@@ -42,6 +43,7 @@ __all__ = [
     "decode_cid_bytes",
     "full_cid",
     "is_cid",
+    "load_multiformats",
     "make_cid",
     "parse_cid",
     "read_cid",
@@ -76,10 +78,32 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# multiformats registers these encodings on their first use, without a lock: two threads
+# using one (base32, base36 ...) for the first time at once make one of them fail with
+# "Raw encoding with name 'base32' already exists" (seen: two Storacha writers at once)
+_LAZY_ENCODINGS = (
+    "identity", "proquint", "base16", "base32", "base32upper", "base32pad", "base32padupper",
+    "base32hex", "base32hexupper", "base32hexpad", "base32hexpadupper", "base36", "base64",
+    "base64url",
+)  # fmt: skip
+_loading = threading.Lock()
+
+
 @functools.cache
 def _cid_class() -> type[CID]:
-    from multiformats import CID
+    return load_multiformats()
 
+
+def load_multiformats() -> type[CID]:
+    """Import multiformats with every encoding it would register lazily registered now (once,
+    under a lock); return its ``CID``. Any module that uses multiformats at import calls it."""
+    with _loading:
+        from multiformats import CID
+        from multiformats.multibase import raw
+
+        for name in _LAZY_ENCODINGS:
+            if raw.exists(name):
+                raw.get(name)
     return CID
 
 

@@ -22,6 +22,10 @@ from typing import Protocol, cast
 
 from multiformats import CID, multicodec, multihash, varint
 
+from ipfs_kit_py.content.cid import load_multiformats
+
+load_multiformats()  # piece CIDs are printed from worker threads
+
 __all__ = [
     "BATCH_BYTES",
     "NATIVE",
