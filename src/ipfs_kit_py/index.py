@@ -40,9 +40,11 @@ from ipfs_kit_py.index_schema import (
     LOCATION_COLUMNS,
     MIGRATIONS,
     ContentRecord,
+    Executes,
     Location,
     apply_migrations,
     location_from_row,
+    tree_members,
 )
 from ipfs_kit_py.resource import Closeable
 
@@ -442,13 +444,24 @@ class MetadataIndex(Closeable):
         self,
         rows: Iterable[tuple[CID | str, int | None, str, str | None, Mapping[str, Any] | None]],
     ) -> None:
-        """Bulk :meth:`upsert_content` in one transaction: (cid, size, kind, profile, meta)."""
+        """Bulk :meth:`upsert_content` in one transaction: (cid, size, kind, profile, meta).
+
+        Given metadata replaces the stored one, and with it the row's tree members (the
+        sub-directories a directory lists, :meth:`trees_containing`).
+        """
         now = time.time()
+        rows = list(rows)
         params = [
             (_key(c), s, _text(k), _text(p), json.dumps(dict(m or {})), now, m is not None)
             for c, s, k, p, m in rows
         ]
+        members = {  # of two rows for one CID, the last with metadata wins (as below)
+            param[0]: tree_members(m)
+            for param, (_, _, _, _, m) in zip(params, rows, strict=True)
+            if m is not None
+        }
         with self.transaction() as db:
+            _set_members(db, list(members.items()))
             db.executemany(
                 """INSERT INTO content (cid, size, kind, profile, metadata, created)
                    VALUES (?, ?, ?, ?, ?, ?)
@@ -503,6 +516,7 @@ class MetadataIndex(Closeable):
                 "AND NOT EXISTS (SELECT 1 FROM locations WHERE cid = ?)",
                 (key, os.getpid(), self.node_id, key),
             )
+            _drop_orphan_members(db, key)
         self.finish_add(cid)
 
     def recover_pending(self) -> tuple[int, int]:
@@ -545,6 +559,7 @@ class MetadataIndex(Closeable):
                     "(SELECT 1 FROM locations WHERE cid = ?)",
                     (key, pid, key),
                 ).rowcount
+                _drop_orphan_members(db, key)
         if dead:
             logger.info("interrupted adds: %d completed, %d rolled back", completed, rolled_back)
         return completed, rolled_back
@@ -567,22 +582,26 @@ class MetadataIndex(Closeable):
 
     def trees_containing(self, cid: CID | str, *, limit: int = 8) -> list[str]:
         """The directories (newest first, at most ``limit``) that record ``cid`` as one of
-        their sub-directories (``metadata["subdirs"]``). One scan of the directory rows:
-        for a CID no faster lookup found."""
-        key = _key(cid)
-        rows = self._read(
-            "SELECT cid, metadata FROM content WHERE kind = 'dir' AND metadata LIKE ? "
-            "ORDER BY created DESC",
-            (f'%"{key}"%',),
-        )
-        found = []
-        for c, meta in rows:  # only the rows that name the key at all
-            subdirs = self._metadata(meta).get("subdirs")
-            if isinstance(subdirs, dict) and key in subdirs.values():
-                found.append(c)
-                if len(found) >= limit:
-                    break
-        return found
+        their sub-directories (``metadata["subdirs"]``): one indexed lookup of the tree
+        members table, each tree then checked to list ``cid`` still."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidInputError(f"trees_containing needs a limit >= 1, got {limit!r}")
+        key, found, offset, page = _key(cid), [], 0, max(limit, 8)
+        while True:
+            rows = self._read(
+                "SELECT c.cid, c.metadata FROM tree_members m JOIN content c ON c.cid = m.tree "
+                "WHERE m.member = ? AND c.kind = 'dir' ORDER BY c.created DESC, c.cid "
+                f"LIMIT {page} OFFSET {offset}",
+                (key,),
+            )
+            for tree, meta in rows:  # the exact check: the row lists it now
+                if key in tree_members(self._metadata(meta)):
+                    found.append(str(tree))
+                    if len(found) == limit:
+                        return found
+            if len(rows) < page:
+                return found
+            offset += page
 
     def profile(self, cid: CID | str) -> str | None:
         """The import profile key recorded for ``cid`` (one indexed lookup)."""
@@ -707,11 +726,12 @@ class MetadataIndex(Closeable):
             )
 
     def drop(self, cid: CID | str) -> None:
-        """Forget ``cid`` entirely: record, tags and locations."""
+        """Forget ``cid`` entirely: record, tags, locations and the tree members it lists."""
         key = _key(cid)
         with self.transaction() as db:
             for table in ("locations", "tags", "content"):
                 db.execute(f"DELETE FROM {table} WHERE cid = ?", (key,))
+            db.execute("DELETE FROM tree_members WHERE tree = ?", (key,))
 
     def locations(
         self, cid: CID | str, *, include_bad: bool = False, all_nodes: bool = False
@@ -1027,6 +1047,30 @@ class MetadataIndex(Closeable):
             for cid, tag in self._read(f"SELECT cid, tag FROM tags WHERE cid IN ({marks})", chunk):
                 out.setdefault(cid, []).append(tag)
         return out
+
+
+def _set_members(db: Executes, members: Sequence[tuple[str, list[str]]]) -> None:
+    """Replace the tree members of each ``(tree, members)`` (500 trees a statement)."""
+    for start in range(0, len(members), 500):
+        chunk = [tree for tree, _ in members[start : start + 500]]
+        marks = ",".join("?" * len(chunk))
+        db.execute(f"DELETE FROM tree_members WHERE tree IN ({marks})", chunk)
+    pairs = {(member, tree) for tree, listed in members for member in listed}
+    if pairs:
+        db.executemany(
+            "INSERT INTO tree_members (member, tree) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            sorted(pairs),
+        )
+
+
+def _drop_orphan_members(db: Executes, key: str) -> None:
+    """Forget the tree members of ``key`` if its content row is gone (never a member row
+    naming a tree the index does not hold)."""
+    db.execute(
+        "DELETE FROM tree_members WHERE tree = ? AND NOT EXISTS "
+        "(SELECT 1 FROM content WHERE cid = ?)",
+        (key, key),
+    )
 
 
 def _adopt_rows(db: sqlite3.Connection, node: str, tiers: Sequence[str]) -> None:

@@ -32,7 +32,7 @@ from ipfs_kit_py.errors import (
     MetadataIndexError,
 )
 from ipfs_kit_py.index import LOCAL_TIERS, MetadataIndex, _expected_schema, _key, _text
-from ipfs_kit_py.index_schema import MIGRATIONS, migration_statements
+from ipfs_kit_py.index_schema import MIGRATIONS, backfill, migration_statements
 
 if TYPE_CHECKING:
     import psycopg
@@ -500,6 +500,7 @@ class PostgresIndex(MetadataIndex):
             for version in range(current, target):
                 for statement in migration_statements(version, postgres=True):
                     db.execute(statement)
+                backfill(version, db)
             if target > current:
                 db.execute("DELETE FROM ipfs_kit_schema")
                 db.execute("INSERT INTO ipfs_kit_schema (version) VALUES (?)", (target,))

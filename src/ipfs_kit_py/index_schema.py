@@ -6,10 +6,12 @@ one) brings a database from version ``n - 1`` to ``n``. Add a migration; never e
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
     "LOCATION_COLUMNS",
@@ -17,8 +19,10 @@ __all__ = [
     "ContentRecord",
     "Location",
     "apply_migrations",
+    "backfill",
     "location_from_row",
     "migration_statements",
+    "tree_members",
 ]
 
 MIGRATIONS: tuple[str, ...] = (
@@ -167,7 +171,78 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX content_last_access;
     CREATE INDEX content_last_access ON content (last_access) WHERE last_access IS NOT NULL;
     """,
+    # 10: the sub-directories each directory row lists (``metadata["subdirs"]``), so the
+    # trees holding a CID are one indexed lookup, not a scan of every row (a gateway asks
+    # for any CID it is sent); filled from the rows already there (see BACKFILLS)
+    """
+    CREATE TABLE tree_members (
+        member TEXT NOT NULL,
+        tree TEXT NOT NULL,
+        PRIMARY KEY (member, tree)
+    ) WITHOUT ROWID;
+    CREATE INDEX tree_members_tree ON tree_members (tree, member);
+    """,
 )
+
+
+class Executes(Protocol):
+    """A connection running the index's SQL (``?`` parameters): SQLite's, or the
+    PostgreSQL index's wrapper."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, params: Iterable[Sequence[Any]], /) -> Any: ...
+
+
+def tree_members(metadata: Mapping[str, Any] | None) -> list[str]:
+    """The sub-directory CIDs (keys) a content row's metadata lists: the values of its
+    ``subdirs`` (path -> CID), each once, sorted. Recorded whatever the row's kind (a
+    later change of kind keeps the metadata); only directories are looked up by them."""
+    subdirs = metadata.get("subdirs") if metadata is not None else None
+    if not isinstance(subdirs, dict):
+        return []
+    return sorted({v for v in subdirs.values() if isinstance(v, str)})
+
+
+def _backfill_tree_members(db: Executes) -> None:
+    """Migration 10's rows: the members every row already recorded lists, read a page at a
+    time in key order (a row whose metadata is damaged lists none)."""
+    after = ""
+    while True:
+        rows = db.execute(
+            "SELECT cid, metadata FROM content WHERE cid > ? AND metadata LIKE '%\"subdirs\"%' "
+            "ORDER BY cid LIMIT 500",
+            (after,),
+        ).fetchall()
+        if not rows:
+            return
+        pairs = [(m, str(tree)) for tree, meta in rows for m in tree_members(_json(meta))]
+        if pairs:
+            db.executemany(
+                "INSERT INTO tree_members (member, tree) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                pairs,
+            )
+        after = str(rows[-1][0])
+
+
+def _json(text: Any) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+# migration number (counting from one) -> rows it derives from the data already there,
+# in Python (both engines, one text), run right after its statements
+BACKFILLS: dict[int, Callable[[Executes], None]] = {10: _backfill_tree_members}
+
+
+def backfill(version: int, db: Executes) -> None:
+    """Run migration ``version + 1``'s backfill, if it has one (after its statements)."""
+    step = BACKFILLS.get(version + 1)
+    if step is not None:
+        step(db)
 
 
 def apply_migrations(db: sqlite3.Connection, current: int, target: int) -> None:
@@ -175,6 +250,7 @@ def apply_migrations(db: sqlite3.Connection, current: int, target: int) -> None:
     for version in range(current, target):
         for statement in migration_statements(version):
             db.execute(statement)
+        backfill(version, db)
         db.execute(f"PRAGMA user_version = {version + 1}")
 
 
