@@ -461,7 +461,6 @@ class MetadataIndex(Closeable):
             if m is not None
         }
         with self.transaction() as db:
-            _set_members(db, list(members.items()))
             db.executemany(
                 """INSERT INTO content (cid, size, kind, profile, metadata, created)
                    VALUES (?, ?, ?, ?, ?, ?)
@@ -471,6 +470,8 @@ class MetadataIndex(Closeable):
                      metadata = CASE WHEN ? THEN excluded.metadata ELSE content.metadata END""",
                 params,
             )
+            # after the rows: a concurrent writer of one tree waits for its row first
+            _set_members(db, list(members.items()))
 
     def begin_add(
         self, cid: CID | str, *, size: int | None, kind: str = "file", profile: str | None = None

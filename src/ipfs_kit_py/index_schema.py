@@ -2,6 +2,8 @@
 
 The schema version is SQLite's ``PRAGMA user_version``: migration ``n`` (counting from
 one) brings a database from version ``n - 1`` to ``n``. Add a migration; never edit one.
+A migration whose rows derive from the data already there (parsing JSON, one text for
+both engines) has a Python step in :data:`BACKFILLS`, run right after its statements.
 """
 
 from __future__ import annotations
