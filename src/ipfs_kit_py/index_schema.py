@@ -203,7 +203,8 @@ def tree_members(metadata: Mapping[str, Any] | None) -> list[str]:
     subdirs = metadata.get("subdirs") if metadata is not None else None
     if not isinstance(subdirs, dict):
         return []
-    return sorted({v for v in subdirs.values() if isinstance(v, str)})
+    # text only, and no NUL (PostgreSQL stores none; no CID key holds one)
+    return sorted({v for v in subdirs.values() if isinstance(v, str) and "\x00" not in v})
 
 
 def _backfill_tree_members(db: Executes) -> None:

@@ -65,6 +65,15 @@ def test_rewritten_metadata_replaces_the_members(index: MetadataIndex) -> None:
     assert members_of(index, root) == [] and index.trees_containing(other) == []
 
 
+def test_members_are_the_text_values_of_subdirs(index: MetadataIndex) -> None:
+    """Values no CID key can be (not text, a NUL PostgreSQL cannot store) list nothing,
+    on both engines alike."""
+    root, sub = dir_of(1), dir_of(2)
+    subdirs = {"a": sub, "b": 3, "c": None, "d": ["x"], "e": "x\x00y", "f": sub}
+    index.upsert_content(root, kind="dir", metadata={"subdirs": subdirs})
+    assert members_of(index, root) == [sub] and index.trees_containing(sub) == [root]
+
+
 def test_of_two_rows_for_one_tree_the_last_metadata_wins(index: MetadataIndex) -> None:
     root, sub, other = dir_of(1), dir_of(2), dir_of(3)
     index.upsert_many(
