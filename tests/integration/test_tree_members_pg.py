@@ -21,13 +21,11 @@ from ipfs_kit_py.index_schema import migration_statements
 
 @pytest.fixture
 def index_engine() -> str:
-    """PostgreSQL here (the tests of this module's own ask for it too: tests/integration/
-    conftest.py leaves out the tests of a *_pg module that do not)."""
     return "postgresql"
 
 
 def test_postgres_migration_10_backfills_the_members_of_existing_trees(
-    postgres_url: str, index_engine: str
+    postgres_url: str,
 ) -> None:
     rows, expect = old_rows()
     with psycopg.connect(postgres_url, autocommit=True) as conn:
@@ -45,7 +43,7 @@ def test_postgres_migration_10_backfills_the_members_of_existing_trees(
         check_backfilled(index, expect)
 
 
-def test_tree_members_machine_on_postgres(postgres_url: str, index_engine: str) -> None:
+def test_tree_members_machine_on_postgres(postgres_url: str) -> None:
     class OnPostgres(TreeMembersMachine):
         where = postgres_url
 
