@@ -573,13 +573,17 @@ class ipfs_kit(Closeable):
             raise ContentNotFoundError(f"{cid} is not in {', '.join(t.name for t in tiers)}")
         return self.tiers.remove(cid, holders, force=force)
 
-    def forget(self, cid: CID | str, from_: Sequence[str] | None = None) -> list[str]:
+    def forget(
+        self, cid: CID | str, from_: Sequence[str] | None = None, *, all_nodes: bool = False
+    ) -> list[str]:
         """Drop the index's entries for ``cid`` (all, or the copies in ``from_``).
 
         Touches no tier: this is how a copy marked missing, or content given up on,
-        leaves the ledger. Returns the tiers whose entries were dropped.
+        leaves the ledger. Returns the tiers whose entries were dropped. Forgetting all of
+        ``cid`` while other nodes record copies of it in their own tiers is refused
+        (:class:`InvalidInputError`) unless ``all_nodes``.
         """
-        return self.tiers.forget(cid, from_)
+        return self.tiers.forget(cid, from_, all_nodes=all_nodes)
 
     def backends(self) -> list[TierStatus]:
         """Every tier, reachable or not and why; plus the backends left unconfigured."""
@@ -663,8 +667,11 @@ class ipfs_kit(Closeable):
         return {"cid": str(parse_cid(cid)), "removed": self.remove(cid, from_)}
 
     @dict_result
-    def ipfs_forget(self, cid: CID | str, from_: Sequence[str] | None = None) -> dict[str, Any]:
-        return {"cid": str(parse_cid(cid)), "forgotten": self.forget(cid, from_)}
+    def ipfs_forget(
+        self, cid: CID | str, from_: Sequence[str] | None = None, *, all_nodes: bool = False
+    ) -> dict[str, Any]:
+        forgotten = self.forget(cid, from_, all_nodes=all_nodes)
+        return {"cid": str(parse_cid(cid)), "forgotten": forgotten}
 
 
 SECTIONS = ("s3", "storacha", "kubo", "gateway", "replication")

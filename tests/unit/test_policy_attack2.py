@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ipfs_kit_py.backends.disk import DiskBackend
 from ipfs_kit_py.content.cid import cid_key
+from ipfs_kit_py.errors import InvalidInputError
 from ipfs_kit_py.policy_worker import PolicyWorker, summarize_short
 from ipfs_kit_py.repair_queue import QueueStatus, RepairQueue
 from ipfs_kit_py.replication import PolicySet, ReplicationPolicy, verify
@@ -101,3 +104,27 @@ def test_a_policy_one_tier_cannot_meet_is_reported_by_the_run(
     report = PolicyWorker(alone, TWO, owner="a").run_once()
     assert (report.queued, report.repaired, report.failed, report.unmet) == (0, 0, {}, 1)
     assert "1 short by copies no tier here can make" in _line(report)
+
+
+def test_forgetting_a_cid_keeps_the_copies_other_nodes_hold(
+    make_index: IndexFactory, tmp_path: Path
+) -> None:
+    """``forget CID`` on B (no ``--from``) dropped A's disk rows: A's file stayed on disk,
+    untracked. Now it is refused, naming A's copy; ``all_nodes`` forgets everywhere."""
+    a = _node(make_index, tmp_path, "node-a", "vault")
+    b = _node(make_index, tmp_path, "node-b", "vault")
+    cid = a.add([b"kept by node a"], to=["disk", "vault"]).cid
+
+    def rows() -> set[tuple[str, str]]:
+        found = a.index.locations(cid, include_bad=True, all_nodes=True)
+        return {(loc.backend, loc.node) for loc in found}
+
+    with pytest.raises(InvalidInputError, match="disk of node-a"):
+        b.forget(cid)
+    assert rows() == {("disk", "node-a"), ("vault", "")}
+    assert b.forget(cid, ["vault"]) == ["vault"]  # a named shared tier: as before
+    assert a.forget(cid) == ["disk"]  # A's own copies: A may forget them
+    assert rows() == set() and a.index.content(cid) is None
+    again = a.add([b"kept by node a"], to=["disk"]).cid
+    b.forget(again, all_nodes=True)
+    assert a.index.content(again) is None and rows() == set()

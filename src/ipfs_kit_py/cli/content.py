@@ -385,7 +385,7 @@ def cmd_rm(args: argparse.Namespace, kit: ipfs_kit) -> int:
 
 def cmd_forget(args: argparse.Namespace, kit: ipfs_kit) -> int:
     tiers = _names(args.from_) if args.from_ else None
-    dropped = kit.forget(args.cid, tiers)
+    dropped = kit.forget(args.cid, tiers, all_nodes=args.all_nodes)
     text = f"forgot {args.cid}" + (f" in {', '.join(dropped)}" if tiers is not None else "")
     if tiers is not None and not dropped:
         text = f"{args.cid}: no entry in {', '.join(tiers)} to forget"
@@ -506,6 +506,11 @@ def _register_forget(sub: SubParsers) -> None:
     p = _add(sub, "forget", cmd_forget, "drop index entries of a CID; no tier is touched")
     p.add_argument("cid")
     p.add_argument("--from", dest="from_", help="only these tiers' entries (comma-separated)")
+    p.add_argument(
+        "--all-nodes",
+        action="store_true",
+        help="without --from: also the copies other nodes record in their own tiers",
+    )
 
 
 def _register_backends(sub: SubParsers) -> None:

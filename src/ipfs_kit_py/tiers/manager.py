@@ -49,7 +49,7 @@ from ipfs_kit_py.backends.base import (
     RangeReader,
     StoredObject,
 )
-from ipfs_kit_py.content.cid import DAG_PB, cid_key, full_cid, parse_cid, read_cid
+from ipfs_kit_py.content.cid import DAG_PB, cid_key, full_cid, parse_cid, read_cid, short_cid
 from ipfs_kit_py.content.inline import inline_bytes
 from ipfs_kit_py.content.unixfs import KUBO_DEFAULT, FileImport, FileImporter, ImportProfile
 from ipfs_kit_py.content.verify import ContentVerifier, verify_stream
@@ -714,17 +714,23 @@ class TieredCacheManager:
         listed = {loc.backend for loc in self.index.locations(cid)}
         return names + [t.name for t in self.tiers if t.name in listed]
 
-    def forget(self, cid: CID | str, from_: Sequence[str] | None = None) -> list[str]:
+    def forget(
+        self, cid: CID | str, from_: Sequence[str] | None = None, *, all_nodes: bool = False
+    ) -> list[str]:
         """Drop index entries of ``cid`` (every copy, or those in ``from_``) and nothing else.
 
         The tiers are not touched: this is how a copy marked missing leaves the ledger.
-        Without ``from_`` the content record, its tags and pins go too.
+        Without ``from_`` the content record, its tags and pins go too; while other nodes
+        record copies in their own tiers, only with ``all_nodes`` (a node forgets what it
+        knows, not what another node holds).
         """
         cid = parse_cid(cid)
         known = [loc.backend for loc in self.index.locations(cid, include_bad=True)]
         if from_ is None:
             if self.index.content(cid) is None:
                 raise ContentNotFoundError(f"{cid} is not in the index")
+            if not all_nodes:
+                self._refuse_other_nodes_copies(cid)
             self.index.drop(cid)
             return known
         wanted = [self.tier_name(name) for name in from_]  # ``kubo`` is the ipfs tier
@@ -735,6 +741,21 @@ class TieredCacheManager:
         names = list(dict.fromkeys(name for name in wanted if name in known))
         self.index.forget_many((cid, name) for name in names)
         return names
+
+    def _refuse_other_nodes_copies(self, cid: CID) -> None:
+        mine = ("", self.index.node_id)
+        theirs = sorted(
+            {
+                f"{loc.backend} of {loc.node}"
+                for loc in self.index.locations(cid, include_bad=True, all_nodes=True)
+                if loc.node not in mine
+            }
+        )
+        if theirs:
+            raise InvalidInputError(
+                f"{short_cid(cid)} has copies other nodes record ({', '.join(theirs)}): "
+                "forget them on those nodes, or forget on every node (--all-nodes)"
+            )
 
     def remove(self, cid: CID | str, from_: Sequence[str], *, force: bool = False) -> list[str]:
         """Delete ``cid`` from the named tiers; refuse to drop the last copy of kept content.
