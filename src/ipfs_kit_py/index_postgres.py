@@ -191,7 +191,18 @@ class _HideSecrets(logging.Filter):
 
 
 _HIDE = _HideSecrets()
-for _name in ("psycopg", "psycopg.pool"):
+# a logger's filters see only its own records: every logger psycopg and its pool log on
+PSYCOPG_LOGGERS = (
+    "psycopg",
+    "psycopg.pool",
+    "psycopg.pq",
+    "psycopg.debug",
+    "psycopg.transaction",
+    "psycopg.waiting",
+    "psycopg_pool.sched",
+    "psycopg_pool.sched_async",
+)
+for _name in PSYCOPG_LOGGERS:
     logging.getLogger(_name).addFilter(_HIDE)
 
 

@@ -90,3 +90,50 @@ def test_an_unparsable_url_is_refused_without_a_piece_of_its_password() -> None:
     assert "kit:***@127.0.0.1:1/x" in message
     for piece in ("ss/w", "rd#1", "p@ss"):
         assert piece not in message
+
+
+def _psycopg_logger_names() -> set[str]:
+    """Every logger name psycopg and psycopg_pool log on, read from their source."""
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    names: set[str] = set()
+    for package in ("psycopg", "psycopg_pool"):
+        spec = importlib.util.find_spec(package)
+        assert spec is not None and spec.origin is not None
+        root = Path(spec.origin).parent
+        for source in root.rglob("*.py"):
+            text = source.read_text(encoding="utf-8")
+            names.update(re.findall(r"getLogger\(\"([\w.]+)\"\)", text))
+            if "getLogger(__name__)" in text:
+                module = source.relative_to(root.parent).with_suffix("").parts
+                names.add(".".join(module[:-1] if module[-1] == "__init__" else module))
+    return names
+
+
+def test_no_psycopg_logger_shows_an_index_password() -> None:
+    """A filter sees only its own logger's records: each psycopg logger carries one."""
+    import logging
+
+    from ipfs_kit_py import index_postgres
+
+    index_postgres._HIDE.add("postgresql://user:Sekr1tPw0rd@127.0.0.1:1/db")
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    names = _psycopg_logger_names()
+    assert {"psycopg", "psycopg.pool", "psycopg.pq"} <= names
+    for name in sorted(names):
+        logger = logging.getLogger(name)
+        handler = Keep()
+        logger.addHandler(handler)
+        try:
+            logger.warning("error connecting with password=%s", "Sekr1tPw0rd")
+        finally:
+            logger.removeHandler(handler)
+    assert len(seen) == len(names)
+    assert not [line for line in seen if "Sekr1tPw0rd" in line], names
