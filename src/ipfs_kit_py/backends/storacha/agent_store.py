@@ -36,12 +36,11 @@ from ipfs_kit_py.backends.registry import config_file_of
 from ipfs_kit_py.backends.storacha.delegation import (
     MAX_PROOF_BYTES,
     Delegation,
-    check_ucan,
     parse_proof,
 )
 from ipfs_kit_py.backends.storacha.delegations import attested
 from ipfs_kit_py.backends.storacha.did import Signer
-from ipfs_kit_py.backends.storacha.store_prune import expired, superseded
+from ipfs_kit_py.backends.storacha.store_prune import expired, superseded, usable
 from ipfs_kit_py.backends.storacha.ucan import link_str
 from ipfs_kit_py.errors import (
     ConfigurationError,
@@ -133,7 +132,7 @@ class AgentState:
         """Held delegations every UCAN of whose chain is usable now: one whose root or any
         proof expired (or is not valid yet) would make every call fail, for every space."""
         now = time.time() if now is None else now
-        return [d for d in self.delegations if _usable(d, now) and self.revoked_at(d) is None]
+        return [d for d in self.delegations if usable(d, now) and self.revoked_at(d) is None]
 
     def revoked_at(self, delegation: Delegation) -> float | None:
         """When our ``ucan/revoke`` of ``delegation`` succeeded, or None."""
@@ -294,15 +293,6 @@ def _shown(value: Any) -> str:
         return "null"
     names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
     return names.get(type(value), "a list" if isinstance(value, list) else "an object")
-
-
-def _usable(delegation: Delegation, now: float) -> bool:
-    try:
-        for ucan in delegation.chain():
-            check_ucan(ucan, now)
-    except IpfsKitError:
-        return False
-    return True
 
 
 class AgentStore:

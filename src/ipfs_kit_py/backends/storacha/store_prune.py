@@ -17,7 +17,7 @@ from ipfs_kit_py.backends.storacha.delegations import attested
 from ipfs_kit_py.content.cid import CID
 from ipfs_kit_py.errors import IpfsKitError
 
-__all__ = ["expired", "superseded"]
+__all__ = ["expired", "superseded", "usable"]
 
 
 def expired(delegation: Delegation, now: float) -> bool:
@@ -32,11 +32,11 @@ def superseded(held: Sequence[Delegation], revoked: Iterable[CID], now: float) -
     attestations of those grants. Only a grant usable now and attested by an attestation
     usable now replaces older ones."""
     dead = set(revoked)
-    vouched = {attested(d) for d in held if d.cid not in dead and _usable(d, now)}
+    vouched = {attested(d) for d in held if d.cid not in dead and usable(d, now)}
     grants = [d for d in held if d.ucan.iss.startswith("did:mailto:")]
     newest: dict[tuple[str, str, bytes], int] = {}  # key -> position of its newest grant
     for at, grant in enumerate(grants):
-        if grant.cid in vouched and grant.cid not in dead and _usable(grant, now):
+        if grant.cid in vouched and grant.cid not in dead and usable(grant, now):
             newest[_key(grant)] = at  # later in the store: a later login
     gone = {
         g.cid for at, g in enumerate(grants) if at < newest.get(_key(g), -1) and g.cid not in dead
@@ -48,7 +48,8 @@ def _key(grant: Delegation) -> tuple[str, str, bytes]:
     return grant.ucan.iss, grant.ucan.aud, bytes(dag_cbor.encode(grant.ucan.att))
 
 
-def _usable(delegation: Delegation, now: float) -> bool:
+def usable(delegation: Delegation, now: float) -> bool:
+    """Whether every UCAN of ``delegation``'s chain is valid at ``now``."""
     try:
         for ucan in delegation.chain():
             check_ucan(ucan, now)
