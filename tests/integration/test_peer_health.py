@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import random
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.servers.nodes import add_objects, kit_cli, node_env
+from tests.servers.nodes import add_objects, kit_cli, node_env, run_script
 from tests.servers.postgres import Postgres
 from tests.servers.process import free_port
 from tests.servers.relay import Relay, running_relay
@@ -99,16 +98,8 @@ def nodes(postgres: Postgres, tmp_path: Path) -> Iterator[tuple[str, dict[str, N
 
 def _add_big(env: dict[str, str], seed: int, size: int) -> tuple[str, bytes]:
     """Add the same ``size`` pseudo-random bytes (by ``seed``) to a node's disk."""
-    proc = subprocess.run(
-        [sys.executable, "-c", BIG_SCRIPT, str(seed), str(size)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip(), random.Random(seed).randbytes(size)
+    cid = run_script(env, BIG_SCRIPT, str(seed), str(size)).strip()
+    return cid, random.Random(seed).randbytes(size)
 
 
 def _reader(tmp_path: Path, url: str, name: str) -> ipfs_kit:

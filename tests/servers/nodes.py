@@ -56,11 +56,10 @@ def finish(proc: subprocess.Popen[str], timeout: float = 600) -> tuple[int, str,
     return proc.returncode, out, err
 
 
-def add_objects(env: dict[str, str], to: str, first: int, count: int) -> dict[str, bytes]:
-    """Add ``count`` small objects (numbered from ``first``) to tiers ``to`` (comma
-    separated) in a node's process; their CIDs and bytes."""
+def run_script(env: dict[str, str], script: str, *args: str) -> str:
+    """Run Python ``script`` with ``args`` as a node's process; what it printed."""
     proc = subprocess.run(
-        [sys.executable, "-c", ADD_SCRIPT, to, str(first), str(count)],
+        [sys.executable, "-c", script, *args],
         env=env,
         capture_output=True,
         text=True,
@@ -68,4 +67,11 @@ def add_objects(env: dict[str, str], to: str, first: int, count: int) -> dict[st
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    return {cid: bytes.fromhex(h) for cid, h in json.loads(proc.stdout).items()}
+    return proc.stdout
+
+
+def add_objects(env: dict[str, str], to: str, first: int, count: int) -> dict[str, bytes]:
+    """Add ``count`` small objects (numbered from ``first``) to tiers ``to`` (comma
+    separated) in a node's process; their CIDs and bytes."""
+    printed = run_script(env, ADD_SCRIPT, to, str(first), str(count))
+    return {cid: bytes.fromhex(h) for cid, h in json.loads(printed).items()}
