@@ -54,6 +54,7 @@ __all__ = [
     "InvalidInputError",
     "IpfsKitError",
     "LastCopyError",
+    "LeaseLostError",
     "MetadataIndexError",
     "NotADirectoryPathError",
     "NotAFileError",
@@ -145,6 +146,12 @@ class ResourceLimitError(IpfsKitError):
 
 class LastCopyError(IpfsKitError):
     """Refused: the operation would remove the last known copy of kept content."""
+
+
+class LeaseLostError(IpfsKitError):
+    """A policy worker's lease on a CID was taken over by another worker (it was paused
+    past its expiry): the copy it made is not recorded, and is removed unless it may
+    be another's (the new holder finishes the job)."""
 
 
 class MetadataIndexError(ConfigurationError):

@@ -6,6 +6,8 @@ their policy asks (every node's copies count), and queues them in the shared
 and, for each CID, plans again (the queue may be stale: another worker may have done it)
 and repairs or replicates. Any number of workers on any number of nodes split the queue
 through the index; one killed mid-copy loses its lease and another finishes its CIDs.
+One paused past its lease (stopped, starved of CPU) records nothing when it resumes if
+another worker took the CID over meanwhile: its copies are fenced by its lease.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from dataclasses import dataclass, field
 
 from ipfs_kit_py import debris
 from ipfs_kit_py.debris import process_owner
-from ipfs_kit_py.errors import BackendError, ContentNotFoundError, IpfsKitError
-from ipfs_kit_py.repair_queue import RepairQueue
+from ipfs_kit_py.errors import BackendError, ContentNotFoundError, IpfsKitError, LeaseLostError
+from ipfs_kit_py.repair_queue import Lease, RepairQueue
 from ipfs_kit_py.replication import plan_known, policy_of, repair, replicate
 from ipfs_kit_py.replication_policy import PolicySet
 from ipfs_kit_py.tiers.manager import TieredCacheManager
@@ -41,6 +43,7 @@ class EnforceReport:
     repaired: int = 0  # brought up to their policy by this worker
     already: int = 0  # claimed, but nothing was left to do (another worker did it)
     unmet: int = 0  # short of their policy by copies no tier of this node can make
+    lost: int = 0  # taken over by another worker before this one recorded a copy
     failed: dict[str, str] = field(default_factory=dict)  # cid -> why
     seconds: float = 0.0
 
@@ -116,12 +119,12 @@ class PolicyWorker:
         debris.sweep()  # temp paths of this node's workers that were killed mid-copy
         self.scan(report)
         while True:
-            cids = self.queue.claim(self.owner, self.batch, self.lease_s)
-            for cid in cids:
-                self._work(cid, report)
-            if progress is not None and cids:
+            leases = self.queue.claim_leases(self.owner, self.batch, self.lease_s)
+            for lease in leases:
+                self._work(lease, report)
+            if progress is not None and leases:
                 progress(report)
-            if not cids:
+            if not leases:
                 if not self.queue.held_by_others(self.owner):
                     break
                 time.sleep(self.poll_s)  # a lease elsewhere: done soon, or expires
@@ -142,12 +145,18 @@ class PolicyWorker:
             if passes is None or done < passes:
                 time.sleep(interval_s)
 
-    def _work(self, cid: str, report: EnforceReport) -> None:
+    def _work(self, lease: Lease, report: EnforceReport) -> None:
+        cid = lease.cid
         if not self.queue.renew(self.owner, cid, self.lease_s):
             return  # lost the lease: another worker has it now
         try:
-            with self._lease_kept(cid):  # a copy longer than the lease keeps it
+            # a copy longer than the lease keeps it; one paused past it records nothing
+            with self._lease_kept(cid), self.tiers.fenced(self.queue.fence(lease)):
                 did = self._repair(cid)
+        except LeaseLostError as exc:
+            report.lost += 1
+            logger.warning("policy: %s", exc)
+            return
         except (IpfsKitError, OSError) as exc:
             why = f"{type(exc).__name__}: {exc}"
             report.failed[cid] = why

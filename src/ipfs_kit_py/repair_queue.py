@@ -9,6 +9,12 @@ holds the lease); a worker killed mid-copy simply stops renewing, and once its l
 expires another worker claims the CID and finishes the job. Lease times are read from
 the database server's clock on PostgreSQL, so workers whose clocks disagree never take
 each other's live leases.
+
+Every claim is a :class:`Lease` with a token (the row's claim count, which each claim
+raises). A worker paused past its lease (stopped, swapped out, starved of CPU) may find
+another worker has claimed the CID meanwhile: the :class:`LeaseFence` of its lease,
+checked in the very transaction that would record its copy, refuses it, so only the
+current holder's copy is ever recorded.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from dataclasses import dataclass
 from ipfs_kit_py.errors import InvalidInputError
 from ipfs_kit_py.index import MetadataIndex
 
-__all__ = ["QueueStatus", "RepairQueue"]
+__all__ = ["Lease", "LeaseFence", "QueueStatus", "RepairQueue"]
 
 # "now" in Unix seconds: the server's clock on PostgreSQL (one clock for every worker);
 # SQLite's file is on one machine, whose clock every worker shares anyway
@@ -37,6 +43,15 @@ class QueueStatus:
     queued: int  # waiting for a worker
     leased: int  # claimed by a live lease
     retrying: int  # failed at least once, waiting for its retry
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """One claim of one CID: whose, and which claim (its token)."""
+
+    cid: str
+    owner: str
+    token: int  # the row's claim count after this claim: a later claim changes it
 
 
 class RepairQueue:
@@ -63,21 +78,46 @@ class RepairQueue:
 
     def claim(self, owner: str, limit: int, lease_s: float) -> list[str]:
         """Lease up to ``limit`` CIDs no live lease holds to ``owner`` for ``lease_s``."""
+        return [lease.cid for lease in self.claim_leases(owner, limit, lease_s)]
+
+    def claim_leases(self, owner: str, limit: int, lease_s: float) -> list[Lease]:
+        """:meth:`claim`, with each claim's token (for :meth:`fence`)."""
         if limit < 1 or not lease_s > 0:
             raise InvalidInputError("claim needs limit >= 1 and a lease > 0 seconds")
         skip = " FOR UPDATE SKIP LOCKED" if self.index.dialect == "postgresql" else ""
         with self.index.transaction() as db:
             rows = db.execute(
-                f"SELECT cid FROM repair_queue WHERE lease_expires < {self._now} "
+                f"SELECT cid, attempts FROM repair_queue WHERE lease_expires < {self._now} "
                 f"ORDER BY lease_expires, queued_at, cid LIMIT {int(limit)}{skip}"
             ).fetchall()
-            cids = [str(r[0]) for r in rows]
-            db.executemany(
+            leases = [Lease(str(cid), owner, int(attempts) + 1) for cid, attempts in rows]
+            db.executemany(  # the rows are locked (SQLite: the write lock): + 1 is exact
                 f"UPDATE repair_queue SET lease_owner = ?, lease_expires = {self._now} + ?, "
                 "attempts = attempts + 1 WHERE cid = ?",
-                [(owner, lease_s, cid) for cid in cids],
+                [(owner, lease_s, lease.cid) for lease in leases],
             )
-        return cids
+        return leases
+
+    def fence(self, lease: Lease) -> LeaseFence:
+        """The fence of ``lease``, for the transactions that record its copies."""
+        return LeaseFence(self, lease)
+
+    def _lease_row(self, lease: Lease, *, mine: bool) -> bool:
+        """In the caller's transaction: whether the CID's row is held by this claim
+        (``mine``), or by another claim's live lease; the row stays locked until the
+        transaction ends, so no claim takes it meanwhile."""
+        lock = " FOR UPDATE" if self.index.dialect == "postgresql" else ""
+        claim = "lease_owner = ? AND attempts = ?"
+        if mine:
+            where, params = claim, (lease.cid, lease.owner, lease.token)
+        else:
+            where = f"lease_owner IS NOT NULL AND lease_expires >= {self._now} AND NOT ({claim})"
+            params = (lease.cid, lease.owner, lease.token)
+        with self.index.transaction() as db:
+            row = db.execute(
+                f"SELECT 1 FROM repair_queue WHERE cid = ? AND {where}{lock}", params
+            ).fetchone()
+        return row is not None
 
     def renew(self, owner: str, cid: str, lease_s: float) -> bool:
         """Extend ``owner``'s lease on ``cid``; False if it lost the lease meanwhile."""
@@ -125,3 +165,25 @@ class RepairQueue:
         )
         queued, leased, retrying = (int(n) for n in rows[0])
         return QueueStatus(queued, leased, retrying)
+
+
+class LeaseFence:
+    """A lease's check for the transaction that records a copy of its CID
+    (:meth:`~ipfs_kit_py.tiers.manager.TieredCacheManager.fenced`)."""
+
+    def __init__(self, queue: RepairQueue, lease: Lease) -> None:
+        self.queue, self.lease = queue, lease
+        self.cid = lease.cid
+
+    def __repr__(self) -> str:
+        return f"LeaseFence({self.lease.cid!r}, {self.lease.owner!r}, {self.lease.token})"
+
+    def held(self) -> bool:
+        """True while no other claim took the CID (an expired lease nobody took is still
+        held); locks the queue row until the caller's transaction ends."""
+        return self.queue._lease_row(self.lease, mine=True)
+
+    def others_may_write(self) -> bool:
+        """True while another claim's live lease holds the CID: its worker may be
+        writing the same object now; locks the row like :meth:`held`."""
+        return self.queue._lease_row(self.lease, mine=False)

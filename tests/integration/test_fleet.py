@@ -4,6 +4,7 @@ verified, and three policy workers, one SIGKILLed midway, bring every CID to two
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -39,6 +40,15 @@ def test_three_nodes_share_one_ledger(
     postgres: Postgres, seaweedfs: SeaweedS3, tmp_path: Path
 ) -> None:
     url = postgres.new_database()
+    trace = _Trace(url)
+    try:
+        _three_nodes(url, seaweedfs, tmp_path, trace)
+    except BaseException:
+        print(trace.report())  # pytest shows it with the failure: the run explains itself
+        raise
+
+
+def _three_nodes(url: str, seaweedfs: SeaweedS3, tmp_path: Path, trace: _Trace) -> None:
     prefix = f"fleet-{uuid.uuid4().hex[:8]}/"
     a, b = (_node(tmp_path, n, url, seaweedfs, prefix) for n in ("node-a", "node-b"))
 
@@ -56,15 +66,24 @@ def test_three_nodes_share_one_ledger(
     assert code == 0 and out.encode() == data, err
 
     # FLEET_CIDS with one copy each (S3); three workers, one killed midway
-    objects = add_objects(a, "s3", 1, FLEET_CIDS)
+    objects = trace.objects = add_objects(a, "s3", 1, FLEET_CIDS)
     workers = {n: _node(tmp_path, n, url, seaweedfs, prefix) for n in ("w1", "w2", "w3")}
     args = ("policy", "run", "--once", "--json", "--lease", "3", "--batch", "4")
     first = kit_cli(workers["w1"], *args)  # w1 gets busy first, so it dies holding leases
+    trace.procs = {"w1": first}
+    trace.event("w1 started")
     _wait_until_busy(url, first, "w1/")
     procs = {n: kit_cli(workers[n], *args) for n in ("w2", "w3")}
+    trace.procs = {"w1": first, **procs}
+    trace.event("w2, w3 started")
     first.send_signal(signal.SIGKILL)
-    first.communicate(timeout=30)
-    results = {n: finish(procs[n]) for n in ("w2", "w3")}
+    trace.event("w1 killed: " + trace.ledger_counts())
+    trace.logs["w1"] = first.communicate(timeout=30)
+    results = {}
+    for name, proc in procs.items():
+        results[name] = finish(proc)
+        trace.logs[name] = results[name][1:]
+        trace.event(f"{name} exited {results[name][0]}")
     for name, (code, _, err) in results.items():
         assert code == 0, f"{name}: {err}"
     reports = {n: json.loads(out)["report"] for n, (_, out, _) in results.items()}
@@ -72,6 +91,7 @@ def test_three_nodes_share_one_ledger(
 
     # the killed worker's node comes back: its debris is swept, nothing is left to do
     code, out, err = finish(kit_cli(workers["w1"], "policy", "run", "--once", "--json"))
+    trace.logs["w1 again"] = (out, err)
     assert code == 0, err
     assert json.loads(out)["report"]["queued"] == 0
 
@@ -81,6 +101,64 @@ def test_three_nodes_share_one_ledger(
             assert not list(tmp.iterdir()), f"temp files left behind in {tmp}"
     uploads = boto_client(seaweedfs).list_multipart_uploads(Bucket=seaweedfs.bucket, Prefix=prefix)
     assert not uploads.get("Uploads")
+
+
+class _Trace:
+    """What the scenario saw, for its failure report: events with times, every worker's
+    output, and the ledger of each CID that did not end with exactly S3 + one disk copy."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.started = url, time.monotonic()
+        self.events: list[str] = []
+        self.logs: dict[str, tuple[str, str]] = {}
+        self.objects: dict[str, bytes] = {}
+        self.procs: dict[str, subprocess.Popen[str]] = {}
+
+    def event(self, what: str) -> None:
+        self.events.append(f"{time.monotonic() - self.started:8.2f}s {what}")
+
+    def ledger_counts(self) -> str:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT (SELECT count(*) FROM repair_queue), (SELECT count(*) FROM repair_queue "
+                "WHERE lease_owner IS NOT NULL), (SELECT count(*) FROM locations)"
+            ).fetchall()
+        return "queue {}, leased {}, locations {}".format(*rows[0])
+
+    def report(self) -> str:
+        for name, proc in self.procs.items():  # one still running: stop it, keep its output
+            if name not in self.logs:
+                proc.kill()
+                with contextlib.suppress(Exception):  # its output may be read already
+                    self.logs[name] = proc.communicate(timeout=30)
+        lines = ["--- fleet trace", *self.events]
+        try:
+            lines += self._ledger()
+        except Exception as exc:  # the report must not hide the failure it explains
+            lines.append(f"(ledger unreadable: {exc!r})")
+        for name, (out, err) in self.logs.items():
+            lines += [f"--- {name} stdout", out[-20000:], f"--- {name} stderr", err[-20000:]]
+        return "\n".join(lines)
+
+    def _ledger(self) -> list[str]:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            locs = conn.execute(
+                "SELECT cid, backend, node, bad, missing, locator FROM locations ORDER BY cid"
+            ).fetchall()
+            queue = conn.execute(
+                "SELECT cid, lease_owner, attempts, last_error FROM repair_queue"
+            ).fetchall()
+        rows: dict[str, list[tuple[str, int, int]]] = {}
+        shown: dict[str, list[str]] = {}
+        for key, backend, node, bad, missing, locator in locs:
+            rows.setdefault(key, []).append((backend, bad, missing))
+            shown.setdefault(key, []).append(f"{backend}@{node or '-'} b{bad}m{missing} {locator}")
+        keys = {cid_key(parse_cid(c)): c for c in self.objects}
+        odd = [k for k in keys if sorted(rows.get(k, [])) != [("disk", 0, 0), ("s3", 0, 0)]]
+        lines = [f"--- ledger: {len(locs)} locations, {len(queue)} queued, {len(odd)} CIDs odd"]
+        lines += [f"queued {row}" for row in queue[:50]]
+        lines += [f"{keys[k]}: {shown.get(k, 'no location')}" for k in odd[:50]]
+        return lines
 
 
 def _wait_until_busy(url: str, proc: subprocess.Popen[str], owner: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,11 +21,12 @@ from hypothesis.stateful import (
 
 from ipfs_kit_py.backends.disk import DiskBackend
 from ipfs_kit_py.content.cid import RAW, cid_key, sha256_cid
-from ipfs_kit_py.errors import InvalidInputError, LastCopyError
+from ipfs_kit_py.errors import InvalidInputError, LastCopyError, LeaseLostError
 from ipfs_kit_py.index import MetadataIndex, open_index
 from ipfs_kit_py.policy_worker import PolicyWorker, summarize_short
+from ipfs_kit_py.progress import BaseSubscriber
 from ipfs_kit_py.repair_queue import RepairQueue
-from ipfs_kit_py.replication import PolicySet, ReplicationPolicy, plan_replication
+from ipfs_kit_py.replication import PolicySet, ReplicationPolicy, plan_replication, replicate
 from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
 from tests.servers.postgres import IndexFactory
 
@@ -77,6 +79,26 @@ def test_concurrent_claims_never_share_a_cid(make_index: IndexFactory) -> None:
     claimed = [cid for batch in got.values() for cid in batch]
     assert sorted(claimed) == sorted(cid_of(n) for n in range(400))  # each exactly once
     assert queues[0].status().queued == 0
+
+
+def test_a_lease_is_fenced_by_its_claim(make_index: IndexFactory) -> None:
+    queue = RepairQueue(make_index())
+    queue.enqueue([cid_of(1)])
+    [first] = queue.claim_leases("a", 1, lease_s=0.3)
+    fence = queue.fence(first)
+    with queue.index.transaction():
+        assert fence.held() and not fence.others_may_write()
+    time.sleep(0.4)  # expired, but nobody took it over: still a's to record
+    with queue.index.transaction():
+        assert fence.held() and not fence.others_may_write()
+    [second] = queue.claim_leases("b", 1, lease_s=60)
+    assert (second.cid, second.token) == (first.cid, first.token + 1)
+    with queue.index.transaction():
+        assert not fence.held() and fence.others_may_write()  # b may be writing now
+        assert queue.fence(second).held()
+    queue.fail("b", second.cid, "boom", retry_after_s=60)
+    with queue.index.transaction():
+        assert not fence.held() and not fence.others_may_write()  # nobody holds it
 
 
 class QueueMachine(RuleBasedStateMachine):
@@ -195,6 +217,15 @@ def _tiers(index: MetadataIndex, root: Path) -> TieredCacheManager:
     )
 
 
+def _node(index: MetadataIndex, root: Path, name: str) -> TieredCacheManager:
+    """Node ``name``'s tiers: its own disk, and the vault every node shares."""
+    return TieredCacheManager(
+        [DiskBackend(root / name / "disk"), DiskBackend(root / "vault", name="vault")],
+        index,
+        TierPolicy(put_to=("disk",)),
+    )
+
+
 def test_two_workers_bring_every_cid_to_its_policy_once(
     make_index: IndexFactory, tmp_path: Path
 ) -> None:
@@ -218,6 +249,71 @@ def test_two_workers_bring_every_cid_to_its_policy_once(
     assert summarize_short(seed, policies) == []
     again = workers[0].run_once()
     assert (again.queued, again.repaired) == (0, 0)
+
+
+class _Paused(BaseSubscriber):
+    """Pauses a read at its first bytes and runs ``meanwhile`` (another worker's work)."""
+
+    def __init__(self, meanwhile: Callable[[], None]) -> None:
+        self.meanwhile: Callable[[], None] | None = meanwhile
+
+    def on_progress(self, key: str, nbytes: int, **kwargs: object) -> None:
+        if self.meanwhile is not None:
+            run, self.meanwhile = self.meanwhile, None
+            run()
+
+
+def test_a_worker_paused_past_its_lease_records_nothing(
+    make_index: IndexFactory, tmp_path: Path
+) -> None:
+    """A plans and reads, is paused past its lease, B takes over and makes the copy:
+    A's disk copy is refused in its recording transaction and never put in place."""
+    a, b = (_node(make_index(node_id=f"node-{n}"), tmp_path, n) for n in "ab")
+    policies = PolicySet(ReplicationPolicy(min_copies=2))
+    cid = a.add([b"copied once"], to=["vault"]).cid
+    queue = RepairQueue(a.index)
+    queue.enqueue([cid_key(cid)])
+    [lease] = queue.claim_leases("a", 1, lease_s=0.2)
+    reports = []
+
+    def paused() -> None:
+        time.sleep(0.3)  # a's lease runs out; b claims the CID and copies it
+        reports.append(PolicyWorker(b, policies, owner="b").run_once())
+
+    a.subscribers.append(_Paused(paused))
+    with pytest.raises(LeaseLostError), a.fenced(queue.fence(lease)):
+        replicate(a, cid, policies=policies)
+    assert reports[0].repaired == 1
+    where = {(loc.backend, loc.node) for loc in a.index.locations(cid, all_nodes=True)}
+    assert where == {("vault", ""), ("disk", "node-b")}  # no copy made twice
+    assert not a.tier("disk").has(cid)
+    assert not [p for p in (tmp_path / "a").rglob("*") if p.is_file()]
+
+
+def test_a_fenced_copy_in_a_shared_tier_is_removed_unless_it_may_be_anothers(
+    make_index: IndexFactory, tmp_path: Path
+) -> None:
+    a = _tiers(make_index(node_id="node-a"), tmp_path)
+    queue = RepairQueue(a.index)
+    data = [b"one object, one key"]
+    cid = a.add(data, to=["disk"]).cid
+    queue.enqueue([cid_key(cid)])
+    [stale] = queue.claim_leases("a", 1, lease_s=0.1)
+    time.sleep(0.2)
+    [live] = queue.claim_leases("b", 1, lease_s=60)
+    with pytest.raises(LeaseLostError), a.fenced(queue.fence(stale)):
+        a.put(cid, data, to=["vault"])  # b may be writing the same key: kept
+    assert a.tier("vault").has(cid) and "vault" not in a.whereis(cid)
+    assert queue.finish("b", live.cid)  # b is done (and recorded nothing there)
+    with pytest.raises(LeaseLostError), a.fenced(queue.fence(stale)):
+        a.put(cid, data, to=["vault"])  # nobody's: removed
+    assert not a.tier("vault").has(cid) and "vault" not in a.whereis(cid)
+    a.put(cid, data, to=["vault"])  # b's copy, recorded
+    with pytest.raises(LeaseLostError), a.fenced(queue.fence(stale)):
+        a.put(cid, data, to=["vault"])  # a row claims the object: kept
+    assert a.tier("vault").has(cid) and "vault" in a.whereis(cid)
+    with a.fenced(queue.fence(live)):  # a fence on another CID leaves this one alone
+        a.put(a.add([b"other"], to=["disk"]).cid, [b"other"], to=["vault"])
 
 
 def test_a_worker_repairs_a_missing_copy_and_reports_what_it_cannot(

@@ -19,6 +19,7 @@ def _line(report: EnforceReport) -> str:
     return (
         f"scanned {report.scanned}, queued {report.queued}: {report.repaired} repaired, "
         f"{report.already} already done elsewhere, {len(report.failed)} failed{unmet}"
+        + (f", {report.lost} taken over by another worker" if report.lost else "")
     )
 
 

@@ -59,12 +59,14 @@ from ipfs_kit_py.errors import (
     InvalidInputError,
     IpfsKitError,
     LastCopyError,
+    LeaseLostError,
     NotConfiguredError,
 )
 from ipfs_kit_py.index import MetadataIndex
 from ipfs_kit_py.progress import BaseSubscriber, TransferEvents
 from ipfs_kit_py.staging import Staging
 from ipfs_kit_py.streams import CHUNK, read_chunks
+from ipfs_kit_py.tiers.fence import CopyFence, Fences
 from ipfs_kit_py.tiers.policy import CircuitBreaker, TierPolicy, is_availability_fault
 from ipfs_kit_py.tiers.verified_read import (
     Fetched,
@@ -128,6 +130,7 @@ class TieredCacheManager:
         self._lock = threading.Lock()
         self.subscribers: list[BaseSubscriber] = []
         self._keys: dict[AnyCID, str] = {}
+        self.fences = Fences()
 
     def __repr__(self) -> str:
         return f"TieredCacheManager(tiers={[t.name for t in self.tiers]})"
@@ -271,6 +274,8 @@ class TieredCacheManager:
                 else:
                     self._refuse(tier, cid, exc)
                 continue
+            except LeaseLostError:
+                raise  # not the source's fault: this read's work is another worker's now
             except Exception as exc:  # any other fault of one source: try the next one
                 tried.append(f"{tier.name}: {type(exc).__name__}: {str(exc)[:300]}")
                 self._source_failed(tier, cid, exc)
@@ -346,6 +351,8 @@ class TieredCacheManager:
         """Run an index update after a read; its failure is logged, never the read's."""
         try:
             step(*args)
+        except LeaseLostError:
+            raise  # the work this read was for is another worker's now
         except (IpfsKitError, OSError, sqlite3.Error) as exc:
             logger.warning("bookkeeping after reading %s failed: %s", args[1], exc)
 
@@ -463,6 +470,7 @@ class TieredCacheManager:
         assert self.disk is not None
         self._make_room(size)
         with self.index.transaction():
+            self.fences.check(cid)  # before the file is in place: a refusal leaves none
             path = self.disk.adopt(tmp, cid)
             self.index.record(cid, self.disk.name, str(path), stamp=self.disk.stamp(path))
 
@@ -473,6 +481,7 @@ class TieredCacheManager:
         assert self.disk is not None
         self._make_room(staging.size)
         with self.index.transaction():
+            self.fences.check(cid)
             path = self.disk.commit(staging, cid)
             self.index.record(cid, self.disk.name, str(path), stamp=self.disk.stamp(path))
 
@@ -640,8 +649,7 @@ class TieredCacheManager:
                     continue
                 profile = ImportProfile.parse(record.profile) if record.profile else None
                 obj = tier.put(cid, read_chunks(source), staging.size, profile=profile)
-                with self.index.transaction():
-                    self._record_copy(cid, tier.name, obj.locator, pinned, None, record)
+                self._record_put(tier, cid, obj.locator, pinned, record)
                 stored.append(obj)
             if self.disk is not None and any(self._is_disk(t) for t in targets):
                 stored.append(self._store_on_disk(cid, staging, source, pinned, record))
@@ -657,6 +665,49 @@ class TieredCacheManager:
         self.index.upsert_content(cid, size=record.size, kind=record.kind, profile=record.profile)
         self.index.record(cid, name, locator, pinned=pinned or None, stamp=stamp)
 
+    @contextlib.contextmanager
+    def fenced(self, fence: CopyFence) -> Iterator[None]:
+        """Record copies of ``fence.cid`` this thread makes only while ``fence`` is held
+        (checked in each recording transaction); see :mod:`ipfs_kit_py.tiers.fence`."""
+        with self.fences.kept(fence):
+            yield
+
+    def _record_put(
+        self, tier: BaseBackend, cid: CID, locator: str, pinned: bool, record: _Record
+    ) -> None:
+        """Record the object just put into ``tier``; refused by a lost fence, drop it."""
+        try:
+            with self.index.transaction():
+                self.fences.check(cid)
+                self._record_copy(cid, tier.name, locator, pinned, None, record)
+        except LeaseLostError:
+            self._drop_unrecorded(tier, cid)
+            raise
+
+    def _drop_unrecorded(self, tier: BaseBackend, cid: CID) -> None:
+        """Delete the object a fenced writer put but may not record, unless a location
+        row claims it or another writer may be writing the same object right now.
+
+        The check and the delete hold the CID and its queue row (no claim meanwhile).
+        """
+        fence = self.fences.current(cid)
+        with self.index.transaction():
+            self.index.lock_cid(cid)
+            claimed = any(
+                loc.backend == tier.name for loc in self.index.locations(cid, include_bad=True)
+            )
+            if claimed or (fence is not None and fence.others_may_write()):
+                logger.info(
+                    "%s in %s: kept (recorded, or being written by another worker)", cid, tier.name
+                )
+                return
+            try:
+                tier.delete(cid)
+            except (IpfsKitError, OSError) as exc:
+                logger.warning(
+                    "cannot delete the unrecorded copy of %s in %s: %s", cid, tier.name, exc
+                )
+
     def _store_on_disk(
         self, cid: CID, staging: Staging, source: BinaryIO, pinned: bool, record: _Record
     ) -> StoredObject:
@@ -671,6 +722,7 @@ class TieredCacheManager:
                 local.write(chunk)
         try:
             with self.index.transaction():
+                self.fences.check(cid)
                 path = self.disk.commit(local, cid)
                 self._record_copy(
                     cid, self.disk.name, str(path), pinned, self.disk.stamp(path), record
