@@ -24,12 +24,14 @@ print(json.dumps(out))
 
 def node_env(root: Path, name: str, url: str, extra_config: str = "") -> dict[str, str]:
     """The environment of node ``name`` under ``root``: a config file naming the shared
-    index ``url`` and the node, its own cache and XDG dirs, plus ``extra_config``."""
+    index ``url`` (PostgreSQL, or a SQLite file's path) and the node, its own cache and
+    XDG dirs, plus ``extra_config``."""
     home = root / name
     home.mkdir()
     config = home / "ipfs-kit.toml"
+    key = "url" if url.startswith("postgresql://") else "index_path"
     config.write_text(
-        f'[index]\nurl = "{url}"\nnode_id = "{name}"\n'
+        f'[index]\n{key} = "{url}"\nnode_id = "{name}"\n'
         f'[cache]\ncache_dir = "{home / "cache"}"\n' + extra_config
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IPFS_KIT_", "XDG_"))}
