@@ -25,7 +25,7 @@ from ipfs_kit_py.errors import InvalidInputError, LastCopyError, LeaseLostError
 from ipfs_kit_py.index import MetadataIndex, open_index
 from ipfs_kit_py.policy_worker import PolicyWorker, summarize_short
 from ipfs_kit_py.progress import BaseSubscriber
-from ipfs_kit_py.repair_queue import RepairQueue
+from ipfs_kit_py.repair_queue import Lease, RepairQueue
 from ipfs_kit_py.replication import PolicySet, ReplicationPolicy, plan_replication, replicate
 from ipfs_kit_py.tiers.manager import TieredCacheManager, TierPolicy
 from tests.servers.postgres import IndexFactory
@@ -114,7 +114,9 @@ class QueueMachine(RuleBasedStateMachine):
         self.queue = RepairQueue(self.index)
         self.waiting: set[str] = set()
         self.held: dict[str, str] = {}  # cid -> owner
+        self.tokens: dict[str, int] = {}  # cid -> its live claim's token
         self.failed: set[str] = set()
+        self.leases: list[Lease] = []  # every claim ever made, for the fences
 
     def teardown(self) -> None:
         self.index.close()
@@ -127,11 +129,25 @@ class QueueMachine(RuleBasedStateMachine):
 
     @rule(owner=st.sampled_from("abc"), limit=st.integers(1, 5))
     def claim(self, owner: str, limit: int) -> None:
-        got = self.queue.claim(owner, limit, lease_s=600)
+        leases = self.queue.claim_leases(owner, limit, lease_s=600)
+        got = [lease.cid for lease in leases]
         assert set(got) <= self.waiting and len(got) == min(limit, len(self.waiting))
-        for cid in got:
-            self.waiting.discard(cid)
-            self.held[cid] = owner
+        for lease in leases:
+            self.waiting.discard(lease.cid)
+            self.held[lease.cid] = owner
+            self.tokens[lease.cid] = lease.token
+        self.leases += leases
+
+    @precondition(lambda self: self.leases)
+    @rule(pick=st.data())
+    def fence(self, pick: st.DataObject) -> None:
+        """A claim's fence holds exactly while the model says that claim holds the CID."""
+        lease = pick.draw(st.sampled_from(self.leases))
+        mine = (self.held.get(lease.cid), self.tokens.get(lease.cid)) == (lease.owner, lease.token)
+        fence = self.queue.fence(lease)
+        with self.index.transaction():
+            assert fence.held() == mine
+            assert fence.others_may_write() == (lease.cid in self.held and not mine)
 
     @precondition(lambda self: self.held)
     @rule(pick=st.data(), other=st.sampled_from("abc"))
@@ -141,12 +157,14 @@ class QueueMachine(RuleBasedStateMachine):
         assert self.queue.finish(other, cid) == (other == owner)
         if other == owner:
             del self.held[cid]
+            del self.tokens[cid]
 
     @precondition(lambda self: self.held)
     @rule(pick=st.data())
     def fail(self, pick: st.DataObject) -> None:
         cid = pick.draw(st.sampled_from(sorted(self.held)))
         self.queue.fail(self.held.pop(cid), cid, "no tier answered", retry_after_s=600)
+        del self.tokens[cid]
         self.failed.add(cid)
 
     @invariant()
