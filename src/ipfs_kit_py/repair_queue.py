@@ -102,22 +102,19 @@ class RepairQueue:
         """The fence of ``lease``, for the transactions that record its copies."""
         return LeaseFence(self, lease)
 
-    def _lease_row(self, lease: Lease, *, mine: bool) -> bool:
-        """In the caller's transaction: whether the CID's row is held by this claim
-        (``mine``), or by another claim's live lease; the row stays locked until the
-        transaction ends, so no claim takes it meanwhile."""
+    def _holder(self, cid: str) -> tuple[str, int, bool] | None:
+        """In the caller's transaction: who holds ``cid``'s row (owner, token, live),
+        None if it is gone; the row stays locked until the transaction ends (PostgreSQL:
+        ``FOR UPDATE``; SQLite: its write lock), so no claim takes it meanwhile."""
         lock = " FOR UPDATE" if self.index.dialect == "postgresql" else ""
-        claim = "lease_owner = ? AND attempts = ?"
-        if mine:
-            where, params = claim, (lease.cid, lease.owner, lease.token)
-        else:
-            where = f"lease_owner IS NOT NULL AND lease_expires >= {self._now} AND NOT ({claim})"
-            params = (lease.cid, lease.owner, lease.token)
         with self.index.transaction() as db:
             row = db.execute(
-                f"SELECT 1 FROM repair_queue WHERE cid = ? AND {where}{lock}", params
+                "SELECT coalesce(lease_owner, ''), attempts, "
+                f"CASE WHEN lease_expires >= {self._now} THEN 1 ELSE 0 END "
+                f"FROM repair_queue WHERE cid = ?{lock}",
+                (cid,),
             ).fetchone()
-        return row is not None
+        return None if row is None else (str(row[0]), int(row[1]), bool(row[2]))
 
     def renew(self, owner: str, cid: str, lease_s: float) -> bool:
         """Extend ``owner``'s lease on ``cid``; False if it lost the lease meanwhile."""
@@ -181,9 +178,13 @@ class LeaseFence:
     def held(self) -> bool:
         """True while no other claim took the CID (an expired lease nobody took is still
         held); locks the queue row until the caller's transaction ends."""
-        return self.queue._lease_row(self.lease, mine=True)
+        holder = self.queue._holder(self.cid)
+        return holder is not None and holder[:2] == (self.lease.owner, self.lease.token)
 
     def others_may_write(self) -> bool:
         """True while another claim's live lease holds the CID: its worker may be
         writing the same object now; locks the row like :meth:`held`."""
-        return self.queue._lease_row(self.lease, mine=False)
+        holder = self.queue._holder(self.cid)
+        if holder is None or not holder[0] or not holder[2]:
+            return False
+        return holder[:2] != (self.lease.owner, self.lease.token)

@@ -688,7 +688,8 @@ class TieredCacheManager:
         """Delete the object a fenced writer put but may not record, unless a location
         row claims it or another writer may be writing the same object right now.
 
-        The check and the delete hold the CID and its queue row (no claim meanwhile).
+        The check and the delete hold the CID and its queue row (no worker claims it
+        meanwhile); as for :meth:`remove`, a writer outside the queue is not held off.
         """
         fence = self.fences.current(cid)
         with self.index.transaction():
