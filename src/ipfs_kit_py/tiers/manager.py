@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from ipfs_kit_py import debris
 from ipfs_kit_py.backends.base import (
     BaseBackend,
     FileCache,
@@ -450,7 +451,10 @@ class TieredCacheManager:
         """Let the backend download (in parallel) and verify into a disk temp file."""
         assert self.disk is not None
         self.disk.stage().abort()  # creates the tmp directory
-        tmp = self.disk.tmp_dir / f"{os.urandom(16).hex()}.download"
+        # journaled before the backend renames its download to it: a process killed
+        # before the file is adopted leaves it to the next one's sweep, never for good
+        tmp = self.disk.tmp_dir / f"{os.urandom(16).hex()}.download{debris.SUFFIX}"
+        debris.record(tmp)
         try:
             if profile is not None and getattr(tier, "reads_with_profile", False):
                 tier.download(cid, tmp, profile=profile, subscribers=self.subscribers)  # type: ignore[call-arg]
@@ -462,6 +466,7 @@ class TieredCacheManager:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+            debris.release(tmp)
         data = f.read() if want_bytes else None
         f.seek(0)
         return Fetched(tier.name, size, f, data)
