@@ -19,6 +19,7 @@
     ├── CARFormatError             a malformed or truncated CAR
     ├── ResourceLimitError         refused: the work would pass a budget (bytes, entries)
     ├── LastCopyError              refused: it would remove the last known copy
+    ├── LeaseLostError             a policy worker's lease was taken over: nothing recorded
     └── BackendError               a backend failed (carries ``backend`` and ``locator``)
         ├── BackendUnavailableError    could not be reached (down, refused, reset)
         │   ├── BackendTimeoutError    did not answer in time (every backend, one type)
