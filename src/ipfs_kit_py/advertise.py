@@ -40,6 +40,8 @@ def peer_url(url: object) -> str:
         raise InvalidInputError(str(exc)) from None
     if userinfo is not None:
         raise InvalidInputError("a peer URL is shown to every node: it must hold no credentials")
+    if "?" in clean or "#" in clean:  # a gateway's base URL: `/ipfs/<cid>?...` goes after it
+        raise InvalidInputError("a peer URL is a base URL: no query (?...) or fragment (#...)")
     return clean
 
 

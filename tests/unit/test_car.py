@@ -120,3 +120,35 @@ def test_v1_cids_read_from_a_car_print_in_base32() -> None:
     reader = CarReader(io.BytesIO(_car(blocks)))
     assert [str(r) for r in reader.roots] == [str(result.cid)]
     assert all(str(b.cid).startswith("baf") for b in reader)
+
+
+class _FailingStream(io.RawIOBase):
+    """A stream that fails after ``good`` bytes (a stalled or reset HTTP body)."""
+
+    def __init__(self, data: bytes, good: int, error: Exception) -> None:
+        self.data, self.good, self.error, self.pos = data, good, error, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        if self.pos >= self.good:
+            raise self.error
+        n = min(len(buffer), self.good - self.pos)
+        buffer[:n] = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return n
+
+
+def test_a_stream_failing_inside_the_header_is_its_own_error_not_a_format_error() -> None:
+    """A peer stalling mid-header was reported as a bad CAR (a14b item 4); the real-server
+    case: tests/integration/test_peer_attacks.py (drip)."""
+    from ipfs_kit_py.errors import BackendUnavailableError
+
+    out = io.BytesIO()
+    write_car(out, [], [])
+    header = out.getvalue()
+    stalled = BackendUnavailableError("stalled: 18 bytes in the last 10s")
+    stream = io.BufferedReader(_FailingStream(header, len(header) - 2, stalled))
+    with pytest.raises(BackendUnavailableError, match="stalled"):
+        list(CarReader(stream))

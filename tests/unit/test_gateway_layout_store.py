@@ -80,3 +80,22 @@ def test_a_one_block_file_keeps_nothing(tmp_path: Path) -> None:
     cid = import_file(io.BytesIO(data), KUBO_DEFAULT).cid
     store.save(cid, {}, (tmp_path / "c").stat())
     assert not (tmp_path / "layouts").exists()
+
+
+def test_a_fifo_or_symlink_in_a_layouts_place_is_dropped_not_waited_on(tmp_path: Path) -> None:
+    """A FIFO named like a layout hung the server for ever (open waits for a writer,
+    SIGTERM could not stop it); a symlink was followed elsewhere (a14b item 2)."""
+    store = LayoutStore(tmp_path / "layouts")
+    cid, nodes, copy = a_layout(tmp_path, os.urandom(20_000))
+    store.save(cid, nodes, copy)  # type: ignore[arg-type]
+    (kept,) = (tmp_path / "layouts").glob("*.layout")
+    elsewhere = tmp_path / "elsewhere.layout"
+    os.replace(kept, elsewhere)  # a valid layout, but not in its place
+    kept.symlink_to(elsewhere)
+    assert store.load(cid, copy) is None  # type: ignore[arg-type]
+    assert not kept.is_symlink() and elsewhere.exists()  # the link dropped, not its target
+    os.mkfifo(kept)
+    assert store.load(cid, copy) is None  # type: ignore[arg-type]
+    assert not kept.exists()
+    store.save(cid, nodes, copy)  # type: ignore[arg-type]
+    assert store.load(cid, copy) == (nodes, copy.st_size)  # type: ignore[arg-type]

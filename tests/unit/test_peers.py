@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -70,10 +71,11 @@ def test_a_node_less_index_cannot_advertise(tmp_path: Path) -> None:
     url=st.one_of(
         st.text(max_size=40),
         st.builds(
-            "{}://{}:{}".format,
+            "{}://{}:{}{}".format,
             st.sampled_from(["http", "https", "ftp"]),
             st.text(max_size=12),
             st.integers(-1, 70000),
+            st.sampled_from(["", "/", "/gw/", "/?token=t", "/#f", "?", "/a?b#c"]),
         ),
     ),
     ttl=st.one_of(st.floats(allow_nan=True), st.integers(-5, 10**6), st.booleans()),
@@ -90,6 +92,7 @@ def test_advertise_takes_an_http_url_and_a_positive_lifetime(
             return
         assert url.strip().startswith(("http://", "https://")) and ttl > 0
         assert "@" not in url.partition("//")[2].partition("/")[0]  # no credentials
+        assert not urlsplit(url.strip()).query and not urlsplit(url.strip()).fragment
         if ttl > 60:
             assert other.peers() == {"a": url.strip()}
 
@@ -282,6 +285,8 @@ def test_an_advertisement_lasts_one_second_to_a_day(ttl: object) -> None:
         ["serve", "--advertise-ttl", "nan"],
         ["serve", "--advertise", "ftp://x/"],
         ["serve", "--advertise", "http://kit:hunter2@10.0.0.1:8080"],
+        ["serve", "--advertise", "http://10.0.0.1:8080/?token=hunter2"],  # a14b item 3
+        ["serve", "--advertise", "http://10.0.0.1:8080/#hunter2"],
     ],
 )
 def test_serve_refuses_a_bad_advertisement_before_it_starts(

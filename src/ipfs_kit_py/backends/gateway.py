@@ -83,10 +83,13 @@ class GatewayBackend(BaseBackend):
         timeouts: Timeouts | None = None,
         ca_bundle: str | None = None,
         trust_setting: str = "gateway",
+        follow_redirects: bool = True,
     ) -> None:
         """``ca_bundle``: a PEM file of CAs to trust besides the system's;
         ``trust_setting``: the tier whose ``ca_bundle`` an untrusted certificate's message
-        names (a Storacha space's gateway is set in ``[storacha]``)."""
+        names (a Storacha space's gateway is set in ``[storacha]``); without
+        ``follow_redirects`` a redirect is a ProtocolError (a peer's answer comes from
+        the peer, never from a host it names)."""
         # user:pass@ in the URL becomes Basic auth, so no message or log line shows it
         url, userinfo = parse_url("gateway url", base_url)
         base = url.rstrip("/")
@@ -99,7 +102,7 @@ class GatewayBackend(BaseBackend):
             timeout=self.timeouts.httpx(),
             # the deadline covers headers too
             transport=deadline_transport(verify=ssl_context(ca_bundle, "gateway ca_bundle")),
-            follow_redirects=True,
+            follow_redirects=follow_redirects,
             max_redirects=MAX_REDIRECTS,
             auth=httpx.BasicAuth(user, password) if userinfo is not None else None,
         )
@@ -323,6 +326,8 @@ def _check_status(response: httpx.Response, cid: CID, url: str) -> None:
         raise ContentNotFoundError(f"gateway does not have {cid}", **where)
     if status >= 500:
         raise BackendUnavailableError(f"gateway answered {status} for {cid}", **where)
+    if 300 <= status < 400:  # one not followed: redirects are off, or it named no place
+        raise ProtocolError(f"gateway answered a redirect ({status}) for {cid}", **where)
     if status != 200:
         raise BackendError(f"gateway answered {status} for {cid}", **where)
 

@@ -8,7 +8,8 @@ holding one, fastest live one first, through a
 (``?format=car``, ``?format=raw``), every block verified against its CID before a byte
 is used. A node never opens another node's disk. Each peer has its own back-off
 (:class:`~ipfs_kit_py.backends.peer_health.PeerHealth`): one that is down fails in
-seconds and is skipped for a while, one that lies is refused, logged and skipped; the
+seconds and is skipped for a while, one that lies or answers what no gateway may (a
+page, a bad CAR, a redirect: never followed) is refused, logged and skipped; the
 read goes on with the next holder, and ends in :class:`ContentMismatchError` (naming
 the peer) if the only answers were lies.
 """
@@ -31,7 +32,9 @@ from ipfs_kit_py.errors import (
     BackendUnavailableError,
     ContentMismatchError,
     ContentNotFoundError,
+    InvalidInputError,
     IpfsKitError,
+    ProtocolError,
 )
 from ipfs_kit_py.net import Timeouts
 
@@ -78,7 +81,7 @@ class PeerBackend(BaseBackend):
             gateway = self._gateways.get(url)
             if gateway is None:
                 gateway = self._gateways[url] = GatewayBackend(
-                    url, timeouts=self.timeouts, trust_setting="peer"
+                    url, timeouts=self.timeouts, trust_setting="peer", follow_redirects=False
                 )
             return gateway
 
@@ -140,12 +143,13 @@ class PeerBackend(BaseBackend):
         return [(nodes[url], url) for url in to_try]
 
     def _failed(self, cid: CID, node: str, url: str, exc: IpfsKitError) -> None:
-        """A fault of the peer itself (down, or it lied) backs that peer off; a miss or
-        a bad request is the request's and changes nothing."""
+        """A fault of the peer itself (down, it lied, or it answered what no gateway may:
+        a bad CAR, an HTML page, a redirect) backs that peer off; a miss or a request
+        the content cannot answer (a directory asked for as a file) changes nothing."""
         if isinstance(exc, ContentMismatchError):
             logger.warning("peer %s at %s sent bytes that do not match %s: %s", node, url, cid, exc)
             self.health.failed(url, f"sent bytes that do not match {cid}")
-        elif isinstance(exc, BackendUnavailableError):
+        elif isinstance(exc, BackendUnavailableError) or _bad_answer(exc):
             self.health.failed(url, f"{type(exc).__name__}: {exc}")
 
     def _first(self, cid: CID, call: Callable[[GatewayBackend], T]) -> T:
@@ -183,6 +187,12 @@ class PeerBackend(BaseBackend):
             self.health.succeeded(url, time.monotonic() - began if latency is None else latency)
             return
         raise failures.error()
+
+
+def _bad_answer(exc: IpfsKitError) -> bool:
+    """An answer no gateway may give, as opposed to content the request cannot be
+    answered for (not a file, a hash function no one can check: InvalidInputError)."""
+    return isinstance(exc, ProtocolError) and not isinstance(exc.__cause__, InvalidInputError)
 
 
 def _after(chunks: Iterator[bytes], skip: int) -> Iterator[bytes]:

@@ -2,10 +2,11 @@
 
 The ``peer`` tier asks other nodes for their copies. One node down, or one that lied,
 must not stop reads from the others, so health is kept per peer (its URL), never for
-the tier: a peer that was unreachable or sent bytes not matching their CID is skipped
-for a while (5 s, doubling to 2 min while it keeps failing); one good answer clears it.
-A miss (the peer does not hold the CID) or a bad request is the request's, not the
-peer's, and changes nothing. Live peers are tried fastest first (a moving average of
+the tier: a peer that was unreachable, sent bytes not matching their CID, or answered
+what no gateway may (a bad CAR, a page, a redirect) is skipped for a while (5 s,
+doubling to 2 min while it keeps failing); one good answer clears it. A miss (the
+peer does not hold the CID) or a bad request is the request's, not the peer's, and
+changes nothing. Live peers are tried fastest first (a moving average of
 the time to their first byte), those never measured after them.
 """
 

@@ -123,12 +123,11 @@ class CarReader:
         length = self._read_varint(allow_eof=False)
         if length is None or not 0 < length <= _MAX_HEADER_SIZE:
             raise CARFormatError(f"CAR header length {length} is out of range")
+        raw = self._read_exact(length)  # the stream's own errors (a stall, a reset) are its own
         try:
             import dag_cbor
 
-            header = dag_cbor.decode(self._read_exact(length))
-        except CARFormatError:
-            raise
+            header = dag_cbor.decode(raw)
         except Exception as exc:
             raise CARFormatError(f"CAR header is not valid dag-cbor: {exc}") from exc
         if not isinstance(header, dict) or header.get("version") != 1:

@@ -5,7 +5,8 @@ costs one hashing pass over the whole file. :class:`LayoutStore` keeps each one 
 one file ``<cid>.layout``: a JSON line naming the copy it was made from (size,
 modification time, inode), then a CAR of the nodes rooted at the file's CID. Written
 atomically (a temporary file recorded in the temp-path journal, then renamed); on
-load every node is hashed against its CID, the CAR's root must be the file, the
+load (a regular file only: a symlink, FIFO or device in its place is dropped, never
+followed or waited on) every node is hashed against its CID, the CAR's root must be the file, the
 layout's leaves must cover exactly the copy's size, and the copy must be the one it
 was made from (same size, time and inode): anything else is deleted and the pass runs
 again. Leaves are still verified one by one as they are read, like every block. The
@@ -19,6 +20,7 @@ import io
 import json
 import logging
 import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,7 +60,7 @@ class LayoutStore:
         describes, every node verified; None (and the file deleted) otherwise."""
         path = self._path(root)
         try:
-            with path.open("rb") as f:
+            with _open_regular(path) as f:
                 if os.fstat(f.fileno()).st_size > _MAX_LAYOUT:
                     raise ValueError("too large")
                 head = json.loads(f.readline(_MAX_HEAD))
@@ -130,6 +132,20 @@ class LayoutStore:
             if count > self.max_files or total > self.max_bytes:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
+
+
+def _open_regular(path: Path) -> io.BufferedReader:
+    """``path`` opened for reading if it is a regular file itself: a symlink, a FIFO (whose
+    open would wait for a writer forever) or a device is an OSError, never followed."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path.name} is not a regular file")
+        os.set_blocking(fd, True)
+        return open(fd, "rb", closefd=True)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _stamp(copy: os.stat_result) -> dict[str, int]:
