@@ -110,3 +110,16 @@ class PeerHealthMachine(RuleBasedStateMachine):
 
 PeerHealthMachine.TestCase.settings = settings(max_examples=40, deadline=None)
 test_peer_health_machine = PeerHealthMachine.TestCase
+
+
+def test_the_peers_remembered_are_bounded_the_latest_kept() -> None:
+    """A node restarted on a new port advertises a new URL: the states of old URLs no
+    longer grow without bound (a14b item 5)."""
+    clock = _Clock()
+    health = PeerHealth(clock=clock, max_peers=3)
+    for n in range(10):
+        health.failed(f"http://10.0.0.{n}:1", "down")
+        health.succeeded(f"http://10.0.1.{n}:1", 0.1)
+    assert len(health._peers) == 3
+    assert health.backed_off("http://10.0.0.9:1") == "down"  # the latest: still judged
+    assert health.backed_off("http://10.0.0.0:1") is None  # forgotten: asked again

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ipfs_kit_py.advertise import MAX_TTL_S, Advertiser, check_ttl, serving_url
+from ipfs_kit_py.advertise import MAX_TTL_S, Advertiser, check_ttl, peer_url, serving_url
 from ipfs_kit_py.backends.peer import PeerBackend, peer_routes
 from ipfs_kit_py.content.cid import RAW, cid_key, sha256_cid
 from ipfs_kit_py.errors import (
@@ -90,11 +90,12 @@ def test_advertise_takes_an_http_url_and_a_positive_lifetime(
         except InvalidInputError:
             assert other.peers() == {}
             return
-        assert url.strip().startswith(("http://", "https://")) and ttl > 0
+        assert url.strip().lower().startswith(("http://", "https://")) and ttl > 0
         assert "@" not in url.partition("//")[2].partition("/")[0]  # no credentials
         assert not urlsplit(url.strip()).query and not urlsplit(url.strip()).fragment
-        if ttl > 60:
-            assert other.peers() == {"a": url.strip()}
+        if ttl > 60:  # as given, less an empty query or fragment, the scheme lowercase
+            assert other.peers() == {"a": peer_url(url)}
+            assert peer_url(url).lower() == url.strip().rstrip("?#").lower()
 
 
 def test_the_advertiser_renews_until_stopped(make_index: IndexFactory) -> None:
@@ -329,3 +330,29 @@ def test_peer_tier_is_true_or_false(bad: object) -> None:
 
     with pytest.raises(ConfigurationError, match="peer_tier"):
         ipfs_kit({}, peer_tier=bad)  # type: ignore[arg-type]
+
+
+def test_the_peer_clients_kept_are_bounded_the_oldest_closed(
+    make_index: IndexFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One HTTP client per URL ever advertised was kept open for the process's life
+    (a14b item 5): now the least recently used beyond the bound are closed."""
+    from ipfs_kit_py.backends import peer as peer_module
+
+    monkeypatch.setattr(peer_module, "MAX_PEER_CLIENTS", 3)
+    a, b = make_index(node_id="a"), make_index(node_id="b")
+    cid = sha256_cid(RAW, b"peer object")
+    a.record(cid, "disk", "/a/x")
+    peer = PeerBackend(lambda: b)
+    opened = []
+    try:
+        for _ in range(6):  # node a restarted on a new port each time
+            a.advertise(f"http://127.0.0.1:{free_port()}", 60)
+            with pytest.raises(BackendUnavailableError):
+                peer.stat(cid)
+            opened += [g for g in peer._gateways.values() if g not in opened]
+            assert len(peer._gateways) <= 3
+        assert len(opened) == 6
+        assert [g._http.is_closed for g in opened] == [True] * 3 + [False] * 3
+    finally:
+        peer.close()

@@ -43,12 +43,13 @@ if TYPE_CHECKING:
     from ipfs_kit_py.content.unixfs import ImportProfile
     from ipfs_kit_py.index import MetadataIndex
 
-__all__ = ["PEER_TIMEOUTS", "PeerBackend"]
+__all__ = ["MAX_PEER_CLIENTS", "PEER_TIMEOUTS", "PeerBackend"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 _PEER_FAULTS = (BackendError, ContentNotFoundError, ContentMismatchError)
 
+MAX_PEER_CLIENTS = 64  # HTTP clients kept, one per peer URL
 # a peer is a machine of the same team: it answers at once or is down
 PEER_TIMEOUTS = Timeouts(connect_timeout=2.0, idle_timeout=5.0, deadline=10.0, retries=1)
 
@@ -77,13 +78,20 @@ class PeerBackend(BaseBackend):
         return f"PeerBackend(peers={sorted(self._gateways)})"
 
     def _gateway(self, url: str) -> GatewayBackend:
+        """The client of ``url``; at most :data:`MAX_PEER_CLIENTS` are kept (a node
+        restarted on a new port advertises a new URL), the least recently used closed."""
         with self._lock:
-            gateway = self._gateways.get(url)
+            gateway = self._gateways.pop(url, None)
             if gateway is None:
-                gateway = self._gateways[url] = GatewayBackend(
+                gateway = GatewayBackend(
                     url, timeouts=self.timeouts, trust_setting="peer", follow_redirects=False
                 )
-            return gateway
+            self._gateways[url] = gateway  # the most recently used last
+            stale = list(self._gateways)[: max(0, len(self._gateways) - MAX_PEER_CLIENTS)]
+            dropped = [self._gateways.pop(old) for old in stale]
+        for old in dropped:
+            old.close()
+        return gateway
 
     def _routes(self, cid: CID) -> list[tuple[str, str]]:
         """``(node, url)`` of the nodes to ask, each once; ContentNotFoundError if none."""

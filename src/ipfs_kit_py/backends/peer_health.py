@@ -41,9 +41,13 @@ class PeerHealth:
         base_s: float = 5.0,
         max_s: float = 120.0,
         clock: Callable[[], float] = time.monotonic,
+        max_peers: int = 1024,
     ) -> None:
+        """``max_peers``: the URLs remembered at most (each restart on a new port is a
+        new one); the least recently judged beyond it are forgotten."""
         self.base_s, self.max_s, self._clock = base_s, max_s, clock
-        self._peers: dict[str, _State] = {}
+        self.max_peers = max_peers
+        self._peers: dict[str, _State] = {}  # the most recently judged last
         self._lock = threading.Lock()
 
     def backed_off(self, url: str) -> str | None:
@@ -68,7 +72,7 @@ class PeerHealth:
     def succeeded(self, url: str, latency_s: float) -> None:
         """``url`` answered (its first byte after ``latency_s``): clear its back-off."""
         with self._lock:
-            state = self._peers.setdefault(url, _State())
+            state = self._judged(url)
             was_open = state.delay > 0
             state.open_until, state.delay, state.reason = 0.0, 0.0, ""
             latency = max(0.0, latency_s)
@@ -80,13 +84,22 @@ class PeerHealth:
     def failed(self, url: str, reason: str) -> float:
         """``url`` was unreachable or lied: skip it for longer each time; the delay."""
         with self._lock:
-            state = self._peers.setdefault(url, _State())
+            state = self._judged(url)
             state.delay = min(self.max_s, state.delay * 2 if state.delay else self.base_s)
             state.open_until = self._clock() + state.delay
             state.reason = reason
             delay = state.delay
         logger.warning("peer %s failed (%s); skipping it for %.0fs", url, reason, delay)
         return delay
+
+    def _judged(self, url: str) -> _State:
+        """The state of ``url``, moved last; the oldest beyond ``max_peers`` forgotten
+        (the caller holds the lock)."""
+        state = self._peers.pop(url, None) or _State()
+        self._peers[url] = state
+        while len(self._peers) > self.max_peers:
+            del self._peers[next(iter(self._peers))]
+        return state
 
 
 def _latency(states: dict[str, _State]) -> Callable[[str], float]:
