@@ -9,12 +9,14 @@ followed to the host it names."""
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -32,7 +34,7 @@ from tests.servers.postgres import Postgres
 from tests.servers.process import free_port
 
 from ipfs_kit_py.backends.peer import PeerBackend
-from ipfs_kit_py.content.cid import parse_cid
+from ipfs_kit_py.content.cid import cid_key, parse_cid
 from ipfs_kit_py.errors import BackendUnavailableError
 from ipfs_kit_py.index import MetadataIndex, open_index
 
@@ -154,3 +156,54 @@ def test_a_peer_redirect_is_not_followed_and_backs_it_off(
             peer.stat(parse_cid(peer_a.file))  # ?format=raw: not followed either
         assert elsewhere.received == []
     assert peer.health.backed_off(peer_a.proxy.url) is not None
+
+
+ROTTEN = """
+import random
+from ipfs_kit_py.ipfs_kit import ipfs_kit
+with ipfs_kit() as kit:
+    print(kit.add(random.Random(8).randbytes(1_500_000), to=["disk"]).cid)
+    print(kit.add(b"another object of the same node", to=["disk"]).cid)
+"""
+
+
+def test_one_rotten_copy_skips_that_copy_not_the_whole_peer(
+    postgres: Postgres, tmp_path: Path
+) -> None:
+    """A's gateway finds its disk copy bad mid-way and breaks the answer off (as it must):
+    B skipped A for every CID (a14b item 6); now only for that one."""
+    url = postgres.new_database()
+    env = node_env(tmp_path, "node-r", url)
+    added = subprocess.run(
+        [sys.executable, "-c", ROTTEN], env=env, capture_output=True, text=True, check=False
+    )
+    assert added.returncode == 0, added.stderr
+    rotten, other = added.stdout.split()
+    port, served = free_port(), None
+    peer_url = f"http://127.0.0.1:{port}"
+    with open_index(url, node_id="node-b") as index:
+        peer = PeerBackend(lambda: index)
+        try:
+            served = kit_cli(env, "serve", "--port", str(port), "--advertise", peer_url)
+            _wait_served(served, port, other)
+            assert len(_read(peer, rotten)) == 1_500_000  # A keeps the layout it made
+            (copy,) = [loc.locator for loc in index.locations(rotten, all_nodes=True)]
+            before = Path(copy).stat()
+            with open(copy, "r+b") as f:  # bit rot: the bytes change, the stamp does not
+                f.seek(1_400_000)
+                f.write(b"rot")
+            os.utime(copy, ns=(before.st_atime_ns, before.st_mtime_ns))
+            served.terminate()
+            served.communicate(timeout=60)
+            served = kit_cli(env, "serve", "--port", str(port), "--advertise", peer_url)
+            _wait_served(served, port, other)
+            with pytest.raises(BackendUnavailableError, match="node-r"):
+                _read(peer, rotten)
+            assert peer.health.backed_off(peer_url, cid_key(parse_cid(rotten))) is not None
+            assert peer.health.backed_off(peer_url) is None
+            assert _read(peer, other) == b"another object of the same node"
+        finally:
+            peer.close()
+            if served is not None:
+                served.terminate()
+                served.communicate(timeout=60)

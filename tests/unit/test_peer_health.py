@@ -123,3 +123,22 @@ def test_the_peers_remembered_are_bounded_the_latest_kept() -> None:
     assert len(health._peers) == 3
     assert health.backed_off("http://10.0.0.9:1") == "down"  # the latest: still judged
     assert health.backed_off("http://10.0.0.0:1") is None  # forgotten: asked again
+
+
+def test_a_copy_broken_off_is_skipped_for_that_cid_only_for_a_while() -> None:
+    """A peer whose own gateway found one copy bad mid-way is still asked for the rest
+    (a14b item 6; the real-server case: tests/integration/test_peer_attacks.py)."""
+    clock = _Clock()
+    health = PeerHealth(clock=clock, max_s=120, max_peers=2)
+    url = "http://10.0.0.1:1"
+    health.broke_off(url, "c1", "incomplete chunked read")
+    assert health.order([url], "c1") == ([], [url])
+    assert health.backed_off(url, "c1") == "incomplete chunked read"
+    assert health.order([url], "c2") == ([url], [])
+    assert health.backed_off(url) is None
+    clock.now += 120
+    assert health.order([url], "c1") == ([url], [])
+    for n in range(20):
+        health.broke_off(url, f"x{n}", "broken")
+    assert len(health._copies) == 8  # bounded: 4 per peer remembered
+    assert health.backed_off(url, "x19") == "broken"

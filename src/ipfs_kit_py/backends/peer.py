@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
+import httpx
+
 from ipfs_kit_py.advertise import peer_routes
 from ipfs_kit_py.backends.base import BaseBackend, StoredObject
 from ipfs_kit_py.backends.gateway import GatewayBackend
@@ -145,9 +147,10 @@ class PeerBackend(BaseBackend):
     def _live(self, routes: list[tuple[str, str]], failures: _Failures) -> list[tuple[str, str]]:
         """The routes to try, fastest live peer first; those in back-off are noted."""
         nodes = {url: node for node, url in routes}
-        to_try, skipped = self.health.order(list(nodes))
+        key = cid_key(failures.cid)
+        to_try, skipped = self.health.order(list(nodes), key)
         for url in skipped:
-            failures.skip(nodes[url], url, self.health.backed_off(url) or "backed off")
+            failures.skip(nodes[url], url, self.health.backed_off(url, key) or "backed off")
         return [(nodes[url], url) for url in to_try]
 
     def _failed(self, cid: CID, node: str, url: str, exc: IpfsKitError) -> None:
@@ -157,6 +160,8 @@ class PeerBackend(BaseBackend):
         if isinstance(exc, ContentMismatchError):
             logger.warning("peer %s at %s sent bytes that do not match %s: %s", node, url, cid, exc)
             self.health.failed(url, f"sent bytes that do not match {cid}")
+        elif isinstance(exc.__cause__, httpx.RemoteProtocolError):  # an answer broken off
+            self.health.broke_off(url, cid_key(cid), f"{type(exc).__name__}: {exc}")
         elif isinstance(exc, BackendUnavailableError) or _bad_answer(exc):
             self.health.failed(url, f"{type(exc).__name__}: {exc}")
 

@@ -4,10 +4,12 @@ The ``peer`` tier asks other nodes for their copies. One node down, or one that 
 must not stop reads from the others, so health is kept per peer (its URL), never for
 the tier: a peer that was unreachable, sent bytes not matching their CID, or answered
 what no gateway may (a bad CAR, a page, a redirect) is skipped for a while (5 s,
-doubling to 2 min while it keeps failing); one good answer clears it. A miss (the
-peer does not hold the CID) or a bad request is the request's, not the peer's, and
-changes nothing. Live peers are tried fastest first (a moving average of
-the time to their first byte), those never measured after them.
+doubling to 2 min while it keeps failing); one good answer clears it. A peer that
+began an answer and broke it off (its gateway found its copy bad mid-way, as it must)
+is skipped for that CID only, for 2 min: one bad copy must not lock the fleet out of
+the rest of its content. A miss (the peer does not hold the CID) or a bad request is
+the request's, not the peer's, and changes nothing. Live peers are tried fastest
+first (a moving average of the time to their first byte), those never measured after.
 """
 
 from __future__ import annotations
@@ -48,22 +50,29 @@ class PeerHealth:
         self.base_s, self.max_s, self._clock = base_s, max_s, clock
         self.max_peers = max_peers
         self._peers: dict[str, _State] = {}  # the most recently judged last
+        # (url, cid) -> (until, why): one copy a peer broke off, the peer itself fine
+        self._copies: dict[tuple[str, str], tuple[float, str]] = {}
         self._lock = threading.Lock()
 
-    def backed_off(self, url: str) -> str | None:
-        """Why ``url`` is skipped now, or None if it may be asked."""
+    def backed_off(self, url: str, cid: str = "") -> str | None:
+        """Why ``url`` is skipped now (for ``cid``), or None if it may be asked."""
         with self._lock:
             state = self._peers.get(url)
-            if state is None or self._clock() >= state.open_until:
-                return None
-            return state.reason
+            if state is not None and self._clock() < state.open_until:
+                return state.reason
+            until, reason = self._copies.get((url, cid), (0.0, ""))
+            return reason if self._clock() < until else None
 
-    def order(self, urls: Sequence[str]) -> tuple[list[str], list[str]]:
-        """``(to_try, skipped)``: the peers not in back-off, fastest known first (the
-        others after, in the given order), and those in back-off."""
+    def order(self, urls: Sequence[str], cid: str = "") -> tuple[list[str], list[str]]:
+        """``(to_try, skipped)``: the peers not in back-off (for ``cid``, too), fastest
+        known first (the others after, in the given order), and those in back-off."""
         now = self._clock()
         with self._lock:
             states = {url: self._peers.get(url) or _State() for url in urls}
+            for url in urls:
+                until = self._copies.get((url, cid), (0.0, ""))[0]
+                if now < until and until > states[url].open_until:
+                    states[url] = _State(open_until=until, latency=states[url].latency)
         skipped = [u for u in urls if now < states[u].open_until]
         live = [u for u in urls if now >= states[u].open_until]
         measured = sorted((u for u in live if states[u].latency is not None), key=_latency(states))
@@ -91,6 +100,18 @@ class PeerHealth:
             delay = state.delay
         logger.warning("peer %s failed (%s); skipping it for %.0fs", url, reason, delay)
         return delay
+
+    def broke_off(self, url: str, cid: str, reason: str) -> None:
+        """``url`` began an answer for ``cid`` and broke it off (its own gateway found
+        its copy bad mid-way, as it must): skip that copy for ``max_s``, not the peer."""
+        with self._lock:
+            self._copies.pop((url, cid), None)
+            self._copies[(url, cid)] = (self._clock() + self.max_s, reason)
+            while len(self._copies) > self.max_peers * 4:
+                del self._copies[next(iter(self._copies))]
+        logger.warning(
+            "peer %s broke off its answer for %s (%s); skipping that copy", url, cid, reason
+        )
 
     def _judged(self, url: str) -> _State:
         """The state of ``url``, moved last; the oldest beyond ``max_peers`` forgotten
