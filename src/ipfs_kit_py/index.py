@@ -584,10 +584,13 @@ class MetadataIndex(Closeable):
     def trees_containing(self, cid: CID | str, *, limit: int = 8) -> list[str]:
         """The directories (newest first, at most ``limit``) that record ``cid`` as one of
         their sub-directories (``metadata["subdirs"]``): one indexed lookup of the tree
-        members table, each tree then checked to list ``cid`` still."""
+        members table, each tree then checked to list ``cid`` still. A tree row whose
+        metadata is damaged is skipped (logged) so it cannot hide the sound ones; if it
+        hid the only ones, :class:`IndexCorruptError` reports it."""
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidInputError(f"trees_containing needs a limit >= 1, got {limit!r}")
         key, found, offset, page = _key(cid), [], 0, max(limit, 8)
+        damage: IndexCorruptError | None = None
         while True:
             rows = self._read(
                 "SELECT c.cid, c.metadata FROM tree_members m JOIN content c ON c.cid = m.tree "
@@ -596,11 +599,19 @@ class MetadataIndex(Closeable):
                 (key,),
             )
             for tree, meta in rows:  # the exact check: the row lists it now
-                if key in tree_members(self._metadata(meta)):
+                try:
+                    listed = key in tree_members(self._metadata(meta))
+                except IndexCorruptError as exc:
+                    logger.warning("skipping tree %s: %s", tree, exc)
+                    damage = damage or exc
+                    continue
+                if listed:
                     found.append(str(tree))
                     if len(found) == limit:
                         return found
             if len(rows) < page:
+                if not found and damage is not None:
+                    raise damage
                 return found
             offset += page
 

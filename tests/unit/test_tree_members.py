@@ -278,3 +278,25 @@ TreeMembersMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_tree_members_machine = TreeMembersMachine.TestCase
+
+
+def test_a_damaged_tree_row_does_not_hide_the_sound_trees_listing_a_member(
+    make_index: IndexFactory,
+) -> None:
+    """One tree row with damaged metadata made its members unservable by their own CID
+    (the gateway answered 502 IndexCorruptError) though a sound tree listed them too
+    (a14b item 7): the damaged row is skipped, the sound one found."""
+    from ipfs_kit_py.errors import IndexCorruptError
+
+    index = make_index()
+    sub, older, newer = dir_of(1), dir_of(2), dir_of(3)
+    for tree in (older, newer):
+        index.upsert_content(tree, kind="dir", metadata={"subdirs": {"s": sub}})
+    assert index.trees_containing(sub) == [newer, older]
+    with index.transaction() as db:  # the newest row, tried first, damaged
+        db.execute("UPDATE content SET metadata = ? WHERE cid = ?", ("[1, 2]", newer))
+    assert index.trees_containing(sub) == [older]
+    with index.transaction() as db:
+        db.execute("UPDATE content SET metadata = ? WHERE cid = ?", ("{not json", older))
+    with pytest.raises(IndexCorruptError):  # only damaged rows: reported, not a miss
+        index.trees_containing(sub)
