@@ -29,7 +29,7 @@ from tests.servers.hostile import (
     endless,
     forward_all,
 )
-from tests.servers.nodes import kit_cli, node_env
+from tests.servers.nodes import kit_cli, node_env, run_script
 from tests.servers.postgres import Postgres
 from tests.servers.process import free_port
 
@@ -60,16 +60,7 @@ def peer_a(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Iter
     root = tmp_path_factory.mktemp("peer-attacks")
     url = postgres.new_database()
     env = node_env(root, "node-a", url)
-    added = subprocess.run(
-        [sys.executable, "-c", ADD],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert added.returncode == 0, added.stderr
-    file = added.stdout.strip()
+    file = run_script(env, ADD).strip()
     port = free_port()
     with HostileProxy(f"http://127.0.0.1:{port}") as proxy:
         served = kit_cli(env, "serve", "--port", str(port), "--advertise", proxy.url)
