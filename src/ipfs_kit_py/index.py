@@ -14,6 +14,7 @@ only its own and the shared tiers' copies, but counts every node's towards a pol
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 import operator
@@ -166,20 +167,35 @@ def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
 
 
 def _sqlite_errors(method: Callable[..., T]) -> Callable[..., T]:
-    """Raise :class:`MetadataIndexError` for any SQLite (or file) error under ``method``."""
+    """Raise :class:`MetadataIndexError` for any SQLite (or file) error under ``method``
+    (a generator method's too, while it is read)."""
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def generator(self: MetadataIndex, *args: Any, **kwargs: Any) -> Any:
+            with _mapped_errors(self, method.__name__):
+                yield from method(self, *args, **kwargs)
+
+        return generator
 
     @functools.wraps(method)
     def wrapper(self: MetadataIndex, *args: Any, **kwargs: Any) -> T:
-        try:
+        with _mapped_errors(self, method.__name__):
             return method(self, *args, **kwargs)
-        except (sqlite3.Error, OSError) as exc:
-            if getattr(self, "_opening", False) and method.__name__ != "__init__":
-                raise  # __init__ tells a damaged file (IndexCorruptError) from the rest
-            raise MetadataIndexError(f"index {self.location}: {_reason(exc)}") from exc
-        except (OverflowError, UnicodeEncodeError) as exc:  # a value SQLite cannot bind
-            raise InvalidInputError(f"cannot look that up in the index: {exc}") from None
 
     return wrapper
+
+
+@contextmanager
+def _mapped_errors(index: MetadataIndex, name: str) -> Iterator[None]:
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        if getattr(index, "_opening", False) and name != "__init__":
+            raise  # __init__ tells a damaged file (IndexCorruptError) from the rest
+        raise MetadataIndexError(f"index {index.location}: {_reason(exc)}") from exc
+    except (OverflowError, UnicodeEncodeError) as exc:  # a value SQLite cannot bind
+        raise InvalidInputError(f"cannot look that up in the index: {exc}") from None
 
 
 def _reason(exc: BaseException) -> str:
@@ -924,19 +940,14 @@ class MetadataIndex(Closeable):
             rows = self._read(sql, params)
             yield from (rows[at : at + size] for at in range(0, len(rows), size))
             return
+        with self._errors():  # other errors: _sqlite_errors, as query_pages is read
+            db = _connect(self.path, self._busy_ms)
         try:
-            with self._errors():
-                db = _connect(self.path, self._busy_ms)
-            try:
-                cursor = db.execute(sql, params)
-                while rows := cursor.fetchmany(size):
-                    yield rows
-            finally:
-                db.close()
-        except sqlite3.Error as exc:
-            raise MetadataIndexError(f"index {self.location}: {_reason(exc)}") from exc
-        except (OverflowError, UnicodeEncodeError) as exc:
-            raise InvalidInputError(f"cannot look that up in the index: {exc}") from None
+            cursor = db.execute(sql, params)
+            while rows := cursor.fetchmany(size):
+                yield rows
+        finally:
+            db.close()
 
     def cids_in(self, backend: str) -> list[str]:
         """Return every CID key the index places in ``backend`` (not the missing copies)."""

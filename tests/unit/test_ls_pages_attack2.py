@@ -98,3 +98,10 @@ def test_a_table_printed_page_by_page_never_narrows(pages: list[list[tuple[str, 
         for line, (first, last) in zip(lines[1:], rows, strict=True):
             assert line == f"{first.ljust(new[0])}  {last}".rstrip()
         widths = new
+
+
+def test_query_pages_refuses_text_the_index_cannot_hold(make_index: IndexFactory) -> None:
+    """An error while the pages are read is typed like every other query's."""
+    index = make_index()
+    with pytest.raises(InvalidInputError):
+        list(index.query_pages(tag="\ud800"))
