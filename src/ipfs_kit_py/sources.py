@@ -9,7 +9,6 @@ of unbounded input; it is cut off at a configurable number of bytes.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import stat
 from collections.abc import Iterable, Iterator
@@ -18,7 +17,7 @@ from typing import BinaryIO
 
 from ipfs_kit_py.errors import InputPathError, ResourceLimitError
 
-__all__ = ["bounded", "open_regular_file"]
+__all__ = ["NotRegularFileError", "bounded", "open_regular", "open_regular_file"]
 
 _KINDS = {
     stat.S_IFDIR: "a directory",
@@ -29,15 +28,46 @@ _KINDS = {
 }
 
 
-def open_regular_file(path: Path) -> BinaryIO:
-    """Open ``path`` for reading if it is a regular file; raise :class:`InputPathError` if not.
+class NotRegularFileError(OSError):
+    """The path names something other than a regular file; ``kind`` says what."""
+
+    def __init__(self, path: str | os.PathLike[str], kind: str) -> None:
+        super().__init__(f"{os.fspath(path)} is {kind}")
+        self.kind = kind
+
+
+def open_regular(path: str | os.PathLike[str], *, follow_symlinks: bool = True) -> BinaryIO:
+    """Open ``path`` for reading if it is a regular file (itself, a symlink refused,
+    unless ``follow_symlinks``); an :class:`OSError` if not (:class:`NotRegularFileError`
+    for a directory, FIFO, device or socket).
 
     The file is opened non-blocking (a FIFO without a writer would block a plain open)
     and checked with ``fstat`` on the open descriptor, so a swap after the check cannot
     slip a special file in.
     """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags if follow_symlinks else flags | os.O_NOFOLLOW)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(path, _KINDS.get(stat.S_IFMT(mode), "not a regular file"))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        raise
+
+
+def open_regular_file(path: Path) -> BinaryIO:
+    """Open ``path`` for reading if it is a regular file (:func:`open_regular`); raise
+    :class:`InputPathError` if not."""
+    try:
+        return open_regular(path)
+    except NotRegularFileError as exc:
+        raise InputPathError(
+            f"cannot add {path}: it is {exc.kind}; read a stream from '-' (standard input)"
+        ) from None
     except FileNotFoundError:
         raise InputPathError(f"no such file: {path}") from None
     except PermissionError:
@@ -46,20 +76,6 @@ def open_regular_file(path: Path) -> BinaryIO:
         raise InputPathError(
             f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}"
         ) from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
-            raise InputPathError(
-                f"cannot add {path}: it is {kind}; read a stream from '-' (standard input)"
-            )
-        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-        fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-        raise
 
 
 def bounded(chunks: Iterable[bytes], limit: int | None) -> Iterator[bytes]:

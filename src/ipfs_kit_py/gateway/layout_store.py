@@ -20,7 +20,6 @@ import io
 import json
 import logging
 import os
-import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,7 @@ from ipfs_kit_py import debris
 from ipfs_kit_py.content.car import CarReader, encode_car_block, encode_car_header
 from ipfs_kit_py.content.cid import cid_key
 from ipfs_kit_py.errors import IpfsKitError
+from ipfs_kit_py.sources import open_regular
 
 if TYPE_CHECKING:
     from ipfs_kit_py.content.cid import CID
@@ -60,7 +60,9 @@ class LayoutStore:
         describes, every node verified; None (and the file deleted) otherwise."""
         path = self._path(root)
         try:
-            with _open_regular(path) as f:
+            # a symlink, a FIFO (whose open would wait for a writer forever) or a device
+            # in a layout's place is an OSError: dropped, never followed or waited on
+            with open_regular(path, follow_symlinks=False) as f:
                 if os.fstat(f.fileno()).st_size > _MAX_LAYOUT:
                     raise ValueError("too large")
                 head = json.loads(f.readline(_MAX_HEAD))
@@ -132,20 +134,6 @@ class LayoutStore:
             if count > self.max_files or total > self.max_bytes:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
-
-
-def _open_regular(path: Path) -> io.BufferedReader:
-    """``path`` opened for reading if it is a regular file itself: a symlink, a FIFO (whose
-    open would wait for a writer forever) or a device is an OSError, never followed."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(f"{path.name} is not a regular file")
-        os.set_blocking(fd, True)
-        return open(fd, "rb", closefd=True)
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def _stamp(copy: os.stat_result) -> dict[str, int]:
